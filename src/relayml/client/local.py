@@ -1,0 +1,102 @@
+"""The embedded backend: calls the service layer in-process as one principal."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from relayml.domain.audit import AuditEvent, VerifyResult
+from relayml.domain.identity import IssuedToken, Principal, Project, User
+from relayml.domain.tracking import ArtifactInfo, Experiment, MetricPoint, RunPage, RunRecord
+from relayml.services import Services
+from relayml.store.artifacts import CHUNK
+
+
+class LocalBackend:
+    kind = "local"
+
+    def __init__(self, services: Services, principal: Principal) -> None:
+        self.services = services
+        self.principal = principal
+        self.user = principal.user
+
+    def whoami(self) -> dict[str, Any]:
+        return self.services.identity.whoami(self.principal)
+
+    def create_project(self, name: str, description: str = "") -> Project:
+        return self.services.identity.create_project(self.principal, name, description)
+
+    def ensure_project(self, name: str) -> Project:
+        return self.services.identity.ensure_project(self.principal, name)
+
+    def list_projects(self) -> list[Project]:
+        return self.services.identity.list_projects(self.principal)
+
+    def create_user(self, name: str, roles: list[str], project: str) -> IssuedToken:
+        return self.services.identity.create_user(self.principal, name, roles, project)
+
+    def issue_token(self, user: str) -> IssuedToken:
+        return self.services.identity.issue_token(self.principal, user)
+
+    def list_users(self, project: str | None = None) -> list[User]:
+        return self.services.identity.list_users(self.principal, project)
+
+    def grant(self, user: str, role: str, project: str) -> None:
+        self.services.identity.grant(self.principal, user, role, project)
+
+    def revoke(self, user: str, role: str, project: str) -> None:
+        self.services.identity.revoke(self.principal, user, role, project)
+
+    def list_experiments(self, project: str) -> list[Experiment]:
+        return self.services.tracking.list_experiments(self.principal, project)
+
+    def create_run(self, **kwargs: Any) -> RunRecord:
+        return self.services.tracking.create_run(self.principal, **kwargs)
+
+    def log_batch(
+        self,
+        run_id: str,
+        *,
+        params: dict[str, Any] | None = None,
+        metrics: list[MetricPoint] | None = None,
+        tags: dict[str, Any] | None = None,
+    ) -> int:
+        return self.services.tracking.log_batch(
+            self.principal, run_id, params=params, metrics=metrics, tags=tags
+        )
+
+    def end_run(self, run_id: str, status: str = "finished") -> RunRecord:
+        return self.services.tracking.end_run(self.principal, run_id, status)
+
+    def get_run(self, run_id: str) -> RunRecord:
+        return self.services.tracking.get_run(self.principal, run_id)
+
+    def metric_history(self, run_id: str, key: str) -> list[MetricPoint]:
+        return self.services.tracking.metric_history(self.principal, run_id, key)
+
+    def search_runs(self, **kwargs: Any) -> RunPage:
+        return self.services.tracking.search_runs(self.principal, **kwargs)
+
+    def log_artifact(
+        self, run_id: str, path: str, local_file: str | os.PathLike[str]
+    ) -> ArtifactInfo:
+        with open(local_file, "rb") as fh:
+            chunks = iter(lambda: fh.read(CHUNK), b"")
+            return self.services.artifacts.log_artifact(self.principal, run_id, path, chunks)
+
+    def list_artifacts(self, run_id: str, prefix: str | None = None) -> list[ArtifactInfo]:
+        return self.services.artifacts.list_artifacts(self.principal, run_id, prefix)
+
+    def download_artifact(self, run_id: str, path: str, dest: str | os.PathLike[str]) -> Path:
+        info = self.services.artifacts.find(self.principal, run_id, path)
+        return self.services.artifact_store.download(info.digest, dest)
+
+    def audit_log(self, **kwargs: Any) -> list[AuditEvent]:
+        return self.services.audit.log(self.principal, **kwargs)
+
+    def audit_verify(self) -> VerifyResult:
+        return self.services.audit.verify(self.principal)
+
+    def close(self) -> None:
+        self.services.close()

@@ -1,0 +1,88 @@
+"""Who is acting: roles, principals, names."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+
+from relayml.errors import InvalidInput
+
+GLOBAL_SCOPE = "*"
+"""A grant in this scope applies to every project (the platform admin holds `admin` here)."""
+
+DEFAULT_PROJECT = "default"
+
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
+
+
+class Role(StrEnum):
+    DATA_ENGINEER = "data_engineer"
+    DATA_SCIENTIST = "data_scientist"
+    ML_ENGINEER = "ml_engineer"
+    MLOPS_ENGINEER = "mlops_engineer"
+    DEVOPS_ENGINEER = "devops_engineer"
+    MODEL_GOVERNANCE = "model_governance"
+    STAKEHOLDER = "stakeholder"
+    ADMIN = "admin"
+
+
+def parse_role(value: str) -> Role:
+    try:
+        return Role(value)
+    except ValueError:
+        choices = ", ".join(r.value for r in Role)
+        raise InvalidInput(f"unknown role {value!r}; use one of: {choices}") from None
+
+
+def check_name(kind: str, value: str) -> str:
+    """Names of projects, users, experiments: letters, digits, '.', '_', '-'; ≤ 128 chars."""
+    if not isinstance(value, str) or not _NAME.match(value):
+        raise InvalidInput(
+            f"invalid {kind} name {value!r}: use 1-128 letters, digits, '.', '_' or '-', "
+            "starting with a letter or digit"
+        )
+    return value
+
+
+def check_project(value: str) -> str:
+    if value == GLOBAL_SCOPE:
+        return value
+    return check_name("project", value)
+
+
+@dataclass(frozen=True)
+class Principal:
+    """An authenticated caller and the roles they hold, per project ('*' = every project)."""
+
+    user: str
+    grants: dict[str, frozenset[Role]] = field(default_factory=dict)
+
+    def roles_in(self, project: str) -> frozenset[Role]:
+        return self.grants.get(project, frozenset()) | self.grants.get(GLOBAL_SCOPE, frozenset())
+
+
+@dataclass(frozen=True)
+class User:
+    name: str
+    created_at: datetime
+    grants: dict[str, list[Role]]
+    active: bool = True
+
+
+@dataclass(frozen=True)
+class Project:
+    name: str
+    created_at: datetime
+    created_by: str
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class IssuedToken:
+    """A token as shown once at creation; only its hash is stored."""
+
+    user: str
+    token: str
+    token_id: str

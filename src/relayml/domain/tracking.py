@@ -1,0 +1,176 @@
+"""Experiments, runs, params, metrics, artifacts: entities and their rules."""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from relayml.errors import InvalidInput
+
+MAX_KEY = 250
+MAX_PARAM_VALUE = 6000
+MAX_TAG_VALUE = 8000
+_KEY = re.compile(r"^[A-Za-z0-9_.\-/ ]+$")
+
+
+class RunStatus(StrEnum):
+    RUNNING = "running"
+    FINISHED = "finished"
+    FAILED = "failed"
+    KILLED = "killed"
+
+    @property
+    def terminal(self) -> bool:
+        return self is not RunStatus.RUNNING
+
+
+def parse_status(value: str) -> RunStatus:
+    try:
+        return RunStatus(value)
+    except ValueError:
+        choices = ", ".join(s.value for s in RunStatus)
+        raise InvalidInput(f"unknown run status {value!r}; use one of: {choices}") from None
+
+
+def check_key(kind: str, key: str) -> str:
+    if not isinstance(key, str) or not key or len(key) > MAX_KEY or not _KEY.match(key):
+        raise InvalidInput(
+            f"invalid {kind} key {key!r}: use 1-{MAX_KEY} letters, digits, "
+            "'_', '-', '.', '/' or spaces"
+        )
+    if key.startswith("/") or ".." in key.split("/"):
+        raise InvalidInput(f"invalid {kind} key {key!r}: no leading '/' and no '..' parts")
+    return key
+
+
+def param_value(key: str, value: Any) -> str:
+    """Params are stored as strings, as the user would write them."""
+    if isinstance(value, bool | int | float | str) or value is None:
+        text = str(value)
+    else:
+        raise InvalidInput(
+            f"param {key!r} has a {type(value).__name__} value; log a str, int, float or bool"
+        )
+    if len(text) > MAX_PARAM_VALUE:
+        raise InvalidInput(f"param {key!r} is {len(text)} chars long; the limit is 6000")
+    return text
+
+
+def tag_value(key: str, value: Any) -> str:
+    text = str(value)
+    if len(text) > MAX_TAG_VALUE:
+        raise InvalidInput(f"tag {key!r} is {len(text)} chars long; the limit is 8000")
+    return text
+
+
+def metric_value(key: str, value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        try:
+            import numpy as np
+
+            if isinstance(value, np.generic) and np.issubdtype(type(value), np.number):
+                return float(value)
+        except ImportError:  # pragma: no cover - numpy is a core dependency
+            pass
+        raise InvalidInput(f"metric {key!r} has a {type(value).__name__} value; log a number")
+    return float(value)
+
+
+def encode_float(value: float) -> float | str:
+    """JSON has no NaN or infinity: send them as strings, everything else as numbers."""
+    if math.isfinite(value):
+        return value
+    if math.isnan(value):
+        return "NaN"
+    return "Infinity" if value > 0 else "-Infinity"
+
+
+def decode_float(value: float | int | str | None) -> float:
+    if value is None:
+        return math.nan
+    return float(value)
+
+
+@dataclass(frozen=True)
+class MetricPoint:
+    key: str
+    value: float
+    step: int
+    timestamp: int  # milliseconds since the epoch
+
+
+@dataclass(frozen=True)
+class ArtifactInfo:
+    path: str
+    digest: str
+    size: int
+
+
+@dataclass(frozen=True)
+class Experiment:
+    project: str
+    name: str
+    created_at: datetime
+    created_by: str
+    run_count: int = 0
+
+
+@dataclass
+class RunRecord:
+    """A run as stored: what `relay.get_run` and `search_runs` return the data of."""
+
+    id: str
+    project: str
+    experiment: str
+    name: str
+    status: RunStatus
+    user: str
+    start_time: datetime
+    end_time: datetime | None
+    parent_id: str | None
+    params: dict[str, str] = field(default_factory=dict)
+    metrics: dict[str, float] = field(default_factory=dict)
+    tags: dict[str, str] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "project": self.project,
+            "experiment": self.experiment,
+            "name": self.name,
+            "status": self.status.value,
+            "user": self.user,
+            "start_time": self.start_time.isoformat(),
+            "end_time": self.end_time.isoformat() if self.end_time else None,
+            "parent_id": self.parent_id,
+            "params": dict(self.params),
+            "metrics": {k: encode_float(v) for k, v in self.metrics.items()},
+            "tags": dict(self.tags),
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> RunRecord:
+        return cls(
+            id=d["id"],
+            project=d["project"],
+            experiment=d["experiment"],
+            name=d["name"],
+            status=RunStatus(d["status"]),
+            user=d["user"],
+            start_time=datetime.fromisoformat(d["start_time"]),
+            end_time=datetime.fromisoformat(d["end_time"]) if d.get("end_time") else None,
+            parent_id=d.get("parent_id"),
+            params=dict(d.get("params") or {}),
+            metrics={k: decode_float(v) for k, v in (d.get("metrics") or {}).items()},
+            tags=dict(d.get("tags") or {}),
+        )
+
+
+@dataclass(frozen=True)
+class RunPage:
+    runs: list[RunRecord]
+    next_page_token: str | None

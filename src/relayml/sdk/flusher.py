@@ -1,0 +1,94 @@
+"""Buffered metric logging: the training loop appends, a background thread writes batches.
+
+A point is handed to the backend at most `interval` seconds after it was logged, or sooner when
+a run's buffer passes `max_batch`. `flush_all` runs at run end, at interpreter exit and on
+SIGTERM, so nothing logged is lost when a run ends normally or is terminated.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import signal
+import sys
+import threading
+from types import FrameType
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from relayml.sdk.run import ActiveRun
+
+
+class Flusher:
+    def __init__(self, interval: float = 1.0, max_batch: int = 5000) -> None:
+        self.interval = interval
+        self.max_batch = max_batch
+        self._runs: dict[str, ActiveRun] = {}
+        self._lock = threading.Lock()
+        self._wake = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._hooks_installed = False
+
+    def register(self, run: ActiveRun) -> None:
+        with self._lock:
+            self._runs[run.id] = run
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(
+                    target=self._loop, name="relay-flusher", daemon=True
+                )
+                self._thread.start()
+        self._install_hooks()
+
+    def unregister(self, run: ActiveRun) -> None:
+        with self._lock:
+            self._runs.pop(run.id, None)
+
+    def nudge(self) -> None:
+        self._wake.set()
+
+    def active(self) -> list[ActiveRun]:
+        with self._lock:
+            return list(self._runs.values())
+
+    def _loop(self) -> None:
+        while True:
+            self._wake.wait(self.interval)
+            self._wake.clear()
+            for run in self.active():
+                # Errors stay with the run and surface on its next flush()/end().
+                with contextlib.suppress(Exception):
+                    run._flush_pending()
+
+    def flush_all(self) -> None:
+        for run in self.active():
+            with contextlib.suppress(Exception):
+                run._flush_pending()
+
+    def _install_hooks(self) -> None:
+        if self._hooks_installed:
+            return
+        self._hooks_installed = True
+        atexit.register(self._at_exit)
+        if threading.current_thread() is threading.main_thread():
+            previous = signal.getsignal(signal.SIGTERM)
+
+            def on_sigterm(signum: int, frame: FrameType | None) -> None:
+                self.flush_all()
+                for run in self.active():
+                    with contextlib.suppress(Exception):
+                        run.end("killed")
+                if callable(previous):
+                    previous(signum, frame)
+                sys.exit(128 + signum)
+
+            signal.signal(signal.SIGTERM, on_sigterm)
+
+    def _at_exit(self) -> None:
+        for run in self.active():
+            with contextlib.suppress(Exception):
+                run._flush_pending()
+            with contextlib.suppress(Exception):
+                run.end("killed" if getattr(sys, "last_value", None) else "finished")
+
+
+flusher = Flusher()

@@ -1,0 +1,339 @@
+"""Runs as the SDK user sees them: `start_run`, `get_run`, `search_runs`."""
+
+from __future__ import annotations
+
+import contextvars
+import math
+import os
+import threading
+import time
+from datetime import datetime
+from pathlib import Path
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
+
+from relayml.client.base import Backend
+from relayml.domain.tracking import (
+    ArtifactInfo,
+    MetricPoint,
+    RunRecord,
+    RunStatus,
+    check_key,
+    metric_value,
+    param_value,
+)
+from relayml.errors import Conflict, InvalidInput
+from relayml.sdk import session as _session
+from relayml.sdk.flusher import flusher
+from relayml.store.artifacts import check_logical_path
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+_active: contextvars.ContextVar[tuple[ActiveRun, ...]] = contextvars.ContextVar(
+    "relay_active_runs", default=()
+)
+
+
+class Run:
+    """A run's recorded state. Attributes are a snapshot; `refresh()` reloads them."""
+
+    def __init__(self, backend: Backend, record: RunRecord) -> None:
+        self._backend = backend
+        self._record = record
+
+    id = property(lambda self: self._record.id)
+    name = property(lambda self: self._record.name)
+    project = property(lambda self: self._record.project)
+    experiment = property(lambda self: self._record.experiment)
+    user = property(lambda self: self._record.user)
+    parent_id = property(lambda self: self._record.parent_id)
+
+    @property
+    def status(self) -> RunStatus:
+        return self._record.status
+
+    @property
+    def start_time(self) -> datetime:
+        return self._record.start_time
+
+    @property
+    def end_time(self) -> datetime | None:
+        return self._record.end_time
+
+    @property
+    def params(self) -> dict[str, str]:
+        return dict(self._record.params)
+
+    @property
+    def metrics(self) -> dict[str, float]:
+        """The latest value of each metric (highest step, then newest)."""
+        return dict(self._record.metrics)
+
+    @property
+    def tags(self) -> dict[str, str]:
+        return dict(self._record.tags)
+
+    def refresh(self) -> Run:
+        self._record = self._backend.get_run(self.id)
+        return self
+
+    def metric_history(self, key: str) -> list[MetricPoint]:
+        return self._backend.metric_history(self.id, key)
+
+    def list_artifacts(self, prefix: str | None = None) -> list[ArtifactInfo]:
+        return self._backend.list_artifacts(self.id, prefix)
+
+    def download_artifact(self, path: str, dest: str | os.PathLike[str] = ".") -> Path:
+        """Fetch one artifact (or every file under a directory path) into `dest`, verified."""
+        logical = check_logical_path(path.rstrip("/"))
+        items = self.list_artifacts(logical)
+        if not items:
+            raise InvalidInput(f"run {self.id} has no artifact {logical!r}")
+        dest_path = Path(dest)
+        exact = [a for a in items if a.path == logical]
+        if exact:
+            target = dest_path / Path(logical).name if dest_path.is_dir() else dest_path
+            return self._backend.download_artifact(self.id, logical, target)
+        root = dest_path / Path(logical).name
+        for a in items:
+            rel = a.path[len(logical) + 1 :]
+            self._backend.download_artifact(self.id, a.path, root / rel)
+        return root
+
+    def to_dict(self) -> dict[str, Any]:
+        return self._record.to_dict()
+
+    def __repr__(self) -> str:
+        return (
+            f"<Run {self.id[:8]} {self.project}/{self.experiment}/{self.name} {self.status.value}>"
+        )
+
+
+class ActiveRun(Run):
+    """A run being logged to. Metric points are buffered and written in the background."""
+
+    def __init__(self, backend: Backend, record: RunRecord) -> None:
+        super().__init__(backend, record)
+        self._lock = threading.Lock()
+        self._pending: list[MetricPoint] = []
+        self._steps: dict[str, int] = {}
+        self._checked: set[str] = set()
+        self._params = dict(record.params)
+        self._error: BaseException | None = None
+        self._ended = False
+        self._token: contextvars.Token[tuple[ActiveRun, ...]] | None = None
+        flusher.register(self)
+
+    # params & tags (written at once: a conflicting param must fail where it was logged)
+    def log_param(self, key: str, value: Any) -> None:
+        self.log_params({key: value})
+
+    def log_params(self, params: dict[str, Any]) -> None:
+        clean = {check_key("param", k): param_value(k, v) for k, v in params.items()}
+        for k, v in clean.items():
+            if k in self._params and self._params[k] != v:
+                raise Conflict(
+                    f"param {k!r} is already {self._params[k]!r}; params are immutable, so it "
+                    f"cannot become {v!r}. Log it under another key or start a new run"
+                )
+        new = {k: v for k, v in clean.items() if k not in self._params}
+        if new:
+            self._backend.log_batch(self.id, params=new)
+            self._params.update(new)
+            self._record.params.update(new)
+
+    def set_tag(self, key: str, value: Any) -> None:
+        self.set_tags({key: value})
+
+    def set_tags(self, tags: dict[str, Any]) -> None:
+        self._backend.log_batch(self.id, tags=tags)
+        self._record.tags.update({k: str(v) for k, v in tags.items()})
+
+    # metrics (buffered)
+    def log_metric(
+        self, key: str, value: float, step: int | None = None, timestamp: int | None = None
+    ) -> None:
+        """Buffer one point. `step` defaults to one past this key's previous step."""
+        if key not in self._checked:
+            check_key("metric", key)
+            self._checked.add(key)
+        v = metric_value(key, value)
+        ts = timestamp if timestamp is not None else int(time.time() * 1000)
+        with self._lock:
+            if step is None:
+                step = self._steps.get(key, -1) + 1
+            elif isinstance(step, bool) or not isinstance(step, int):
+                raise InvalidInput(f"step of metric {key!r} must be an int, got {step!r}")
+            self._steps[key] = max(step, self._steps.get(key, -1))
+            self._pending.append(MetricPoint(key, v, step, ts))
+            n = len(self._pending)
+        if not math.isnan(v):
+            self._record.metrics[key] = v
+        else:
+            self._record.metrics[key] = math.nan
+        if n >= flusher.max_batch:
+            flusher.nudge()
+
+    def log_metrics(self, metrics: dict[str, float], step: int | None = None) -> None:
+        ts = int(time.time() * 1000)
+        for key, value in metrics.items():
+            self.log_metric(key, value, step=step, timestamp=ts)
+
+    def _flush_pending(self) -> None:
+        with self._lock:
+            batch, self._pending = self._pending, []
+        if not batch:
+            return
+        try:
+            self._backend.log_batch(self.id, metrics=batch)
+        except BaseException as exc:
+            with self._lock:  # keep the points for the next attempt
+                self._pending = batch + self._pending
+            self._error = exc
+            raise
+        self._error = None
+
+    def flush(self) -> None:
+        """Write every buffered point now."""
+        self._flush_pending()
+
+    # artifacts
+    def log_artifact(
+        self, local_path: str | os.PathLike[str], artifact_path: str | None = None
+    ) -> list[ArtifactInfo]:
+        """Upload a file, or every file under a directory, keeping relative paths."""
+        src = Path(local_path)
+        if not src.exists():
+            raise InvalidInput(f"cannot log artifact {str(src)!r}: no such file or directory")
+        base = artifact_path.strip("/") if artifact_path else src.name
+        if src.is_file():
+            return [self._backend.log_artifact(self.id, check_logical_path(base), src)]
+        out = []
+        for f in sorted(p for p in src.rglob("*") if p.is_file()):
+            rel = f.relative_to(src).as_posix()
+            out.append(self._backend.log_artifact(self.id, check_logical_path(f"{base}/{rel}"), f))
+        return out
+
+    # lifecycle
+    def end(self, status: str = "finished") -> None:
+        if self._ended:
+            return
+        try:
+            self._flush_pending()
+        finally:
+            flusher.unregister(self)
+            self._ended = True
+            self._record = self._backend.end_run(self.id, status)
+
+    def __enter__(self) -> ActiveRun:
+        self._token = _active.set((*_active.get(), self))
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self._token is not None:
+            _active.reset(self._token)
+        if exc_type is None:
+            status = "finished"
+        elif issubclass(exc_type, KeyboardInterrupt | SystemExit):
+            status = "killed"
+        else:
+            status = "failed"
+        self.end(status)
+
+
+def active_run() -> ActiveRun | None:
+    stack = _active.get()
+    return stack[-1] if stack else None
+
+
+def start_run(
+    experiment: str = "default",
+    name: str | None = None,
+    params: dict[str, Any] | None = None,
+    tags: dict[str, Any] | None = None,
+    *,
+    parent: Run | str | None = None,
+    project: str | None = None,
+) -> ActiveRun:
+    """Start a run; use it as a context manager. Inside another run's `with`, it is its child."""
+    from relayml.sdk.context import capture
+
+    sess = _session.current()
+    parent_id = parent.id if isinstance(parent, Run) else parent
+    if parent_id is None and (outer := active_run()) is not None:
+        parent_id = outer.id
+    all_tags = {**capture(), **(tags or {})}
+    record = sess.backend.create_run(
+        project=project or sess.project,
+        experiment=experiment,
+        name=name,
+        params=params,
+        tags=all_tags,
+        parent_id=parent_id,
+    )
+    return ActiveRun(sess.backend, record)
+
+
+def get_run(run_id: str) -> Run:
+    sess = _session.current()
+    return Run(sess.backend, sess.backend.get_run(run_id))
+
+
+class RunList(list[Run]):
+    """A page of runs; `next_page_token` fetches the next page when there is one."""
+
+    next_page_token: str | None = None
+
+
+def search_runs(
+    experiment: str | list[str] | None = None,
+    filter: str | None = None,
+    order_by: list[str] | None = None,
+    limit: int = 1000,
+    *,
+    page_token: str | None = None,
+    project: str | None = None,
+    as_frame: bool = False,
+) -> RunList | pd.DataFrame:
+    sess = _session.current()
+    experiments = [experiment] if isinstance(experiment, str) else experiment
+    page = sess.backend.search_runs(
+        project=project or sess.project,
+        experiments=experiments,
+        filter=filter,
+        order_by=order_by,
+        limit=limit,
+        page_token=page_token,
+    )
+    runs = RunList(Run(sess.backend, r) for r in page.runs)
+    runs.next_page_token = page.next_page_token
+    if as_frame:
+        return runs_frame(runs)
+    return runs
+
+
+def runs_frame(runs: list[Run]) -> pd.DataFrame:
+    import pandas as pd
+
+    rows = []
+    for r in runs:
+        row: dict[str, Any] = {
+            "run_id": r.id,
+            "experiment": r.experiment,
+            "name": r.name,
+            "status": r.status.value,
+            "user": r.user,
+            "start_time": r.start_time,
+            "end_time": r.end_time,
+        }
+        row.update({f"params.{k}": v for k, v in r.params.items()})
+        row.update({f"metrics.{k}": v for k, v in r.metrics.items()})
+        row.update({f"tags.{k}": v for k, v in r.tags.items() if not k.startswith("relay.")})
+        rows.append(row)
+    return pd.DataFrame(rows)

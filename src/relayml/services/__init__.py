@@ -1,0 +1,29 @@
+"""The service layer: the single door every interface (SDK, REST, CLI, UI) goes through."""
+
+from __future__ import annotations
+
+from relayml.services.artifacts import ArtifactService
+from relayml.services.audit import AuditService
+from relayml.services.identity import IdentityService
+from relayml.services.tracking import TrackingService
+from relayml.store.artifacts import ArtifactStore
+from relayml.store.base import MetadataStore
+
+
+class Services:
+    def __init__(self, store: MetadataStore, artifacts: ArtifactStore) -> None:
+        self.store = store
+        self.artifact_store = artifacts
+        self.identity = IdentityService(store, artifacts)
+        self.audit = AuditService(store, artifacts)
+        self.tracking = TrackingService(store, artifacts)
+        self.artifacts = ArtifactService(store, artifacts)
+
+    def close(self) -> None:
+        self.store.dispose()
+
+
+def open_services(database_url: str, artifact_uri: str) -> Services:
+    from relayml.store.sql.store import SqlStore
+
+    return Services(SqlStore(database_url), ArtifactStore(artifact_uri))

@@ -1,0 +1,72 @@
+"""Run artifacts: content-addressed blobs plus a per-run index of logical paths."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+
+from relayml.domain.identity import Principal
+from relayml.domain.roles import Action
+from relayml.domain.tracking import ArtifactInfo
+from relayml.errors import NotFound
+from relayml.services.base import ServiceBase, utcnow
+from relayml.services.tracking import _check_run_id
+from relayml.store.artifacts import check_digest, check_logical_path
+
+
+class ArtifactService(ServiceBase):
+    def log_artifact(
+        self,
+        who: Principal,
+        run_id: str,
+        path: str,
+        chunks: Iterable[bytes],
+        expected_digest: str | None = None,
+    ) -> ArtifactInfo:
+        """Store the bytes, then record `path` → digest for the run, audited."""
+        logical = check_logical_path(path)
+        _check_run_id(run_id)
+        if expected_digest is not None:
+            check_digest(expected_digest)
+        with self.store.read() as tx:
+            project = tx.tracking.run_project(run_id)
+            if project is None:
+                raise NotFound(f"no run {run_id!r}")
+            self.require(tx, who, Action.ARTIFACT_WRITE, project, "run", run_id)
+        # Blobs are written before the record: a failure in between leaves an unreferenced
+        # blob (content-addressed, harmless), never a record pointing at missing bytes.
+        digest, size = self.artifacts.put_chunks(chunks, expected=expected_digest)
+        info = ArtifactInfo(logical, digest, size)
+        with self.store.write() as tx:
+            roles = self.require(tx, who, Action.ARTIFACT_WRITE, project, "run", run_id)
+            tx.tracking.add_artifacts(run_id, [info], utcnow())
+            payload = {"path": logical, "digest": digest, "size": size}
+            self.record(tx, who, roles, Action.ARTIFACT_WRITE, project, "run", run_id, payload)
+        return info
+
+    def list_artifacts(
+        self, who: Principal, run_id: str, prefix: str | None = None
+    ) -> list[ArtifactInfo]:
+        _check_run_id(run_id)
+        if prefix:
+            check_logical_path(prefix.rstrip("/") or ".")
+        with self.store.read() as tx:
+            project = tx.tracking.run_project(run_id)
+            if project is None:
+                raise NotFound(f"no run {run_id!r}")
+            self.require(tx, who, Action.ARTIFACT_READ, project, "run", run_id)
+            return tx.tracking.list_artifacts(run_id, prefix)
+
+    def find(self, who: Principal, run_id: str, path: str) -> ArtifactInfo:
+        logical = check_logical_path(path)
+        for info in self.list_artifacts(who, run_id, logical):
+            if info.path == logical:
+                return info
+        raise NotFound(
+            f"run {run_id} has no artifact {logical!r}; list them with: relay artifacts ls {run_id}"
+        )
+
+    def open_artifact(
+        self, who: Principal, run_id: str, path: str
+    ) -> tuple[ArtifactInfo, Iterator[bytes]]:
+        info = self.find(who, run_id, path)
+        return info, self.artifacts.iter_verified(info.digest)

@@ -1,0 +1,42 @@
+"""Reading and verifying the audit trail."""
+
+from __future__ import annotations
+
+from relayml.domain.audit import AuditEvent, VerifyResult, verify_chain
+from relayml.domain.identity import GLOBAL_SCOPE, Principal
+from relayml.domain.roles import Action
+from relayml.errors import InvalidInput
+from relayml.services.base import ServiceBase
+
+
+class AuditService(ServiceBase):
+    def log(
+        self,
+        who: Principal,
+        *,
+        project: str | None = None,
+        entity_kind: str | None = None,
+        entity_id: str | None = None,
+        actor: str | None = None,
+        action: str | None = None,
+        limit: int = 100,
+    ) -> list[AuditEvent]:
+        if not 1 <= limit <= 10_000:
+            raise InvalidInput(f"limit must be between 1 and 10000, got {limit}")
+        with self.store.read() as tx:
+            self.require(tx, who, Action.AUDIT_READ, project or GLOBAL_SCOPE, "audit", "log")
+            return tx.audit.query(
+                entity_kind=entity_kind,
+                entity_id=entity_id,
+                actor=actor,
+                project=project,
+                action=action,
+                limit=limit,
+            )
+
+    def verify(self, who: Principal) -> VerifyResult:
+        with self.store.read() as tx:
+            self.require(tx, who, Action.AUDIT_READ, GLOBAL_SCOPE, "audit", "verify")
+            head = tx.audit.head()
+            events = list(tx.audit.iter_all())
+        return verify_chain(events, head)

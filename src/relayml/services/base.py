@@ -1,0 +1,91 @@
+"""What every service shares: the stores, the clock, the permission check and the audit write."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from relayml.domain.audit import payload_digest
+from relayml.domain.identity import GLOBAL_SCOPE, Principal, Role
+from relayml.domain.roles import PERMISSIONS, Action, is_allowed
+from relayml.errors import PermissionDenied
+from relayml.store.artifacts import ArtifactStore
+from relayml.store.base import MetadataStore, Transaction
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class ServiceBase:
+    def __init__(self, store: MetadataStore, artifacts: ArtifactStore) -> None:
+        self.store = store
+        self.artifacts = artifacts
+
+    def roles(self, tx: Transaction, user: str, project: str) -> frozenset[Role]:
+        grants = tx.identity.grants_of(user)
+        roles = grants.get(GLOBAL_SCOPE, frozenset())
+        if project != GLOBAL_SCOPE:
+            roles = roles | grants.get(project, frozenset())
+        return roles
+
+    def require(
+        self,
+        tx: Transaction,
+        who: Principal,
+        action: Action,
+        project: str,
+        entity_kind: str,
+        entity_id: str,
+    ) -> frozenset[Role]:
+        """Return the caller's roles in `project` if they allow `action`; otherwise record the
+        denied attempt (in its own transaction, so it survives the rollback) and raise."""
+        roles = self.roles(tx, who.user, project)
+        if is_allowed(roles, action):
+            return roles
+        with self.store.write() as deny_tx:
+            deny_tx.audit.append(
+                actor=who.user,
+                roles=[r.value for r in roles],
+                action=action.value,
+                entity_kind=entity_kind,
+                entity_id=entity_id,
+                project=project,
+                outcome="denied",
+                payload_digest=payload_digest(None),
+                now=utcnow(),
+            )
+        needed = ", ".join(sorted(r.value for r in PERMISSIONS[action]))
+        held = ", ".join(sorted(r.value for r in roles)) or "no roles"
+        where = "every project" if project == GLOBAL_SCOPE else f"project {project!r}"
+        raise PermissionDenied(
+            f"{who.user} holds {held} in {where}; {action.value} needs one of: {needed}. "
+            f"Ask an admin to grant a role (relay users grant {who.user} --role ROLE "
+            f"--project {project})",
+            action=action.value,
+            user=who.user,
+            project=project,
+        )
+
+    def record(
+        self,
+        tx: Transaction,
+        who: Principal,
+        roles: frozenset[Role],
+        action: Action | str,
+        project: str,
+        entity_kind: str,
+        entity_id: str,
+        payload: Any,
+    ) -> None:
+        tx.audit.append(
+            actor=who.user,
+            roles=[r.value for r in roles],
+            action=action.value if isinstance(action, Action) else action,
+            entity_kind=entity_kind,
+            entity_id=entity_id,
+            project=project,
+            outcome="ok",
+            payload_digest=payload_digest(payload),
+            now=utcnow(),
+        )

@@ -1,0 +1,207 @@
+"""Experiment tracking: runs, params, metrics, tags, search."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import uuid
+from typing import Any
+
+from relayml.domain.filters import parse_filter, parse_order_by
+from relayml.domain.identity import Principal, check_name
+from relayml.domain.roles import Action
+from relayml.domain.tracking import (
+    Experiment,
+    MetricPoint,
+    RunPage,
+    RunRecord,
+    check_key,
+    param_value,
+    parse_status,
+    tag_value,
+)
+from relayml.errors import Conflict, InvalidInput, NotFound
+from relayml.services.base import ServiceBase, utcnow
+from relayml.store.base import Transaction
+
+MAX_BATCH = 100_000
+MAX_LIMIT = 50_000
+
+
+def _check_run_id(run_id: str) -> str:
+    if not isinstance(run_id, str) or len(run_id) != 32 or not run_id.isalnum():
+        raise InvalidInput(f"invalid run id {run_id!r}: a run id is 32 hex characters")
+    return run_id
+
+
+def _page_offset(token: str | None) -> int:
+    if not token:
+        return 0
+    try:
+        data = json.loads(base64.urlsafe_b64decode(token.encode()))
+        offset = int(data["offset"])
+    except (ValueError, KeyError, TypeError, binascii.Error):
+        raise InvalidInput(
+            f"invalid page token {token!r}; pass the next_page_token of the previous page"
+        ) from None
+    if offset < 0:
+        raise InvalidInput(f"invalid page token {token!r}")
+    return offset
+
+
+def _page_token(offset: int) -> str:
+    return base64.urlsafe_b64encode(json.dumps({"offset": offset}).encode()).decode()
+
+
+class TrackingService(ServiceBase):
+    def _run_project(self, tx: Transaction, run_id: str) -> str:
+        project = tx.tracking.run_project(_check_run_id(run_id))
+        if project is None:
+            raise NotFound(f"no run {run_id!r}; list runs with: relay runs ls")
+        return project
+
+    def _project_exists(self, tx: Transaction, project: str) -> None:
+        check_name("project", project)
+        if tx.identity.get_project(project) is None:
+            raise NotFound(
+                f"no project {project!r}; an admin creates it with: relay projects create {project}"
+            )
+
+    def list_experiments(self, who: Principal, project: str) -> list[Experiment]:
+        with self.store.read() as tx:
+            self._project_exists(tx, project)
+            self.require(tx, who, Action.EXPERIMENT_READ, project, "project", project)
+            return tx.tracking.list_experiments(project)
+
+    def create_run(
+        self,
+        who: Principal,
+        *,
+        project: str,
+        experiment: str,
+        name: str | None = None,
+        params: dict[str, Any] | None = None,
+        tags: dict[str, Any] | None = None,
+        parent_id: str | None = None,
+    ) -> RunRecord:
+        check_name("experiment", experiment)
+        run_id = uuid.uuid4().hex
+        run_name = name if name is not None else f"run-{run_id[:8]}"
+        if not isinstance(run_name, str) or not run_name.strip() or len(run_name) > 250:
+            raise InvalidInput(f"invalid run name {run_name!r}: 1-250 characters")
+        clean_params = {check_key("param", k): param_value(k, v) for k, v in (params or {}).items()}
+        clean_tags = {check_key("tag", k): tag_value(k, v) for k, v in (tags or {}).items()}
+        with self.store.write() as tx:
+            self._project_exists(tx, project)
+            roles = self.require(tx, who, Action.RUN_CREATE, project, "run", run_id)
+            if parent_id is not None and self._run_project(tx, parent_id) != project:
+                raise InvalidInput(f"parent run {parent_id} belongs to another project")
+            now = utcnow()
+            exp_id = tx.tracking.ensure_experiment(project, experiment, who.user, now)
+            tx.tracking.create_run(
+                run_id=run_id,
+                experiment_id=exp_id,
+                name=run_name,
+                user=who.user,
+                now=now,
+                parent_id=parent_id,
+            )
+            tx.tracking.log_params(run_id, clean_params)
+            tx.tracking.set_tags(run_id, clean_tags)
+            payload = {
+                "experiment": experiment,
+                "name": run_name,
+                "params": clean_params,
+                "tags": clean_tags,
+                "parent_id": parent_id,
+            }
+            self.record(tx, who, roles, Action.RUN_CREATE, project, "run", run_id, payload)
+            return tx.tracking.get_runs([run_id])[0]
+
+    def log_batch(
+        self,
+        who: Principal,
+        run_id: str,
+        *,
+        params: dict[str, Any] | None = None,
+        metrics: list[MetricPoint] | None = None,
+        tags: dict[str, Any] | None = None,
+    ) -> int:
+        """Params, metric points and tags in one transaction; returns the points written."""
+        points = metrics or []
+        if len(points) > MAX_BATCH:
+            raise InvalidInput(f"{len(points)} metric points in one batch; send ≤ {MAX_BATCH}")
+        clean_params = {check_key("param", k): param_value(k, v) for k, v in (params or {}).items()}
+        clean_tags = {check_key("tag", k): tag_value(k, v) for k, v in (tags or {}).items()}
+        for pt in points:
+            check_key("metric", pt.key)
+        with self.store.write() as tx:
+            project = self._run_project(tx, run_id)
+            roles = self.require(tx, who, Action.RUN_UPDATE, project, "run", run_id)
+            tx.tracking.log_params(run_id, clean_params)
+            tx.tracking.set_tags(run_id, clean_tags)
+            written = tx.tracking.log_metrics(run_id, points)
+            payload = {
+                "params": clean_params,
+                "tags": clean_tags,
+                "metrics": [[p.key, repr(p.value), p.step, p.timestamp] for p in points],
+            }
+            self.record(tx, who, roles, "run.log", project, "run", run_id, payload)
+        return written
+
+    def end_run(self, who: Principal, run_id: str, status: str = "finished") -> RunRecord:
+        final = parse_status(status)
+        if not final.terminal:
+            raise InvalidInput("a run ends as finished, failed or killed, not running")
+        with self.store.write() as tx:
+            project = self._run_project(tx, run_id)
+            roles = self.require(tx, who, Action.RUN_UPDATE, project, "run", run_id)
+            current = tx.tracking.run_status(run_id)
+            if current is not None and current.terminal and current is not final:
+                raise Conflict(f"run {run_id} already ended as {current.value}")
+            tx.tracking.set_status(run_id, final, utcnow())
+            payload = {"status": final.value}
+            self.record(tx, who, roles, "run.end", project, "run", run_id, payload)
+            return tx.tracking.get_runs([run_id])[0]
+
+    def get_run(self, who: Principal, run_id: str) -> RunRecord:
+        with self.store.read() as tx:
+            project = self._run_project(tx, run_id)
+            self.require(tx, who, Action.RUN_READ, project, "run", run_id)
+            return tx.tracking.get_runs([run_id])[0]
+
+    def metric_history(self, who: Principal, run_id: str, key: str) -> list[MetricPoint]:
+        check_key("metric", key)
+        with self.store.read() as tx:
+            project = self._run_project(tx, run_id)
+            self.require(tx, who, Action.RUN_READ, project, "run", run_id)
+            return tx.tracking.metric_history(run_id, key)
+
+    def search_runs(
+        self,
+        who: Principal,
+        *,
+        project: str,
+        experiments: list[str] | None = None,
+        filter: str | None = None,
+        order_by: list[str] | None = None,
+        limit: int = 1000,
+        page_token: str | None = None,
+    ) -> RunPage:
+        conditions = parse_filter(filter)
+        ordering = parse_order_by(order_by)
+        if not isinstance(limit, int) or not 1 <= limit <= MAX_LIMIT:
+            raise InvalidInput(f"limit must be between 1 and {MAX_LIMIT}, got {limit!r}")
+        for e in experiments or []:
+            check_name("experiment", e)
+        offset = _page_offset(page_token)
+        with self.store.read() as tx:
+            self._project_exists(tx, project)
+            self.require(tx, who, Action.RUN_READ, project, "project", project)
+            ids = tx.tracking.search_ids(
+                project, experiments, conditions, ordering, limit + 1, offset
+            )
+            more = len(ids) > limit
+            runs = tx.tracking.get_runs(ids[:limit])
+        return RunPage(runs, _page_token(offset + limit) if more else None)

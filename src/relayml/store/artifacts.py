@@ -1,0 +1,140 @@
+"""Content-addressed artifact blobs on any fsspec filesystem.
+
+Blobs live at `<root>/sha256/<ab>/<cdef...>`: the same bytes are stored once. Writes go to a
+temporary name and are renamed into place (a reader never sees half a blob); reads re-hash and
+refuse bytes that do not match their digest. Runs map logical paths (`model/weights.bin`) to
+digests in the metadata store; `check_logical_path` keeps those paths inside their root.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import posixpath
+import uuid
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+from relayml.errors import IntegrityError, InvalidInput, NotFound
+
+CHUNK = 1 << 20
+_HEX = set("0123456789abcdef")
+
+
+def check_logical_path(path: str) -> str:
+    """A relative POSIX path with no '..', no absolute root, no NUL, no backslash tricks."""
+    if not isinstance(path, str) or not path:
+        raise InvalidInput("artifact path must be a non-empty string")
+    if "\x00" in path:
+        raise InvalidInput(f"artifact path {path!r} contains a NUL byte")
+    if "\\" in path:
+        raise InvalidInput(f"artifact path {path!r} contains '\\'; use '/' as the separator")
+    if path.startswith("/") or (len(path) > 1 and path[1] == ":"):
+        raise InvalidInput(f"artifact path {path!r} is absolute; give a path relative to the run")
+    parts = path.split("/")
+    if any(p in ("..", ".") for p in parts) or any(p == "" for p in parts[:-1]):
+        raise InvalidInput(f"artifact path {path!r} has '.', '..' or empty parts; remove them")
+    norm = posixpath.normpath(path)
+    if norm.startswith("..") or len(norm) > 1024:
+        raise InvalidInput(f"artifact path {path!r} escapes its root or is too long")
+    return norm
+
+
+def check_digest(digest: str) -> str:
+    if not isinstance(digest, str) or len(digest) != 64 or not set(digest) <= _HEX:
+        raise InvalidInput(f"invalid sha256 digest {digest!r}: expected 64 lowercase hex chars")
+    return digest
+
+
+class ArtifactStore:
+    def __init__(self, uri: str) -> None:
+        from fsspec.core import url_to_fs
+
+        self.uri = uri
+        self.fs: Any
+        self.fs, root = url_to_fs(uri)
+        self.root = root.rstrip("/")
+        self.local = "file" in (
+            self.fs.protocol if isinstance(self.fs.protocol, tuple) else (self.fs.protocol,)
+        )
+
+    def _blob(self, digest: str) -> str:
+        check_digest(digest)
+        return f"{self.root}/sha256/{digest[:2]}/{digest[2:]}"
+
+    def exists(self, digest: str) -> bool:
+        return bool(self.fs.exists(self._blob(digest)))
+
+    def put_file(self, local_path: str | os.PathLike[str]) -> tuple[str, int]:
+        with open(local_path, "rb") as fh:
+            return self.put_chunks(iter(lambda: fh.read(CHUNK), b""))
+
+    def put_bytes(self, data: bytes) -> tuple[str, int]:
+        return self.put_chunks([data])
+
+    def put_chunks(self, chunks: Iterable[bytes], expected: str | None = None) -> tuple[str, int]:
+        """Store a stream; returns (sha256, size). With `expected`, refuses other bytes."""
+        tmp = f"{self.root}/incoming/{uuid.uuid4().hex}"
+        self.fs.makedirs(f"{self.root}/incoming", exist_ok=True)
+        h = hashlib.sha256()
+        size = 0
+        try:
+            with self.fs.open(tmp, "wb") as out:
+                for chunk in chunks:
+                    h.update(chunk)
+                    size += len(chunk)
+                    out.write(chunk)
+            digest = h.hexdigest()
+            if expected is not None and digest != expected:
+                raise IntegrityError(
+                    f"uploaded bytes hash to {digest}, not the declared {expected}; "
+                    "the upload was corrupted, send it again"
+                )
+            final = self._blob(digest)
+            if self.fs.exists(final):
+                self.fs.rm(tmp)
+            else:
+                self.fs.makedirs(posixpath.dirname(final), exist_ok=True)
+                if self.local:
+                    os.replace(tmp, final)  # atomic on one filesystem
+                else:
+                    self.fs.mv(tmp, final)
+            return digest, size
+        except BaseException:
+            if self.fs.exists(tmp):
+                self.fs.rm(tmp)
+            raise
+
+    def iter_verified(self, digest: str) -> Iterator[bytes]:
+        """Yield the blob's bytes; raises IntegrityError at the end if they do not match."""
+        path = self._blob(digest)
+        if not self.fs.exists(path):
+            raise NotFound(f"artifact blob {digest} is missing from {self.uri}")
+        h = hashlib.sha256()
+        with self.fs.open(path, "rb") as fh:
+            while chunk := fh.read(CHUNK):
+                h.update(chunk)
+                yield chunk
+        if h.hexdigest() != digest:
+            raise IntegrityError(
+                f"artifact blob {digest} is corrupted on disk (its bytes hash to "
+                f"{h.hexdigest()}); restore it from a backup"
+            )
+
+    def read_bytes(self, digest: str) -> bytes:
+        return b"".join(self.iter_verified(digest))
+
+    def download(self, digest: str, dest: str | os.PathLike[str]) -> Path:
+        """Write the verified blob to `dest` atomically."""
+        dest_path = Path(dest)
+        dest_path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = dest_path.with_name(f".{dest_path.name}.{uuid.uuid4().hex}.part")
+        try:
+            with open(tmp, "wb") as out:
+                for chunk in self.iter_verified(digest):
+                    out.write(chunk)
+            os.replace(tmp, dest_path)
+        finally:
+            tmp.unlink(missing_ok=True)
+        return dest_path

@@ -1,0 +1,130 @@
+"""Engines for SQLite (embedded default) and PostgreSQL, and schema migration on first use."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event, inspect, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, OperationalError
+from sqlalchemy.pool import NullPool
+
+from relayml.errors import InvalidInput, SchemaVersionError, ServerUnavailable
+
+# The newest migration this code knows. tests/store/test_migrations.py checks it equals Alembic's
+# head, so first use needs no Alembic import when the database is current.
+SCHEMA_HEAD = "0001"
+_MIGRATIONS = Path(__file__).parent / "migrations"
+_lock = threading.Lock()
+
+
+def make_engine(url: str) -> Engine:
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise InvalidInput(
+            f"invalid database URL {url!r}; use sqlite:///path/relay.db or "
+            "postgresql+psycopg://user@host:5432/db"
+        ) from None
+    if parsed.get_backend_name() == "sqlite":
+        if parsed.database and parsed.database != ":memory:":
+            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(
+            parsed, connect_args={"timeout": 60, "check_same_thread": False}, poolclass=NullPool
+        )
+        _sqlite_events(engine)
+        return engine
+    if parsed.get_backend_name() == "postgresql":
+        if parsed.drivername == "postgresql":
+            parsed = parsed.set(drivername="postgresql+psycopg")
+        return create_engine(parsed, pool_pre_ping=True, pool_size=5, max_overflow=10)
+    raise InvalidInput(
+        f"unsupported database {parsed.get_backend_name()!r} in {url!r}; use SQLite or PostgreSQL"
+    )
+
+
+def _sqlite_events(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        # Manage transactions ourselves so writers can take the lock up front (BEGIN IMMEDIATE):
+        # with many processes, upgrading a read lock to a write lock is what deadlocks into
+        # "database is locked"; waiting on busy_timeout for an immediate lock does not.
+        dbapi_conn.isolation_level = None
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA synchronous=NORMAL")
+        cur.execute("PRAGMA busy_timeout=60000")
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.execute("PRAGMA case_sensitive_like=ON")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        if conn.get_execution_options().get("relay_readonly"):
+            conn.exec_driver_sql("BEGIN")
+        else:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def current_revision(engine: Engine) -> str | None:
+    try:
+        with engine.connect() as conn:
+            conn = conn.execution_options(relay_readonly=True)
+            if not inspect(conn).has_table("alembic_version"):
+                return None
+            row = conn.execute(text("SELECT version_num FROM alembic_version")).first()
+            return str(row[0]) if row else None
+    except OperationalError as exc:
+        raise ServerUnavailable(
+            f"cannot open the metadata database {engine.url.render_as_string()}: {exc.orig}"
+        ) from None
+
+
+def _alembic_config(connection: Any) -> Any:
+    from alembic.config import Config
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(_MIGRATIONS))
+    cfg.attributes["connection"] = connection
+    return cfg
+
+
+def known_revisions() -> set[str]:
+    return {p.stem.split("_", 1)[0] for p in (_MIGRATIONS / "versions").glob("[0-9]*.py")}
+
+
+def upgrade(engine: Engine) -> tuple[str | None, str]:
+    """Migrate to the newest schema; returns (before, after)."""
+    from alembic import command
+
+    with _lock:
+        before = current_revision(engine)
+        _refuse_newer(engine, before)
+        if before == SCHEMA_HEAD:
+            return before, before
+        with engine.begin() as conn:
+            if conn.dialect.name == "postgresql":
+                # Two processes migrating one fresh database at once: the second waits.
+                conn.execute(text("SELECT pg_advisory_xact_lock(7419)"))
+            command.upgrade(_alembic_config(conn), "head")
+        return before, SCHEMA_HEAD
+
+
+def ensure_schema(engine: Engine) -> None:
+    """Create or migrate the schema on first use; refuse a database newer than this code."""
+    rev = current_revision(engine)
+    if rev == SCHEMA_HEAD:
+        return
+    _refuse_newer(engine, rev)
+    upgrade(engine)
+
+
+def _refuse_newer(engine: Engine, rev: str | None) -> None:
+    if rev is not None and rev not in known_revisions():
+        raise SchemaVersionError(
+            f"the database {engine.url.render_as_string()} is at schema revision {rev!r}, "
+            f"newer than this Relay knows (newest: {SCHEMA_HEAD!r}); upgrade relayml "
+            "(pip install -U relayml) rather than using an older version against it"
+        )

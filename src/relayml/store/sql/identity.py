@@ -1,0 +1,107 @@
+"""Projects, users, tokens and role grants in SQL."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import datetime
+
+from sqlalchemy import Connection, delete, select, update
+
+from relayml.domain.identity import Project, Role, User
+from relayml.store.sql import schema as s
+from relayml.store.sql._util import upsert, utc
+
+
+class SqlIdentity:
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    def get_project(self, name: str) -> Project | None:
+        row = self.conn.execute(select(s.projects).where(s.projects.c.name == name)).first()
+        if row is None:
+            return None
+        return Project(row.name, utc(row.created_at), row.created_by, row.description)
+
+    def create_project(self, name: str, description: str, by: str, now: datetime) -> bool:
+        """Insert if absent; False when it already existed."""
+        before = self.get_project(name)
+        if before is not None:
+            return False
+        upsert(
+            self.conn,
+            s.projects,
+            [{"name": name, "description": description, "created_at": now, "created_by": by}],
+            ["name"],
+            [],
+        )
+        return True
+
+    def list_projects(self) -> list[Project]:
+        rows = self.conn.execute(select(s.projects).order_by(s.projects.c.name))
+        return [Project(r.name, utc(r.created_at), r.created_by, r.description) for r in rows]
+
+    def user_exists(self, name: str) -> bool:
+        q = select(s.users.c.name).where(s.users.c.name == name)
+        return self.conn.execute(q).first() is not None
+
+    def create_user(self, name: str, now: datetime) -> None:
+        self.conn.execute(s.users.insert().values(name=name, created_at=now, active=True))
+
+    def list_users(self) -> list[User]:
+        grants = self._all_grants()
+        rows = self.conn.execute(select(s.users).order_by(s.users.c.name))
+        return [
+            User(r.name, utc(r.created_at), grants.get(r.name, {}), bool(r.active)) for r in rows
+        ]
+
+    def _all_grants(self) -> dict[str, dict[str, list[Role]]]:
+        out: dict[str, dict[str, list[Role]]] = defaultdict(lambda: defaultdict(list))
+        q = select(s.grants).order_by(s.grants.c.user, s.grants.c.project, s.grants.c.role)
+        for r in self.conn.execute(q):
+            out[r.user][r.project].append(Role(r.role))
+        return {u: dict(p) for u, p in out.items()}
+
+    def grants_of(self, user: str) -> dict[str, frozenset[Role]]:
+        out: dict[str, set[Role]] = defaultdict(set)
+        for r in self.conn.execute(select(s.grants).where(s.grants.c.user == user)):
+            out[r.project].add(Role(r.role))
+        return {p: frozenset(roles) for p, roles in out.items()}
+
+    def add_grant(self, user: str, project: str, role: Role, by: str, now: datetime) -> None:
+        row = {"user": user, "project": project, "role": role.value}
+        upsert(
+            self.conn,
+            s.grants,
+            [{**row, "granted_at": now, "granted_by": by}],
+            ["user", "project", "role"],
+            [],
+        )
+
+    def remove_grant(self, user: str, project: str, role: Role) -> bool:
+        g = s.grants.c
+        res = self.conn.execute(
+            delete(s.grants).where(g.user == user, g.project == project, g.role == role.value)
+        )
+        return bool(res.rowcount)
+
+    def add_token(self, token_id: str, user: str, token_hash: str, now: datetime) -> None:
+        self.conn.execute(
+            s.tokens.insert().values(id=token_id, user=user, token_hash=token_hash, created_at=now)
+        )
+
+    def user_for_token(self, token_hash: str) -> str | None:
+        t, u = s.tokens.c, s.users.c
+        q = (
+            select(t.user)
+            .join(s.users, u.name == t.user)
+            .where(t.token_hash == token_hash, t.revoked_at.is_(None), u.active.is_(True))
+        )
+        row = self.conn.execute(q).first()
+        return str(row[0]) if row else None
+
+    def revoke_tokens(self, user: str, now: datetime) -> int:
+        t = s.tokens.c
+        res = self.conn.execute(
+            update(s.tokens).where(t.user == user, t.revoked_at.is_(None)).values(revoked_at=now)
+        )
+        return int(res.rowcount)

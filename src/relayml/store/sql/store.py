@@ -1,0 +1,60 @@
+"""The SQL metadata store: transactions that hand out one repository per area."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from sqlalchemy import Connection
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import IntegrityError as SAIntegrityError
+
+from relayml.errors import Conflict, ServerUnavailable
+from relayml.store.sql.audit import SqlAudit
+from relayml.store.sql.engine import ensure_schema, make_engine
+from relayml.store.sql.identity import SqlIdentity
+from relayml.store.sql.tracking import SqlTracking
+
+
+class SqlTx:
+    """One database transaction; every repository in it commits or rolls back together."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+        self.identity = SqlIdentity(conn)
+        self.audit = SqlAudit(conn)
+        self.tracking = SqlTracking(conn)
+
+
+class SqlStore:
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.engine = make_engine(url)
+        ensure_schema(self.engine)
+
+    @contextmanager
+    def write(self) -> Iterator[SqlTx]:
+        try:
+            with self.engine.begin() as conn:
+                yield SqlTx(conn)
+        except SAIntegrityError as exc:
+            raise Conflict(f"conflicting write: {_short(exc)}") from None
+        except DBAPIError as exc:
+            if exc.connection_invalidated:
+                raise ServerUnavailable(f"lost the database connection: {_short(exc)}") from None
+            raise
+
+    @contextmanager
+    def read(self) -> Iterator[SqlTx]:
+        with self.engine.connect() as conn:
+            conn = conn.execution_options(relay_readonly=True)
+            with conn.begin():
+                yield SqlTx(conn)
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def _short(exc: Exception) -> str:
+    text = str(getattr(exc, "orig", exc)).strip().splitlines()
+    return text[0] if text else type(exc).__name__
