@@ -63,6 +63,7 @@ class PermissionDenied(RelayError):
     http_status = 403
     exit_code = 4
     code = "permission_denied"
+    audit_record: dict[str, Any] | None = None  # the denied attempt, for the service to audit
 
 
 class NotFound(RelayError):

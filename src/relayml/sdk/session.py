@@ -48,10 +48,14 @@ def connect(
         from relayml.services import open_services
 
         services = open_services(cfg.database_url, cfg.artifact_uri)
-        if token:
-            principal = services.identity.authenticate(token)
-        else:
-            principal = services.identity.provision_local(cfg.user)
+        try:
+            if token:
+                principal = services.identity.authenticate(token)
+            else:
+                principal = services.identity.provision_local(cfg.user)
+        except BaseException:
+            services.close()
+            raise
         backend = LocalBackend(services, principal)
     name = check_name("project", project) if project else DEFAULT_PROJECT
     if project:

@@ -27,7 +27,7 @@ class ArtifactService(ServiceBase):
         _check_run_id(run_id)
         if expected_digest is not None:
             check_digest(expected_digest)
-        with self.store.read() as tx:
+        with self.read() as tx:
             project = tx.tracking.run_project(run_id)
             if project is None:
                 raise NotFound(f"no run {run_id!r}")
@@ -36,7 +36,7 @@ class ArtifactService(ServiceBase):
         # blob (content-addressed, harmless), never a record pointing at missing bytes.
         digest, size = self.artifacts.put_chunks(chunks, expected=expected_digest)
         info = ArtifactInfo(logical, digest, size)
-        with self.store.write() as tx:
+        with self.write() as tx:
             roles = self.require(tx, who, Action.ARTIFACT_WRITE, project, "run", run_id)
             tx.tracking.add_artifacts(run_id, [info], utcnow())
             payload = {"path": logical, "digest": digest, "size": size}
@@ -49,7 +49,7 @@ class ArtifactService(ServiceBase):
         _check_run_id(run_id)
         if prefix:
             check_logical_path(prefix.rstrip("/") or ".")
-        with self.store.read() as tx:
+        with self.read() as tx:
             project = tx.tracking.run_project(run_id)
             if project is None:
                 raise NotFound(f"no run {run_id!r}")

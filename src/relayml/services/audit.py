@@ -23,7 +23,7 @@ class AuditService(ServiceBase):
     ) -> list[AuditEvent]:
         if not 1 <= limit <= 10_000:
             raise InvalidInput(f"limit must be between 1 and 10000, got {limit}")
-        with self.store.read() as tx:
+        with self.read() as tx:
             self.require(tx, who, Action.AUDIT_READ, project or GLOBAL_SCOPE, "audit", "log")
             return tx.audit.query(
                 entity_kind=entity_kind,
@@ -35,7 +35,7 @@ class AuditService(ServiceBase):
             )
 
     def verify(self, who: Principal) -> VerifyResult:
-        with self.store.read() as tx:
+        with self.read() as tx:
             self.require(tx, who, Action.AUDIT_READ, GLOBAL_SCOPE, "audit", "verify")
             head = tx.audit.head()
             events = list(tx.audit.iter_all())

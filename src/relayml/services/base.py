@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
@@ -43,22 +45,10 @@ class ServiceBase:
         roles = self.roles(tx, who.user, project)
         if is_allowed(roles, action):
             return roles
-        with self.store.write() as deny_tx:
-            deny_tx.audit.append(
-                actor=who.user,
-                roles=[r.value for r in roles],
-                action=action.value,
-                entity_kind=entity_kind,
-                entity_id=entity_id,
-                project=project,
-                outcome="denied",
-                payload_digest=payload_digest(None),
-                now=utcnow(),
-            )
         needed = ", ".join(sorted(r.value for r in PERMISSIONS[action]))
         held = ", ".join(sorted(r.value for r in roles)) or "no roles"
         where = "every project" if project == GLOBAL_SCOPE else f"project {project!r}"
-        raise PermissionDenied(
+        denied = PermissionDenied(
             f"{who.user} holds {held} in {where}; {action.value} needs one of: {needed}. "
             f"Ask an admin to grant a role (relay users grant {who.user} --role ROLE "
             f"--project {project})",
@@ -66,6 +56,41 @@ class ServiceBase:
             user=who.user,
             project=project,
         )
+        # Recorded by read()/write() once this transaction has rolled back.
+        denied.audit_record = {
+            "actor": who.user,
+            "roles": [r.value for r in roles],
+            "action": action.value,
+            "entity_kind": entity_kind,
+            "entity_id": entity_id,
+            "project": project,
+            "outcome": "denied",
+            "payload_digest": payload_digest(None),
+        }
+        raise denied
+
+    @contextmanager
+    def read(self) -> Iterator[Transaction]:
+        with self._recording_denials(), self.store.read() as tx:
+            yield tx
+
+    @contextmanager
+    def write(self) -> Iterator[Transaction]:
+        with self._recording_denials(), self.store.write() as tx:
+            yield tx
+
+    @contextmanager
+    def _recording_denials(self) -> Iterator[None]:
+        """A denied attempt is audited in its own transaction, after the failed one ended
+        (SQLite allows one writer, so it cannot be written while that one is open)."""
+        try:
+            yield
+        except PermissionDenied as exc:
+            record = getattr(exc, "audit_record", None)
+            if record is not None:
+                with self.store.write() as tx:
+                    tx.audit.append(**record, now=utcnow())
+            raise
 
     def record(
         self,

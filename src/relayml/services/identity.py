@@ -38,7 +38,7 @@ class IdentityService(ServiceBase):
                 "no token given; send 'Authorization: Bearer <token>' (set RELAY_TOKEN for the "
                 "SDK and CLI). An admin creates one with: relay users create NAME --role ROLE"
             )
-        with self.store.read() as tx:
+        with self.read() as tx:
             user = tx.identity.user_for_token(hash_token(token))
             if user is None:
                 raise Unauthenticated(
@@ -50,7 +50,7 @@ class IdentityService(ServiceBase):
     def provision_local(self, user: str) -> Principal:
         """Embedded mode: the OS user, created on first use as admin of every project."""
         check_name("user", user)
-        with self.store.write() as tx:
+        with self.write() as tx:
             if not tx.identity.user_exists(user):
                 now = utcnow()
                 tx.identity.create_user(user, now)
@@ -73,7 +73,7 @@ class IdentityService(ServiceBase):
             return Principal(user, tx.identity.grants_of(user))
 
     def whoami(self, who: Principal) -> dict[str, Any]:
-        with self.store.read() as tx:
+        with self.read() as tx:
             grants = tx.identity.grants_of(who.user)
         return {
             "user": who.user,
@@ -83,7 +83,7 @@ class IdentityService(ServiceBase):
     # projects ----------------------------------------------------------------------------
     def create_project(self, who: Principal, name: str, description: str = "") -> Project:
         check_name("project", name)
-        with self.store.write() as tx:
+        with self.write() as tx:
             roles = self.require(tx, who, Action.PROJECT_CREATE, GLOBAL_SCOPE, "project", name)
             if not tx.identity.create_project(name, description, who.user, utcnow()):
                 raise Conflict(f"project {name!r} already exists; use it, or pick another name")
@@ -96,20 +96,20 @@ class IdentityService(ServiceBase):
     def ensure_project(self, who: Principal, name: str) -> Project:
         """Return the project, creating it first if the caller may (an admin's first use)."""
         check_name("project", name)
-        with self.store.read() as tx:
+        with self.read() as tx:
             found = tx.identity.get_project(name)
         if found is not None:
             return found
         try:
             return self.create_project(who, name)
         except Conflict:
-            with self.store.read() as tx:
+            with self.read() as tx:
                 again = tx.identity.get_project(name)
             assert again is not None
             return again
 
     def get_project(self, who: Principal, name: str) -> Project:
-        with self.store.read() as tx:
+        with self.read() as tx:
             self.require(tx, who, Action.PROJECT_READ, name, "project", name)
             project = tx.identity.get_project(name)
         if project is None:
@@ -117,7 +117,7 @@ class IdentityService(ServiceBase):
         return project
 
     def list_projects(self, who: Principal) -> list[Project]:
-        with self.store.read() as tx:
+        with self.read() as tx:
             grants = tx.identity.grants_of(who.user)
             projects = tx.identity.list_projects()
         if GLOBAL_SCOPE in grants:
@@ -135,7 +135,7 @@ class IdentityService(ServiceBase):
             raise InvalidInput("give the new user at least one role (--role ROLE)")
         if project != GLOBAL_SCOPE:
             self.ensure_project(who, project)
-        with self.store.write() as tx:
+        with self.write() as tx:
             mine = self.require(tx, who, Action.USER_MANAGE, project, "user", name)
             if tx.identity.user_exists(name):
                 raise Conflict(
@@ -159,7 +159,7 @@ class IdentityService(ServiceBase):
 
     def issue_token(self, who: Principal, user: str) -> IssuedToken:
         """A new token for `user`: anyone for themselves, a platform admin for anyone."""
-        with self.store.write() as tx:
+        with self.write() as tx:
             if user == who.user:
                 roles = self.roles(tx, who.user, GLOBAL_SCOPE)
             else:
@@ -173,7 +173,7 @@ class IdentityService(ServiceBase):
 
     def list_users(self, who: Principal, project: str | None = None) -> list[User]:
         scope = project or GLOBAL_SCOPE
-        with self.store.read() as tx:
+        with self.read() as tx:
             self.require(tx, who, Action.USER_READ, scope, "user", "*")
             users = tx.identity.list_users()
         if project is None:
@@ -189,7 +189,7 @@ class IdentityService(ServiceBase):
     def _change_grant(
         self, who: Principal, user: str, role: Role, project: str, *, add: bool
     ) -> None:
-        with self.store.write() as tx:
+        with self.write() as tx:
             mine = self.require(tx, who, Action.GRANT_MANAGE, project, "user", user)
             if not tx.identity.user_exists(user):
                 raise NotFound(f"no user {user!r}; create one with relay users create {user}")

@@ -69,7 +69,7 @@ class TrackingService(ServiceBase):
             )
 
     def list_experiments(self, who: Principal, project: str) -> list[Experiment]:
-        with self.store.read() as tx:
+        with self.read() as tx:
             self._project_exists(tx, project)
             self.require(tx, who, Action.EXPERIMENT_READ, project, "project", project)
             return tx.tracking.list_experiments(project)
@@ -92,7 +92,7 @@ class TrackingService(ServiceBase):
             raise InvalidInput(f"invalid run name {run_name!r}: 1-250 characters")
         clean_params = {check_key("param", k): param_value(k, v) for k, v in (params or {}).items()}
         clean_tags = {check_key("tag", k): tag_value(k, v) for k, v in (tags or {}).items()}
-        with self.store.write() as tx:
+        with self.write() as tx:
             self._project_exists(tx, project)
             roles = self.require(tx, who, Action.RUN_CREATE, project, "run", run_id)
             if parent_id is not None and self._run_project(tx, parent_id) != project:
@@ -136,7 +136,7 @@ class TrackingService(ServiceBase):
         clean_tags = {check_key("tag", k): tag_value(k, v) for k, v in (tags or {}).items()}
         for pt in points:
             check_key("metric", pt.key)
-        with self.store.write() as tx:
+        with self.write() as tx:
             project = self._run_project(tx, run_id)
             roles = self.require(tx, who, Action.RUN_UPDATE, project, "run", run_id)
             tx.tracking.log_params(run_id, clean_params)
@@ -154,7 +154,7 @@ class TrackingService(ServiceBase):
         final = parse_status(status)
         if not final.terminal:
             raise InvalidInput("a run ends as finished, failed or killed, not running")
-        with self.store.write() as tx:
+        with self.write() as tx:
             project = self._run_project(tx, run_id)
             roles = self.require(tx, who, Action.RUN_UPDATE, project, "run", run_id)
             current = tx.tracking.run_status(run_id)
@@ -166,14 +166,14 @@ class TrackingService(ServiceBase):
             return tx.tracking.get_runs([run_id])[0]
 
     def get_run(self, who: Principal, run_id: str) -> RunRecord:
-        with self.store.read() as tx:
+        with self.read() as tx:
             project = self._run_project(tx, run_id)
             self.require(tx, who, Action.RUN_READ, project, "run", run_id)
             return tx.tracking.get_runs([run_id])[0]
 
     def metric_history(self, who: Principal, run_id: str, key: str) -> list[MetricPoint]:
         check_key("metric", key)
-        with self.store.read() as tx:
+        with self.read() as tx:
             project = self._run_project(tx, run_id)
             self.require(tx, who, Action.RUN_READ, project, "run", run_id)
             return tx.tracking.metric_history(run_id, key)
@@ -196,7 +196,7 @@ class TrackingService(ServiceBase):
         for e in experiments or []:
             check_name("experiment", e)
         offset = _page_offset(page_token)
-        with self.store.read() as tx:
+        with self.read() as tx:
             self._project_exists(tx, project)
             self.require(tx, who, Action.RUN_READ, project, "project", project)
             ids = tx.tracking.search_ids(

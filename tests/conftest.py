@@ -1,0 +1,72 @@
+"""Shared fixtures: fresh stores on SQLite and PostgreSQL, and a real Relay server."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from relayml.config import Settings
+
+PG_URL = os.environ.get("RELAY_TEST_DATABASE_URL")
+
+
+def settings_for(home: Path, database_url: str | None = None, user: str = "admin") -> Settings:
+    return Settings(
+        home=home,
+        database_url=database_url or f"sqlite:///{home / 'relay.db'}",
+        artifact_uri=str(home / "artifacts"),
+        server_url=None,
+        token=None,
+        user=user,
+    )
+
+
+@pytest.fixture(scope="session")
+def pg_database() -> Iterator[str]:
+    """A fresh PostgreSQL database for this test process, dropped afterwards."""
+    if not PG_URL:
+        pytest.skip("RELAY_TEST_DATABASE_URL is not set (make test sets it in CI)")
+    import psycopg
+    from sqlalchemy.engine import make_url
+
+    base = make_url(PG_URL)
+    name = f"relay_test_{uuid.uuid4().hex[:12]}"
+    admin_dsn = base.set(drivername="postgresql").render_as_string(hide_password=False)
+    with psycopg.connect(admin_dsn, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield base.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with psycopg.connect(admin_dsn, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def fresh_pg(pg_database: str) -> Iterator[str]:
+    """An empty PostgreSQL database per test (for tests that need the whole store to
+    themselves, like audit tampering)."""
+    import psycopg
+    from sqlalchemy.engine import make_url
+
+    base = make_url(pg_database)
+    name = f"relay_t_{uuid.uuid4().hex[:12]}"
+    admin_dsn = base.set(drivername="postgresql").render_as_string(hide_password=False)
+    with psycopg.connect(admin_dsn, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield base.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with psycopg.connect(admin_dsn, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A fresh, empty metadata database URL on each backend."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'relay.db'}"
+    return str(request.getfixturevalue("fresh_pg"))
