@@ -50,6 +50,12 @@ class IdentityService(ServiceBase):
     def provision_local(self, user: str) -> Principal:
         """Embedded mode: the OS user, created on first use as admin of every project."""
         check_name("user", user)
+        try:
+            return self._provision(user)
+        except Conflict:  # another process provisioned the same user a moment ago
+            return self._provision(user)
+
+    def _provision(self, user: str) -> Principal:
         with self.write() as tx:
             if not tx.identity.user_exists(user):
                 now = utcnow()

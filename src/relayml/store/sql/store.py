@@ -30,7 +30,11 @@ class SqlStore:
     def __init__(self, url: str) -> None:
         self.url = url
         self.engine = make_engine(url)
-        ensure_schema(self.engine)
+        try:
+            ensure_schema(self.engine)
+        except BaseException:
+            self.engine.dispose()
+            raise
 
     @contextmanager
     def write(self) -> Iterator[SqlTx]:
