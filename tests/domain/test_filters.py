@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -25,7 +27,7 @@ def test_issue_example() -> None:
         ("metrics.val.loss <= 1e-3", Condition("metric", "val.loss", "<=", 0.001)),
         ("tags.`my tag` LIKE '%x%'", Condition("tag", "my tag", "LIKE", "%x%")),
         ('params."odd key" != "v"', Condition("param", "odd key", "!=", "v")),
-        ("status IN ('finished', 'failed')", Condition("attribute", "status", "IN", ("finished", "failed"))),
+        ("status IN ('finished', 'x')", Condition("attribute", "status", "IN", ("finished", "x"))),
         ("attributes.run_name NOT IN ('a')", Condition("attribute", "name", "NOT IN", ("a",))),
         ("params.C = 1.0", Condition("param", "C", "=", "1.0")),
         ("metrics.acc == -2", Condition("metric", "acc", "=", -2.0)),
@@ -71,10 +73,8 @@ def test_order_by() -> None:
 @settings(max_examples=400)
 @given(st.text(max_size=80))
 def test_arbitrary_text_raises_only_relay_errors(text: str) -> None:
-    try:
+    with contextlib.suppress(RelayError):
         parse_filter(text)
-    except RelayError:
-        pass
 
 
 _keys = st.from_regex(r"[A-Za-z_][A-Za-z0-9_]{0,10}", fullmatch=True)

@@ -13,7 +13,8 @@ from tests.conftest import settings_for
 WRITER = r"""
 import sys, relayml as relay
 relay.init(project="conc")
-with relay.start_run(experiment="par", name=f"w{sys.argv[1]}", params={"worker": sys.argv[1]}) as run:
+worker = sys.argv[1]
+with relay.start_run(experiment="par", name=f"w{worker}", params={"worker": worker}) as run:
     for step in range(400):
         run.log_metrics({f"m{k}": step * 0.5 + k for k in range(5)}, step=step)
         if step % 40 == 39:

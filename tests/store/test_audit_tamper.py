@@ -92,7 +92,7 @@ def test_denied_attempts_are_in_the_chain(tmp_path: Path, outcome: str) -> None:
     settings = settings_for(tmp_path)
     admin = connect(settings=settings, project="p").backend
     viewer = connect(settings=settings, token=admin.create_user("v", ["stakeholder"], "p").token)
-    with pytest.raises(Exception, match="run.create"):
+    with pytest.raises(Exception, match=r"run\.create"):
         viewer.backend.create_run(project="p", experiment="e")
     events = admin.audit_log(actor="v")
     assert [(e.action, e.outcome) for e in events] == [("run.create", outcome)]

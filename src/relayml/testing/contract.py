@@ -229,7 +229,7 @@ class BackendContract:
         with pytest.raises(InvalidInput):
             b.search_runs(project=p, filter="metrics.acc > 1 OR params.C = '1'")
         with pytest.raises(InvalidInput):
-            b.search_runs(project=p, page_token="not-a-token")
+            b.search_runs(project=p, page_token="not-a-token")  # noqa: S106
 
     # artifacts -----------------------------------------------------------------------------
     def test_artifacts_round_trip(self, contract: ContractEnv, tmp_path: Path) -> None:
