@@ -89,9 +89,12 @@ def test_values_become_bound_parameters_never_sql(key: str, value: str) -> None:
     conds = parse_filter(f"params.{key} = {quoted}")
     assert conds == [Condition("param", key, "=", value)]
     query = build_query("proj", None, conds, parse_order_by([f"metrics.{key} DESC"]))
+    baseline = build_query(
+        "proj", None, parse_filter(f"params.{key} = 'v'"), parse_order_by([f"metrics.{key} DESC"])
+    )
     for dialect in (sqlite.dialect(), postgresql.dialect()):
         compiled = query.compile(dialect=dialect)
         assert value in compiled.params.values()
         assert key in compiled.params.values()
-        if len(value) > 3:
-            assert value not in str(compiled)
+        # the SQL text is the same whatever the value: it can only travel as a parameter
+        assert str(compiled) == str(baseline.compile(dialect=dialect))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -40,7 +40,9 @@ def test_issue_rules() -> None:
 
 
 @pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory) -> tuple[Backend, dict[Role, Backend], str]:
+def world(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[tuple[Backend, dict[Role, Backend], str]]:
     home = tmp_path_factory.mktemp("roles")
     settings = settings_for(home)
     admin = connect(settings=settings, project="matrix").backend
@@ -48,7 +50,9 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> tuple[Backend, dict[Role,
     for role in Role:
         issued = admin.create_user(f"only-{role.value}", [role.value], "*")
         users[role] = connect(settings=settings, token=issued.token).backend
-    return admin, users, home.as_posix()
+    yield admin, users, home.as_posix()
+    for b in [admin, *users.values()]:
+        b.close()
 
 
 def _attempts(admin: Backend, run_id: str, file: Path) -> dict[Action, Callable[[Backend], object]]:

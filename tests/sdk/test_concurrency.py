@@ -31,7 +31,10 @@ def _run_writers(tmp_path: Path, database_url: str) -> None:
         "RELAY_DATABASE_URL": database_url,
         "RELAY_USER": "trainer",
     }
-    connect(settings=settings_for(tmp_path / "home", database_url, user="trainer"), project="conc")
+    setup = connect(
+        settings=settings_for(tmp_path / "home", database_url, user="trainer"), project="conc"
+    )
+    setup.backend.close()
     procs = [
         subprocess.Popen(
             [sys.executable, "-c", WRITER, str(i)],

@@ -116,6 +116,7 @@ class ActiveRun(Run):
     def __init__(self, backend: Backend, record: RunRecord) -> None:
         super().__init__(backend, record)
         self._lock = threading.Lock()
+        self._io_lock = threading.Lock()  # one flush in flight at a time, so end() waits for it
         self._pending: list[MetricPoint] = []
         self._steps: dict[str, int] = {}
         self._checked: set[str] = set()
@@ -181,18 +182,19 @@ class ActiveRun(Run):
             self.log_metric(key, value, step=step, timestamp=ts)
 
     def _flush_pending(self) -> None:
-        with self._lock:
-            batch, self._pending = self._pending, []
-        if not batch:
-            return
-        try:
-            self._backend.log_batch(self.id, metrics=batch)
-        except BaseException as exc:
-            with self._lock:  # keep the points for the next attempt
-                self._pending = batch + self._pending
-            self._error = exc
-            raise
-        self._error = None
+        with self._io_lock:
+            with self._lock:
+                batch, self._pending = self._pending, []
+            if not batch:
+                return
+            try:
+                self._backend.log_batch(self.id, metrics=batch)
+            except BaseException as exc:
+                with self._lock:  # keep the points for the next attempt
+                    self._pending = batch + self._pending
+                self._error = exc
+                raise
+            self._error = None
 
     def flush(self) -> None:
         """Write every buffered point now."""

@@ -9,7 +9,6 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, event, inspect, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, OperationalError
-from sqlalchemy.pool import NullPool
 
 from relayml.errors import InvalidInput, SchemaVersionError, ServerUnavailable
 
@@ -31,8 +30,13 @@ def make_engine(url: str) -> Engine:
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        # A pooled connection stays open between transactions: closing the last connection to
+        # a WAL database checkpoints it, which would cost every write several milliseconds.
         engine = create_engine(
-            parsed, connect_args={"timeout": 60, "check_same_thread": False}, poolclass=NullPool
+            parsed,
+            connect_args={"timeout": 60, "check_same_thread": False},
+            pool_size=5,
+            max_overflow=10,
         )
         _sqlite_events(engine)
         return engine

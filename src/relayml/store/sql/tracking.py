@@ -6,7 +6,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, func, or_, select, update
+from sqlalchemy import BindParameter, Connection, and_, bindparam, func, or_, select, update
 
 from relayml.domain.filters import Condition, OrderBy
 from relayml.domain.tracking import (
@@ -20,6 +20,34 @@ from relayml.errors import Conflict
 from relayml.store.sql import schema as s
 from relayml.store.sql._util import from_db_float, to_db_float, upsert, utc, utc_or_none
 from relayml.store.sql.search import search_run_ids
+
+# get_runs' statements, built once: an expanding bound list of run ids, so a page of runs costs
+# neither statement construction nor a bound literal per id each time.
+_IDS: BindParameter[Any] = bindparam("ids", expanding=True)
+_RUNS_BY_ID = (
+    select(
+        s.runs.c.id,
+        s.experiments.c.project,
+        s.experiments.c.name,
+        s.runs.c.name,
+        s.runs.c.status,
+        s.runs.c.user,
+        s.runs.c.start_time,
+        s.runs.c.end_time,
+        s.runs.c.parent_id,
+    )
+    .select_from(s.runs.join(s.experiments))
+    .where(s.runs.c.id.in_(_IDS))
+)
+_PARAMS_BY_RUN = select(s.params.c.run_id, s.params.c.key, s.params.c.value).where(
+    s.params.c.run_id.in_(_IDS)
+)
+_TAGS_BY_RUN = select(s.tags.c.run_id, s.tags.c.key, s.tags.c.value).where(
+    s.tags.c.run_id.in_(_IDS)
+)
+_LATEST_BY_RUN = select(
+    s.latest_metrics.c.run_id, s.latest_metrics.c.key, s.latest_metrics.c.value
+).where(s.latest_metrics.c.run_id.in_(_IDS))
 
 
 class SqlTracking:
@@ -101,34 +129,27 @@ class SqlTracking:
         """Runs with their params, tags and latest metrics, in the order of `run_ids`."""
         if not run_ids:
             return []
-        r, e = s.runs.c, s.experiments.c
-        q = (
-            select(s.runs, e.project, e.name.label("experiment"))
-            .select_from(s.runs.join(s.experiments))
-            .where(r.id.in_(run_ids))
-        )
+        ids = {"ids": list(run_ids)}
         records: dict[str, RunRecord] = {}
-        for row in self.conn.execute(q):
-            records[row.id] = RunRecord(
-                id=row.id,
-                project=row.project,
-                experiment=row.experiment,
-                name=row.name,
-                status=RunStatus(row.status),
-                user=row.user,
-                start_time=utc(row.start_time),
-                end_time=utc_or_none(row.end_time),
-                parent_id=row.parent_id,
+        for rid, project, exp, name, status, user, start, end, parent in self.conn.execute(
+            _RUNS_BY_ID, ids
+        ):
+            records[rid] = RunRecord(
+                id=rid,
+                project=project,
+                experiment=exp,
+                name=name,
+                status=RunStatus(status),
+                user=user,
+                start_time=utc(start),
+                end_time=utc_or_none(end),
+                parent_id=parent,
             )
-        for table, attr in ((s.params, "params"), (s.tags, "tags")):
-            q2 = select(table.c.run_id, table.c.key, table.c.value).where(
-                table.c.run_id.in_(run_ids)
-            )
-            for run_id, key, value in self.conn.execute(q2):
-                getattr(records[run_id], attr)[key] = value
-        lm = s.latest_metrics.c
-        q3 = select(lm.run_id, lm.key, lm.value).where(lm.run_id.in_(run_ids))
-        for run_id, key, value in self.conn.execute(q3):
+        for run_id, key, value in self.conn.execute(_PARAMS_BY_RUN, ids):
+            records[run_id].params[key] = value
+        for run_id, key, value in self.conn.execute(_TAGS_BY_RUN, ids):
+            records[run_id].tags[key] = value
+        for run_id, key, value in self.conn.execute(_LATEST_BY_RUN, ids):
             records[run_id].metrics[key] = from_db_float(value)
         return [records[i] for i in run_ids if i in records]
 

@@ -1,0 +1,53 @@
+"""The REST API: one FastAPI app over one `Services`, REST under /api/v1/.
+
+Routes are plain `def` functions: the services are synchronous (SQLAlchemy), so FastAPI runs
+them in its thread pool. Permission checks and audit happen in the services, not here.
+"""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+from starlette.responses import Response
+
+from relayml import __version__
+from relayml.api import errors
+from relayml.api.errors import OrjsonResponse, error_response
+from relayml.api.routers import artifacts, audit, identity, tracking
+from relayml.errors import RelayError
+from relayml.services import Services
+
+
+def schema_revision(services: Services) -> str | None:
+    """The metadata database's migration revision (None if it cannot say)."""
+    from relayml.store.sql.engine import current_revision
+    from relayml.store.sql.store import SqlStore
+
+    store = services.store
+    if isinstance(store, SqlStore):
+        return current_revision(store.engine)
+    with store.read():  # another store: at least check that it answers
+        return None
+
+
+def create_app(services: Services) -> FastAPI:
+    app = FastAPI(
+        title="Relay",
+        version=__version__,
+        description="Relay's REST API. Every route but /healthz needs "
+        "`Authorization: Bearer <token>`.",
+        default_response_class=OrjsonResponse,
+    )
+    app.state.services = services
+    errors.install(app)
+    for area in (identity, tracking, artifacts, audit):
+        app.include_router(area.router)
+
+    @app.get("/healthz", tags=["health"], summary="Liveness and the database schema revision")
+    def healthz() -> Response:
+        try:
+            revision = schema_revision(services)
+        except RelayError as exc:
+            return error_response(exc)
+        return OrjsonResponse({"status": "ok", "schema_revision": revision})
+
+    return app

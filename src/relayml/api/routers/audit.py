@@ -1,0 +1,42 @@
+"""The audit trail: read it, verify its hash chain."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+from starlette.responses import Response
+
+from relayml.api import wire
+from relayml.api.auth import PrincipalDep, ServicesDep
+from relayml.api.errors import OrjsonResponse
+
+router = APIRouter(prefix="/api/v1", tags=["audit"])
+
+
+@router.get("/audit", summary="Audit events, newest first, filtered")
+def audit_log(
+    services: ServicesDep,
+    who: PrincipalDep,
+    project: Annotated[str | None, Query()] = None,
+    entity_kind: Annotated[str | None, Query(examples=["run"])] = None,
+    entity_id: Annotated[str | None, Query()] = None,
+    actor: Annotated[str | None, Query()] = None,
+    action: Annotated[str | None, Query(examples=["run.create"])] = None,
+    limit: Annotated[int, Query()] = 100,
+) -> Response:
+    events = services.audit.log(
+        who,
+        project=project,
+        entity_kind=entity_kind,
+        entity_id=entity_id,
+        actor=actor,
+        action=action,
+        limit=limit,
+    )
+    return OrjsonResponse([wire.event_out(e) for e in events])
+
+
+@router.get("/audit/verify", summary="Check the audit trail's hash chain end to end")
+def audit_verify(services: ServicesDep, who: PrincipalDep) -> Response:
+    return OrjsonResponse(wire.verify_out(services.audit.verify(who)))

@@ -1,0 +1,63 @@
+"""Request bodies of the REST API, validated declaratively by pydantic.
+
+These check shape and JSON types only; names, keys, roles and limits are checked by the domain
+and service layer, so every interface (SDK, REST, CLI) refuses the same values the same way.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Scalar = str | int | float | bool | None
+"""A param or tag value as JSON carries it; the service turns it into its string form."""
+
+NonFinite = Literal["NaN", "Infinity", "-Infinity"]
+"""JSON has no NaN or infinity: they travel as these strings."""
+
+MetricRow = tuple[str, float | NonFinite, int, int]
+"""One metric point: `[key, value, step, timestamp_ms]`."""
+
+
+class Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ProjectCreate(Body):
+    name: str = Field(examples=["churn"])
+    description: str = ""
+
+
+class UserCreate(Body):
+    name: str = Field(examples=["alice"])
+    roles: list[str] = Field(min_length=1, examples=[["data_scientist"]])
+    project: str = Field("default", examples=["churn"])
+
+
+class GrantCreate(Body):
+    role: str = Field(examples=["data_scientist"])
+    project: str = Field(examples=["churn"])
+
+
+class RunCreate(Body):
+    experiment: str = Field(examples=["baseline"])
+    name: str | None = None
+    params: dict[str, Scalar] = Field(default_factory=dict)
+    tags: dict[str, Scalar] = Field(default_factory=dict)
+    parent_id: str | None = None
+
+
+class LogBatch(Body):
+    params: dict[str, Scalar] = Field(default_factory=dict)
+    tags: dict[str, Scalar] = Field(default_factory=dict)
+    metrics: list[MetricRow] = Field(
+        default_factory=list,
+        description='Points as [key, value, step, timestamp_ms]; value may be "NaN", '
+        '"Infinity" or "-Infinity".',
+        examples=[[["loss", 0.31, 1, 1700000000000]]],
+    )
+
+
+class RunEnd(Body):
+    status: str = Field("finished", examples=["finished"])

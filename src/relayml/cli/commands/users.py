@@ -1,0 +1,132 @@
+"""`relay users create|ls|grant|revoke|token` and `relay whoami`."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from relayml.cli import output, state
+
+JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON on stdout.")]
+ProjectOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--project",
+        "-p",
+        help="Project (default: the global --project or 'default'); '*' means every project.",
+    ),
+]
+RoleOpt = Annotated[
+    str,
+    typer.Option(
+        "--role",
+        "-r",
+        help="data_engineer, data_scientist, ml_engineer, mlops_engineer, devops_engineer, "
+        "model_governance, stakeholder or admin.",
+    ),
+]
+
+
+def _scope(project: str | None) -> str:
+    """A project name, or '*' for a grant in every project."""
+    return "*" if project == "*" else state.project(project)
+
+
+def _show_token(user: str, token: str) -> None:
+    output.print_(f"token for [bold]{user}[/] (shown once; it will not be shown again):")
+    # Plain print so the token is never wrapped or styled and can be copied as is.
+    print(token)
+    output.print_(f"[dim]use it with: RELAY_TOKEN={token[:8]}... relay whoami[/]")
+
+
+def create(
+    name: Annotated[str, typer.Argument(help="User name.")],
+    roles: Annotated[
+        list[str],
+        typer.Option(
+            "--role", "-r", help="A role to grant in the project (repeatable).", show_default=False
+        ),
+    ],
+    project: ProjectOpt = None,
+) -> None:
+    """Create a user with roles in a project and print their first API token."""
+    scope = _scope(project)
+    with state.backend() as backend:
+        issued = backend.create_user(name, roles, scope)
+    where = "every project" if scope == "*" else scope
+    output.print_(f"created user [bold]{name}[/] with {', '.join(roles)} in {where}")
+    _show_token(issued.user, issued.token)
+
+
+def ls(project: ProjectOpt = None, as_json: JsonFlag = False) -> None:
+    """List users and their role grants (all of them, or those with grants in --project)."""
+    with state.backend() as backend:
+        users = backend.list_users(project)
+    if as_json:
+        output.emit_json(users)
+        return
+    t = output.table("user", "grants", "active", "created at", title="Users")
+    for u in users:
+        grants = "; ".join(
+            f"{scope}: {', '.join(str(r) for r in roles)}"
+            for scope, roles in sorted(u.grants.items())
+        )
+        t.add_row(u.name, grants or "-", "yes" if u.active else "no", output.when(u.created_at))
+    output.print_(t)
+
+
+def grant(
+    name: Annotated[str, typer.Argument(help="User name.")],
+    role: RoleOpt,
+    project: ProjectOpt = None,
+) -> None:
+    """Grant a role in a project ('*' for every project)."""
+    scope = _scope(project)
+    with state.backend() as backend:
+        backend.grant(name, role, scope)
+    output.print_(f"granted {role} to {name} in {scope}")
+
+
+def revoke(
+    name: Annotated[str, typer.Argument(help="User name.")],
+    role: RoleOpt,
+    project: ProjectOpt = None,
+) -> None:
+    """Revoke a role in a project ('*' for every project)."""
+    scope = _scope(project)
+    with state.backend() as backend:
+        backend.revoke(name, role, scope)
+    output.print_(f"revoked {role} from {name} in {scope}")
+
+
+def token(name: Annotated[str, typer.Argument(help="User name.")]) -> None:
+    """Issue a new API token (for yourself, or for anyone if you are a platform admin)."""
+    with state.backend() as backend:
+        issued = backend.issue_token(name)
+    _show_token(issued.user, issued.token)
+
+
+def whoami(as_json: JsonFlag = False) -> None:
+    """Who the CLI acts as, and their roles per project."""
+    with state.backend() as backend:
+        me = backend.whoami()
+        kind = backend.kind
+    if as_json:
+        output.emit_json({**me, "backend": kind})
+        return
+    output.print_(f"[bold]{me['user']}[/] ({'embedded' if kind == 'local' else 'server'})")
+    for scope, roles in sorted(me.get("grants", {}).items()):
+        where = "every project" if scope == "*" else scope
+        output.print_(f"  {where}: {', '.join(roles)}")
+
+
+def register(app: typer.Typer) -> None:
+    group = typer.Typer(help="Users, their API tokens and role grants (admins).")
+    group.command("create")(create)
+    group.command("ls")(ls)
+    group.command("grant")(grant)
+    group.command("revoke")(revoke)
+    group.command("token")(token)
+    app.add_typer(group, name="users", no_args_is_help=True)
+    app.command("whoami")(whoami)

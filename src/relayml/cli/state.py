@@ -1,0 +1,55 @@
+"""The global CLI options and the session every command builds from them."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from relayml.client.base import Backend
+    from relayml.config import Settings
+
+
+@dataclass
+class Options:
+    server: str | None = None
+    token: str | None = None
+    project: str | None = None
+
+
+options = Options()
+
+
+def project(override: str | None = None) -> str:
+    """The project a command acts on: its own --project, the global one, or the default."""
+    from relayml.domain.identity import DEFAULT_PROJECT, check_name
+
+    return check_name("project", override or options.project or DEFAULT_PROJECT)
+
+
+def settings() -> Settings:
+    from relayml.config import Settings
+
+    return Settings.from_env()
+
+
+def is_remote() -> bool:
+    return bool(options.server or settings().server_url)
+
+
+@contextmanager
+def backend() -> Iterator[Backend]:
+    """A backend for one command, closed afterwards.
+
+    No project is passed to `connect`: a read such as `runs ls --project typo` must not create
+    the project as a side effect; commands pass the project to each call instead.
+    """
+    from relayml.sdk.session import connect
+
+    session = connect(server=options.server, token=options.token)
+    try:
+        yield session.backend
+    finally:
+        session.backend.close()

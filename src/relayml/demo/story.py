@@ -1,0 +1,88 @@
+"""The demo's storyline: chapter headers, the chapters in order, and what to try next."""
+
+from __future__ import annotations
+
+import time
+import uuid
+
+from rich.console import Console
+from rich.panel import Panel
+from rich.rule import Rule
+
+from relayml.demo import experiments, governance
+
+
+def _chapter(console: Console, number: int, title: str, who: str) -> None:
+    console.print()
+    console.print(Rule(f"[bold]{number}. {title}[/]  [dim]({who})[/]", align="left"))
+
+
+def run(*, quick: bool = False, server: str | None = None, token: str | None = None) -> None:
+    """Tell the story; `quick` trains a smaller grid (what the tests run)."""
+    import relayml as relay
+    from relayml.sdk import session as sessions
+
+    console = Console(highlight=False)
+    started = time.monotonic()
+    batch = uuid.uuid4().hex[:12]
+    session = relay.init(project=governance.PROJECT, server=server, token=token)
+    where = (
+        session.settings.server_url
+        if session.backend.kind == "http"
+        else str(session.settings.home)
+    )
+    console.print(
+        Panel(
+            "A data scientist trains and tracks models, a stakeholder reads the results but "
+            "may not change them, and model governance checks the audit trail.\n"
+            f"Project [bold]{governance.PROJECT}[/], acting as [bold]{session.user}[/], "
+            f"stored in {where}",
+            title="relay demo" + (" --quick" if quick else ""),
+            border_style="cyan",
+        )
+    )
+    try:
+        _chapter(console, 1, "Train and track real models", "data scientist")
+        ids = experiments.train_all(console, quick, batch)
+
+        _chapter(console, 2, "Compare them", "data scientist")
+        ranked = experiments.show_leaderboard(console, batch)
+
+        _chapter(console, 3, "Share results, not write access", "admin → stakeholder")
+        token_ = governance.stakeholder_token(console, session.backend)
+        governance.stakeholder_reads_but_cannot_run(console, token_, batch, server)
+
+        _chapter(console, 4, "Check the record", "model governance")
+        governance.show_audit(console, session.backend)
+    finally:
+        sessions.reset()
+
+    best, second = ranked[0].id, ranked[1].id if len(ranked) > 1 else ranked[0].id
+    elapsed = time.monotonic() - started
+    console.print()
+    console.print(
+        Panel(
+            f"• {len(ids)} real models were trained and tracked as runs in project "
+            f"'{governance.PROJECT}': params, metric curves, final metrics and artifacts (the "
+            "model saved with skops, a classification report as text and HTML).\n"
+            "• search_runs ranked them by roc_auc, filtered by a tag.\n"
+            f"• '{governance.STAKEHOLDER}', a stakeholder, could read them but was refused "
+            "starting a run.\n"
+            "• Every step, the refusal included, is in a hash-chained audit trail that verifies.",
+            title=f"What just happened ({elapsed:.1f} s)",
+            title_align="left",
+            border_style="green",
+        )
+    )
+    console.print("[bold]Next steps[/]")
+    for line in (
+        f"relay runs ls --project {governance.PROJECT} --order-by 'metrics.roc_auc DESC'",
+        f"relay runs show {best}",
+        f"relay runs compare {best} {second}",
+        f"relay artifacts get {best} model.skops --dest ./best-model",
+        f"relay audit log --project {governance.PROJECT} --limit 20",
+        "relay audit verify",
+        "relay server    # the same over REST; API docs at http://127.0.0.1:8080/docs",
+    ):
+        # soft_wrap: long run ids stay on one line, so the commands can be copied as they are
+        console.print(f"  {line}", soft_wrap=True)

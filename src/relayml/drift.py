@@ -1,0 +1,184 @@
+"""Data drift: compare a reference sample with a current one, column by column.
+
+    import relayml as relay
+    report = relay.drift.compare(reference, current)
+    report.drifted            # names of drifted columns
+    report["income"].reason   # why it was or was not flagged
+    report.to_html("drift.html")
+
+Inputs are pandas or polars DataFrames, pyarrow Tables, Parquet paths, or (for the reference) a
+summary made once with :func:`summarize`. The numeric work lives in ``relayml.stats`` and is
+imported on first use, so ``import relayml`` stays fast. The rule is documented in docs/drift.md.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import fields
+from typing import TYPE_CHECKING, Any
+
+from relayml.errors import InvalidInput
+
+if TYPE_CHECKING:
+    from relayml.stats.decision import Thresholds
+    from relayml.stats.drift import DriftReport
+    from relayml.stats.sketch import TableSketch
+
+__all__ = ["compare", "summarize"]
+
+DEFAULT_BINS = 2048
+
+
+def summarize(
+    data: Any,
+    columns: Sequence[str] | None = None,
+    categorical: Sequence[str] | None = None,
+    *,
+    kinds: Mapping[str, str] | None = None,
+    bins: int = DEFAULT_BINS,
+    like: TableSketch | None = None,
+) -> TableSketch:
+    """Summarise ``data`` once (quantile bins, category counts, moments) for later comparisons.
+
+    The result merges with summaries of other partitions made with ``like=`` it, and
+    round-trips through ``to_dict()`` / ``TableSketch.from_dict()`` (JSON-able).
+    """
+    from relayml.stats.summarize import summarize_table
+    from relayml.stats.tables import resolve_kinds, to_arrow
+
+    if like is not None and columns is None:
+        columns = list(like.columns)
+    table = to_arrow(data, columns, side="data")
+    if table.num_rows == 0:
+        raise InvalidInput("data has no rows; a drift summary needs at least one row")
+    if like is not None:
+        column_kinds = {c: like.kinds[c] for c in table.column_names if c in like.kinds}
+        skipped: dict[str, str] = {}
+    else:
+        column_kinds, skipped = resolve_kinds(table, table.column_names, categorical, kinds)
+    return summarize_table(table, column_kinds, like=like, bins=bins, skipped=skipped)
+
+
+def compare(
+    reference: Any,
+    current: Any,
+    columns: Sequence[str] | None = None,
+    categorical: Sequence[str] | None = None,
+    *,
+    kinds: Mapping[str, str] | None = None,
+    thresholds: Thresholds | None = None,
+    column_thresholds: Mapping[str, Thresholds] | None = None,
+    bins: int = DEFAULT_BINS,
+    coarse_bins: int = 10,
+    classifier: bool = False,
+    **options: float,
+) -> DriftReport:
+    """Compare ``current`` with ``reference`` and decide, per column, whether it drifted.
+
+    ``columns`` limits the comparison (default: every column of the reference);
+    ``categorical`` forces columns to be compared as categories (e.g. integer codes);
+    ``kinds`` maps columns to "numeric", "categorical", "boolean" or "datetime".
+    Thresholds of the decision rule may be given as a ``Thresholds`` or as keywords
+    (``alpha=0.01``, ``wasserstein=0.1``, ``total_variation=0.05``, ...).
+    ``classifier=True`` adds a domain-classifier check of the joint distribution (needs
+    scikit-learn and the raw reference).
+    """
+    from relayml.stats.decision import Thresholds
+    from relayml.stats.drift import compare_sketches
+    from relayml.stats.sketch import TableSketch
+    from relayml.stats.tables import to_arrow
+
+    base = _thresholds(thresholds or Thresholds(), options)
+    if isinstance(reference, Mapping):
+        try:
+            reference = TableSketch.from_dict(dict(reference))
+        except (KeyError, ValueError, TypeError) as exc:
+            raise InvalidInput(f"reference is a dict but not a drift summary: {exc}") from exc
+    ref_table = None
+    if isinstance(reference, TableSketch):
+        if categorical or kinds:
+            raise InvalidInput(
+                "column kinds are fixed when the reference is summarised; pass categorical= "
+                "or kinds= to summarize() instead"
+            )
+        ref_sketch = reference
+        if columns is not None:
+            ref_sketch = _select(ref_sketch, columns)
+    else:
+        ref_table = to_arrow(reference, columns, side="reference")
+        _require_rows(ref_table, "reference")
+        ref_sketch = summarize(ref_table, None, categorical, kinds=kinds, bins=bins)
+    wanted = list(ref_sketch.columns)
+    if not wanted:
+        raise InvalidInput("no column to compare: the reference has no column with a drift test")
+    cur_table = to_arrow(current, None, side="current")
+    missing = [c for c in wanted if c not in cur_table.column_names]
+    if missing:
+        raise InvalidInput(
+            f"current data lacks column(s) {missing} that the reference has; pass columns=[...] "
+            "to compare only the columns both sides share",
+            missing=missing,
+        )
+    cur_table = cur_table.select(wanted)
+    _require_rows(cur_table, "current")
+    _check_kinds(ref_sketch, cur_table)
+    cur_sketch = summarize(cur_table, like=ref_sketch)
+    report = compare_sketches(
+        ref_sketch,
+        cur_sketch,
+        thresholds=base,
+        column_thresholds=column_thresholds,
+        coarse_bins=coarse_bins,
+    )
+    if classifier:
+        if ref_table is None:
+            raise InvalidInput("classifier=True needs the raw reference data, not a summary")
+        from relayml.stats.classifier import domain_classifier
+
+        report.classifier = domain_classifier(ref_table, cur_table, ref_sketch.kinds)
+    return report
+
+
+def _thresholds(base: Thresholds, options: Mapping[str, float]) -> Thresholds:
+    known = {f.name for f in fields(base)}
+    unknown = sorted(set(options) - known)
+    if unknown:
+        raise InvalidInput(
+            f"unknown option(s) {unknown} for drift.compare; thresholds are {sorted(known)}"
+        )
+    for name, value in options.items():
+        if not isinstance(value, int | float) or value < 0:
+            raise InvalidInput(f"threshold {name} must be a non-negative number, got {value!r}")
+    return base.with_(**{k: float(v) for k, v in options.items()})
+
+
+def _require_rows(table: Any, side: str) -> None:
+    if table.num_rows == 0:
+        raise InvalidInput(f"the {side} data has no rows; drift needs at least one row per side")
+
+
+def _select(sketch: TableSketch, columns: Sequence[str]) -> TableSketch:
+    from relayml.stats.sketch import TableSketch
+
+    missing = [c for c in columns if c not in sketch.columns]
+    if missing:
+        raise InvalidInput(f"the reference summary has no column(s) {missing}", missing=missing)
+    return TableSketch(
+        {c: sketch.kinds[c] for c in columns},
+        {c: sketch.columns[c] for c in columns},
+        sketch.n_rows,
+        {},
+    )
+
+
+def _check_kinds(ref: TableSketch, cur_table: Any) -> None:
+    from relayml.stats.kinds import infer_kind
+
+    for name, kind in ref.kinds.items():
+        inferred = infer_kind(cur_table.schema.field(name).type)
+        if kind.is_ordered and (inferred is None or not inferred.is_ordered):
+            raise InvalidInput(
+                f"column {name!r} is {kind.value} in the reference but has type "
+                f"{cur_table.schema.field(name).type} in the current data; fix the current "
+                "data's type or compare it as categorical on both sides"
+            )

@@ -1,0 +1,1 @@
+"""Rendered reports (HTML) of results computed elsewhere."""

@@ -1,0 +1,110 @@
+"""Column kinds: which family of tests a column gets, inferred from its Arrow type.
+
+Numbers and datetimes are compared as distributions on a line (KS, Wasserstein, PSI, JS on
+quantile bins); strings, dictionaries and booleans as category frequencies (chi-square, total
+variation, PSI, JS, unseen categories). Users override the inference with ``categorical=``.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import pyarrow as pa
+import pyarrow.compute as pc
+
+
+class ColumnKind(StrEnum):
+    NUMERIC = "numeric"
+    CATEGORICAL = "categorical"
+    BOOLEAN = "boolean"
+    DATETIME = "datetime"
+
+    @property
+    def is_ordered(self) -> bool:
+        """True when values lie on a line (numeric, datetime), False for category counts."""
+        return self in (ColumnKind.NUMERIC, ColumnKind.DATETIME)
+
+
+def infer_kind(arrow_type: Any) -> ColumnKind | None:
+    """The kind for an Arrow type, or None when Relay has no test for it (lists, structs...)."""
+    t = arrow_type
+    if pa.types.is_dictionary(t):
+        return ColumnKind.CATEGORICAL
+    if pa.types.is_boolean(t):
+        return ColumnKind.BOOLEAN
+    if pa.types.is_integer(t) or pa.types.is_floating(t) or pa.types.is_decimal(t):
+        return ColumnKind.NUMERIC
+    if pa.types.is_temporal(t) and not pa.types.is_time(t) and not pa.types.is_duration(t):
+        return ColumnKind.DATETIME
+    if pa.types.is_duration(t) or pa.types.is_time(t):
+        return ColumnKind.NUMERIC
+    if (
+        pa.types.is_string(t)
+        or pa.types.is_large_string(t)
+        or pa.types.is_string_view(t)
+        or pa.types.is_binary(t)
+        or pa.types.is_large_binary(t)
+    ):
+        return ColumnKind.CATEGORICAL
+    if pa.types.is_null(t):
+        return ColumnKind.CATEGORICAL
+    return None
+
+
+def numeric_values(column: Any) -> tuple[npt.NDArray[np.float64], int]:
+    """Finite values of an Arrow column as float64, and how many were missing.
+
+    Nulls, NaN and +/-inf all count as missing: none of them has a place on the line.
+    Datetimes and durations become their integer value in the column's unit.
+    """
+    t = column.type
+    if pa.types.is_temporal(t):
+        if pa.types.is_date32(t):
+            column = pc.cast(column, pa.int32())
+        elif pa.types.is_date64(t):
+            column = pc.cast(column, pa.int64())
+        elif pa.types.is_time32(t):
+            column = pc.cast(column, pa.int32())
+        else:
+            column = pc.cast(column, pa.int64())
+    if pa.types.is_decimal(t) or not pa.types.is_floating(column.type):
+        column = pc.cast(column, pa.float64())
+    values = np.asarray(column.to_numpy(), dtype=np.float64)
+    finite = np.isfinite(values)
+    n_missing = int(values.size - np.count_nonzero(finite))
+    if n_missing:
+        values = values[finite]
+    return values, n_missing
+
+
+def category_counts(column: Any) -> tuple[dict[str, int], int]:
+    """Counts per category (keys as strings) of an Arrow column, and the null count."""
+    if pa.types.is_dictionary(column.type):
+        column = pc.cast(column, column.type.value_type)
+    n_missing = 0
+    if pa.types.is_null(column.type):
+        return {}, n_missing
+    counted = pc.value_counts(column)
+    values = counted.field("values").to_pylist()
+    counts = counted.field("counts").to_numpy()
+    out: dict[str, int] = {}
+    for value, count in zip(values, counts, strict=True):
+        if value is None or (isinstance(value, float) and value != value):
+            n_missing += int(count)  # NaN in a float column forced to categorical
+            continue
+        key = _category_key(value)
+        out[key] = out.get(key, 0) + int(count)
+    return out, n_missing
+
+
+def _category_key(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, bytes):
+        return value.decode("utf-8", errors="replace")
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)

@@ -1,0 +1,136 @@
+"""Bring any supported input to a pyarrow Table and settle each column's kind.
+
+Supported: pyarrow Table, pandas DataFrame, polars DataFrame (when polars is installed), and a
+path to a Parquet file or directory. Only the columns asked for are read from Parquet.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+
+from relayml.errors import InvalidInput
+from relayml.stats.kinds import ColumnKind, infer_kind
+
+
+def to_arrow(data: Any, columns: Sequence[str] | None = None, *, side: str = "data") -> Any:
+    """A pyarrow Table for ``data`` (restricted to ``columns`` when given)."""
+    if isinstance(data, pa.Table):
+        table = data
+    elif isinstance(data, pa.RecordBatch):
+        table = pa.Table.from_batches([data])
+    elif isinstance(data, (str, os.PathLike)):
+        table = _read_parquet(Path(data), columns, side)
+    elif _is_pandas(data):
+        table = _from_pandas(data, columns)
+    elif _is_polars(data):
+        table = data.to_arrow()
+    else:
+        raise InvalidInput(
+            f"cannot compare {side} of type {type(data).__name__}; pass a pandas or polars "
+            "DataFrame, a pyarrow Table, or the path of a Parquet file"
+        )
+    if columns is not None:
+        missing = [c for c in columns if c not in table.column_names]
+        if missing:
+            raise InvalidInput(
+                f"{side} has no column(s) {missing}; it has {table.column_names[:20]}",
+                missing=missing,
+            )
+        table = table.select(list(columns))
+    return table
+
+
+def _read_parquet(path: Path, columns: Sequence[str] | None, side: str) -> Any:
+    import pyarrow.parquet as pq
+
+    if not path.exists():
+        text = str(path)
+        hint = (
+            " Dataset references like 'name@version' are not supported yet; export the dataset "
+            "to Parquet and pass its path."
+            if "@" in text
+            else ""
+        )
+        raise InvalidInput(f"{side} {text!r} is not an existing Parquet file or folder.{hint}")
+    try:
+        schema_names = pq.read_schema(path).names if path.is_file() else None
+        cols = list(columns) if columns is not None else None
+        if cols is not None and schema_names is not None:
+            cols = [c for c in cols if c in schema_names]  # let to_arrow report the missing ones
+        return pq.read_table(path, columns=cols)
+    except (pa.ArrowInvalid, OSError) as exc:
+        raise InvalidInput(f"could not read {side} {str(path)!r} as Parquet: {exc}") from exc
+
+
+def _is_pandas(data: Any) -> bool:
+    mod = type(data).__module__
+    return mod.startswith("pandas") and hasattr(data, "columns") and hasattr(data, "dtypes")
+
+
+def _is_polars(data: Any) -> bool:
+    return type(data).__module__.startswith("polars") and hasattr(data, "to_arrow")
+
+
+def _from_pandas(df: Any, columns: Sequence[str] | None) -> Any:
+    if columns is not None:
+        missing = [c for c in columns if c not in df.columns]
+        if missing:
+            raise InvalidInput(f"data has no column(s) {missing}", missing=missing)
+        df = df[list(columns)]
+    arrays, names = [], []
+    for name in df.columns:
+        series = df[name]
+        try:
+            arr = pa.array(series, from_pandas=True)
+        except (pa.ArrowInvalid, pa.ArrowTypeError):
+            # mixed-type object column: compare its values as text, keeping nulls as nulls
+            arr = pa.array([None if v is None or v != v else str(v) for v in series])
+        arrays.append(arr)
+        names.append(str(name))
+    return pa.Table.from_arrays(arrays, names=names)
+
+
+def resolve_kinds(
+    table: Any,
+    columns: Iterable[str],
+    categorical: Iterable[str] | None = None,
+    overrides: Mapping[str, ColumnKind | str] | None = None,
+) -> tuple[dict[str, ColumnKind], dict[str, str]]:
+    """Each column's kind (inferred, then overridden) and the columns skipped, with why."""
+    forced: dict[str, ColumnKind] = {c: ColumnKind.CATEGORICAL for c in categorical or ()}
+    for name, given in (overrides or {}).items():
+        try:
+            forced[name] = ColumnKind(given)
+        except ValueError as exc:
+            raise InvalidInput(
+                f"unknown kind {given!r} for column {name!r}; use one of "
+                f"{[k.value for k in ColumnKind]}"
+            ) from exc
+    unknown = [c for c in forced if c not in table.column_names]
+    if unknown:
+        raise InvalidInput(
+            f"kind given for column(s) {unknown} that the data does not have",
+            missing=unknown,
+        )
+    kinds: dict[str, ColumnKind] = {}
+    skipped: dict[str, str] = {}
+    for name in columns:
+        arrow_type = table.schema.field(name).type
+        kind = forced.get(name) or infer_kind(arrow_type)
+        if kind is None:
+            skipped[name] = f"type {arrow_type} has no drift test"
+        elif kind.is_ordered and infer_kind(arrow_type) not in (
+            ColumnKind.NUMERIC,
+            ColumnKind.DATETIME,
+        ):
+            raise InvalidInput(
+                f"column {name!r} has type {arrow_type}, which cannot be compared as {kind.value}"
+            )
+        else:
+            kinds[name] = kind
+    return kinds, skipped

@@ -1,0 +1,55 @@
+"""`relay demo --quick` tells the whole story, and can be told again in the same directory."""
+
+from __future__ import annotations
+
+from tests.cli.conftest import Relay, admin_backend
+
+
+def test_demo_quick_runs_twice_in_the_same_home(relay: Relay) -> None:
+    first = relay("demo", "--quick", timeout=300)
+    assert first.code == 0, first.err
+    for chapter in ("1. Train", "2. Compare", "3. Share", "4. Check the record"):
+        assert chapter in first.out
+    assert "Leaderboard" in first.out
+    assert "refused" in first.out and "run.create needs one of" in first.out
+    assert "audit_verify(): intact" in first.out
+    assert "relay audit verify" in first.out
+    assert "Traceback" not in first.err
+
+    second = relay("demo", "--quick", timeout=300)
+    assert second.code == 0, second.err
+    assert "already exists from an earlier demo" in second.out
+    assert "audit_verify(): intact" in second.out
+
+    # what the demo recorded is there for the CLI: two batches of four runs, artifacts included
+    runs = relay("runs", "ls", "--project", "demo", "--json").json()
+    assert len(runs) == 8
+    assert {r["tags"]["family"] for r in runs} == {"logreg", "gboost", "forest"}
+    best = relay(
+        "runs", "ls", "--project", "demo", "--order-by", "metrics.roc_auc DESC", "--json"
+    ).json()[0]
+    assert best["metrics"]["roc_auc"] > 0.95
+    paths = [a["path"] for a in relay("artifacts", "ls", best["id"], "--json").json()]
+    assert paths == ["classification_report.txt", "model.skops", "report.html"]
+    assert relay("audit", "verify").code == 0
+
+
+def test_demo_model_artifact_loads_back_with_skops(relay: Relay) -> None:
+    assert relay("demo", "--quick", timeout=300).code == 0
+    gboost = relay(
+        "runs", "ls", "--project", "demo", "--filter", "tags.family = 'gboost'", "--json"
+    ).json()[0]
+    dest = relay.home.parent / "model"
+    assert relay("artifacts", "get", gboost["id"], "model.skops", "--dest", str(dest)).code == 0
+
+    import skops.io as sio
+
+    path = dest / "model.skops"
+    model = sio.load(path, trusted=sio.get_untrusted_types(file=path))
+    assert type(model).__name__ == "GradientBoostingClassifier"
+    assert int(gboost["params"]["n_estimators"]) == model.n_estimators_
+
+    # the validation curve was logged once per boosting iteration, steps 1..n
+    with admin_backend(relay.home) as backend:
+        history = backend.metric_history(gboost["id"], "val_loss")
+    assert [p.step for p in history] == list(range(1, model.n_estimators_ + 1))
