@@ -197,7 +197,7 @@ def build_rows(results: dict[str, Any], sizes: Sizes) -> list[Row]:
     if "search" in results:
         s = results["search"]
         r, m, rb = s["relay"], s["mlflow"], s["relay_big"]
-        n, big, reps = sizes.search_runs, sizes.search_big, sizes.search_reps
+        n, big, reps = r["runs"], rb["runs"], len(r["filter_all_s"])
         for field, what in (("filter_s", "filter"), ("order_s", "filter + order_by")):
             rows.append(
                 Row(
@@ -333,6 +333,7 @@ def main() -> int:
     if "cold" in parts:
         results["cold"] = cold_all(sizes)
     if not args.render:
+        results["sizes_note"] = sizes_note(sizes)
         raw = HERE.parent / ".work" / "tracking-last.json"
         raw.parent.mkdir(parents=True, exist_ok=True)
         raw.write_text(json.dumps(results, indent=1))
@@ -340,7 +341,7 @@ def main() -> int:
     section = render_section(
         rows=rows,
         results=results,
-        sizes_note=sizes_note(sizes),
+        sizes_note=results.get("sizes_note", sizes_note(sizes)),
         started=started,
         duration_s=time.perf_counter() - t0,
         machine=machine(),

@@ -28,6 +28,7 @@ from relayml.domain.tracking import (
     RunPage,
     RunRecord,
     check_key,
+    check_run_id,
     param_value,
     tag_value,
 )
@@ -38,7 +39,6 @@ from relayml.errors import (
     ServerUnavailable,
     from_dict,
 )
-from relayml.services.tracking import _check_run_id
 from relayml.store.artifacts import CHUNK, check_logical_path
 
 _TIMEOUT = httpx.Timeout(300.0, connect=10.0)
@@ -53,7 +53,7 @@ def _seg(value: str) -> str:
 # server decodes '%2F' before routing and an http client drops '..' segments, so a malformed
 # value would otherwise reach another route instead of being refused as the service refuses it.
 def _run(run_id: str) -> str:
-    return _seg(_check_run_id(run_id))
+    return _seg(check_run_id(run_id))
 
 
 def _name(kind: str, value: str) -> str:

@@ -36,6 +36,12 @@ def parse_status(value: str) -> RunStatus:
         raise InvalidInput(f"unknown run status {value!r}; use one of: {choices}") from None
 
 
+def check_run_id(run_id: str) -> str:
+    if not isinstance(run_id, str) or len(run_id) != 32 or not run_id.isalnum():
+        raise InvalidInput(f"invalid run id {run_id!r}: a run id is 32 hex characters")
+    return run_id
+
+
 def check_key(kind: str, key: str) -> str:
     if not isinstance(key, str) or not key or len(key) > MAX_KEY or not _KEY.match(key):
         raise InvalidInput(

@@ -6,10 +6,9 @@ from collections.abc import Iterable, Iterator
 
 from relayml.domain.identity import Principal
 from relayml.domain.roles import Action
-from relayml.domain.tracking import ArtifactInfo
+from relayml.domain.tracking import ArtifactInfo, check_run_id
 from relayml.errors import NotFound
 from relayml.services.base import ServiceBase, utcnow
-from relayml.services.tracking import _check_run_id
 from relayml.store.artifacts import check_digest, check_logical_path
 
 
@@ -24,7 +23,7 @@ class ArtifactService(ServiceBase):
     ) -> ArtifactInfo:
         """Store the bytes, then record `path` → digest for the run, audited."""
         logical = check_logical_path(path)
-        _check_run_id(run_id)
+        check_run_id(run_id)
         if expected_digest is not None:
             check_digest(expected_digest)
         with self.read() as tx:
@@ -46,7 +45,7 @@ class ArtifactService(ServiceBase):
     def list_artifacts(
         self, who: Principal, run_id: str, prefix: str | None = None
     ) -> list[ArtifactInfo]:
-        _check_run_id(run_id)
+        check_run_id(run_id)
         if prefix:
             check_logical_path(prefix.rstrip("/") or ".")
         with self.read() as tx:

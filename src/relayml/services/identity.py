@@ -104,8 +104,9 @@ class IdentityService(ServiceBase):
         check_name("project", name)
         with self.read() as tx:
             found = tx.identity.get_project(name)
-        if found is not None:
-            return found
+            if found is not None:
+                self.require(tx, who, Action.PROJECT_READ, name, "project", name)
+                return found
         try:
             return self.create_project(who, name)
         except Conflict:

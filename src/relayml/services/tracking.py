@@ -17,6 +17,7 @@ from relayml.domain.tracking import (
     RunPage,
     RunRecord,
     check_key,
+    check_run_id,
     param_value,
     parse_status,
     tag_value,
@@ -27,12 +28,6 @@ from relayml.store.base import Transaction
 
 MAX_BATCH = 100_000
 MAX_LIMIT = 50_000
-
-
-def _check_run_id(run_id: str) -> str:
-    if not isinstance(run_id, str) or len(run_id) != 32 or not run_id.isalnum():
-        raise InvalidInput(f"invalid run id {run_id!r}: a run id is 32 hex characters")
-    return run_id
 
 
 def _page_offset(token: str | None) -> int:
@@ -56,7 +51,7 @@ def _page_token(offset: int) -> str:
 
 class TrackingService(ServiceBase):
     def _run_project(self, tx: Transaction, run_id: str) -> str:
-        project = tx.tracking.run_project(_check_run_id(run_id))
+        project = tx.tracking.run_project(check_run_id(run_id))
         if project is None:
             raise NotFound(f"no run {run_id!r}; list runs with: relay runs ls")
         return project

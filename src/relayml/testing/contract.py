@@ -146,8 +146,11 @@ class BackendContract:
         assert b.ensure_project(q).created_by == b.user  # an admin's first use creates it
         assert {p, q} <= {pr.name for pr in b.list_projects()}
         ds = contract.as_role(p, "data_scientist")
+        assert ds.ensure_project(p).name == p
         with pytest.raises(PermissionDenied):
             ds.ensure_project(f"{p}-other")
+        with pytest.raises(PermissionDenied):  # nor may they learn whether another one exists
+            ds.ensure_project(q)
         with pytest.raises(InvalidInput):
             b.create_project("bad name!")
 
