@@ -9,7 +9,7 @@ from rich.console import Console
 from rich.panel import Panel
 from rich.rule import Rule
 
-from relayml.demo import experiments, governance
+from relayml.demo import experiments, governance, monitoring
 
 
 def _chapter(console: Console, number: int, title: str, who: str) -> None:
@@ -34,7 +34,8 @@ def run(*, quick: bool = False, server: str | None = None, token: str | None = N
     console.print(
         Panel(
             "A data scientist trains and tracks models, a stakeholder reads the results but "
-            "may not change them, and model governance checks the audit trail.\n"
+            "may not change them, an ML engineer checks production data for shift, and model "
+            "governance checks the audit trail.\n"
             f"Project [bold]{governance.PROJECT}[/], acting as [bold]{session.user}[/], "
             f"stored in {where}",
             title="relay demo" + (" --quick" if quick else ""),
@@ -52,7 +53,10 @@ def run(*, quick: bool = False, server: str | None = None, token: str | None = N
         token_ = governance.stakeholder_token(console, session.backend)
         governance.stakeholder_reads_but_cannot_run(console, token_, batch, server)
 
-        _chapter(console, 4, "Check the record", "model governance")
+        _chapter(console, 4, "Is production still like training?", "ML engineer")
+        drifted = monitoring.check_drift(console, session.settings.home / "reports")
+
+        _chapter(console, 5, "Check the record", "model governance")
         governance.show_audit(console, session.backend)
     finally:
         sessions.reset()
@@ -68,6 +72,8 @@ def run(*, quick: bool = False, server: str | None = None, token: str | None = N
             "• search_runs ranked them by roc_auc, filtered by a tag.\n"
             f"• '{governance.STAKEHOLDER}', a stakeholder, could read them but was refused "
             "starting a run.\n"
+            f"• The drift check flagged {', '.join(drifted) or 'nothing'} in the shifted window "
+            "and nothing in the unchanged one.\n"
             "• Every step, the refusal included, is in a hash-chained audit trail that verifies.",
             title=f"What just happened ({elapsed:.1f} s)",
             title_align="left",
