@@ -9,6 +9,8 @@ import pytest
 
 from relayml.sdk.session import connect
 from relayml.testing.contract import BackendContract, ContractEnv
+from relayml.testing.contract_data import DataContract
+from relayml.testing.contract_pipelines import PipelineContract
 from tests.conftest import settings_for
 
 
@@ -42,7 +44,7 @@ def contract(
         b.close()
 
 
-class TestBackendContract(BackendContract):
+class TestBackendContract(BackendContract, DataContract, PipelineContract):
     pass
 
 
@@ -50,7 +52,7 @@ def test_contract_covers_every_backend_method() -> None:
     from relayml.client.base import Backend
 
     methods = {n for n in vars(Backend) if not n.startswith("_")} - {"user", "kind", "close"}
-    source = Path(__file__).parent.parent / "src/relayml/testing/contract.py"
-    text = source.read_text()
+    testing = Path(__file__).parent.parent / "src/relayml/testing"
+    text = "".join(p.read_text() for p in testing.glob("contract*.py"))
     missing = sorted(m for m in methods if f".{m}(" not in text)
     assert missing == [], f"the contract suite never calls {missing}"

@@ -79,6 +79,13 @@ def notes(results: dict[str, Any], sizes_note: str) -> list[str]:
             "last runs are read back afterwards (params, every metric's full history, artifacts) "
             "on both sides. Throughput ratio = MLflow seconds per run / Relay seconds per run."
         )
+        out.append(
+            "Durability: both commit every write before the call that made it returns (Relay "
+            "per batch, MLflow per call). Relay's SQLite runs in WAL mode with synchronous=NORMAL "
+            "(a committed transaction survives a process crash; a power cut can lose the last "
+            "few); MLflow keeps SQLite's defaults (rollback journal, synchronous=FULL, an fsync "
+            "per commit), which is most of its cost here: its workload is I/O-bound."
+        )
     if "search" in results:
         s = results["search"]
         out.append(
@@ -91,6 +98,12 @@ def notes(results: dict[str, Any], sizes_note: str) -> list[str]:
             f"({s['relay']['populate_s']:.1f} s; {s['relay_big']['populate_s']:.1f} s for "
             f"{s['relay_big']['runs']:,} runs, where the page returned holds "
             f"{s['relay_big']['matches']} runs)."
+        )
+    load = results.get("meta", {}).get("loadavg")
+    if load:
+        out.append(
+            f"Load average when the run started: {load[0]:.2f} / {load[1]:.2f} / {load[2]:.2f} "
+            "(1/5/15 min); the machine was shared, so expect some noise in every figure."
         )
     if "cold" in results:
         out.append(

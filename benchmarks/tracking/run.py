@@ -176,7 +176,7 @@ def cold_all(sizes: Sizes) -> dict[str, dict[str, Any]]:
 
 
 # results -------------------------------------------------------------------------------------
-def build_rows(results: dict[str, Any], sizes: Sizes) -> list[Row]:
+def build_rows(results: dict[str, Any]) -> list[Row]:
     rows: list[Row] = []
     for key, label, target in (
         ("log_embedded", "1a. logging, embedded (SQLite)", 50.0),
@@ -308,6 +308,11 @@ def main() -> int:
         help="print the table from a saved benchmarks/.work/tracking-last.json; run nothing",
     )
     ap.add_argument(
+        "--write",
+        action="store_true",
+        help="with --render of a full run's JSON: (re)write its RESULTS.md section",
+    )
+    ap.add_argument(
         "--mlflow-budget",
         type=float,
         default=600.0,
@@ -318,6 +323,7 @@ def main() -> int:
     sizes = replace(sizes, log=replace(sizes.log, budget_s=args.mlflow_budget))
     parts = args.only or ["log-embedded", "log-http", "search", "cold"]
     started = datetime.now(UTC)
+    loadavg = list(os.getloadavg())
     t0 = time.perf_counter()
     mlflow_version = ensure_mlflow_venv()
     say(f"Relay vs MLflow {mlflow_version}: {', '.join(parts)}{' (quick)' if args.quick else ''}")
@@ -333,27 +339,39 @@ def main() -> int:
     if "cold" in parts:
         results["cold"] = cold_all(sizes)
     if not args.render:
-        results["sizes_note"] = sizes_note(sizes)
+        results["meta"] = {
+            "started": started.isoformat(),
+            "duration_s": time.perf_counter() - t0,
+            "command": " ".join(["python", "benchmarks/tracking/run.py", *sys.argv[1:]]),
+            "sizes_note": sizes_note(sizes),
+            "full": not (args.quick or args.only),
+            "loadavg": loadavg,
+        }
         raw = HERE.parent / ".work" / "tracking-last.json"
         raw.parent.mkdir(parents=True, exist_ok=True)
         raw.write_text(json.dumps(results, indent=1))
-    rows = build_rows(results, sizes)
+        say(f"\nraw results: {raw.relative_to(ROOT)}")
+    meta = results["meta"]
+    rows = build_rows(results)
     section = render_section(
         rows=rows,
         results=results,
-        sizes_note=results.get("sizes_note", sizes_note(sizes)),
-        started=started,
-        duration_s=time.perf_counter() - t0,
+        sizes_note=meta["sizes_note"],
+        started=datetime.fromisoformat(meta["started"]),
+        duration_s=meta["duration_s"],
         machine=machine(),
         versions=versions(mlflow_version),
-        command=" ".join(["python", "benchmarks/tracking/run.py", *sys.argv[1:]]),
+        command=meta["command"],
     )
     say("\n" + section)
-    if args.quick or args.only or args.render:
-        say("(--quick/--only/--render: benchmarks/RESULTS.md left unchanged)")
-    else:
+    if meta["full"] and (not args.render or args.write):
         path = write_section(HERE.parent / "RESULTS.md", section)
         say(f"wrote the tracking section of {path.relative_to(ROOT)}")
+    else:
+        say(
+            "(benchmarks/RESULTS.md left unchanged: only a full run, or --render --write of one, "
+            "writes it)"
+        )
     missed = [r.label for r in rows if r.passed is False]
     if missed:
         say("targets missed: " + "; ".join(missed))

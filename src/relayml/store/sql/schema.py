@@ -176,3 +176,8 @@ audit_head = Table(
     Column("seq", BigInteger, nullable=False),
     Column("hash", String(64), nullable=False),
 )
+
+
+# --- datasets (migration 0002) -----------------------------------------------------------------
+
+# --- pipelines (migration 0003) ----------------------------------------------------------------
