@@ -120,3 +120,26 @@ def test_stakeholder_is_refused_through_the_sdk(sdk_home: Path) -> None:
     with pytest.raises(relay.PermissionDenied, match="stakeholder"):
         relay.start_run()
     assert relay.search_runs() == []
+
+
+def test_git_commit_and_dirty_flag_are_captured(sdk_home: Path) -> None:
+    import subprocess
+
+    def git(*args: str) -> str:
+        return subprocess.run(
+            ["git", *args], cwd=sdk_home, check=True, capture_output=True, text=True
+        ).stdout.strip()
+
+    git("init", "-q")
+    (sdk_home / "train.py").write_text("print('v1')\n")
+    git("add", "train.py")
+    git("-c", "user.name=t", "-c", "user.email=t@example.invalid", "commit", "-qm", "v1")
+    with relay.start_run() as clean_run:
+        pass
+    (sdk_home / "train.py").write_text("print('v2')\n")  # an uncommitted edit
+    with relay.start_run() as dirty_run:
+        pass
+    head = git("rev-parse", "HEAD")
+    assert relay.get_run(clean_run.id).tags["relay.git.commit"] == head
+    assert relay.get_run(clean_run.id).tags["relay.git.dirty"] == "false"
+    assert relay.get_run(dirty_run.id).tags["relay.git.dirty"] == "true"
