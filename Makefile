@@ -34,6 +34,7 @@ format: install
 bench: install
 	$(PY) benchmarks/tracking/run.py
 	$(PY) benchmarks/drift/run.py
+	$(PY) benchmarks/contracts/run.py
 
 clean:
 	rm -rf .relay .pytest_cache .mypy_cache .ruff_cache

@@ -70,3 +70,12 @@ def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'relay.db'}"
     return str(request.getfixturevalue("fresh_pg"))
+
+
+@pytest.fixture(autouse=True)
+def _forget_sdk_session() -> Iterator[None]:
+    """A test that touched the SDK's process-wide session must not hand it to the next test."""
+    yield
+    from relayml.sdk import session
+
+    session.reset()

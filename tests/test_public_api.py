@@ -13,6 +13,7 @@ def test_exported_members() -> None:
         [
             "ActiveRun",
             "Conflict",
+            "Dataset",
             "FilterSyntaxError",
             "IntegrityError",
             "InvalidInput",
@@ -25,11 +26,15 @@ def test_exported_members() -> None:
             "UserCodeError",
             "__version__",
             "active_run",
+            "datasets",
             "drift",
             "get_run",
             "init",
+            "pipeline",
+            "pipelines",
             "search_runs",
             "start_run",
+            "step",
         ]
     )
     for name in relayml.__all__:

@@ -305,7 +305,8 @@ def main() -> int:
         "--render",
         type=Path,
         metavar="JSON",
-        help="print the table from a saved benchmarks/.work/tracking-last.json; run nothing",
+        help="print the table from saved raw results (benchmarks/.work/tracking-full.json or "
+        "tracking-partial.json); run nothing",
     )
     ap.add_argument(
         "--write",
@@ -347,7 +348,8 @@ def main() -> int:
             "full": not (args.quick or args.only),
             "loadavg": loadavg,
         }
-        raw = HERE.parent / ".work" / "tracking-last.json"
+        name = "tracking-full.json" if results["meta"]["full"] else "tracking-partial.json"
+        raw = HERE.parent / ".work" / name
         raw.parent.mkdir(parents=True, exist_ok=True)
         raw.write_text(json.dumps(results, indent=1))
         say(f"\nraw results: {raw.relative_to(ROOT)}")

@@ -30,6 +30,7 @@ __version__ = "0.1.0"
 __all__ = [
     "ActiveRun",
     "Conflict",
+    "Dataset",
     "FilterSyntaxError",
     "IntegrityError",
     "InvalidInput",
@@ -42,26 +43,35 @@ __all__ = [
     "UserCodeError",
     "__version__",
     "active_run",
+    "datasets",
     "drift",
     "get_run",
     "init",
+    "pipeline",
+    "pipelines",
     "search_runs",
     "start_run",
+    "step",
 ]
 
 if TYPE_CHECKING:
-    from relayml import drift
+    from relayml import datasets, drift, pipelines
+    from relayml.pipelines.dag import pipeline, step
+    from relayml.sdk.datasets import Dataset
     from relayml.sdk.run import ActiveRun, Run, active_run, get_run, search_runs, start_run
     from relayml.sdk.session import init
 
 _LAZY = {
     "ActiveRun": "relayml.sdk.run",
+    "Dataset": "relayml.sdk.datasets",
     "Run": "relayml.sdk.run",
     "active_run": "relayml.sdk.run",
     "get_run": "relayml.sdk.run",
     "search_runs": "relayml.sdk.run",
     "start_run": "relayml.sdk.run",
     "init": "relayml.sdk.session",
+    "pipeline": "relayml.pipelines.dag",
+    "step": "relayml.pipelines.dag",
 }
 
 
@@ -70,6 +80,10 @@ def __getattr__(name: str) -> Any:
 
     if name == "drift":
         return importlib.import_module("relayml.drift")
+    if name == "datasets":
+        return importlib.import_module("relayml.datasets")
+    if name == "pipelines":
+        return importlib.import_module("relayml.pipelines")
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'relayml' has no attribute {name!r}")

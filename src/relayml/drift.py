@@ -6,7 +6,8 @@
     report["income"].reason   # why it was or was not flagged
     report.to_html("drift.html")
 
-Inputs are pandas or polars DataFrames, pyarrow Tables, Parquet paths, or (for the reference) a
+Inputs are pandas or polars DataFrames, pyarrow Tables, Parquet paths, dataset versions
+("loans@3": the reference is then its stored profile summary), or (for the reference) a
 summary made once with :func:`summarize`. The numeric work lives in ``relayml.stats`` and is
 imported on first use, so ``import relayml`` stays fast. The rule is documented in docs/drift.md.
 """
@@ -89,6 +90,7 @@ def compare(
     from relayml.stats.tables import to_arrow
 
     base = _thresholds(thresholds or Thresholds(), options)
+    reference, current = _dataset_refs(reference, current, categorical, kinds, bins, classifier)
     if isinstance(reference, Mapping):
         try:
             reference = TableSketch.from_dict(dict(reference))
@@ -137,6 +139,26 @@ def compare(
 
         report.classifier = domain_classifier(ref_table, cur_table, ref_sketch.kinds)
     return report
+
+
+def _dataset_refs(
+    reference: Any,
+    current: Any,
+    categorical: Sequence[str] | None,
+    kinds: Mapping[str, str] | None,
+    bins: int,
+    classifier: bool,
+) -> tuple[Any, Any]:
+    """Dataset versions ("loans@3") as inputs: the reference as its stored drift summary when
+    the options allow one, else as data; the current side always as data."""
+    from relayml.sdk.datasets import is_dataset_ref, load_for_drift
+
+    if is_dataset_ref(reference):
+        summary_ok = not (categorical or kinds or classifier) and bins == DEFAULT_BINS
+        reference = load_for_drift(reference, summary_ok=summary_ok)
+    if is_dataset_ref(current):
+        current = load_for_drift(current, summary_ok=False)
+    return reference, current
 
 
 def _thresholds(base: Thresholds, options: Mapping[str, float]) -> Thresholds:

@@ -7,6 +7,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from relayml.store.sql.engine import SCHEMA_HEAD
 from relayml.testing.server import ServerInfo
 from tests.api.conftest import error_of
 
@@ -40,7 +41,7 @@ BAD_HEADERS = {
 def test_healthz_needs_no_token(anon: httpx.Client) -> None:
     r = anon.get("/healthz")
     assert r.status_code == 200
-    assert r.json() == {"status": "ok", "schema_revision": "0001"}
+    assert r.json() == {"status": "ok", "schema_revision": SCHEMA_HEAD}
 
 
 @pytest.mark.parametrize("method,path", ROUTES)

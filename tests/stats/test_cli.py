@@ -71,7 +71,9 @@ def test_categorical_option(app, files) -> None:
     assert "categorical" in result.output
 
 
-def test_missing_file_is_a_relay_error(app, files) -> None:
+def test_missing_file_is_a_relay_error(app, files, tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv("RELAY_HOME", str(tmp_path / ".relay"))  # a ref is looked up in a store
+    monkeypatch.delenv("RELAY_SERVER_URL", raising=False)
     from relayml.errors import InvalidInput
 
     result = CliRunner().invoke(app, ["drift", "loans@3", str(files["cur"])])

@@ -69,7 +69,9 @@ def test_bad_arguments_are_invalid_input(small_pair, kwargs, message) -> None:
         drift.compare(ref, cur, **kwargs)
 
 
-def test_bad_inputs_are_invalid_input(small_pair) -> None:
+def test_bad_inputs_are_invalid_input(small_pair, tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv("RELAY_HOME", str(tmp_path / ".relay"))  # a ref is looked up in a store
+    monkeypatch.delenv("RELAY_SERVER_URL", raising=False)
     ref, cur = small_pair
     with pytest.raises(InvalidInput, match="loans@3"):
         drift.compare("loans@3", cur)

@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from relayml.domain.audit import AuditEvent, VerifyResult
+from relayml.domain.data import DatasetInfo
 from relayml.domain.identity import IssuedToken, Project, Role, User
 from relayml.domain.tracking import (
     ArtifactInfo,
@@ -168,4 +169,28 @@ def verify_in(d: dict[str, Any]) -> VerifyResult:
         checked=int(d["checked"]),
         first_bad_seq=d.get("first_bad_seq"),
         reason=d.get("reason", ""),
+    )
+
+
+def dataset_info_out(d: DatasetInfo) -> dict[str, Any]:
+    return {
+        "project": d.project,
+        "name": d.name,
+        "description": d.description,
+        "created_at": d.created_at.isoformat(),
+        "created_by": d.created_by,
+        "versions": d.versions,
+        "latest": d.latest,
+    }
+
+
+def dataset_info_in(d: dict[str, Any]) -> DatasetInfo:
+    return DatasetInfo(
+        project=d["project"],
+        name=d["name"],
+        description=d.get("description", ""),
+        created_at=_time(d["created_at"]),
+        created_by=d["created_by"],
+        versions=int(d["versions"]),
+        latest=d.get("latest"),
     )

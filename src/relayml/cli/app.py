@@ -18,10 +18,13 @@ from relayml.cli import state
 from relayml.cli.commands import (
     artifacts,
     audit,
+    contracts,
+    datasets,
     db,
     demo,
     drift,
     experiments,
+    pipelines,
     projects,
     runs,
     server,
@@ -70,6 +73,9 @@ def _global_options(
 
 for _module in (db, projects, users, audit, experiments, runs, artifacts, server, demo, drift):
     _module.register(app)
+contracts.register(app)
+datasets.register(app)
+pipelines.register(app)
 
 
 def _report(exc: RelayError) -> None:

@@ -6,11 +6,14 @@ Both implement the same methods with the same meaning; `relayml.testing.contract
 from __future__ import annotations
 
 import os
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol
 
 from relayml.domain.audit import AuditEvent, VerifyResult
+from relayml.domain.data import DatasetInfo, DatasetVersion, LineageNode
 from relayml.domain.identity import IssuedToken, Project, User
+from relayml.domain.pipelines import PipelineInfo, PipelineRun, StepOutput, StepRun, StepSpec
 from relayml.domain.tracking import ArtifactInfo, Experiment, MetricPoint, RunPage, RunRecord
 
 
@@ -78,4 +81,92 @@ class Backend(Protocol):
         limit: int = 100,
     ) -> list[AuditEvent]: ...
     def audit_verify(self) -> VerifyResult: ...
+
+    # pipelines: the steps run where the caller runs; their state is recorded here
+    def register_pipeline(
+        self,
+        project: str,
+        name: str,
+        *,
+        module: str,
+        schedule: str | None = None,
+        params: dict[str, Any] | None = None,
+        steps: list[StepSpec] | None = None,
+    ) -> PipelineInfo: ...
+    def list_pipelines(
+        self, project: str | None = None, *, scheduled: bool = False
+    ) -> list[PipelineInfo]: ...
+    def start_pipeline_run(
+        self,
+        project: str,
+        pipeline: str,
+        *,
+        steps: list[StepSpec],
+        trigger: str = "manual",
+        executor: str = "local",
+        params: dict[str, Any] | None = None,
+        scheduled_for: datetime | None = None,
+    ) -> PipelineRun: ...
+    def record_step(
+        self,
+        run_id: str,
+        step: str,
+        *,
+        status: str,
+        attempts: int = 0,
+        cache_key: str | None = None,
+        cached: bool = False,
+        output: StepOutput | None = None,
+        logs_digest: str | None = None,
+        error: str | None = None,
+        user_traceback: str | None = None,
+    ) -> StepRun: ...
+    def finish_pipeline_run(
+        self, run_id: str, status: str, error: str | None = None
+    ) -> PipelineRun: ...
+    def list_pipeline_runs(
+        self, project: str, pipeline: str | None = None, limit: int = 50
+    ) -> list[PipelineRun]: ...
+    def get_pipeline_run(self, run_id: str) -> PipelineRun: ...
+    def find_cached_step(self, project: str, cache_key: str) -> StepOutput | None: ...
+    def put_pipeline_blob(
+        self, run_id: str, local_file: str | os.PathLike[str]
+    ) -> tuple[str, int]: ...
+    def download_pipeline_blob(
+        self, run_id: str, digest: str, dest: str | os.PathLike[str]
+    ) -> Path: ...
+
+    # datasets: the caller writes the Parquet file; the service validates, profiles, registers
+    def publish_dataset(
+        self,
+        project: str,
+        name: str,
+        parquet_file: str | os.PathLike[str],
+        *,
+        contract: str | None = None,
+        description: str = "",
+        source: str = "",
+        parents: list[str] | None = None,
+        producer: dict[str, str] | None = None,
+    ) -> DatasetVersion: ...
+    def get_dataset(
+        self, project: str, ref: str, allow_quarantined: bool = False
+    ) -> DatasetVersion: ...
+    def download_dataset(
+        self,
+        project: str,
+        ref: str,
+        dest: str | os.PathLike[str],
+        allow_quarantined: bool = False,
+    ) -> Path: ...
+    def dataset_sketch(
+        self, project: str, ref: str, allow_quarantined: bool = False
+    ) -> dict[str, Any]: ...
+    def list_datasets(self, project: str) -> list[DatasetInfo]: ...
+    def dataset_versions(self, project: str, name: str) -> list[DatasetVersion]: ...
+    def dataset_lineage(self, project: str, ref: str) -> LineageNode: ...
+    def release_dataset(self, project: str, ref: str, reason: str) -> DatasetVersion: ...
+    def use_dataset(
+        self, run_id: str, ref: str, allow_quarantined: bool = False
+    ) -> DatasetVersion: ...
     def close(self) -> None: ...

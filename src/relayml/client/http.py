@@ -11,6 +11,7 @@ import hashlib
 import os
 import uuid
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -19,8 +20,17 @@ import httpx
 import orjson
 
 from relayml.api import wire
+from relayml.client.http_data import HttpDatasets
 from relayml.domain.audit import AuditEvent, VerifyResult
 from relayml.domain.identity import IssuedToken, Project, User, check_name, parse_role
+from relayml.domain.pipelines import (
+    PipelineInfo,
+    PipelineRun,
+    StepOutput,
+    StepRun,
+    StepSpec,
+    check_step_name,
+)
 from relayml.domain.tracking import (
     ArtifactInfo,
     Experiment,
@@ -39,7 +49,7 @@ from relayml.errors import (
     ServerUnavailable,
     from_dict,
 )
-from relayml.store.artifacts import CHUNK, check_logical_path
+from relayml.store.artifacts import CHUNK, check_digest, check_logical_path
 
 _TIMEOUT = httpx.Timeout(300.0, connect=10.0)
 
@@ -60,7 +70,7 @@ def _name(kind: str, value: str) -> str:
     return _seg(check_name(kind, value))
 
 
-class HttpBackend:
+class HttpBackend(HttpDatasets):
     kind = "http"
 
     def __init__(self, url: str, token: str | None) -> None:
@@ -320,6 +330,155 @@ class HttpBackend:
 
     def audit_verify(self) -> VerifyResult:
         return wire.verify_in(self._call("GET", "/api/v1/audit/verify"))
+
+    # pipelines ---------------------------------------------------------------------------
+    def register_pipeline(
+        self,
+        project: str,
+        name: str,
+        *,
+        module: str,
+        schedule: str | None = None,
+        params: dict[str, Any] | None = None,
+        steps: list[StepSpec] | None = None,
+    ) -> PipelineInfo:
+        body = {
+            "module": module,
+            "schedule": schedule,
+            "params": params or {},
+            "steps": [s.to_dict() for s in steps or []],
+        }
+        path = f"/api/v1/projects/{_name('project', project)}/pipelines/{_name('pipeline', name)}"
+        return PipelineInfo.from_dict(self._call("PUT", path, json=body))
+
+    def list_pipelines(
+        self, project: str | None = None, *, scheduled: bool = False
+    ) -> list[PipelineInfo]:
+        params = {"project": project, "scheduled": scheduled or None}
+        rows = self._call("GET", "/api/v1/pipelines", params=params)
+        return [PipelineInfo.from_dict(p) for p in rows]
+
+    def start_pipeline_run(
+        self,
+        project: str,
+        pipeline: str,
+        *,
+        steps: list[StepSpec],
+        trigger: str = "manual",
+        executor: str = "local",
+        params: dict[str, Any] | None = None,
+        scheduled_for: datetime | None = None,
+    ) -> PipelineRun:
+        body = {
+            "steps": [s.to_dict() for s in steps],
+            "trigger": trigger,
+            "executor": executor,
+            "params": params or {},
+            "scheduled_for": scheduled_for.isoformat() if scheduled_for else None,
+        }
+        path = (
+            f"/api/v1/projects/{_name('project', project)}/pipelines/"
+            f"{_name('pipeline', pipeline)}/runs"
+        )
+        return PipelineRun.from_dict(self._call("POST", path, json=body))
+
+    def record_step(
+        self,
+        run_id: str,
+        step: str,
+        *,
+        status: str,
+        attempts: int = 0,
+        cache_key: str | None = None,
+        cached: bool = False,
+        output: StepOutput | None = None,
+        logs_digest: str | None = None,
+        error: str | None = None,
+        user_traceback: str | None = None,
+    ) -> StepRun:
+        body = {
+            "status": status,
+            "attempts": attempts,
+            "cache_key": cache_key,
+            "cached": cached,
+            "output": output.to_dict() if output else None,
+            "logs_digest": logs_digest,
+            "error": error,
+            "user_traceback": user_traceback,
+        }
+        path = f"/api/v1/pipeline-runs/{_run(run_id)}/steps/{_seg(check_step_name(step))}"
+        return StepRun.from_dict(self._call("PUT", path, json=body))
+
+    def finish_pipeline_run(
+        self, run_id: str, status: str, error: str | None = None
+    ) -> PipelineRun:
+        body = {"status": status, "error": error}
+        data = self._call("POST", f"/api/v1/pipeline-runs/{_run(run_id)}/finish", json=body)
+        return PipelineRun.from_dict(data)
+
+    def list_pipeline_runs(
+        self, project: str, pipeline: str | None = None, limit: int = 50
+    ) -> list[PipelineRun]:
+        params = {"pipeline": pipeline, "limit": limit}
+        rows = self._call(
+            "GET", f"/api/v1/projects/{_name('project', project)}/pipeline-runs", params=params
+        )
+        return [PipelineRun.from_dict(r) for r in rows]
+
+    def get_pipeline_run(self, run_id: str) -> PipelineRun:
+        return PipelineRun.from_dict(self._call("GET", f"/api/v1/pipeline-runs/{_run(run_id)}"))
+
+    def find_cached_step(self, project: str, cache_key: str) -> StepOutput | None:
+        path = (
+            f"/api/v1/projects/{_name('project', project)}/pipeline-cache/"
+            f"{_seg(check_digest(cache_key))}"
+        )
+        data = self._call("GET", path)
+        return StepOutput.from_dict(data["output"]) if data.get("output") else None
+
+    def put_pipeline_blob(self, run_id: str, local_file: str | os.PathLike[str]) -> tuple[str, int]:
+        digest = _sha256_file(local_file)
+        headers = {wire.DIGEST_HEADER: digest, "Content-Type": "application/octet-stream"}
+        headers["Content-Length"] = str(os.path.getsize(local_file))
+        with open(local_file, "rb") as fh:
+            try:
+                response = self._http.put(
+                    f"/api/v1/pipeline-runs/{_run(run_id)}/blobs",
+                    content=_chunks(fh),
+                    headers=headers,
+                )
+            except httpx.TransportError as exc:
+                raise self._unavailable(exc) from None
+        self._raise_for(response)
+        data = orjson.loads(response.content)
+        return str(data["digest"]), int(data["size"])
+
+    def download_pipeline_blob(
+        self, run_id: str, digest: str, dest: str | os.PathLike[str]
+    ) -> Path:
+        url = f"/api/v1/pipeline-runs/{_run(run_id)}/blobs/{_seg(check_digest(digest))}"
+        dest_path = Path(dest)
+        dest_path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = dest_path.with_name(f".{dest_path.name}.{uuid.uuid4().hex}.part")
+        try:
+            with self._http.stream("GET", url) as response:
+                self._raise_for(response)
+                h = hashlib.sha256()
+                with open(tmp, "wb") as out:
+                    for chunk in response.iter_bytes(CHUNK):
+                        h.update(chunk)
+                        out.write(chunk)
+            if h.hexdigest() != digest:
+                raise IntegrityError(
+                    f"blob {digest} of pipeline run {run_id} arrived with sha256 "
+                    f"{h.hexdigest()}; download it again"
+                )
+            os.replace(tmp, dest_path)
+        except httpx.TransportError as exc:
+            raise self._unavailable(exc) from None
+        finally:
+            tmp.unlink(missing_ok=True)
+        return dest_path
 
     def close(self) -> None:
         self._http.close()

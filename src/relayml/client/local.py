@@ -7,7 +7,9 @@ from pathlib import Path
 from typing import Any
 
 from relayml.domain.audit import AuditEvent, VerifyResult
+from relayml.domain.data import DatasetInfo, DatasetVersion, LineageNode
 from relayml.domain.identity import IssuedToken, Principal, Project, User
+from relayml.domain.pipelines import PipelineInfo, PipelineRun, StepOutput, StepRun
 from relayml.domain.tracking import ArtifactInfo, Experiment, MetricPoint, RunPage, RunRecord
 from relayml.services import Services
 from relayml.store.artifacts import CHUNK
@@ -97,6 +99,94 @@ class LocalBackend:
 
     def audit_verify(self) -> VerifyResult:
         return self.services.audit.verify(self.principal)
+
+    def register_pipeline(self, project: str, name: str, **kwargs: Any) -> PipelineInfo:
+        return self.services.pipelines.register(self.principal, project, name, **kwargs)
+
+    def list_pipelines(
+        self, project: str | None = None, *, scheduled: bool = False
+    ) -> list[PipelineInfo]:
+        return self.services.pipelines.list_pipelines(self.principal, project, scheduled=scheduled)
+
+    def start_pipeline_run(self, project: str, pipeline: str, **kwargs: Any) -> PipelineRun:
+        return self.services.pipelines.start_run(self.principal, project, pipeline, **kwargs)
+
+    def record_step(self, run_id: str, step: str, **kwargs: Any) -> StepRun:
+        return self.services.pipelines.record_step(self.principal, run_id, step, **kwargs)
+
+    def finish_pipeline_run(
+        self, run_id: str, status: str, error: str | None = None
+    ) -> PipelineRun:
+        return self.services.pipelines.finish_run(self.principal, run_id, status, error)
+
+    def list_pipeline_runs(
+        self, project: str, pipeline: str | None = None, limit: int = 50
+    ) -> list[PipelineRun]:
+        return self.services.pipelines.list_runs(self.principal, project, pipeline, limit)
+
+    def get_pipeline_run(self, run_id: str) -> PipelineRun:
+        return self.services.pipelines.get_run(self.principal, run_id)
+
+    def find_cached_step(self, project: str, cache_key: str) -> StepOutput | None:
+        return self.services.pipelines.find_cached(self.principal, project, cache_key)
+
+    def put_pipeline_blob(self, run_id: str, local_file: str | os.PathLike[str]) -> tuple[str, int]:
+        with open(local_file, "rb") as fh:
+            chunks = iter(lambda: fh.read(CHUNK), b"")
+            return self.services.pipelines.put_blob(self.principal, run_id, chunks)
+
+    def download_pipeline_blob(
+        self, run_id: str, digest: str, dest: str | os.PathLike[str]
+    ) -> Path:
+        self.services.pipelines.open_blob(self.principal, run_id, digest)  # checks access
+        return self.services.artifact_store.download(digest, dest)
+
+    def publish_dataset(
+        self,
+        project: str,
+        name: str,
+        parquet_file: str | os.PathLike[str],
+        **kwargs: Any,
+    ) -> DatasetVersion:
+        data = self.services.data
+        with open(parquet_file, "rb") as fh:
+            blob, _ = data.upload(self.principal, project, iter(lambda: fh.read(CHUNK), b""))
+        return data.publish(self.principal, project, name, blob, **kwargs)
+
+    def get_dataset(
+        self, project: str, ref: str, allow_quarantined: bool = False
+    ) -> DatasetVersion:
+        return self.services.data.get(self.principal, project, ref, allow_quarantined)
+
+    def download_dataset(
+        self,
+        project: str,
+        ref: str,
+        dest: str | os.PathLike[str],
+        allow_quarantined: bool = False,
+    ) -> Path:
+        version = self.services.data.get(self.principal, project, ref, allow_quarantined)
+        return self.services.artifact_store.download(version.blob, dest)
+
+    def dataset_sketch(
+        self, project: str, ref: str, allow_quarantined: bool = False
+    ) -> dict[str, Any]:
+        return self.services.data.sketch(self.principal, project, ref, allow_quarantined)
+
+    def list_datasets(self, project: str) -> list[DatasetInfo]:
+        return self.services.data.list_datasets(self.principal, project)
+
+    def dataset_versions(self, project: str, name: str) -> list[DatasetVersion]:
+        return self.services.data.versions(self.principal, project, name)
+
+    def dataset_lineage(self, project: str, ref: str) -> LineageNode:
+        return self.services.data.lineage(self.principal, project, ref)
+
+    def release_dataset(self, project: str, ref: str, reason: str) -> DatasetVersion:
+        return self.services.data.release(self.principal, project, ref, reason)
+
+    def use_dataset(self, run_id: str, ref: str, allow_quarantined: bool = False) -> DatasetVersion:
+        return self.services.data.use(self.principal, run_id, ref, allow_quarantined)
 
     def close(self) -> None:
         self.services.close()

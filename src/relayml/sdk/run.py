@@ -30,6 +30,8 @@ from relayml.store.artifacts import check_logical_path
 if TYPE_CHECKING:
     import pandas as pd
 
+    from relayml.sdk.datasets import Dataset
+
 _active: contextvars.ContextVar[tuple[ActiveRun, ...]] = contextvars.ContextVar(
     "relay_active_runs", default=()
 )
@@ -216,6 +218,17 @@ class ActiveRun(Run):
             rel = f.relative_to(src).as_posix()
             out.append(self._backend.log_artifact(self.id, check_logical_path(f"{base}/{rel}"), f))
         return out
+
+    # lineage
+    def use_dataset(self, dataset: Dataset | str, *, allow_quarantined: bool = False) -> Dataset:
+        """Record that this run used a dataset version (``ds`` or "loans@3"); returns it.
+        A quarantined version is refused unless ``allow_quarantined=True``."""
+        from relayml.sdk.datasets import Dataset
+
+        ref = dataset.ref if isinstance(dataset, Dataset) else dataset
+        version = self._backend.use_dataset(self.id, ref, allow_quarantined)
+        self._record.tags[f"relay.dataset.{version.name}"] = version.ref
+        return Dataset(self._backend, version, allow_quarantined=allow_quarantined)
 
     # lifecycle
     def end(self, status: str = "finished") -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -91,7 +92,8 @@ def current() -> Session:
     global _current
     with _lock:
         if _current is None:
-            _current = connect()
+            # RELAY_PROJECT: as for the CLI; a pipeline step's process gets its run's project.
+            _current = connect(project=os.environ.get("RELAY_PROJECT") or None)
         return _current
 
 

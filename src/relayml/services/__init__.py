@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from relayml.services.artifacts import ArtifactService
 from relayml.services.audit import AuditService
+from relayml.services.data import DataService
 from relayml.services.identity import IdentityService
+from relayml.services.pipelines import PipelineService
 from relayml.services.tracking import TrackingService
 from relayml.store.artifacts import ArtifactStore
 from relayml.store.base import MetadataStore
@@ -18,6 +20,8 @@ class Services:
         self.audit = AuditService(store, artifacts)
         self.tracking = TrackingService(store, artifacts)
         self.artifacts = ArtifactService(store, artifacts)
+        self.pipelines = PipelineService(store, artifacts)
+        self.data = DataService(store, artifacts)
 
     def close(self) -> None:
         self.store.dispose()

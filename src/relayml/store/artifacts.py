@@ -66,6 +66,10 @@ class ArtifactStore:
     def exists(self, digest: str) -> bool:
         return bool(self.fs.exists(self._blob(digest)))
 
+    def local_path(self, digest: str) -> Path | None:
+        """The blob's path when the store is on the local filesystem (to read it in place)."""
+        return Path(self._blob(digest)) if self.local else None
+
     def put_file(self, local_path: str | os.PathLike[str]) -> tuple[str, int]:
         with open(local_path, "rb") as fh:
             return self.put_chunks(iter(lambda: fh.read(CHUNK), b""))

@@ -180,4 +180,119 @@ audit_head = Table(
 
 # --- datasets (migration 0002) -----------------------------------------------------------------
 
+datasets = Table(
+    "datasets",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("project", String(128), ForeignKey("projects.name"), nullable=False),
+    Column("name", String(128), nullable=False),
+    Column("description", Text, nullable=False, default=""),
+    Column("created_at", TS, nullable=False),
+    Column("created_by", String(128), nullable=False),
+    UniqueConstraint("project", "name"),
+)
+
+# One immutable version per row; `digest` is the logical content digest (unique per dataset, so
+# the same content published twice is one version), `blob` the stored Parquet file's sha256.
+dataset_versions = Table(
+    "dataset_versions",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("dataset_id", Integer, ForeignKey("datasets.id"), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("digest", String(64), nullable=False),
+    Column("blob", String(64), nullable=False),
+    Column("size", BigInteger, nullable=False),
+    Column("rows", BigInteger, nullable=False),
+    Column("schema", JSON, nullable=False),
+    Column("profile", JSON, nullable=False),
+    Column("sketch_blob", String(64), nullable=True),
+    Column("quality", JSON, nullable=True),
+    Column("contract", Text, nullable=True),
+    Column("contract_digest", String(64), nullable=True),
+    Column("status", String(16), nullable=False),
+    Column("description", Text, nullable=False, default=""),
+    Column("source", Text, nullable=False, default=""),
+    Column("producer_run", String(64), nullable=True, index=True),
+    Column("producer_step", String(250), nullable=True),
+    Column("created_at", TS, nullable=False),
+    Column("created_by", String(128), nullable=False),
+    Column("released_at", TS, nullable=True),
+    Column("released_by", String(128), nullable=True),
+    Column("release_reason", Text, nullable=True),
+    UniqueConstraint("dataset_id", "version"),
+    UniqueConstraint("dataset_id", "digest", name="uq_dataset_versions_dataset_id_digest"),
+)
+
+dataset_parents = Table(
+    "dataset_parents",
+    metadata,
+    Column("child_id", Integer, ForeignKey("dataset_versions.id"), primary_key=True),
+    Column("parent_id", Integer, ForeignKey("dataset_versions.id"), primary_key=True, index=True),
+)
+
+dataset_uses = Table(
+    "dataset_uses",
+    metadata,
+    Column("version_id", Integer, ForeignKey("dataset_versions.id"), primary_key=True),
+    Column("run_id", String(32), ForeignKey("runs.id"), primary_key=True, index=True),
+    Column("used_at", TS, nullable=False),
+    Column("used_by", String(128), nullable=False),
+)
+
 # --- pipelines (migration 0003) ----------------------------------------------------------------
+
+# A pipeline as registered: where its code lives, its schedule and its graph's shape.
+pipelines = Table(
+    "pipelines",
+    metadata,
+    Column("project", String(128), ForeignKey("projects.name"), primary_key=True),
+    Column("name", String(128), primary_key=True),
+    Column("module", String(1024), nullable=False),
+    Column("schedule", String(128), nullable=True),
+    Column("params", JSON, nullable=False),
+    Column("steps", JSON, nullable=False),
+    Column("created_at", TS, nullable=False),
+    Column("created_by", String(128), nullable=False),
+    Column("updated_at", TS, nullable=False),
+    Column("schedule_since", TS, nullable=True),
+    Column("last_scheduled", TS, nullable=True),
+)
+
+pipeline_runs = Table(
+    "pipeline_runs",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("project", String(128), ForeignKey("projects.name"), nullable=False),
+    Column("pipeline", String(128), nullable=False),
+    Column("trigger", String(16), nullable=False),
+    Column("executor", String(16), nullable=False),
+    Column("params", JSON, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("user", String(128), nullable=False),
+    Column("started_at", TS, nullable=False),
+    Column("ended_at", TS, nullable=True),
+    Column("error", Text, nullable=True),
+    Column("scheduled_for", TS, nullable=True),
+    Index("ix_pipeline_runs_project_pipeline", "project", "pipeline", "started_at"),
+)
+
+pipeline_steps = Table(
+    "pipeline_steps",
+    metadata,
+    Column("run_id", String(32), ForeignKey("pipeline_runs.id"), primary_key=True),
+    Column("name", String(128), primary_key=True),
+    Column("position", Integer, nullable=False),
+    Column("upstream", JSON, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("cache_key", String(64), nullable=True, index=True),
+    Column("cached", Boolean, nullable=False),
+    Column("output", JSON, nullable=True),
+    Column("output_digest", String(64), nullable=True, index=True),
+    Column("logs_digest", String(64), nullable=True, index=True),
+    Column("error", Text, nullable=True),
+    Column("user_traceback", Text, nullable=True),
+    Column("started_at", TS, nullable=True),
+    Column("ended_at", TS, nullable=True),
+)

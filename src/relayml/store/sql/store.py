@@ -11,8 +11,10 @@ from sqlalchemy.exc import IntegrityError as SAIntegrityError
 
 from relayml.errors import Conflict, ServerUnavailable
 from relayml.store.sql.audit import SqlAudit
+from relayml.store.sql.data import SqlData
 from relayml.store.sql.engine import ensure_schema, make_engine
 from relayml.store.sql.identity import SqlIdentity
+from relayml.store.sql.pipelines import SqlPipelines
 from relayml.store.sql.tracking import SqlTracking
 
 
@@ -24,6 +26,8 @@ class SqlTx:
         self.identity = SqlIdentity(conn)
         self.audit = SqlAudit(conn)
         self.tracking = SqlTracking(conn)
+        self.pipelines = SqlPipelines(conn)
+        self.data = SqlData(conn)
 
 
 class SqlStore:

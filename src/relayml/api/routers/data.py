@@ -1,0 +1,205 @@
+"""Versioned datasets: upload a Parquet file, publish it as a version, read, lineage, release.
+
+Publishing is two requests: `PUT .../datasets/uploads` streams the file into the artifact store
+(checked against its sha256), then `POST .../datasets/{name}/versions` names that upload; the
+service validates, profiles and registers it.
+"""
+
+from __future__ import annotations
+
+from itertools import chain
+from typing import Annotated, Any
+
+import anyio.to_thread
+from fastapi import APIRouter, Header, Query, Request
+from pydantic import BaseModel, ConfigDict, Field
+from starlette.responses import Response, StreamingResponse
+
+from relayml.api import wire
+from relayml.api.auth import PrincipalDep, ServicesDep
+from relayml.api.errors import OrjsonResponse
+from relayml.api.routers.artifacts import _pull
+from relayml.errors import IntegrityError, InvalidInput
+
+router = APIRouter(prefix="/api/v1", tags=["datasets"])
+
+AllowQuarantined = Annotated[
+    bool, Query(description="Read a quarantined version anyway (it failed its contract)")
+]
+
+
+class Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class DatasetPublish(Body):
+    blob: str = Field(description="sha256 of the uploaded Parquet file")
+    contract: str | None = Field(None, description="The data contract as YAML")
+    description: str = ""
+    source: str = Field("", examples=["s3://raw/loans/2026-11-26"])
+    parents: list[str] = Field(default_factory=list, examples=[["raw_loans@3"]])
+    producer: dict[str, str] | None = Field(
+        None, description='{"pipeline_run": ..., "step": ...} when a pipeline step publishes'
+    )
+
+
+class DatasetRelease(Body):
+    reason: str = Field(examples=["the 12 negative amounts are refunds; checked with finance"])
+
+
+class DatasetUse(Body):
+    ref: str = Field(examples=["loans@3"])
+    allow_quarantined: bool = False
+
+
+def _ref(name: str, version: str) -> str:
+    return f"{name}@{version}"
+
+
+@router.put(
+    "/projects/{project}/datasets/uploads",
+    status_code=201,
+    summary="Upload a Parquet file to publish (the raw bytes as the body)",
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"application/octet-stream": {"schema": {"type": "string"}}},
+        }
+    },
+)
+async def upload(
+    project: str,
+    request: Request,
+    services: ServicesDep,
+    who: PrincipalDep,
+    digest: Annotated[str | None, Header(alias=wire.DIGEST_HEADER)] = None,
+) -> Response:
+    body = _pull(request.stream())
+    try:
+        blob, size = await anyio.to_thread.run_sync(
+            lambda: services.data.upload(who, project, body, expected_digest=digest)
+        )
+    except IntegrityError as exc:
+        raise InvalidInput(exc.message, **exc.details) from None
+    return OrjsonResponse({"blob": blob, "size": size}, status_code=201)
+
+
+@router.post(
+    "/projects/{project}/datasets/{name}/versions",
+    status_code=201,
+    summary="Publish an upload as the dataset's next version (validated and profiled)",
+)
+def publish(
+    project: str, name: str, body: DatasetPublish, services: ServicesDep, who: PrincipalDep
+) -> Response:
+    version = services.data.publish(
+        who,
+        project,
+        name,
+        body.blob,
+        contract=body.contract,
+        description=body.description,
+        source=body.source,
+        parents=body.parents,
+        producer=body.producer,
+    )
+    return OrjsonResponse(version.to_dict(), status_code=201)
+
+
+@router.get("/projects/{project}/datasets", summary="The project's datasets")
+def list_datasets(project: str, services: ServicesDep, who: PrincipalDep) -> Response:
+    items = services.data.list_datasets(who, project)
+    return OrjsonResponse([wire.dataset_info_out(d) for d in items])
+
+
+@router.get("/projects/{project}/datasets/{name}/versions", summary="Every version of a dataset")
+def versions(project: str, name: str, services: ServicesDep, who: PrincipalDep) -> Response:
+    items = services.data.versions(who, project, name)
+    return OrjsonResponse([v.to_dict() for v in items])
+
+
+@router.get(
+    "/projects/{project}/datasets/{name}/versions/{version}",
+    summary="One version (a number or 'latest'): schema, profile, quality, lineage summary",
+)
+def get_version(
+    project: str,
+    name: str,
+    version: str,
+    services: ServicesDep,
+    who: PrincipalDep,
+    allow_quarantined: AllowQuarantined = False,
+) -> Response:
+    found = services.data.get(who, project, _ref(name, version), allow_quarantined)
+    return OrjsonResponse(found.to_dict())
+
+
+@router.get(
+    "/projects/{project}/datasets/{name}/versions/{version}/data",
+    summary="The version's Parquet file; its sha256 is in the X-Relay-Digest header",
+    response_class=StreamingResponse,
+)
+def download(
+    project: str,
+    name: str,
+    version: str,
+    services: ServicesDep,
+    who: PrincipalDep,
+    allow_quarantined: AllowQuarantined = False,
+) -> Response:
+    found, chunks = services.data.open_data(who, project, _ref(name, version), allow_quarantined)
+    first = next(chunks, b"")  # a missing blob must become an error, not a cut-off 200
+    headers = {wire.DIGEST_HEADER: found.blob, "Content-Length": str(found.size)}
+    return StreamingResponse(
+        chain([first], chunks), media_type="application/octet-stream", headers=headers
+    )
+
+
+@router.get(
+    "/projects/{project}/datasets/{name}/versions/{version}/sketch",
+    summary="The version's drift summary, what drift monitoring compares with",
+)
+def sketch(
+    project: str,
+    name: str,
+    version: str,
+    services: ServicesDep,
+    who: PrincipalDep,
+    allow_quarantined: AllowQuarantined = False,
+) -> Response:
+    data: dict[str, Any] = services.data.sketch(
+        who, project, _ref(name, version), allow_quarantined
+    )
+    return OrjsonResponse(data)
+
+
+@router.get(
+    "/projects/{project}/datasets/{name}/versions/{version}/lineage",
+    summary="Upstream parents, producer and source; downstream versions and runs",
+)
+def lineage(
+    project: str, name: str, version: str, services: ServicesDep, who: PrincipalDep
+) -> Response:
+    return OrjsonResponse(services.data.lineage(who, project, _ref(name, version)).to_dict())
+
+
+@router.post(
+    "/projects/{project}/datasets/{name}/versions/{version}/release",
+    summary="Release a quarantined version, with the reason (audited)",
+)
+def release(
+    project: str,
+    name: str,
+    version: str,
+    body: DatasetRelease,
+    services: ServicesDep,
+    who: PrincipalDep,
+) -> Response:
+    found = services.data.release(who, project, _ref(name, version), body.reason)
+    return OrjsonResponse(found.to_dict())
+
+
+@router.post("/runs/{run_id}/datasets", summary="Record that a run used a dataset version")
+def use(run_id: str, body: DatasetUse, services: ServicesDep, who: PrincipalDep) -> Response:
+    found = services.data.use(who, run_id, body.ref, body.allow_quarantined)
+    return OrjsonResponse(found.to_dict())

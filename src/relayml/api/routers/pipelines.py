@@ -1,0 +1,205 @@
+"""Pipelines: registration, runs and step states, the step cache, step output and log blobs."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from itertools import chain
+from typing import Annotated, Any
+
+import anyio.to_thread
+from fastapi import APIRouter, Header, Query, Request
+from pydantic import Field
+from starlette.responses import Response, StreamingResponse
+
+from relayml.api import wire
+from relayml.api.auth import PrincipalDep, ServicesDep
+from relayml.api.errors import OrjsonResponse
+from relayml.api.routers.artifacts import _pull
+from relayml.api.schemas import Body
+from relayml.domain.pipelines import StepOutput, StepSpec
+from relayml.errors import IntegrityError, InvalidInput
+
+router = APIRouter(prefix="/api/v1", tags=["pipelines"])
+
+
+class StepSpecBody(Body):
+    name: str
+    upstream: list[str] = Field(default_factory=list)
+
+
+class PipelineRegister(Body):
+    module: str = Field(examples=["etl.nightly:nightly"])
+    schedule: str | None = Field(None, examples=["0 3 * * *"])
+    params: dict[str, Any] = Field(default_factory=dict)
+    steps: list[StepSpecBody] = Field(default_factory=list)
+
+
+class PipelineRunStart(Body):
+    steps: list[StepSpecBody] = Field(min_length=1)
+    trigger: str = "manual"
+    executor: str = "local"
+    params: dict[str, Any] = Field(default_factory=dict)
+    scheduled_for: datetime | None = None
+
+
+class StepRecord(Body):
+    status: str = Field(examples=["succeeded"])
+    attempts: int = 0
+    cache_key: str | None = None
+    cached: bool = False
+    output: dict[str, Any] | None = None
+    logs_digest: str | None = None
+    error: str | None = None
+    user_traceback: str | None = None
+
+
+class PipelineRunFinish(Body):
+    status: str = Field(examples=["succeeded"])
+    error: str | None = None
+
+
+def _specs(steps: list[StepSpecBody]) -> list[StepSpec]:
+    return [StepSpec.from_dict(s.model_dump()) for s in steps]
+
+
+@router.put("/projects/{project}/pipelines/{name}", summary="Register or update a pipeline")
+def register_pipeline(
+    project: str, name: str, body: PipelineRegister, services: ServicesDep, who: PrincipalDep
+) -> Response:
+    info = services.pipelines.register(
+        who,
+        project,
+        name,
+        module=body.module,
+        schedule=body.schedule,
+        params=body.params,
+        steps=_specs(body.steps),
+    )
+    return OrjsonResponse(info.to_dict())
+
+
+@router.get("/pipelines", summary="Pipelines of a project, or of every readable project")
+def list_pipelines(
+    services: ServicesDep,
+    who: PrincipalDep,
+    project: Annotated[str | None, Query()] = None,
+    scheduled: Annotated[bool, Query(description="Only pipelines with a schedule")] = False,
+) -> Response:
+    found = services.pipelines.list_pipelines(who, project, scheduled=scheduled)
+    return OrjsonResponse([p.to_dict() for p in found])
+
+
+@router.post(
+    "/projects/{project}/pipelines/{name}/runs", status_code=201, summary="Start a pipeline run"
+)
+def start_run(
+    project: str, name: str, body: PipelineRunStart, services: ServicesDep, who: PrincipalDep
+) -> Response:
+    run = services.pipelines.start_run(
+        who,
+        project,
+        name,
+        trigger=body.trigger,
+        executor=body.executor,
+        params=body.params,
+        steps=_specs(body.steps),
+        scheduled_for=body.scheduled_for,
+    )
+    return OrjsonResponse(run.to_dict(), status_code=201)
+
+
+@router.get("/projects/{project}/pipeline-runs", summary="Pipeline runs, newest first")
+def list_runs(
+    project: str,
+    services: ServicesDep,
+    who: PrincipalDep,
+    pipeline: Annotated[str | None, Query()] = None,
+    limit: Annotated[int, Query()] = 50,
+) -> Response:
+    runs = services.pipelines.list_runs(who, project, pipeline, limit)
+    return OrjsonResponse([r.to_dict() for r in runs])
+
+
+@router.get("/pipeline-runs/{run_id}", summary="A pipeline run with its steps")
+def get_run(run_id: str, services: ServicesDep, who: PrincipalDep) -> Response:
+    return OrjsonResponse(services.pipelines.get_run(who, run_id).to_dict())
+
+
+@router.put("/pipeline-runs/{run_id}/steps/{step}", summary="Record a step's new state")
+def record_step(
+    run_id: str, step: str, body: StepRecord, services: ServicesDep, who: PrincipalDep
+) -> Response:
+    result = services.pipelines.record_step(
+        who,
+        run_id,
+        step,
+        status=body.status,
+        attempts=body.attempts,
+        cache_key=body.cache_key,
+        cached=body.cached,
+        output=StepOutput.from_dict(body.output) if body.output else None,
+        logs_digest=body.logs_digest,
+        error=body.error,
+        user_traceback=body.user_traceback,
+    )
+    return OrjsonResponse(result.to_dict())
+
+
+@router.post("/pipeline-runs/{run_id}/finish", summary="End a pipeline run")
+def finish_run(
+    run_id: str, body: PipelineRunFinish, services: ServicesDep, who: PrincipalDep
+) -> Response:
+    run = services.pipelines.finish_run(who, run_id, body.status, body.error)
+    return OrjsonResponse(run.to_dict())
+
+
+@router.get(
+    "/projects/{project}/pipeline-cache/{cache_key}",
+    summary="The cached output for a step cache key ({'output': null} when there is none)",
+)
+def find_cached(project: str, cache_key: str, services: ServicesDep, who: PrincipalDep) -> Response:
+    found = services.pipelines.find_cached(who, project, cache_key)
+    return OrjsonResponse({"output": found.to_dict() if found else None})
+
+
+@router.put(
+    "/pipeline-runs/{run_id}/blobs",
+    status_code=201,
+    summary="Upload a step's output or log bytes (the raw bytes as the body)",
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"application/octet-stream": {"schema": {"type": "string"}}},
+        }
+    },
+)
+async def put_blob(
+    run_id: str,
+    request: Request,
+    services: ServicesDep,
+    who: PrincipalDep,
+    digest: Annotated[str | None, Header(alias=wire.DIGEST_HEADER)] = None,
+) -> Response:
+    body = _pull(request.stream())
+    try:
+        stored, size = await anyio.to_thread.run_sync(
+            lambda: services.pipelines.put_blob(who, run_id, body, expected_digest=digest)
+        )
+    except IntegrityError as exc:
+        raise InvalidInput(exc.message, **exc.details) from None
+    return OrjsonResponse({"digest": stored, "size": size}, status_code=201)
+
+
+@router.get(
+    "/pipeline-runs/{run_id}/blobs/{digest}",
+    summary="Download a step's output or log bytes",
+    response_class=StreamingResponse,
+)
+def get_blob(run_id: str, digest: str, services: ServicesDep, who: PrincipalDep) -> Response:
+    chunks = services.pipelines.open_blob(who, run_id, digest)
+    first = next(chunks, b"")  # a missing blob becomes a 404, not a cut-off 200
+    return StreamingResponse(
+        chain([first], chunks),
+        media_type="application/octet-stream",
+        headers={wire.DIGEST_HEADER: digest},
+    )

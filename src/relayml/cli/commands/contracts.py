@@ -1,0 +1,115 @@
+"""`relay contracts check | infer`: validate data against a contract (a CI gate), draft one.
+
+Exit codes of `check`: 0 when every `error` check passed (failed `warn` checks are shown but do
+not fail it); 1 (EXIT_FAILED) when an `error` check failed; bad input (a contract that does not
+parse, a missing file) exits with its RelayError code, e.g. 2 for invalid input, 5 not found.
+DATA and SOURCE are a Parquet/CSV path or a dataset reference such as `loans@3`.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from relayml.cli import output, state
+
+EXIT_FAILED = 1
+
+contracts_app = typer.Typer(
+    name="contracts",
+    help="Data contracts: validate data against one (exit code for CI), infer a starting one.",
+    no_args_is_help=True,
+)
+
+
+def _data(source: str, allow_quarantined: bool) -> Any:
+    """A path as it is (validated in streaming batches), or a dataset version's Arrow table."""
+    if "@" not in source or os.path.exists(source):
+        return source
+    from relayml.domain.data import parse_ref
+    from relayml.sdk.datasets import Dataset
+
+    with state.backend() as backend:
+        ref = str(parse_ref(source, None))
+        found = backend.get_dataset(state.project(), ref, allow_quarantined)
+        return Dataset(backend, found, allow_quarantined=allow_quarantined).to_arrow()
+
+
+@contracts_app.command("check")
+def check_command(
+    contract: Annotated[Path, typer.Argument(help="The contract, a YAML file.")],
+    data: Annotated[str, typer.Argument(help="Parquet/CSV path or dataset ref (loans@3).")],
+    json_out: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+    trust_code: Annotated[
+        bool,
+        typer.Option("--trust-code", help="Allow the contract's custom checks to import code."),
+    ] = False,
+    allow_quarantined: Annotated[
+        bool, typer.Option("--allow-quarantined", help="Read a quarantined dataset version.")
+    ] = False,
+) -> None:
+    """Validate DATA against CONTRACT without publishing; exit 1 if an error check failed."""
+    from relayml.contracts import load_contract, validate
+
+    spec = load_contract(contract, trust_code=trust_code)
+    report = validate(_data(data, allow_quarantined), spec)
+    if json_out:
+        output.emit_json(report.to_dict())
+    else:
+        _render(report, f"{data} against {contract}")
+    if not report.passed:
+        raise typer.Exit(code=EXIT_FAILED)
+
+
+def _render(report: Any, title: str) -> None:
+    t = output.table("check", "severity", "result", "failing rows", "fraction", "message",
+                     title=title, no_wrap=("check",))  # fmt: skip
+    for c in report.checks:
+        if c.passed:
+            verdict = "[green]pass[/]"
+        else:
+            verdict = "[bold red]FAIL[/]" if c.severity == "error" else "[yellow]warn[/]"
+        t.add_row(
+            output.escape(c.name),
+            c.severity,
+            verdict,
+            f"{c.failing_count:,}",
+            f"{c.failing_fraction:.4%}" if c.failing_count else "-",
+            output.escape(c.message),
+        )
+    output.print_(t)
+    for c in report.failed:
+        for row in c.sample[:2]:
+            output.print_(f"  {output.escape(c.name)} e.g. {output.escape(repr(row))}")
+    output.print_(report.summary())
+
+
+@contracts_app.command("infer")
+def infer_command(
+    source: Annotated[str, typer.Argument(help="Parquet/CSV path or dataset ref (loans@3).")],
+    out: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write the YAML here (default: stdout).")
+    ] = None,
+    allow_quarantined: Annotated[
+        bool, typer.Option("--allow-quarantined", help="Read a quarantined dataset version.")
+    ] = False,
+) -> None:
+    """Write a starting contract from SOURCE: types, nullability, ranges, small allowed sets,
+    unique id-like columns, a row-count range. Review it before relying on it."""
+    from relayml.contracts import infer_contract
+
+    name = source.split("@", 1)[0] if "@" in source and not os.path.exists(source) else None
+    contract = infer_contract(_data(source, allow_quarantined), name=name)
+    text = contract.to_yaml()
+    if out is None:
+        typer.echo(text, nl=False)
+        return
+    out.write_text(text, encoding="utf-8")
+    output.print_(f"wrote {out} ({len(contract.columns)} columns)")
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(contracts_app)

@@ -1,0 +1,337 @@
+"""`relay datasets ls|versions|show|publish|get|diff|lineage|release`: versioned datasets."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from relayml.cli import output, state
+
+if TYPE_CHECKING:
+    from rich.tree import Tree
+
+    from relayml.domain.data import DatasetVersion, LineageNode
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON on stdout.")]
+ProjectOpt = Annotated[
+    str | None, typer.Option("--project", "-p", help="Project (default: the global one).")
+]
+AllowOpt = Annotated[
+    bool,
+    typer.Option("--allow-quarantined", help="Read a quarantined version anyway."),
+]
+_STATUS = {"valid": "green", "quarantined": "red", "released": "yellow"}
+
+
+def _status(value: str) -> str:
+    return f"[{_STATUS.get(value, 'white')}]{value}[/]"
+
+
+def _num(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, int):
+        return f"{value:,}"
+    if isinstance(value, float):
+        return output.number(value)
+    return output.escape(str(value))
+
+
+def ls(project: ProjectOpt = None, as_json: JsonOpt = False) -> None:
+    """List the project's datasets with their version counts and latest usable version."""
+    proj = state.project(project)
+    with state.backend() as backend:
+        items = backend.list_datasets(proj)
+    if as_json:
+        output.emit_json(items)
+        return
+    t = output.table("name", "versions", "latest", "created", "by", "description")
+    for d in items:
+        latest = str(d.latest) if d.latest is not None else "-"
+        t.add_row(
+            d.name, str(d.versions), latest, output.when(d.created_at, seconds=False),
+            d.created_by, output.escape(d.description),
+        )  # fmt: skip
+    output.print_(t)
+    if not items:
+        output.print_(
+            f"[dim]no datasets in project {proj}; publish one with relay datasets publish[/]"
+        )
+
+
+def versions(
+    name: Annotated[str, typer.Argument(help="Dataset name.")],
+    project: ProjectOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """List every version of a dataset, quarantined ones included."""
+    with state.backend() as backend:
+        items = backend.dataset_versions(state.project(project), name)
+    if as_json:
+        output.emit_json([v.to_dict() for v in items])
+        return
+    t = output.table("ref", "status", "rows", "digest", "created", "by", "source", no_wrap=("ref",))
+    for v in items:
+        t.add_row(
+            v.ref, _status(v.status.value), f"{v.rows:,}", v.digest[:12],
+            output.when(v.created_at, seconds=False), v.created_by, output.escape(v.source),
+        )  # fmt: skip
+    output.print_(t)
+
+
+def show(
+    ref: Annotated[str, typer.Argument(help="A version: name@N, name@latest or name.")],
+    project: ProjectOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Schema, profile summary, quality report, status and lineage of one version."""
+    with state.backend() as backend:
+        v = backend.get_dataset(state.project(project), ref, allow_quarantined=True)
+    if as_json:
+        output.emit_json(v.to_dict())
+        return
+    _show(v)
+
+
+def _show(v: DatasetVersion) -> None:
+    output.print_(f"[bold]{v.project}/{v.ref}[/]  {_status(v.status.value)}")
+    output.print_(f"rows {v.rows:,}   size {v.size:,} B   digest {v.digest}")
+    output.print_(f"published {output.when(v.created_at)} by {v.created_by}")
+    if v.description:
+        output.print_(f"description: {output.escape(v.description)}")
+    if v.source:
+        output.print_(f"source: {output.escape(v.source)}")
+    if v.parents:
+        output.print_(f"parents: {', '.join(v.parents)}")
+    if v.producer:
+        output.print_(
+            f"produced by pipeline run {v.producer['pipeline_run']} step {v.producer['step']}"
+        )
+    if v.released_by:
+        reason = output.escape(v.release_reason or "")
+        output.print_(f"released by {v.released_by} at {output.when(v.released_at)}: {reason}")
+    t = output.table(
+        "column", "type", "missing", "distinct", "min", "max", "mean", "std", "top",
+        title="Profile",
+    )  # fmt: skip
+    types = {c["name"]: c["type"] for c in v.schema}
+    for name, p in v.profile.get("columns", {}).items():
+        distinct = _num(p.get("distinct")) + ("~" if p.get("distinct_approx") else "")
+        top = ", ".join(f"{k} ({c:,})" for k, c in (p.get("top") or [])[:3])
+        t.add_row(
+            name, types.get(name, p.get("type", "")), _num(p.get("missing")), distinct,
+            _num(p.get("min_text", p.get("min"))), _num(p.get("max_text", p.get("max"))),
+            _num(p.get("mean")), _num(p.get("std")), output.escape(top),
+        )  # fmt: skip
+    output.print_(t)
+    if v.quality is None:
+        output.print_("[dim]no contract: not validated[/]")
+        return
+    q = output.table("check", "severity", "result", "failing", "fraction", title="Quality")
+    for c in v.quality.get("checks", []):
+        ok = "[green]pass[/]" if c.get("passed") else "[red]FAIL[/]"
+        frac = c.get("failing_fraction")
+        q.add_row(
+            output.escape(str(c.get("name"))), str(c.get("severity")), ok,
+            _num(c.get("failing_count")), f"{frac:.3%}" if isinstance(frac, float) else "-",
+        )  # fmt: skip
+    output.print_(q)
+
+
+def publish(
+    name: Annotated[str, typer.Argument(help="Dataset name.")],
+    path: Annotated[Path, typer.Argument(help="A Parquet or CSV file (or Parquet folder).")],
+    contract: Annotated[
+        Path | None, typer.Option("--contract", "-c", help="Data contract (YAML).")
+    ] = None,
+    description: Annotated[str, typer.Option("--description", "-d")] = "",
+    source: Annotated[str, typer.Option("--source", help="Where the data came from (URI).")] = "",
+    parent: Annotated[
+        list[str] | None, typer.Option("--parent", help="A parent version (repeatable).")
+    ] = None,
+    project: ProjectOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Publish a file as the dataset's next version: validated, profiled, content-addressed."""
+    from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    from relayml.sdk.datasets import Dataset, contract_yaml
+    from relayml.store.parquet import input_rows, write_normalized
+
+    proj = state.project(project)
+    text = contract_yaml(str(contract)) if contract is not None else None
+    total = input_rows(path)
+    import tempfile
+
+    columns = (
+        SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
+        TextColumn("{task.fields[count]}"), TimeElapsedColumn(),
+    )  # fmt: skip
+    with (
+        state.backend() as backend,
+        tempfile.TemporaryDirectory(prefix="relay-publish-") as tmp,
+        Progress(*columns, console=output.console(), transient=as_json) as bars,
+    ):
+        task = bars.add_task(f"reading {path.name}", total=total, count="0 rows")
+        dest = Path(tmp) / "data.parquet"
+        write_normalized(
+            path, dest, lambda rows: bars.update(task, completed=rows, count=f"{rows:,} rows")
+        )
+        bars.update(task, total=bars.tasks[task].completed)
+        check = bars.add_task("uploading, validating and profiling", total=None, count="")
+        version = backend.publish_dataset(
+            proj, name, dest, contract=text, description=description, source=source,
+            parents=list(parent or []),
+        )  # fmt: skip
+        bars.update(check, total=1, completed=1)
+        ds = Dataset(backend, version)
+    if as_json:
+        output.emit_json(ds.to_dict())
+        return
+    output.print_(f"published {proj}/{ds.ref} ({ds.rows:,} rows) {_status(ds.status.value)}")
+    if ds.status.value == "quarantined":
+        failed = ", ".join(ds.record.failed_checks())
+        output.print_(
+            f"[red]quarantined[/]: failed {failed}. See relay datasets show {ds.ref}; release "
+            f"with relay datasets release {ds.ref} --reason TEXT"
+        )
+
+
+def get(
+    ref: Annotated[str, typer.Argument(help="A version: name@N, name@latest or name.")],
+    out: Annotated[
+        Path, typer.Option("--output", "-o", help="Write here: .parquet (verified) or .csv.")
+    ] = Path("data.parquet"),
+    allow_quarantined: AllowOpt = False,
+    project: ProjectOpt = None,
+) -> None:
+    """Download a version's data as Parquet (verified against its sha256) or CSV."""
+    proj = state.project(project)
+    with state.backend() as backend:
+        if out.suffix.lower() == ".csv":
+            import tempfile
+
+            import pyarrow.csv as pcsv
+
+            from relayml.store.parquet import open_parquet
+
+            with tempfile.TemporaryDirectory() as tmp:
+                local = backend.download_dataset(
+                    proj, ref, Path(tmp) / "d.parquet", allow_quarantined
+                )
+                with open_parquet(local) as pf, pcsv.CSVWriter(out, pf.schema_arrow) as writer:
+                    for batch in pf.iter_batches():
+                        writer.write_batch(batch)
+        else:
+            backend.download_dataset(proj, ref, out, allow_quarantined)
+    output.print_(f"wrote {ref} -> {output.escape(str(out))}")
+
+
+def diff(
+    a: Annotated[str, typer.Argument(help="The older version, e.g. loans@2.")],
+    b: Annotated[str, typer.Argument(help="The newer version, e.g. loans@3.")],
+    project: ProjectOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Schema and profile differences between two versions."""
+    from relayml.domain.data import diff_versions
+
+    proj = state.project(project)
+    with state.backend() as backend:
+        result = diff_versions(
+            backend.get_dataset(proj, a, allow_quarantined=True),
+            backend.get_dataset(proj, b, allow_quarantined=True),
+        )
+    if as_json:
+        output.emit_json(result)
+        return
+    output.print_(
+        f"[bold]{result.a} -> {result.b}[/]   rows {result.rows[0]:,} -> {result.rows[1]:,}"
+    )
+    for col in result.added:
+        output.print_(f"[green]+ column {output.escape(col)}[/]")
+    for col in result.removed:
+        output.print_(f"[red]- column {output.escape(col)}[/]")
+    for col, before, after in result.retyped:
+        output.print_(f"[yellow]~ column {output.escape(col)}: {before} -> {after}[/]")
+    if result.changed:
+        t = output.table("column", "stat", result.a, result.b, title="Changed statistics")
+        for c in result.changed:
+            t.add_row(output.escape(c.column), c.stat, _num(c.before), _num(c.after))
+        output.print_(t)
+    if result.same_schema and not result.changed:
+        output.print_("no schema or profile differences")
+
+
+def lineage(
+    ref: Annotated[str, typer.Argument(help="A version: name@N.")],
+    project: ProjectOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """The lineage graph both ways: upstream parents, producer and source; downstream
+    versions and the runs that used them."""
+    from rich.tree import Tree
+
+    with state.backend() as backend:
+        root = backend.dataset_lineage(state.project(project), ref)
+    if as_json:
+        output.emit_json(root.to_dict())
+        return
+    tree = Tree(f"[bold]{root.ref}[/] {_status(root.status.value)}")
+    up = tree.add("[cyan]upstream[/]")
+    _origin(up, root)
+    for p in root.parents:
+        _up(up.add(_label(p)), p)
+    down = tree.add("[cyan]downstream[/]")
+    _runs(down, root)
+    for c in root.children:
+        _down(down.add(_label(c)), c)
+    output.print_(tree)
+
+
+def _label(n: LineageNode) -> str:
+    return f"{n.ref} {_status(n.status.value)}"
+
+
+def _origin(branch: Tree, n: LineageNode) -> None:
+    if n.source:
+        branch.add(f"source {output.escape(n.source)}")
+    if n.producer:
+        branch.add(f"pipeline run {n.producer['pipeline_run']} step {n.producer['step']}")
+
+
+def _runs(branch: Tree, n: LineageNode) -> None:
+    for r in n.runs:
+        branch.add(f"run {r.run_id} ({r.experiment}/{output.escape(r.run_name)}, {r.user})")
+
+
+def _up(branch: Tree, n: LineageNode) -> None:
+    _origin(branch, n)
+    for p in n.parents:
+        _up(branch.add(_label(p)), p)
+
+
+def _down(branch: Tree, n: LineageNode) -> None:
+    _runs(branch, n)
+    for c in n.children:
+        _down(branch.add(_label(c)), c)
+
+
+def release(
+    ref: Annotated[str, typer.Argument(help="The quarantined version, e.g. loans@4.")],
+    reason: Annotated[str, typer.Option("--reason", help="Why this data may be used.")],
+    project: ProjectOpt = None,
+) -> None:
+    """Release a quarantined version for use; who and why are recorded (audited)."""
+    with state.backend() as backend:
+        v = backend.release_dataset(state.project(project), ref, reason)
+    output.print_(f"released {v.ref}: {output.escape(v.release_reason or '')}")
+
+
+def register(app: typer.Typer) -> None:
+    group = typer.Typer(help="Versioned datasets: publish, validate, profile, lineage.")
+    for fn in (ls, versions, show, publish, get, diff, lineage, release):
+        group.command(fn.__name__)(fn)
+    app.add_typer(group, name="datasets", no_args_is_help=True)

@@ -1,0 +1,313 @@
+"""`relay pipelines ls|register|run|runs|show` and `relay scheduler`."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from relayml.cli import output, state
+
+if TYPE_CHECKING:
+    from rich.tree import Tree
+
+    from relayml.domain.pipelines import PipelineRun, StepRun
+
+JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON on stdout.")]
+ProjectOpt = Annotated[str | None, typer.Option("--project", "-p", help="Project.")]
+ParamOpt = Annotated[
+    list[str] | None,
+    typer.Option("--param", help="A pipeline parameter as KEY=VALUE (VALUE as JSON, else text)."),
+]
+COLORS = {
+    "pending": "dim",
+    "running": "yellow",
+    "succeeded": "green",
+    "cached": "cyan",
+    "failed": "red",
+    "skipped": "magenta",
+}
+
+
+def _params(items: list[str] | None) -> dict[str, Any]:
+    from relayml.errors import InvalidInput
+
+    values: dict[str, Any] = {}
+    for item in items or []:
+        key, sep, text = item.partition("=")
+        if not sep or not key:
+            raise InvalidInput(f"invalid --param {item!r}; write KEY=VALUE, e.g. --param n=10")
+        try:
+            values[key] = json.loads(text)
+        except ValueError:
+            values[key] = text
+    return values
+
+
+def _status(value: str) -> str:
+    return f"[{COLORS.get(value, 'white')}]{value}[/]"
+
+
+def _seconds(value: float | None) -> str:
+    if value is None:
+        return "-"
+    return f"{value:.2f} s" if value < 120 else f"{value / 60:.1f} min"
+
+
+def _tree(run: PipelineRun) -> Tree:
+    """The DAG as a tree: each step under the first step it reads from."""
+    from rich.tree import Tree
+
+    title = (
+        f"[bold]{run.pipeline}[/] run {run.id} {_status(run.status.value)} "
+        f"({run.trigger.value}, {run.executor}, {_seconds(run.duration)})"
+    )
+    root = Tree(title)
+    branches: dict[str, Tree] = {}
+    for s in run.steps:
+        parent = branches.get(s.upstream[0]) if s.upstream else None
+        label = _step_label(s)
+        branches[s.name] = (parent or root).add(label)
+    return root
+
+
+def _step_label(s: StepRun) -> str:
+    extra = [] if len(s.upstream) <= 1 else [f"also reads {', '.join(s.upstream[1:])}"]
+    if s.attempts > 1:
+        extra.append(f"{s.attempts} attempts")
+    if s.error and s.status.value in ("failed", "skipped"):
+        extra.append(output.escape(s.error.splitlines()[0][:160]))
+    tail = f"  [dim]{'; '.join(extra)}[/]" if extra else ""
+    return f"{s.name} {_status(s.status.value)} {_seconds(s.duration)}{tail}"
+
+
+def _steps_table(run: PipelineRun) -> Any:
+    t = output.table("step", "status", "attempts", "duration", "reads", "output", title=None)
+    for s in run.steps:
+        out = "-"
+        if s.output is not None:
+            out = s.output.ref or s.output.kind
+            if s.output.kind == "value":
+                out = output.escape(json.dumps(s.output.value)[:40])
+        t.add_row(
+            s.name,
+            _status(s.status.value),
+            str(s.attempts),
+            _seconds(s.duration),
+            ", ".join(s.upstream) or "-",
+            out,
+        )
+    return t
+
+
+def ls(project: ProjectOpt = None, as_json: JsonFlag = False) -> None:
+    """List the registered pipelines of a project."""
+    name = state.project(project)
+    with state.backend() as backend:
+        found = backend.list_pipelines(name)
+    if as_json:
+        output.emit_json([p.to_dict() for p in found])
+        return
+    t = output.table(
+        "pipeline", "steps", "schedule", "module", "updated", title=f"Pipelines in {name}"
+    )
+    for p in found:
+        t.add_row(p.name, str(len(p.steps)), p.schedule or "-", p.module, output.when(p.updated_at))
+    output.print_(t)
+    if not found:
+        output.print_("[dim]no pipelines yet: relay pipelines run FILE.py:NAME registers one[/]")
+
+
+def register_pipeline(
+    ref: Annotated[str, typer.Argument(help="module:name or path/to/file.py:name")],
+    param: ParamOpt = None,
+    project: ProjectOpt = None,
+) -> None:
+    """Record a pipeline (code reference, graph, schedule) without running it."""
+    from relayml.pipelines.runner import register as _register
+
+    name = state.project(project)
+    with state.backend() as backend:
+        pipe, ref_, graph = _register(backend, ref, name, _params(param))
+    schedule = f", schedule {pipe.schedule!r}" if pipe.schedule else ""
+    output.print_(f"registered {pipe.name} ({len(graph.nodes)} steps{schedule}) from {ref_}")
+
+
+def run(
+    ref: Annotated[str, typer.Argument(help="module:name or path/to/file.py:name")],
+    executor: Annotated[
+        str, typer.Option("--executor", "-x", help="local (processes) or ray.")
+    ] = "local",
+    no_cache: Annotated[bool, typer.Option("--no-cache", help="Run every step again.")] = False,
+    param: ParamOpt = None,
+    workers: Annotated[
+        int | None, typer.Option("--workers", help="Steps at once (default: CPU count).")
+    ] = None,
+    project: ProjectOpt = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Run a pipeline here, recording its run; exits 10 if a step failed."""
+    from relayml.domain.pipelines import StepStatus
+    from relayml.pipelines import worker_env
+    from relayml.pipelines.runner import run_pipeline
+
+    name = state.project(project)
+    env = worker_env(state.settings(), state.options.server, state.options.token)
+    live_states: dict[str, str] = {}
+    live: Any = None
+
+    def on_update(step: str, status: StepStatus) -> None:
+        live_states[step] = status.value
+        if live is not None:
+            live.update(_live_table(live_states), refresh=True)
+
+    interactive = sys.stdout.isatty() and not as_json
+    with state.backend() as backend:
+        if interactive:
+            from rich.live import Live
+
+            with Live(_live_table(live_states), console=output.console(), auto_refresh=False) as lv:
+                live = lv
+                result = run_pipeline(
+                    backend, ref, project=name, params=_params(param), executor=executor,
+                    no_cache=no_cache, max_workers=workers, env=env, on_update=on_update,
+                )  # fmt: skip
+                live.update("", refresh=True)
+        else:
+            result = run_pipeline(
+                backend, ref, project=name, params=_params(param), executor=executor,
+                no_cache=no_cache, max_workers=workers, env=env,
+            )  # fmt: skip
+    if as_json:
+        output.emit_json(result.to_dict())
+    else:
+        output.print_(_tree(result))
+    _fail_with_tracebacks(result)
+
+
+def _live_table(states: dict[str, str]) -> Any:
+    t = output.table("step", "status")
+    for step, status in states.items():
+        t.add_row(step, _status(status))
+    return t
+
+
+def _fail_with_tracebacks(result: PipelineRun) -> None:
+    for s in result.failed_steps:
+        if s.user_traceback:
+            sys.stderr.write(f"--- step {s.name} ---\n{s.user_traceback}\n")
+    result.raise_for_status()
+
+
+def runs(
+    pipeline: Annotated[str | None, typer.Argument(help="Only this pipeline.")] = None,
+    limit: Annotated[int, typer.Option("--limit", "-n", help="At most N runs.")] = 50,
+    project: ProjectOpt = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """List pipeline runs, newest first."""
+    name = state.project(project)
+    with state.backend() as backend:
+        found = backend.list_pipeline_runs(name, pipeline, limit)
+    if as_json:
+        output.emit_json([r.to_dict() for r in found])
+        return
+    t = output.table(
+        "id", "pipeline", "status", "trigger", "executor", "started", "duration",
+        title=f"Pipeline runs in {name}", no_wrap=("id",),
+    )  # fmt: skip
+    for r in found:
+        t.add_row(
+            r.id, r.pipeline, _status(r.status.value), r.trigger.value, r.executor,
+            output.when(r.started_at), _seconds(r.duration),
+        )  # fmt: skip
+    output.print_(t)
+
+
+def show(
+    run_id: Annotated[str, typer.Argument(help="A pipeline run id.")],
+    logs: Annotated[
+        str | None, typer.Option("--logs", help="Print what this step printed instead.")
+    ] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """A pipeline run: the DAG with step states and durations, errors, or a step's logs."""
+    import tempfile
+    from pathlib import Path
+
+    with state.backend() as backend:
+        result = backend.get_pipeline_run(run_id)
+        if logs is not None:
+            digest = result.step(logs).logs_digest
+            if digest is None:
+                sys.stderr.write(f"step {logs} printed nothing\n")
+                return
+            with tempfile.TemporaryDirectory() as tmp:
+                path = backend.download_pipeline_blob(run_id, digest, Path(tmp) / "log")
+                sys.stdout.write(path.read_text(encoding="utf-8", errors="replace"))
+            return
+    if as_json:
+        output.emit_json(result.to_dict())
+        return
+    output.print_(_tree(result))
+    output.print_(_steps_table(result))
+    for s in result.failed_steps:
+        output.print_(f"[red]step {s.name} failed:[/] {output.escape(s.error or '')}")
+        if s.user_traceback:
+            output.print_(output.escape(s.user_traceback.rstrip()))
+
+
+def scheduler(
+    once: Annotated[bool, typer.Option("--once", help="Start what is due, then exit.")] = False,
+    interval: Annotated[float, typer.Option("--interval", help="Seconds between checks.")] = 30.0,
+    executor: Annotated[str, typer.Option("--executor", "-x", help="local or ray.")] = "local",
+    webhook: Annotated[
+        str | None,
+        typer.Option(
+            "--webhook",
+            envvar="RELAY_ALERT_WEBHOOK",
+            help="POST an alert here when a scheduled run fails (default: $RELAY_ALERT_WEBHOOK).",
+        ),
+    ] = None,
+) -> None:
+    """Run scheduled pipelines when their cron slot comes (a missed slot runs once)."""
+    from relayml.pipelines import scheduler as sched
+    from relayml.pipelines import worker_env
+
+    env = worker_env(state.settings(), state.options.server, state.options.token)
+
+    def report(o: sched.Outcome) -> None:
+        what = o.run.status.value if o.run else f"could not start: {o.error}"
+        rid = o.run.id if o.run else "-"
+        alert = " (alert sent)" if o.alerted else ""
+        output.print_(
+            f"{o.pipeline.project}/{o.pipeline.name} slot {o.slot.isoformat()}: "
+            f"run {rid} {_status(what) if o.run else what}{alert}"
+        )
+
+    with state.backend() as backend:
+        if once:
+            for outcome in sched.tick(backend, executor=executor, webhook=webhook, env=env):
+                report(outcome)
+            return
+        output.print_(f"relay scheduler: checking every {interval:g} s; Ctrl-C stops it")
+        try:
+            sched.serve(
+                backend, interval=interval, executor=executor, webhook=webhook, env=env,
+                report=report,
+            )  # fmt: skip
+        except KeyboardInterrupt:
+            output.print_("stopped")
+
+
+def register(app: typer.Typer) -> None:
+    group = typer.Typer(help="Pipelines: steps as a DAG, cached, retried, scheduled.")
+    group.command("ls")(ls)
+    group.command("register")(register_pipeline)
+    group.command("run")(run)
+    group.command("runs")(runs)
+    group.command("show")(show)
+    app.add_typer(group, name="pipelines", no_args_is_help=True)
+    app.command("scheduler")(scheduler)

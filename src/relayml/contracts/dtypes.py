@@ -1,0 +1,68 @@
+"""Column type names in contracts, and whether an Arrow type satisfies one.
+
+Exact Arrow names (`int64`, `float32`, `timestamp[us]`) match exactly; families match any
+member: `integer`, `float`, `numeric`, `string` (string, large_string, string_view), `bool`,
+`timestamp` (any unit or time zone), `date`, `decimal`, `binary`. Dictionary-encoded columns
+match on their value type. pyarrow is imported inside the functions that need it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+EXACT = (
+    "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64",
+    "float16", "float32", "float64",
+)  # fmt: skip
+FAMILIES = (
+    "integer", "float", "numeric", "string", "bool", "timestamp", "date", "decimal", "binary",
+)  # fmt: skip
+ALIASES = {"double": "float64", "boolean": "bool", "str": "string", "int": "integer"}
+TYPE_NAMES = ", ".join((*FAMILIES, *EXACT, "timestamp[unit, tz=...]"))
+
+
+def is_known_type(name: str) -> bool:
+    name = ALIASES.get(name, name)
+    return name in EXACT or name in FAMILIES or name.startswith("timestamp[")
+
+
+def matches(declared: str, arrow_type: Any) -> bool:
+    """True when a column of `arrow_type` satisfies the declared type name."""
+    import pyarrow as pa
+
+    t = arrow_type.value_type if pa.types.is_dictionary(arrow_type) else arrow_type
+    name = ALIASES.get(declared, declared)
+    family = {
+        "integer": pa.types.is_integer,
+        "float": pa.types.is_floating,
+        "numeric": lambda x: (
+            pa.types.is_integer(x) or pa.types.is_floating(x) or pa.types.is_decimal(x)
+        ),
+        "string": lambda x: (
+            pa.types.is_string(x) or pa.types.is_large_string(x) or str(x) == "string_view"
+        ),
+        "bool": pa.types.is_boolean,
+        "timestamp": pa.types.is_timestamp,
+        "date": pa.types.is_date,
+        "decimal": pa.types.is_decimal,
+        "binary": lambda x: pa.types.is_binary(x) or pa.types.is_large_binary(x),
+    }.get(name)
+    if family is not None:
+        return bool(family(t))
+    return _arrow_name(t) == name
+
+
+def _arrow_name(t: Any) -> str:
+    text = str(t)
+    return {"double": "float64", "float": "float32", "halffloat": "float16"}.get(text, text)
+
+
+def type_name(arrow_type: Any) -> str:
+    """The contract name to write for a column of this Arrow type (used by `infer_contract`)."""
+    import pyarrow as pa
+
+    t = arrow_type.value_type if pa.types.is_dictionary(arrow_type) else arrow_type
+    for family in ("string", "timestamp", "date", "decimal", "binary", "bool"):
+        if matches(family, t):
+            return family
+    return _arrow_name(t)

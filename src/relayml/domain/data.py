@@ -1,0 +1,307 @@
+"""Versioned datasets: references, versions, their status, lineage, and the diff of two versions.
+
+A version is addressed as ``name@N`` (``name`` and ``name@latest`` mean the newest version that
+is not quarantined). Versions are immutable; only a quarantined version's status changes, once,
+when a data engineer releases it.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from relayml.domain.identity import check_name
+from relayml.errors import InvalidInput
+
+LATEST = "latest"
+MAX_TEXT = 8000
+
+
+class DatasetStatus(StrEnum):
+    VALID = "valid"  # passed its contract's error checks, or has no contract
+    QUARANTINED = "quarantined"  # failed an error check: kept, but refused to readers
+    RELEASED = "released"  # was quarantined; a data engineer released it with a reason
+
+    @property
+    def usable(self) -> bool:
+        return self is not DatasetStatus.QUARANTINED
+
+
+@dataclass(frozen=True)
+class DatasetRef:
+    name: str
+    version: int | None  # None: the latest usable version
+
+    def __str__(self) -> str:
+        return f"{self.name}@{self.version if self.version is not None else LATEST}"
+
+
+def parse_ref(ref: str, version: int | str | None = None) -> DatasetRef:
+    """``loans``, ``loans@3``, ``loans@latest`` (or ``("loans", 3)``) as a DatasetRef."""
+    if not isinstance(ref, str) or not ref:
+        raise InvalidInput(f"invalid dataset reference {ref!r}: use 'name' or 'name@version'")
+    name, sep, tail = ref.partition("@")
+    if sep and version is not None:
+        raise InvalidInput(f"dataset reference {ref!r} names a version; do not pass version= too")
+    check_name("dataset", name)
+    raw: int | str | None = tail if sep else version
+    if raw is None or raw == LATEST:
+        return DatasetRef(name, None)
+    if isinstance(raw, bool):
+        raise InvalidInput(f"invalid dataset version {raw!r}: use a positive integer or 'latest'")
+    try:
+        number = int(raw)
+    except (TypeError, ValueError):
+        number = 0
+    if number < 1 or (isinstance(raw, str) and not raw.isdigit()):
+        raise InvalidInput(
+            f"invalid dataset version {raw!r} in {ref!r}: use a positive integer or 'latest' "
+            "(e.g. loans@3)"
+        )
+    return DatasetRef(name, number)
+
+
+def check_text(kind: str, value: str | None) -> str:
+    text = value or ""
+    if not isinstance(text, str) or len(text) > MAX_TEXT:
+        raise InvalidInput(f"dataset {kind} must be a string of at most {MAX_TEXT} characters")
+    return text
+
+
+@dataclass(frozen=True)
+class DatasetInfo:
+    project: str
+    name: str
+    description: str
+    created_at: datetime
+    created_by: str
+    versions: int
+    latest: int | None  # newest usable version
+
+
+@dataclass
+class DatasetVersion:
+    """One immutable version of a dataset, with its profile, quality report and lineage."""
+
+    project: str
+    name: str
+    version: int
+    digest: str  # logical content digest (see docs/data-engineer.md)
+    blob: str  # sha256 of the stored Parquet file in the artifact store
+    size: int
+    rows: int
+    schema: list[dict[str, Any]]  # [{"name", "type", "nullable"}]
+    profile: dict[str, Any]
+    sketch_blob: str | None  # the drift sketch (JSON) in the artifact store
+    quality: dict[str, Any] | None  # the contract's validation report
+    contract: str | None  # the contract as YAML
+    contract_digest: str | None
+    status: DatasetStatus
+    description: str
+    source: str
+    parents: list[str]
+    producer: dict[str, str] | None  # {"pipeline_run": ..., "step": ...}
+    created_at: datetime
+    created_by: str
+    released_at: datetime | None = None
+    released_by: str | None = None
+    release_reason: str | None = None
+
+    @property
+    def ref(self) -> str:
+        return f"{self.name}@{self.version}"
+
+    def failed_checks(self) -> list[str]:
+        checks = (self.quality or {}).get("checks") or []
+        return [
+            str(c.get("name"))
+            for c in checks
+            if not c.get("passed", True) and c.get("severity", "error") == "error"
+        ]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "project": self.project,
+            "name": self.name,
+            "version": self.version,
+            "ref": self.ref,
+            "digest": self.digest,
+            "blob": self.blob,
+            "size": self.size,
+            "rows": self.rows,
+            "schema": self.schema,
+            "profile": self.profile,
+            "sketch_blob": self.sketch_blob,
+            "quality": self.quality,
+            "contract": self.contract,
+            "contract_digest": self.contract_digest,
+            "status": self.status.value,
+            "description": self.description,
+            "source": self.source,
+            "parents": list(self.parents),
+            "producer": self.producer,
+            "created_at": self.created_at.isoformat(),
+            "created_by": self.created_by,
+            "released_at": self.released_at.isoformat() if self.released_at else None,
+            "released_by": self.released_by,
+            "release_reason": self.release_reason,
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> DatasetVersion:
+        return cls(
+            project=d["project"],
+            name=d["name"],
+            version=int(d["version"]),
+            digest=d["digest"],
+            blob=d["blob"],
+            size=int(d["size"]),
+            rows=int(d["rows"]),
+            schema=list(d["schema"]),
+            profile=dict(d["profile"]),
+            sketch_blob=d.get("sketch_blob"),
+            quality=d.get("quality"),
+            contract=d.get("contract"),
+            contract_digest=d.get("contract_digest"),
+            status=DatasetStatus(d["status"]),
+            description=d.get("description", ""),
+            source=d.get("source", ""),
+            parents=list(d.get("parents") or []),
+            producer=d.get("producer"),
+            created_at=datetime.fromisoformat(d["created_at"]),
+            created_by=d["created_by"],
+            released_at=datetime.fromisoformat(d["released_at"]) if d.get("released_at") else None,
+            released_by=d.get("released_by"),
+            release_reason=d.get("release_reason"),
+        )
+
+
+@dataclass(frozen=True)
+class RunUse:
+    """A run that used a dataset version."""
+
+    run_id: str
+    run_name: str
+    experiment: str
+    user: str
+    used_at: datetime
+
+
+@dataclass
+class LineageNode:
+    """A version in the lineage graph: upstream nodes carry parents, downstream nodes children."""
+
+    ref: str
+    status: DatasetStatus
+    source: str = ""
+    producer: dict[str, str] | None = None
+    parents: list[LineageNode] = field(default_factory=list)
+    children: list[LineageNode] = field(default_factory=list)
+    runs: list[RunUse] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "ref": self.ref,
+            "status": self.status.value,
+            "source": self.source,
+            "producer": self.producer,
+            "parents": [p.to_dict() for p in self.parents],
+            "children": [c.to_dict() for c in self.children],
+            "runs": [
+                {
+                    "run_id": r.run_id,
+                    "run_name": r.run_name,
+                    "experiment": r.experiment,
+                    "user": r.user,
+                    "used_at": r.used_at.isoformat(),
+                }
+                for r in self.runs
+            ],
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> LineageNode:
+        return cls(
+            ref=d["ref"],
+            status=DatasetStatus(d["status"]),
+            source=d.get("source", ""),
+            producer=d.get("producer"),
+            parents=[cls.from_dict(p) for p in d.get("parents") or []],
+            children=[cls.from_dict(c) for c in d.get("children") or []],
+            runs=[
+                RunUse(
+                    r["run_id"],
+                    r["run_name"],
+                    r["experiment"],
+                    r["user"],
+                    datetime.fromisoformat(r["used_at"]),
+                )
+                for r in d.get("runs") or []
+            ],
+        )
+
+
+# --- diff ---------------------------------------------------------------------------------
+
+_STATS = ("count", "missing", "distinct", "min", "max", "mean", "std")
+
+
+@dataclass(frozen=True)
+class StatChange:
+    column: str
+    stat: str
+    before: Any
+    after: Any
+
+
+@dataclass
+class DatasetDiff:
+    """Schema and profile differences from version ``a`` to version ``b``."""
+
+    a: str
+    b: str
+    rows: tuple[int, int]
+    added: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    retyped: list[tuple[str, str, str]] = field(default_factory=list)  # (column, before, after)
+    changed: list[StatChange] = field(default_factory=list)
+
+    @property
+    def same_schema(self) -> bool:
+        return not (self.added or self.removed or self.retyped)
+
+
+def diff_versions(a: DatasetVersion, b: DatasetVersion, tolerance: float = 1e-9) -> DatasetDiff:
+    """What changed from ``a`` to ``b``: columns added, removed or retyped, and per shared column
+    the profile statistics (count, missing, distinct, min, max, mean, std) that differ by more
+    than ``tolerance`` (relative)."""
+    types_a = {c["name"]: c["type"] for c in a.schema}
+    types_b = {c["name"]: c["type"] for c in b.schema}
+    out = DatasetDiff(a.ref, b.ref, (a.rows, b.rows))
+    out.added = [c for c in types_b if c not in types_a]
+    out.removed = [c for c in types_a if c not in types_b]
+    out.retyped = [(c, types_a[c], types_b[c]) for c in types_a if c in types_b]
+    out.retyped = [r for r in out.retyped if r[1] != r[2]]
+    cols_a = a.profile.get("columns", {})
+    cols_b = b.profile.get("columns", {})
+    for name in types_a:
+        if name not in types_b:
+            continue
+        pa_, pb = cols_a.get(name, {}), cols_b.get(name, {})
+        for stat in _STATS:
+            before, after = pa_.get(stat), pb.get(stat)
+            if _differs(before, after, tolerance):
+                out.changed.append(StatChange(name, stat, before, after))
+    return out
+
+
+def _differs(x: Any, y: Any, tolerance: float) -> bool:
+    if isinstance(x, int | float) and isinstance(y, int | float):
+        fx, fy = float(x), float(y)
+        if math.isnan(fx) and math.isnan(fy):
+            return False
+        return abs(fx - fy) > tolerance * max(1.0, abs(fx), abs(fy))
+    return bool(x != y)

@@ -1,0 +1,169 @@
+"""Pipelines from the SDK: `relay.pipelines.run(nightly)`, its runs, their outputs and logs.
+
+import relayml as relay
+
+@relay.step(retries=2, timeout="10m")
+def clean(rows: list[int]) -> list[int]: ...
+
+@relay.pipeline(schedule="0 3 * * *")
+def nightly(n: int = 10):
+    return clean(load(n))
+
+run = relay.pipelines.run("etl.py:nightly", params={"n": 100})
+"""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from relayml.pipelines.dag import Pipeline, Step, pipeline, step
+
+if TYPE_CHECKING:
+    from relayml.client.base import Backend
+    from relayml.config import Settings
+    from relayml.domain.pipelines import PipelineInfo, PipelineRun
+
+__all__ = [
+    "Pipeline",
+    "Step",
+    "get_run",
+    "logs",
+    "ls",
+    "output",
+    "pipeline",
+    "register",
+    "run",
+    "runs",
+    "step",
+    "worker_env",
+]
+
+
+def worker_env(
+    settings: Settings, server: str | None = None, token: str | None = None
+) -> dict[str, str]:
+    """The environment a step's process needs to reach the same Relay as its caller, so SDK
+    calls inside a step (relay.datasets.publish) land in the same place."""
+    env = {"RELAY_USER": settings.user}
+    server = server or settings.server_url
+    token = token or settings.token
+    if server:
+        env["RELAY_SERVER_URL"] = server
+    else:
+        env.update(
+            RELAY_HOME=str(settings.home),
+            RELAY_DATABASE_URL=settings.database_url,
+            RELAY_ARTIFACT_URI=settings.artifact_uri,
+        )
+    if token:
+        env["RELAY_TOKEN"] = token
+    return env
+
+
+def _session() -> tuple[Backend, str, Settings]:
+    from relayml.sdk.session import current
+
+    s = current()
+    return s.backend, s.project, s.settings
+
+
+def run(
+    target: Pipeline[Any] | str,
+    *,
+    params: dict[str, Any] | None = None,
+    executor: str = "local",
+    no_cache: bool = False,
+    max_workers: int | None = None,
+    project: str | None = None,
+) -> PipelineRun:
+    """Run a pipeline (an object or "module:name" / "file.py:name") to the end.
+
+    Returns the run record; a failed run does not raise, call `.raise_for_status()` for that.
+    """
+    from relayml.pipelines.runner import run_pipeline
+
+    backend, default_project, settings = _session()
+    return run_pipeline(
+        backend,
+        target,
+        project=project or default_project,
+        params=params,
+        executor=executor,
+        no_cache=no_cache,
+        max_workers=max_workers,
+        env=worker_env(settings),
+    )
+
+
+def register(
+    target: Pipeline[Any] | str, *, params: dict[str, Any] | None = None, project: str | None = None
+) -> PipelineInfo:
+    """Record a pipeline (its code reference, graph and schedule) without running it."""
+    from relayml.pipelines.runner import register as _register
+
+    backend, default_project, _ = _session()
+    pipe, _ref, _graph = _register(backend, target, project or default_project, params)
+    for info in backend.list_pipelines(project or default_project):
+        if info.name == pipe.name:
+            return info
+    raise AssertionError("registered pipeline not listed")  # pragma: no cover
+
+
+def ls(project: str | None = None) -> list[PipelineInfo]:
+    backend, default_project, _ = _session()
+    return backend.list_pipelines(project or default_project)
+
+
+def runs(
+    pipeline: str | None = None, *, project: str | None = None, limit: int = 50
+) -> list[PipelineRun]:
+    backend, default_project, _ = _session()
+    return backend.list_pipeline_runs(project or default_project, pipeline, limit)
+
+
+def get_run(run_id: str) -> PipelineRun:
+    backend, _, _ = _session()
+    return backend.get_pipeline_run(run_id)
+
+
+def output(run: PipelineRun | str, step: str, *, dest: str | Path | None = None) -> Any:
+    """A step's output as the next step would get it: a DataFrame/Table, a Path, a Dataset, or
+    the JSON value. Files are downloaded into `dest` (a new temporary folder by default)."""
+    from relayml.pipelines import outputs
+
+    backend, _, _ = _session()
+    record = backend.get_pipeline_run(run) if isinstance(run, str) else run
+    out = record.step(step).output
+    if out is None:
+        raise_no_output(record, step)
+    assert out is not None
+    spec = out.to_dict()
+    if out.blob is not None:
+        folder = Path(dest) if dest is not None else Path(tempfile.mkdtemp(prefix="relay-out-"))
+        name = out.name if out.kind == "file" and out.name else outputs.TABLE_FILE
+        spec["path"] = str(backend.download_pipeline_blob(record.id, out.blob, folder / name))
+    value, _ref = outputs.load(spec)
+    return value
+
+
+def raise_no_output(record: PipelineRun, step: str) -> None:
+    from relayml.errors import NotFound
+
+    state = record.step(step)
+    raise NotFound(
+        f"step {step!r} of pipeline run {record.id} has no output (it is {state.status.value})"
+    )
+
+
+def logs(run: PipelineRun | str, step: str) -> str:
+    """Everything the step printed (stdout and stderr, all attempts); '' if nothing."""
+    backend, _, _ = _session()
+    record = backend.get_pipeline_run(run) if isinstance(run, str) else run
+    digest = record.step(step).logs_digest
+    if digest is None:
+        return ""
+    with tempfile.TemporaryDirectory(prefix="relay-logs-") as tmp:
+        path = backend.download_pipeline_blob(record.id, digest, Path(tmp) / "step.log")
+        return path.read_text(encoding="utf-8", errors="replace")

@@ -1,0 +1,368 @@
+"""Running a pipeline: build the graph, record the run, then drive the steps to the end.
+
+Steps start as soon as their inputs exist, up to the executor's parallelism. For each step:
+cache lookup, attempts with retries and exponential backoff, a timeout that kills the
+attempt, captured logs, and the output stored by reference. A failing step fails only the
+steps that depend on it (skipped); the others still run. State goes through the Backend, so
+the same code records into an embedded store or a Relay server.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from relayml.client.base import Backend
+from relayml.domain.pipelines import PipelineRun, StepOutput, StepStatus
+from relayml.errors import InvalidInput
+from relayml.executors.base import Attempt, Executor, get_executor
+from relayml.pipelines import cache, loader, outputs
+from relayml.pipelines.dag import Graph, Node, Pipeline
+
+TICK = 0.5  # longest wait between checks of timeouts and retry times
+
+
+def resolve(target: Pipeline[Any] | str) -> tuple[Pipeline[Any], str]:
+    """The pipeline and the reference workers import it by."""
+    if isinstance(target, str):
+        found = loader.load(target)
+        if not isinstance(found, Pipeline):
+            raise InvalidInput(
+                f"{target!r} is a {type(found).__name__}, not a pipeline; decorate the "
+                "function with @relay.pipeline"
+            )
+        return found, loader.ref_of(found.fn)
+    if not isinstance(target, Pipeline):
+        raise InvalidInput(f"expected a @relay.pipeline or a reference to one, got {target!r}")
+    return target, loader.ref_of(target.fn)
+
+
+def register(
+    backend: Backend,
+    target: Pipeline[Any] | str,
+    project: str,
+    params: dict[str, Any] | None = None,
+) -> tuple[Pipeline[Any], str, Graph]:
+    pipe, ref = resolve(target)
+    graph = pipe.build(params)
+    defaults = {k: v for k, v in pipe.defaults().items() if v is not pipe.signature.empty}
+    backend.register_pipeline(
+        project, pipe.name, module=ref, schedule=pipe.schedule, params=defaults, steps=graph.specs()
+    )
+    return pipe, ref, graph
+
+
+def run_pipeline(
+    backend: Backend,
+    target: Pipeline[Any] | str,
+    *,
+    project: str,
+    params: dict[str, Any] | None = None,
+    executor: str | Executor = "local",
+    no_cache: bool = False,
+    trigger: str = "manual",
+    scheduled_for: datetime | None = None,
+    env: dict[str, str] | None = None,
+    max_workers: int | None = None,
+    on_update: Callable[[str, StepStatus], None] | None = None,
+) -> PipelineRun:
+    """Run a pipeline to the end and return its record (failed steps do not raise: see
+    `PipelineRun.raise_for_status`)."""
+    pipe, _ref, graph = register(backend, target, project, params)
+    values = pipe.bind(params)
+    runner = executor if not isinstance(executor, str) else get_executor(executor, max_workers)
+    try:
+        run = backend.start_pipeline_run(
+            project,
+            pipe.name,
+            steps=graph.specs(),
+            trigger=trigger,
+            executor=runner.name,
+            params=values,
+            scheduled_for=scheduled_for,
+        )
+        _Orchestrator(backend, run, graph, runner, no_cache, env or {}, on_update).drive()
+    finally:
+        if isinstance(executor, str):
+            runner.close()
+    return backend.get_pipeline_run(run.id)
+
+
+@dataclass
+class _State:
+    node: Node
+    status: StepStatus = StepStatus.PENDING
+    attempts: int = 0
+    cache_key: str | None = None
+    output: StepOutput | None = None
+    attempt: Attempt | None = None
+    deadline: float | None = None
+    not_before: float = 0.0  # a retry waits for its backoff
+    logs: list[str] = field(default_factory=list)
+    error: str | None = None
+    traceback: str | None = None
+
+
+class _Orchestrator:
+    def __init__(
+        self,
+        backend: Backend,
+        run: PipelineRun,
+        graph: Graph,
+        executor: Executor,
+        no_cache: bool,
+        env: dict[str, str],
+        on_update: Callable[[str, StepStatus], None] | None,
+    ) -> None:
+        self.backend = backend
+        self.run = run
+        self.executor = executor
+        self.no_cache = no_cache
+        self.env = {**env, "RELAY_PROJECT": run.project}
+        self.on_update = on_update
+        self.states = {n.name: _State(n) for n in graph.nodes}
+        self.work = Path(tempfile.mkdtemp(prefix=f"relay-pipeline-{run.id[:8]}-"))
+        self.blobs: dict[str, str] = {}
+
+    # recording -----------------------------------------------------------------------------
+    def _record(self, st: _State, status: StepStatus, **extra: Any) -> None:
+        st.status = status
+        self.backend.record_step(
+            self.run.id,
+            st.node.name,
+            status=status.value,
+            attempts=st.attempts,
+            cache_key=st.cache_key,
+            cached=status is StepStatus.CACHED,
+            output=st.output,
+            error=st.error,
+            user_traceback=st.traceback,
+            **extra,
+        )
+        if self.on_update is not None:
+            self.on_update(st.node.name, status)
+
+    # the loop ------------------------------------------------------------------------------
+    def drive(self) -> None:
+        try:
+            while True:
+                self._settle()
+                self._launch()
+                running = [s for s in self.states.values() if s.attempt is not None]
+                waiting = [
+                    s
+                    for s in self.states.values()
+                    if s.status is StepStatus.RUNNING and s.attempt is None
+                ]
+                if not running and not waiting:
+                    if all(s.status.terminal for s in self.states.values()):
+                        break
+                    continue
+                self._wait(running, waiting)
+                self._collect(running)
+        except BaseException:
+            for st in self.states.values():
+                if st.attempt is not None:
+                    st.attempt.kill()
+            self._finish(interrupted=True)
+            raise
+        finally:
+            shutil.rmtree(self.work, ignore_errors=True)
+        self._finish()
+
+    def _settle(self) -> None:
+        """Skip steps whose upstream failed; serve cache hits; mark the rest ready."""
+        for st in self.states.values():
+            if st.status is not StepStatus.PENDING:
+                continue
+            ups = [self.states[u] for u in st.node.upstream]
+            bad = [u.node.name for u in ups if u.status in (StepStatus.FAILED, StepStatus.SKIPPED)]
+            if bad:
+                st.error = f"skipped: upstream step {', '.join(bad)} did not succeed"
+                self._record(st, StepStatus.SKIPPED)
+                continue
+            if not all(u.status.ok for u in ups):
+                continue
+            st.cache_key = self._cache_key(st.node)
+            if not self.no_cache and st.node.step.cache:
+                hit = self.backend.find_cached_step(self.run.project, st.cache_key)
+                if hit is not None:
+                    st.output = hit
+                    self._record(st, StepStatus.CACHED)
+                    continue
+            st.status = StepStatus.RUNNING  # ready: launched as soon as a worker is free
+            st.not_before = 0.0
+
+    def _cache_key(self, node: Node) -> str:
+        literals: dict[str, Any] = {}
+        inputs: dict[str, str] = {}
+        for arg, value in node.args.items():
+            if isinstance(value, Node):
+                out = self.states[value.name].output
+                assert out is not None
+                inputs[arg] = f"{out.kind}:{out.digest}"
+            else:
+                literals[arg] = value
+        identity = loader.ref_of(node.step.fn)
+        return cache.cache_key(identity, cache.source_digest(node.step.fn), literals, inputs)
+
+    def _launch(self) -> None:
+        busy = sum(1 for s in self.states.values() if s.attempt is not None)
+        now = time.monotonic()
+        for st in self.states.values():
+            if busy >= self.executor.max_workers:
+                return
+            if st.status is not StepStatus.RUNNING or st.attempt is not None:
+                continue
+            if st.not_before > now:
+                continue
+            st.attempts += 1
+            self._record(st, StepStatus.RUNNING)
+            st.attempt = self.executor.submit(self._task(st))
+            timeout = st.node.step.timeout
+            st.deadline = time.monotonic() + timeout if timeout is not None else None
+            busy += 1
+
+    def _task(self, st: _State) -> dict[str, Any]:
+        name = f"{st.node.name}.{st.attempts}"
+        log = self.work / f"{name}.log"
+        st.logs.append(str(log))
+        args: dict[str, Any] = {}
+        for arg, value in st.node.args.items():
+            if isinstance(value, Node):
+                out = self.states[value.name].output
+                assert out is not None
+                args[arg] = {"output": out.to_dict(), "path": self._materialise(out)}
+            else:
+                args[arg] = {"literal": value}
+        return {
+            "pipeline_run_id": self.run.id,
+            "project": self.run.project,
+            "step": st.node.name,
+            "step_ref": loader.ref_of(st.node.step.fn),
+            "args": args,
+            "work_dir": str(self.work),
+            "out_dir": str(self.work / f"{name}.out"),
+            "log_path": str(log),
+            "result_path": str(self.work / f"{name}.result.json"),
+            "sys_path": [os.getcwd(), *[p for p in sys.path if p]],
+            "env": self.env,
+        }
+
+    def _materialise(self, out: StepOutput) -> str | None:
+        """A local copy of an upstream blob, downloaded once per run."""
+        if out.blob is None:
+            return None
+        if out.blob not in self.blobs:
+            name = out.name if out.kind == "file" and out.name else outputs.TABLE_FILE
+            dest = self.work / "inputs" / out.blob / name
+            self.backend.download_pipeline_blob(self.run.id, out.blob, dest)
+            self.blobs[out.blob] = str(dest)
+        return self.blobs[out.blob]
+
+    def _wait(self, running: list[_State], waiting: list[_State]) -> None:
+        now = time.monotonic()
+        times = [s.deadline for s in running if s.deadline is not None]
+        times += [s.not_before for s in waiting]
+        timeout = min([TICK, *[t - now for t in times]])
+        attempts = [s.attempt for s in running if s.attempt is not None]
+        if attempts:
+            self.executor.wait(attempts, max(0.0, timeout))
+        elif timeout > 0:
+            time.sleep(timeout)
+
+    def _collect(self, running: list[_State]) -> None:
+        now = time.monotonic()
+        for st in running:
+            assert st.attempt is not None
+            result = st.attempt.poll()
+            if result is None:
+                if st.deadline is None or now < st.deadline:
+                    continue
+                st.attempt.kill()
+                limit = st.node.step.timeout
+                result = {
+                    "ok": False,
+                    "error": f"step {st.node.name!r} ran longer than its timeout of {limit:g} s "
+                    "and was killed; raise timeout= or make it faster",
+                    "traceback": "",
+                }
+            st.attempt = None
+            st.deadline = None
+            if result.get("ok"):
+                self._succeeded(st, result["output"])
+            else:
+                self._failed(st, result)
+
+    def _succeeded(self, st: _State, saved: dict[str, Any]) -> None:
+        kind = saved["kind"]
+        try:
+            if kind == "value":
+                out = StepOutput("value", outputs.digest_of_value(saved["value"]), saved["value"])
+            elif kind == "dataset":
+                out = StepOutput("dataset", str(saved["ref"]), ref=str(saved["ref"]))
+            else:
+                digest, size = self.backend.put_pipeline_blob(self.run.id, saved["path"])
+                fmt, name = saved.get("format"), saved.get("name")
+                out = StepOutput(kind, digest, format=fmt, name=name, size=size)
+        except OSError as exc:
+            self._failed(st, {"error": f"storing the step's output failed: {exc}"}, final=True)
+            return
+        st.output = out
+        st.error = st.traceback = None
+        self._record(st, StepStatus.SUCCEEDED, logs_digest=self._logs(st))
+
+    def _failed(self, st: _State, result: dict[str, Any], final: bool = False) -> None:
+        st.error = f"{result.get('error')}" + (
+            f" (attempt {st.attempts} of {st.node.step.retries + 1})" if st.attempts > 1 else ""
+        )
+        st.traceback = result.get("traceback") or None
+        if not final and st.attempts <= st.node.step.retries:
+            backoff = st.node.step.backoff * 2 ** (st.attempts - 1)
+            st.not_before = time.monotonic() + backoff
+            with open(st.logs[-1], "a", encoding="utf-8") as fh:
+                fh.write(f"\n[relay] attempt {st.attempts} failed: {st.error}\n")
+                fh.write(f"[relay] retrying in {backoff:g} s\n")
+            return
+        self._record(st, StepStatus.FAILED, logs_digest=self._logs(st))
+
+    def _logs(self, st: _State) -> str | None:
+        """All attempts' output as one blob; None when the step printed nothing."""
+        parts: list[str] = []
+        for i, path in enumerate(st.logs, 1):
+            try:
+                text = Path(path).read_text(encoding="utf-8", errors="replace")
+            except FileNotFoundError:
+                text = ""
+            if len(st.logs) > 1:
+                text = f"[relay] --- attempt {i} ---\n{text}"
+            parts.append(text)
+        combined = "".join(parts)
+        if not combined.strip():
+            return None
+        log = self.work / f"{st.node.name}.all.log"
+        log.write_text(combined, encoding="utf-8")
+        digest, _size = self.backend.put_pipeline_blob(self.run.id, log)
+        return digest
+
+    def _finish(self, interrupted: bool = False) -> None:
+        failed = [s for s in self.states.values() if s.status is StepStatus.FAILED]
+        if interrupted:
+            error: str | None = "interrupted before the end; steps still running were killed"
+        elif failed:
+            error = "; ".join(f"{s.node.name}: {s.error}" for s in failed)
+        else:
+            error = None
+        try:
+            self.backend.finish_pipeline_run(self.run.id, "failed" if error else "succeeded", error)
+        except Exception:
+            if not interrupted:
+                raise

@@ -1,0 +1,270 @@
+"""Versioned datasets as the SDK user sees them: `relay.datasets.publish/get/...` and `Dataset`.
+
+The input is streamed into a normalized Parquet file on this machine, then handed to the
+backend; the service (in-process or on the server) validates, profiles and registers it.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Callable, Iterator, Mapping
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from relayml.client.base import Backend
+from relayml.domain.data import (
+    DatasetDiff,
+    DatasetInfo,
+    DatasetStatus,
+    DatasetVersion,
+    LineageNode,
+    diff_versions,
+    parse_ref,
+)
+from relayml.errors import InvalidInput, NotFound
+from relayml.sdk import session as _session
+from relayml.sdk.lineage import current_step
+
+if TYPE_CHECKING:
+    import pandas as pd
+    import pyarrow as pa
+
+ProgressFn = Callable[[int, int | None], None]  # (rows written, total rows if known)
+
+
+class Dataset:
+    """One immutable dataset version: its metadata now, its data on demand."""
+
+    def __init__(
+        self, backend: Backend, version: DatasetVersion, *, allow_quarantined: bool = False
+    ) -> None:
+        self._backend = backend
+        self._v = version
+        self._allow = allow_quarantined
+
+    project = property(lambda self: self._v.project)
+    name = property(lambda self: self._v.name)
+    version = property(lambda self: self._v.version)
+    ref = property(lambda self: self._v.ref)
+    digest = property(lambda self: self._v.digest)
+    rows = property(lambda self: self._v.rows)
+    size = property(lambda self: self._v.size)
+    description = property(lambda self: self._v.description)
+    source = property(lambda self: self._v.source)
+    contract = property(lambda self: self._v.contract)
+
+    @property
+    def status(self) -> DatasetStatus:
+        return self._v.status
+
+    @property
+    def schema(self) -> list[dict[str, Any]]:
+        """Columns as ``{"name", "type", "nullable"}``."""
+        return [dict(c) for c in self._v.schema]
+
+    @property
+    def profile(self) -> dict[str, Any]:
+        """Per column: type, count, missing, distinct, min/max/mean/std, quantiles,
+        histogram, top categories (see docs/data-engineer.md for their accuracy)."""
+        return dict(self._v.profile)
+
+    @property
+    def quality(self) -> Any:
+        """The contract's validation report (a ``QualityReport``), or None without a contract."""
+        if self._v.quality is None:
+            return None
+        try:
+            from relayml.contracts import QualityReport
+        except ImportError:  # pragma: no cover - the contracts module ships with Relay
+            return dict(self._v.quality)
+        return QualityReport.from_dict(self._v.quality)
+
+    @property
+    def parents(self) -> list[str]:
+        return list(self._v.parents)
+
+    @property
+    def producer(self) -> dict[str, str] | None:
+        return dict(self._v.producer) if self._v.producer else None
+
+    @property
+    def created_at(self) -> datetime:
+        return self._v.created_at
+
+    @property
+    def created_by(self) -> str:
+        return self._v.created_by
+
+    @property
+    def record(self) -> DatasetVersion:
+        return self._v
+
+    # data ---------------------------------------------------------------------------------
+    def path(self) -> Path:
+        """A local copy of the version's Parquet file (downloaded once, verified, cached)."""
+        from relayml.config import Settings
+
+        cache = Settings.from_env().home / "cache" / "datasets"
+        target = cache / f"{self._v.blob}.parquet"
+        if not target.exists():
+            self._backend.download_dataset(self.project, self.ref, target, self._allow)
+        return target
+
+    def to_arrow(self, columns: list[str] | None = None) -> pa.Table:
+        import pyarrow.parquet as pq
+
+        return pq.read_table(self.path(), columns=columns)
+
+    def to_pandas(self, columns: list[str] | None = None) -> pd.DataFrame:
+        frame: pd.DataFrame = self.to_arrow(columns).to_pandas()
+        return frame
+
+    def iter_batches(
+        self, batch_size: int = 65_536, columns: list[str] | None = None
+    ) -> Iterator[pa.RecordBatch]:
+        """Stream the data in record batches (memory stays bounded by one batch)."""
+        from relayml.store.parquet import open_parquet
+
+        with open_parquet(self.path()) as pf:
+            yield from pf.iter_batches(batch_size=batch_size, columns=columns)
+
+    def lineage(self) -> LineageNode:
+        return self._backend.dataset_lineage(self.project, self.ref)
+
+    def to_dict(self) -> dict[str, Any]:
+        return self._v.to_dict()
+
+    def __repr__(self) -> str:
+        return f"<Dataset {self.project}/{self.ref} {self.rows} rows {self.status.value}>"
+
+
+def _backend(project: str | None) -> tuple[Backend, str]:
+    sess = _session.current()
+    return sess.backend, project or sess.project
+
+
+def contract_yaml(contract: Any) -> str | None:
+    """The contract (path, dict, YAML text or Contract) as YAML text, or None."""
+    if contract is None:
+        return None
+    from relayml.contracts import contract_from_yaml, load_contract
+
+    if isinstance(contract, str) and "\n" in contract:
+        contract = contract_from_yaml(contract)
+    text: str = load_contract(contract).to_yaml()
+    return text
+
+
+def publish(
+    name: str,
+    data: Any,
+    *,
+    contract: Any = None,
+    description: str = "",
+    source: str = "",
+    parents: list[Dataset | str] | None = None,
+    project: str | None = None,
+    progress: ProgressFn | None = None,
+) -> Dataset:
+    """Publish ``data`` (pandas/polars DataFrame, pyarrow Table or RecordBatchReader, Parquet
+    or CSV path) as the next version of dataset ``name``. Identical content returns the
+    existing version. A version that fails an error check of ``contract`` is quarantined."""
+    from relayml.store.parquet import input_rows, write_normalized
+
+    backend, proj = _backend(project)
+    step = current_step.get()
+    if parents is None and step is not None:
+        parents = list(step.inputs)
+    parent_refs = [p.ref if isinstance(p, Dataset) else str(p) for p in parents or []]
+    producer = {"pipeline_run": step.pipeline_run_id, "step": step.step} if step else None
+    text = contract_yaml(contract)
+    total = input_rows(data)
+    report: Callable[[int], None] | None = None
+    if progress is not None:
+        report = lambda rows: progress(rows, total)  # noqa: E731
+    with tempfile.TemporaryDirectory(prefix="relay-publish-") as tmp:
+        path = Path(tmp) / "data.parquet"
+        write_normalized(data, path, report)
+        version = backend.publish_dataset(
+            proj,
+            name,
+            path,
+            contract=text,
+            description=description,
+            source=str(source or ""),
+            parents=parent_refs,
+            producer=producer,
+        )
+    return Dataset(backend, version)
+
+
+def get(
+    ref: str | Dataset,
+    version: int | str | None = None,
+    *,
+    project: str | None = None,
+    allow_quarantined: bool = False,
+) -> Dataset:
+    """``get("loans@3")``, ``get("loans", version=3)``, ``get("loans")`` (the latest usable).
+    A quarantined version is refused unless ``allow_quarantined=True``."""
+    backend, proj = _backend(project)
+    text = ref.ref if isinstance(ref, Dataset) else ref
+    r = parse_ref(text, version)
+    found = backend.get_dataset(proj, str(r), allow_quarantined)
+    return Dataset(backend, found, allow_quarantined=allow_quarantined)
+
+
+def list_datasets(project: str | None = None) -> list[DatasetInfo]:
+    backend, proj = _backend(project)
+    return backend.list_datasets(proj)
+
+
+def versions(name: str, *, project: str | None = None) -> list[Dataset]:
+    backend, proj = _backend(project)
+    return [Dataset(backend, v) for v in backend.dataset_versions(proj, name)]
+
+
+def lineage(ref: str | Dataset, *, project: str | None = None) -> LineageNode:
+    backend, proj = _backend(project)
+    return backend.dataset_lineage(proj, ref.ref if isinstance(ref, Dataset) else ref)
+
+
+def diff(a: str | Dataset, b: str | Dataset, *, project: str | None = None) -> DatasetDiff:
+    """Schema and profile differences from version ``a`` to version ``b``."""
+    backend, proj = _backend(project)
+    va = backend.get_dataset(proj, a.ref if isinstance(a, Dataset) else a, True)
+    vb = backend.get_dataset(proj, b.ref if isinstance(b, Dataset) else b, True)
+    return diff_versions(va, vb)
+
+
+def release(ref: str | Dataset, reason: str, *, project: str | None = None) -> Dataset:
+    """Release a quarantined version for use, recording who and why (audited)."""
+    backend, proj = _backend(project)
+    found = backend.release_dataset(proj, ref.ref if isinstance(ref, Dataset) else ref, reason)
+    return Dataset(backend, found)
+
+
+# --- drift -----------------------------------------------------------------------------------
+
+
+def is_dataset_ref(value: Any) -> bool:
+    """A string like ``loans@3`` that is not an existing file."""
+    return isinstance(value, str) and "@" in value and not os.path.exists(value)
+
+
+def load_for_drift(ref: str, *, summary_ok: bool) -> Any:
+    """A dataset version for ``relay.drift.compare``: its stored drift summary when that can
+    serve (``summary_ok``), else its data as a pyarrow Table."""
+    backend, proj = _backend(None)
+    try:
+        if summary_ok:
+            sketch: Mapping[str, Any] = backend.dataset_sketch(proj, ref)
+            return sketch
+        return Dataset(backend, backend.get_dataset(proj, ref)).to_arrow()
+    except NotFound as exc:
+        raise InvalidInput(
+            f"{ref!r} is neither an existing file nor a dataset version in project {proj!r} "
+            f"({exc.message}); give a Parquet path or a published version like loans@3"
+        ) from None

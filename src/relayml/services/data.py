@@ -1,0 +1,411 @@
+"""Versioned datasets: publish (validate, profile, register), read, lineage, quarantine.
+
+Publishing is the service's job whatever the interface: the caller hands over a Parquet file
+already in the artifact store (`upload`), and `publish` reads it back in streaming passes,
+computing its content digest, validating it against its contract and profiling it, before it
+registers a version. So the same checks and the same permission apply to the SDK, REST and CLI.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import tempfile
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+from relayml.domain.data import (
+    DatasetInfo,
+    DatasetStatus,
+    DatasetVersion,
+    LineageNode,
+    check_text,
+    parse_ref,
+)
+from relayml.domain.identity import Principal, check_name
+from relayml.domain.roles import Action
+from relayml.domain.tracking import check_run_id
+from relayml.errors import Conflict, InvalidInput, NotFound, Unprocessable
+from relayml.services.base import ServiceBase, utcnow
+from relayml.store.artifacts import check_digest
+from relayml.store.base import Transaction
+
+MAX_DEPTH = 20
+_RETRIES = 3
+
+
+class DataService(ServiceBase):
+    # helpers -----------------------------------------------------------------------------
+    def _project_exists(self, tx: Transaction, project: str) -> None:
+        check_name("project", project)
+        if tx.identity.get_project(project) is None:
+            raise NotFound(
+                f"no project {project!r}; an admin creates it with: relay projects create {project}"
+            )
+
+    def _find(
+        self, tx: Transaction, project: str, ref: str, allow_quarantined: bool
+    ) -> tuple[int, DatasetVersion]:
+        r = parse_ref(ref)
+        found = tx.data.find_version(project, r.name, r.version, allow_quarantined)
+        if found is None:
+            if tx.data.dataset_id(project, r.name) is None:
+                raise NotFound(
+                    f"no dataset {r.name!r} in project {project!r}; list them with: "
+                    f"relay datasets ls -p {project}"
+                )
+            if r.version is None:
+                raise Unprocessable(
+                    f"every version of dataset {r.name!r} is quarantined; see them with: relay "
+                    f"datasets versions {r.name}, then release one or pass allow_quarantined=True"
+                )
+            raise NotFound(
+                f"dataset {r.name!r} has no version {r.version}; see its versions with: "
+                f"relay datasets versions {r.name}"
+            )
+        if not allow_quarantined and found[1].status is DatasetStatus.QUARANTINED:
+            raise quarantined_error(found[1])
+        return found
+
+    # publishing --------------------------------------------------------------------------
+    def upload(
+        self,
+        who: Principal,
+        project: str,
+        chunks: Iterable[bytes],
+        expected_digest: str | None = None,
+    ) -> tuple[str, int]:
+        """Store a Parquet file's bytes for a later `publish`; returns (sha256, size)."""
+        if expected_digest is not None:
+            check_digest(expected_digest)
+        with self.read() as tx:
+            self._project_exists(tx, project)
+            self.require(tx, who, Action.DATASET_PUBLISH, project, "project", project)
+        return self.artifacts.put_chunks(chunks, expected=expected_digest)
+
+    def publish(
+        self,
+        who: Principal,
+        project: str,
+        name: str,
+        blob: str,
+        *,
+        contract: str | None = None,
+        description: str = "",
+        source: str = "",
+        parents: list[str] | None = None,
+        producer: dict[str, str] | None = None,
+    ) -> DatasetVersion:
+        """Validate, profile and register the uploaded Parquet file `blob` as `name`'s next
+        version; identical content returns the existing version instead."""
+        check_name("dataset", name)
+        check_digest(blob)
+        description = check_text("description", description)
+        source = check_text("source", source)
+        parent_refs = [str(parse_ref(p)) for p in parents or []]
+        if any(p.endswith("@latest") for p in parent_refs):
+            raise InvalidInput(f"parents must name versions (e.g. loans@3), got {parents}")
+        clean_producer = _producer(producer)
+        with self.read() as tx:
+            self._project_exists(tx, project)
+            self.require(tx, who, Action.DATASET_PUBLISH, project, "dataset", name)
+            for p in parent_refs:
+                self._find(tx, project, p, allow_quarantined=True)
+        if not self.artifacts.exists(blob):
+            raise NotFound(f"no uploaded file {blob}; upload the Parquet file first")
+        checked = _Contract(contract)
+        with self._local_file(blob) as path:
+            scan = _scan(path, checked)
+            existing = self._existing(project, name, scan.digest)
+            if existing is not None:
+                return existing
+            scan.bin_pass(path)
+        sketch_blob, _ = self.artifacts.put_bytes(json.dumps(scan.sketch).encode())
+        quality = checked.report()
+        status = DatasetStatus.VALID
+        if quality is not None and not quality.get("passed", True):
+            status = DatasetStatus.QUARANTINED
+        values: dict[str, Any] = {
+            "digest": scan.digest,
+            "blob": blob,
+            "size": scan.size,
+            "rows": scan.rows,
+            "schema": scan.schema,
+            "profile": scan.profile,
+            "sketch_blob": sketch_blob,
+            "quality": quality,
+            "contract": checked.text,
+            "contract_digest": checked.digest,
+            "status": status.value,
+            "description": description,
+            "source": source,
+            "producer_run": (clean_producer or {}).get("pipeline_run"),
+            "producer_step": (clean_producer or {}).get("step"),
+            "created_by": who.user,
+        }
+        for attempt in range(_RETRIES):
+            try:
+                return self._register(who, project, name, values, parent_refs)
+            except Conflict:
+                if attempt == _RETRIES - 1:
+                    raise
+        raise AssertionError("unreachable")
+
+    def _existing(self, project: str, name: str, digest: str) -> DatasetVersion | None:
+        with self.read() as tx:
+            ds = tx.data.dataset_id(project, name)
+            found = tx.data.version_by_digest(ds, digest) if ds is not None else None
+            return found[1] if found else None
+
+    def _register(
+        self,
+        who: Principal,
+        project: str,
+        name: str,
+        values: dict[str, Any],
+        parent_refs: list[str],
+    ) -> DatasetVersion:
+        with self.write() as tx:
+            roles = self.require(tx, who, Action.DATASET_PUBLISH, project, "dataset", name)
+            now = utcnow()
+            ds = tx.data.ensure_dataset(project, name, values["description"], who.user, now)
+            found = tx.data.version_by_digest(ds, values["digest"])
+            if found is not None:  # published concurrently with the same content
+                return found[1]
+            parent_ids = [self._find(tx, project, p, True)[0] for p in parent_refs]
+            version = tx.data.next_version(ds)
+            row = {**values, "version": version, "created_at": now}
+            tx.data.insert_version(ds, row, parent_ids)
+            payload = {k: values[k] for k in ("digest", "blob", "status", "source")}
+            payload.update(parents=parent_refs, contract_digest=values["contract_digest"])
+            self.record(
+                tx, who, roles, Action.DATASET_PUBLISH, project, "dataset", f"{name}@{version}",
+                payload,
+            )  # fmt: skip
+            result = tx.data.find_version(project, name, version, True)
+            assert result is not None
+            return result[1]
+
+    @contextlib.contextmanager
+    def _local_file(self, blob: str) -> Iterator[Path]:
+        local = self.artifacts.local_path(blob)
+        if local is not None:
+            yield local
+            return
+        with tempfile.TemporaryDirectory(prefix="relay-publish-") as tmp:
+            yield self.artifacts.download(blob, Path(tmp) / "data.parquet")
+
+    # reading -----------------------------------------------------------------------------
+    def get(
+        self, who: Principal, project: str, ref: str, allow_quarantined: bool = False
+    ) -> DatasetVersion:
+        with self.read() as tx:
+            self._project_exists(tx, project)
+            self.require(tx, who, Action.DATASET_READ, project, "dataset", ref)
+            return self._find(tx, project, ref, allow_quarantined)[1]
+
+    def open_data(
+        self, who: Principal, project: str, ref: str, allow_quarantined: bool = False
+    ) -> tuple[DatasetVersion, Iterator[bytes]]:
+        """The version and its Parquet bytes, verified against their sha256 as they stream."""
+        version = self.get(who, project, ref, allow_quarantined)
+        return version, self.artifacts.iter_verified(version.blob)
+
+    def sketch(
+        self, who: Principal, project: str, ref: str, allow_quarantined: bool = False
+    ) -> dict[str, Any]:
+        """The stored drift summary of a version (a `TableSketch` as a dict)."""
+        version = self.get(who, project, ref, allow_quarantined)
+        if version.sketch_blob is None:
+            raise NotFound(f"{version.ref} has no stored drift summary")
+        result: dict[str, Any] = json.loads(self.artifacts.read_bytes(version.sketch_blob))
+        return result
+
+    def list_datasets(self, who: Principal, project: str) -> list[DatasetInfo]:
+        with self.read() as tx:
+            self._project_exists(tx, project)
+            self.require(tx, who, Action.DATASET_READ, project, "project", project)
+            return tx.data.list_datasets(project)
+
+    def versions(self, who: Principal, project: str, name: str) -> list[DatasetVersion]:
+        check_name("dataset", name)
+        with self.read() as tx:
+            self._project_exists(tx, project)
+            self.require(tx, who, Action.DATASET_READ, project, "dataset", name)
+            if tx.data.dataset_id(project, name) is None:
+                raise NotFound(f"no dataset {name!r} in project {project!r}")
+            return tx.data.versions(project, name)
+
+    def lineage(self, who: Principal, project: str, ref: str) -> LineageNode:
+        """The version with its parents (recursively, with producer and source) and its
+        children and the runs that used each (recursively)."""
+        with self.read() as tx:
+            self._project_exists(tx, project)
+            self.require(tx, who, Action.DATASET_READ, project, "dataset", ref)
+            vid, version = self._find(tx, project, ref, allow_quarantined=True)
+            root = _node(version)
+            root.parents = _upstream(tx, vid, 0)
+            root.children = _downstream(tx, vid, 0)
+            root.runs = tx.data.runs_using(vid)
+            return root
+
+    # mutations ---------------------------------------------------------------------------
+    def release(self, who: Principal, project: str, ref: str, reason: str) -> DatasetVersion:
+        r = parse_ref(ref)
+        if r.version is None:
+            raise InvalidInput(f"name the version to release, e.g. {r.name}@4, not {ref!r}")
+        if not isinstance(reason, str) or not reason.strip():
+            raise InvalidInput("a release needs a reason: say why this data may be used")
+        reason = check_text("release reason", reason.strip())
+        with self.write() as tx:
+            self._project_exists(tx, project)
+            roles = self.require(tx, who, Action.DATASET_RELEASE, project, "dataset", str(r))
+            vid, version = self._find(tx, project, str(r), allow_quarantined=True)
+            if version.status is not DatasetStatus.QUARANTINED:
+                raise Conflict(f"{version.ref} is {version.status.value}, not quarantined")
+            tx.data.release(vid, who.user, utcnow(), reason)
+            payload = {"reason": reason, "failed_checks": version.failed_checks()}
+            self.record(
+                tx, who, roles, Action.DATASET_RELEASE, project, "dataset", version.ref, payload
+            )
+            found = tx.data.find_version(project, r.name, r.version, True)
+            assert found is not None
+            return found[1]
+
+    def use(
+        self, who: Principal, run_id: str, ref: str, allow_quarantined: bool = False
+    ) -> DatasetVersion:
+        """Record that the run used a version (lineage); refused for quarantined data."""
+        check_run_id(run_id)
+        with self.write() as tx:
+            project = tx.tracking.run_project(run_id)
+            if project is None:
+                raise NotFound(f"no run {run_id!r}; list runs with: relay runs ls")
+            roles = self.require(tx, who, Action.RUN_UPDATE, project, "run", run_id)
+            self.require(tx, who, Action.DATASET_READ, project, "dataset", ref)
+            vid, version = self._find(tx, project, ref, allow_quarantined)
+            tx.data.add_use(vid, run_id, who.user, utcnow())
+            tx.tracking.set_tags(run_id, {f"relay.dataset.{version.name}": version.ref})
+            payload = {"dataset": version.ref, "digest": version.digest}
+            self.record(tx, who, roles, "dataset.use", project, "run", run_id, payload)
+            return version
+
+
+def quarantined_error(version: DatasetVersion) -> Unprocessable:
+    checks = ", ".join(version.failed_checks()) or "an error check"
+    return Unprocessable(
+        f"{version.ref} is quarantined: it failed {checks} of its contract. A data engineer "
+        f"can release it (relay datasets release {version.ref} --reason TEXT), or read it "
+        "anyway with allow_quarantined=True (CLI: --allow-quarantined)",
+        ref=version.ref,
+        failed_checks=version.failed_checks(),
+    )
+
+
+def _producer(producer: dict[str, str] | None) -> dict[str, str] | None:
+    if not producer:
+        return None
+    run = str(producer.get("pipeline_run") or "")
+    step = str(producer.get("step") or "")
+    if not run or len(run) > 64 or len(step) > 250:
+        raise InvalidInput(f"invalid producer {producer!r}: need pipeline_run (≤ 64) and step")
+    return {"pipeline_run": run, "step": step}
+
+
+def _node(v: DatasetVersion) -> LineageNode:
+    return LineageNode(v.ref, v.status, v.source, v.producer)
+
+
+def _upstream(tx: Transaction, vid: int, depth: int) -> list[LineageNode]:
+    if depth >= MAX_DEPTH:
+        return []
+    nodes = []
+    for pid, parent in tx.data.parents(vid):
+        node = _node(parent)
+        node.parents = _upstream(tx, pid, depth + 1)
+        nodes.append(node)
+    return nodes
+
+
+def _downstream(tx: Transaction, vid: int, depth: int) -> list[LineageNode]:
+    if depth >= MAX_DEPTH:
+        return []
+    nodes = []
+    for cid, child in tx.data.children(vid):
+        node = _node(child)
+        node.children = _downstream(tx, cid, depth + 1)
+        node.runs = tx.data.runs_using(cid)
+        nodes.append(node)
+    return nodes
+
+
+# --- the streaming passes -------------------------------------------------------------------
+
+
+class _Contract:
+    """The optional contract: parsed once, fed every batch, its report kept as a dict."""
+
+    def __init__(self, text: str | None) -> None:
+        self.text: str | None = None
+        self.digest: str | None = None
+        self.validator: Any = None
+        if not text:
+            return
+        if not isinstance(text, str):
+            raise InvalidInput("the contract must be sent as YAML text")
+        from relayml.contracts import Validator, contract_from_yaml
+
+        # Code in a contract (custom checks) is never run here: trust_code stays off.
+        contract = contract_from_yaml(text, origin="the dataset's contract")
+        self.text = contract.to_yaml()
+        self.digest = contract.digest
+        self.validator = Validator(contract)
+
+    def update(self, batch: Any) -> None:
+        if self.validator is not None:
+            self.validator.update(batch)
+
+    def report(self) -> dict[str, Any] | None:
+        if self.validator is None:
+            return None
+        result: dict[str, Any] = self.validator.report().to_dict()
+        return result
+
+
+class _Scan:
+    def __init__(self, path: Path) -> None:
+        from relayml.stats.profile import Profiler
+        from relayml.store.parquet import ContentDigest, read_batches, schema_fields
+
+        self.path_schema, self.batches = read_batches(path)
+        self.schema = schema_fields(self.path_schema)
+        self.hasher = ContentDigest(self.path_schema)
+        self.profiler = Profiler(self.path_schema)
+        self.size = path.stat().st_size
+        self.rows = 0
+        self.digest = ""
+        self.profile: dict[str, Any] = {}
+        self.sketch: dict[str, Any] = {}
+
+    def bin_pass(self, path: Path) -> None:
+        from relayml.store.parquet import read_batches
+
+        self.profiler.start_bins()
+        if self.profiler.needs_bins:
+            for batch in read_batches(path)[1]:
+                self.profiler.update_bins(batch)
+        self.profile = self.profiler.profile()
+        self.sketch = self.profiler.sketch().to_dict()
+
+
+def _scan(path: Path, contract: _Contract) -> _Scan:
+    """Pass one: digest, contract validation and profile counts, one batch at a time."""
+    scan = _Scan(path)
+    for batch in scan.batches:
+        scan.hasher.update(batch)
+        scan.profiler.update(batch)
+        contract.update(batch)
+        scan.rows += batch.num_rows
+    scan.digest = scan.hasher.hexdigest()
+    return scan

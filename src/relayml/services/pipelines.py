@@ -1,0 +1,335 @@
+"""Pipelines: registration and schedules, runs and step runs, the step cache and step blobs.
+
+The steps themselves run where the caller runs (the CLI, the scheduler, a notebook); this
+service records what happens to them, so embedded and server mode record the same things.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Iterator
+from datetime import datetime
+from typing import Any
+
+from relayml.domain.identity import GLOBAL_SCOPE, Principal, check_name
+from relayml.domain.pipelines import (
+    PipelineInfo,
+    PipelineRun,
+    PipelineRunStatus,
+    StepOutput,
+    StepRun,
+    StepSpec,
+    StepStatus,
+    Trigger,
+    check_cron,
+    check_executor,
+    check_graph,
+    check_step_name,
+    parse_run_status,
+    parse_step_status,
+    parse_trigger,
+)
+from relayml.domain.roles import Action, is_allowed
+from relayml.domain.tracking import check_run_id
+from relayml.errors import Conflict, InvalidInput, NotFound
+from relayml.services.base import ServiceBase, utcnow
+from relayml.store.artifacts import check_digest
+from relayml.store.base import Transaction
+
+MAX_RUNS = 1000
+MAX_TEXT = 100_000  # error messages and tracebacks are cut to this many characters
+
+
+def _text(value: str | None) -> str | None:
+    if value is None:
+        return None
+    return value if len(value) <= MAX_TEXT else value[: MAX_TEXT - 20] + "\n... (truncated)"
+
+
+def _check_module(module: str) -> str:
+    if not isinstance(module, str) or ":" not in module or len(module) > 1024:
+        raise InvalidInput(
+            f"invalid pipeline module reference {module!r}; write 'package.module:name' "
+            "or 'path/to/file.py:name'"
+        )
+    return module
+
+
+class PipelineService(ServiceBase):
+    def _project(self, tx: Transaction, project: str) -> None:
+        check_name("project", project)
+        if tx.identity.get_project(project) is None:
+            raise NotFound(
+                f"no project {project!r}; an admin creates it with: relay projects create {project}"
+            )
+
+    def _run_project(self, tx: Transaction, run_id: str) -> str:
+        project = tx.pipelines.run_project(check_run_id(run_id))
+        if project is None:
+            raise NotFound(f"no pipeline run {run_id!r}; list them with: relay pipelines runs")
+        return project
+
+    # pipelines ---------------------------------------------------------------------------
+    def register(
+        self,
+        who: Principal,
+        project: str,
+        name: str,
+        *,
+        module: str,
+        schedule: str | None = None,
+        params: dict[str, Any] | None = None,
+        steps: list[StepSpec] | None = None,
+    ) -> PipelineInfo:
+        """Create or update a pipeline. Setting or changing its schedule needs SCHEDULE_MANAGE."""
+        check_name("pipeline", name)
+        _check_module(module)
+        cron = check_cron(schedule)
+        graph = check_graph(list(steps or []))
+        with self.write() as tx:
+            self._project(tx, project)
+            roles = self.require(tx, who, Action.PIPELINE_EDIT, project, "pipeline", name)
+            now = utcnow()
+            old = tx.pipelines.get_pipeline(project, name)
+            if cron != (old.schedule if old else None):
+                roles = self.require(tx, who, Action.SCHEDULE_MANAGE, project, "pipeline", name)
+            info = PipelineInfo(
+                project=project,
+                name=name,
+                module=module,
+                schedule=cron,
+                params=dict(params or {}),
+                steps=graph,
+                created_at=old.created_at if old else now,
+                created_by=old.created_by if old else who.user,
+                updated_at=now,
+            )
+            if old is not None and old.schedule == cron:
+                info.schedule_since, info.last_scheduled = old.schedule_since, old.last_scheduled
+            elif cron is not None:
+                info.schedule_since = now  # a new schedule catches up from now, not from 1970
+            tx.pipelines.save_pipeline(info)
+            payload = {"module": module, "schedule": cron, "params": info.params}
+            self.record(tx, who, roles, "pipeline.register", project, "pipeline", name, payload)
+            return info
+
+    def list_pipelines(
+        self, who: Principal, project: str | None = None, *, scheduled: bool = False
+    ) -> list[PipelineInfo]:
+        """The pipelines of `project`, or of every project the caller may read."""
+        with self.read() as tx:
+            if project is not None:
+                self._project(tx, project)
+                self.require(tx, who, Action.PIPELINE_READ, project, "project", project)
+                return tx.pipelines.list_pipelines([project], scheduled)
+            readable = [
+                p.name
+                for p in tx.identity.list_projects()
+                if is_allowed(self.roles(tx, who.user, p.name), Action.PIPELINE_READ)
+            ]
+            return tx.pipelines.list_pipelines(readable, scheduled)
+
+    # runs --------------------------------------------------------------------------------
+    def start_run(
+        self,
+        who: Principal,
+        project: str,
+        pipeline: str,
+        *,
+        trigger: str = "manual",
+        executor: str = "local",
+        params: dict[str, Any] | None = None,
+        steps: list[StepSpec] | None = None,
+        scheduled_for: datetime | None = None,
+    ) -> PipelineRun:
+        """Record a new run with its steps pending. A scheduled run claims its cron slot: a
+        slot already started (by another scheduler) is a Conflict, so each slot runs once."""
+        check_name("pipeline", pipeline)
+        kind = parse_trigger(trigger)
+        check_executor(executor)
+        graph = check_graph(list(steps or []))
+        if not graph:
+            raise InvalidInput(f"pipeline {pipeline!r} has no steps; call a @relay.step in it")
+        if (kind is Trigger.SCHEDULE) != (scheduled_for is not None):
+            raise InvalidInput("scheduled_for is given with trigger 'schedule', and only then")
+        run_id = uuid.uuid4().hex
+        with self.write() as tx:
+            self._project(tx, project)
+            roles = self.require(tx, who, Action.PIPELINE_RUN, project, "pipeline_run", run_id)
+            if tx.pipelines.get_pipeline(project, pipeline) is None:
+                raise NotFound(
+                    f"no pipeline {pipeline!r} in project {project!r}; running it with "
+                    "relay pipelines run registers it"
+                )
+            if scheduled_for is not None:
+                self.require(tx, who, Action.SCHEDULE_MANAGE, project, "pipeline", pipeline)
+                if not tx.pipelines.claim_slot(project, pipeline, scheduled_for):
+                    raise Conflict(
+                        f"pipeline {pipeline!r} already started for the slot "
+                        f"{scheduled_for.isoformat()} or a later one"
+                    )
+            run = PipelineRun(
+                id=run_id,
+                project=project,
+                pipeline=pipeline,
+                trigger=kind,
+                executor=executor,
+                params=dict(params or {}),
+                status=PipelineRunStatus.RUNNING,
+                user=who.user,
+                started_at=utcnow(),
+                scheduled_for=scheduled_for,
+                steps=[StepRun(s.name, StepStatus.PENDING, s.upstream) for s in graph],
+            )
+            tx.pipelines.create_run(run)
+            payload = {
+                "pipeline": pipeline,
+                "trigger": kind.value,
+                "executor": executor,
+                "params": run.params,
+                "scheduled_for": scheduled_for.isoformat() if scheduled_for else None,
+            }
+            self.record(
+                tx, who, roles, Action.PIPELINE_RUN, project, "pipeline_run", run_id, payload
+            )
+            return run
+
+    def record_step(
+        self,
+        who: Principal,
+        run_id: str,
+        step: str,
+        *,
+        status: str,
+        attempts: int = 0,
+        cache_key: str | None = None,
+        cached: bool = False,
+        output: StepOutput | None = None,
+        logs_digest: str | None = None,
+        error: str | None = None,
+        user_traceback: str | None = None,
+    ) -> StepRun:
+        """Record a step's new state; start and end times come from this clock."""
+        check_step_name(step)
+        state = parse_step_status(status)
+        if not isinstance(attempts, int) or attempts < 0:
+            raise InvalidInput(f"attempts must be a count ≥ 0, got {attempts!r}")
+        for digest in (cache_key, logs_digest, output.blob if output else None):
+            if digest is not None:
+                check_digest(digest)
+        with self.write() as tx:
+            project = self._run_project(tx, run_id)
+            roles = self.require(tx, who, Action.PIPELINE_RUN, project, "pipeline_run", run_id)
+            run = tx.pipelines.get_run(run_id, with_steps=False)
+            assert run is not None
+            if run.status.terminal:
+                raise Conflict(f"pipeline run {run_id} already ended as {run.status.value}")
+            current = tx.pipelines.get_step(run_id, step)
+            if current is None:
+                raise NotFound(f"pipeline run {run_id} has no step {step!r}")
+            if current.status.terminal:
+                raise Conflict(
+                    f"step {step!r} of pipeline run {run_id} already ended as "
+                    f"{current.status.value}"
+                )
+            now = utcnow()
+            current.status = state
+            current.attempts = attempts
+            current.cache_key = cache_key
+            current.cached = cached
+            current.output = output
+            current.logs_digest = logs_digest
+            current.error = _text(error)
+            current.user_traceback = _text(user_traceback)
+            if state is not StepStatus.PENDING and current.started_at is None:
+                current.started_at = now
+            if state.terminal:
+                current.ended_at = now
+            tx.pipelines.save_step(run_id, current)
+            payload = {"step": step, "status": state.value, "attempts": attempts}
+            self.record(tx, who, roles, "pipeline.step", project, "pipeline_run", run_id, payload)
+            return current
+
+    def finish_run(
+        self, who: Principal, run_id: str, status: str, error: str | None = None
+    ) -> PipelineRun:
+        final = parse_run_status(status)
+        if not final.terminal:
+            raise InvalidInput("a pipeline run finishes as succeeded or failed, not running")
+        with self.write() as tx:
+            project = self._run_project(tx, run_id)
+            roles = self.require(tx, who, Action.PIPELINE_RUN, project, "pipeline_run", run_id)
+            run = tx.pipelines.get_run(run_id)
+            assert run is not None
+            if run.status.terminal:
+                raise Conflict(f"pipeline run {run_id} already ended as {run.status.value}")
+            open_steps = [s.name for s in run.steps if not s.status.terminal]
+            if final is PipelineRunStatus.SUCCEEDED and open_steps:
+                raise Conflict(
+                    f"pipeline run {run_id} cannot succeed: steps {open_steps} have not finished"
+                )
+            tx.pipelines.finish_run(run_id, final, _text(error), utcnow())
+            payload = {"status": final.value, "error": error}
+            self.record(tx, who, roles, "pipeline.finish", project, "pipeline_run", run_id, payload)
+            done = tx.pipelines.get_run(run_id)
+            assert done is not None
+            return done
+
+    def list_runs(
+        self, who: Principal, project: str, pipeline: str | None = None, limit: int = 50
+    ) -> list[PipelineRun]:
+        if pipeline is not None:
+            check_name("pipeline", pipeline)
+        if not isinstance(limit, int) or not 1 <= limit <= MAX_RUNS:
+            raise InvalidInput(f"limit must be between 1 and {MAX_RUNS}, got {limit!r}")
+        with self.read() as tx:
+            self._project(tx, project)
+            self.require(tx, who, Action.PIPELINE_READ, project, "project", project)
+            return tx.pipelines.list_runs(project, pipeline, limit)
+
+    def get_run(self, who: Principal, run_id: str) -> PipelineRun:
+        with self.read() as tx:
+            project = self._run_project(tx, run_id)
+            self.require(tx, who, Action.PIPELINE_READ, project, "pipeline_run", run_id)
+            run = tx.pipelines.get_run(run_id)
+            assert run is not None
+            return run
+
+    def find_cached(self, who: Principal, project: str, cache_key: str) -> StepOutput | None:
+        check_digest(cache_key)
+        with self.read() as tx:
+            self._project(tx, project)
+            self.require(tx, who, Action.PIPELINE_READ, project, "project", project)
+            return tx.pipelines.find_cached(project, cache_key)
+
+    # blobs: step outputs and logs --------------------------------------------------------
+    def put_blob(
+        self,
+        who: Principal,
+        run_id: str,
+        chunks: Iterable[bytes],
+        expected_digest: str | None = None,
+    ) -> tuple[str, int]:
+        """Store a step's output or log bytes for a running pipeline run; (sha256, size)."""
+        if expected_digest is not None:
+            check_digest(expected_digest)
+        with self.read() as tx:
+            project = self._run_project(tx, run_id)
+            self.require(tx, who, Action.PIPELINE_RUN, project, "pipeline_run", run_id)
+            run = tx.pipelines.get_run(run_id, with_steps=False)
+            if run is not None and run.status.terminal:
+                raise Conflict(f"pipeline run {run_id} already ended as {run.status.value}")
+        # Content-addressed and unreferenced until a step records it: harmless if we stop here.
+        return self.artifacts.put_chunks(chunks, expected=expected_digest)
+
+    def open_blob(self, who: Principal, run_id: str, digest: str) -> Iterator[bytes]:
+        """A blob that a step run of this run's project refers to, verified as it is read."""
+        check_digest(digest)
+        with self.read() as tx:
+            project = self._run_project(tx, run_id)
+            self.require(tx, who, Action.PIPELINE_READ, project, "pipeline_run", run_id)
+            if project == GLOBAL_SCOPE or not tx.pipelines.blob_in_project(project, digest):
+                raise NotFound(
+                    f"no step output or log {digest} in the project of pipeline run {run_id}"
+                )
+        return self.artifacts.iter_verified(digest)

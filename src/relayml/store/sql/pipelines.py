@@ -1,0 +1,275 @@
+"""Registered pipelines, pipeline runs and step runs in SQL."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, Row, and_, or_, select, update
+
+from relayml.domain.pipelines import (
+    PipelineInfo,
+    PipelineRun,
+    PipelineRunStatus,
+    StepOutput,
+    StepRun,
+    StepSpec,
+    StepStatus,
+    Trigger,
+)
+from relayml.store.sql import schema as s
+from relayml.store.sql._util import utc, utc_or_none
+
+
+def _pipeline(row: Row[Any]) -> PipelineInfo:
+    return PipelineInfo(
+        project=row.project,
+        name=row.name,
+        module=row.module,
+        schedule=row.schedule,
+        params=dict(row.params or {}),
+        steps=[StepSpec.from_dict(d) for d in row.steps or []],
+        created_at=utc(row.created_at),
+        created_by=row.created_by,
+        updated_at=utc(row.updated_at),
+        last_scheduled=utc_or_none(row.last_scheduled),
+        schedule_since=utc_or_none(row.schedule_since),
+    )
+
+
+def _run(row: Row[Any]) -> PipelineRun:
+    return PipelineRun(
+        id=row.id,
+        project=row.project,
+        pipeline=row.pipeline,
+        trigger=Trigger(row.trigger),
+        executor=row.executor,
+        params=dict(row.params or {}),
+        status=PipelineRunStatus(row.status),
+        user=row.user,
+        started_at=utc(row.started_at),
+        ended_at=utc_or_none(row.ended_at),
+        error=row.error,
+        scheduled_for=utc_or_none(row.scheduled_for),
+    )
+
+
+def _step(row: Row[Any]) -> StepRun:
+    return StepRun(
+        name=row.name,
+        status=StepStatus(row.status),
+        upstream=tuple(row.upstream or ()),
+        attempts=int(row.attempts),
+        cache_key=row.cache_key,
+        cached=bool(row.cached),
+        output=StepOutput.from_dict(row.output) if row.output else None,
+        logs_digest=row.logs_digest,
+        error=row.error,
+        user_traceback=row.user_traceback,
+        started_at=utc_or_none(row.started_at),
+        ended_at=utc_or_none(row.ended_at),
+    )
+
+
+class SqlPipelines:
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    # pipelines ---------------------------------------------------------------------------
+    def get_pipeline(self, project: str, name: str) -> PipelineInfo | None:
+        p = s.pipelines.c
+        row = self.conn.execute(
+            select(s.pipelines).where(p.project == project, p.name == name)
+        ).first()
+        return _pipeline(row) if row else None
+
+    def save_pipeline(self, info: PipelineInfo) -> None:
+        values = {
+            "module": info.module,
+            "schedule": info.schedule,
+            "params": info.params,
+            "steps": [st.to_dict() for st in info.steps],
+            "updated_at": info.updated_at,
+            "schedule_since": info.schedule_since,
+            "last_scheduled": info.last_scheduled,
+        }
+        p = s.pipelines.c
+        done = self.conn.execute(
+            update(s.pipelines)
+            .where(p.project == info.project, p.name == info.name)
+            .values(**values)
+        )
+        if done.rowcount == 0:
+            self.conn.execute(
+                s.pipelines.insert().values(
+                    project=info.project,
+                    name=info.name,
+                    created_at=info.created_at,
+                    created_by=info.created_by,
+                    **values,
+                )
+            )
+
+    def list_pipelines(
+        self, projects: Sequence[str] | None, scheduled: bool = False
+    ) -> list[PipelineInfo]:
+        p = s.pipelines.c
+        q = select(s.pipelines).order_by(p.project, p.name)
+        if projects is not None:
+            q = q.where(p.project.in_(list(projects)))
+        if scheduled:
+            q = q.where(p.schedule.is_not(None))
+        return [_pipeline(r) for r in self.conn.execute(q)]
+
+    def claim_slot(self, project: str, name: str, slot: datetime) -> bool:
+        """Mark `slot` as started unless this or a later slot already was (one winner)."""
+        p = s.pipelines.c
+        done = self.conn.execute(
+            update(s.pipelines)
+            .where(
+                p.project == project,
+                p.name == name,
+                or_(p.last_scheduled.is_(None), p.last_scheduled < slot),
+            )
+            .values(last_scheduled=slot)
+        )
+        return bool(done.rowcount)
+
+    # runs --------------------------------------------------------------------------------
+    def create_run(self, run: PipelineRun) -> None:
+        self.conn.execute(
+            s.pipeline_runs.insert().values(
+                id=run.id,
+                project=run.project,
+                pipeline=run.pipeline,
+                trigger=run.trigger.value,
+                executor=run.executor,
+                params=run.params,
+                status=run.status.value,
+                user=run.user,
+                started_at=run.started_at,
+                ended_at=None,
+                error=None,
+                scheduled_for=run.scheduled_for,
+            )
+        )
+        rows = [
+            {
+                "run_id": run.id,
+                "name": st.name,
+                "position": i,
+                "upstream": list(st.upstream),
+                "status": st.status.value,
+                "attempts": 0,
+                "cache_key": None,
+                "cached": False,
+                "output": None,
+                "output_digest": None,
+                "logs_digest": None,
+                "error": None,
+                "user_traceback": None,
+                "started_at": None,
+                "ended_at": None,
+            }
+            for i, st in enumerate(run.steps)
+        ]
+        if rows:
+            self.conn.execute(s.pipeline_steps.insert(), rows)
+
+    def get_run(self, run_id: str, with_steps: bool = True) -> PipelineRun | None:
+        row = self.conn.execute(
+            select(s.pipeline_runs).where(s.pipeline_runs.c.id == run_id)
+        ).first()
+        if row is None:
+            return None
+        run = _run(row)
+        if with_steps:
+            st = s.pipeline_steps.c
+            q = select(s.pipeline_steps).where(st.run_id == run_id).order_by(st.position)
+            run.steps = [_step(r) for r in self.conn.execute(q)]
+        return run
+
+    def list_runs(self, project: str, pipeline: str | None, limit: int) -> list[PipelineRun]:
+        r = s.pipeline_runs.c
+        q = select(s.pipeline_runs).where(r.project == project)
+        if pipeline is not None:
+            q = q.where(r.pipeline == pipeline)
+        q = q.order_by(r.started_at.desc(), r.id).limit(limit)
+        return [_run(row) for row in self.conn.execute(q)]
+
+    def finish_run(
+        self, run_id: str, status: PipelineRunStatus, error: str | None, now: datetime
+    ) -> None:
+        self.conn.execute(
+            update(s.pipeline_runs)
+            .where(s.pipeline_runs.c.id == run_id)
+            .values(status=status.value, error=error, ended_at=now)
+        )
+
+    # steps -------------------------------------------------------------------------------
+    def get_step(self, run_id: str, name: str) -> StepRun | None:
+        st = s.pipeline_steps.c
+        row = self.conn.execute(
+            select(s.pipeline_steps).where(st.run_id == run_id, st.name == name)
+        ).first()
+        return _step(row) if row else None
+
+    def save_step(self, run_id: str, step: StepRun) -> None:
+        st = s.pipeline_steps.c
+        self.conn.execute(
+            update(s.pipeline_steps)
+            .where(st.run_id == run_id, st.name == step.name)
+            .values(
+                status=step.status.value,
+                attempts=step.attempts,
+                cache_key=step.cache_key,
+                cached=step.cached,
+                output=step.output.to_dict() if step.output else None,
+                output_digest=step.output.blob if step.output else None,
+                logs_digest=step.logs_digest,
+                error=step.error,
+                user_traceback=step.user_traceback,
+                started_at=step.started_at,
+                ended_at=step.ended_at,
+            )
+        )
+
+    def find_cached(self, project: str, cache_key: str) -> StepOutput | None:
+        """The output of the newest step run in `project` that finished with this cache key."""
+        st, r = s.pipeline_steps.c, s.pipeline_runs.c
+        q = (
+            select(st.output)
+            .select_from(s.pipeline_steps.join(s.pipeline_runs))
+            .where(
+                r.project == project,
+                st.cache_key == cache_key,
+                st.status.in_([StepStatus.SUCCEEDED.value, StepStatus.CACHED.value]),
+                st.output.is_not(None),
+            )
+            .order_by(st.ended_at.desc())
+            .limit(1)
+        )
+        row = self.conn.execute(q).first()
+        return StepOutput.from_dict(row[0]) if row and row[0] else None
+
+    def blob_in_project(self, project: str, digest: str) -> bool:
+        """Whether a step run of `project` refers to this blob (as its output or its logs)."""
+        st, r = s.pipeline_steps.c, s.pipeline_runs.c
+        q = (
+            select(st.run_id)
+            .select_from(s.pipeline_steps.join(s.pipeline_runs))
+            .where(
+                and_(
+                    r.project == project,
+                    or_(st.output_digest == digest, st.logs_digest == digest),
+                )
+            )
+            .limit(1)
+        )
+        return self.conn.execute(q).first() is not None
+
+    def run_project(self, run_id: str) -> str | None:
+        r = s.pipeline_runs.c
+        row = self.conn.execute(select(r.project).where(r.id == run_id)).first()
+        return str(row[0]) if row else None

@@ -1,0 +1,36 @@
+"""Fixtures for pipeline tests: an embedded backend and pipeline modules written to files."""
+
+from __future__ import annotations
+
+import textwrap
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from relayml.client.base import Backend
+from relayml.sdk.session import connect
+from tests.conftest import settings_for
+
+WriteModule = Callable[[str], str]
+
+
+@pytest.fixture
+def backend(tmp_path: Path) -> Iterator[Backend]:
+    b = connect(settings=settings_for(tmp_path / "home")).backend
+    b.ensure_project("etl")
+    yield b
+    b.close()
+
+
+@pytest.fixture
+def write_module(tmp_path: Path) -> WriteModule:
+    """Write pipeline code to a fresh .py file; return its path for a 'file.py:name' ref."""
+
+    def write(code: str) -> str:
+        path = tmp_path / f"pipe_{uuid.uuid4().hex[:8]}.py"
+        path.write_text(textwrap.dedent(code))
+        return str(path)
+
+    return write

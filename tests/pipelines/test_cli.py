@@ -1,0 +1,75 @@
+"""`relay pipelines ...` and `relay scheduler` through the real CLI in a subprocess."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+from tests.cli.conftest import Relay
+
+CODE = """
+import relayml as relay
+
+@relay.step
+def numbers(n: int) -> list[int]:
+    print(f"made {n} numbers")
+    return list(range(n))
+
+@relay.step
+def total(xs: list[int]) -> int:
+    return sum(xs)
+
+@relay.step
+def check(t: int) -> int:
+    if t > 100:
+        raise ValueError(f"total {t} is too large")
+    return t
+
+@relay.pipeline(schedule="0 3 * * *")
+def nightly(n: int = 4):
+    check(total(numbers(n)))
+"""
+
+
+def test_pipeline_commands(tmp_path: Path) -> None:
+    (tmp_path / "etl.py").write_text(textwrap.dedent(CODE))
+    relay = Relay(tmp_path / ".relay")
+
+    ran = relay("pipelines", "run", "etl.py:nightly", "--param", "n=5")
+    assert ran.code == 0, ran.err
+    assert "nightly run" in ran.out and "succeeded" in ran.out
+    assert "numbers" in ran.out and "check" in ran.out
+
+    listed = relay("pipelines", "ls", "--json").json()
+    assert [(p["name"], p["schedule"], len(p["steps"])) for p in listed] == [
+        ("nightly", "0 3 * * *", 3)
+    ]
+    assert listed[0]["module"] == f"{tmp_path / 'etl.py'}:nightly"
+
+    cached = relay("pipelines", "run", "etl.py:nightly", "--param", "n=5", "--json").json()
+    assert [s["status"] for s in cached["steps"]] == ["cached"] * 3
+
+    failed = relay("pipelines", "run", "etl.py:nightly", "--param", "n=50")
+    assert failed.code == 10
+    assert "ValueError: total 1225 is too large" in failed.err  # the user's traceback
+    assert 'etl.py", line 16, in check' in failed.err
+    assert "error: pipeline 'nightly' run" in failed.err
+
+    runs = relay("pipelines", "runs", "nightly", "--json").json()
+    assert [r["status"] for r in runs] == ["failed", "succeeded", "succeeded"]
+    first = runs[-1]["id"]
+
+    shown = relay("pipelines", "show", first)
+    assert shown.code == 0, shown.err
+    for text in ("numbers", "total", "check", "succeeded", first):
+        assert text in shown.out
+    logs = relay("pipelines", "show", first, "--logs", "numbers")
+    assert logs.out == "made 5 numbers\n"
+    bad = relay("pipelines", "show", runs[0]["id"])
+    assert "step check failed" in bad.out and "too large" in bad.out
+
+    assert relay("pipelines", "run", "etl.py:nope").code == 2
+    assert relay("pipelines", "run", "etl.py:nightly", "--param", "x").code == 2
+
+    once = relay("scheduler", "--once")  # registered just now: no slot is due yet
+    assert once.code == 0 and once.out == ""

@@ -1,0 +1,78 @@
+"""The Ray executor on a real local Ray: the same pipeline gives the same results as local."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from relayml.client.base import Backend
+from relayml.domain.pipelines import PipelineRunStatus
+from relayml.errors import UserCodeError
+from relayml.pipelines.runner import run_pipeline
+from tests.pipelines.conftest import WriteModule
+
+SAME = """
+import pyarrow as pa
+import relayml as relay
+
+@relay.step
+def numbers(n: int) -> pa.Table:
+    return pa.table({"x": list(range(n))})
+
+@relay.step
+def squares(t: pa.Table) -> pa.Table:
+    import pyarrow.compute as pc
+    return t.append_column("sq", pc.multiply(t.column("x"), t.column("x")))
+
+@relay.step
+def total(t: pa.Table) -> int:
+    print("summing", t.num_rows)
+    return sum(t.column("sq").to_pylist())
+
+@relay.step
+def explode(t: pa.Table) -> int:
+    raise RuntimeError(f"bad table of {t.num_rows} rows")
+
+@relay.pipeline
+def same(n: int = 5):
+    t = numbers(n)
+    total(squares(t))
+    explode(t)
+"""
+
+
+@pytest.fixture(scope="module")
+def ray_cluster() -> Iterator[Any]:
+    ray = pytest.importorskip("ray")
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    try:
+        yield ray
+    finally:
+        ray.shutdown()
+
+
+def _summary(run: Any) -> dict[str, Any]:
+    return {
+        s.name: (s.status.value, s.output.digest if s.output else None, s.error) for s in run.steps
+    }
+
+
+def test_same_results_on_ray_and_local(
+    ray_cluster: Any, backend: Backend, write_module: WriteModule
+) -> None:
+    ref = write_module(SAME) + ":same"
+    local = run_pipeline(backend, ref, project="etl", executor="local")
+    backend.ensure_project("on-ray")
+    on_ray = run_pipeline(backend, ref, project="on-ray", executor="ray")
+    assert on_ray.executor == "ray" and local.executor == "local"
+    assert on_ray.status is local.status is PipelineRunStatus.FAILED
+    assert _summary(on_ray) == _summary(local)  # same outputs, byte for byte (same digests)
+    assert on_ray.step("total").output.value == sum(x * x for x in range(5))  # type: ignore[union-attr]
+    with pytest.raises(UserCodeError) as caught:
+        on_ray.raise_for_status()
+    assert "RuntimeError: bad table of 5 rows" in caught.value.user_traceback
+    assert "in explode" in caught.value.user_traceback
+    log = backend.get_pipeline_run(on_ray.id).step("total").logs_digest
+    assert log is not None and log == local.step("total").logs_digest  # "summing 5\n" on both
