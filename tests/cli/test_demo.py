@@ -8,11 +8,14 @@ from tests.cli.conftest import Relay, admin_backend
 def test_demo_quick_runs_twice_in_the_same_home(relay: Relay) -> None:
     first = relay("demo", "--quick", timeout=300)
     assert first.code == 0, first.err
-    for chapter in ("1. Train", "2. Compare", "3. Share", "4. Is production", "5. Check"):
+    chapters = ("1. Prepare", "2. Train", "3. Compare", "4. Share", "5. Is production", "6. Check")
+    for chapter in chapters:
         assert chapter in first.out
     rows = {line.split("│")[1].strip(): line for line in first.out.splitlines() if "│" in line}
     assert rows["this week"].split("│")[3].strip() == "none"
-    assert rows["next month"].split("│")[3].strip() == "mean radius, mean texture"
+    assert rows["next month"].split("│")[3].strip() == "mean_radius, mean_texture"
+    assert rows["2026-11"].split("│")[3].strip() == "tumours@1"
+    assert "quarantined" in rows["2026-12"]
     assert "Leaderboard" in first.out
     assert "refused" in first.out and "run.create needs one of" in first.out
     assert "audit_verify(): intact" in first.out
@@ -24,7 +27,7 @@ def test_demo_quick_runs_twice_in_the_same_home(relay: Relay) -> None:
     assert "already exists from an earlier demo" in second.out
     assert "audit_verify(): intact" in second.out
     report = relay.home / "reports" / "drift.html"
-    assert report.exists() and "mean radius" in report.read_text()
+    assert report.exists() and "mean_radius" in report.read_text()
 
     # what the demo recorded is there for the CLI: two batches of four runs, artifacts included
     runs = relay("runs", "ls", "--project", "demo", "--json").json()

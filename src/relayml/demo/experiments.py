@@ -43,15 +43,23 @@ class Data:
     n_features: int
 
 
-def load_data(seed: int = 0) -> Data:
+def load_data(dataset: Any = None, seed: int = 0) -> Data:
+    """Features and labels from the validated dataset version (or scikit-learn's copy)."""
     from sklearn.datasets import load_breast_cancer
     from sklearn.model_selection import train_test_split
 
-    bunch = load_breast_cancer()
+    if dataset is not None:
+        frame = dataset.to_pandas()
+        y = frame.pop("diagnosis").to_numpy()
+        x = frame.drop(columns=["patient_id"]).to_numpy(dtype=float)
+        names = ["malignant", "benign"]
+    else:
+        bunch = load_breast_cancer()
+        x, y, names = bunch.data, bunch.target, list(bunch.target_names)
     x_train, x_val, y_train, y_val = train_test_split(
-        bunch.data, bunch.target, test_size=0.25, stratify=bunch.target, random_state=seed
+        x, y, test_size=0.25, stratify=y, random_state=seed
     )
-    return Data(x_train, x_val, y_train, y_val, list(bunch.target_names), bunch.data.shape[1])
+    return Data(x_train, x_val, y_train, y_val, names, x.shape[1])
 
 
 def grid(quick: bool) -> list[Candidate]:
@@ -161,11 +169,12 @@ def _write_reports(folder: Path, c: Candidate, model: Any, data: Data) -> dict[s
     return metrics
 
 
-def train_all(console: Console, quick: bool, batch: str) -> list[str]:
-    """Train every candidate as a tracked run; return the run ids."""
-    data = load_data()
+def train_all(console: Console, quick: bool, batch: str, dataset: Any = None) -> list[str]:
+    """Train every candidate as a tracked run on `dataset`; return the run ids."""
+    data = load_data(dataset)
+    source = dataset.ref if dataset is not None else "sklearn.breast_cancer"
     console.print(
-        f"Data: breast cancer (scikit-learn), {len(data.y_train)} training and "
+        f"Data: {source}, {len(data.y_train)} training and "
         f"{len(data.y_val)} validation rows, {data.n_features} features.\n"
     )
     candidates = grid(quick)
@@ -185,8 +194,10 @@ def train_all(console: Console, quick: bool, batch: str) -> list[str]:
                 experiment=EXPERIMENT,
                 name=c.name,
                 params=c.params,
-                tags={"family": c.family, "dataset": "sklearn.breast_cancer", "demo_batch": batch},
+                tags={"family": c.family, "demo_batch": batch},
             ) as run:
+                if dataset is not None:
+                    run.use_dataset(dataset)  # lineage: this run trained on tumours@N
                 model = _model(c).fit(data.x_train, data.y_train)
                 _log_curves(run, c, model, data)
                 with tempfile.TemporaryDirectory(prefix="relay-demo-") as tmp:

@@ -9,7 +9,7 @@ from rich.console import Console
 from rich.panel import Panel
 from rich.rule import Rule
 
-from relayml.demo import experiments, governance, monitoring
+from relayml.demo import data, experiments, governance, monitoring
 
 
 def _chapter(console: Console, number: int, title: str, who: str) -> None:
@@ -33,7 +33,8 @@ def run(*, quick: bool = False, server: str | None = None, token: str | None = N
     )
     console.print(
         Panel(
-            "A data scientist trains and tracks models, a stakeholder reads the results but "
+            "A data engineer publishes validated data, a data scientist trains and tracks "
+            "models on it, a stakeholder reads the results but "
             "may not change them, an ML engineer checks production data for shift, and model "
             "governance checks the audit trail.\n"
             f"Project [bold]{governance.PROJECT}[/], acting as [bold]{session.user}[/], "
@@ -43,20 +44,23 @@ def run(*, quick: bool = False, server: str | None = None, token: str | None = N
         )
     )
     try:
-        _chapter(console, 1, "Train and track real models", "data scientist")
-        ids = experiments.train_all(console, quick, batch)
+        _chapter(console, 1, "Prepare validated data", "data engineer")
+        dataset = data.prepare_data(console, session.settings.home)
 
-        _chapter(console, 2, "Compare them", "data scientist")
+        _chapter(console, 2, "Train and track real models", "data scientist")
+        ids = experiments.train_all(console, quick, batch, dataset)
+
+        _chapter(console, 3, "Compare them", "data scientist")
         ranked = experiments.show_leaderboard(console, batch)
 
-        _chapter(console, 3, "Share results, not write access", "admin → stakeholder")
+        _chapter(console, 4, "Share results, not write access", "admin → stakeholder")
         token_ = governance.stakeholder_token(console, session.backend)
         governance.stakeholder_reads_but_cannot_run(console, token_, batch, server)
 
-        _chapter(console, 4, "Is production still like training?", "ML engineer")
-        drifted = monitoring.check_drift(console, session.settings.home / "reports")
+        _chapter(console, 5, "Is production still like training?", "ML engineer")
+        drifted = monitoring.check_drift(console, session.settings.home / "reports", dataset)
 
-        _chapter(console, 5, "Check the record", "model governance")
+        _chapter(console, 6, "Check the record", "model governance")
         governance.show_audit(console, session.backend)
     finally:
         sessions.reset()
@@ -66,9 +70,11 @@ def run(*, quick: bool = False, server: str | None = None, token: str | None = N
     console.print()
     console.print(
         Panel(
-            f"• {len(ids)} real models were trained and tracked as runs in project "
-            f"'{governance.PROJECT}': params, metric curves, final metrics and artifacts (the "
-            "model saved with skops, a classification report as text and HTML).\n"
+            f"• A pipeline cleaned a raw export and published {dataset.ref} under its contract; "
+            "a broken export was quarantined instead of reaching anyone.\n"
+            f"• {len(ids)} real models were trained on {dataset.ref} and tracked as runs in "
+            f"project '{governance.PROJECT}': params, metric curves, final metrics and "
+            "artifacts (the model saved with skops, a classification report as text and HTML).\n"
             "• search_runs ranked them by roc_auc, filtered by a tag.\n"
             f"• '{governance.STAKEHOLDER}', a stakeholder, could read them but was refused "
             "starting a run.\n"
@@ -82,6 +88,8 @@ def run(*, quick: bool = False, server: str | None = None, token: str | None = N
     )
     console.print("[bold]Next steps[/]")
     for line in (
+        f"relay --project {governance.PROJECT} datasets lineage {dataset.ref}",
+        f"relay --project {governance.PROJECT} pipelines runs",
         f"relay runs ls --project {governance.PROJECT} --order-by 'metrics.roc_auc DESC'",
         f"relay runs show {best}",
         f"relay runs compare {best} {second}",
