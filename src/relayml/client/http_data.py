@@ -6,26 +6,16 @@ publish that upload: the server validates, profiles and registers it, as in embe
 
 from __future__ import annotations
 
-import hashlib
 import os
-import uuid
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
-from urllib.parse import quote
-
-import httpx
-import orjson
+from typing import Any
 
 from relayml.api import wire
+from relayml.client.http_transport import HttpTransport
+from relayml.client.http_transport import seg as _seg
 from relayml.domain.data import DatasetInfo, DatasetVersion, LineageNode, parse_ref
 from relayml.domain.identity import check_name
 from relayml.domain.tracking import check_run_id
-from relayml.errors import IntegrityError, RelayError
-from relayml.store.artifacts import CHUNK
-
-
-def _seg(value: str) -> str:
-    return quote(value, safe="")
 
 
 def _version_url(project: str, ref: str) -> str:
@@ -37,22 +27,7 @@ def _version_url(project: str, ref: str) -> str:
     )
 
 
-class HttpDatasets:
-    if TYPE_CHECKING:
-        url: str
-        _http: httpx.Client
-
-        def _call(
-            self,
-            method: str,
-            path: str,
-            *,
-            json: Any = None,
-            params: dict[str, Any] | None = None,
-        ) -> Any: ...
-        def _raise_for(self, response: httpx.Response) -> None: ...
-        def _unavailable(self, exc: httpx.TransportError) -> RelayError: ...
-
+class HttpDatasets(HttpTransport):
     def publish_dataset(
         self,
         project: str,
@@ -67,16 +42,7 @@ class HttpDatasets:
     ) -> DatasetVersion:
         base = f"/api/v1/projects/{_seg(check_name('project', project))}/datasets"
         check_name("dataset", name)
-        digest = _sha256_file(parquet_file)
-        headers = {wire.DIGEST_HEADER: digest, "Content-Type": "application/octet-stream"}
-        headers["Content-Length"] = str(os.path.getsize(parquet_file))
-        with open(parquet_file, "rb") as fh:
-            try:
-                response = self._http.put(f"{base}/uploads", content=_chunks(fh), headers=headers)
-            except httpx.TransportError as exc:
-                raise self._unavailable(exc) from None
-        self._raise_for(response)
-        blob = orjson.loads(response.content)["blob"]
+        blob = self._put_file(f"{base}/uploads", parquet_file)["blob"]
         body = {
             "blob": blob,
             "contract": contract,
@@ -104,30 +70,8 @@ class HttpDatasets:
         allow_quarantined: bool = False,
     ) -> Path:
         url = f"{_version_url(project, ref)}/data"
-        dest_path = Path(dest)
-        dest_path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = dest_path.with_name(f".{dest_path.name}.{uuid.uuid4().hex}.part")
         params = {"allow_quarantined": allow_quarantined}
-        try:
-            with self._http.stream("GET", url, params=params) as response:
-                self._raise_for(response)
-                expected = response.headers.get(wire.DIGEST_HEADER, "")
-                h = hashlib.sha256()
-                with open(tmp, "wb") as out:
-                    for chunk in response.iter_bytes(CHUNK):
-                        h.update(chunk)
-                        out.write(chunk)
-            if h.hexdigest() != expected:
-                raise IntegrityError(
-                    f"dataset {ref} arrived with sha256 {h.hexdigest()}, not the recorded "
-                    f"{expected or '(none sent)'}; download it again"
-                )
-            os.replace(tmp, dest_path)
-        except httpx.TransportError as exc:
-            raise self._unavailable(exc) from None
-        finally:
-            tmp.unlink(missing_ok=True)
-        return dest_path
+        return self._get_file(url, dest, what=f"dataset {ref}", params=params)
 
     def dataset_sketch(
         self, project: str, ref: str, allow_quarantined: bool = False
@@ -160,16 +104,3 @@ class HttpDatasets:
         url = f"/api/v1/runs/{_seg(check_run_id(run_id))}/datasets"
         body = {"ref": ref, "allow_quarantined": allow_quarantined}
         return DatasetVersion.from_dict(self._call("POST", url, json=body))
-
-
-def _chunks(fh: Any) -> Any:
-    while chunk := fh.read(CHUNK):
-        yield chunk
-
-
-def _sha256_file(path: str | os.PathLike[str]) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in _chunks(fh):
-            h.update(chunk)
-    return h.hexdigest()

@@ -1,0 +1,158 @@
+"""The wire under the http backend: one keep-alive httpx client, JSON calls, and verified
+streaming of files both ways. Errors come back as the RelayError the server raised."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+import orjson
+
+from relayml.api import wire
+from relayml.errors import IntegrityError, InvalidInput, RelayError, ServerUnavailable, from_dict
+from relayml.store.artifacts import CHUNK
+
+_TIMEOUT = httpx.Timeout(300.0, connect=10.0)
+
+
+def seg(value: str) -> str:
+    """One URL path segment: '/' and everything else special is escaped."""
+    return quote(value, safe="")
+
+
+def chunks(fh: Any) -> Iterator[bytes]:
+    while chunk := fh.read(CHUNK):
+        yield chunk
+
+
+def sha256_file(path: str | os.PathLike[str]) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in chunks(fh):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+class HttpTransport:
+    def __init__(self, url: str, token: str | None) -> None:
+        self.url = url.rstrip("/")
+        headers = {"User-Agent": "relayml-http"}
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
+        try:
+            self._http = httpx.Client(base_url=self.url, headers=headers, timeout=_TIMEOUT)
+        except (httpx.InvalidURL, ValueError) as exc:
+            raise InvalidInput(
+                f"invalid server URL {url!r} ({exc}); use http://host:port"
+            ) from None
+
+    def _unavailable(self, exc: httpx.TransportError) -> ServerUnavailable:
+        return ServerUnavailable(
+            f"cannot reach the Relay server at {self.url} ({type(exc).__name__}: {exc}); "
+            "check RELAY_SERVER_URL and that `relay server` is running there",
+            url=self.url,
+        )
+
+    def _raise_for(self, response: httpx.Response) -> None:
+        if response.is_success:
+            return
+        response.read()
+        try:
+            payload = orjson.loads(response.content)["error"]
+            err = from_dict(payload)
+        except (orjson.JSONDecodeError, KeyError, TypeError):
+            text = response.text.strip()[:200] or response.reason_phrase
+            cls = ServerUnavailable if response.status_code in (502, 503, 504) else RelayError
+            err = cls(
+                f"{response.request.method} {response.request.url} failed with HTTP "
+                f"{response.status_code}: {text}; is {self.url} a Relay server?",
+                status=response.status_code,
+            )
+        raise err
+
+    def _call(
+        self,
+        method: str,
+        path: str,
+        *,
+        json: Any = None,
+        params: dict[str, Any] | None = None,
+    ) -> Any:
+        content = orjson.dumps(json) if json is not None else None
+        headers = {"Content-Type": "application/json"} if content is not None else None
+        if params:
+            params = {k: v for k, v in params.items() if v is not None}
+        try:
+            response = self._http.request(
+                method, path, content=content, headers=headers, params=params
+            )
+        except httpx.TransportError as exc:
+            raise self._unavailable(exc) from None
+        self._raise_for(response)
+        if response.status_code == 204 or not response.content:
+            return None
+        return orjson.loads(response.content)
+
+    def _put_file(self, path: str, local_file: str | os.PathLike[str]) -> Any:
+        """Stream a file up with its sha256, which the server checks; returns the JSON reply."""
+        headers = {
+            wire.DIGEST_HEADER: sha256_file(local_file),
+            "Content-Type": "application/octet-stream",
+            "Content-Length": str(os.path.getsize(local_file)),
+        }
+        with open(local_file, "rb") as fh:
+            try:
+                response = self._http.put(path, content=chunks(fh), headers=headers)
+            except httpx.TransportError as exc:
+                raise self._unavailable(exc) from None
+        self._raise_for(response)
+        return orjson.loads(response.content)
+
+    def _get_file(
+        self,
+        path: str,
+        dest: str | os.PathLike[str],
+        *,
+        what: str,
+        expected: str | None = None,
+        params: dict[str, Any] | None = None,
+    ) -> Path:
+        """Stream a file down next to `dest`, hashing as it comes, and rename it into place only
+        when it matches `expected` (default: the digest the server sends)."""
+        dest_path = Path(dest)
+        dest_path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = dest_path.with_name(f".{dest_path.name}.{uuid.uuid4().hex}.part")
+        try:
+            with self._http.stream("GET", path, params=params) as response:
+                self._raise_for(response)
+                want = expected or response.headers.get(wire.DIGEST_HEADER, "")
+                h = hashlib.sha256()
+                with open(tmp, "wb") as out:
+                    for chunk in response.iter_bytes(CHUNK):
+                        h.update(chunk)
+                        out.write(chunk)
+            if h.hexdigest() != want:
+                raise IntegrityError(
+                    f"{what} arrived with sha256 {h.hexdigest()}, not the recorded "
+                    f"{want or '(none sent)'}; download it again"
+                )
+            os.replace(tmp, dest_path)
+        except httpx.TransportError as exc:
+            if isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout):
+                raise self._unavailable(exc) from None
+            raise IntegrityError(
+                f"the download of {what} was cut off ({type(exc).__name__}: {exc}); "
+                "nothing was written, try again"
+            ) from None
+        finally:
+            tmp.unlink(missing_ok=True)
+        return dest_path
+
+    def close(self) -> None:
+        self._http.close()
