@@ -7,10 +7,8 @@ service validates, profiles and registers it.
 
 from __future__ import annotations
 
-from itertools import chain
 from typing import Annotated, Any
 
-import anyio.to_thread
 from fastapi import APIRouter, Header, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.responses import Response, StreamingResponse
@@ -18,8 +16,7 @@ from starlette.responses import Response, StreamingResponse
 from relayml.api import wire
 from relayml.api.auth import PrincipalDep, ServicesDep
 from relayml.api.errors import OrjsonResponse
-from relayml.api.routers.artifacts import _pull
-from relayml.errors import IntegrityError, InvalidInput
+from relayml.api.streaming import BINARY_BODY, receive, send
 
 router = APIRouter(prefix="/api/v1", tags=["datasets"])
 
@@ -60,12 +57,7 @@ def _ref(name: str, version: str) -> str:
     "/projects/{project}/datasets/uploads",
     status_code=201,
     summary="Upload a Parquet file to publish (the raw bytes as the body)",
-    openapi_extra={
-        "requestBody": {
-            "required": True,
-            "content": {"application/octet-stream": {"schema": {"type": "string"}}},
-        }
-    },
+    openapi_extra=BINARY_BODY,
 )
 async def upload(
     project: str,
@@ -74,13 +66,9 @@ async def upload(
     who: PrincipalDep,
     digest: Annotated[str | None, Header(alias=wire.DIGEST_HEADER)] = None,
 ) -> Response:
-    body = _pull(request.stream())
-    try:
-        blob, size = await anyio.to_thread.run_sync(
-            lambda: services.data.upload(who, project, body, expected_digest=digest)
-        )
-    except IntegrityError as exc:
-        raise InvalidInput(exc.message, **exc.details) from None
+    blob, size = await receive(
+        request, lambda body: services.data.upload(who, project, body, expected_digest=digest)
+    )
     return OrjsonResponse({"blob": blob, "size": size}, status_code=201)
 
 
@@ -148,11 +136,7 @@ def download(
     allow_quarantined: AllowQuarantined = False,
 ) -> Response:
     found, chunks = services.data.open_data(who, project, _ref(name, version), allow_quarantined)
-    first = next(chunks, b"")  # a missing blob must become an error, not a cut-off 200
-    headers = {wire.DIGEST_HEADER: found.blob, "Content-Length": str(found.size)}
-    return StreamingResponse(
-        chain([first], chunks), media_type="application/octet-stream", headers=headers
-    )
+    return send(chunks, found.blob, found.size)
 
 
 @router.get(

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 from datetime import datetime
-from itertools import chain
 from typing import Annotated, Any
 
-import anyio.to_thread
 from fastapi import APIRouter, Header, Query, Request
 from pydantic import Field
 from starlette.responses import Response, StreamingResponse
@@ -14,10 +12,9 @@ from starlette.responses import Response, StreamingResponse
 from relayml.api import wire
 from relayml.api.auth import PrincipalDep, ServicesDep
 from relayml.api.errors import OrjsonResponse
-from relayml.api.routers.artifacts import _pull
 from relayml.api.schemas import Body
+from relayml.api.streaming import BINARY_BODY, receive, send
 from relayml.domain.pipelines import StepOutput, StepSpec
-from relayml.errors import IntegrityError, InvalidInput
 
 router = APIRouter(prefix="/api/v1", tags=["pipelines"])
 
@@ -166,12 +163,7 @@ def find_cached(project: str, cache_key: str, services: ServicesDep, who: Princi
     "/pipeline-runs/{run_id}/blobs",
     status_code=201,
     summary="Upload a step's output or log bytes (the raw bytes as the body)",
-    openapi_extra={
-        "requestBody": {
-            "required": True,
-            "content": {"application/octet-stream": {"schema": {"type": "string"}}},
-        }
-    },
+    openapi_extra=BINARY_BODY,
 )
 async def put_blob(
     run_id: str,
@@ -180,13 +172,10 @@ async def put_blob(
     who: PrincipalDep,
     digest: Annotated[str | None, Header(alias=wire.DIGEST_HEADER)] = None,
 ) -> Response:
-    body = _pull(request.stream())
-    try:
-        stored, size = await anyio.to_thread.run_sync(
-            lambda: services.pipelines.put_blob(who, run_id, body, expected_digest=digest)
-        )
-    except IntegrityError as exc:
-        raise InvalidInput(exc.message, **exc.details) from None
+    stored, size = await receive(
+        request,
+        lambda body: services.pipelines.put_blob(who, run_id, body, expected_digest=digest),
+    )
     return OrjsonResponse({"digest": stored, "size": size}, status_code=201)
 
 
@@ -197,9 +186,4 @@ async def put_blob(
 )
 def get_blob(run_id: str, digest: str, services: ServicesDep, who: PrincipalDep) -> Response:
     chunks = services.pipelines.open_blob(who, run_id, digest)
-    first = next(chunks, b"")  # a missing blob becomes a 404, not a cut-off 200
-    return StreamingResponse(
-        chain([first], chunks),
-        media_type="application/octet-stream",
-        headers={wire.DIGEST_HEADER: digest},
-    )
+    return send(chunks, digest)
