@@ -81,6 +81,8 @@ def compare(
     ``kinds`` maps columns to "numeric", "categorical", "boolean" or "datetime".
     Thresholds of the decision rule may be given as a ``Thresholds`` or as keywords
     (``alpha=0.01``, ``wasserstein=0.1``, ``total_variation=0.05``, ...).
+    ``current`` may also be a summary made with ``summarize(data, like=reference_summary)``,
+    e.g. the merge of per-partition summaries computed on Ray.
     ``classifier=True`` adds a domain-classifier check of the joint distribution (needs
     scikit-learn and the raw reference).
     """
@@ -113,6 +115,17 @@ def compare(
     wanted = list(ref_sketch.columns)
     if not wanted:
         raise InvalidInput("no column to compare: the reference has no column with a drift test")
+    if isinstance(current, Mapping | TableSketch):
+        # e.g. the merge of per-partition summaries made on the reference's edges (Ray, Spark)
+        if classifier:
+            raise InvalidInput("classifier=True needs the raw current data, not a summary")
+        return compare_sketches(
+            ref_sketch,
+            _current_summary(current, ref_sketch),
+            thresholds=base,
+            column_thresholds=column_thresholds,
+            coarse_bins=coarse_bins,
+        )
     cur_table = to_arrow(current, None, side="current")
     missing = [c for c in wanted if c not in cur_table.column_names]
     if missing:
@@ -177,6 +190,31 @@ def _thresholds(base: Thresholds, options: Mapping[str, float]) -> Thresholds:
 def _require_rows(table: Any, side: str) -> None:
     if table.num_rows == 0:
         raise InvalidInput(f"the {side} data has no rows; drift needs at least one row per side")
+
+
+def _current_summary(current: Any, reference: TableSketch) -> TableSketch:
+    """A current-side summary, checked to be on the reference's bins (merge-compatible)."""
+    import numpy as np
+
+    from relayml.stats.sketch import NumericSketch, TableSketch
+
+    if not isinstance(current, TableSketch):
+        try:
+            current = TableSketch.from_dict(dict(current))
+        except (KeyError, ValueError, TypeError) as exc:
+            raise InvalidInput(f"current is a dict but not a drift summary: {exc}") from exc
+    selected = _select(current, list(reference.columns))
+    for name, ref_col in reference.columns.items():
+        cur_col = selected.columns[name]
+        if isinstance(ref_col, NumericSketch) and (
+            not isinstance(cur_col, NumericSketch)
+            or not np.array_equal(ref_col.edges, cur_col.edges)
+        ):
+            raise InvalidInput(
+                f"the current summary of {name!r} is not on the reference's bins; make it with "
+                "drift.summarize(data, like=reference_summary)"
+            )
+    return selected
 
 
 def _select(sketch: TableSketch, columns: Sequence[str]) -> TableSketch:

@@ -76,3 +76,40 @@ def test_same_results_on_ray_and_local(
     assert "in explode" in caught.value.user_traceback
     log = backend.get_pipeline_run(on_ray.id).step("total").logs_digest
     assert log is not None and log == local.step("total").logs_digest  # "summing 5\n" on both
+
+
+def test_drift_summaries_of_partitions_on_ray_merge_to_the_whole(ray_cluster: Any) -> None:
+    """Monitoring at scale: each Ray task summarises its partition on the reference's bin edges;
+    the merged summary gives the same drift decisions as summarising everything in one place."""
+    import numpy as np
+    import pandas as pd
+
+    import relayml.drift as drift
+    from relayml.stats.sketch import TableSketch
+
+    rng = np.random.default_rng(3)
+    n = 40_000
+    reference = pd.DataFrame(
+        {"income": rng.lognormal(10, 0.5, n), "city": rng.choice(["a", "b", "c"], n)}
+    )
+    current = reference.sample(frac=1.0, random_state=4).reset_index(drop=True)
+    current["income"] *= 1.1
+    edges = drift.summarize(reference)
+
+    @ray_cluster.remote
+    def summarize_part(part: pd.DataFrame, like: dict[str, Any]) -> dict[str, Any]:
+        return drift.summarize(part, like=TableSketch.from_dict(like)).to_dict()
+
+    like = edges.to_dict()
+    parts = [current.iloc[i : i + 10_000] for i in range(0, n, 10_000)]
+    sketches = ray_cluster.get([summarize_part.remote(p, like) for p in parts])
+    merged = TableSketch.from_dict(sketches[0])
+    for s in sketches[1:]:
+        merged = merged.merge(TableSketch.from_dict(s))
+
+    whole = drift.summarize(current, like=edges)
+    assert merged.to_dict()["columns"].keys() == whole.to_dict()["columns"].keys()
+    on_ray = drift.compare(edges, merged)
+    in_one_place = drift.compare(edges, whole)
+    assert on_ray.drifted == in_one_place.drifted == ["income"]
+    assert on_ray["income"].statistics == pytest.approx(in_one_place["income"].statistics)

@@ -52,3 +52,17 @@ def test_sketch_round_trips_through_json_and_compares_the_same() -> None:
     assert a.drifted == b.drifted == c.drifted
     for name in a.columns:
         assert a[name].statistics == b[name].statistics
+
+
+def test_current_summary_must_share_the_reference_bins() -> None:
+    import pytest
+
+    from relayml.errors import InvalidInput
+
+    table = pa.Table.from_pandas(planted(20_000, 9, False), preserve_index=False)
+    reference = drift.summarize(table.slice(0, 10_000))
+    on_edges = drift.summarize(table.slice(10_000, 10_000), like=reference)
+    assert drift.compare(reference, on_edges).drifted == []
+    own_edges = drift.summarize(table.slice(10_000, 10_000))
+    with pytest.raises(InvalidInput, match="like=reference_summary"):
+        drift.compare(reference, own_edges)
