@@ -231,3 +231,17 @@ def test_parallel_and_serial_give_the_same_report() -> None:
     ids = t["id"].to_numpy()
     _, inv, counts = np.unique(ids, return_inverse=True, return_counts=True)
     assert ra["id.unique"].failing_count == int((counts[inv] > 1).sum())
+
+
+def test_pandas_and_polars_frames_give_the_same_report() -> None:
+    import pandas as pd
+    import polars as pl
+
+    frame = pd.DataFrame({"g": ["A", "B", "Z", None, "A"], "n": [1.0, -2.0, 3.0, None, 5.0]})
+    c = Contract(columns=[Column("g", allowed=("A", "B")), Column("n", min=0, nullable=False)])
+    from_pandas = validate(frame, c)
+    from_polars = validate(pl.from_pandas(frame), c)
+    assert from_pandas.to_dict()["checks"] == from_polars.to_dict()["checks"]
+    assert from_polars["g.allowed"].failing_count == 1
+    assert from_polars["n.range"].failing_count == 1
+    assert from_polars["n.not_null"].failing_count == 1

@@ -46,6 +46,9 @@ def test_publish_every_input_kind_and_read_back(home: Path) -> None:
     assert relay.datasets.publish("loans", home / "loans.parquet").ref == "loans@1"
     reader = pa.RecordBatchReader.from_batches(table.schema, table.to_batches(300))
     assert relay.datasets.publish("loans", reader).ref == "loans@1"
+    import polars as pl
+
+    assert relay.datasets.publish("loans", pl.from_pandas(df)).ref == "loans@1"
     from_csv = relay.datasets.publish("loans_csv", home / "loans.csv")
     assert from_csv.rows == 2000
     for got in (
