@@ -62,3 +62,24 @@ def test_datasets_cli_end_to_end(relay: Relay, tmp_path: Path) -> None:
     assert relay("datasets", "get", "loans@2", "-o", str(tmp_path / "y.parquet")).code == 0
     audit = relay("audit", "log", "--json", "--action", "dataset.release")
     assert audit.code == 0 and "loans@2" in audit.out
+
+
+def test_drift_gate_against_a_dataset_version_in_a_named_project(
+    relay: Relay, tmp_path: Path
+) -> None:
+    rng = np.random.default_rng(1)
+    df = pd.DataFrame({"amount": rng.normal(100, 5, 5_000), "age": rng.integers(18, 90, 5_000)})
+    df.to_parquet(tmp_path / "train.parquet", index=False)
+    same = df.sample(frac=1.0, random_state=2)
+    same.to_parquet(tmp_path / "same.parquet", index=False)
+    df.assign(amount=df["amount"] * 1.2).to_parquet(tmp_path / "shifted.parquet", index=False)
+    assert relay("projects", "create", "risk").code == 0
+    r = relay("--project", "risk", "datasets", "publish", "loans", str(tmp_path / "train.parquet"))
+    assert r.code == 0, r.err
+
+    ok = relay("--project", "risk", "drift", "loans@1", str(tmp_path / "same.parquet"),
+               "--fail-on-drift")  # fmt: skip
+    assert ok.code == 0, ok.err
+    gate = relay("--project", "risk", "drift", "loans@1", str(tmp_path / "shifted.parquet"),
+                 "--fail-on-drift")  # fmt: skip
+    assert gate.code == 1 and "amount" in gate.out

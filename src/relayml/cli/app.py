@@ -69,6 +69,14 @@ def _global_options(
     ] = None,
 ) -> None:
     state.options = state.Options(server=server_url, token=token, project=project)
+    # Commands that go through the SDK (drift and contracts on dataset references) read these.
+    for var, value in (
+        ("RELAY_SERVER_URL", server_url),
+        ("RELAY_TOKEN", token),
+        ("RELAY_PROJECT", project),
+    ):
+        if value:
+            os.environ[var] = value
 
 
 for _module in (db, projects, users, audit, experiments, runs, artifacts, server, demo, drift):
