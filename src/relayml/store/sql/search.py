@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Table, exists, select
+from sqlalchemy import ColumnElement, Connection, Table, select
 from sqlalchemy.sql import Select
 
 from relayml.domain.filters import Condition, OrderBy, Value
@@ -88,10 +88,12 @@ def _condition(cond: Condition) -> ColumnElement[bool]:
         value = tuple(str(v) if isinstance(v, float) else v for v in cond.value)
     else:
         value = cond.value
-    return exists().where(
-        table.c.run_id == s.runs.c.id,
-        table.c.key == cond.key,
-        _compare(table.c.value, cond.op, value),
+    # Uncorrelated: the database evaluates the (key, value)-indexed subquery once and probes
+    # its result per run, instead of one index lookup per run per condition.
+    return s.runs.c.id.in_(
+        select(table.c.run_id).where(
+            table.c.key == cond.key, _compare(table.c.value, cond.op, value)
+        )
     )
 
 

@@ -6,7 +6,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BindParameter, Connection, and_, bindparam, func, or_, select, update
+from sqlalchemy import Connection, and_, func, or_, select, update
 
 from relayml.domain.filters import Condition, OrderBy
 from relayml.domain.tracking import (
@@ -18,36 +18,30 @@ from relayml.domain.tracking import (
 )
 from relayml.errors import Conflict
 from relayml.store.sql import schema as s
-from relayml.store.sql._util import from_db_float, to_db_float, upsert, utc, utc_or_none
+from relayml.store.sql._util import from_db_float, to_db_float, upsert, utc
 from relayml.store.sql.search import search_run_ids
 
-# get_runs' statements, built once: an expanding bound list of run ids, so a page of runs costs
-# neither statement construction nor a bound literal per id each time.
-_IDS: BindParameter[Any] = bindparam("ids", expanding=True)
+# get_runs' statements, run on the DBAPI cursor: a page of runs is thousands of small rows, and
+# per-row result processing cost more than the database did (benchmarks/RESULTS.md, search).
+# Fixed text; only the number of "?"/"%s" placeholders varies, never a value.
 _RUNS_BY_ID = (
-    select(
-        s.runs.c.id,
-        s.experiments.c.project,
-        s.experiments.c.name,
-        s.runs.c.name,
-        s.runs.c.status,
-        s.runs.c.user,
-        s.runs.c.start_time,
-        s.runs.c.end_time,
-        s.runs.c.parent_id,
-    )
-    .select_from(s.runs.join(s.experiments))
-    .where(s.runs.c.id.in_(_IDS))
+    "SELECT runs.id, experiments.project, experiments.name, runs.name, runs.status, runs.user, "
+    "runs.start_time, runs.end_time, runs.parent_id FROM runs JOIN experiments "
+    "ON experiments.id = runs.experiment_id WHERE runs.id IN ({ids})"
 )
-_PARAMS_BY_RUN = select(s.params.c.run_id, s.params.c.key, s.params.c.value).where(
-    s.params.c.run_id.in_(_IDS)
-)
-_TAGS_BY_RUN = select(s.tags.c.run_id, s.tags.c.key, s.tags.c.value).where(
-    s.tags.c.run_id.in_(_IDS)
-)
-_LATEST_BY_RUN = select(
-    s.latest_metrics.c.run_id, s.latest_metrics.c.key, s.latest_metrics.c.value
-).where(s.latest_metrics.c.run_id.in_(_IDS))
+_KEYS_BY_RUN = "SELECT run_id, key, value FROM {table} WHERE run_id IN ({ids})"
+
+
+_SLICE = 10_000
+
+
+def _placeholders(conn: Connection, n: int) -> str:
+    return ", ".join(["?" if conn.dialect.paramstyle == "qmark" else "%s"] * n)
+
+
+def _when(value: Any) -> datetime:
+    """SQLite hands timestamps back as text, PostgreSQL as datetimes."""
+    return utc(datetime.fromisoformat(value) if isinstance(value, str) else value)
 
 
 class SqlTracking:
@@ -129,11 +123,20 @@ class SqlTracking:
         """Runs with their params, tags and latest metrics, in the order of `run_ids`."""
         if not run_ids:
             return []
-        ids = {"ids": list(run_ids)}
         records: dict[str, RunRecord] = {}
-        for rid, project, exp, name, status, user, start, end, parent in self.conn.execute(
-            _RUNS_BY_ID, ids
-        ):
+        cursor = self.conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+        try:
+            # In slices: SQLite allows at most 32,766 bound variables in one statement.
+            for lo in range(0, len(run_ids), _SLICE):
+                self._load_runs(cursor, list(run_ids[lo : lo + _SLICE]), records)
+        finally:
+            cursor.close()
+        return [records[i] for i in run_ids if i in records]
+
+    def _load_runs(self, cursor: Any, ids: list[str], records: dict[str, RunRecord]) -> None:
+        marks = _placeholders(self.conn, len(ids))
+        cursor.execute(_RUNS_BY_ID.format(ids=marks), ids)
+        for rid, project, exp, name, status, user, start, end, parent in cursor.fetchall():
             records[rid] = RunRecord(
                 id=rid,
                 project=project,
@@ -141,17 +144,17 @@ class SqlTracking:
                 name=name,
                 status=RunStatus(status),
                 user=user,
-                start_time=utc(start),
-                end_time=utc_or_none(end),
+                start_time=_when(start),
+                end_time=_when(end) if end is not None else None,
                 parent_id=parent,
             )
-        for run_id, key, value in self.conn.execute(_PARAMS_BY_RUN, ids):
-            records[run_id].params[key] = value
-        for run_id, key, value in self.conn.execute(_TAGS_BY_RUN, ids):
-            records[run_id].tags[key] = value
-        for run_id, key, value in self.conn.execute(_LATEST_BY_RUN, ids):
+        for table in ("params", "tags"):
+            cursor.execute(_KEYS_BY_RUN.format(table=table, ids=marks), ids)
+            for run_id, key, value in cursor.fetchall():
+                getattr(records[run_id], table)[key] = value
+        cursor.execute(_KEYS_BY_RUN.format(table="latest_metrics", ids=marks), ids)
+        for run_id, key, value in cursor.fetchall():
             records[run_id].metrics[key] = from_db_float(value)
-        return [records[i] for i in run_ids if i in records]
 
     # params & tags -----------------------------------------------------------------------
     def log_params(self, run_id: str, values: dict[str, str]) -> None:
