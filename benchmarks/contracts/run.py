@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import subprocess
 import sys
 import tempfile
@@ -27,12 +26,13 @@ from typing import Any
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
-VENVS = ROOT / "benchmarks" / ".venvs"
 DATA = ROOT / "benchmarks" / ".data" / "contracts"
-RESULTS = ROOT / "benchmarks" / "RESULTS.md"
 BEGIN, END = "<!-- contracts:begin -->", "<!-- contracts:end -->"
 
 sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(HERE.parent))
+import harness  # noqa: E402
+
 from data import CHECKS, ensure  # noqa: E402
 
 PEERS = {
@@ -44,25 +44,6 @@ TIMEOUT = 3600
 # Targets from the issue: Relay within 1.5x of the plain pass, >= 2x faster than pandera-polars,
 # >= 4x faster than GE, extra peak memory <= half the data's in-memory size.
 TARGET_PLAIN, TARGET_PANDERA, TARGET_GE, TARGET_MEMORY = 1.5, 2.0, 4.0, 0.5
-
-
-def peer_python(name: str) -> Path:
-    """The interpreter of the peer's venv, creating and filling the venv when missing."""
-    venv = VENVS / name
-    python = venv / "bin" / "python"
-    marker = venv / ".installed"
-    if not marker.exists():
-        print(f"creating {venv} ...", flush=True)
-        base = getattr(sys, "_base_executable", sys.executable)
-        if not python.exists():
-            subprocess.run([base, "-m", "venv", str(venv)], check=True)
-        subprocess.run(
-            [str(python), "-m", "pip", "install", "-q", "--upgrade", *PEERS[name]],
-            check=True,
-            env=ENV,
-        )
-        marker.write_text("ok\n")
-    return python
 
 
 def measure(python: Path, tool: str, table: Path, repeats: int) -> dict[str, Any]:
@@ -110,28 +91,6 @@ def publish(table: Path) -> dict[str, Any]:
     if proc.returncode != 0:
         return {"error": " | ".join(proc.stderr.strip().splitlines()[-3:])[:300]}
     return dict(json.loads(proc.stdout.strip().splitlines()[-1]))
-
-
-def machine() -> str:
-    model = "unknown"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    mem = "?"
-    try:
-        kb = int(Path("/proc/meminfo").read_text().split()[1])
-        mem = f"{kb / 2**20:.0f} GB RAM"
-    except (OSError, ValueError, IndexError):
-        pass
-    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
-    return (
-        f"{os.cpu_count()} CPUs (nproc), {model}, {mem}, Python {platform.python_version()}, "
-        f"load average at the end {load} (other work on the machine slows every tool)"
-    )
 
 
 def agreement(results: dict[str, dict[str, Any]], expected: dict[str, int]) -> list[str]:
@@ -189,7 +148,8 @@ def render(results: dict[str, dict[str, Any]], n: int, expected: dict[str, int],
         BEGIN,
         "## Data contracts (`relay contracts check`, `relayml.contracts.validate`)",
         "",
-        f"Command: `{command}` · machine: {machine()} · run {time.strftime('%Y-%m-%d %H:%M')}",
+        f"Command: `{command}` · machine: {harness.machine_line()} · "
+        f"run {time.strftime('%Y-%m-%d %H:%M')}",
         "",
         f"Data: {n:,} rows x 10 columns (int id, 3 floats, an int, 4 strings, a timestamp); ten "
         "checks — not-null on three columns, ranges on three, allowed sets on two, a regex, "
@@ -243,16 +203,6 @@ def render(results: dict[str, dict[str, Any]], n: int, expected: dict[str, int],
     return "\n".join(lines)
 
 
-def write_section(section: str) -> None:
-    text = RESULTS.read_text(encoding="utf-8") if RESULTS.exists() else "# Benchmark results\n"
-    if BEGIN in text and END in text:
-        head, rest = text.split(BEGIN, 1)
-        text = head + section + rest.split(END, 1)[1]
-    else:
-        text = text.rstrip("\n") + "\n\n" + section + "\n"
-    RESULTS.write_text(text, encoding="utf-8")
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="1M rows, a smoke test")
@@ -266,7 +216,7 @@ def main() -> None:
     tools: dict[str, Path] = {"plain": Path(sys.executable), "relay": Path(sys.executable)}
     if not args.no_peers:
         for name in PEERS:
-            tools[name] = peer_python(name)
+            tools[name] = harness.peer_python(name, PEERS[name], ENV)
     results: dict[str, dict[str, Any]] = {}
     for tool, python in tools.items():
         r = measure(python, tool, table, args.repeats)
@@ -280,8 +230,8 @@ def main() -> None:
     print()
     print(section)
     if not args.no_write:
-        write_section(section)
-        print(f"\nwritten to {RESULTS}")
+        harness.write_section("contracts", section)
+        print(f"\nwritten to {harness.RESULTS}")
 
 
 if __name__ == "__main__":

@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import subprocess
 import sys
 import time
@@ -24,12 +23,13 @@ from typing import Any
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
-VENVS = ROOT / "benchmarks" / ".venvs"
 DATA = ROOT / "benchmarks" / ".data" / "drift"
-RESULTS = ROOT / "benchmarks" / "RESULTS.md"
 BEGIN, END = "<!-- drift:begin -->", "<!-- drift:end -->"
 
 sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(HERE.parent))
+import harness  # noqa: E402
+
 from data import SHIFTED, ensure  # noqa: E402
 
 PEERS = {
@@ -38,24 +38,6 @@ PEERS = {
 }
 ENV = {**os.environ, "NML_DISABLE_USAGE_LOGGING": "1", "EVIDENTLY_DISABLE_TELEMETRY": "1"}
 TIMEOUT = 3600
-
-
-def peer_python(name: str) -> Path:
-    """The interpreter of the peer's venv, creating and filling the venv when missing."""
-    venv = VENVS / name
-    python = venv / "bin" / "python"
-    marker = venv / ".installed"
-    if not marker.exists():
-        print(f"creating {venv} ...", flush=True)
-        base = getattr(sys, "_base_executable", sys.executable)
-        subprocess.run([base, "-m", "venv", str(venv)], check=True)
-        subprocess.run(
-            [str(python), "-m", "pip", "install", "-q", "--upgrade", *PEERS[name]],
-            check=True,
-            env=ENV,
-        )
-        marker.write_text("ok\n")
-    return python
 
 
 def measure(python: Path, tool: str, ref: Path, cur: Path, repeats: int) -> dict[str, Any]:
@@ -76,22 +58,6 @@ def measure(python: Path, tool: str, ref: Path, cur: Path, repeats: int) -> dict
     return dict(out)
 
 
-def machine() -> str:
-    model = "unknown"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
-    return (
-        f"{os.cpu_count()} CPUs (nproc), {model}, Python {platform.python_version()}, "
-        f"load average at the end {load} (other work on the machine slows every tool)"
-    )
-
-
 def score(flagged: list[str]) -> tuple[int, int]:
     caught = len(set(flagged) & set(SHIFTED))
     false = len(set(flagged) - set(SHIFTED))
@@ -103,7 +69,8 @@ def render(results: list[dict[str, Any]], sizes: list[int], command: str) -> str
         BEGIN,
         "## Data drift (`relay.drift.compare`)",
         "",
-        f"Command: `{command}` · machine: {machine()} · run {time.strftime('%Y-%m-%d %H:%M')}",
+        f"Command: `{command}` · machine: {harness.machine_line()} · "
+        f"run {time.strftime('%Y-%m-%d %H:%M')}",
         "",
         "Data: 20 columns per side, 5 with planted shifts (mean +0.1 sd, spread +20 %, one "
         "category +5 points, 3 % of rows in 10 never-seen rare categories, 5 % missing values) and "
@@ -169,17 +136,6 @@ def targets(results: list[dict[str, Any]], sizes: list[int]) -> list[str]:
     return out
 
 
-def write_section(section: str) -> None:
-    text = RESULTS.read_text(encoding="utf-8") if RESULTS.exists() else "# Benchmark results\n"
-    if BEGIN in text and END in text:
-        head, rest = text.split(BEGIN, 1)
-        tail = rest.split(END, 1)[1]
-        text = head + section + tail
-    else:
-        text = text.rstrip("\n") + "\n\n" + section + "\n"
-    RESULTS.write_text(text, encoding="utf-8")
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="10k rows per side only")
@@ -190,7 +146,7 @@ def main() -> None:
     tools: dict[str, Path] = {"relay": Path(sys.executable), "plain": Path(sys.executable)}
     if not args.no_peers:
         for name in PEERS:
-            tools[name] = peer_python(name)
+            tools[name] = harness.peer_python(name, PEERS[name], ENV)
     results = []
     for n in sizes:
         ref, cur = ensure(n, DATA)
@@ -206,8 +162,8 @@ def main() -> None:
     print()
     print(section)
     if not args.no_write:
-        write_section(section)
-        print(f"\nwritten to {RESULTS}")
+        harness.write_section("drift", section)
+        print(f"\nwritten to {harness.RESULTS}")
 
 
 if __name__ == "__main__":

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 BEGIN = "<!-- tracking:begin -->"
@@ -156,15 +155,3 @@ def render_section(
     lines += [f"- {n}" for n in notes(results, sizes_note)]
     lines.append(END)
     return "\n".join(lines) + "\n"
-
-
-def write_section(path: Path, section: str) -> Path:
-    """Replace the tracking section of `path` (or append it), leaving the rest intact."""
-    text = path.read_text() if path.exists() else "# Benchmark results\n\n"
-    start, end = text.find(BEGIN), text.find(END)
-    if start != -1 and end != -1 and end > start:
-        text = text[:start] + section.rstrip("\n") + text[end + len(END) :]
-    else:
-        text = text.rstrip("\n") + "\n\n" + section
-    path.write_text(text if text.endswith("\n") else text + "\n")
-    return path

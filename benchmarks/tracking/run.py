@@ -33,12 +33,13 @@ from typing import Any
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-
+sys.path.insert(0, str(HERE.parent))
+import harness  # noqa: E402
 from common import RESULT_PREFIX, LogSpec, median, quiet_env  # noqa: E402
-from report import Row, render_section, write_section  # noqa: E402
+from report import Row, render_section  # noqa: E402
 
 ROOT = HERE.parent.parent
-MLFLOW_VENV = HERE.parent / ".venvs" / "mlflow"
+MLFLOW_VENV = HERE.parent / ".venvs" / "mlflow"  # harness.peer_python("mlflow", ...)
 MLFLOW_PY = MLFLOW_VENV / "bin" / "python"
 RELAY_PY = Path(sys.executable)
 RELAY_CLI = RELAY_PY.parent / "relay"
@@ -65,17 +66,8 @@ def say(msg: str) -> None:
 # setup ---------------------------------------------------------------------------------------
 def ensure_mlflow_venv() -> str:
     """Create the MLflow venv if it is missing; return MLflow's version."""
+    harness.peer_python("mlflow", ["pip", "mlflow"])
     probe = [str(MLFLOW_PY), "-c", "import importlib.metadata as m; print(m.version('mlflow'))"]
-    if MLFLOW_PY.exists():
-        done = subprocess.run(probe, capture_output=True, text=True, check=False)
-        if done.returncode == 0:
-            return done.stdout.strip()
-    say(f"creating {MLFLOW_VENV} with the latest MLflow (one-off, a few minutes)...")
-    base = shutil.which("python3") or sys.executable
-    subprocess.run([base, "-m", "venv", "--clear", str(MLFLOW_VENV)], check=True)
-    pip = [str(MLFLOW_PY), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
-    subprocess.run([*pip, "--upgrade", "pip"], check=True)
-    subprocess.run([*pip, "mlflow"], check=True)
     return subprocess.run(probe, capture_output=True, text=True, check=True).stdout.strip()
 
 
@@ -241,23 +233,6 @@ def build_rows(results: dict[str, Any]) -> list[Row]:
     return rows
 
 
-def machine() -> dict[str, str]:
-    cpu = "unknown"
-    mem = "unknown"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-        for line in Path("/proc/meminfo").read_text().splitlines():
-            if line.startswith("MemTotal"):
-                mem = f"{int(line.split()[1]) / 1024 / 1024:.1f} GiB"
-                break
-    except OSError:
-        pass
-    return {"nproc": str(os.cpu_count()), "cpu": cpu, "memory": mem, "os": platform.platform()}
-
-
 def versions(mlflow_version: str) -> dict[str, str]:
     import relayml
 
@@ -361,13 +336,13 @@ def main() -> int:
         sizes_note=meta["sizes_note"],
         started=datetime.fromisoformat(meta["started"]),
         duration_s=meta["duration_s"],
-        machine=machine(),
+        machine=harness.machine(),
         versions=versions(mlflow_version),
         command=meta["command"],
     )
     say("\n" + section)
     if meta["full"] and (not args.render or args.write):
-        path = write_section(HERE.parent / "RESULTS.md", section)
+        path = harness.write_section("tracking", section)
         say(f"wrote the tracking section of {path.relative_to(ROOT)}")
     else:
         say(
