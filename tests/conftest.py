@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -25,16 +26,14 @@ def settings_for(home: Path, database_url: str | None = None, user: str = "admin
     )
 
 
-@pytest.fixture(scope="session")
-def pg_database() -> Iterator[str]:
-    """A fresh PostgreSQL database for this test process, dropped afterwards."""
-    if not PG_URL:
-        pytest.skip("RELAY_TEST_DATABASE_URL is not set (make test sets it in CI)")
+@contextmanager
+def _scratch_database(url: str, prefix: str) -> Iterator[str]:
+    """A new, empty database next to `url`'s, dropped afterwards (open connections too)."""
     import psycopg
     from sqlalchemy.engine import make_url
 
-    base = make_url(PG_URL)
-    name = f"relay_test_{uuid.uuid4().hex[:12]}"
+    base = make_url(url)
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
     admin_dsn = base.set(drivername="postgresql").render_as_string(hide_password=False)
     with psycopg.connect(admin_dsn, autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
@@ -43,25 +42,23 @@ def pg_database() -> Iterator[str]:
     finally:
         with psycopg.connect(admin_dsn, autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session")
+def pg_database() -> Iterator[str]:
+    """A fresh PostgreSQL database for this test process, dropped afterwards."""
+    if not PG_URL:
+        pytest.skip("RELAY_TEST_DATABASE_URL is not set (make test sets it in CI)")
+    with _scratch_database(PG_URL, "relay_test") as url:
+        yield url
 
 
 @pytest.fixture
 def fresh_pg(pg_database: str) -> Iterator[str]:
     """An empty PostgreSQL database per test (for tests that need the whole store to
     themselves, like audit tampering)."""
-    import psycopg
-    from sqlalchemy.engine import make_url
-
-    base = make_url(pg_database)
-    name = f"relay_t_{uuid.uuid4().hex[:12]}"
-    admin_dsn = base.set(drivername="postgresql").render_as_string(hide_password=False)
-    with psycopg.connect(admin_dsn, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield base.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with psycopg.connect(admin_dsn, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with _scratch_database(pg_database, "relay_t") as url:
+        yield url
 
 
 @pytest.fixture(params=["sqlite", "postgres"])

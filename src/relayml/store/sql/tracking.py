@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
@@ -33,6 +34,14 @@ _KEYS_BY_RUN = "SELECT run_id, key, value FROM {table} WHERE run_id IN ({ids})"
 
 
 _SLICE = 10_000
+
+
+def _slice_size(conn: Connection) -> int:
+    """Ids per statement: SQLite builds cap bound variables (32,766 by default, some lower)."""
+    getlimit = getattr(conn.connection.dbapi_connection, "getlimit", None)
+    if getlimit is None:
+        return _SLICE
+    return max(1, min(_SLICE, int(getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER))))
 
 
 def _placeholders(conn: Connection, n: int) -> str:
@@ -126,9 +135,9 @@ class SqlTracking:
         records: dict[str, RunRecord] = {}
         cursor = self.conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
         try:
-            # In slices: SQLite allows at most 32,766 bound variables in one statement.
-            for lo in range(0, len(run_ids), _SLICE):
-                self._load_runs(cursor, list(run_ids[lo : lo + _SLICE]), records)
+            size = _slice_size(self.conn)
+            for lo in range(0, len(run_ids), size):
+                self._load_runs(cursor, list(run_ids[lo : lo + size]), records)
         finally:
             cursor.close()
         return [records[i] for i in run_ids if i in records]
