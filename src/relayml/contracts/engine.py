@@ -114,13 +114,19 @@ class _ColumnEval(_Eval):
         super().__init__(name, kind, column, severity)
         self.spec = spec
 
-    def update(self, batch: pa.RecordBatch, offset: int) -> None:
+    def column_of(self, batch: pa.RecordBatch) -> pa.Array | None:
+        """The checked column of `batch`; None (every row failing) when it is missing."""
         i = batch.schema.get_field_index(self.column or "")
         if i < 0:
             self.problem = f"column {self.column!r} is missing from the data"
             self.failing += batch.num_rows
+            return None
+        return batch.column(i)
+
+    def update(self, batch: pa.RecordBatch, offset: int) -> None:
+        col = self.column_of(batch)
+        if col is None:
             return
-        col = batch.column(i)
         if pa.types.is_dictionary(col.type):
             col = col.dictionary_decode()
         bad = self.count(col)
@@ -260,12 +266,9 @@ class _Unique(_ColumnEval):
         self.group: GroupCounter | None = None
 
     def update(self, batch: pa.RecordBatch, offset: int) -> None:
-        i = batch.schema.get_field_index(self.column or "")
-        if i < 0:
-            self.problem = f"column {self.column!r} is missing from the data"
-            self.failing += batch.num_rows
+        col = self.column_of(batch)
+        if col is None:
             return
-        col = batch.column(i)
         t = col.type
         if pa.types.is_integer(t) or pa.types.is_floating(t) or pa.types.is_temporal(t):
             self.numeric = self.numeric or NumericCounter()

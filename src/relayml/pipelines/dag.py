@@ -50,11 +50,7 @@ class Step(Generic[P, R]):
         self.backoff = float(backoff)
         self.cache = cache
         self.signature = inspect.signature(fn)
-        self.__doc__ = fn.__doc__
-        self.__wrapped__ = fn
-        self.__name__ = getattr(fn, "__name__", self.name)
-        self.__qualname__ = getattr(fn, "__qualname__", self.name)
-        self.__module__ = fn.__module__
+        _wraps(self, fn, self.name)
 
     def __call__(self, *args: P.args, **kwargs: P.kwargs) -> R:
         builder = _building.get()
@@ -208,11 +204,7 @@ class Pipeline(Generic[P]):
         self.name = check_name("pipeline", name or fn.__name__)
         self.schedule = check_cron(schedule)
         self.signature = inspect.signature(fn)
-        self.__doc__ = fn.__doc__
-        self.__wrapped__ = fn
-        self.__name__ = getattr(fn, "__name__", self.name)
-        self.__qualname__ = getattr(fn, "__qualname__", self.name)
-        self.__module__ = fn.__module__
+        _wraps(self, fn, self.name)
         if self.schedule is not None:
             missing = [p for p, v in self.defaults().items() if v is inspect.Parameter.empty]
             if missing:
@@ -284,3 +276,12 @@ def pipeline(
         return Pipeline(f, name=name, schedule=schedule)
 
     return wrap(fn) if fn is not None else wrap
+
+
+def _wraps(wrapper: Any, fn: Callable[..., Any], name: str) -> None:
+    """Make a Step or Pipeline look like the function it wraps (name, docs, module)."""
+    wrapper.__doc__ = fn.__doc__
+    wrapper.__wrapped__ = fn
+    wrapper.__name__ = getattr(fn, "__name__", name)
+    wrapper.__qualname__ = getattr(fn, "__qualname__", name)
+    wrapper.__module__ = fn.__module__
