@@ -39,3 +39,26 @@ def test_sigterm_flushes_buffered_metrics(tmp_path: Path) -> None:
     assert [p.step for p in hist] == list(range(3000))
     assert backend.get_run(run_id).status is RunStatus.KILLED
     backend.close()
+
+
+CRASHER = r"""
+import relayml as relay
+relay.init(project="crash")
+run = relay.start_run(experiment="e")   # not in a `with`: only exit handling ends it
+run.log_metric("loss", 0.5)
+print(run.id, flush=True)
+raise RuntimeError("training diverged")
+"""
+
+
+def test_a_run_left_open_by_a_crash_ends_failed_with_its_points(tmp_path: Path) -> None:
+    env = {**os.environ, "RELAY_HOME": str(tmp_path), "RELAY_USER": "trainer"}
+    env.pop("RELAY_DATABASE_URL", None)
+    proc = subprocess.run(
+        [sys.executable, "-c", CRASHER], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert proc.returncode == 1 and "training diverged" in proc.stderr
+    backend = connect(settings=settings_for(tmp_path, user="trainer")).backend
+    run = backend.get_run(proc.stdout.strip())
+    assert run.status is RunStatus.FAILED and run.metrics == {"loss": 0.5}
+    backend.close()

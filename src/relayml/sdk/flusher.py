@@ -13,7 +13,7 @@ import signal
 import sys
 import threading
 from types import FrameType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from relayml.sdk.run import ActiveRun
@@ -28,6 +28,7 @@ class Flusher:
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
         self._hooks_installed = False
+        self._crashed = False
 
     def register(self, run: ActiveRun) -> None:
         with self._lock:
@@ -69,6 +70,13 @@ class Flusher:
             return
         self._hooks_installed = True
         atexit.register(self._at_exit)
+        previous_hook = sys.excepthook
+
+        def on_uncaught(kind: type[BaseException], exc: BaseException, tb: Any) -> None:
+            self._crashed = True  # runs still open at exit end as failed, not finished
+            previous_hook(kind, exc, tb)
+
+        sys.excepthook = on_uncaught
         if threading.current_thread() is threading.main_thread():
             previous = signal.getsignal(signal.SIGTERM)
 
@@ -88,7 +96,7 @@ class Flusher:
             with contextlib.suppress(Exception):
                 run._flush_pending()
             with contextlib.suppress(Exception):
-                run.end("killed" if getattr(sys, "last_value", None) else "finished")
+                run.end("failed" if self._crashed else "finished")
 
 
 flusher = Flusher()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextvars
-import math
 import os
 import threading
 import time
@@ -171,10 +170,7 @@ class ActiveRun(Run):
             self._steps[key] = max(step, self._steps.get(key, -1))
             self._pending.append(MetricPoint(key, v, step, ts))
             n = len(self._pending)
-        if not math.isnan(v):
-            self._record.metrics[key] = v
-        else:
-            self._record.metrics[key] = math.nan
+        self._record.metrics[key] = v
         if n >= flusher.max_batch:
             flusher.nudge()
 
