@@ -113,6 +113,7 @@ def populate(n: int) -> None:
     """Bulk-insert `n` finished runs straight through the store (population only)."""
     from relayml.sdk import session as sdk_session
     from relayml.store.sql import schema as s
+    from relayml.store.sql import summary
 
     sess = sdk_session.current()
     services = sess.backend.services  # type: ignore[attr-defined]
@@ -138,6 +139,7 @@ def populate(n: int) -> None:
                     "start_time": start,
                     "end_time": start + timedelta(seconds=1),
                     "parent_id": None,
+                    "summary": summary.encode(params, {}, metrics),
                 }
             )
             ts = int(start.timestamp() * 1000)

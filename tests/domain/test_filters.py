@@ -11,7 +11,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from relayml.domain.filters import Condition, parse_filter, parse_order_by
 from relayml.errors import FilterSyntaxError, RelayError
-from relayml.store.sql.search import build_query
+from relayml.store.sql.search import search_query
 
 
 def test_issue_example() -> None:
@@ -88,13 +88,13 @@ def test_values_become_bound_parameters_never_sql(key: str, value: str) -> None:
     quoted = "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
     conds = parse_filter(f"params.{key} = {quoted}")
     assert conds == [Condition("param", key, "=", value)]
-    query = build_query("proj", None, conds, parse_order_by([f"metrics.{key} DESC"]))
-    baseline = build_query(
-        "proj", None, parse_filter(f"params.{key} = 'v'"), parse_order_by([f"metrics.{key} DESC"])
-    )
+    order = parse_order_by([f"metrics.{key} DESC"])
+    query, values = search_query("proj", None, conds, order, 10, 0)
+    baseline, _ = search_query("proj", None, parse_filter(f"params.{key} = 'v'"), order, 10, 0)
     for dialect in (sqlite.dialect(), postgresql.dialect()):
         compiled = query.compile(dialect=dialect)
-        assert value in compiled.params.values()
-        assert key in compiled.params.values()
+        bound = compiled.construct_params(values)
+        assert value in bound.values()
+        assert key in bound.values()
         # the SQL text is the same whatever the value: it can only travel as a parameter
         assert str(compiled) == str(baseline.compile(dialect=dialect))

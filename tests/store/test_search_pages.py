@@ -1,4 +1,4 @@
-"""A page with more runs than SQLite allows bound variables still comes back whole, in order."""
+"""A page with more runs than SQLite allows bound variables comes back whole, in order."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from sqlalchemy import event
 
 from relayml.sdk.session import connect
 from relayml.store.sql import schema as s
+from relayml.store.sql import summary
 from tests.conftest import settings_for
 
 
@@ -42,6 +43,7 @@ def test_a_page_larger_than_the_bound_variable_limit(tmp_path: Path) -> None:
                 "start_time": start,
                 "end_time": start,
                 "parent_id": None,
+                "summary": summary.encode({"i": str(i)}, {}, {}),
             }
         )
         params.append({"run_id": rid, "key": "i", "value": str(i)})

@@ -286,7 +286,7 @@ class DataService(ServiceBase):
             self.require(tx, who, Action.DATASET_READ, project, "dataset", ref)
             vid, version = self._find(tx, project, ref, allow_quarantined)
             tx.data.add_use(vid, run_id, who.user, utcnow())
-            tx.tracking.set_tags(run_id, {f"relay.dataset.{version.name}": version.ref})
+            tx.tracking.log(run_id, tags={f"relay.dataset.{version.name}": version.ref})
             payload = {"dataset": version.ref, "digest": version.digest}
             self.record(tx, who, roles, "dataset.use", project, "run", run_id, payload)
             return version

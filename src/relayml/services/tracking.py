@@ -102,8 +102,7 @@ class TrackingService(ServiceBase):
                 now=now,
                 parent_id=parent_id,
             )
-            tx.tracking.log_params(run_id, clean_params)
-            tx.tracking.set_tags(run_id, clean_tags)
+            tx.tracking.log(run_id, params=clean_params, tags=clean_tags)
             payload = {
                 "experiment": experiment,
                 "name": run_name,
@@ -112,7 +111,7 @@ class TrackingService(ServiceBase):
                 "parent_id": parent_id,
             }
             self.record(tx, who, roles, Action.RUN_CREATE, project, "run", run_id, payload)
-            return tx.tracking.get_runs([run_id])[0]
+            return _loaded(tx, run_id)
 
     def log_batch(
         self,
@@ -134,9 +133,7 @@ class TrackingService(ServiceBase):
         with self.write() as tx:
             project = self._run_project(tx, run_id)
             roles = self.require(tx, who, Action.RUN_UPDATE, project, "run", run_id)
-            tx.tracking.log_params(run_id, clean_params)
-            tx.tracking.set_tags(run_id, clean_tags)
-            written = tx.tracking.log_metrics(run_id, points)
+            written = tx.tracking.log(run_id, params=clean_params, tags=clean_tags, points=points)
             payload = {
                 "params": clean_params,
                 "tags": clean_tags,
@@ -158,13 +155,13 @@ class TrackingService(ServiceBase):
             tx.tracking.set_status(run_id, final, utcnow())
             payload = {"status": final.value}
             self.record(tx, who, roles, "run.end", project, "run", run_id, payload)
-            return tx.tracking.get_runs([run_id])[0]
+            return _loaded(tx, run_id)
 
     def get_run(self, who: Principal, run_id: str) -> RunRecord:
         with self.read() as tx:
             project = self._run_project(tx, run_id)
             self.require(tx, who, Action.RUN_READ, project, "run", run_id)
-            return tx.tracking.get_runs([run_id])[0]
+            return _loaded(tx, run_id)
 
     def metric_history(self, who: Principal, run_id: str, key: str) -> list[MetricPoint]:
         check_key("metric", key)
@@ -194,9 +191,15 @@ class TrackingService(ServiceBase):
         with self.read() as tx:
             self._project_exists(tx, project)
             self.require(tx, who, Action.RUN_READ, project, "project", project)
-            ids = tx.tracking.search_ids(
+            runs = tx.tracking.search_runs(
                 project, experiments, conditions, ordering, limit + 1, offset
             )
-            more = len(ids) > limit
-            runs = tx.tracking.get_runs(ids[:limit])
-        return RunPage(runs, _page_token(offset + limit) if more else None)
+        more = len(runs) > limit
+        return RunPage(runs[:limit], _page_token(offset + limit) if more else None)
+
+
+def _loaded(tx: Transaction, run_id: str) -> RunRecord:
+    """A run this transaction has already found (created it, or looked up its project)."""
+    record = tx.tracking.get_run(run_id)
+    assert record is not None, f"run {run_id} vanished inside its transaction"
+    return record

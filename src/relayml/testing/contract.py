@@ -7,6 +7,7 @@ Subclass `BackendContract` and provide a `contract` fixture yielding a `Contract
 from __future__ import annotations
 
 import math
+import secrets
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -214,6 +215,48 @@ class BackendContract:
             if token is None:
                 break
         assert seen == ["gb-3", "lr-0", "lr-1", "rf-2"]
+
+    def test_search_filter_and_order_together(self, contract: ContractEnv) -> None:
+        b = contract.admin
+        p = contract.new_project()
+        self._grid(b, p)
+
+        def names(flt: str, order: list[str]) -> list[str]:
+            return [r.name for r in b.search_runs(project=p, filter=flt, order_by=order).runs]
+
+        # ordering by the key the filter is on, and by another
+        assert names("metrics.acc > 0.55", ["metrics.acc ASC"]) == ["lr-1", "rf-2"]
+        assert names("params.C = '1.0'", ["metrics.acc DESC"]) == ["rf-2", "lr-1"]
+        assert names("tags.stage = 'prod'", ["params.model"]) == ["lr-0", "rf-2"]
+        # one shape, other values: each search answers its own question
+        assert names("params.model IN ('rf')", ["name"]) == ["rf-2"]
+        assert names("params.model IN ('gb', 'lr', 'x')", ["name"]) == ["gb-3", "lr-0", "lr-1"]
+        assert names("metrics.acc > 0.65", ["name"]) == ["rf-2"]
+
+    def test_long_values_are_kept_and_searchable(self, contract: ContractEnv) -> None:
+        b = contract.admin
+        p = contract.new_project()
+        long_param, long_tag = secrets.token_hex(3000), secrets.token_hex(4000)  # the limits
+        run = b.create_run(project=p, experiment="e", params={"blob": long_param})
+        b.log_batch(run.id, tags={"notes": long_tag})
+        got = b.get_run(run.id)
+        assert got.params["blob"] == long_param and got.tags["notes"] == long_tag
+        found = b.search_runs(project=p, filter=f"params.blob = '{long_param}'").runs
+        assert [r.id for r in found] == [run.id]
+        assert b.search_runs(project=p, filter=f"tags.notes = '{long_tag}'").runs[0].id == run.id
+
+    def test_latest_metrics_keep_nan_and_infinities(self, contract: ContractEnv) -> None:
+        b = contract.admin
+        p = contract.new_project()
+        run = b.create_run(project=p, experiment="e")
+        b.log_batch(run.id, metrics=_pts("up", [1.0, math.inf]) + _pts("down", [-math.inf]))
+        b.log_batch(run.id, metrics=_pts("gone", [0.5, math.nan]) + _pts("x", [0.1 + 0.2]))
+        for got in (b.get_run(run.id), b.search_runs(project=p).runs[0]):
+            assert got.metrics["up"] == math.inf and got.metrics["down"] == -math.inf
+            assert math.isnan(got.metrics["gone"]) and got.metrics["x"] == 0.1 + 0.2
+        assert [r.id for r in b.search_runs(project=p, filter="metrics.up > 1e308").runs] == [
+            run.id
+        ]
 
     def test_search_values_are_never_sql(self, contract: ContractEnv) -> None:
         b = contract.admin

@@ -19,6 +19,8 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
+from relayml.store.sql.summary import EMPTY as EMPTY_SUMMARY
+
 metadata = MetaData(
     naming_convention={
         "ix": "ix_%(column_0_label)s",
@@ -89,8 +91,24 @@ runs = Table(
     Column("start_time", TS, nullable=False),
     Column("end_time", TS, nullable=True),
     Column("parent_id", String(32), ForeignKey("runs.id"), nullable=True, index=True),
+    # params, tags and latest metrics as JSON (store/sql/summary.py; migration 0004)
+    Column("summary", Text, nullable=False, server_default=EMPTY_SUMMARY),
     Index("ix_runs_experiment_start", "experiment_id", "start_time"),
 )
+
+
+def _text_filter_indexes(table: str) -> list[Index]:
+    """What search filters params and tags through (migration 0004).
+
+    On SQLite a covering (key, value, run_id) index answers a filter without touching the table.
+    PostgreSQL cannot index values over a third of a page (params may be 6,000 chars, tags 8,000),
+    so there the index is (key, run_id) and the value is checked on the row.
+    """
+    return [
+        Index(f"ix_{table}_key_value", "key", "value", "run_id").ddl_if(dialect="sqlite"),
+        Index(f"ix_{table}_key_run", "key", "run_id").ddl_if(dialect="postgresql"),
+    ]
+
 
 params = Table(
     "params",
@@ -98,7 +116,7 @@ params = Table(
     Column("run_id", String(32), ForeignKey("runs.id"), primary_key=True),
     Column("key", String(250), primary_key=True),
     Column("value", Text, nullable=False),
-    Index("ix_params_key_value", "key", "value"),
+    *_text_filter_indexes("params"),
 )
 
 tags = Table(
@@ -107,6 +125,7 @@ tags = Table(
     Column("run_id", String(32), ForeignKey("runs.id"), primary_key=True),
     Column("key", String(250), primary_key=True),
     Column("value", Text, nullable=False),
+    *_text_filter_indexes("tags"),
 )
 
 # Every point of every metric. NaN is stored as NULL (SQLite cannot store NaN; PostgreSQL would
@@ -134,7 +153,8 @@ latest_metrics = Table(
     Column("value", Float(precision=53), nullable=True),
     Column("step", BigInteger, nullable=False),
     Column("timestamp", BigInteger, nullable=False),
-    Index("ix_latest_metrics_key_value", "key", "value"),
+    # covering: a filter on a metric reads this index alone (migration 0004)
+    Index("ix_latest_metrics_key_value", "key", "value", "run_id"),
 )
 
 artifacts = Table(

@@ -1,15 +1,18 @@
 """Run search: filter conditions and orderings compiled to SQLAlchemy expressions.
 
 The conditions come from `domain.filters`; values only ever reach the database as bound
-parameters.
+parameters. A statement depends only on the search's shape (which keys, which operators, which
+ordering), so it is built once per shape and reused with new values: SQLAlchemy then finds its
+compiled form without rebuilding the expression tree (benchmarks/RESULTS.md, search).
 """
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Table, select
+from sqlalchemy import ColumnElement, Integer, String, Table, bindparam, select, type_coerce
 from sqlalchemy.sql import Select
 
 from relayml.domain.filters import Condition, OrderBy, Value
@@ -21,6 +24,9 @@ _KIND_TABLES: dict[str, Table] = {
     "tag": s.tags,
     "metric": s.latest_metrics,
 }
+
+# (kind, key, op) per condition; whether experiments are named; the orderings.
+_Shape = tuple[bool, tuple[tuple[str, str, str], ...], tuple[OrderBy, ...]]
 
 
 def _attr_column(key: str) -> Any:
@@ -41,7 +47,7 @@ def _time_value(v: Value) -> datetime:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
-def _compare(col: Any, op: str, value: Value | tuple[Value, ...]) -> ColumnElement[bool]:
+def _compare(col: Any, op: str, value: Any) -> ColumnElement[bool]:
     if op == "=":
         return col == value  # type: ignore[no-any-return]
     if op == "!=":
@@ -59,78 +65,107 @@ def _compare(col: Any, op: str, value: Value | tuple[Value, ...]) -> ColumnEleme
     if op == "ILIKE":
         return col.ilike(value)  # type: ignore[no-any-return]
     if op == "IN":
-        return col.in_(list(value))  # type: ignore[arg-type,no-any-return]
+        return col.in_(value)  # type: ignore[no-any-return]
     if op == "NOT IN":
-        return col.not_in(list(value))  # type: ignore[arg-type,no-any-return]
+        return col.not_in(value)  # type: ignore[no-any-return]
     raise InvalidInput(f"unsupported operator {op!r}")
 
 
-def _condition(cond: Condition) -> ColumnElement[bool]:
-    if cond.kind == "attribute":
-        col = _attr_column(cond.key)
-        value: Any = cond.value
-        if cond.key in ("start_time", "end_time"):
-            if isinstance(value, tuple):
-                value = tuple(_time_value(v) for v in value)
-            else:
-                value = _time_value(value)
-        elif isinstance(value, float):
-            value = str(value)
-        return _compare(col, cond.op, value)
-    table = _KIND_TABLES[cond.kind]
-    if (
-        cond.kind == "metric"
-        and isinstance(cond.value, tuple)
-        and not all(isinstance(v, float) for v in cond.value)
-    ):
-        raise InvalidInput(f"metrics.{cond.key} IN (...) needs numbers")
-    if cond.kind != "metric" and isinstance(cond.value, tuple):
-        value = tuple(str(v) if isinstance(v, float) else v for v in cond.value)
-    else:
-        value = cond.value
-    # Uncorrelated: the database evaluates the (key, value)-indexed subquery once and probes
-    # its result per run, instead of one index lookup per run per condition.
-    return s.runs.c.id.in_(
-        select(table.c.run_id).where(
-            table.c.key == cond.key, _compare(table.c.value, cond.op, value)
-        )
-    )
+def _bound_value(cond: Condition) -> Any:
+    """The condition's value as the database compares it: times as datetimes, numbers as text
+    for params, tags and text attributes, lists for IN."""
+    value = cond.value
+    if cond.kind == "metric":
+        if isinstance(value, tuple) and not all(isinstance(v, float) for v in value):
+            raise InvalidInput(f"metrics.{cond.key} IN (...) needs numbers")
+        return list(value) if isinstance(value, tuple) else value
+    if cond.kind == "attribute" and cond.key in ("start_time", "end_time"):
+        if isinstance(value, tuple):
+            return [_time_value(v) for v in value]
+        return _time_value(value)
+    if isinstance(value, tuple):
+        return [str(v) if isinstance(v, float) else v for v in value]
+    return str(value) if isinstance(value, float) else value
 
 
-def build_query(
-    project: str,
-    experiments: list[str] | None,
-    conditions: list[Condition],
-    order_by: list[OrderBy],
-) -> Select[Any]:
+def page_query() -> Select[Any]:
+    """The columns a `RunRecord` is built from, one row per run (params etc. in the summary).
+
+    Times are selected uncoerced: SQLite's text is parsed once by the caller rather than by a
+    per-row result processor.
+    """
     r, e = s.runs.c, s.experiments.c
-    from_ = s.runs.join(s.experiments, r.experiment_id == e.id)
-    q = select(r.id).where(e.project == project)
-    if experiments:
-        q = q.where(e.name.in_(experiments))
-    for cond in conditions:
-        q = q.where(_condition(cond))
+    return select(
+        r.id,
+        e.project,
+        e.name,
+        r.name,
+        r.status,
+        r.user,
+        type_coerce(r.start_time, String),
+        type_coerce(r.end_time, String),
+        r.parent_id,
+        r.summary,
+    ).select_from(s.runs.join(s.experiments, r.experiment_id == e.id))
+
+
+@lru_cache(maxsize=512)
+def _shaped_query(shape: _Shape) -> Select[Any]:
+    """A search statement with every value a bound parameter: `project`, `experiments`,
+    `v0`, `v1`, ... (one per condition), `limit` and `offset`.
+
+    A condition on a param, tag or metric is an inner join on its (run, key) row: the row must
+    exist and match, and (run, key) is unique, so no run appears twice. Joins rather than
+    `IN (subquery)` let the planner start from the most selective condition's index.
+    """
+    named_experiments, conditions, order_by = shape
+    r, e = s.runs.c, s.experiments.c
+    q = page_query().where(e.project == bindparam("project"))
+    if named_experiments:
+        q = q.where(e.name.in_(bindparam("experiments", expanding=True)))
+    joined: dict[tuple[str, str], Any] = {}
+    for i, (kind, key, op) in enumerate(conditions):
+        value: Any = bindparam(f"v{i}", expanding=op in ("IN", "NOT IN"))
+        if kind == "attribute":
+            q = q.where(_compare(_attr_column(key), op, value))
+            continue
+        alias = _KIND_TABLES[kind].alias(f"c{i}")
+        match = (alias.c.key == key) & _compare(alias.c.value, op, value)
+        q = q.join(alias, (alias.c.run_id == r.id) & match)
+        joined.setdefault((kind, key), alias)
     ordering: list[Any] = []
     for i, ob in enumerate(order_by):
         if ob.kind == "attribute":
             col = _attr_column(ob.key)
         else:
-            alias = _KIND_TABLES[ob.kind].alias(f"o{i}")
-            from_ = from_.outerjoin(alias, (alias.c.run_id == r.id) & (alias.c.key == ob.key))
-            col = alias.c.value
+            found = joined.get((ob.kind, ob.key))
+            if found is None:  # not filtered on: runs without the key sort last
+                found = _KIND_TABLES[ob.kind].alias(f"o{i}")
+                q = q.outerjoin(found, (found.c.run_id == r.id) & (found.c.key == ob.key))
+            col = found.c.value
         ordering.append((col.desc() if ob.descending else col.asc()).nulls_last())
     ordering += [r.start_time.desc(), r.id]
-    return q.select_from(from_).order_by(*ordering)
+    limit, offset = bindparam("limit", type_=Integer), bindparam("offset", type_=Integer)
+    return q.order_by(*ordering).limit(limit).offset(offset)
 
 
-def search_run_ids(
-    conn: Connection,
+def search_query(
     project: str,
     experiments: list[str] | None,
     conditions: list[Condition],
     order_by: list[OrderBy],
     limit: int,
     offset: int,
-) -> list[str]:
-    q = build_query(project, experiments, conditions, order_by).limit(limit).offset(offset)
-    return [row[0] for row in conn.execute(q)]
+) -> tuple[Select[Any], dict[str, Any]]:
+    """The statement for this search and the values to execute it with."""
+    values: dict[str, Any] = {"project": project, "limit": limit, "offset": offset}
+    if experiments:
+        values["experiments"] = list(experiments)
+    for i, cond in enumerate(conditions):
+        values[f"v{i}"] = _bound_value(cond)
+    shape: _Shape = (
+        bool(experiments),
+        tuple((c.kind, c.key, c.op) for c in conditions),
+        tuple(order_by),
+    )
+    return _shaped_query(shape), values

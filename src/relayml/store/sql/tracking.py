@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import sqlite3
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -19,38 +18,42 @@ from relayml.domain.tracking import (
 )
 from relayml.errors import Conflict
 from relayml.store.sql import schema as s
+from relayml.store.sql import summary
 from relayml.store.sql._util import from_db_float, to_db_float, upsert, utc
-from relayml.store.sql.search import search_run_ids
+from relayml.store.sql.search import page_query, search_query
 
-# get_runs' statements, run on the DBAPI cursor: a page of runs is thousands of small rows, and
-# per-row result processing cost more than the database did (benchmarks/RESULTS.md, search).
-# Fixed text; only the number of "?"/"%s" placeholders varies, never a value.
-_RUNS_BY_ID = (
-    "SELECT runs.id, experiments.project, experiments.name, runs.name, runs.status, runs.user, "
-    "runs.start_time, runs.end_time, runs.parent_id FROM runs JOIN experiments "
-    "ON experiments.id = runs.experiment_id WHERE runs.id IN ({ids})"
-)
-_KEYS_BY_RUN = "SELECT run_id, key, value FROM {table} WHERE run_id IN ({ids})"
-
-
-_SLICE = 10_000
-
-
-def _slice_size(conn: Connection) -> int:
-    """Ids per statement: SQLite builds cap bound variables (32,766 by default, some lower)."""
-    getlimit = getattr(conn.connection.dbapi_connection, "getlimit", None)
-    if getlimit is None:
-        return _SLICE
-    return max(1, min(_SLICE, int(getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER))))
-
-
-def _placeholders(conn: Connection, n: int) -> str:
-    return ", ".join(["?" if conn.dialect.paramstyle == "qmark" else "%s"] * n)
+_NAIVE_TEXT = len("2026-01-01 00:00:00.000000")
+_STATUS = {s.value: s for s in RunStatus}
 
 
 def _when(value: Any) -> datetime:
-    """SQLite hands timestamps back as text, PostgreSQL as datetimes."""
-    return utc(datetime.fromisoformat(value) if isinstance(value, str) else value)
+    """SQLite hands timestamps back as text (naive UTC, as SQLAlchemy wrote them), PostgreSQL
+    as datetimes. Parsing with the offset appended is several times faster than `.replace`."""
+    if isinstance(value, str):
+        if len(value) == _NAIVE_TEXT:
+            return datetime.fromisoformat(value + "+00:00")
+        value = datetime.fromisoformat(value)
+    return utc(value)
+
+
+def _record(row: Sequence[Any]) -> RunRecord:
+    """A `page_query` row as a run (a page is hundreds of these: keep it lean)."""
+    rid, project, exp, name, status, user, start, end, parent, doc = row
+    params, tags, metrics = summary.decode(doc)
+    return RunRecord(
+        id=rid,
+        project=project,
+        experiment=exp,
+        name=name,
+        status=_STATUS[status],
+        user=user,
+        start_time=_when(start),
+        end_time=_when(end) if end is not None else None,
+        parent_id=parent,
+        params=params,
+        metrics=metrics,
+        tags=tags,
+    )
 
 
 class SqlTracking:
@@ -128,73 +131,61 @@ class SqlTracking:
             .values(status=status.value, end_time=end_time)
         )
 
-    def get_runs(self, run_ids: Sequence[str]) -> list[RunRecord]:
-        """Runs with their params, tags and latest metrics, in the order of `run_ids`."""
-        if not run_ids:
-            return []
-        records: dict[str, RunRecord] = {}
-        cursor = self.conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
-        try:
-            size = _slice_size(self.conn)
-            for lo in range(0, len(run_ids), size):
-                self._load_runs(cursor, list(run_ids[lo : lo + size]), records)
-        finally:
-            cursor.close()
-        return [records[i] for i in run_ids if i in records]
+    def get_run(self, run_id: str) -> RunRecord | None:
+        row = self.conn.execute(page_query().where(s.runs.c.id == run_id)).first()
+        return _record(row) if row else None
 
-    def _load_runs(self, cursor: Any, ids: list[str], records: dict[str, RunRecord]) -> None:
-        marks = _placeholders(self.conn, len(ids))
-        cursor.execute(_RUNS_BY_ID.format(ids=marks), ids)
-        for rid, project, exp, name, status, user, start, end, parent in cursor.fetchall():
-            records[rid] = RunRecord(
-                id=rid,
-                project=project,
-                experiment=exp,
-                name=name,
-                status=RunStatus(status),
-                user=user,
-                start_time=_when(start),
-                end_time=_when(end) if end is not None else None,
-                parent_id=parent,
-            )
-        for table in ("params", "tags"):
-            cursor.execute(_KEYS_BY_RUN.format(table=table, ids=marks), ids)
-            for run_id, key, value in cursor.fetchall():
-                getattr(records[run_id], table)[key] = value
-        cursor.execute(_KEYS_BY_RUN.format(table="latest_metrics", ids=marks), ids)
-        for run_id, key, value in cursor.fetchall():
-            records[run_id].metrics[key] = from_db_float(value)
+    # params, tags, metrics -------------------------------------------------------------
+    def log(
+        self,
+        run_id: str,
+        *,
+        params: dict[str, str] | None = None,
+        tags: dict[str, str] | None = None,
+        points: Sequence[MetricPoint] = (),
+    ) -> int:
+        """Write params, tags and metric points, then the run's summary; returns the points.
 
-    # params & tags -----------------------------------------------------------------------
-    def log_params(self, run_id: str, values: dict[str, str]) -> None:
+        The run's row is locked first (FOR UPDATE on PostgreSQL; SQLite writers hold the whole
+        database), so two writers to one run cannot lose each other's summary changes.
+        """
+        if not params and not tags and not points:
+            return 0
+        r = s.runs.c
+        doc = self.conn.execute(
+            select(r.summary).where(r.id == run_id).with_for_update()
+        ).scalar_one()
+        cur_params, cur_tags, cur_metrics = summary.decode(doc)
+        if params:
+            self._log_params(run_id, params, cur_params)
+        if tags:
+            rows = [{"run_id": run_id, "key": k, "value": v} for k, v in tags.items()]
+            upsert(self.conn, s.tags, rows, ["run_id", "key"], ["value"])
+            cur_tags.update(tags)
+        written = self._log_metrics(run_id, points, cur_metrics) if points else 0
+        new_doc = summary.encode(cur_params, cur_tags, cur_metrics)
+        self.conn.execute(update(s.runs).where(r.id == run_id).values(summary=new_doc))
+        return written
+
+    def _log_params(self, run_id: str, values: dict[str, str], current: dict[str, str]) -> None:
         """Params are immutable: the same value again is fine, a different one is refused."""
-        if not values:
-            return
-        p = s.params.c
-        existing = dict(
-            self.conn.execute(
-                select(p.key, p.value).where(p.run_id == run_id, p.key.in_(list(values)))
-            ).all()
-        )
         for key, value in values.items():
-            if key in existing and existing[key] != value:
+            if key in current and current[key] != value:
                 raise Conflict(
-                    f"param {key!r} of run {run_id} is already {existing[key]!r}; params are "
+                    f"param {key!r} of run {run_id} is already {current[key]!r}; params are "
                     f"immutable, so it cannot become {value!r}. Log it under another key or "
                     "start a new run"
                 )
         new = [
-            {"run_id": run_id, "key": k, "value": v} for k, v in values.items() if k not in existing
+            {"run_id": run_id, "key": k, "value": v} for k, v in values.items() if k not in current
         ]
         if new:
             self.conn.execute(s.params.insert(), new)
+            current.update({row["key"]: row["value"] for row in new})
 
-    def set_tags(self, run_id: str, values: dict[str, str]) -> None:
-        rows = [{"run_id": run_id, "key": k, "value": v} for k, v in values.items()]
-        upsert(self.conn, s.tags, rows, ["run_id", "key"], ["value"])
-
-    # metrics -----------------------------------------------------------------------------
-    def log_metrics(self, run_id: str, points: Iterable[MetricPoint]) -> int:
+    def _log_metrics(
+        self, run_id: str, points: Sequence[MetricPoint], current: dict[str, float]
+    ) -> int:
         rows: list[dict[str, Any]] = []
         latest: dict[str, MetricPoint] = {}
         for pt in points:
@@ -210,8 +201,6 @@ class SqlTracking:
             cur = latest.get(pt.key)
             if cur is None or (pt.step, pt.timestamp) >= (cur.step, cur.timestamp):
                 latest[pt.key] = pt
-        if not rows:
-            return 0
         self.conn.execute(s.metrics.insert(), rows)
         upsert(
             self.conn,
@@ -232,6 +221,11 @@ class SqlTracking:
                 ex.step > t.c.step, and_(ex.step == t.c.step, ex.timestamp >= t.c.timestamp)
             ),
         )
+        # An older point than the stored latest leaves that value: read back what won.
+        lm = s.latest_metrics.c
+        won = select(lm.key, lm.value).where(lm.run_id == run_id, lm.key.in_(list(latest)))
+        for key, value in self.conn.execute(won):
+            current[key] = from_db_float(value)
         return len(rows)
 
     def metric_history(self, run_id: str, key: str) -> list[MetricPoint]:
@@ -246,7 +240,7 @@ class SqlTracking:
             for k, v, st, ts in self.conn.execute(q)
         ]
 
-    def search_ids(
+    def search_runs(
         self,
         project: str,
         experiments: list[str] | None,
@@ -254,8 +248,9 @@ class SqlTracking:
         order_by: list[OrderBy],
         limit: int,
         offset: int,
-    ) -> list[str]:
-        return search_run_ids(self.conn, project, experiments, conditions, order_by, limit, offset)
+    ) -> list[RunRecord]:
+        q, values = search_query(project, experiments, conditions, order_by, limit, offset)
+        return [_record(row) for row in self.conn.execute(q, values).all()]
 
     # artifacts ---------------------------------------------------------------------------
     def add_artifacts(self, run_id: str, items: Sequence[ArtifactInfo], now: datetime) -> None:
