@@ -6,7 +6,7 @@ import math
 from datetime import UTC, datetime
 
 from alembic import command
-from sqlalchemy import inspect
+from sqlalchemy import Engine, inspect, text
 
 from relayml.domain.filters import parse_filter, parse_order_by
 from relayml.store.sql import engine as eng
@@ -74,6 +74,16 @@ def test_upgrade_backfills_summaries_and_search_reads_them(store_url: str) -> No
         store.dispose()
 
 
+def _rowid_tables(engine: Engine) -> set[str] | None:
+    """Which of the (run, key) tables are rowid tables (None: not SQLite)."""
+    if engine.dialect.name != "sqlite":
+        return None
+    with engine.connect() as conn:
+        rows = conn.execute(text("SELECT name, sql FROM sqlite_master WHERE type = 'table'"))
+        ddl = {name: sql for name, sql in rows}
+    return {t for t in ("params", "tags", "latest_metrics") if "WITHOUT ROWID" not in ddl[t]}
+
+
 def test_downgrade_and_upgrade_again(store_url: str) -> None:
     _at_0003(store_url)
     engine = eng.make_engine(store_url)
@@ -82,7 +92,13 @@ def test_downgrade_and_upgrade_again(store_url: str) -> None:
         with engine.begin() as conn:
             command.downgrade(eng._alembic_config(conn), "0003")
         assert "summary" not in {c["name"] for c in inspect(engine).get_columns("runs")}
+        assert _rowid_tables(engine) in ({"params", "tags", "latest_metrics"}, None)
         assert eng.upgrade(engine) == ("0003", eng.SCHEMA_HEAD)
+        assert _rowid_tables(engine) in (set(), None)
+        fks = inspect(engine).get_foreign_keys("latest_metrics")
+        assert [(f["constrained_columns"], f["referred_table"]) for f in fks] == [
+            (["run_id"], "runs")
+        ]
         indexes = {i["name"] for i in inspect(engine).get_indexes("params")}
         expected = "ix_params_key_value" if engine.dialect.name == "sqlite" else "ix_params_key_run"
         assert expected in indexes

@@ -12,7 +12,7 @@ import anyio.to_thread
 from fastapi import Request
 from starlette.responses import StreamingResponse
 
-from relayml.api import wire
+from relayml import wire
 from relayml.errors import IntegrityError, InvalidInput
 
 T = TypeVar("T")

@@ -14,7 +14,7 @@ from urllib.parse import quote
 
 import httpx
 
-from relayml.api import wire
+from relayml import wire
 from relayml.client.http_data import HttpDatasets
 from relayml.client.http_pipelines import HttpPipelines
 from relayml.client.http_transport import seg as _seg

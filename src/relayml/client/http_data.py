@@ -10,7 +10,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from relayml.api import wire
+from relayml import wire
 from relayml.client.http_transport import HttpTransport
 from relayml.client.http_transport import seg as _seg
 from relayml.domain.data import DatasetInfo, DatasetVersion, LineageNode, parse_ref

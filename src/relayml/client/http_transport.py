@@ -14,7 +14,7 @@ from urllib.parse import quote
 import httpx
 import orjson
 
-from relayml.api import wire
+from relayml import wire
 from relayml.errors import IntegrityError, InvalidInput, RelayError, ServerUnavailable, from_dict
 from relayml.store.artifacts import CHUNK
 

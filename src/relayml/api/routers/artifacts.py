@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Header, Query, Request
 from starlette.responses import Response, StreamingResponse
 
-from relayml.api import wire
+from relayml import wire
 from relayml.api.auth import PrincipalDep, ServicesDep
 from relayml.api.errors import OrjsonResponse
 from relayml.api.streaming import BINARY_BODY, receive, send

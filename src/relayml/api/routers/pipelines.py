@@ -9,7 +9,7 @@ from fastapi import APIRouter, Header, Query, Request
 from pydantic import Field
 from starlette.responses import Response, StreamingResponse
 
-from relayml.api import wire
+from relayml import wire
 from relayml.api.auth import PrincipalDep, ServicesDep
 from relayml.api.errors import OrjsonResponse
 from relayml.api.schemas import Body

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from starlette.responses import Response
 
-from relayml.api import wire
+from relayml import wire
 from relayml.api.auth import PrincipalDep, ServicesDep
 from relayml.api.errors import OrjsonResponse
 from relayml.api.schemas import LogBatch, RunCreate, RunEnd

@@ -117,6 +117,7 @@ params = Table(
     Column("key", String(250), primary_key=True),
     Column("value", Text, nullable=False),
     *_text_filter_indexes("params"),
+    sqlite_with_rowid=False,  # looked up by (run, key): one B-tree descent (migration 0004)
 )
 
 tags = Table(
@@ -126,6 +127,7 @@ tags = Table(
     Column("key", String(250), primary_key=True),
     Column("value", Text, nullable=False),
     *_text_filter_indexes("tags"),
+    sqlite_with_rowid=False,
 )
 
 # Every point of every metric. NaN is stored as NULL (SQLite cannot store NaN; PostgreSQL would
@@ -155,6 +157,7 @@ latest_metrics = Table(
     Column("timestamp", BigInteger, nullable=False),
     # covering: a filter on a metric reads this index alone (migration 0004)
     Index("ix_latest_metrics_key_value", "key", "value", "run_id"),
+    sqlite_with_rowid=False,
 )
 
 artifacts = Table(

@@ -25,8 +25,8 @@ _KIND_TABLES: dict[str, Table] = {
     "metric": s.latest_metrics,
 }
 
-# (kind, key, op) per condition; whether experiments are named; the orderings.
-_Shape = tuple[bool, tuple[tuple[str, str, str], ...], tuple[OrderBy, ...]]
+# How many experiments are named; (kind, key, op, how many values) per condition; the orderings.
+_Shape = tuple[int, tuple[tuple[str, str, str, int], ...], tuple[OrderBy, ...]]
 
 
 def _attr_column(key: str) -> Any:
@@ -111,21 +111,25 @@ def page_query() -> Select[Any]:
 
 @lru_cache(maxsize=512)
 def _shaped_query(shape: _Shape) -> Select[Any]:
-    """A search statement with every value a bound parameter: `project`, `experiments`,
-    `v0`, `v1`, ... (one per condition), `limit` and `offset`.
+    """A search statement with every value a bound parameter: `project`, `e0`, `e1`, ... (the
+    experiments), `v0`, `v1`, ... (one per condition; `v0_0`, `v0_1`, ... for an IN list),
+    `limit` and `offset`. Lists get one parameter per item rather than SQLAlchemy's expanding
+    parameters, which re-render the statement on every execution.
 
     A condition on a param, tag or metric is an inner join on its (run, key) row: the row must
     exist and match, and (run, key) is unique, so no run appears twice. Joins rather than
     `IN (subquery)` let the planner start from the most selective condition's index.
     """
-    named_experiments, conditions, order_by = shape
+    n_experiments, conditions, order_by = shape
     r, e = s.runs.c, s.experiments.c
     q = page_query().where(e.project == bindparam("project"))
-    if named_experiments:
-        q = q.where(e.name.in_(bindparam("experiments", expanding=True)))
+    if n_experiments:
+        q = q.where(e.name.in_([bindparam(f"e{j}") for j in range(n_experiments)]))
     joined: dict[tuple[str, str], Any] = {}
-    for i, (kind, key, op) in enumerate(conditions):
-        value: Any = bindparam(f"v{i}", expanding=op in ("IN", "NOT IN"))
+    for i, (kind, key, op, n_values) in enumerate(conditions):
+        value: Any = bindparam(f"v{i}")
+        if op in ("IN", "NOT IN"):
+            value = [bindparam(f"v{i}_{j}") for j in range(n_values)]
         if kind == "attribute":
             q = q.where(_compare(_attr_column(key), op, value))
             continue
@@ -159,13 +163,20 @@ def search_query(
 ) -> tuple[Select[Any], dict[str, Any]]:
     """The statement for this search and the values to execute it with."""
     values: dict[str, Any] = {"project": project, "limit": limit, "offset": offset}
-    if experiments:
-        values["experiments"] = list(experiments)
+    experiments = experiments or []
+    values.update({f"e{j}": name for j, name in enumerate(experiments)})
+    arity = []
     for i, cond in enumerate(conditions):
-        values[f"v{i}"] = _bound_value(cond)
+        bound = _bound_value(cond)
+        if isinstance(bound, list):
+            values.update({f"v{i}_{j}": v for j, v in enumerate(bound)})
+            arity.append(len(bound))
+        else:
+            values[f"v{i}"] = bound
+            arity.append(1)
     shape: _Shape = (
-        bool(experiments),
-        tuple((c.kind, c.key, c.op) for c in conditions),
+        len(experiments),
+        tuple((c.kind, c.key, c.op, n) for c, n in zip(conditions, arity, strict=True)),
         tuple(order_by),
     )
     return _shaped_query(shape), values

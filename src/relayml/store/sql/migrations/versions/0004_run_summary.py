@@ -1,9 +1,11 @@
 """run summary and search indexes
 
 The runs row gains `summary` (params, tags and latest metrics as JSON, backfilled here), so a
-page of runs is read in one statement. The indexes search filters through become covering on
-SQLite; on PostgreSQL params and tags get (key, run_id), because a long value cannot be indexed
-there (the (key, value) index of 0001 refused params over about 2,700 bytes).
+page of runs is read in one statement. Search filters through covering (key, value, run_id)
+indexes on SQLite, where params, tags and latest_metrics also become WITHOUT ROWID tables (a
+lookup by (run, key) is then one B-tree descent, not two). On PostgreSQL params and tags get
+(key, run_id) instead, because a long value cannot be indexed there: the (key, value) index of
+0001 refused params over about 2,700 bytes.
 
 Revision ID: 0004
 Revises: 0003
@@ -23,22 +25,44 @@ down_revision = "0003"
 branch_labels = None
 depends_on = None
 
+_KEYED = ("params", "tags", "latest_metrics")
 
-def upgrade() -> None:
-    sqlite = op.get_bind().dialect.name == "sqlite"
-    op.drop_index("ix_latest_metrics_key_value", table_name="latest_metrics")
-    op.create_index("ix_latest_metrics_key_value", "latest_metrics", ["key", "value", "run_id"])
-    op.drop_index("ix_params_key_value", table_name="params")
-    for table in ("params", "tags"):
-        if sqlite:
-            op.create_index(f"ix_{table}_key_value", table, ["key", "value", "run_id"])
-        else:
-            op.create_index(f"ix_{table}_key_run", table, ["key", "run_id"])
-    op.add_column(
-        "runs",
-        sa.Column("summary", sa.Text(), nullable=False, server_default=summary.EMPTY),
+
+def _columns(table: str) -> list[sa.Column[object]]:
+    cols: list[sa.Column[object]] = [
+        sa.Column("run_id", sa.String(length=32), nullable=False),
+        sa.Column("key", sa.String(length=250), nullable=False),
+    ]
+    if table == "latest_metrics":
+        cols += [
+            sa.Column("value", sa.Float(precision=53), nullable=True),
+            sa.Column("step", sa.BigInteger(), nullable=False),
+            sa.Column("timestamp", sa.BigInteger(), nullable=False),
+        ]
+    else:
+        cols.append(sa.Column("value", sa.Text(), nullable=False))
+    return cols
+
+
+def _rebuild_sqlite(table: str, with_rowid: bool, indexes: dict[str, list[str]]) -> None:
+    """SQLite cannot change a table's rowid-ness in place: copy it into a new one."""
+    new = f"{table}_0004"
+    op.create_table(
+        new,
+        *_columns(table),
+        sa.ForeignKeyConstraint(["run_id"], ["runs.id"], name=f"fk_{table}_run_id_runs"),
+        sa.PrimaryKeyConstraint("run_id", "key", name=f"pk_{table}"),
+        sqlite_with_rowid=with_rowid,
     )
-    conn = op.get_bind()
+    names = ", ".join(c.name for c in _columns(table))
+    op.execute(f"INSERT INTO {new} ({names}) SELECT {names} FROM {table}")  # noqa: S608
+    op.drop_table(table)
+    op.rename_table(new, table)
+    for name, cols in indexes.items():
+        op.create_index(name, table, cols)
+
+
+def _backfill(conn: sa.Connection) -> None:
     docs: dict[str, tuple[dict[str, str], dict[str, str], dict[str, float]]] = defaultdict(
         lambda: ({}, {}, {})
     )
@@ -54,12 +78,40 @@ def upgrade() -> None:
         conn.execute(sa.text("UPDATE runs SET summary = :summary WHERE id = :id"), rows)
 
 
+def upgrade() -> None:
+    conn = op.get_bind()
+    if conn.dialect.name == "sqlite":
+        for table in _KEYED:
+            cover = {f"ix_{table}_key_value": ["key", "value", "run_id"]}
+            _rebuild_sqlite(table, with_rowid=False, indexes=cover)
+    else:
+        op.drop_index("ix_latest_metrics_key_value", table_name="latest_metrics")
+        op.create_index("ix_latest_metrics_key_value", "latest_metrics", ["key", "value", "run_id"])
+        op.drop_index("ix_params_key_value", table_name="params")
+        for table in ("params", "tags"):
+            op.create_index(f"ix_{table}_key_run", table, ["key", "run_id"])
+    op.add_column(
+        "runs",
+        sa.Column("summary", sa.Text(), nullable=False, server_default=summary.EMPTY),
+    )
+    _backfill(conn)
+
+
 def downgrade() -> None:
-    sqlite = op.get_bind().dialect.name == "sqlite"
+    conn = op.get_bind()
     op.drop_column("runs", "summary")
+    as_in_0001 = {
+        "params": {"ix_params_key_value": ["key", "value"]},
+        "tags": {},
+        "latest_metrics": {"ix_latest_metrics_key_value": ["key", "value"]},
+    }
+    if conn.dialect.name == "sqlite":
+        for table in _KEYED:
+            _rebuild_sqlite(table, with_rowid=True, indexes=as_in_0001[table])
+        return
     for table in ("params", "tags"):
-        name = f"ix_{table}_key_value" if sqlite else f"ix_{table}_key_run"
-        op.drop_index(name, table_name=table)
-    op.create_index("ix_params_key_value", "params", ["key", "value"])
+        op.drop_index(f"ix_{table}_key_run", table_name=table)
     op.drop_index("ix_latest_metrics_key_value", table_name="latest_metrics")
-    op.create_index("ix_latest_metrics_key_value", "latest_metrics", ["key", "value"])
+    for table, indexes in as_in_0001.items():
+        for name, cols in indexes.items():
+            op.create_index(name, table, cols)
