@@ -146,14 +146,15 @@ class SqlTracking:
     ) -> int:
         """Write params, tags and metric points, then the run's summary; returns the points.
 
-        The run's row is locked first (FOR UPDATE on PostgreSQL; SQLite writers hold the whole
-        database), so two writers to one run cannot lose each other's summary changes.
+        The run's row is locked first (FOR NO KEY UPDATE on PostgreSQL, which still lets other
+        transactions insert rows referencing the run; SQLite writers hold the whole database), so
+        two writers to one run cannot lose each other's summary changes.
         """
         if not params and not tags and not points:
             return 0
         r = s.runs.c
         doc = self.conn.execute(
-            select(r.summary).where(r.id == run_id).with_for_update()
+            select(r.summary).where(r.id == run_id).with_for_update(key_share=True)
         ).scalar_one()
         cur_params, cur_tags, cur_metrics = summary.decode(doc)
         if params:
