@@ -88,14 +88,9 @@ def _bound_value(cond: Condition) -> Any:
     return str(value) if isinstance(value, float) else value
 
 
-def page_query() -> Select[Any]:
-    """The columns a `RunRecord` is built from, one row per run (params etc. in the summary).
-
-    Times are selected uncoerced: SQLite's text is parsed once by the caller rather than by a
-    per-row result processor.
-    """
+def _page_columns() -> list[Any]:
     r, e = s.runs.c, s.experiments.c
-    return select(
+    return [
         r.id,
         e.project,
         e.name,
@@ -106,7 +101,17 @@ def page_query() -> Select[Any]:
         type_coerce(r.end_time, String),
         r.parent_id,
         r.summary,
-    ).select_from(s.runs.join(s.experiments, r.experiment_id == e.id))
+    ]
+
+
+def page_query() -> Select[Any]:
+    """The columns a `RunRecord` is built from, one row per run (params etc. in the summary).
+
+    Times are selected uncoerced: SQLite's text is parsed once by the caller rather than by a
+    per-row result processor.
+    """
+    r, e = s.runs.c, s.experiments.c
+    return select(*_page_columns()).select_from(s.runs.join(s.experiments, r.experiment_id == e.id))
 
 
 @lru_cache(maxsize=512)
@@ -118,25 +123,36 @@ def _shaped_query(shape: _Shape) -> Select[Any]:
 
     A condition on a param, tag or metric is an inner join on its (run, key) row: the row must
     exist and match, and (run, key) is unique, so no run appears twice. Joins rather than
-    `IN (subquery)` let the planner start from the most selective condition's index.
+    `IN (subquery)` let the planner start from a condition's index. The condition rows come
+    first in FROM and join each other on the first one's run id, runs after them: the planner
+    then checks every condition before it looks a run up (at 100,000 runs that halves a
+    search; benchmarks/RESULTS.md).
     """
     n_experiments, conditions, order_by = shape
     r, e = s.runs.c, s.experiments.c
-    q = page_query().where(e.project == bindparam("project"))
+    where: list[Any] = [e.project == bindparam("project")]
     if n_experiments:
-        q = q.where(e.name.in_([bindparam(f"e{j}") for j in range(n_experiments)]))
+        where.append(e.name.in_([bindparam(f"e{j}") for j in range(n_experiments)]))
     joined: dict[tuple[str, str], Any] = {}
+    first: Any = None
+    from_: Any = None
     for i, (kind, key, op, n_values) in enumerate(conditions):
         value: Any = bindparam(f"v{i}")
         if op in ("IN", "NOT IN"):
             value = [bindparam(f"v{i}_{j}") for j in range(n_values)]
         if kind == "attribute":
-            q = q.where(_compare(_attr_column(key), op, value))
+            where.append(_compare(_attr_column(key), op, value))
             continue
         alias = _KIND_TABLES[kind].alias(f"c{i}")
         match = (alias.c.key == key) & _compare(alias.c.value, op, value)
-        q = q.join(alias, (alias.c.run_id == r.id) & match)
+        if first is None:
+            first, from_ = alias, alias
+            where.append(match)
+        else:
+            from_ = from_.join(alias, (alias.c.run_id == first.c.run_id) & match)
         joined.setdefault((kind, key), alias)
+    from_ = s.runs if first is None else from_.join(s.runs, r.id == first.c.run_id)
+    from_ = from_.join(s.experiments, r.experiment_id == e.id)
     ordering: list[Any] = []
     for i, ob in enumerate(order_by):
         if ob.kind == "attribute":
@@ -145,11 +161,12 @@ def _shaped_query(shape: _Shape) -> Select[Any]:
             found = joined.get((ob.kind, ob.key))
             if found is None:  # not filtered on: runs without the key sort last
                 found = _KIND_TABLES[ob.kind].alias(f"o{i}")
-                q = q.outerjoin(found, (found.c.run_id == r.id) & (found.c.key == ob.key))
+                from_ = from_.outerjoin(found, (found.c.run_id == r.id) & (found.c.key == ob.key))
             col = found.c.value
         ordering.append((col.desc() if ob.descending else col.asc()).nulls_last())
     ordering += [r.start_time.desc(), r.id]
     limit, offset = bindparam("limit", type_=Integer), bindparam("offset", type_=Integer)
+    q = select(*_page_columns()).select_from(from_).where(*where)
     return q.order_by(*ordering).limit(limit).offset(offset)
 
 
