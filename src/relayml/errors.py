@@ -1,6 +1,6 @@
 """Every error Relay raises.
 
-    RelayError                       500  exit 1
+    RelayError                       500  exit 70  an internal error (a bug: please report it)
     ├── InvalidInput                 400  exit 2   malformed value, filter, path, name
     │   └── FilterSyntaxError        400  exit 2   a search filter that does not parse
     ├── Unauthenticated              401  exit 3   no or unknown token
@@ -14,7 +14,10 @@
     └── ServerUnavailable            503  exit 11  the Relay server could not be reached
 
 Each class carries its HTTP status and CLI exit code; the API and the CLI translate once, at
-their edge. Messages say what was wrong, with the offending value, and what to do instead.
+their edge. Exit 1 is left to the CI gates (`relay drift --fail-on-drift`, `relay contracts
+check`: "the check failed"), so a script can tell a failed gate from a broken run; an unexpected
+exception in the CLI exits 70 too (EX_SOFTWARE in sysexits.h). Messages say what was wrong,
+with the offending value, and what to do instead.
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ class RelayError(Exception):
     """Root of every error Relay raises."""
 
     http_status: ClassVar[int] = 500
-    exit_code: ClassVar[int] = 1
+    exit_code: ClassVar[int] = 70
     code: ClassVar[str] = "relay_error"
 
     def __init__(self, message: str, **details: Any) -> None:

@@ -83,3 +83,18 @@ def test_help_imports_no_heavy_module() -> None:
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert "Usage: relay" in proc.stdout
     assert proc.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_a_bug_exits_70_not_the_gates_1() -> None:
+    """An unexpected exception shows its traceback and exits 70: exit 1 stays "a gate failed"."""
+    script = (
+        "from relayml.cli import app\n"
+        "@app.app.command('boom')\n"
+        "def boom() -> None:\n"
+        "    raise ZeroDivisionError('a bug')\n"
+        "app.main(['boom'])\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert proc.returncode == 70
+    assert "Traceback" in proc.stderr and "ZeroDivisionError: a bug" in proc.stderr
+    assert "internal error (ZeroDivisionError); please report it" in proc.stderr

@@ -1,8 +1,9 @@
 """`relay`: the command line. Thin: each command calls the Backend and renders what it returns.
 
 Errors are translated once, here: a `RelayError` becomes one line on stderr and its exit code;
-RELAY_DEBUG=1 shows the traceback instead. Command modules import heavy libraries inside their
-functions, so `relay --help` stays fast.
+RELAY_DEBUG=1 shows the traceback instead. Anything else is a bug: its traceback, a line asking
+for a report, and exit code 70, never 1, which the CI gates use for "the check failed".
+Command modules import heavy libraries inside their functions, so `relay --help` stays fast.
 """
 
 from __future__ import annotations
@@ -104,6 +105,14 @@ def main(argv: list[str] | None = None) -> None:
             traceback.print_exc()
         _report(exc)
         sys.exit(exc.exit_code)
+    except Exception as exc:  # a bug in Relay, not the user's input
+        traceback.print_exc()
+        _report(
+            RelayError(
+                f"internal error ({type(exc).__name__}); please report it with the traceback above"
+            )
+        )
+        sys.exit(RelayError.exit_code)
 
 
 if __name__ == "__main__":
