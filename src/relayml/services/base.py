@@ -8,9 +8,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from relayml.domain.audit import payload_digest
-from relayml.domain.identity import GLOBAL_SCOPE, Principal, Role
+from relayml.domain.identity import GLOBAL_SCOPE, Principal, Role, check_name
 from relayml.domain.roles import PERMISSIONS, Action, is_allowed
-from relayml.errors import PermissionDenied
+from relayml.errors import NotFound, PermissionDenied
 from relayml.store.artifacts import ArtifactStore
 from relayml.store.base import MetadataStore, Transaction
 
@@ -23,6 +23,14 @@ class ServiceBase:
     def __init__(self, store: MetadataStore, artifacts: ArtifactStore) -> None:
         self.store = store
         self.artifacts = artifacts
+
+    def require_project(self, tx: Transaction, project: str) -> None:
+        """The project exists, or a NotFound that says who creates it and how."""
+        check_name("project", project)
+        if not tx.identity.project_exists(project):
+            raise NotFound(
+                f"no project {project!r}; an admin creates it with: relay projects create {project}"
+            )
 
     def roles(self, tx: Transaction, user: str, project: str) -> frozenset[Role]:
         grants = tx.identity.grants_of(user)

@@ -37,13 +37,6 @@ _RETRIES = 3
 
 class DataService(ServiceBase):
     # helpers -----------------------------------------------------------------------------
-    def _project_exists(self, tx: Transaction, project: str) -> None:
-        check_name("project", project)
-        if tx.identity.get_project(project) is None:
-            raise NotFound(
-                f"no project {project!r}; an admin creates it with: relay projects create {project}"
-            )
-
     def _find(
         self, tx: Transaction, project: str, ref: str, allow_quarantined: bool
     ) -> tuple[int, DatasetVersion]:
@@ -80,7 +73,7 @@ class DataService(ServiceBase):
         if expected_digest is not None:
             check_digest(expected_digest)
         with self.read() as tx:
-            self._project_exists(tx, project)
+            self.require_project(tx, project)
             self.require(tx, who, Action.DATASET_PUBLISH, project, "project", project)
         return self.artifacts.put_chunks(chunks, expected=expected_digest)
 
@@ -108,7 +101,7 @@ class DataService(ServiceBase):
             raise InvalidInput(f"parents must name versions (e.g. loans@3), got {parents}")
         clean_producer = _producer(producer)
         with self.read() as tx:
-            self._project_exists(tx, project)
+            self.require_project(tx, project)
             self.require(tx, who, Action.DATASET_PUBLISH, project, "dataset", name)
             for p in parent_refs:
                 self._find(tx, project, p, allow_quarantined=True)
@@ -201,7 +194,7 @@ class DataService(ServiceBase):
         self, who: Principal, project: str, ref: str, allow_quarantined: bool = False
     ) -> DatasetVersion:
         with self.read() as tx:
-            self._project_exists(tx, project)
+            self.require_project(tx, project)
             self.require(tx, who, Action.DATASET_READ, project, "dataset", ref)
             return self._find(tx, project, ref, allow_quarantined)[1]
 
@@ -224,14 +217,14 @@ class DataService(ServiceBase):
 
     def list_datasets(self, who: Principal, project: str) -> list[DatasetInfo]:
         with self.read() as tx:
-            self._project_exists(tx, project)
+            self.require_project(tx, project)
             self.require(tx, who, Action.DATASET_READ, project, "project", project)
             return tx.data.list_datasets(project)
 
     def versions(self, who: Principal, project: str, name: str) -> list[DatasetVersion]:
         check_name("dataset", name)
         with self.read() as tx:
-            self._project_exists(tx, project)
+            self.require_project(tx, project)
             self.require(tx, who, Action.DATASET_READ, project, "dataset", name)
             if tx.data.dataset_id(project, name) is None:
                 raise NotFound(f"no dataset {name!r} in project {project!r}")
@@ -241,7 +234,7 @@ class DataService(ServiceBase):
         """The version with its parents (recursively, with producer and source) and its
         children and the runs that used each (recursively)."""
         with self.read() as tx:
-            self._project_exists(tx, project)
+            self.require_project(tx, project)
             self.require(tx, who, Action.DATASET_READ, project, "dataset", ref)
             vid, version = self._find(tx, project, ref, allow_quarantined=True)
             root = _node(version)
@@ -259,7 +252,7 @@ class DataService(ServiceBase):
             raise InvalidInput("a release needs a reason: say why this data may be used")
         reason = check_text("release reason", reason.strip())
         with self.write() as tx:
-            self._project_exists(tx, project)
+            self.require_project(tx, project)
             roles = self.require(tx, who, Action.DATASET_RELEASE, project, "dataset", str(r))
             vid, version = self._find(tx, project, str(r), allow_quarantined=True)
             if version.status is not DatasetStatus.QUARANTINED:

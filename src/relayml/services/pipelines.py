@@ -56,13 +56,6 @@ def _check_module(module: str) -> str:
 
 
 class PipelineService(ServiceBase):
-    def _project(self, tx: Transaction, project: str) -> None:
-        check_name("project", project)
-        if tx.identity.get_project(project) is None:
-            raise NotFound(
-                f"no project {project!r}; an admin creates it with: relay projects create {project}"
-            )
-
     def _run_project(self, tx: Transaction, run_id: str) -> str:
         project = tx.pipelines.run_project(check_run_id(run_id))
         if project is None:
@@ -87,7 +80,7 @@ class PipelineService(ServiceBase):
         cron = check_cron(schedule)
         graph = check_graph(list(steps or []))
         with self.write() as tx:
-            self._project(tx, project)
+            self.require_project(tx, project)
             roles = self.require(tx, who, Action.PIPELINE_EDIT, project, "pipeline", name)
             now = utcnow()
             old = tx.pipelines.get_pipeline(project, name)
@@ -119,7 +112,7 @@ class PipelineService(ServiceBase):
         """The pipelines of `project`, or of every project the caller may read."""
         with self.read() as tx:
             if project is not None:
-                self._project(tx, project)
+                self.require_project(tx, project)
                 self.require(tx, who, Action.PIPELINE_READ, project, "project", project)
                 return tx.pipelines.list_pipelines([project], scheduled)
             readable = [
@@ -154,7 +147,7 @@ class PipelineService(ServiceBase):
             raise InvalidInput("scheduled_for is given with trigger 'schedule', and only then")
         run_id = uuid.uuid4().hex
         with self.write() as tx:
-            self._project(tx, project)
+            self.require_project(tx, project)
             roles = self.require(tx, who, Action.PIPELINE_RUN, project, "pipeline_run", run_id)
             if tx.pipelines.get_pipeline(project, pipeline) is None:
                 raise NotFound(
@@ -283,7 +276,7 @@ class PipelineService(ServiceBase):
         if not isinstance(limit, int) or not 1 <= limit <= MAX_RUNS:
             raise InvalidInput(f"limit must be between 1 and {MAX_RUNS}, got {limit!r}")
         with self.read() as tx:
-            self._project(tx, project)
+            self.require_project(tx, project)
             self.require(tx, who, Action.PIPELINE_READ, project, "project", project)
             return tx.pipelines.list_runs(project, pipeline, limit)
 
@@ -298,7 +291,7 @@ class PipelineService(ServiceBase):
     def find_cached(self, who: Principal, project: str, cache_key: str) -> StepOutput | None:
         check_digest(cache_key)
         with self.read() as tx:
-            self._project(tx, project)
+            self.require_project(tx, project)
             self.require(tx, who, Action.PIPELINE_READ, project, "project", project)
             return tx.pipelines.find_cached(project, cache_key)
 

@@ -56,16 +56,9 @@ class TrackingService(ServiceBase):
             raise NotFound(f"no run {run_id!r}; list runs with: relay runs ls")
         return project
 
-    def _project_exists(self, tx: Transaction, project: str) -> None:
-        check_name("project", project)
-        if tx.identity.get_project(project) is None:
-            raise NotFound(
-                f"no project {project!r}; an admin creates it with: relay projects create {project}"
-            )
-
     def list_experiments(self, who: Principal, project: str) -> list[Experiment]:
         with self.read() as tx:
-            self._project_exists(tx, project)
+            self.require_project(tx, project)
             self.require(tx, who, Action.EXPERIMENT_READ, project, "project", project)
             return tx.tracking.list_experiments(project)
 
@@ -88,7 +81,7 @@ class TrackingService(ServiceBase):
         clean_params = {check_key("param", k): param_value(k, v) for k, v in (params or {}).items()}
         clean_tags = {check_key("tag", k): tag_value(k, v) for k, v in (tags or {}).items()}
         with self.write() as tx:
-            self._project_exists(tx, project)
+            self.require_project(tx, project)
             roles = self.require(tx, who, Action.RUN_CREATE, project, "run", run_id)
             if parent_id is not None and self._run_project(tx, parent_id) != project:
                 raise InvalidInput(f"parent run {parent_id} belongs to another project")
@@ -189,7 +182,7 @@ class TrackingService(ServiceBase):
             check_name("experiment", e)
         offset = _page_offset(page_token)
         with self.read() as tx:
-            self._project_exists(tx, project)
+            self.require_project(tx, project)
             self.require(tx, who, Action.RUN_READ, project, "project", project)
             runs = tx.tracking.search_runs(
                 project, experiments, conditions, ordering, limit + 1, offset

@@ -5,16 +5,23 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import datetime
 
-from sqlalchemy import Connection, delete, select, update
+from sqlalchemy import Connection, bindparam, delete, literal, select, update
 
 from relayml.domain.identity import Project, Role, User
 from relayml.store.sql import schema as s
 from relayml.store.sql._util import upsert, utc
 
+# Run by nearly every service call (the project check and the permission check): built once.
+_PROJECT_EXISTS = select(literal(1)).where(s.projects.c.name == bindparam("name"))
+_GRANTS_OF = select(s.grants.c.project, s.grants.c.role).where(s.grants.c.user == bindparam("user"))
+
 
 class SqlIdentity:
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
+
+    def project_exists(self, name: str) -> bool:
+        return self.conn.execute(_PROJECT_EXISTS, {"name": name}).first() is not None
 
     def get_project(self, name: str) -> Project | None:
         row = self.conn.execute(select(s.projects).where(s.projects.c.name == name)).first()
@@ -63,8 +70,8 @@ class SqlIdentity:
 
     def grants_of(self, user: str) -> dict[str, frozenset[Role]]:
         out: dict[str, set[Role]] = defaultdict(set)
-        for r in self.conn.execute(select(s.grants).where(s.grants.c.user == user)):
-            out[r.project].add(Role(r.role))
+        for project, role in self.conn.execute(_GRANTS_OF, {"user": user}):
+            out[project].add(Role(role))
         return {p: frozenset(roles) for p, roles in out.items()}
 
     def add_grant(self, user: str, project: str, role: Role, by: str, now: datetime) -> None:
