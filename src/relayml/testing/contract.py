@@ -233,6 +233,21 @@ class BackendContract:
         assert names("params.model IN ('gb', 'lr', 'x')", ["name"]) == ["gb-3", "lr-0", "lr-1"]
         assert names("metrics.acc > 0.65", ["name"]) == ["rf-2"]
 
+    def test_search_by_time(self, contract: ContractEnv) -> None:
+        b = contract.admin
+        p = contract.new_project()
+        runs = [b.create_run(project=p, experiment="t", name=f"r{i}") for i in range(3)]
+        b.end_run(runs[0].id)
+
+        def names(flt: str) -> list[str]:
+            return sorted(r.name for r in b.search_runs(project=p, filter=flt).runs)
+
+        second = runs[1].start_time.isoformat()
+        assert names(f"start_time >= '{second}'") == ["r1", "r2"]
+        assert names(f"start_time < '{second}'") == ["r0"]
+        assert names("start_time > 0") == ["r0", "r1", "r2"]  # milliseconds since the epoch
+        assert names("end_time > '2000-01-01'") == ["r0"]  # runs still going have none
+
     def test_long_values_are_kept_and_searchable(self, contract: ContractEnv) -> None:
         b = contract.admin
         p = contract.new_project()
