@@ -189,12 +189,16 @@ def populate(client: Any, exp_id: str, n: int) -> None:
             progress(f"mlflow search: populated {i + 1}/{n} runs")
 
 
-def search_workload(home: Path, n: int, reps: int) -> dict[str, Any]:
+def search_workload(home: Path, n: int, reps: int, populated: bool) -> dict[str, Any]:
     mlflow.set_tracking_uri(f"sqlite:///{home / 'mlflow.db'}")
     client = MlflowClient()
-    exp_id = client.create_experiment("search", artifact_location=(home / "artifacts").as_uri())
     t0 = time.perf_counter()
-    populate(client, exp_id, n)
+    if populated:
+        exp_id = client.get_experiment_by_name("search").experiment_id
+    else:
+        artifacts = (home / "artifacts").as_uri()
+        exp_id = client.create_experiment("search", artifact_location=artifacts)
+        populate(client, exp_id, n)
     populate_s = time.perf_counter() - t0
     want = expected_matches(n)
 
@@ -240,11 +244,14 @@ def main() -> None:
     se.add_argument("--home", type=Path, required=True)
     se.add_argument("--runs", type=int, required=True)
     se.add_argument("--reps", type=int, default=7)
+    se.add_argument(
+        "--populated", action="store_true", help="HOME holds an earlier round's runs: measure only"
+    )
     args = ap.parse_args()
     if args.cmd == "log":
         emit(log_workload(args.mode, args.home, LogSpec.from_json(args.spec), args.warmup_steps))
     else:
-        emit(search_workload(args.home, args.runs, args.reps))
+        emit(search_workload(args.home, args.runs, args.reps, args.populated))
 
 
 if __name__ == "__main__":

@@ -156,10 +156,11 @@ def populate(n: int) -> None:
         progress(f"relay search: populated {min(lo + chunk, n)}/{n} runs")
 
 
-def search_workload(home: Path, n: int, reps: int) -> dict[str, Any]:
+def search_workload(home: Path, n: int, reps: int, populated: bool) -> dict[str, Any]:
     relay.init(project=PROJECT, home=home / "relay")
     t0 = time.perf_counter()
-    populate(n)
+    if not populated:
+        populate(n)
     populate_s = time.perf_counter() - t0
     want = expected_matches(n)
 
@@ -205,11 +206,14 @@ def main() -> None:
     se.add_argument("--home", type=Path, required=True)
     se.add_argument("--runs", type=int, required=True)
     se.add_argument("--reps", type=int, default=7)
+    se.add_argument(
+        "--populated", action="store_true", help="HOME holds an earlier round's runs: measure only"
+    )
     args = ap.parse_args()
     if args.cmd == "log":
         emit(log_workload(args.mode, args.home, LogSpec.from_json(args.spec), args.warmup_steps))
     else:
-        emit(search_workload(args.home, args.runs, args.reps))
+        emit(search_workload(args.home, args.runs, args.reps, args.populated))
 
 
 if __name__ == "__main__":
