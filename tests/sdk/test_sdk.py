@@ -130,7 +130,11 @@ def test_git_commit_and_dirty_flag_are_captured(sdk_home: Path) -> None:
             ["git", *args], cwd=sdk_home, check=True, capture_output=True, text=True
         ).stdout.strip()
 
+    with relay.start_run() as outside:  # not a git work tree yet
+        pass
     git("init", "-q")
+    with relay.start_run() as no_commit:  # a repository without a commit
+        pass
     (sdk_home / "train.py").write_text("print('v1')\n")
     git("add", "train.py")
     git("-c", "user.name=t", "-c", "user.email=t@example.invalid", "commit", "-qm", "v1")
@@ -139,7 +143,14 @@ def test_git_commit_and_dirty_flag_are_captured(sdk_home: Path) -> None:
     (sdk_home / "train.py").write_text("print('v2')\n")  # an uncommitted edit
     with relay.start_run() as dirty_run:
         pass
+    git("add", "train.py")  # staged, not committed: still dirty
+    with relay.start_run() as staged_run:
+        pass
     head = git("rev-parse", "HEAD")
+    for run in (outside, no_commit):
+        assert not {"relay.git.commit", "relay.git.dirty"} & set(relay.get_run(run.id).tags)
     assert relay.get_run(clean_run.id).tags["relay.git.commit"] == head
     assert relay.get_run(clean_run.id).tags["relay.git.dirty"] == "false"
     assert relay.get_run(dirty_run.id).tags["relay.git.dirty"] == "true"
+    assert relay.get_run(staged_run.id).tags["relay.git.dirty"] == "true"
+    assert relay.get_run(staged_run.id).tags["relay.git.commit"] == head

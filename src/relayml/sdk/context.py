@@ -37,11 +37,16 @@ def _process_tags() -> tuple[tuple[str, str], ...]:
 
 
 def capture() -> dict[str, str]:
-    """The run's context; the git state is read each time (the working tree changes)."""
+    """The run's context; the git state is read each time (the working tree changes), by one
+    `git status` whose porcelain v2 header carries the commit."""
     tags = dict(_process_tags())
-    commit = _git("rev-parse", "HEAD")
-    if commit:
+    status = _git("status", "--porcelain=v2", "--branch", "--untracked-files=no")
+    if status is None:
+        return tags  # not a git work tree, or no git
+    lines = status.splitlines()
+    commit = next((ln.split()[2] for ln in lines if ln.startswith("# branch.oid ")), None)
+    if commit and commit != "(initial)":
         tags["relay.git.commit"] = commit
-        status = _git("status", "--porcelain", "--untracked-files=no")
-        tags["relay.git.dirty"] = "true" if status else "false"
+        dirty = any(not ln.startswith("#") for ln in lines)
+        tags["relay.git.dirty"] = "true" if dirty else "false"
     return tags
