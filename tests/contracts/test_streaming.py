@@ -76,6 +76,18 @@ def test_csv_file_is_streamed_by_block(tmp_path: Path, monkeypatch: pytest.Monke
     assert counts(validate(path, CONTRACT)) == EXPECTED
 
 
+def test_csv_types_changing_after_the_first_block_are_a_clear_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from relayml.contracts import sources
+
+    path = tmp_path / "late.csv"
+    path.write_text("n\n" + "1\n" * 20_000 + "1.5\n")  # integers, then a float far down
+    monkeypatch.setattr(sources, "CSV_BLOCK_BYTES", 16_384)
+    with pytest.raises(InvalidInput, match="first block; convert the file to Parquet"):
+        validate(path, CONTRACT)
+
+
 def test_bad_sources_are_clear_errors(tmp_path: Path) -> None:
     with pytest.raises(NotFound, match="no such file"):
         validate(tmp_path / "nope.parquet", CONTRACT)

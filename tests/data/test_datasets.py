@@ -126,3 +126,18 @@ def test_drift_compares_against_the_stored_profile(home: Path) -> None:
     # options the stored summary cannot serve fall back to the data itself
     report = relay.drift.compare("loans@1", loans(5000, seed=3), categorical=["id"])
     assert "amount" not in report.drifted
+
+
+def test_a_csv_whose_types_change_late_is_refused_and_leaves_nothing(
+    home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from relayml.store import parquet
+
+    monkeypatch.setattr(parquet, "CSV_BLOCK", 16_384)  # as a 16 MB block would a large file
+    late = home / "late.csv"
+    late.write_text("n\n" + "1\n" * 20_000 + "1.5\n")  # integers, then a float far down
+    with pytest.raises(relay.InvalidInput, match="inferred from the first"):
+        relay.datasets.publish("late", late)
+    assert [d.name for d in relay.datasets.list()] == []
+    artifacts = home / ".relay" / "artifacts"
+    assert not artifacts.exists() or not any(p.is_file() for p in artifacts.rglob("*"))

@@ -48,6 +48,7 @@ def _is_pandas(data: Any) -> bool:
 
 
 def _file_batches(path: Path, batch_rows: int) -> Iterator[Any]:
+    import pyarrow as pa
     import pyarrow.csv as csv
     import pyarrow.parquet as pq
 
@@ -67,7 +68,13 @@ def _file_batches(path: Path, batch_rows: int) -> Iterator[Any]:
             reader = csv.open_csv(str(path), read_options=read, parse_options=parse)
         except Exception as exc:
             raise InvalidInput(f"cannot read CSV file {str(path)!r}: {exc}") from None
-        yield from reader
+        try:
+            yield from reader
+        except pa.ArrowInvalid as exc:  # a later block that does not fit the inferred types
+            raise InvalidInput(
+                f"cannot read CSV file {str(path)!r}: {exc}. Column types are inferred from the "
+                "file's first block; convert the file to Parquet with explicit types"
+            ) from None
         return
     try:
         yield from pq.ParquetFile(str(path)).iter_batches(batch_size=batch_rows)
