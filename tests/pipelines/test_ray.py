@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import os
+import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from relayml.client.base import Backend
-from relayml.domain.pipelines import PipelineRunStatus
+from relayml.domain.pipelines import PipelineRunStatus, StepStatus
 from relayml.errors import UserCodeError
 from relayml.pipelines.runner import run_pipeline
 from tests.pipelines.conftest import WriteModule
+from tests.pipelines.test_runner import RETRIES
 
 SAME = """
 import pyarrow as pa
@@ -76,6 +80,35 @@ def test_same_results_on_ray_and_local(
     assert "in explode" in caught.value.user_traceback
     log = backend.get_pipeline_run(on_ray.id).step("total").logs_digest
     assert log is not None and log == local.step("total").logs_digest  # "summing 5\n" on both
+
+
+def test_a_step_over_its_timeout_is_killed_on_ray(
+    ray_cluster: Any, backend: Backend, write_module: WriteModule, tmp_path: Path
+) -> None:
+    """The timed-out attempt's Ray task is cancelled with force: its worker process dies."""
+    pidfile = tmp_path / "pid"
+    started = time.monotonic()
+    run = run_pipeline(
+        backend,
+        write_module(RETRIES) + ":sleepy",
+        project="etl",
+        params={"pidfile": str(pidfile)},
+        executor="ray",
+    )
+    assert time.monotonic() - started < 30
+    step = run.step("slow")
+    assert step.status is StepStatus.FAILED and run.status is PipelineRunStatus.FAILED
+    assert "longer than its timeout of 1 s and was killed" in (step.error or "")
+    pid = int(pidfile.read_text())
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            break
+        time.sleep(0.1)
+    else:
+        pytest.fail(f"the Ray worker {pid} running the step is still alive after its timeout")
 
 
 def test_drift_summaries_of_partitions_on_ray_merge_to_the_whole(ray_cluster: Any) -> None:
