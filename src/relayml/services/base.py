@@ -24,13 +24,23 @@ class ServiceBase:
         self.store = store
         self.artifacts = artifacts
 
-    def require_project(self, tx: Transaction, project: str) -> None:
-        """The project exists, or a NotFound that says who creates it and how."""
+    def require_in_project(
+        self,
+        tx: Transaction,
+        who: Principal,
+        action: Action,
+        project: str,
+        entity_kind: str,
+        entity_id: str,
+    ) -> frozenset[Role]:
+        """`require` for an action named by its project: the project must exist first (a
+        NotFound that says who creates it and how), then the caller's roles there allow it."""
         check_name("project", project)
         if not tx.identity.project_exists(project):
             raise NotFound(
                 f"no project {project!r}; an admin creates it with: relay projects create {project}"
             )
+        return self.require(tx, who, action, project, entity_kind, entity_id)
 
     def roles(self, tx: Transaction, user: str, project: str) -> frozenset[Role]:
         grants = tx.identity.grants_of(user)

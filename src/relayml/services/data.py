@@ -73,8 +73,7 @@ class DataService(ServiceBase):
         if expected_digest is not None:
             check_digest(expected_digest)
         with self.read() as tx:
-            self.require_project(tx, project)
-            self.require(tx, who, Action.DATASET_PUBLISH, project, "project", project)
+            self.require_in_project(tx, who, Action.DATASET_PUBLISH, project, "project", project)
         return self.artifacts.put_chunks(chunks, expected=expected_digest)
 
     def publish(
@@ -101,8 +100,7 @@ class DataService(ServiceBase):
             raise InvalidInput(f"parents must name versions (e.g. loans@3), got {parents}")
         clean_producer = _producer(producer)
         with self.read() as tx:
-            self.require_project(tx, project)
-            self.require(tx, who, Action.DATASET_PUBLISH, project, "dataset", name)
+            self.require_in_project(tx, who, Action.DATASET_PUBLISH, project, "dataset", name)
             for p in parent_refs:
                 self._find(tx, project, p, allow_quarantined=True)
         if not self.artifacts.exists(blob):
@@ -194,8 +192,7 @@ class DataService(ServiceBase):
         self, who: Principal, project: str, ref: str, allow_quarantined: bool = False
     ) -> DatasetVersion:
         with self.read() as tx:
-            self.require_project(tx, project)
-            self.require(tx, who, Action.DATASET_READ, project, "dataset", ref)
+            self.require_in_project(tx, who, Action.DATASET_READ, project, "dataset", ref)
             return self._find(tx, project, ref, allow_quarantined)[1]
 
     def open_data(
@@ -217,15 +214,13 @@ class DataService(ServiceBase):
 
     def list_datasets(self, who: Principal, project: str) -> list[DatasetInfo]:
         with self.read() as tx:
-            self.require_project(tx, project)
-            self.require(tx, who, Action.DATASET_READ, project, "project", project)
+            self.require_in_project(tx, who, Action.DATASET_READ, project, "project", project)
             return tx.data.list_datasets(project)
 
     def versions(self, who: Principal, project: str, name: str) -> list[DatasetVersion]:
         check_name("dataset", name)
         with self.read() as tx:
-            self.require_project(tx, project)
-            self.require(tx, who, Action.DATASET_READ, project, "dataset", name)
+            self.require_in_project(tx, who, Action.DATASET_READ, project, "dataset", name)
             if tx.data.dataset_id(project, name) is None:
                 raise NotFound(f"no dataset {name!r} in project {project!r}")
             return tx.data.versions(project, name)
@@ -234,8 +229,7 @@ class DataService(ServiceBase):
         """The version with its parents (recursively, with producer and source) and its
         children and the runs that used each (recursively)."""
         with self.read() as tx:
-            self.require_project(tx, project)
-            self.require(tx, who, Action.DATASET_READ, project, "dataset", ref)
+            self.require_in_project(tx, who, Action.DATASET_READ, project, "dataset", ref)
             vid, version = self._find(tx, project, ref, allow_quarantined=True)
             root = _node(version)
             root.parents = _upstream(tx, vid, 0)
@@ -252,8 +246,9 @@ class DataService(ServiceBase):
             raise InvalidInput("a release needs a reason: say why this data may be used")
         reason = check_text("release reason", reason.strip())
         with self.write() as tx:
-            self.require_project(tx, project)
-            roles = self.require(tx, who, Action.DATASET_RELEASE, project, "dataset", str(r))
+            roles = self.require_in_project(
+                tx, who, Action.DATASET_RELEASE, project, "dataset", str(r)
+            )
             vid, version = self._find(tx, project, str(r), allow_quarantined=True)
             if version.status is not DatasetStatus.QUARANTINED:
                 raise Conflict(f"{version.ref} is {version.status.value}, not quarantined")

@@ -80,8 +80,9 @@ class PipelineService(ServiceBase):
         cron = check_cron(schedule)
         graph = check_graph(list(steps or []))
         with self.write() as tx:
-            self.require_project(tx, project)
-            roles = self.require(tx, who, Action.PIPELINE_EDIT, project, "pipeline", name)
+            roles = self.require_in_project(
+                tx, who, Action.PIPELINE_EDIT, project, "pipeline", name
+            )
             now = utcnow()
             old = tx.pipelines.get_pipeline(project, name)
             if cron != (old.schedule if old else None):
@@ -112,8 +113,7 @@ class PipelineService(ServiceBase):
         """The pipelines of `project`, or of every project the caller may read."""
         with self.read() as tx:
             if project is not None:
-                self.require_project(tx, project)
-                self.require(tx, who, Action.PIPELINE_READ, project, "project", project)
+                self.require_in_project(tx, who, Action.PIPELINE_READ, project, "project", project)
                 return tx.pipelines.list_pipelines([project], scheduled)
             readable = [
                 p.name
@@ -147,8 +147,9 @@ class PipelineService(ServiceBase):
             raise InvalidInput("scheduled_for is given with trigger 'schedule', and only then")
         run_id = uuid.uuid4().hex
         with self.write() as tx:
-            self.require_project(tx, project)
-            roles = self.require(tx, who, Action.PIPELINE_RUN, project, "pipeline_run", run_id)
+            roles = self.require_in_project(
+                tx, who, Action.PIPELINE_RUN, project, "pipeline_run", run_id
+            )
             if tx.pipelines.get_pipeline(project, pipeline) is None:
                 raise NotFound(
                     f"no pipeline {pipeline!r} in project {project!r}; running it with "
@@ -276,8 +277,7 @@ class PipelineService(ServiceBase):
         if not isinstance(limit, int) or not 1 <= limit <= MAX_RUNS:
             raise InvalidInput(f"limit must be between 1 and {MAX_RUNS}, got {limit!r}")
         with self.read() as tx:
-            self.require_project(tx, project)
-            self.require(tx, who, Action.PIPELINE_READ, project, "project", project)
+            self.require_in_project(tx, who, Action.PIPELINE_READ, project, "project", project)
             return tx.pipelines.list_runs(project, pipeline, limit)
 
     def get_run(self, who: Principal, run_id: str) -> PipelineRun:
@@ -291,8 +291,7 @@ class PipelineService(ServiceBase):
     def find_cached(self, who: Principal, project: str, cache_key: str) -> StepOutput | None:
         check_digest(cache_key)
         with self.read() as tx:
-            self.require_project(tx, project)
-            self.require(tx, who, Action.PIPELINE_READ, project, "project", project)
+            self.require_in_project(tx, who, Action.PIPELINE_READ, project, "project", project)
             return tx.pipelines.find_cached(project, cache_key)
 
     # blobs: step outputs and logs --------------------------------------------------------

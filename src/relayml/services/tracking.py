@@ -58,8 +58,7 @@ class TrackingService(ServiceBase):
 
     def list_experiments(self, who: Principal, project: str) -> list[Experiment]:
         with self.read() as tx:
-            self.require_project(tx, project)
-            self.require(tx, who, Action.EXPERIMENT_READ, project, "project", project)
+            self.require_in_project(tx, who, Action.EXPERIMENT_READ, project, "project", project)
             return tx.tracking.list_experiments(project)
 
     def create_run(
@@ -81,8 +80,7 @@ class TrackingService(ServiceBase):
         clean_params = {check_key("param", k): param_value(k, v) for k, v in (params or {}).items()}
         clean_tags = {check_key("tag", k): tag_value(k, v) for k, v in (tags or {}).items()}
         with self.write() as tx:
-            self.require_project(tx, project)
-            roles = self.require(tx, who, Action.RUN_CREATE, project, "run", run_id)
+            roles = self.require_in_project(tx, who, Action.RUN_CREATE, project, "run", run_id)
             if parent_id is not None and self._run_project(tx, parent_id) != project:
                 raise InvalidInput(f"parent run {parent_id} belongs to another project")
             now = utcnow()
@@ -182,8 +180,7 @@ class TrackingService(ServiceBase):
             check_name("experiment", e)
         offset = _page_offset(page_token)
         with self.read() as tx:
-            self.require_project(tx, project)
-            self.require(tx, who, Action.RUN_READ, project, "project", project)
+            self.require_in_project(tx, who, Action.RUN_READ, project, "project", project)
             runs = tx.tracking.search_runs(
                 project, experiments, conditions, ordering, limit + 1, offset
             )
