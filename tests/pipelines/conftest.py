@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import textwrap
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -34,3 +36,15 @@ def write_module(tmp_path: Path) -> WriteModule:
         return str(path)
 
     return write
+
+
+def assert_process_exits(pid: int, within: float, what: str) -> None:
+    """Wait up to `within` seconds for process `pid` to be gone; fail naming `what` if not."""
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.05)
+    pytest.fail(f"{what} {pid} is still alive after its timeout")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,7 +13,7 @@ from relayml.client.base import Backend
 from relayml.domain.pipelines import PipelineRunStatus, StepStatus
 from relayml.errors import UserCodeError
 from relayml.pipelines.runner import run_pipeline
-from tests.pipelines.conftest import WriteModule
+from tests.pipelines.conftest import WriteModule, assert_process_exits
 from tests.pipelines.test_runner import RETRIES
 
 SAME = """
@@ -99,16 +98,8 @@ def test_a_step_over_its_timeout_is_killed_on_ray(
     step = run.step("slow")
     assert step.status is StepStatus.FAILED and run.status is PipelineRunStatus.FAILED
     assert "longer than its timeout of 1 s and was killed" in (step.error or "")
-    pid = int(pidfile.read_text())
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            break
-        time.sleep(0.1)
-    else:
-        pytest.fail(f"the Ray worker {pid} running the step is still alive after its timeout")
+    what = "the Ray worker running the step"
+    assert_process_exits(int(pidfile.read_text()), within=10, what=what)
 
 
 def test_drift_summaries_of_partitions_on_ray_merge_to_the_whole(ray_cluster: Any) -> None:

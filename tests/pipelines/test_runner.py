@@ -3,7 +3,6 @@ failures inside the user-code boundary."""
 
 from __future__ import annotations
 
-import os
 import time
 from pathlib import Path
 
@@ -13,7 +12,7 @@ from relayml.client.base import Backend
 from relayml.domain.pipelines import PipelineRunStatus, StepStatus
 from relayml.errors import UserCodeError
 from relayml.pipelines.runner import run_pipeline
-from tests.pipelines.conftest import WriteModule
+from tests.pipelines.conftest import WriteModule, assert_process_exits
 
 BRANCHES = """
 import relayml as relay
@@ -191,16 +190,7 @@ def test_a_step_over_its_timeout_is_killed(
     step = run.step("slow")
     assert step.status is StepStatus.FAILED and run.status is PipelineRunStatus.FAILED
     assert "longer than its timeout of 1 s and was killed" in (step.error or "")
-    pid = int(pidfile.read_text())
-    deadline = time.monotonic() + 5
-    while time.monotonic() < deadline:
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            break
-        time.sleep(0.05)
-    else:
-        pytest.fail(f"the step's process {pid} is still alive after its timeout")
+    assert_process_exits(int(pidfile.read_text()), within=5, what="the step's process")
 
 
 FRAGILE = """

@@ -1,4 +1,9 @@
-"""A page with more runs than SQLite allows bound variables comes back whole, in order."""
+"""A page with more runs than SQLite allows bound variables comes back whole, in order.
+
+Search reads a page in one statement with a fixed number of parameters; this guards against a
+page being read again by its ids (one bound variable per run), which a SQLite build with a small
+variable limit would refuse.
+"""
 
 from __future__ import annotations
 
