@@ -9,7 +9,7 @@ import pytest
 
 from relayml.sdk.session import connect
 from relayml.testing.contract import BackendContract, ContractEnv
-from relayml.testing.contract_data import DataContract
+from relayml.testing.contract_datasets import DatasetContract
 from relayml.testing.contract_pipelines import PipelineContract
 from tests.conftest import settings_for
 
@@ -44,7 +44,7 @@ def contract(
         b.close()
 
 
-class TestBackendContract(BackendContract, DataContract, PipelineContract):
+class TestBackendContract(BackendContract, DatasetContract, PipelineContract):
     pass
 
 

@@ -32,7 +32,6 @@ BEGIN, END = "<!-- contracts:begin -->", "<!-- contracts:end -->"
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent))
 import harness  # noqa: E402
-
 from data import CHECKS, ensure  # noqa: E402
 
 PEERS = {

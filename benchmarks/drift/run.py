@@ -29,7 +29,6 @@ BEGIN, END = "<!-- drift:begin -->", "<!-- drift:end -->"
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent))
 import harness  # noqa: E402
-
 from data import SHIFTED, ensure  # noqa: E402
 
 PEERS = {

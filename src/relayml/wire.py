@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from relayml.domain.audit import AuditEvent, VerifyResult
-from relayml.domain.data import DatasetInfo
+from relayml.domain.datasets import DatasetInfo
 from relayml.domain.identity import IssuedToken, Project, Role, User
 from relayml.domain.tracking import (
     ArtifactInfo,

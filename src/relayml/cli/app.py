@@ -24,12 +24,10 @@ from relayml.cli.commands import (
     db,
     demo,
     drift,
-    experiments,
+    identity,
     pipelines,
-    projects,
-    runs,
     server,
-    users,
+    tracking,
 )
 from relayml.errors import RelayError
 
@@ -80,7 +78,7 @@ def _global_options(
             os.environ[var] = value
 
 
-for _module in (db, projects, users, audit, experiments, runs, artifacts, server, demo, drift):
+for _module in (db, identity, audit, tracking, artifacts, server, demo, drift):
     _module.register(app)
 contracts.register(app)
 datasets.register(app)

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from relayml.domain.audit import AuditEvent, VerifyResult
-from relayml.domain.data import DatasetInfo, DatasetVersion, LineageNode
+from relayml.domain.datasets import DatasetInfo, DatasetVersion, LineageNode
 from relayml.domain.identity import IssuedToken, Project, User
 from relayml.domain.pipelines import PipelineInfo, PipelineRun, StepOutput, StepRun, StepSpec
 from relayml.domain.tracking import ArtifactInfo, Experiment, MetricPoint, RunPage, RunRecord

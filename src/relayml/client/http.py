@@ -15,7 +15,7 @@ from urllib.parse import quote
 import httpx
 
 from relayml import wire
-from relayml.client.http_data import HttpDatasets
+from relayml.client.http_datasets import HttpDatasets
 from relayml.client.http_pipelines import HttpPipelines
 from relayml.client.http_transport import seg as _seg
 from relayml.domain.audit import AuditEvent, VerifyResult

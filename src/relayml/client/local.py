@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from relayml.domain.audit import AuditEvent, VerifyResult
-from relayml.domain.data import DatasetInfo, DatasetVersion, LineageNode
+from relayml.domain.datasets import DatasetInfo, DatasetVersion, LineageNode
 from relayml.domain.identity import IssuedToken, Principal, Project, User
 from relayml.domain.pipelines import PipelineInfo, PipelineRun, StepOutput, StepRun
 from relayml.domain.tracking import ArtifactInfo, Experiment, MetricPoint, RunPage, RunRecord
@@ -148,7 +148,7 @@ class LocalBackend:
         parquet_file: str | os.PathLike[str],
         **kwargs: Any,
     ) -> DatasetVersion:
-        data = self.services.data
+        data = self.services.datasets
         with open(parquet_file, "rb") as fh:
             blob, _ = data.upload(self.principal, project, iter(lambda: fh.read(CHUNK), b""))
         return data.publish(self.principal, project, name, blob, **kwargs)
@@ -156,7 +156,7 @@ class LocalBackend:
     def get_dataset(
         self, project: str, ref: str, allow_quarantined: bool = False
     ) -> DatasetVersion:
-        return self.services.data.get(self.principal, project, ref, allow_quarantined)
+        return self.services.datasets.get(self.principal, project, ref, allow_quarantined)
 
     def download_dataset(
         self,
@@ -165,28 +165,28 @@ class LocalBackend:
         dest: str | os.PathLike[str],
         allow_quarantined: bool = False,
     ) -> Path:
-        version = self.services.data.get(self.principal, project, ref, allow_quarantined)
+        version = self.services.datasets.get(self.principal, project, ref, allow_quarantined)
         return self.services.artifact_store.download(version.blob, dest)
 
     def dataset_sketch(
         self, project: str, ref: str, allow_quarantined: bool = False
     ) -> dict[str, Any]:
-        return self.services.data.sketch(self.principal, project, ref, allow_quarantined)
+        return self.services.datasets.sketch(self.principal, project, ref, allow_quarantined)
 
     def list_datasets(self, project: str) -> list[DatasetInfo]:
-        return self.services.data.list_datasets(self.principal, project)
+        return self.services.datasets.list_datasets(self.principal, project)
 
     def dataset_versions(self, project: str, name: str) -> list[DatasetVersion]:
-        return self.services.data.versions(self.principal, project, name)
+        return self.services.datasets.versions(self.principal, project, name)
 
     def dataset_lineage(self, project: str, ref: str) -> LineageNode:
-        return self.services.data.lineage(self.principal, project, ref)
+        return self.services.datasets.lineage(self.principal, project, ref)
 
     def release_dataset(self, project: str, ref: str, reason: str) -> DatasetVersion:
-        return self.services.data.release(self.principal, project, ref, reason)
+        return self.services.datasets.release(self.principal, project, ref, reason)
 
     def use_dataset(self, run_id: str, ref: str, allow_quarantined: bool = False) -> DatasetVersion:
-        return self.services.data.use(self.principal, run_id, ref, allow_quarantined)
+        return self.services.datasets.use(self.principal, run_id, ref, allow_quarantined)
 
     def close(self) -> None:
         self.services.close()

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from relayml.client.base import Backend
-from relayml.domain.data import (
+from relayml.domain.datasets import (
     DatasetDiff,
     DatasetInfo,
     DatasetStatus,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from relayml.services.artifacts import ArtifactService
 from relayml.services.audit import AuditService
-from relayml.services.data import DataService
+from relayml.services.datasets import DatasetService
 from relayml.services.identity import IdentityService
 from relayml.services.pipelines import PipelineService
 from relayml.services.tracking import TrackingService
@@ -21,7 +21,7 @@ class Services:
         self.tracking = TrackingService(store, artifacts)
         self.artifacts = ArtifactService(store, artifacts)
         self.pipelines = PipelineService(store, artifacts)
-        self.data = DataService(store, artifacts)
+        self.datasets = DatasetService(store, artifacts)
 
     def close(self) -> None:
         self.store.dispose()

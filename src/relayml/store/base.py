@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from relayml.domain.audit import AuditEvent
-from relayml.domain.data import DatasetInfo, DatasetVersion, RunUse
+from relayml.domain.datasets import DatasetInfo, DatasetVersion, RunUse
 from relayml.domain.filters import Condition, OrderBy
 from relayml.domain.identity import Project, Role, User
 from relayml.domain.pipelines import (
@@ -108,7 +108,7 @@ class TrackingRepo(Protocol):
     def list_artifacts(self, run_id: str, prefix: str | None = None) -> list[ArtifactInfo]: ...
 
 
-class DataRepo(Protocol):
+class DatasetRepo(Protocol):
     def dataset_id(self, project: str, name: str) -> int | None: ...
     def ensure_dataset(
         self, project: str, name: str, description: str, by: str, now: datetime
@@ -163,7 +163,7 @@ class Transaction(Protocol):
     @property
     def pipelines(self) -> PipelineRepo: ...
     @property
-    def data(self) -> DataRepo: ...
+    def datasets(self) -> DatasetRepo: ...
 
 
 class MetadataStore(Protocol):

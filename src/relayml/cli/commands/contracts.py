@@ -29,7 +29,7 @@ def _data(source: str, allow_quarantined: bool) -> Any:
     """A path as it is (validated in streaming batches), or a dataset version's Arrow table."""
     if "@" not in source or os.path.exists(source):
         return source
-    from relayml.domain.data import parse_ref
+    from relayml.domain.datasets import parse_ref
     from relayml.sdk.datasets import Dataset
 
     with state.backend() as backend:

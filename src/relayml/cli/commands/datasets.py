@@ -12,7 +12,7 @@ from relayml.cli import output, state
 if TYPE_CHECKING:
     from rich.tree import Tree
 
-    from relayml.domain.data import DatasetVersion, LineageNode
+    from relayml.domain.datasets import DatasetVersion, LineageNode
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON on stdout.")]
 ProjectOpt = Annotated[
@@ -236,7 +236,7 @@ def diff(
     as_json: JsonOpt = False,
 ) -> None:
     """Schema and profile differences between two versions."""
-    from relayml.domain.data import diff_versions
+    from relayml.domain.datasets import diff_versions
 
     proj = state.project(project)
     with state.backend() as backend:

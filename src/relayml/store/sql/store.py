@@ -11,7 +11,7 @@ from sqlalchemy.exc import IntegrityError as SAIntegrityError
 
 from relayml.errors import Conflict, ServerUnavailable
 from relayml.store.sql.audit import SqlAudit
-from relayml.store.sql.data import SqlData
+from relayml.store.sql.datasets import SqlDatasets
 from relayml.store.sql.engine import ensure_schema, make_engine
 from relayml.store.sql.identity import SqlIdentity
 from relayml.store.sql.pipelines import SqlPipelines
@@ -27,7 +27,7 @@ class SqlTx:
         self.audit = SqlAudit(conn)
         self.tracking = SqlTracking(conn)
         self.pipelines = SqlPipelines(conn)
-        self.data = SqlData(conn)
+        self.datasets = SqlDatasets(conn)
 
 
 class SqlStore:

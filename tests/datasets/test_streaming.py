@@ -21,7 +21,8 @@ import pyarrow as pa
 pa.set_cpu_count(1); pa.set_io_thread_count(1)
 import relayml as relay
 relay.init(project="mem")
-import numpy, pandas, yaml, relayml.services.data, relayml.stats.profile, relayml.contracts.engine
+import numpy, pandas, yaml, relayml.stats.profile, relayml.contracts.engine
+import relayml.services.datasets
 base = int(open("/proc/self/status").read().split("VmSize:")[1].split()[0]) * 1024
 limit = base + int(sys.argv[2])
 resource.setrlimit(resource.RLIMIT_AS, (limit, limit))

@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Row, func, select, update
 
-from relayml.domain.data import DatasetInfo, DatasetStatus, DatasetVersion, RunUse
+from relayml.domain.datasets import DatasetInfo, DatasetStatus, DatasetVersion, RunUse
 from relayml.store.sql import schema as s
 from relayml.store.sql._util import upsert, utc, utc_or_none
 
@@ -21,7 +21,7 @@ _VERSION_COLUMNS = (
 )
 
 
-class SqlData:
+class SqlDatasets:
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
 

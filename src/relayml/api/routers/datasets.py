@@ -67,7 +67,7 @@ async def upload(
     digest: Annotated[str | None, Header(alias=wire.DIGEST_HEADER)] = None,
 ) -> Response:
     blob, size = await receive(
-        request, lambda body: services.data.upload(who, project, body, expected_digest=digest)
+        request, lambda body: services.datasets.upload(who, project, body, expected_digest=digest)
     )
     return OrjsonResponse({"blob": blob, "size": size}, status_code=201)
 
@@ -80,7 +80,7 @@ async def upload(
 def publish(
     project: str, name: str, body: DatasetPublish, services: ServicesDep, who: PrincipalDep
 ) -> Response:
-    version = services.data.publish(
+    version = services.datasets.publish(
         who,
         project,
         name,
@@ -96,13 +96,13 @@ def publish(
 
 @router.get("/projects/{project}/datasets", summary="The project's datasets")
 def list_datasets(project: str, services: ServicesDep, who: PrincipalDep) -> Response:
-    items = services.data.list_datasets(who, project)
+    items = services.datasets.list_datasets(who, project)
     return OrjsonResponse([wire.dataset_info_out(d) for d in items])
 
 
 @router.get("/projects/{project}/datasets/{name}/versions", summary="Every version of a dataset")
 def versions(project: str, name: str, services: ServicesDep, who: PrincipalDep) -> Response:
-    items = services.data.versions(who, project, name)
+    items = services.datasets.versions(who, project, name)
     return OrjsonResponse([v.to_dict() for v in items])
 
 
@@ -118,7 +118,7 @@ def get_version(
     who: PrincipalDep,
     allow_quarantined: AllowQuarantined = False,
 ) -> Response:
-    found = services.data.get(who, project, _ref(name, version), allow_quarantined)
+    found = services.datasets.get(who, project, _ref(name, version), allow_quarantined)
     return OrjsonResponse(found.to_dict())
 
 
@@ -135,7 +135,9 @@ def download(
     who: PrincipalDep,
     allow_quarantined: AllowQuarantined = False,
 ) -> Response:
-    found, chunks = services.data.open_data(who, project, _ref(name, version), allow_quarantined)
+    found, chunks = services.datasets.open_data(
+        who, project, _ref(name, version), allow_quarantined
+    )
     return send(chunks, found.blob, found.size)
 
 
@@ -151,7 +153,7 @@ def sketch(
     who: PrincipalDep,
     allow_quarantined: AllowQuarantined = False,
 ) -> Response:
-    data: dict[str, Any] = services.data.sketch(
+    data: dict[str, Any] = services.datasets.sketch(
         who, project, _ref(name, version), allow_quarantined
     )
     return OrjsonResponse(data)
@@ -164,7 +166,7 @@ def sketch(
 def lineage(
     project: str, name: str, version: str, services: ServicesDep, who: PrincipalDep
 ) -> Response:
-    return OrjsonResponse(services.data.lineage(who, project, _ref(name, version)).to_dict())
+    return OrjsonResponse(services.datasets.lineage(who, project, _ref(name, version)).to_dict())
 
 
 @router.post(
@@ -179,11 +181,11 @@ def release(
     services: ServicesDep,
     who: PrincipalDep,
 ) -> Response:
-    found = services.data.release(who, project, _ref(name, version), body.reason)
+    found = services.datasets.release(who, project, _ref(name, version), body.reason)
     return OrjsonResponse(found.to_dict())
 
 
 @router.post("/runs/{run_id}/datasets", summary="Record that a run used a dataset version")
 def use(run_id: str, body: DatasetUse, services: ServicesDep, who: PrincipalDep) -> Response:
-    found = services.data.use(who, run_id, body.ref, body.allow_quarantined)
+    found = services.datasets.use(who, run_id, body.ref, body.allow_quarantined)
     return OrjsonResponse(found.to_dict())

@@ -15,7 +15,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-from relayml.domain.data import (
+from relayml.domain.datasets import (
     DatasetInfo,
     DatasetStatus,
     DatasetVersion,
@@ -35,15 +35,15 @@ MAX_DEPTH = 20
 _RETRIES = 3
 
 
-class DataService(ServiceBase):
+class DatasetService(ServiceBase):
     # helpers -----------------------------------------------------------------------------
     def _find(
         self, tx: Transaction, project: str, ref: str, allow_quarantined: bool
     ) -> tuple[int, DatasetVersion]:
         r = parse_ref(ref)
-        found = tx.data.find_version(project, r.name, r.version, allow_quarantined)
+        found = tx.datasets.find_version(project, r.name, r.version, allow_quarantined)
         if found is None:
-            if tx.data.dataset_id(project, r.name) is None:
+            if tx.datasets.dataset_id(project, r.name) is None:
                 raise NotFound(
                     f"no dataset {r.name!r} in project {project!r}; list them with: "
                     f"relay datasets ls -p {project}"
@@ -145,8 +145,8 @@ class DataService(ServiceBase):
 
     def _existing(self, project: str, name: str, digest: str) -> DatasetVersion | None:
         with self.read() as tx:
-            ds = tx.data.dataset_id(project, name)
-            found = tx.data.version_by_digest(ds, digest) if ds is not None else None
+            ds = tx.datasets.dataset_id(project, name)
+            found = tx.datasets.version_by_digest(ds, digest) if ds is not None else None
             return found[1] if found else None
 
     def _register(
@@ -160,21 +160,21 @@ class DataService(ServiceBase):
         with self.write() as tx:
             roles = self.require(tx, who, Action.DATASET_PUBLISH, project, "dataset", name)
             now = utcnow()
-            ds = tx.data.ensure_dataset(project, name, values["description"], who.user, now)
-            found = tx.data.version_by_digest(ds, values["digest"])
+            ds = tx.datasets.ensure_dataset(project, name, values["description"], who.user, now)
+            found = tx.datasets.version_by_digest(ds, values["digest"])
             if found is not None:  # published concurrently with the same content
                 return found[1]
             parent_ids = [self._find(tx, project, p, True)[0] for p in parent_refs]
-            version = tx.data.next_version(ds)
+            version = tx.datasets.next_version(ds)
             row = {**values, "version": version, "created_at": now}
-            tx.data.insert_version(ds, row, parent_ids)
+            tx.datasets.insert_version(ds, row, parent_ids)
             payload = {k: values[k] for k in ("digest", "blob", "status", "source")}
             payload.update(parents=parent_refs, contract_digest=values["contract_digest"])
             self.record(
                 tx, who, roles, Action.DATASET_PUBLISH, project, "dataset", f"{name}@{version}",
                 payload,
             )  # fmt: skip
-            result = tx.data.find_version(project, name, version, True)
+            result = tx.datasets.find_version(project, name, version, True)
             assert result is not None
             return result[1]
 
@@ -215,15 +215,15 @@ class DataService(ServiceBase):
     def list_datasets(self, who: Principal, project: str) -> list[DatasetInfo]:
         with self.read() as tx:
             self.require_in_project(tx, who, Action.DATASET_READ, project, "project", project)
-            return tx.data.list_datasets(project)
+            return tx.datasets.list_datasets(project)
 
     def versions(self, who: Principal, project: str, name: str) -> list[DatasetVersion]:
         check_name("dataset", name)
         with self.read() as tx:
             self.require_in_project(tx, who, Action.DATASET_READ, project, "dataset", name)
-            if tx.data.dataset_id(project, name) is None:
+            if tx.datasets.dataset_id(project, name) is None:
                 raise NotFound(f"no dataset {name!r} in project {project!r}")
-            return tx.data.versions(project, name)
+            return tx.datasets.versions(project, name)
 
     def lineage(self, who: Principal, project: str, ref: str) -> LineageNode:
         """The version with its parents (recursively, with producer and source) and its
@@ -234,7 +234,7 @@ class DataService(ServiceBase):
             root = _node(version)
             root.parents = _upstream(tx, vid, 0)
             root.children = _downstream(tx, vid, 0)
-            root.runs = tx.data.runs_using(vid)
+            root.runs = tx.datasets.runs_using(vid)
             return root
 
     # mutations ---------------------------------------------------------------------------
@@ -252,12 +252,12 @@ class DataService(ServiceBase):
             vid, version = self._find(tx, project, str(r), allow_quarantined=True)
             if version.status is not DatasetStatus.QUARANTINED:
                 raise Conflict(f"{version.ref} is {version.status.value}, not quarantined")
-            tx.data.release(vid, who.user, utcnow(), reason)
+            tx.datasets.release(vid, who.user, utcnow(), reason)
             payload = {"reason": reason, "failed_checks": version.failed_checks()}
             self.record(
                 tx, who, roles, Action.DATASET_RELEASE, project, "dataset", version.ref, payload
             )
-            found = tx.data.find_version(project, r.name, r.version, True)
+            found = tx.datasets.find_version(project, r.name, r.version, True)
             assert found is not None
             return found[1]
 
@@ -273,7 +273,7 @@ class DataService(ServiceBase):
             roles = self.require(tx, who, Action.RUN_UPDATE, project, "run", run_id)
             self.require(tx, who, Action.DATASET_READ, project, "dataset", ref)
             vid, version = self._find(tx, project, ref, allow_quarantined)
-            tx.data.add_use(vid, run_id, who.user, utcnow())
+            tx.datasets.add_use(vid, run_id, who.user, utcnow())
             tx.tracking.log(run_id, tags={f"relay.dataset.{version.name}": version.ref})
             payload = {"dataset": version.ref, "digest": version.digest}
             self.record(tx, who, roles, "dataset.use", project, "run", run_id, payload)
@@ -309,7 +309,7 @@ def _upstream(tx: Transaction, vid: int, depth: int) -> list[LineageNode]:
     if depth >= MAX_DEPTH:
         return []
     nodes = []
-    for pid, parent in tx.data.parents(vid):
+    for pid, parent in tx.datasets.parents(vid):
         node = _node(parent)
         node.parents = _upstream(tx, pid, depth + 1)
         nodes.append(node)
@@ -320,10 +320,10 @@ def _downstream(tx: Transaction, vid: int, depth: int) -> list[LineageNode]:
     if depth >= MAX_DEPTH:
         return []
     nodes = []
-    for cid, child in tx.data.children(vid):
+    for cid, child in tx.datasets.children(vid):
         node = _node(child)
         node.children = _downstream(tx, cid, depth + 1)
-        node.runs = tx.data.runs_using(cid)
+        node.runs = tx.datasets.runs_using(cid)
         nodes.append(node)
     return nodes
 

@@ -1,4 +1,4 @@
-"""`relay runs ls|show|compare`."""
+"""The tracking area: `relay runs ls|show|compare` and `relay experiments ls`."""
 
 from __future__ import annotations
 
@@ -188,7 +188,29 @@ def _rows(per_run: list[dict[str, str]]) -> dict[str, list[str]]:
     return {k: [d.get(k, "-") for d in per_run] for k in keys}
 
 
+def experiments_ls(
+    project: Annotated[str | None, typer.Option("--project", "-p", help="Project.")] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """List a project's experiments with their run counts."""
+    name = state.project(project)
+    with state.backend() as backend:
+        experiments = backend.list_experiments(name)
+    if as_json:
+        output.emit_json(experiments)
+        return
+    t = output.table(
+        "experiment", "runs", "created by", "created at", title=f"Experiments in {name}"
+    )
+    for e in experiments:
+        t.add_row(e.name, str(e.run_count), e.created_by, output.when(e.created_at))
+    output.print_(t)
+
+
 def register(app: typer.Typer) -> None:
+    experiments = typer.Typer(help="Experiments: named groups of runs in a project.")
+    experiments.command("ls")(experiments_ls)
+    app.add_typer(experiments, name="experiments", no_args_is_help=True)
     group = typer.Typer(help="Runs: params, metric histories, tags and artifacts.")
     group.command("ls")(ls)
     group.command("show")(show)

@@ -1,4 +1,5 @@
-"""`relay users create|ls|grant|revoke|token` and `relay whoami`."""
+"""The identity area: `relay projects create|ls`, `relay users create|ls|grant|revoke|token`
+and `relay whoami`."""
 
 from __future__ import annotations
 
@@ -121,7 +122,34 @@ def whoami(as_json: JsonFlag = False) -> None:
         output.print_(f"  {where}: {', '.join(roles)}")
 
 
+def projects_create(
+    name: Annotated[str, typer.Argument(help="Project name.")],
+    description: Annotated[str, typer.Option("--description", "-d")] = "",
+) -> None:
+    """Create a project (admins only)."""
+    with state.backend() as backend:
+        project = backend.create_project(name, description)
+    output.print_(f"created project [bold]{output.escape(project.name)}[/]")
+
+
+def projects_ls(as_json: JsonFlag = False) -> None:
+    """List the projects you can see."""
+    with state.backend() as backend:
+        projects = backend.list_projects()
+    if as_json:
+        output.emit_json(projects)
+        return
+    t = output.table("name", "description", "created by", "created at", title="Projects")
+    for p in projects:
+        t.add_row(p.name, output.escape(p.description), p.created_by, output.when(p.created_at))
+    output.print_(t)
+
+
 def register(app: typer.Typer) -> None:
+    projects = typer.Typer(help="Projects: the scope of runs, models and role grants.")
+    projects.command("create")(projects_create)
+    projects.command("ls")(projects_ls)
+    app.add_typer(projects, name="projects", no_args_is_help=True)
     group = typer.Typer(help="Users, their API tokens and role grants (admins).")
     group.command("create")(create)
     group.command("ls")(ls)

@@ -13,7 +13,7 @@ from typing import Any
 from relayml import wire
 from relayml.client.http_transport import HttpTransport
 from relayml.client.http_transport import seg as _seg
-from relayml.domain.data import DatasetInfo, DatasetVersion, LineageNode, parse_ref
+from relayml.domain.datasets import DatasetInfo, DatasetVersion, LineageNode, parse_ref
 from relayml.domain.identity import check_name
 from relayml.domain.tracking import check_run_id
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from relayml.domain.data import DatasetStatus
+from relayml.domain.datasets import DatasetStatus
 from relayml.errors import NotFound, PermissionDenied, Unprocessable
 from relayml.testing.contract import ContractEnv
 
@@ -33,7 +33,7 @@ def _parquet(tmp_path: Path, name: str, amounts: list[float], chunk: int | None 
     return path
 
 
-class DataContract:
+class DatasetContract:
     def test_publish_versions_dedup_and_read(self, contract: ContractEnv, tmp_path: Path) -> None:
         import pyarrow.parquet as pq
 
