@@ -88,3 +88,19 @@ def test_search_filters_orders_and_pages(backend: HttpBackend, project: str) -> 
     assert [r.params["i"] for r in only_a.runs] == ["1", "3", "5"]
     both = backend.search_runs(project=project, experiments=["a", "b"])
     assert len(both.runs) == 7
+
+
+def test_a_point_the_store_cannot_hold_is_a_422_and_poisons_nothing(
+    admin: httpx.Client, run_id: str
+) -> None:
+    """Steps past 64 bits, negative timestamps and booleans are refused by the schema, as the
+    SDK refuses them; the run still takes good points afterwards."""
+    bad = [["loss", 0.5, 2**63, 1000], ["loss", 0.5, 0, -1], ["loss", True, 0, 1000]]
+    for point in bad:
+        r = admin.post(f"/api/v1/runs/{run_id}/batch", json={"metrics": [point]})
+        assert r.status_code == 422, (point, r.text)
+        assert error_of(r)["code"] == "unprocessable"
+    r = admin.post(f"/api/v1/runs/{run_id}/batch", json={"metrics": [["loss", 0.5, 1, 1000]]})
+    assert r.status_code == 200, r.text
+    r = admin.post(f"/api/v1/runs/{run_id}/end", json={"status": "finished"})
+    assert r.json()["metrics"] == {"loss": 0.5}

@@ -6,9 +6,11 @@ and service layer, so every interface (SDK, REST, CLI) refuses the same values t
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt
+
+from relayml.domain.tracking import INT64_MAX, INT64_MIN
 
 Scalar = str | int | float | bool | None
 """A param or tag value as JSON carries it; the service turns it into its string form."""
@@ -16,8 +18,13 @@ Scalar = str | int | float | bool | None
 NonFinite = Literal["NaN", "Infinity", "-Infinity"]
 """JSON has no NaN or infinity: they travel as these strings."""
 
-MetricRow = tuple[str, float | NonFinite, int, int]
-"""One metric point: `[key, value, step, timestamp_ms]`."""
+Step = Annotated[StrictInt, Field(ge=INT64_MIN, le=INT64_MAX)]
+TimestampMs = Annotated[StrictInt, Field(ge=0, le=INT64_MAX)]
+
+MetricRow = tuple[str, StrictFloat | NonFinite, Step, TimestampMs]
+"""One metric point: `[key, value, step, timestamp_ms]`. A value is a number, never `true`
+or `false` (the SDK's rule); a step is a 64-bit integer; a timestamp is milliseconds since the
+epoch."""
 
 
 class Body(BaseModel):

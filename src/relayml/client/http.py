@@ -27,6 +27,7 @@ from relayml.domain.tracking import (
     RunPage,
     RunRecord,
     check_key,
+    check_point,
     check_run_id,
     param_value,
     tag_value,
@@ -129,7 +130,8 @@ class HttpBackend(HttpDatasets, HttpPipelines):
         body = {
             "params": _params(params),
             "tags": _tags(tags),
-            "metrics": wire.points_out(metrics or []),
+            # Checked here as the service checks them, so a bad point fails the same way.
+            "metrics": wire.points_out([check_point(p) for p in metrics or []]),
         }
         data = self._call("POST", f"/api/v1/runs/{_run(run_id)}/batch", json=body)
         return int(data["written"])

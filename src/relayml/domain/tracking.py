@@ -74,6 +74,8 @@ def tag_value(key: str, value: Any) -> str:
 
 
 def metric_value(key: str, value: Any) -> float:
+    """A metric value as a float. Booleans are refused (True is not 1.0 to a reader), and so
+    is an integer too large for a float."""
     if isinstance(value, bool) or not isinstance(value, int | float):
         try:
             import numpy as np
@@ -83,7 +85,51 @@ def metric_value(key: str, value: Any) -> float:
         except ImportError:  # pragma: no cover - numpy is a core dependency
             pass
         raise InvalidInput(f"metric {key!r} has a {type(value).__name__} value; log a number")
-    return float(value)
+    try:
+        return float(value)
+    except OverflowError:
+        raise InvalidInput(
+            f"metric {key!r} has the value {value!r:.40}, too large for a float; log a float"
+        ) from None
+
+
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+
+
+def metric_step(key: str, step: Any) -> int:
+    """A step is a 64-bit signed integer (what every database stores)."""
+    if isinstance(step, bool) or not isinstance(step, int) or not INT64_MIN <= step <= INT64_MAX:
+        raise InvalidInput(
+            f"step of metric {key!r} must be an int between -2**63 and 2**63-1, got {step!r:.40}"
+        )
+    return step
+
+
+def metric_timestamp(key: str, timestamp: Any) -> int:
+    """Milliseconds since the epoch, 0 .. 2**63-1."""
+    if (
+        isinstance(timestamp, bool)
+        or not isinstance(timestamp, int)
+        or not 0 <= timestamp <= INT64_MAX
+    ):
+        raise InvalidInput(
+            f"timestamp of metric {key!r} must be milliseconds since the epoch (an int from 0 "
+            f"to 2**63-1), got {timestamp!r:.40}"
+        )
+    return timestamp
+
+
+def check_point(point: MetricPoint) -> MetricPoint:
+    """One metric point as the store can hold it, or a clear InvalidInput naming it."""
+    check_key("metric", point.key)
+    value = metric_value(point.key, point.value)
+    metric_step(point.key, point.step)
+    metric_timestamp(point.key, point.timestamp)
+    return (
+        point
+        if value is point.value
+        else MetricPoint(point.key, value, point.step, point.timestamp)
+    )
 
 
 def encode_float(value: float) -> float | str:

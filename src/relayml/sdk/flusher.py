@@ -1,8 +1,12 @@
 """Buffered metric logging: the training loop appends, a background thread writes batches.
 
-A point is handed to the backend at most `interval` seconds after it was logged, or sooner when
-a run's buffer passes `max_batch`. `flush_all` runs at run end, at interpreter exit and on
-SIGTERM, so nothing logged is lost when a run ends normally or is terminated.
+The thread writes every `interval` seconds, and sooner when a run's buffer passes `max_batch`.
+When it falls behind (the oldest unwritten point is older than `max_lag` seconds, or
+`max_buffer` points wait), the logging call writes the buffer itself and so waits: nothing is
+ever dropped, and a hard kill (kill -9, power loss) loses at most the points of about the last
+`max_lag` seconds of logging. A write sends at most `chunk` points per request. `flush_all` runs
+at run end, at interpreter exit and on SIGTERM, so nothing logged is lost when a run ends
+normally or is terminated.
 """
 
 from __future__ import annotations
@@ -20,9 +24,19 @@ if TYPE_CHECKING:
 
 
 class Flusher:
-    def __init__(self, interval: float = 1.0, max_batch: int = 5000) -> None:
+    def __init__(
+        self,
+        interval: float = 0.5,
+        max_batch: int = 5000,
+        max_lag: float = 1.0,
+        max_buffer: int = 100_000,
+        chunk: int = 50_000,
+    ) -> None:
         self.interval = interval
         self.max_batch = max_batch
+        self.max_lag = max_lag
+        self.max_buffer = max_buffer
+        self.chunk = chunk
         self._runs: dict[str, ActiveRun] = {}
         self._lock = threading.Lock()
         self._wake = threading.Event()

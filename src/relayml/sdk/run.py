@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import os
 import threading
@@ -18,6 +19,8 @@ from relayml.domain.tracking import (
     RunRecord,
     RunStatus,
     check_key,
+    metric_step,
+    metric_timestamp,
     metric_value,
     param_value,
 )
@@ -119,6 +122,10 @@ class ActiveRun(Run):
         self._lock = threading.Lock()
         self._io_lock = threading.Lock()  # one flush in flight at a time, so end() waits for it
         self._pending: list[MetricPoint] = []
+        # When the oldest buffered point, and the oldest point of the write in flight, was
+        # logged (time.time()); None when there is none.
+        self._pending_since: float | None = None
+        self._inflight_since: float | None = None
         self._steps: dict[str, int] = {}
         self._checked: set[str] = set()
         self._params = dict(record.params)
@@ -156,22 +163,34 @@ class ActiveRun(Run):
     def log_metric(
         self, key: str, value: float, step: int | None = None, timestamp: int | None = None
     ) -> None:
-        """Buffer one point. `step` defaults to one past this key's previous step."""
+        """Buffer one point. `step` defaults to one past this key's previous step.
+
+        The call waits (writes the buffer itself) when the oldest unwritten point is older
+        than `flusher.max_lag` seconds or `flusher.max_buffer` points are waiting: nothing is
+        dropped, and a hard kill loses at most about the last second of points.
+        """
         if key not in self._checked:
             check_key("metric", key)
             self._checked.add(key)
         v = metric_value(key, value)
-        ts = timestamp if timestamp is not None else int(time.time() * 1000)
+        now = time.time()
+        ts = int(now * 1000) if timestamp is None else metric_timestamp(key, timestamp)
+        if step is not None:
+            metric_step(key, step)
         with self._lock:
             if step is None:
-                step = self._steps.get(key, -1) + 1
-            elif isinstance(step, bool) or not isinstance(step, int):
-                raise InvalidInput(f"step of metric {key!r} must be an int, got {step!r}")
+                step = metric_step(key, self._steps.get(key, -1) + 1)
             self._steps[key] = max(step, self._steps.get(key, -1))
             self._pending.append(MetricPoint(key, v, step, ts))
             n = len(self._pending)
+            if self._pending_since is None:
+                self._pending_since = now
+            oldest = self._inflight_since or self._pending_since
+            behind = now - oldest > flusher.max_lag
         self._record.metrics[key] = v
-        if n >= flusher.max_batch:
+        if behind or n >= flusher.max_buffer:
+            self._flush_pending()  # back-pressure: the caller waits for the write
+        elif n >= flusher.max_batch:
             flusher.nudge()
 
     def log_metrics(self, metrics: dict[str, float], step: int | None = None) -> None:
@@ -180,18 +199,28 @@ class ActiveRun(Run):
             self.log_metric(key, value, step=step, timestamp=ts)
 
     def _flush_pending(self) -> None:
+        """Write what is buffered, in requests of at most `flusher.chunk` points. Points a
+        write refused stay buffered, ahead of newer ones, and the error is raised."""
         with self._io_lock:
             with self._lock:
                 batch, self._pending = self._pending, []
-            if not batch:
-                return
+                self._inflight_since, self._pending_since = self._pending_since, None
+            done = 0
             try:
-                self._backend.log_batch(self.id, metrics=batch)
+                while done < len(batch):
+                    chunk = batch[done : done + flusher.chunk]
+                    self._backend.log_batch(self.id, metrics=chunk)
+                    done += len(chunk)
             except BaseException as exc:
                 with self._lock:  # keep the points for the next attempt
-                    self._pending = batch + self._pending
+                    self._pending = batch[done:] + self._pending
+                    if done < len(batch):
+                        self._pending_since = self._inflight_since
+                    self._inflight_since = None
                 self._error = exc
                 raise
+            with self._lock:
+                self._inflight_since = None
             self._error = None
 
     def flush(self) -> None:
@@ -228,14 +257,22 @@ class ActiveRun(Run):
 
     # lifecycle
     def end(self, status: str = "finished") -> None:
+        """Write what is buffered and end the run. If the write fails, the run ends `failed`
+        (never `finished` with points missing) and the error is raised."""
         if self._ended:
             return
         try:
             self._flush_pending()
-        finally:
+        except BaseException:
             flusher.unregister(self)
             self._ended = True
-            self._record = self._backend.end_run(self.id, status)
+            with contextlib.suppress(Exception):
+                final = "failed" if status == "finished" else status
+                self._record = self._backend.end_run(self.id, final)
+            raise
+        flusher.unregister(self)
+        self._ended = True
+        self._record = self._backend.end_run(self.id, status)
 
     def __enter__(self) -> ActiveRun:
         self._token = _active.set((*_active.get(), self))

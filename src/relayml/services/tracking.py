@@ -17,6 +17,7 @@ from relayml.domain.tracking import (
     RunPage,
     RunRecord,
     check_key,
+    check_point,
     check_run_id,
     param_value,
     parse_status,
@@ -119,8 +120,7 @@ class TrackingService(ServiceBase):
             raise InvalidInput(f"{len(points)} metric points in one batch; send ≤ {MAX_BATCH}")
         clean_params = {check_key("param", k): param_value(k, v) for k, v in (params or {}).items()}
         clean_tags = {check_key("tag", k): tag_value(k, v) for k, v in (tags or {}).items()}
-        for pt in points:
-            check_key("metric", pt.key)
+        points = [check_point(pt) for pt in points]
         with self.write() as tx:
             project = self._run_project(tx, run_id)
             roles = self.require(tx, who, Action.RUN_UPDATE, project, "run", run_id)

@@ -137,6 +137,17 @@ class BackendContract:
         with pytest.raises(InvalidInput):
             b.log_batch(run.id, metrics=[MetricPoint("../x", 1.0, 0, 0)])
 
+    def test_points_the_store_cannot_hold_are_refused(self, contract: ContractEnv) -> None:
+        b = contract.admin
+        run = b.create_run(project=contract.new_project(), experiment="e")
+        bad = [MetricPoint("x", 1.0, 2**63, 0), MetricPoint("x", 1.0, 0, -1)]
+        bad += [MetricPoint("x", True, 0, 0), MetricPoint("x", 10**400, 0, 0)]
+        for point in bad:
+            with pytest.raises(InvalidInput):
+                b.log_batch(run.id, metrics=[MetricPoint("x", 0.5, 0, 0), point])
+        b.log_batch(run.id, metrics=[MetricPoint("x", 0.25, 1, 0)])
+        assert [p.value for p in b.metric_history(run.id, "x")] == [0.25]
+
     def test_projects(self, contract: ContractEnv) -> None:
         b = contract.admin
         p = contract.new_project()
