@@ -89,8 +89,8 @@ def test_values_become_bound_parameters_never_sql(key: str, value: str) -> None:
     conds = parse_filter(f"params.{key} = {quoted}")
     assert conds == [Condition("param", key, "=", value)]
     order = parse_order_by([f"metrics.{key} DESC"])
-    query, values = search_query("proj", None, conds, order, 10, 0)
-    baseline, _ = search_query("proj", None, parse_filter(f"params.{key} = 'v'"), order, 10, 0)
+    query, values = search_query("proj", None, conds, order, 10)
+    baseline, _ = search_query("proj", None, parse_filter(f"params.{key} = 'v'"), order, 10)
     for dialect in (sqlite.dialect(), postgresql.dialect()):
         compiled = query.compile(dialect=dialect)
         bound = compiled.construct_params(values)

@@ -61,7 +61,7 @@ def test_upgrade_backfills_summaries_and_search_reads_them(store_url: str) -> No
             r1 = tx.tracking.get_run("r1")
             r2 = tx.tracking.get_run("r2")
             found = tx.tracking.search_runs(
-                "p", None, parse_filter("metrics.acc > 0.5"), parse_order_by([]), 10, 0
+                "p", None, parse_filter("metrics.acc > 0.5"), parse_order_by([]), 10
             )
         assert r1 is not None and r2 is not None
         assert r1.params == {"C": "1.0"} and r1.tags == {"team": "risk"}
@@ -69,7 +69,7 @@ def test_upgrade_backfills_summaries_and_search_reads_them(store_url: str) -> No
         assert math.isnan(r1.metrics["loss"])
         assert r1.start_time == NOW
         assert (r2.params, r2.tags, r2.metrics) == ({}, {}, {})
-        assert [r.id for r in found] == ["r1"]
+        assert [r.id for r in found[0]] == ["r1"]
     finally:
         store.dispose()
 

@@ -31,23 +31,28 @@ MAX_BATCH = 100_000
 MAX_LIMIT = 50_000
 
 
-def _page_offset(token: str | None) -> int:
+def _page_after(token: str | None, order_by: list[str] | None) -> list[Any] | None:
+    """The previous page's last sort key from its opaque `next_page_token`."""
     if not token:
-        return 0
+        return None
     try:
         data = json.loads(base64.urlsafe_b64decode(token.encode()))
-        offset = int(data["offset"])
+        after, order = data["after"], data["order"]
     except (ValueError, KeyError, TypeError, binascii.Error):
         raise InvalidInput(
-            f"invalid page token {token!r}; pass the next_page_token of the previous page"
+            f"invalid page token {token!r:.80}; pass the next_page_token of the previous page"
         ) from None
-    if offset < 0:
-        raise InvalidInput(f"invalid page token {token!r}")
-    return offset
+    if order != list(order_by or []) or not isinstance(after, list):
+        raise InvalidInput(
+            "this page token belongs to a search with another order_by; search again "
+            "with the same order_by, or without a page token"
+        )
+    return after
 
 
-def _page_token(offset: int) -> str:
-    return base64.urlsafe_b64encode(json.dumps({"offset": offset}).encode()).decode()
+def _page_token(after: list[Any], order_by: list[str] | None) -> str:
+    data = {"after": after, "order": list(order_by or [])}
+    return base64.urlsafe_b64encode(json.dumps(data).encode()).decode()
 
 
 class TrackingService(ServiceBase):
@@ -178,14 +183,13 @@ class TrackingService(ServiceBase):
             raise InvalidInput(f"limit must be between 1 and {MAX_LIMIT}, got {limit!r}")
         for e in experiments or []:
             check_name("experiment", e)
-        offset = _page_offset(page_token)
+        after = _page_after(page_token, order_by)
         with self.read() as tx:
             self.require_in_project(tx, who, Action.RUN_READ, project, "project", project)
-            runs = tx.tracking.search_runs(
-                project, experiments, conditions, ordering, limit + 1, offset
+            runs, last = tx.tracking.search_runs(
+                project, experiments, conditions, ordering, limit, after
             )
-        more = len(runs) > limit
-        return RunPage(runs[:limit], _page_token(offset + limit) if more else None)
+        return RunPage(runs, _page_token(last, order_by) if last is not None else None)
 
 
 def _loaded(tx: Transaction, run_id: str) -> RunRecord:

@@ -227,6 +227,49 @@ class BackendContract:
                 break
         assert seen == ["gb-3", "lr-0", "lr-1", "rf-2"]
 
+    def test_pages_neither_repeat_nor_skip_a_run_created_meanwhile(
+        self, contract: ContractEnv
+    ) -> None:
+        """Keyset paging, for every shape of order_by: runs created between pages (sorting
+        before, among or after the ones already seen) never make a run appear twice, and every
+        run that existed at the first page is seen."""
+        b = contract.admin
+        p = contract.new_project()
+        self._grid(b, p)
+        ended = b.create_run(project=p, experiment="grid", name="ended")
+        b.end_run(ended.id)
+        shapes: list[list[str]] = [
+            [],
+            ["name"],
+            ["metrics.acc DESC"],
+            ["metrics.acc ASC"],
+            ["params.C"],
+            ["tags.stage DESC", "name"],
+            ["start_time ASC"],
+            ["end_time DESC"],
+            ["status", "metrics.acc DESC"],
+            ["experiment", "user DESC"],
+        ]
+        made = 0
+        for order in shapes:
+            before = {r.id for r in b.search_runs(project=p, limit=1000).runs}
+            seen: list[str] = []
+            token = None
+            while True:
+                page = b.search_runs(project=p, order_by=order, limit=2, page_token=token)
+                seen += [r.id for r in page.runs]
+                token = page.next_page_token
+                if token is None:
+                    break
+                made += 1
+                new = b.create_run(project=p, experiment="grid", name=f"new-{made}")
+                b.log_batch(new.id, metrics=_pts("acc", [made % 3 / 2]), tags={"stage": "dev"})
+            assert len(seen) == len(set(seen)), f"a run repeated with order_by={order}"
+            assert before <= set(seen), f"a run was skipped with order_by={order}"
+        with pytest.raises(InvalidInput, match="another order_by"):
+            first = b.search_runs(project=p, order_by=["name"], limit=1)
+            b.search_runs(project=p, order_by=["user"], page_token=first.next_page_token)
+
     def test_search_filter_and_order_together(self, contract: ContractEnv) -> None:
         b = contract.admin
         p = contract.new_project()

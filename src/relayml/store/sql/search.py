@@ -8,16 +8,30 @@ compiled form without rebuilding the expression tree (benchmarks/RESULTS.md, sea
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import ColumnElement, Integer, String, Table, bindparam, select, type_coerce
+from sqlalchemy import (
+    ColumnElement,
+    Integer,
+    String,
+    Table,
+    and_,
+    bindparam,
+    or_,
+    select,
+    type_coerce,
+)
 from sqlalchemy.sql import Select
 
 from relayml.domain.filters import Condition, OrderBy, Value
 from relayml.errors import InvalidInput
 from relayml.store.sql import schema as s
+from relayml.store.sql._util import utc
+
+_TIMES = ("start_time", "end_time")
 
 _KIND_TABLES: dict[str, Table] = {
     "param": s.params,
@@ -25,8 +39,11 @@ _KIND_TABLES: dict[str, Table] = {
     "metric": s.latest_metrics,
 }
 
-# How many experiments are named; (kind, key, op, how many values) per condition; the orderings.
-_Shape = tuple[int, tuple[tuple[str, str, str, int], ...], tuple[OrderBy, ...]]
+# How many experiments are named; (kind, key, op, how many values) per condition; the orderings;
+# for a page after the first, which of the previous page's last sort values were NULL.
+_Shape = tuple[
+    int, tuple[tuple[str, str, str, int], ...], tuple[OrderBy, ...], tuple[bool, ...] | None
+]
 
 
 def _attr_column(key: str) -> Any:
@@ -118,8 +135,9 @@ def page_query() -> Select[Any]:
 def _shaped_query(shape: _Shape) -> Select[Any]:
     """A search statement with every value a bound parameter: `project`, `e0`, `e1`, ... (the
     experiments), `v0`, `v1`, ... (one per condition; `v0_0`, `v0_1`, ... for an IN list),
-    `limit` and `offset`. Lists get one parameter per item rather than SQLAlchemy's expanding
-    parameters, which re-render the statement on every execution.
+    `limit`, and `k0`, `k1`, ... (the previous page's last sort values). Lists get one
+    parameter per item rather than SQLAlchemy's expanding parameters, which re-render the
+    statement on every execution.
 
     A condition on a param, tag or metric is an inner join on its (run, key) row: the row must
     exist and match, and (run, key) is unique, so no run appears twice. Joins rather than
@@ -128,7 +146,7 @@ def _shaped_query(shape: _Shape) -> Select[Any]:
     then checks every condition before it looks a run up (at 100,000 runs that halves a
     search; benchmarks/RESULTS.md).
     """
-    n_experiments, conditions, order_by = shape
+    n_experiments, conditions, order_by, after = shape
     r, e = s.runs.c, s.experiments.c
     where: list[Any] = [e.project == bindparam("project")]
     if n_experiments:
@@ -153,7 +171,7 @@ def _shaped_query(shape: _Shape) -> Select[Any]:
         joined.setdefault((kind, key), alias)
     from_ = s.runs if first is None else from_.join(s.runs, r.id == first.c.run_id)
     from_ = from_.join(s.experiments, r.experiment_id == e.id)
-    ordering: list[Any] = []
+    keys: list[tuple[Any, bool]] = []  # the sort columns, each with "descending"
     for i, ob in enumerate(order_by):
         if ob.kind == "attribute":
             col = _attr_column(ob.key)
@@ -163,11 +181,65 @@ def _shaped_query(shape: _Shape) -> Select[Any]:
                 found = _KIND_TABLES[ob.kind].alias(f"o{i}")
                 from_ = from_.outerjoin(found, (found.c.run_id == r.id) & (found.c.key == ob.key))
             col = found.c.value
-        ordering.append((col.desc() if ob.descending else col.asc()).nulls_last())
+        keys.append((col, ob.descending))
+    keys += [(r.start_time, True), (r.id, False)]  # ties broken the same way on every page
+    if after is not None:
+        where.append(_after(keys, after))
+    ordering = [(c.desc() if desc else c.asc()).nulls_last() for c, desc in keys[:-2]]
     ordering += [r.start_time.desc(), r.id]
-    limit, offset = bindparam("limit", type_=Integer), bindparam("offset", type_=Integer)
-    q = select(*_page_columns()).select_from(from_).where(*where)
-    return q.order_by(*ordering).limit(limit).offset(offset)
+    sort_values = [c.label(f"sort{i}") for i, (c, _) in enumerate(keys)]
+    q = select(*_page_columns(), *sort_values).select_from(from_).where(*where)
+    return q.order_by(*ordering).limit(bindparam("limit", type_=Integer))
+
+
+def _after(keys: list[tuple[Any, bool]], nulls: tuple[bool, ...]) -> ColumnElement[bool]:
+    """Rows that sort after the one whose sort values are bound as `k0`, `k1`, ... (keyset
+    paging: a run created or changed between pages neither repeats one nor hides one). NULLs
+    sort last in every column, so nothing sorts after a NULL but a later column's tie-break."""
+    terms: list[Any] = []
+    equal: list[Any] = []
+    for i, ((col, desc), null) in enumerate(zip(keys, nulls, strict=True)):
+        if null:
+            equal.append(col.is_(None))
+            continue
+        value = bindparam(f"k{i}", type_=col.type)
+        beyond = col < value if desc else col > value
+        terms.append(and_(*equal, or_(beyond, col.is_(None))))
+        equal.append(col == value)
+    return or_(*terms)
+
+
+def sort_key(order_by: list[OrderBy], row: Sequence[Any]) -> list[Any]:
+    """The sort values at the end of a search row, as JSON can carry them (times as ISO)."""
+    times = [ob.kind == "attribute" and ob.key in _TIMES for ob in order_by] + [True, False]
+    values = row[len(row) - len(times) :]
+    out: list[Any] = []
+    for is_time, v in zip(times, values, strict=True):
+        if is_time and v is not None:
+            v = utc(v if isinstance(v, datetime) else datetime.fromisoformat(v)).isoformat()
+        out.append(v)
+    return out
+
+
+def _key_values(order_by: list[OrderBy], after: list[Any]) -> dict[str, Any]:
+    times = [ob.kind == "attribute" and ob.key in _TIMES for ob in order_by] + [True, False]
+    if not isinstance(after, list) or len(after) != len(times):
+        raise InvalidInput("the page token does not belong to this search's order_by")
+    values: dict[str, Any] = {}
+    for i, (is_time, v) in enumerate(zip(times, after, strict=True)):
+        if v is None:
+            continue
+        if is_time:
+            if not isinstance(v, str):
+                raise InvalidInput("invalid page token: a time is not an ISO string")
+            try:
+                v = datetime.fromisoformat(v)
+            except ValueError:
+                raise InvalidInput("invalid page token: a time is not an ISO string") from None
+        elif not isinstance(v, str | int | float) or isinstance(v, bool):
+            raise InvalidInput("invalid page token: a sort value is not a string or number")
+        values[f"k{i}"] = v
+    return values
 
 
 def search_query(
@@ -176,10 +248,16 @@ def search_query(
     conditions: list[Condition],
     order_by: list[OrderBy],
     limit: int,
-    offset: int,
+    after: list[Any] | None = None,
 ) -> tuple[Select[Any], dict[str, Any]]:
-    """The statement for this search and the values to execute it with."""
-    values: dict[str, Any] = {"project": project, "limit": limit, "offset": offset}
+    """The statement for this search and the values to execute it with: the first `limit`
+    rows, or those after the row whose `sort_key` is `after`. Each row is the run's page
+    columns followed by its sort values."""
+    values: dict[str, Any] = {"project": project, "limit": limit}
+    nulls: tuple[bool, ...] | None = None
+    if after is not None:
+        values.update(_key_values(order_by, after))
+        nulls = tuple(v is None for v in after)
     experiments = experiments or []
     values.update({f"e{j}": name for j, name in enumerate(experiments)})
     arity = []
@@ -195,5 +273,6 @@ def search_query(
         len(experiments),
         tuple((c.kind, c.key, c.op, n) for c, n in zip(conditions, arity, strict=True)),
         tuple(order_by),
+        nulls,
     )
     return _shaped_query(shape), values

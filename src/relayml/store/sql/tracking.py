@@ -20,7 +20,7 @@ from relayml.errors import Conflict
 from relayml.store.sql import schema as s
 from relayml.store.sql import summary
 from relayml.store.sql._util import from_db_float, to_db_float, upsert, utc
-from relayml.store.sql.search import page_query, search_query
+from relayml.store.sql.search import page_query, search_query, sort_key
 
 _NAIVE_TEXT = len("2026-01-01 00:00:00.000000")
 _STATUS = {s.value: s for s in RunStatus}
@@ -38,7 +38,7 @@ def _when(value: Any) -> datetime:
 
 def _record(row: Sequence[Any]) -> RunRecord:
     """A `page_query` row as a run (a page is hundreds of these: keep it lean)."""
-    rid, project, exp, name, status, user, start, end, parent, doc = row
+    rid, project, exp, name, status, user, start, end, parent, doc = row[:10]
     params, tags, metrics = summary.decode(doc)
     return RunRecord(
         id=rid,
@@ -248,10 +248,16 @@ class SqlTracking:
         conditions: list[Condition],
         order_by: list[OrderBy],
         limit: int,
-        offset: int,
-    ) -> list[RunRecord]:
-        q, values = search_query(project, experiments, conditions, order_by, limit, offset)
-        return [_record(row) for row in self.conn.execute(q, values).all()]
+        after: list[Any] | None = None,
+    ) -> tuple[list[RunRecord], list[Any] | None]:
+        """Up to `limit` runs (after the run whose sort key is `after`), and the sort key of
+        the last one when more follow (None on the last page)."""
+        q, values = search_query(project, experiments, conditions, order_by, limit + 1, after)
+        rows = self.conn.execute(q, values).all()
+        more = len(rows) > limit
+        rows = rows[:limit]
+        last = sort_key(order_by, rows[-1]) if more else None
+        return [_record(row) for row in rows], last
 
     # artifacts ---------------------------------------------------------------------------
     def add_artifacts(self, run_id: str, items: Sequence[ArtifactInfo], now: datetime) -> None:
