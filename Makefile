@@ -2,21 +2,31 @@
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
-STAMP := $(VENV)/.relay-installed
+# `make demo` installs only what the demo needs (Relay + scikit-learn/skops); `make test` adds
+# the test, lint and Ray extras. Each has its own stamp, so neither reinstalls needlessly.
+DEMO_STAMP := $(VENV)/.relay-demo
+TEST_STAMP := $(VENV)/.relay-test
 PYTEST_ARGS ?=
 
-.PHONY: install demo test lint format bench clean
+.PHONY: install install-demo demo test lint format bench clean
 
-install: $(STAMP)
+install: $(TEST_STAMP)
+install-demo: $(DEMO_STAMP)
 
-$(STAMP): pyproject.toml
-	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	@$(PY) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
-		{ echo "Relay needs Python 3.11 or newer (found $$($(PY) -V))"; exit 1; }
+$(VENV)/bin/python:
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
+		{ echo "Relay needs Python 3.11 or newer (found $$($(PYTHON) -V))"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+
+$(DEMO_STAMP): pyproject.toml | $(VENV)/bin/python
+	$(PY) -m pip install -q --disable-pip-version-check -e ".[ml]"
+	@touch $(DEMO_STAMP)
+
+$(TEST_STAMP): pyproject.toml | $(VENV)/bin/python
 	$(PY) -m pip install -q --disable-pip-version-check -e ".[dev,ray]"
-	@touch $(STAMP)
+	@touch $(TEST_STAMP) $(DEMO_STAMP)
 
-demo: install
+demo: $(DEMO_STAMP)
 	$(VENV)/bin/relay demo
 
 test: install

@@ -1,11 +1,35 @@
-"""Where Relay keeps things, read from the environment (RELAY_*)."""
+"""Where Relay keeps things, read from the environment (RELAY_*) and the workspace.
+
+Embedded mode keeps its store in a `.relay` directory. Like git with `.git`, Relay finds it by
+walking up from the current directory, so commands work from any folder below the one where the
+store was created; with none found, `./.relay` is used (and created on first write).
+`$RELAY_HOME` overrides the search. The workspace also remembers the project a person works in
+(`relay use PROJECT`), in `.relay/workspace.json`.
+"""
 
 from __future__ import annotations
 
 import getpass
+import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
+
+from relayml.errors import InvalidInput
+
+STORE_DIR = ".relay"
+WORKSPACE_FILE = "workspace.json"
+
+
+def find_home(start: str | os.PathLike[str] | None = None) -> Path:
+    """The nearest `.relay` directory at or above `start` (default: the current directory);
+    `start/.relay` when there is none."""
+    here = Path(start or Path.cwd()).expanduser().resolve()
+    for folder in (here, *here.parents):
+        candidate = folder / STORE_DIR
+        if candidate.is_dir():
+            return candidate
+    return here / STORE_DIR
 
 
 @dataclass(frozen=True)
@@ -20,7 +44,8 @@ class Settings:
     @classmethod
     def from_env(cls, home: str | os.PathLike[str] | None = None) -> Settings:
         env = os.environ
-        root = Path(home or env.get("RELAY_HOME") or ".relay").expanduser().resolve()
+        explicit = home or env.get("RELAY_HOME")
+        root = Path(explicit).expanduser().resolve() if explicit else find_home()
         return cls(
             home=root,
             database_url=env.get("RELAY_DATABASE_URL") or f"sqlite:///{root / 'relay.db'}",
@@ -29,6 +54,32 @@ class Settings:
             token=env.get("RELAY_TOKEN") or None,
             user=env.get("RELAY_USER") or _os_user(),
         )
+
+
+def workspace_project(home: Path) -> str | None:
+    """The project remembered by `relay use`, if any."""
+    path = home / WORKSPACE_FILE
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError) as exc:
+        raise InvalidInput(
+            f"{path} is not a readable workspace file ({exc}); delete it or run "
+            "`relay use PROJECT` again"
+        ) from exc
+    project = data.get("project") if isinstance(data, dict) else None
+    return project if isinstance(project, str) and project else None
+
+
+def remember_project(home: Path, project: str) -> Path:
+    """Record `project` as the workspace's default (atomically: a crash leaves the old one)."""
+    home.mkdir(parents=True, exist_ok=True)
+    path = home / WORKSPACE_FILE
+    tmp = path.with_name(f".{WORKSPACE_FILE}.{os.getpid()}.tmp")
+    tmp.write_text(json.dumps({"project": project}) + "\n", encoding="utf-8")
+    os.replace(tmp, path)
+    return path
 
 
 def _os_user() -> str:

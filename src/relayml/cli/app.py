@@ -28,6 +28,7 @@ from relayml.cli.commands import (
     pipelines,
     server,
     tracking,
+    workspace,
 )
 from relayml.errors import RelayError
 
@@ -78,7 +79,7 @@ def _global_options(
             os.environ[var] = value
 
 
-for _module in (db, identity, audit, tracking, artifacts, server, demo, drift):
+for _module in (workspace, db, identity, audit, tracking, artifacts, server, demo, drift):
     _module.register(app)
 contracts.register(app)
 datasets.register(app)

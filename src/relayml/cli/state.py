@@ -23,10 +23,13 @@ options = Options()
 
 
 def project(override: str | None = None) -> str:
-    """The project a command acts on: its own --project, the global one, or the default."""
+    """The project a command acts on: its own --project, the global one (or $RELAY_PROJECT),
+    the one `relay use` remembered in the workspace, or the default."""
+    from relayml.config import workspace_project
     from relayml.domain.identity import DEFAULT_PROJECT, check_name
 
-    return check_name("project", override or options.project or DEFAULT_PROJECT)
+    chosen = override or options.project or workspace_project(settings().home)
+    return check_name("project", chosen or DEFAULT_PROJECT)
 
 
 def settings() -> Settings:

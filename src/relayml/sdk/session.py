@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from relayml.client.base import Backend
-from relayml.config import Settings
+from relayml.config import Settings, workspace_project
 from relayml.domain.identity import DEFAULT_PROJECT, check_name
 
 
@@ -58,7 +58,8 @@ def connect(
             services.close()
             raise
         backend = LocalBackend(services, principal)
-    name = check_name("project", project) if project else DEFAULT_PROJECT
+    # no project named: the one `relay use` remembered in the workspace, else "default"
+    name = check_name("project", project or workspace_project(cfg.home) or DEFAULT_PROJECT)
     if project:
         backend.ensure_project(name)
     return Session(backend=backend, project=name, settings=cfg)

@@ -76,7 +76,12 @@ def ls(
         t.add_row(*(row.get(c, "-") for c in columns))
     output.print_(t)
     if not page.runs:
-        output.print_("[dim]no runs match[/]")
+        output.print_(f"[dim]no runs match in project {output.escape(name)!r}[/]")
+        if not filter_ and not experiment:
+            output.print_(
+                "[dim]working in another project? `relay projects ls`, then "
+                "`relay use NAME` (or --project NAME)[/]"
+            )
     if more:
         output.print_(f"[dim]{more}[/]")
 
