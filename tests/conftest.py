@@ -9,10 +9,20 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from hypothesis import settings as hypothesis_settings
 
 from relayml.config import Settings
 
-PG_URL = os.environ.get("RELAY_TEST_DATABASE_URL")
+DEFAULT_PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+PG_URL = os.environ.get("RELAY_TEST_DATABASE_URL") or DEFAULT_PG_URL
+IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+PG_SKIPPED = "PostgreSQL leg skipped"
+"""Every skip for an unreachable PostgreSQL starts with this; the terminal summary counts them."""
+
+# No wall-clock deadline per example: the suite shares small machines, and a slow example is
+# not a wrong one (hypothesis's default of 200 ms failed the filter tests under load).
+hypothesis_settings.register_profile("relay", deadline=None)
+hypothesis_settings.load_profile("relay")
 
 
 def settings_for(home: Path, database_url: str | None = None, user: str = "admin") -> Settings:
@@ -44,13 +54,55 @@ def _scratch_database(url: str, prefix: str) -> Iterator[str]:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+def _pg_unreachable(url: str) -> str | None:
+    """Why PostgreSQL at `url` cannot be used, or None when a connection succeeds."""
+    import psycopg
+    from sqlalchemy.engine import make_url
+
+    dsn = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+    try:
+        with psycopg.connect(dsn, connect_timeout=3):
+            return None
+    except psycopg.Error as exc:
+        return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+
+
 @pytest.fixture(scope="session")
 def pg_database() -> Iterator[str]:
-    """A fresh PostgreSQL database for this test process, dropped afterwards."""
-    if not PG_URL:
-        pytest.skip("RELAY_TEST_DATABASE_URL is not set (make test sets it in CI)")
+    """A fresh PostgreSQL database for this test process, dropped afterwards.
+
+    PostgreSQL is used whenever it answers at RELAY_TEST_DATABASE_URL (default: the local
+    server CI uses); otherwise its tests are skipped, loudly, and in CI (CI=true) they fail.
+    """
+    problem = _pg_unreachable(PG_URL)
+    if problem is not None:
+        from sqlalchemy.engine import make_url
+
+        why = f"cannot connect to {make_url(PG_URL).render_as_string()} ({problem})"
+        if IN_CI:
+            pytest.fail(f"PostgreSQL is required in CI: {why}", pytrace=False)
+        pytest.skip(f"{PG_SKIPPED}: {why}; start PostgreSQL or set RELAY_TEST_DATABASE_URL")
     with _scratch_database(PG_URL, "relay_test") as url:
         yield url
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """Say loudly that the PostgreSQL leg did not run: a skip in -ra is easy to miss."""
+    skipped = [
+        r
+        for r in terminalreporter.stats.get("skipped", [])
+        if isinstance(r.longrepr, tuple) and PG_SKIPPED in str(r.longrepr[2])
+    ]
+    if not skipped:
+        return
+    reason = str(skipped[0].longrepr[2]).removeprefix("Skipped: ")  # type: ignore[index]
+    terminalreporter.section("PostgreSQL NOT TESTED", sep="!", red=True, bold=True)
+    terminalreporter.line(
+        f"{len(skipped)} PostgreSQL tests were SKIPPED: {reason}. "
+        "This run proves less than CI does.",
+        red=True,
+        bold=True,
+    )
 
 
 @pytest.fixture
