@@ -101,7 +101,7 @@ def test_python_objects_are_the_same_contract_as_yaml() -> None:
         ("columns:\n  a:\n    allowed: []\n", "columns.a.allowed: expected a non-empty list"),
         ("columns:\n  a:\n    nullable: 'no'\n", "columns.a.nullable: expected true or false"),
         ("columns: {}\nchecks:\n  - freshness: {column: t, max_age: soon}\n",
-         "<yaml>:3: checks[0].freshness.max_age: 'soon' is not a duration"),
+         "<yaml>:3: checks[0].freshness.max_age: invalid duration 'soon'"),
         ("columns: {}\nchecks:\n  - row_count: {min: -1}\n", "checks[0].row_count.min"),
         ("columns: {}\nchecks:\n  - unique: a\n", "checks[0].unique: expected a list"),
         ("columns: {}\nchecks:\n  - row_count: {min: 1}\n    unique: [a]\n",

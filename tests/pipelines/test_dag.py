@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 import relayml as relay
-from relayml.domain.pipelines import StepSpec, parse_duration
+from relayml.domain.pipelines import StepSpec
 from relayml.errors import InvalidInput
 
 
@@ -111,12 +111,3 @@ def test_parameters() -> None:
 
     with pytest.raises(InvalidInput, match=r"calls no @relay\.step"):
         empty.build()
-
-
-def test_durations() -> None:
-    assert parse_duration("10m") == 600
-    assert parse_duration("1.5h") == 5400
-    assert parse_duration("250ms") == 0.25
-    assert parse_duration(30) == 30
-    with pytest.raises(InvalidInput, match="10 minutes"):
-        parse_duration("10 minutes")

@@ -25,11 +25,12 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from relayml.contracts.dtypes import matches
-from relayml.contracts.parse import load_contract, parse_duration
+from relayml.contracts.parse import load_contract
 from relayml.contracts.report import SAMPLE_ROWS, CheckResult, QualityReport
 from relayml.contracts.sources import batches
 from relayml.contracts.spec import Column, Contract, CustomCheck, Freshness, RowCount, UniqueKey
 from relayml.contracts.uniqueness import GroupCounter, NumericCounter
+from relayml.domain.durations import parse_duration
 from relayml.errors import InvalidInput, UserCodeError
 
 PARALLEL_MIN_ROWS = 65_536

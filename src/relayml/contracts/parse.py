@@ -30,6 +30,7 @@ from relayml.contracts.spec import (
     TableCheck,
     UniqueKey,
 )
+from relayml.domain.durations import parse_duration
 from relayml.errors import InvalidInput, NotFound
 
 TOP_KEYS = ("name", "description", "columns", "checks")
@@ -38,17 +39,7 @@ COLUMN_KEYS = (
     "custom", "severity",
 )  # fmt: skip
 TABLE_KINDS = ("row_count", "freshness", "unique", "custom")
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d|w)\s*$")
-_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86_400, "w": 604_800}
 Key = tuple[str | int, ...]
-
-
-def parse_duration(text: str) -> float:
-    """Seconds in "90s", "30m", "36h", "2d", "1w"."""
-    m = _DURATION.match(str(text))
-    if not m:
-        raise ValueError(f"{text!r} is not a duration; write e.g. 90s, 30m, 36h, 2d or 1w")
-    return float(m.group(1)) * _UNITS[m.group(2)]
 
 
 def _is_iso_time(text: str) -> bool:
@@ -286,7 +277,7 @@ class _Parser:
                 self.fail((*bkey, "column"), "name the timestamp column: column: updated_at")
             try:
                 parse_duration(body.get("max_age", ""))
-            except ValueError as exc:
+            except InvalidInput as exc:
                 self.fail((*bkey, "max_age"), str(exc))
             return Freshness(body["column"], str(body["max_age"]), severity)
         if kind == "unique":

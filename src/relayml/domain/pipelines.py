@@ -11,8 +11,6 @@ from typing import Any
 from relayml.errors import InvalidInput, UserCodeError
 
 _STEP = re.compile(r"^[A-Za-z_][A-Za-z0-9_.\-]{0,127}$")
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
-_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
 OUTPUT_KINDS = ("value", "table", "file", "dataset")
 EXECUTORS = ("local", "ray")
 
@@ -86,24 +84,6 @@ def check_step_name(value: str) -> str:
             "starting with a letter or '_'"
         )
     return value
-
-
-def parse_duration(value: str | float | int | None) -> float | None:
-    """A timeout such as "10m", "90s", "1.5h", "250ms" or a number of seconds; None = no limit."""
-    if value is None:
-        return None
-    if isinstance(value, bool):
-        raise InvalidInput(f"invalid duration {value!r}; write e.g. '10m', '90s' or 30")
-    if isinstance(value, int | float):
-        seconds = float(value)
-    else:
-        m = _DURATION.match(str(value))
-        if not m:
-            raise InvalidInput(f"invalid duration {value!r}; write e.g. '10m', '90s', '2h' or 30")
-        seconds = float(m.group(1)) * _UNITS[m.group(2) or "s"]
-    if seconds <= 0:
-        raise InvalidInput(f"duration {value!r} must be positive")
-    return seconds
 
 
 def check_cron(expression: str | None) -> str | None:

@@ -14,7 +14,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Generic, ParamSpec, TypeVar, cast, overload
 
-from relayml.domain.pipelines import StepSpec, check_cron, check_step_name, parse_duration
+from relayml.domain.durations import parse_duration
+from relayml.domain.pipelines import StepSpec, check_cron, check_step_name
 from relayml.errors import InvalidInput
 
 P = ParamSpec("P")
@@ -46,7 +47,7 @@ class Step(Generic[P, R]):
         self.fn = fn
         self.name = check_step_name(name or fn.__name__)
         self.retries = retries
-        self.timeout = parse_duration(timeout)
+        self.timeout = None if timeout is None else parse_duration(timeout)
         self.backoff = float(backoff)
         self.cache = cache
         self.signature = inspect.signature(fn)
