@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
+from relayml.domain.enums import parse_enum
 from relayml.errors import InvalidInput
 
 GLOBAL_SCOPE = "*"
@@ -28,12 +29,8 @@ class Role(StrEnum):
     ADMIN = "admin"
 
 
-def parse_role(value: str) -> Role:
-    try:
-        return Role(value)
-    except ValueError:
-        choices = ", ".join(r.value for r in Role)
-        raise InvalidInput(f"unknown role {value!r}; use one of: {choices}") from None
+def parse_role(value: object) -> Role:
+    return parse_enum(Role, "role", value)
 
 
 def check_name(kind: str, value: str) -> str:

@@ -8,11 +8,11 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+from relayml.domain.enums import parse_enum
 from relayml.errors import InvalidInput, UserCodeError
 
 _STEP = re.compile(r"^[A-Za-z_][A-Za-z0-9_.\-]{0,127}$")
 OUTPUT_KINDS = ("value", "table", "file", "dataset")
-EXECUTORS = ("local", "ray")
 
 
 class StepStatus(StrEnum):
@@ -48,33 +48,25 @@ class Trigger(StrEnum):
     SCHEDULE = "schedule"
 
 
-def _parse(enum: type[StrEnum], what: str, value: str) -> Any:
-    try:
-        return enum(value)
-    except ValueError:
-        choices = ", ".join(e.value for e in enum)
-        raise InvalidInput(f"unknown {what} {value!r}; use one of: {choices}") from None
+class ExecutorKind(StrEnum):
+    LOCAL = "local"
+    RAY = "ray"
 
 
-def parse_step_status(value: str) -> StepStatus:
-    result: StepStatus = _parse(StepStatus, "step status", value)
-    return result
+def parse_step_status(value: object) -> StepStatus:
+    return parse_enum(StepStatus, "step status", value)
 
 
-def parse_run_status(value: str) -> PipelineRunStatus:
-    result: PipelineRunStatus = _parse(PipelineRunStatus, "pipeline run status", value)
-    return result
+def parse_run_status(value: object) -> PipelineRunStatus:
+    return parse_enum(PipelineRunStatus, "pipeline run status", value)
 
 
-def parse_trigger(value: str) -> Trigger:
-    result: Trigger = _parse(Trigger, "trigger", value)
-    return result
+def parse_trigger(value: object) -> Trigger:
+    return parse_enum(Trigger, "trigger", value)
 
 
-def check_executor(value: str) -> str:
-    if value not in EXECUTORS:
-        raise InvalidInput(f"unknown executor {value!r}; use one of: {', '.join(EXECUTORS)}")
-    return value
+def parse_executor(value: object) -> ExecutorKind:
+    return parse_enum(ExecutorKind, "executor", value)
 
 
 def check_step_name(value: str) -> str:

@@ -9,6 +9,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+from relayml.domain.enums import parse_enum
 from relayml.errors import InvalidInput
 
 MAX_KEY = 250
@@ -28,12 +29,8 @@ class RunStatus(StrEnum):
         return self is not RunStatus.RUNNING
 
 
-def parse_status(value: str) -> RunStatus:
-    try:
-        return RunStatus(value)
-    except ValueError:
-        choices = ", ".join(s.value for s in RunStatus)
-        raise InvalidInput(f"unknown run status {value!r}; use one of: {choices}") from None
+def parse_status(value: object) -> RunStatus:
+    return parse_enum(RunStatus, "run status", value)
 
 
 def check_run_id(run_id: str) -> str:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from typing import Any, Protocol
 
-from relayml.domain.pipelines import check_executor
+from relayml.domain.pipelines import ExecutorKind, parse_executor
 
 
 class Attempt(Protocol):
@@ -37,8 +37,7 @@ def default_workers() -> int:
 
 
 def get_executor(name: str, max_workers: int | None = None) -> Executor:
-    check_executor(name)
-    if name == "ray":
+    if parse_executor(name) is ExecutorKind.RAY:
         from relayml.executors.ray import RayExecutor
 
         return RayExecutor(max_workers)

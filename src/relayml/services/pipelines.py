@@ -22,9 +22,9 @@ from relayml.domain.pipelines import (
     StepStatus,
     Trigger,
     check_cron,
-    check_executor,
     check_graph,
     check_step_name,
+    parse_executor,
     parse_run_status,
     parse_step_status,
     parse_trigger,
@@ -139,7 +139,7 @@ class PipelineService(ServiceBase):
         slot already started (by another scheduler) is a Conflict, so each slot runs once."""
         check_name("pipeline", pipeline)
         kind = parse_trigger(trigger)
-        check_executor(executor)
+        parse_executor(executor)
         graph = check_graph(list(steps or []))
         if not graph:
             raise InvalidInput(f"pipeline {pipeline!r} has no steps; call a @relay.step in it")

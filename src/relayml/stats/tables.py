@@ -13,6 +13,7 @@ from typing import Any
 
 import pyarrow as pa
 
+from relayml.domain.enums import parse_enum
 from relayml.errors import InvalidInput
 from relayml.stats.kinds import ColumnKind, infer_kind
 
@@ -104,13 +105,7 @@ def resolve_kinds(
     """Each column's kind (inferred, then overridden) and the columns skipped, with why."""
     forced: dict[str, ColumnKind] = {c: ColumnKind.CATEGORICAL for c in categorical or ()}
     for name, given in (overrides or {}).items():
-        try:
-            forced[name] = ColumnKind(given)
-        except ValueError as exc:
-            raise InvalidInput(
-                f"unknown kind {given!r} for column {name!r}; use one of "
-                f"{[k.value for k in ColumnKind]}"
-            ) from exc
+        forced[name] = parse_enum(ColumnKind, f"kind for column {name!r}:", given)
     unknown = [c for c in forced if c not in table.column_names]
     if unknown:
         raise InvalidInput(
