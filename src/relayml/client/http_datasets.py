@@ -13,17 +13,17 @@ from typing import Any
 from relayml import wire
 from relayml.client.http_transport import HttpTransport
 from relayml.client.http_transport import seg as _seg
-from relayml.domain.datasets import DatasetInfo, DatasetVersion, LineageNode, parse_ref
+from relayml.domain.datasets import DatasetInfo, DatasetVersion, LineageNode
 from relayml.domain.identity import check_name
+from relayml.domain.refs import parse_ref
 from relayml.domain.tracking import check_run_id
 
 
 def _version_url(project: str, ref: str) -> str:
     r = parse_ref(ref)
-    version = str(r.version) if r.version is not None else "latest"
     return (
         f"/api/v1/projects/{_seg(check_name('project', project))}/datasets/"
-        f"{_seg(r.name)}/versions/{version}"
+        f"{_seg(r.name)}/versions/{_seg(r.tail)}"
     )
 
 

@@ -1,8 +1,8 @@
 """Versioned datasets: references, versions, their status, lineage, and the diff of two versions.
 
 A version is addressed as ``name@N`` (``name`` and ``name@latest`` mean the newest version that
-is not quarantined). Versions are immutable; only a quarantined version's status changes, once,
-when a data engineer releases it.
+is not quarantined; ``domain/refs.py`` parses them). Versions are immutable; only a quarantined
+version's status changes, once, when a data engineer releases it.
 """
 
 from __future__ import annotations
@@ -13,10 +13,8 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from relayml.domain.identity import check_name
 from relayml.errors import InvalidInput
 
-LATEST = "latest"
 MAX_TEXT = 8000
 
 
@@ -28,40 +26,6 @@ class DatasetStatus(StrEnum):
     @property
     def usable(self) -> bool:
         return self is not DatasetStatus.QUARANTINED
-
-
-@dataclass(frozen=True)
-class DatasetRef:
-    name: str
-    version: int | None  # None: the latest usable version
-
-    def __str__(self) -> str:
-        return f"{self.name}@{self.version if self.version is not None else LATEST}"
-
-
-def parse_ref(ref: str, version: int | str | None = None) -> DatasetRef:
-    """``loans``, ``loans@3``, ``loans@latest`` (or ``("loans", 3)``) as a DatasetRef."""
-    if not isinstance(ref, str) or not ref:
-        raise InvalidInput(f"invalid dataset reference {ref!r}: use 'name' or 'name@version'")
-    name, sep, tail = ref.partition("@")
-    if sep and version is not None:
-        raise InvalidInput(f"dataset reference {ref!r} names a version; do not pass version= too")
-    check_name("dataset", name)
-    raw: int | str | None = tail if sep else version
-    if raw is None or raw == LATEST:
-        return DatasetRef(name, None)
-    if isinstance(raw, bool):
-        raise InvalidInput(f"invalid dataset version {raw!r}: use a positive integer or 'latest'")
-    try:
-        number = int(raw)
-    except (TypeError, ValueError):
-        number = 0
-    if number < 1 or (isinstance(raw, str) and not raw.isdigit()):
-        raise InvalidInput(
-            f"invalid dataset version {raw!r} in {ref!r}: use a positive integer or 'latest' "
-            "(e.g. loans@3)"
-        )
-    return DatasetRef(name, number)
 
 
 def check_text(kind: str, value: str | None) -> str:

@@ -21,8 +21,8 @@ from relayml.domain.datasets import (
     DatasetVersion,
     LineageNode,
     diff_versions,
-    parse_ref,
 )
+from relayml.domain.refs import parse_ref
 from relayml.errors import InvalidInput, NotFound
 from relayml.sdk import session as _session
 from relayml.sdk.lineage import current_step

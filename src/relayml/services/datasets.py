@@ -21,9 +21,9 @@ from relayml.domain.datasets import (
     DatasetVersion,
     LineageNode,
     check_text,
-    parse_ref,
 )
 from relayml.domain.identity import Principal, check_name
+from relayml.domain.refs import parse_ref
 from relayml.domain.roles import Action
 from relayml.domain.tracking import check_run_id
 from relayml.errors import Conflict, InvalidInput, NotFound, Unprocessable

@@ -15,6 +15,7 @@ from typing import Annotated, Any
 import typer
 
 from relayml.cli import output, state
+from relayml.domain.refs import parse_ref
 
 EXIT_FAILED = 1
 
@@ -29,7 +30,6 @@ def _data(source: str, allow_quarantined: bool) -> Any:
     """A path as it is (validated in streaming batches), or a dataset version's Arrow table."""
     if "@" not in source or os.path.exists(source):
         return source
-    from relayml.domain.datasets import parse_ref
     from relayml.sdk.datasets import Dataset
 
     with state.backend() as backend:
@@ -101,8 +101,9 @@ def infer_command(
     unique id-like columns, a row-count range. Review it before relying on it."""
     from relayml.contracts import infer_contract
 
-    name = source.split("@", 1)[0] if "@" in source and not os.path.exists(source) else None
-    contract = infer_contract(_data(source, allow_quarantined), name=name)
+    data = _data(source, allow_quarantined)
+    name = parse_ref(source).name if "@" in source and not os.path.exists(source) else None
+    contract = infer_contract(data, name=name)
     text = contract.to_yaml()
     if out is None:
         typer.echo(text, nl=False)
