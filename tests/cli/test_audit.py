@@ -52,3 +52,24 @@ def test_verify_names_a_deleted_event(seeded: Seeded) -> None:
     as_json = seeded.relay("audit", "verify", "--json")
     assert as_json.code == 9
     assert as_json.json()["first_bad_seq"] == 4
+
+
+def test_audit_log_refuses_an_unknown_action_or_kind_listing_the_valid_ones(seeded: Seeded) -> None:
+    typo = seeded.relay("audit", "log", "--action", "run.created")
+    assert typo.code == 2
+    err = one_error_line(typo)
+    assert "unknown audit action 'run.created'; use one of: " in err
+    assert "run.create" in err and "run.end" in err and "pipeline.finish" in err
+
+    kind = seeded.relay("audit", "log", "--entity", "runs:x")
+    assert kind.code == 2
+    assert "unknown entity kind 'runs'; use one of: project, user, run" in one_error_line(kind)
+
+
+def test_every_recorded_action_and_kind_is_in_the_vocabulary(seeded: Seeded) -> None:
+    from relayml.domain.audit import EntityKind, audit_actions
+
+    events = seeded.relay("audit", "log", "--limit", "1000", "--json").json()
+    assert {e["action"] for e in events} <= set(audit_actions())
+    assert {e["entity_kind"] for e in events} <= {k.value for k in EntityKind}
+    assert {"user.provision", "run.log", "run.end"} <= {e["action"] for e in events}

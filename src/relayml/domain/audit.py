@@ -1,4 +1,4 @@
-"""The audit trail's hash chain: pure functions, no I/O."""
+"""The audit trail: its closed vocabulary (actions, entity kinds) and hash chain; no I/O."""
 
 from __future__ import annotations
 
@@ -6,9 +6,68 @@ import hashlib
 import json
 from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
+from relayml.domain.enums import parse_enum
+from relayml.domain.roles import Action
+from relayml.errors import InvalidInput
+
 GENESIS_HASH = "0" * 64
+
+
+class Event(StrEnum):
+    """What the trail records besides the permission `Action`s themselves: each happens under
+    one (a run's `run.log` under `run.update`), and says more precisely what was done."""
+
+    USER_PROVISION = "user.provision"
+    TOKEN_ISSUE = "token.issue"  # noqa: S105 (an action name, not a secret)
+    GRANT_ADD = "grant.add"
+    GRANT_REMOVE = "grant.remove"
+    RUN_LOG = "run.log"
+    RUN_END = "run.end"
+    DATASET_USE = "dataset.use"
+    PIPELINE_REGISTER = "pipeline.register"
+    PIPELINE_STEP = "pipeline.step"
+    PIPELINE_FINISH = "pipeline.finish"
+
+
+AuditAction = Action | Event
+"""Every value an audit event's `action` takes: a permission checked (allowed or denied) or an
+`Event`. The two enums share no value."""
+
+
+class EntityKind(StrEnum):
+    """What an audit event is about; its `entity_id` names which one."""
+
+    PROJECT = "project"
+    USER = "user"
+    RUN = "run"
+    DATASET = "dataset"
+    PIPELINE = "pipeline"
+    PIPELINE_RUN = "pipeline_run"
+    AUDIT = "audit"
+
+
+def audit_actions() -> list[str]:
+    return sorted([a.value for a in Action] + [e.value for e in Event])
+
+
+def parse_audit_action(value: object) -> AuditAction:
+    """An audited action from user text (``relay audit log --action``), listing the valid ones."""
+    if isinstance(value, Action | Event):
+        return value
+    if isinstance(value, str):
+        for enum in (Action, Event):
+            try:
+                return enum(value)
+            except ValueError:
+                pass
+    raise InvalidInput(f"unknown audit action {value!r}; use one of: {', '.join(audit_actions())}")
+
+
+def parse_entity_kind(value: object) -> EntityKind:
+    return parse_enum(EntityKind, "entity kind", value)
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 
+from relayml.domain.audit import EntityKind
 from relayml.domain.identity import Principal
 from relayml.domain.roles import Action
 from relayml.domain.tracking import ArtifactInfo, check_run_id
@@ -30,16 +31,18 @@ class ArtifactService(ServiceBase):
             project = tx.tracking.run_project(run_id)
             if project is None:
                 raise NotFound(f"no run {run_id!r}")
-            self.require(tx, who, Action.ARTIFACT_WRITE, project, "run", run_id)
+            self.require(tx, who, Action.ARTIFACT_WRITE, project, EntityKind.RUN, run_id)
         # Blobs are written before the record: a failure in between leaves an unreferenced
         # blob (content-addressed, harmless), never a record pointing at missing bytes.
         digest, size = self.artifacts.put_chunks(chunks, expected=expected_digest)
         info = ArtifactInfo(logical, digest, size)
         with self.write() as tx:
-            roles = self.require(tx, who, Action.ARTIFACT_WRITE, project, "run", run_id)
+            roles = self.require(tx, who, Action.ARTIFACT_WRITE, project, EntityKind.RUN, run_id)
             tx.tracking.add_artifacts(run_id, [info], utcnow())
             payload = {"path": logical, "digest": digest, "size": size}
-            self.record(tx, who, roles, Action.ARTIFACT_WRITE, project, "run", run_id, payload)
+            self.record(
+                tx, who, roles, Action.ARTIFACT_WRITE, project, EntityKind.RUN, run_id, payload
+            )
         return info
 
     def list_artifacts(
@@ -52,7 +55,7 @@ class ArtifactService(ServiceBase):
             project = tx.tracking.run_project(run_id)
             if project is None:
                 raise NotFound(f"no run {run_id!r}")
-            self.require(tx, who, Action.ARTIFACT_READ, project, "run", run_id)
+            self.require(tx, who, Action.ARTIFACT_READ, project, EntityKind.RUN, run_id)
             return tx.tracking.list_artifacts(run_id, prefix)
 
     def find(self, who: Principal, run_id: str, path: str) -> ArtifactInfo:

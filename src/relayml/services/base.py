@@ -7,7 +7,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
-from relayml.domain.audit import payload_digest
+from relayml.domain.audit import AuditAction, EntityKind, payload_digest
 from relayml.domain.identity import GLOBAL_SCOPE, Principal, Role, check_name
 from relayml.domain.roles import PERMISSIONS, Action, is_allowed
 from relayml.errors import NotFound, PermissionDenied
@@ -30,7 +30,7 @@ class ServiceBase:
         who: Principal,
         action: Action,
         project: str,
-        entity_kind: str,
+        entity_kind: EntityKind,
         entity_id: str,
     ) -> frozenset[Role]:
         """`require` for an action named by its project: the project must exist first (a
@@ -55,7 +55,7 @@ class ServiceBase:
         who: Principal,
         action: Action,
         project: str,
-        entity_kind: str,
+        entity_kind: EntityKind,
         entity_id: str,
     ) -> frozenset[Role]:
         """Return the caller's roles in `project` if they allow `action`; otherwise record the
@@ -78,7 +78,7 @@ class ServiceBase:
         denied.audit_record = {
             "actor": who.user,
             "roles": [r.value for r in roles],
-            "action": action.value,
+            "action": action,
             "entity_kind": entity_kind,
             "entity_id": entity_id,
             "project": project,
@@ -115,16 +115,16 @@ class ServiceBase:
         tx: Transaction,
         who: Principal,
         roles: frozenset[Role],
-        action: Action | str,
+        action: AuditAction,
         project: str,
-        entity_kind: str,
+        entity_kind: EntityKind,
         entity_id: str,
         payload: Any,
     ) -> None:
         tx.audit.append(
             actor=who.user,
             roles=[r.value for r in roles],
-            action=action.value if isinstance(action, Action) else action,
+            action=action,
             entity_kind=entity_kind,
             entity_id=entity_id,
             project=project,

@@ -15,6 +15,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
+from relayml.domain.audit import EntityKind, Event
 from relayml.domain.datasets import (
     DatasetInfo,
     DatasetStatus,
@@ -73,7 +74,9 @@ class DatasetService(ServiceBase):
         if expected_digest is not None:
             check_digest(expected_digest)
         with self.read() as tx:
-            self.require_in_project(tx, who, Action.DATASET_PUBLISH, project, "project", project)
+            self.require_in_project(
+                tx, who, Action.DATASET_PUBLISH, project, EntityKind.PROJECT, project
+            )
         return self.artifacts.put_chunks(chunks, expected=expected_digest)
 
     def publish(
@@ -100,7 +103,9 @@ class DatasetService(ServiceBase):
             raise InvalidInput(f"parents must name versions (e.g. loans@3), got {parents}")
         clean_producer = _producer(producer)
         with self.read() as tx:
-            self.require_in_project(tx, who, Action.DATASET_PUBLISH, project, "dataset", name)
+            self.require_in_project(
+                tx, who, Action.DATASET_PUBLISH, project, EntityKind.DATASET, name
+            )
             for p in parent_refs:
                 self._find(tx, project, p, allow_quarantined=True)
         if not self.artifacts.exists(blob):
@@ -158,7 +163,7 @@ class DatasetService(ServiceBase):
         parent_refs: list[str],
     ) -> DatasetVersion:
         with self.write() as tx:
-            roles = self.require(tx, who, Action.DATASET_PUBLISH, project, "dataset", name)
+            roles = self.require(tx, who, Action.DATASET_PUBLISH, project, EntityKind.DATASET, name)
             now = utcnow()
             ds = tx.datasets.ensure_dataset(project, name, values["description"], who.user, now)
             found = tx.datasets.version_by_digest(ds, values["digest"])
@@ -170,10 +175,10 @@ class DatasetService(ServiceBase):
             tx.datasets.insert_version(ds, row, parent_ids)
             payload = {k: values[k] for k in ("digest", "blob", "status", "source")}
             payload.update(parents=parent_refs, contract_digest=values["contract_digest"])
+            ref = f"{name}@{version}"
             self.record(
-                tx, who, roles, Action.DATASET_PUBLISH, project, "dataset", f"{name}@{version}",
-                payload,
-            )  # fmt: skip
+                tx, who, roles, Action.DATASET_PUBLISH, project, EntityKind.DATASET, ref, payload
+            )
             result = tx.datasets.find_version(project, name, version, True)
             assert result is not None
             return result[1]
@@ -192,7 +197,7 @@ class DatasetService(ServiceBase):
         self, who: Principal, project: str, ref: str, allow_quarantined: bool = False
     ) -> DatasetVersion:
         with self.read() as tx:
-            self.require_in_project(tx, who, Action.DATASET_READ, project, "dataset", ref)
+            self.require_in_project(tx, who, Action.DATASET_READ, project, EntityKind.DATASET, ref)
             return self._find(tx, project, ref, allow_quarantined)[1]
 
     def open_data(
@@ -214,13 +219,15 @@ class DatasetService(ServiceBase):
 
     def list_datasets(self, who: Principal, project: str) -> list[DatasetInfo]:
         with self.read() as tx:
-            self.require_in_project(tx, who, Action.DATASET_READ, project, "project", project)
+            self.require_in_project(
+                tx, who, Action.DATASET_READ, project, EntityKind.PROJECT, project
+            )
             return tx.datasets.list_datasets(project)
 
     def versions(self, who: Principal, project: str, name: str) -> list[DatasetVersion]:
         check_name("dataset", name)
         with self.read() as tx:
-            self.require_in_project(tx, who, Action.DATASET_READ, project, "dataset", name)
+            self.require_in_project(tx, who, Action.DATASET_READ, project, EntityKind.DATASET, name)
             if tx.datasets.dataset_id(project, name) is None:
                 raise NotFound(f"no dataset {name!r} in project {project!r}")
             return tx.datasets.versions(project, name)
@@ -229,7 +236,7 @@ class DatasetService(ServiceBase):
         """The version with its parents (recursively, with producer and source) and its
         children and the runs that used each (recursively)."""
         with self.read() as tx:
-            self.require_in_project(tx, who, Action.DATASET_READ, project, "dataset", ref)
+            self.require_in_project(tx, who, Action.DATASET_READ, project, EntityKind.DATASET, ref)
             vid, version = self._find(tx, project, ref, allow_quarantined=True)
             root = _node(version)
             root.parents = _upstream(tx, vid, 0)
@@ -247,7 +254,7 @@ class DatasetService(ServiceBase):
         reason = check_text("release reason", reason.strip())
         with self.write() as tx:
             roles = self.require_in_project(
-                tx, who, Action.DATASET_RELEASE, project, "dataset", str(r)
+                tx, who, Action.DATASET_RELEASE, project, EntityKind.DATASET, str(r)
             )
             vid, version = self._find(tx, project, str(r), allow_quarantined=True)
             if version.status is not DatasetStatus.QUARANTINED:
@@ -255,7 +262,14 @@ class DatasetService(ServiceBase):
             tx.datasets.release(vid, who.user, utcnow(), reason)
             payload = {"reason": reason, "failed_checks": version.failed_checks()}
             self.record(
-                tx, who, roles, Action.DATASET_RELEASE, project, "dataset", version.ref, payload
+                tx,
+                who,
+                roles,
+                Action.DATASET_RELEASE,
+                project,
+                EntityKind.DATASET,
+                version.ref,
+                payload,
             )
             found = tx.datasets.find_version(project, r.name, r.version, True)
             assert found is not None
@@ -270,13 +284,13 @@ class DatasetService(ServiceBase):
             project = tx.tracking.run_project(run_id)
             if project is None:
                 raise NotFound(f"no run {run_id!r}; list runs with: relay runs ls")
-            roles = self.require(tx, who, Action.RUN_UPDATE, project, "run", run_id)
-            self.require(tx, who, Action.DATASET_READ, project, "dataset", ref)
+            roles = self.require(tx, who, Action.RUN_UPDATE, project, EntityKind.RUN, run_id)
+            self.require(tx, who, Action.DATASET_READ, project, EntityKind.DATASET, ref)
             vid, version = self._find(tx, project, ref, allow_quarantined)
             tx.datasets.add_use(vid, run_id, who.user, utcnow())
             tx.tracking.log(run_id, tags={f"relay.dataset.{version.name}": version.ref})
             payload = {"dataset": version.ref, "digest": version.digest}
-            self.record(tx, who, roles, "dataset.use", project, "run", run_id, payload)
+            self.record(tx, who, roles, Event.DATASET_USE, project, EntityKind.RUN, run_id, payload)
             return version
 
 

@@ -6,6 +6,7 @@ import hashlib
 import secrets
 from typing import Any
 
+from relayml.domain.audit import EntityKind, Event
 from relayml.domain.identity import (
     DEFAULT_PROJECT,
     GLOBAL_SCOPE,
@@ -63,7 +64,9 @@ class IdentityService(ServiceBase):
                 tx.identity.add_grant(user, GLOBAL_SCOPE, Role.ADMIN, user, now)
                 me = Principal(user)
                 admin = frozenset({Role.ADMIN})
-                self.record(tx, me, admin, "user.provision", GLOBAL_SCOPE, "user", user, {})
+                self.record(
+                    tx, me, admin, Event.USER_PROVISION, GLOBAL_SCOPE, EntityKind.USER, user, {}
+                )
                 if tx.identity.create_project(DEFAULT_PROJECT, "", user, now):
                     payload = {"name": DEFAULT_PROJECT}
                     self.record(
@@ -72,7 +75,7 @@ class IdentityService(ServiceBase):
                         admin,
                         Action.PROJECT_CREATE,
                         DEFAULT_PROJECT,
-                        "project",
+                        EntityKind.PROJECT,
                         DEFAULT_PROJECT,
                         payload,
                     )
@@ -90,11 +93,15 @@ class IdentityService(ServiceBase):
     def create_project(self, who: Principal, name: str, description: str = "") -> Project:
         check_name("project", name)
         with self.write() as tx:
-            roles = self.require(tx, who, Action.PROJECT_CREATE, GLOBAL_SCOPE, "project", name)
+            roles = self.require(
+                tx, who, Action.PROJECT_CREATE, GLOBAL_SCOPE, EntityKind.PROJECT, name
+            )
             if not tx.identity.create_project(name, description, who.user, utcnow()):
                 raise Conflict(f"project {name!r} already exists; use it, or pick another name")
             payload = {"name": name, "description": description}
-            self.record(tx, who, roles, Action.PROJECT_CREATE, name, "project", name, payload)
+            self.record(
+                tx, who, roles, Action.PROJECT_CREATE, name, EntityKind.PROJECT, name, payload
+            )
             project = tx.identity.get_project(name)
         assert project is not None
         return project
@@ -105,7 +112,7 @@ class IdentityService(ServiceBase):
         with self.read() as tx:
             found = tx.identity.get_project(name)
             if found is not None:
-                self.require(tx, who, Action.PROJECT_READ, name, "project", name)
+                self.require(tx, who, Action.PROJECT_READ, name, EntityKind.PROJECT, name)
                 return found
         try:
             return self.create_project(who, name)
@@ -117,7 +124,7 @@ class IdentityService(ServiceBase):
 
     def get_project(self, who: Principal, name: str) -> Project:
         with self.read() as tx:
-            self.require(tx, who, Action.PROJECT_READ, name, "project", name)
+            self.require(tx, who, Action.PROJECT_READ, name, EntityKind.PROJECT, name)
             project = tx.identity.get_project(name)
         if project is None:
             raise NotFound(f"no project {name!r}; list them with: relay projects ls")
@@ -143,7 +150,7 @@ class IdentityService(ServiceBase):
         if project != GLOBAL_SCOPE:
             self.ensure_project(who, project)
         with self.write() as tx:
-            mine = self.require(tx, who, Action.USER_MANAGE, project, "user", name)
+            mine = self.require(tx, who, Action.USER_MANAGE, project, EntityKind.USER, name)
             if tx.identity.user_exists(name):
                 raise Conflict(
                     f"user {name!r} already exists; grant roles with relay users grant {name} "
@@ -155,7 +162,7 @@ class IdentityService(ServiceBase):
                 tx.identity.add_grant(name, project, role, who.user, now)
             issued = self._issue(tx, name)
             payload = {"name": name, "project": project, "roles": sorted(r.value for r in parsed)}
-            self.record(tx, who, mine, Action.USER_MANAGE, project, "user", name, payload)
+            self.record(tx, who, mine, Action.USER_MANAGE, project, EntityKind.USER, name, payload)
         return issued
 
     def _issue(self, tx: Transaction, user: str) -> IssuedToken:
@@ -170,18 +177,22 @@ class IdentityService(ServiceBase):
             if user == who.user:
                 roles = self.roles(tx, who.user, GLOBAL_SCOPE)
             else:
-                roles = self.require(tx, who, Action.USER_MANAGE, GLOBAL_SCOPE, "user", user)
+                roles = self.require(
+                    tx, who, Action.USER_MANAGE, GLOBAL_SCOPE, EntityKind.USER, user
+                )
             if not tx.identity.user_exists(user):
                 raise NotFound(f"no user {user!r}; create one with relay users create {user}")
             issued = self._issue(tx, user)
             payload = {"token_id": issued.token_id}
-            self.record(tx, who, roles, "token.issue", GLOBAL_SCOPE, "user", user, payload)
+            self.record(
+                tx, who, roles, Event.TOKEN_ISSUE, GLOBAL_SCOPE, EntityKind.USER, user, payload
+            )
         return issued
 
     def list_users(self, who: Principal, project: str | None = None) -> list[User]:
         scope = project or GLOBAL_SCOPE
         with self.read() as tx:
-            self.require(tx, who, Action.USER_READ, scope, "user", "*")
+            self.require(tx, who, Action.USER_READ, scope, EntityKind.USER, "*")
             users = tx.identity.list_users()
         if project is None:
             return users
@@ -197,7 +208,7 @@ class IdentityService(ServiceBase):
         self, who: Principal, user: str, role: Role, project: str, *, add: bool
     ) -> None:
         with self.write() as tx:
-            mine = self.require(tx, who, Action.GRANT_MANAGE, project, "user", user)
+            mine = self.require(tx, who, Action.GRANT_MANAGE, project, EntityKind.USER, user)
             if not tx.identity.user_exists(user):
                 raise NotFound(f"no user {user!r}; create one with relay users create {user}")
             if project != GLOBAL_SCOPE and tx.identity.get_project(project) is None:
@@ -217,6 +228,6 @@ class IdentityService(ServiceBase):
                         )
                 if not tx.identity.remove_grant(user, project, role):
                     raise NotFound(f"{user} does not hold {role.value} in {project!r}")
-            action = "grant.add" if add else "grant.remove"
+            action = Event.GRANT_ADD if add else Event.GRANT_REMOVE
             payload = {"user": user, "role": role.value, "project": project}
-            self.record(tx, who, mine, action, project, "user", user, payload)
+            self.record(tx, who, mine, action, project, EntityKind.USER, user, payload)

@@ -11,6 +11,7 @@ from collections.abc import Iterable, Iterator
 from datetime import datetime
 from typing import Any
 
+from relayml.domain.audit import EntityKind, Event
 from relayml.domain.identity import GLOBAL_SCOPE, Principal, check_name
 from relayml.domain.pipelines import (
     PipelineInfo,
@@ -81,12 +82,14 @@ class PipelineService(ServiceBase):
         graph = check_graph(list(steps or []))
         with self.write() as tx:
             roles = self.require_in_project(
-                tx, who, Action.PIPELINE_EDIT, project, "pipeline", name
+                tx, who, Action.PIPELINE_EDIT, project, EntityKind.PIPELINE, name
             )
             now = utcnow()
             old = tx.pipelines.get_pipeline(project, name)
             if cron != (old.schedule if old else None):
-                roles = self.require(tx, who, Action.SCHEDULE_MANAGE, project, "pipeline", name)
+                roles = self.require(
+                    tx, who, Action.SCHEDULE_MANAGE, project, EntityKind.PIPELINE, name
+                )
             info = PipelineInfo(
                 project=project,
                 name=name,
@@ -104,7 +107,9 @@ class PipelineService(ServiceBase):
                 info.schedule_since = now  # a new schedule catches up from now, not from 1970
             tx.pipelines.save_pipeline(info)
             payload = {"module": module, "schedule": cron, "params": info.params}
-            self.record(tx, who, roles, "pipeline.register", project, "pipeline", name, payload)
+            self.record(
+                tx, who, roles, Event.PIPELINE_REGISTER, project, EntityKind.PIPELINE, name, payload
+            )
             return info
 
     def list_pipelines(
@@ -113,7 +118,9 @@ class PipelineService(ServiceBase):
         """The pipelines of `project`, or of every project the caller may read."""
         with self.read() as tx:
             if project is not None:
-                self.require_in_project(tx, who, Action.PIPELINE_READ, project, "project", project)
+                self.require_in_project(
+                    tx, who, Action.PIPELINE_READ, project, EntityKind.PROJECT, project
+                )
                 return tx.pipelines.list_pipelines([project], scheduled)
             readable = [
                 p.name
@@ -148,7 +155,7 @@ class PipelineService(ServiceBase):
         run_id = uuid.uuid4().hex
         with self.write() as tx:
             roles = self.require_in_project(
-                tx, who, Action.PIPELINE_RUN, project, "pipeline_run", run_id
+                tx, who, Action.PIPELINE_RUN, project, EntityKind.PIPELINE_RUN, run_id
             )
             if tx.pipelines.get_pipeline(project, pipeline) is None:
                 raise NotFound(
@@ -156,7 +163,9 @@ class PipelineService(ServiceBase):
                     "relay pipelines run registers it"
                 )
             if scheduled_for is not None:
-                self.require(tx, who, Action.SCHEDULE_MANAGE, project, "pipeline", pipeline)
+                self.require(
+                    tx, who, Action.SCHEDULE_MANAGE, project, EntityKind.PIPELINE, pipeline
+                )
                 if not tx.pipelines.claim_slot(project, pipeline, scheduled_for):
                     raise Conflict(
                         f"pipeline {pipeline!r} already started for the slot "
@@ -184,7 +193,14 @@ class PipelineService(ServiceBase):
                 "scheduled_for": scheduled_for.isoformat() if scheduled_for else None,
             }
             self.record(
-                tx, who, roles, Action.PIPELINE_RUN, project, "pipeline_run", run_id, payload
+                tx,
+                who,
+                roles,
+                Action.PIPELINE_RUN,
+                project,
+                EntityKind.PIPELINE_RUN,
+                run_id,
+                payload,
             )
             return run
 
@@ -213,7 +229,9 @@ class PipelineService(ServiceBase):
                 check_digest(digest)
         with self.write() as tx:
             project = self._run_project(tx, run_id)
-            roles = self.require(tx, who, Action.PIPELINE_RUN, project, "pipeline_run", run_id)
+            roles = self.require(
+                tx, who, Action.PIPELINE_RUN, project, EntityKind.PIPELINE_RUN, run_id
+            )
             run = tx.pipelines.get_run(run_id, with_steps=False)
             assert run is not None
             if run.status.terminal:
@@ -241,7 +259,16 @@ class PipelineService(ServiceBase):
                 current.ended_at = now
             tx.pipelines.save_step(run_id, current)
             payload = {"step": step, "status": state.value, "attempts": attempts}
-            self.record(tx, who, roles, "pipeline.step", project, "pipeline_run", run_id, payload)
+            self.record(
+                tx,
+                who,
+                roles,
+                Event.PIPELINE_STEP,
+                project,
+                EntityKind.PIPELINE_RUN,
+                run_id,
+                payload,
+            )
             return current
 
     def finish_run(
@@ -252,7 +279,9 @@ class PipelineService(ServiceBase):
             raise InvalidInput("a pipeline run finishes as succeeded or failed, not running")
         with self.write() as tx:
             project = self._run_project(tx, run_id)
-            roles = self.require(tx, who, Action.PIPELINE_RUN, project, "pipeline_run", run_id)
+            roles = self.require(
+                tx, who, Action.PIPELINE_RUN, project, EntityKind.PIPELINE_RUN, run_id
+            )
             run = tx.pipelines.get_run(run_id)
             assert run is not None
             if run.status.terminal:
@@ -264,7 +293,16 @@ class PipelineService(ServiceBase):
                 )
             tx.pipelines.finish_run(run_id, final, _text(error), utcnow())
             payload = {"status": final.value, "error": error}
-            self.record(tx, who, roles, "pipeline.finish", project, "pipeline_run", run_id, payload)
+            self.record(
+                tx,
+                who,
+                roles,
+                Event.PIPELINE_FINISH,
+                project,
+                EntityKind.PIPELINE_RUN,
+                run_id,
+                payload,
+            )
             done = tx.pipelines.get_run(run_id)
             assert done is not None
             return done
@@ -277,13 +315,15 @@ class PipelineService(ServiceBase):
         if not isinstance(limit, int) or not 1 <= limit <= MAX_RUNS:
             raise InvalidInput(f"limit must be between 1 and {MAX_RUNS}, got {limit!r}")
         with self.read() as tx:
-            self.require_in_project(tx, who, Action.PIPELINE_READ, project, "project", project)
+            self.require_in_project(
+                tx, who, Action.PIPELINE_READ, project, EntityKind.PROJECT, project
+            )
             return tx.pipelines.list_runs(project, pipeline, limit)
 
     def get_run(self, who: Principal, run_id: str) -> PipelineRun:
         with self.read() as tx:
             project = self._run_project(tx, run_id)
-            self.require(tx, who, Action.PIPELINE_READ, project, "pipeline_run", run_id)
+            self.require(tx, who, Action.PIPELINE_READ, project, EntityKind.PIPELINE_RUN, run_id)
             run = tx.pipelines.get_run(run_id)
             assert run is not None
             return run
@@ -291,7 +331,9 @@ class PipelineService(ServiceBase):
     def find_cached(self, who: Principal, project: str, cache_key: str) -> StepOutput | None:
         check_digest(cache_key)
         with self.read() as tx:
-            self.require_in_project(tx, who, Action.PIPELINE_READ, project, "project", project)
+            self.require_in_project(
+                tx, who, Action.PIPELINE_READ, project, EntityKind.PROJECT, project
+            )
             return tx.pipelines.find_cached(project, cache_key)
 
     # blobs: step outputs and logs --------------------------------------------------------
@@ -307,7 +349,7 @@ class PipelineService(ServiceBase):
             check_digest(expected_digest)
         with self.read() as tx:
             project = self._run_project(tx, run_id)
-            self.require(tx, who, Action.PIPELINE_RUN, project, "pipeline_run", run_id)
+            self.require(tx, who, Action.PIPELINE_RUN, project, EntityKind.PIPELINE_RUN, run_id)
             run = tx.pipelines.get_run(run_id, with_steps=False)
             if run is not None and run.status.terminal:
                 raise Conflict(f"pipeline run {run_id} already ended as {run.status.value}")
@@ -319,7 +361,7 @@ class PipelineService(ServiceBase):
         check_digest(digest)
         with self.read() as tx:
             project = self._run_project(tx, run_id)
-            self.require(tx, who, Action.PIPELINE_READ, project, "pipeline_run", run_id)
+            self.require(tx, who, Action.PIPELINE_READ, project, EntityKind.PIPELINE_RUN, run_id)
             if project == GLOBAL_SCOPE or not tx.pipelines.blob_in_project(project, digest):
                 raise NotFound(
                     f"no step output or log {digest} in the project of pipeline run {run_id}"

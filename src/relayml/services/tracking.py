@@ -8,6 +8,7 @@ import json
 import uuid
 from typing import Any
 
+from relayml.domain.audit import EntityKind, Event
 from relayml.domain.filters import parse_filter, parse_order_by
 from relayml.domain.identity import Principal, check_name
 from relayml.domain.roles import Action
@@ -64,7 +65,9 @@ class TrackingService(ServiceBase):
 
     def list_experiments(self, who: Principal, project: str) -> list[Experiment]:
         with self.read() as tx:
-            self.require_in_project(tx, who, Action.EXPERIMENT_READ, project, "project", project)
+            self.require_in_project(
+                tx, who, Action.EXPERIMENT_READ, project, EntityKind.PROJECT, project
+            )
             return tx.tracking.list_experiments(project)
 
     def create_run(
@@ -86,7 +89,9 @@ class TrackingService(ServiceBase):
         clean_params = {check_key("param", k): param_value(k, v) for k, v in (params or {}).items()}
         clean_tags = {check_key("tag", k): tag_value(k, v) for k, v in (tags or {}).items()}
         with self.write() as tx:
-            roles = self.require_in_project(tx, who, Action.RUN_CREATE, project, "run", run_id)
+            roles = self.require_in_project(
+                tx, who, Action.RUN_CREATE, project, EntityKind.RUN, run_id
+            )
             if parent_id is not None and self._run_project(tx, parent_id) != project:
                 raise InvalidInput(f"parent run {parent_id} belongs to another project")
             now = utcnow()
@@ -107,7 +112,7 @@ class TrackingService(ServiceBase):
                 "tags": clean_tags,
                 "parent_id": parent_id,
             }
-            self.record(tx, who, roles, Action.RUN_CREATE, project, "run", run_id, payload)
+            self.record(tx, who, roles, Action.RUN_CREATE, project, EntityKind.RUN, run_id, payload)
             return _loaded(tx, run_id)
 
     def log_batch(
@@ -128,14 +133,14 @@ class TrackingService(ServiceBase):
         points = [check_point(pt) for pt in points]
         with self.write() as tx:
             project = self._run_project(tx, run_id)
-            roles = self.require(tx, who, Action.RUN_UPDATE, project, "run", run_id)
+            roles = self.require(tx, who, Action.RUN_UPDATE, project, EntityKind.RUN, run_id)
             written = tx.tracking.log(run_id, params=clean_params, tags=clean_tags, points=points)
             payload = {
                 "params": clean_params,
                 "tags": clean_tags,
                 "metrics": [[p.key, repr(p.value), p.step, p.timestamp] for p in points],
             }
-            self.record(tx, who, roles, "run.log", project, "run", run_id, payload)
+            self.record(tx, who, roles, Event.RUN_LOG, project, EntityKind.RUN, run_id, payload)
         return written
 
     def end_run(self, who: Principal, run_id: str, status: str = "finished") -> RunRecord:
@@ -144,26 +149,26 @@ class TrackingService(ServiceBase):
             raise InvalidInput("a run ends as finished, failed or killed, not running")
         with self.write() as tx:
             project = self._run_project(tx, run_id)
-            roles = self.require(tx, who, Action.RUN_UPDATE, project, "run", run_id)
+            roles = self.require(tx, who, Action.RUN_UPDATE, project, EntityKind.RUN, run_id)
             current = tx.tracking.run_status(run_id)
             if current is not None and current.terminal and current is not final:
                 raise Conflict(f"run {run_id} already ended as {current.value}")
             tx.tracking.set_status(run_id, final, utcnow())
             payload = {"status": final.value}
-            self.record(tx, who, roles, "run.end", project, "run", run_id, payload)
+            self.record(tx, who, roles, Event.RUN_END, project, EntityKind.RUN, run_id, payload)
             return _loaded(tx, run_id)
 
     def get_run(self, who: Principal, run_id: str) -> RunRecord:
         with self.read() as tx:
             project = self._run_project(tx, run_id)
-            self.require(tx, who, Action.RUN_READ, project, "run", run_id)
+            self.require(tx, who, Action.RUN_READ, project, EntityKind.RUN, run_id)
             return _loaded(tx, run_id)
 
     def metric_history(self, who: Principal, run_id: str, key: str) -> list[MetricPoint]:
         check_key("metric", key)
         with self.read() as tx:
             project = self._run_project(tx, run_id)
-            self.require(tx, who, Action.RUN_READ, project, "run", run_id)
+            self.require(tx, who, Action.RUN_READ, project, EntityKind.RUN, run_id)
             return tx.tracking.metric_history(run_id, key)
 
     def search_runs(
@@ -185,7 +190,7 @@ class TrackingService(ServiceBase):
             check_name("experiment", e)
         after = _page_after(page_token, order_by)
         with self.read() as tx:
-            self.require_in_project(tx, who, Action.RUN_READ, project, "project", project)
+            self.require_in_project(tx, who, Action.RUN_READ, project, EntityKind.PROJECT, project)
             runs, last = tx.tracking.search_runs(
                 project, experiments, conditions, ordering, limit, after
             )

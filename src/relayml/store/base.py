@@ -10,7 +10,7 @@ from contextlib import AbstractContextManager
 from datetime import datetime
 from typing import Any, Protocol
 
-from relayml.domain.audit import AuditEvent
+from relayml.domain.audit import AuditAction, AuditEvent, EntityKind
 from relayml.domain.datasets import DatasetInfo, DatasetVersion, RunUse
 from relayml.domain.filters import Condition, OrderBy
 from relayml.domain.identity import Project, Role, User
@@ -46,8 +46,8 @@ class AuditRepo(Protocol):
         *,
         actor: str,
         roles: list[str],
-        action: str,
-        entity_kind: str,
+        action: AuditAction,
+        entity_kind: EntityKind,
         entity_id: str,
         project: str,
         outcome: str,
@@ -58,11 +58,11 @@ class AuditRepo(Protocol):
     def query(
         self,
         *,
-        entity_kind: str | None = None,
+        entity_kind: EntityKind | None = None,
         entity_id: str | None = None,
         actor: str | None = None,
         project: str | None = None,
-        action: str | None = None,
+        action: AuditAction | None = None,
         limit: int = 100,
     ) -> list[AuditEvent]: ...
     def iter_all(self, batch: int = 5000) -> Iterator[AuditEvent]: ...

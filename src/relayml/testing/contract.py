@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from relayml.client.base import Backend
+from relayml.domain.audit import EntityKind, Event
 from relayml.domain.tracking import MetricPoint, RunStatus
 from relayml.errors import (
     Conflict,
@@ -450,3 +451,17 @@ class BackendContract:
         assert all("admin" in e.roles for e in events)
         result = b.audit_verify()
         assert result.ok and result.checked >= 3
+
+    def test_audit_filters_are_closed_vocabularies(self, contract: ContractEnv) -> None:
+        """An unknown action or entity kind is an error listing the valid ones: a typo
+        must not read as "nothing happened"."""
+        b = contract.admin
+        with pytest.raises(InvalidInput, match=r"unknown audit action 'run\.created'; use one "):
+            b.audit_log(action="run.created")
+        with pytest.raises(InvalidInput, match=r"use one of: .*pipeline\.finish.*run\.create"):
+            b.audit_log(action="run.created")
+        with pytest.raises(InvalidInput, match=r"unknown entity kind 'runs'; use one of: project"):
+            b.audit_log(entity_kind="runs")
+        assert b.audit_log(action=Event.RUN_END, entity_kind=EntityKind.RUN, limit=1) == (
+            b.audit_log(action="run.end", entity_kind="run", limit=1)
+        )

@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import Connection, select
 
-from relayml.domain.audit import GENESIS_HASH, AuditEvent, event_hash
+from relayml.domain.audit import GENESIS_HASH, AuditAction, AuditEvent, EntityKind, event_hash
 from relayml.store.sql import schema as s
 from relayml.store.sql._util import utc
 
@@ -41,8 +41,8 @@ class SqlAudit:
         *,
         actor: str,
         roles: list[str],
-        action: str,
-        entity_kind: str,
+        action: AuditAction,
+        entity_kind: EntityKind,
         entity_id: str,
         project: str,
         outcome: str,
@@ -56,8 +56,8 @@ class SqlAudit:
             "ts": now,
             "actor": actor,
             "roles": sorted(roles),
-            "action": action,
-            "entity_kind": entity_kind,
+            "action": action.value,
+            "entity_kind": entity_kind.value,
             "entity_id": entity_id,
             "project": project,
             "outcome": outcome,
@@ -89,17 +89,17 @@ class SqlAudit:
     def query(
         self,
         *,
-        entity_kind: str | None = None,
+        entity_kind: EntityKind | None = None,
         entity_id: str | None = None,
         actor: str | None = None,
         project: str | None = None,
-        action: str | None = None,
+        action: AuditAction | None = None,
         limit: int = 100,
     ) -> list[AuditEvent]:
         c = s.audit_events.c
         q = select(s.audit_events).order_by(c.seq.desc()).limit(limit)
         if entity_kind:
-            q = q.where(c.entity_kind == entity_kind)
+            q = q.where(c.entity_kind == entity_kind.value)
         if entity_id:
             q = q.where(c.entity_id == entity_id)
         if actor:
@@ -107,7 +107,7 @@ class SqlAudit:
         if project:
             q = q.where(c.project == project)
         if action:
-            q = q.where(c.action == action)
+            q = q.where(c.action == action.value)
         return [_event(r) for r in self.conn.execute(q)]
 
     def iter_all(self, batch: int = 5000) -> Iterator[AuditEvent]:
