@@ -13,14 +13,13 @@ from typing import Any
 from relayml.domain.audit import AuditEvent, VerifyResult
 from relayml.domain.datasets import DatasetInfo
 from relayml.domain.identity import IssuedToken, Project, Role, User
+from relayml.domain.numbers import decode_float, encode_float
 from relayml.domain.tracking import (
     ArtifactInfo,
     Experiment,
     MetricPoint,
     RunPage,
     RunRecord,
-    decode_float,
-    encode_float,
 )
 
 DIGEST_HEADER = "X-Relay-Digest"

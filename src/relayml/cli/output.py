@@ -48,7 +48,7 @@ def jsonable(value: Any) -> Any:
     if isinstance(value, datetime):
         return value.isoformat()
     if isinstance(value, float) and not math.isfinite(value):
-        from relayml.domain.tracking import encode_float
+        from relayml.domain.numbers import encode_float
 
         return encode_float(value)
     return value

@@ -31,6 +31,7 @@ from relayml.contracts.sources import batches
 from relayml.contracts.spec import Column, Contract, CustomCheck, Freshness, RowCount, UniqueKey
 from relayml.contracts.uniqueness import GroupCounter, NumericCounter
 from relayml.domain.durations import parse_duration
+from relayml.domain.numbers import encode_float
 from relayml.errors import InvalidInput, UserCodeError
 
 PARALLEL_MIN_ROWS = 65_536
@@ -48,10 +49,8 @@ def _executor() -> ThreadPoolExecutor:
 
 
 def _jsonable(value: Any) -> Any:
-    if isinstance(value, float) and value != value:  # NaN
-        return "NaN"
-    if isinstance(value, float) and value in (float("inf"), float("-inf")):
-        return "inf" if value > 0 else "-inf"
+    if isinstance(value, float):
+        return encode_float(value)
     if isinstance(value, datetime) or hasattr(value, "isoformat"):
         return value.isoformat()
     if isinstance(value, bytes):

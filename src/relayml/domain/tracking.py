@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -10,6 +9,7 @@ from enum import StrEnum
 from typing import Any
 
 from relayml.domain.enums import parse_enum
+from relayml.domain.numbers import decode_float, encode_float
 from relayml.errors import InvalidInput
 
 MAX_KEY = 250
@@ -127,21 +127,6 @@ def check_point(point: MetricPoint) -> MetricPoint:
         if value is point.value
         else MetricPoint(point.key, value, point.step, point.timestamp)
     )
-
-
-def encode_float(value: float) -> float | str:
-    """JSON has no NaN or infinity: send them as strings, everything else as numbers."""
-    if math.isfinite(value):
-        return value
-    if math.isnan(value):
-        return "NaN"
-    return "Infinity" if value > 0 else "-Infinity"
-
-
-def decode_float(value: float | int | str | None) -> float:
-    if value is None:
-        return math.nan
-    return float(value)
 
 
 @dataclass(frozen=True)

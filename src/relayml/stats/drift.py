@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from relayml.domain.numbers import json_safe
 from relayml.errors import InvalidInput
 from relayml.stats.decision import Effect, Signal, Thresholds, adjust, explain
 from relayml.stats.histograms import Histogram, categorical_histogram, numeric_histogram
@@ -113,8 +114,9 @@ class DriftReport:
         }
 
     def to_json(self, path: str | Path | None = None, *, indent: int | None = 2) -> str:
-        """The report as JSON (non-finite numbers become null); also written to ``path``."""
-        text = json.dumps(_finite(self.to_dict()), indent=indent, allow_nan=False)
+        """The report as JSON (NaN and infinities as "NaN", "Infinity", "-Infinity", as
+        everywhere in Relay); also written to ``path``."""
+        text = json.dumps(json_safe(self.to_dict()), indent=indent, allow_nan=False)
         if path is not None:
             Path(path).write_text(text, encoding="utf-8")
         return text
@@ -127,16 +129,6 @@ class DriftReport:
         if path is not None:
             Path(path).write_text(html, encoding="utf-8")
         return html
-
-
-def _finite(obj: Any) -> Any:
-    if isinstance(obj, float):
-        return obj if obj == obj and abs(obj) != float("inf") else None
-    if isinstance(obj, dict):
-        return {k: _finite(v) for k, v in obj.items()}
-    if isinstance(obj, list | tuple):
-        return [_finite(v) for v in obj]
-    return obj
 
 
 def _numeric_column(

@@ -11,7 +11,8 @@ from relayml import wire
 from relayml.api.auth import PrincipalDep, ServicesDep
 from relayml.api.errors import OrjsonResponse
 from relayml.api.schemas import LogBatch, RunCreate, RunEnd
-from relayml.domain.tracking import MetricPoint, decode_float
+from relayml.domain.numbers import decode_float
+from relayml.domain.tracking import MetricPoint
 
 router = APIRouter(prefix="/api/v1", tags=["tracking"])
 

@@ -6,7 +6,7 @@ page size (benchmarks/RESULTS.md, search). Every write to those tables rewrites 
 same transaction.
 
 JSON has no NaN or infinities: metric values are stored as the wire carries them
-(`domain.tracking.encode_float`: the strings "NaN", "Infinity", "-Infinity"; every other value a
+(`domain.numbers.encode_float`: the strings "NaN", "Infinity", "-Infinity"; every other value a
 JSON number that round-trips exactly).
 """
 
@@ -16,7 +16,7 @@ from typing import Any
 
 import orjson
 
-from relayml.domain.tracking import encode_float
+from relayml.domain.numbers import encode_float
 
 EMPTY = '{"params":{},"tags":{},"metrics":{}}'
 
