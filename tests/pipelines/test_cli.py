@@ -37,7 +37,7 @@ def test_pipeline_commands(tmp_path: Path) -> None:
 
     ran = relay("pipelines", "run", "etl.py:nightly", "--param", "n=5")
     assert ran.code == 0, ran.err
-    assert "nightly run" in ran.out and "succeeded" in ran.out
+    assert "nightly run" in ran.out and "finished" in ran.out
     assert "numbers" in ran.out and "check" in ran.out
 
     listed = relay("pipelines", "ls", "--json").json()
@@ -56,12 +56,12 @@ def test_pipeline_commands(tmp_path: Path) -> None:
     assert "error: pipeline 'nightly' run" in failed.err
 
     runs = relay("pipelines", "runs", "nightly", "--json").json()
-    assert [r["status"] for r in runs] == ["failed", "succeeded", "succeeded"]
+    assert [r["status"] for r in runs] == ["failed", "finished", "finished"]
     first = runs[-1]["id"]
 
     shown = relay("pipelines", "show", first)
     assert shown.code == 0, shown.err
-    for text in ("numbers", "total", "check", "succeeded", first):
+    for text in ("numbers", "total", "check", "finished", first):
         assert text in shown.out
     logs = relay("pipelines", "show", first, "--logs", "numbers")
     assert logs.out == "made 5 numbers\n"

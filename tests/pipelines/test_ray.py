@@ -10,7 +10,8 @@ from typing import Any
 import pytest
 
 from relayml.client.base import Backend
-from relayml.domain.pipelines import PipelineRunStatus, StepStatus
+from relayml.domain.pipelines import StepStatus
+from relayml.domain.tracking import RunStatus
 from relayml.errors import UserCodeError
 from relayml.pipelines.runner import run_pipeline
 from tests.pipelines.conftest import WriteModule, assert_process_exits
@@ -70,7 +71,7 @@ def test_same_results_on_ray_and_local(
     backend.ensure_project("on-ray")
     on_ray = run_pipeline(backend, ref, project="on-ray", executor="ray")
     assert on_ray.executor == "ray" and local.executor == "local"
-    assert on_ray.status is local.status is PipelineRunStatus.FAILED
+    assert on_ray.status is local.status is RunStatus.FAILED
     assert _summary(on_ray) == _summary(local)  # same outputs, byte for byte (same digests)
     assert on_ray.step("total").output.value == sum(x * x for x in range(5))  # type: ignore[union-attr]
     with pytest.raises(UserCodeError) as caught:
@@ -96,7 +97,7 @@ def test_a_step_over_its_timeout_is_killed_on_ray(
     )
     assert time.monotonic() - started < 300  # the step sleeps 600 s: it was killed, not awaited
     step = run.step("slow")
-    assert step.status is StepStatus.FAILED and run.status is PipelineRunStatus.FAILED
+    assert step.status is StepStatus.FAILED and run.status is RunStatus.FAILED
     assert "longer than its timeout of 1 s and was killed" in (step.error or "")
     what = "the Ray worker running the step"
     assert_process_exits(int(pidfile.read_text()), within=10, what=what)

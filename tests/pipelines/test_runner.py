@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from relayml.client.base import Backend
-from relayml.domain.pipelines import PipelineRunStatus, StepStatus
+from relayml.domain.pipelines import StepStatus
+from relayml.domain.tracking import RunStatus
 from relayml.errors import UserCodeError
 from relayml.pipelines.runner import run_pipeline
 from tests.pipelines.conftest import WriteModule, assert_process_exits
@@ -50,8 +51,8 @@ def test_caching_skips_unchanged_steps_and_reruns_what_a_param_reaches(
 ) -> None:
     ref = write_module(BRANCHES) + ":branches"
     first = run_pipeline(backend, ref, project="etl")
-    assert first.status is PipelineRunStatus.SUCCEEDED
-    assert set(_states(first).values()) == {"succeeded"}
+    assert first.status is RunStatus.FINISHED
+    assert set(_states(first).values()) == {"finished"}
     assert first.step("combine").output is not None
     assert first.step("combine").output.value == 0 + 1 + 2 + 2
 
@@ -63,14 +64,14 @@ def test_caching_skips_unchanged_steps_and_reruns_what_a_param_reaches(
     changed = run_pipeline(backend, ref, project="etl", params={"k": 5})
     assert _states(changed) == {
         "left": "cached",
-        "right": "succeeded",
-        "combine": "succeeded",
+        "right": "finished",
+        "combine": "finished",
         "report": "cached",
     }
     assert changed.step("combine").output.value == 3 + 10  # type: ignore[union-attr]
 
     forced = run_pipeline(backend, ref, project="etl", no_cache=True)
-    assert set(_states(forced).values()) == {"succeeded"}
+    assert set(_states(forced).values()) == {"finished"}
 
 
 KINDS = """
@@ -114,7 +115,7 @@ def test_tables_files_and_values_pass_by_reference(
     from relayml.pipelines import outputs
 
     run = run_pipeline(backend, write_module(KINDS) + ":kinds", project="etl")
-    assert run.status is PipelineRunStatus.SUCCEEDED, run.error
+    assert run.status is RunStatus.FINISHED, run.error
     table_out = run.step("table").output
     assert table_out is not None and table_out.kind == "table" and table_out.format == "pandas"
     assert run.step("to_file").output.kind == "file"  # type: ignore[union-attr]
@@ -167,7 +168,7 @@ def test_retries_with_backoff_until_success(
     ref = write_module(RETRIES) + ":retrying"
     run = run_pipeline(backend, ref, project="etl", params={"counter": str(tmp_path / "n")})
     step = run.step("flaky")
-    assert step.status is StepStatus.SUCCEEDED and step.attempts == 3
+    assert step.status is StepStatus.FINISHED and step.attempts == 3
     assert step.output is not None and step.output.value == 3
     from relayml.pipelines import logs  # noqa: F401  (the SDK reads the same blob)
 
@@ -190,7 +191,7 @@ def test_a_step_over_its_timeout_is_killed(
     # what a slow machine needs for the 1 s timeout (no tight wall-clock bound)
     assert time.monotonic() - started < 300
     step = run.step("slow")
-    assert step.status is StepStatus.FAILED and run.status is PipelineRunStatus.FAILED
+    assert step.status is StepStatus.FAILED and run.status is RunStatus.FAILED
     assert "longer than its timeout of 1 s and was killed" in (step.error or "")
     assert_process_exits(int(pidfile.read_text()), within=5, what="the step's process")
 
@@ -228,12 +229,12 @@ def test_a_failing_step_is_the_users_error_and_independent_steps_finish(
 ) -> None:
     path = write_module(FRAGILE)
     run = run_pipeline(backend, path + ":fragile", project="etl")
-    assert run.status is PipelineRunStatus.FAILED
+    assert run.status is RunStatus.FAILED
     assert _states(run) == {
-        "source": "succeeded",
+        "source": "finished",
         "explode": "failed",
         "after": "skipped",
-        "fine": "succeeded",
+        "fine": "finished",
     }
     assert run.step("fine").output.value == 3  # type: ignore[union-attr]
     assert "upstream step explode" in (run.step("after").error or "")

@@ -12,7 +12,8 @@ from typing import Any
 import pytest
 
 from relayml.client.base import Backend
-from relayml.domain.pipelines import PipelineRunStatus, Trigger
+from relayml.domain.pipelines import Trigger
+from relayml.domain.tracking import RunStatus
 from relayml.pipelines import scheduler
 from relayml.pipelines.runner import register
 from tests.pipelines.conftest import WriteModule
@@ -87,14 +88,14 @@ def test_missed_slots_run_once_on_start(backend: Backend, write_module: WriteMod
     outcomes = scheduler.tick(backend, now=later)
     assert len(outcomes) == 1
     run = outcomes[0].run
-    assert run is not None and run.status is PipelineRunStatus.SUCCEEDED
+    assert run is not None and run.status is RunStatus.FINISHED
     assert run.trigger is Trigger.SCHEDULE
     assert run.scheduled_for is not None
     assert run.scheduled_for == later.replace(hour=3, minute=0, second=0, microsecond=0)
     assert scheduler.tick(backend, now=later) == []  # that slot is done
     assert scheduler.tick(backend, now=later + timedelta(hours=1)) == []
     next_day = scheduler.tick(backend, now=later + timedelta(days=1))
-    assert [o.run.status for o in next_day if o.run] == [PipelineRunStatus.SUCCEEDED]
+    assert [o.run.status for o in next_day if o.run] == [RunStatus.FINISHED]
     runs = backend.list_pipeline_runs("etl", "daily")
     assert len(runs) == 2 and all(r.trigger is Trigger.SCHEDULE for r in runs)
 
@@ -110,7 +111,7 @@ def test_a_failed_scheduled_run_alerts_the_webhook(
         backend, now=info.schedule_since + timedelta(minutes=31), webhook=webhook
     )
     (outcome,) = outcomes
-    assert outcome.run is not None and outcome.run.status is PipelineRunStatus.FAILED
+    assert outcome.run is not None and outcome.run.status is RunStatus.FAILED
     assert outcome.alerted
     (event,) = _Hook.received  # delivered once, after one refused attempt
     assert event["event"] == "pipeline_run_failed"

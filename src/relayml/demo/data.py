@@ -79,7 +79,7 @@ def prepare_data(console: Console, home: Path) -> Any:
     table.add_column("status")
     table.add_column("failed checks", overflow="fold")
     for raw, run, ds in results:
-        ok = sum(s.status.value in ("succeeded", "cached") for s in run.steps)
+        ok = sum(s.status.ok for s in run.steps)
         failed = [c for c in ds.quality.checks if not c.passed] if ds.quality else []
         status = ds.status.value
         table.add_row(

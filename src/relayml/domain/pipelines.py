@@ -9,6 +9,7 @@ from enum import StrEnum
 from typing import Any
 
 from relayml.domain.enums import parse_enum
+from relayml.domain.tracking import DEPRECATED_SUCCEEDED, RunStatus
 from relayml.errors import InvalidInput, UserCodeError
 
 _STEP = re.compile(r"^[A-Za-z_][A-Za-z0-9_.\-]{0,127}$")
@@ -16,9 +17,12 @@ OUTPUT_KINDS = ("value", "table", "file", "dataset")
 
 
 class StepStatus(StrEnum):
+    """A step's state; it ends as a run does (`finished`, `failed`) or `skipped`/`cached`.
+    A pipeline run's own state is a `RunStatus`, as an experiment run's is."""
+
     PENDING = "pending"
     RUNNING = "running"
-    SUCCEEDED = "succeeded"
+    FINISHED = "finished"
     FAILED = "failed"
     SKIPPED = "skipped"
     CACHED = "cached"
@@ -30,17 +34,11 @@ class StepStatus(StrEnum):
     @property
     def ok(self) -> bool:
         """Finished with an output downstream steps can use."""
-        return self in (StepStatus.SUCCEEDED, StepStatus.CACHED)
+        return self in (StepStatus.FINISHED, StepStatus.CACHED)
 
-
-class PipelineRunStatus(StrEnum):
-    RUNNING = "running"
-    SUCCEEDED = "succeeded"
-    FAILED = "failed"
-
-    @property
-    def terminal(self) -> bool:
-        return self is not PipelineRunStatus.RUNNING
+    @classmethod
+    def _missing_(cls, value: object) -> StepStatus | None:
+        return cls.FINISHED if value == DEPRECATED_SUCCEEDED else None
 
 
 class Trigger(StrEnum):
@@ -55,10 +53,6 @@ class ExecutorKind(StrEnum):
 
 def parse_step_status(value: object) -> StepStatus:
     return parse_enum(StepStatus, "step status", value)
-
-
-def parse_run_status(value: object) -> PipelineRunStatus:
-    return parse_enum(PipelineRunStatus, "pipeline run status", value)
 
 
 def parse_trigger(value: object) -> Trigger:
@@ -287,7 +281,7 @@ class PipelineRun:
     trigger: Trigger
     executor: str
     params: dict[str, Any]
-    status: PipelineRunStatus
+    status: RunStatus
     user: str
     started_at: datetime
     ended_at: datetime | None = None
@@ -307,7 +301,7 @@ class PipelineRun:
 
     def raise_for_status(self) -> PipelineRun:
         """Raise UserCodeError, carrying the first failed step's traceback, if the run failed."""
-        if self.status is not PipelineRunStatus.FAILED:
+        if self.status is not RunStatus.FAILED:
             return self
         failed = self.failed_steps
         first = failed[0] if failed else None
@@ -352,7 +346,7 @@ class PipelineRun:
             trigger=Trigger(d["trigger"]),
             executor=d["executor"],
             params=dict(d.get("params") or {}),
-            status=PipelineRunStatus(d["status"]),
+            status=RunStatus(d["status"]),
             user=d["user"],
             started_at=datetime.fromisoformat(d["started_at"]),
             ended_at=_t(d.get("ended_at")),

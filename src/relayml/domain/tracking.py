@@ -12,6 +12,9 @@ from relayml.domain.enums import parse_enum
 from relayml.domain.numbers import decode_float, encode_float
 from relayml.errors import InvalidInput
 
+DEPRECATED_SUCCEEDED = "succeeded"
+"""What pipeline runs and steps called success before they shared `finished`; still accepted
+as input, never written (migration 0005 rewrote stored rows)."""
 MAX_KEY = 250
 MAX_PARAM_VALUE = 6000
 MAX_TAG_VALUE = 8000
@@ -19,6 +22,8 @@ _KEY = re.compile(r"^[A-Za-z0-9_.\-/ ]+$")
 
 
 class RunStatus(StrEnum):
+    """How a run stands: experiment runs and pipeline runs alike (one vocabulary)."""
+
     RUNNING = "running"
     FINISHED = "finished"
     FAILED = "failed"
@@ -27,6 +32,10 @@ class RunStatus(StrEnum):
     @property
     def terminal(self) -> bool:
         return self is not RunStatus.RUNNING
+
+    @classmethod
+    def _missing_(cls, value: object) -> RunStatus | None:
+        return cls.FINISHED if value == DEPRECATED_SUCCEEDED else None
 
 
 def parse_status(value: object) -> RunStatus:

@@ -298,11 +298,11 @@ class _Orchestrator:
             st.attempt = None
             st.deadline = None
             if result.get("ok"):
-                self._succeeded(st, result["output"])
+                self._finished(st, result["output"])
             else:
                 self._failed(st, result)
 
-    def _succeeded(self, st: _State, saved: dict[str, Any]) -> None:
+    def _finished(self, st: _State, saved: dict[str, Any]) -> None:
         kind = saved["kind"]
         try:
             if kind == "value":
@@ -318,7 +318,7 @@ class _Orchestrator:
             return
         st.output = out
         st.error = st.traceback = None
-        self._record(st, StepStatus.SUCCEEDED, logs_digest=self._logs(st))
+        self._record(st, StepStatus.FINISHED, logs_digest=self._logs(st))
 
     def _failed(self, st: _State, result: dict[str, Any], final: bool = False) -> None:
         st.error = f"{result.get('error')}" + (
@@ -362,7 +362,7 @@ class _Orchestrator:
         else:
             error = None
         try:
-            self.backend.finish_pipeline_run(self.run.id, "failed" if error else "succeeded", error)
+            self.backend.finish_pipeline_run(self.run.id, "failed" if error else "finished", error)
         except Exception:
             if not interrupted:
                 raise

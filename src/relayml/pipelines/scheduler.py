@@ -16,7 +16,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from relayml.client.base import Backend
-from relayml.domain.pipelines import PipelineInfo, PipelineRun, PipelineRunStatus
+from relayml.domain.pipelines import PipelineInfo, PipelineRun
+from relayml.domain.tracking import RunStatus
 from relayml.errors import Conflict, RelayError
 from relayml.pipelines import alerts
 
@@ -80,7 +81,7 @@ def tick(
         except RelayError as exc:
             outcome.error = exc.message
         failed = outcome.error is not None or (
-            outcome.run is not None and outcome.run.status is PipelineRunStatus.FAILED
+            outcome.run is not None and outcome.run.status is RunStatus.FAILED
         )
         if failed and webhook:
             event = (

@@ -16,7 +16,6 @@ from relayml.domain.identity import GLOBAL_SCOPE, Principal, check_name
 from relayml.domain.pipelines import (
     PipelineInfo,
     PipelineRun,
-    PipelineRunStatus,
     StepOutput,
     StepRun,
     StepSpec,
@@ -26,12 +25,11 @@ from relayml.domain.pipelines import (
     check_graph,
     check_step_name,
     parse_executor,
-    parse_run_status,
     parse_step_status,
     parse_trigger,
 )
 from relayml.domain.roles import Action, is_allowed
-from relayml.domain.tracking import check_run_id
+from relayml.domain.tracking import RunStatus, check_run_id, parse_status
 from relayml.errors import Conflict, InvalidInput, NotFound
 from relayml.services.base import ServiceBase, utcnow
 from relayml.store.artifacts import check_digest
@@ -178,7 +176,7 @@ class PipelineService(ServiceBase):
                 trigger=kind,
                 executor=executor,
                 params=dict(params or {}),
-                status=PipelineRunStatus.RUNNING,
+                status=RunStatus.RUNNING,
                 user=who.user,
                 started_at=utcnow(),
                 scheduled_for=scheduled_for,
@@ -274,9 +272,9 @@ class PipelineService(ServiceBase):
     def finish_run(
         self, who: Principal, run_id: str, status: str, error: str | None = None
     ) -> PipelineRun:
-        final = parse_run_status(status)
+        final = parse_status(status)
         if not final.terminal:
-            raise InvalidInput("a pipeline run finishes as succeeded or failed, not running")
+            raise InvalidInput("a pipeline run finishes as finished, failed or killed, not running")
         with self.write() as tx:
             project = self._run_project(tx, run_id)
             roles = self.require(
@@ -287,9 +285,9 @@ class PipelineService(ServiceBase):
             if run.status.terminal:
                 raise Conflict(f"pipeline run {run_id} already ended as {run.status.value}")
             open_steps = [s.name for s in run.steps if not s.status.terminal]
-            if final is PipelineRunStatus.SUCCEEDED and open_steps:
+            if final is RunStatus.FINISHED and open_steps:
                 raise Conflict(
-                    f"pipeline run {run_id} cannot succeed: steps {open_steps} have not finished"
+                    f"pipeline run {run_id} cannot finish: steps {open_steps} have not finished"
                 )
             tx.pipelines.finish_run(run_id, final, _text(error), utcnow())
             payload = {"status": final.value, "error": error}

@@ -14,13 +14,7 @@ from relayml.domain.audit import AuditAction, AuditEvent, EntityKind
 from relayml.domain.datasets import DatasetInfo, DatasetVersion, RunUse
 from relayml.domain.filters import Condition, OrderBy
 from relayml.domain.identity import Project, Role, User
-from relayml.domain.pipelines import (
-    PipelineInfo,
-    PipelineRun,
-    PipelineRunStatus,
-    StepOutput,
-    StepRun,
-)
+from relayml.domain.pipelines import PipelineInfo, PipelineRun, StepOutput, StepRun
 from relayml.domain.tracking import ArtifactInfo, Experiment, MetricPoint, RunRecord, RunStatus
 
 
@@ -144,7 +138,7 @@ class PipelineRepo(Protocol):
     def get_run(self, run_id: str, with_steps: bool = True) -> PipelineRun | None: ...
     def list_runs(self, project: str, pipeline: str | None, limit: int) -> list[PipelineRun]: ...
     def finish_run(
-        self, run_id: str, status: PipelineRunStatus, error: str | None, now: datetime
+        self, run_id: str, status: RunStatus, error: str | None, now: datetime
     ) -> None: ...
     def get_step(self, run_id: str, name: str) -> StepRun | None: ...
     def save_step(self, run_id: str, step: StepRun) -> None: ...

@@ -10,13 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from relayml.domain.pipelines import (
-    PipelineRunStatus,
-    StepOutput,
-    StepSpec,
-    StepStatus,
-    Trigger,
-)
+from relayml.domain.pipelines import StepOutput, StepSpec, StepStatus, Trigger
+from relayml.domain.tracking import RunStatus
 from relayml.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from relayml.testing.contract import ContractEnv
 
@@ -76,14 +71,14 @@ class PipelineContract:
         p = contract.new_project()
         b.register_pipeline(p, "etl", module="m:etl", steps=GRAPH)
         run = b.start_pipeline_run(p, "etl", steps=GRAPH, params={"n": 3})
-        assert run.status is PipelineRunStatus.RUNNING and run.trigger is Trigger.MANUAL
+        assert run.status is RunStatus.RUNNING and run.trigger is Trigger.MANUAL
         assert [s.status for s in run.steps] == [StepStatus.PENDING] * 3
         b.record_step(run.id, "load", status="running", attempts=1)
         value = StepOutput("value", _key("[1,2]"), [1, 2])
         done = b.record_step(
-            run.id, "load", status="succeeded", attempts=1, cache_key=_key("k1"), output=value
+            run.id, "load", status="finished", attempts=1, cache_key=_key("k1"), output=value
         )
-        assert done.status is StepStatus.SUCCEEDED and done.duration is not None
+        assert done.status is StepStatus.FINISHED and done.duration is not None
         b.record_step(
             run.id, "clean", status="failed", attempts=2, error="ValueError: x",
             user_traceback='File "etl.py", line 3, in clean\nValueError: x',
@@ -92,10 +87,10 @@ class PipelineContract:
         with pytest.raises(Conflict):
             b.record_step(run.id, "load", status="running", attempts=2)
         unfinished = b.start_pipeline_run(p, "etl", steps=GRAPH)
-        with pytest.raises(Conflict, match="cannot succeed"):
-            b.finish_pipeline_run(unfinished.id, "succeeded")
+        with pytest.raises(Conflict, match="cannot finish"):
+            b.finish_pipeline_run(unfinished.id, "finished")
         ended = b.finish_pipeline_run(run.id, "failed", "clean: ValueError: x")
-        assert ended.status is PipelineRunStatus.FAILED and ended.ended_at is not None
+        assert ended.status is RunStatus.FAILED and ended.ended_at is not None
         got = b.get_pipeline_run(run.id)
         assert got.step("load").output == value
         assert got.step("clean").attempts == 2
@@ -105,7 +100,7 @@ class PipelineContract:
         listed = b.list_pipeline_runs(p, "etl")
         assert run.id in [r.id for r in listed] and listed[0].started_at >= listed[-1].started_at
         with pytest.raises(Conflict):
-            b.finish_pipeline_run(run.id, "succeeded")
+            b.finish_pipeline_run(run.id, "finished")
         with pytest.raises(NotFound):
             b.get_pipeline_run(uuid.uuid4().hex)
         with pytest.raises(NotFound):
@@ -123,8 +118,8 @@ class PipelineContract:
         out = StepOutput("table", digest, format="arrow", size=size)
         key = _key("cache-key")
         assert b.find_cached_step(p, key) is None
-        b.record_step(run.id, "load", status="succeeded", attempts=1, cache_key=key, output=out)
-        b.finish_pipeline_run(run.id, "succeeded")
+        b.record_step(run.id, "load", status="finished", attempts=1, cache_key=key, output=out)
+        b.finish_pipeline_run(run.id, "finished")
         assert b.find_cached_step(p, key) == out
         assert b.find_cached_step(contract.new_project(), key) is None  # per project
         dest = b.download_pipeline_blob(run.id, digest, tmp_path / "copy" / "t.parquet")
@@ -161,10 +156,10 @@ class PipelineContract:
             scientist.register_pipeline(p, "mine", module="m:x", steps=GRAPH[:1])
         engineer = contract.as_role(p, "data_engineer")
         run = engineer.start_pipeline_run(p, "etl", steps=GRAPH[:1])
-        engineer.record_step(run.id, "load", status="succeeded", attempts=1)
+        engineer.record_step(run.id, "load", status="finished", attempts=1)
         with pytest.raises(PermissionDenied):
             scientist.record_step(run.id, "load", status="failed")
-        assert scientist.get_pipeline_run(run.id).step("load").status is StepStatus.SUCCEEDED
+        assert scientist.get_pipeline_run(run.id).step("load").status is StepStatus.FINISHED
         outsider = contract.as_role(contract.new_project(), "data_engineer")
         with pytest.raises(PermissionDenied):
             outsider.get_pipeline_run(run.id)
@@ -183,11 +178,11 @@ class PipelineContract:
         module.write_text(textwrap.dedent(PIPELINE_CODE))
         ref = f"{module}:sums"
         first = run_pipeline(b, ref, project=p, params={"n": 5}, max_workers=3)
-        assert first.status is PipelineRunStatus.FAILED
+        assert first.status is RunStatus.FAILED
         states = {s.name: s.status for s in first.steps}
         assert states == {
-            "numbers": StepStatus.SUCCEEDED,
-            "total": StepStatus.SUCCEEDED,
+            "numbers": StepStatus.FINISHED,
+            "total": StepStatus.FINISHED,
             "broken": StepStatus.FAILED,
         }
         assert first.step("total").output == StepOutput("value", _key("10"), 10)

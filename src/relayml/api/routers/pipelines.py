@@ -40,7 +40,7 @@ class PipelineRunStart(Body):
 
 
 class StepRecord(Body):
-    status: str = Field(examples=["succeeded"])
+    status: str = Field(examples=["finished"])
     attempts: int = 0
     cache_key: str | None = None
     cached: bool = False
@@ -51,7 +51,7 @@ class StepRecord(Body):
 
 
 class PipelineRunFinish(Body):
-    status: str = Field(examples=["succeeded"])
+    status: str = Field(examples=["finished"])
     error: str | None = None
 
 

@@ -24,7 +24,7 @@ ParamOpt = Annotated[
 COLORS = {
     "pending": "dim",
     "running": "yellow",
-    "succeeded": "green",
+    "finished": "green",
     "cached": "cyan",
     "failed": "red",
     "skipped": "magenta",

@@ -11,13 +11,13 @@ from sqlalchemy import Connection, Row, and_, or_, select, update
 from relayml.domain.pipelines import (
     PipelineInfo,
     PipelineRun,
-    PipelineRunStatus,
     StepOutput,
     StepRun,
     StepSpec,
     StepStatus,
     Trigger,
 )
+from relayml.domain.tracking import RunStatus
 from relayml.store.sql import schema as s
 from relayml.store.sql._util import utc, utc_or_none
 
@@ -46,7 +46,7 @@ def _run(row: Row[Any]) -> PipelineRun:
         trigger=Trigger(row.trigger),
         executor=row.executor,
         params=dict(row.params or {}),
-        status=PipelineRunStatus(row.status),
+        status=RunStatus(row.status),
         user=row.user,
         started_at=utc(row.started_at),
         ended_at=utc_or_none(row.ended_at),
@@ -198,9 +198,7 @@ class SqlPipelines:
         q = q.order_by(r.started_at.desc(), r.id).limit(limit)
         return [_run(row) for row in self.conn.execute(q)]
 
-    def finish_run(
-        self, run_id: str, status: PipelineRunStatus, error: str | None, now: datetime
-    ) -> None:
+    def finish_run(self, run_id: str, status: RunStatus, error: str | None, now: datetime) -> None:
         self.conn.execute(
             update(s.pipeline_runs)
             .where(s.pipeline_runs.c.id == run_id)
@@ -244,7 +242,7 @@ class SqlPipelines:
             .where(
                 r.project == project,
                 st.cache_key == cache_key,
-                st.status.in_([StepStatus.SUCCEEDED.value, StepStatus.CACHED.value]),
+                st.status.in_([StepStatus.FINISHED.value, StepStatus.CACHED.value]),
                 st.output.is_not(None),
             )
             .order_by(st.ended_at.desc())
