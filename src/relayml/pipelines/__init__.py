@@ -14,6 +14,7 @@ run = relay.pipelines.run("etl.py:nightly", params={"n": 100})
 
 from __future__ import annotations
 
+import builtins
 import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -29,8 +30,8 @@ __all__ = [
     "Pipeline",
     "Step",
     "get_run",
+    "list",
     "logs",
-    "ls",
     "output",
     "pipeline",
     "register",
@@ -111,14 +112,15 @@ def register(
     raise AssertionError("registered pipeline not listed")  # pragma: no cover
 
 
-def ls(project: str | None = None) -> list[PipelineInfo]:
+def list_pipelines(project: str | None = None) -> builtins.list[PipelineInfo]:
+    """The project's registered pipelines: ``relay.pipelines.list()``, as ``datasets.list()``."""
     backend, default_project, _ = _session()
     return backend.list_pipelines(project or default_project)
 
 
 def runs(
     pipeline: str | None = None, *, project: str | None = None, limit: int = 50
-) -> list[PipelineRun]:
+) -> builtins.list[PipelineRun]:
     backend, default_project, _ = _session()
     return backend.list_pipeline_runs(project or default_project, pipeline, limit)
 
@@ -167,3 +169,9 @@ def logs(run: PipelineRun | str, step: str) -> str:
     with tempfile.TemporaryDirectory(prefix="relay-logs-") as tmp:
         path = backend.download_pipeline_blob(record.id, digest, Path(tmp) / "step.log")
         return path.read_text(encoding="utf-8", errors="replace")
+
+
+# Listing is `list` in every SDK area module (`relay.datasets.list`, `relay.pipelines.list`),
+# `list_<things>` below it (services, store, client) and `ls` in the CLI. The name is bound last
+# and the annotations above say `builtins.list`, since it shadows the builtin in this module.
+list = list_pipelines
