@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 from relayml.errors import InvalidInput
 
 if TYPE_CHECKING:
+    from relayml.client.base import Backend
     from relayml.stats.decision import Thresholds
     from relayml.stats.drift import DriftReport
     from relayml.stats.sketch import TableSketch
@@ -72,6 +73,8 @@ def compare(
     bins: int = DEFAULT_BINS,
     coarse_bins: int = 10,
     classifier: bool = False,
+    backend: Backend | None = None,
+    project: str | None = None,
     **options: float,
 ) -> DriftReport:
     """Compare ``current`` with ``reference`` and decide, per column, whether it drifted.
@@ -85,6 +88,9 @@ def compare(
     e.g. the merge of per-partition summaries computed on Ray.
     ``classifier=True`` adds a domain-classifier check of the joint distribution (needs
     scikit-learn and the raw reference).
+    Dataset versions are read through ``backend`` (with its ``project``) when given, so
+    server-side code (a monitor) can compare without an SDK session; by default through the
+    session's backend and project.
     """
     from relayml.stats.decision import Thresholds
     from relayml.stats.drift import compare_sketches
@@ -92,7 +98,9 @@ def compare(
     from relayml.stats.tables import to_arrow
 
     base = _thresholds(thresholds or Thresholds(), options)
-    reference, current = _dataset_refs(reference, current, categorical, kinds, bins, classifier)
+    reference, current = _dataset_refs(
+        reference, current, categorical, kinds, bins, classifier, backend, project
+    )
     if isinstance(reference, Mapping):
         try:
             reference = TableSketch.from_dict(dict(reference))
@@ -161,6 +169,8 @@ def _dataset_refs(
     kinds: Mapping[str, str] | None,
     bins: int,
     classifier: bool,
+    backend: Backend | None,
+    project: str | None,
 ) -> tuple[Any, Any]:
     """Dataset versions ("loans@3") as inputs: the reference as its stored drift summary when
     the options allow one, else as data; the current side always as data."""
@@ -168,9 +178,11 @@ def _dataset_refs(
 
     if is_dataset_ref(reference):
         summary_ok = not (categorical or kinds or classifier) and bins == DEFAULT_BINS
-        reference = load_for_drift(reference, summary_ok=summary_ok)
+        reference = load_for_drift(
+            reference, summary_ok=summary_ok, backend=backend, project=project
+        )
     if is_dataset_ref(current):
-        current = load_for_drift(current, summary_ok=False)
+        current = load_for_drift(current, summary_ok=False, backend=backend, project=project)
     return reference, current
 
 

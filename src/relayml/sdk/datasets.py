@@ -140,7 +140,14 @@ class Dataset:
         return f"<Dataset {self.project}/{self.ref} {self.rows} rows {self.status.value}>"
 
 
-def _backend(project: str | None) -> tuple[Backend, str]:
+def _backend(project: str | None, backend: Backend | None = None) -> tuple[Backend, str]:
+    """The given backend (server-side callers, the CLI) or the process session's."""
+    if backend is not None:
+        if project is None:
+            raise InvalidInput(
+                "a dataset read through an explicit backend needs its project: pass project="
+            )
+        return backend, project
     sess = _session.current()
     return sess.backend, project or sess.project
 
@@ -171,9 +178,37 @@ def publish(
     """Publish ``data`` (pandas/polars DataFrame, pyarrow Table or RecordBatchReader, Parquet
     or CSV path) as the next version of dataset ``name``. Identical content returns the
     existing version. A version that fails an error check of ``contract`` is quarantined."""
+    backend, proj = _backend(project)
+    return publish_to(
+        backend,
+        proj,
+        name,
+        data,
+        contract=contract,
+        description=description,
+        source=source,
+        parents=parents,
+        progress=progress,
+    )
+
+
+def publish_to(
+    backend: Backend,
+    project: str,
+    name: str,
+    data: Any,
+    *,
+    contract: Any = None,
+    description: str = "",
+    source: str = "",
+    parents: list[Dataset | str] | None = None,
+    progress: ProgressFn | None = None,
+    uploading: Callable[[], None] | None = None,
+) -> Dataset:
+    """`publish` through the given backend (the CLI's): ``uploading`` is called once the local
+    Parquet file is written, when the upload, validation and profiling start."""
     from relayml.store.parquet import input_rows, write_normalized
 
-    backend, proj = _backend(project)
     step = current_step.get()
     if parents is None and step is not None:
         parents = list(step.inputs)
@@ -187,8 +222,10 @@ def publish(
     with tempfile.TemporaryDirectory(prefix="relay-publish-") as tmp:
         path = Path(tmp) / "data.parquet"
         write_normalized(data, path, report)
+        if uploading is not None:
+            uploading()
         version = backend.publish_dataset(
-            proj,
+            project,
             name,
             path,
             contract=text,
@@ -206,10 +243,11 @@ def get(
     *,
     project: str | None = None,
     allow_quarantined: bool = False,
+    backend: Backend | None = None,
 ) -> Dataset:
     """``get("loans@3")``, ``get("loans", version=3)``, ``get("loans")`` (the latest usable).
     A quarantined version is refused unless ``allow_quarantined=True``."""
-    backend, proj = _backend(project)
+    backend, proj = _backend(project, backend)
     text = ref.ref if isinstance(ref, Dataset) else ref
     r = parse_ref(text, version)
     found = backend.get_dataset(proj, str(r), allow_quarantined)
@@ -231,9 +269,15 @@ def lineage(ref: str | Dataset, *, project: str | None = None) -> LineageNode:
     return backend.dataset_lineage(proj, ref.ref if isinstance(ref, Dataset) else ref)
 
 
-def diff(a: str | Dataset, b: str | Dataset, *, project: str | None = None) -> DatasetDiff:
+def diff(
+    a: str | Dataset,
+    b: str | Dataset,
+    *,
+    project: str | None = None,
+    backend: Backend | None = None,
+) -> DatasetDiff:
     """Schema and profile differences from version ``a`` to version ``b``."""
-    backend, proj = _backend(project)
+    backend, proj = _backend(project, backend)
     va = backend.get_dataset(proj, a.ref if isinstance(a, Dataset) else a, True)
     vb = backend.get_dataset(proj, b.ref if isinstance(b, Dataset) else b, True)
     return diff_versions(va, vb)
@@ -254,15 +298,21 @@ def is_dataset_ref(value: Any) -> bool:
     return isinstance(value, str) and "@" in value and not os.path.exists(value)
 
 
-def load_for_drift(ref: str, *, summary_ok: bool) -> Any:
+def load_for_drift(
+    ref: str,
+    *,
+    summary_ok: bool,
+    backend: Backend | None = None,
+    project: str | None = None,
+) -> Any:
     """A dataset version for ``relay.drift.compare``: its stored drift summary when that can
     serve (``summary_ok``), else its data as a pyarrow Table."""
-    backend, proj = _backend(None)
+    backend, proj = _backend(project, backend)
     try:
         if summary_ok:
             sketch: Mapping[str, Any] = backend.dataset_sketch(proj, ref)
             return sketch
-        return Dataset(backend, backend.get_dataset(proj, ref)).to_arrow()
+        return get(ref, project=proj, backend=backend).to_arrow()
     except NotFound as exc:
         raise InvalidInput(
             f"{ref!r} is neither an existing file nor a dataset version in project {proj!r} "

@@ -30,12 +30,13 @@ def _data(source: str, allow_quarantined: bool) -> Any:
     """A path as it is (validated in streaming batches), or a dataset version's Arrow table."""
     if "@" not in source or os.path.exists(source):
         return source
-    from relayml.sdk.datasets import Dataset
+    from relayml.sdk.datasets import get
 
     with state.backend() as backend:
-        ref = str(parse_ref(source, None))
-        found = backend.get_dataset(state.project(), ref, allow_quarantined)
-        return Dataset(backend, found, allow_quarantined=allow_quarantined).to_arrow()
+        found = get(
+            source, project=state.project(), allow_quarantined=allow_quarantined, backend=backend
+        )
+        return found.to_arrow()
 
 
 @contracts_app.command("check")

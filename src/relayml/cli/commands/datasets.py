@@ -157,36 +157,31 @@ def publish(
     """Publish a file as the dataset's next version: validated, profiled, content-addressed."""
     from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-    from relayml.sdk.datasets import Dataset, contract_yaml
-    from relayml.store.parquet import input_rows, write_normalized
+    from relayml.sdk.datasets import publish_to
 
     proj = state.project(project)
-    text = contract_yaml(str(contract)) if contract is not None else None
-    total = input_rows(path)
-    import tempfile
-
     columns = (
         SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
         TextColumn("{task.fields[count]}"), TimeElapsedColumn(),
     )  # fmt: skip
     with (
         state.backend() as backend,
-        tempfile.TemporaryDirectory(prefix="relay-publish-") as tmp,
         Progress(*columns, console=output.console(), transient=as_json) as bars,
     ):
-        task = bars.add_task(f"reading {path.name}", total=total, count="0 rows")
-        dest = Path(tmp) / "data.parquet"
-        write_normalized(
-            path, dest, lambda rows: bars.update(task, completed=rows, count=f"{rows:,} rows")
-        )
-        bars.update(task, total=bars.tasks[task].completed)
-        check = bars.add_task("uploading, validating and profiling", total=None, count="")
-        version = backend.publish_dataset(
-            proj, name, dest, contract=text, description=description, source=source,
-            parents=list(parent or []),
+        task = bars.add_task(f"reading {path.name}", total=None, count="0 rows")
+
+        def progress(rows: int, total: int | None) -> None:
+            bars.update(task, completed=rows, total=total, count=f"{rows:,} rows")
+
+        def uploading() -> None:
+            bars.update(task, total=bars.tasks[task].completed)
+            bars.add_task("uploading, validating and profiling", total=None, count="")
+
+        ds = publish_to(
+            backend, proj, name, path, contract=str(contract) if contract else None,
+            description=description, source=source, parents=list(parent or []),
+            progress=progress, uploading=uploading,
         )  # fmt: skip
-        bars.update(check, total=1, completed=1)
-        ds = Dataset(backend, version)
     if as_json:
         output.emit_json(ds.to_dict())
         return
@@ -236,14 +231,10 @@ def diff(
     as_json: JsonOpt = False,
 ) -> None:
     """Schema and profile differences between two versions."""
-    from relayml.domain.datasets import diff_versions
+    from relayml.sdk.datasets import diff as diff_versions
 
-    proj = state.project(project)
     with state.backend() as backend:
-        result = diff_versions(
-            backend.get_dataset(proj, a, allow_quarantined=True),
-            backend.get_dataset(proj, b, allow_quarantined=True),
-        )
+        result = diff_versions(a, b, project=state.project(project), backend=backend)
     if as_json:
         output.emit_json(result)
         return
