@@ -17,6 +17,8 @@ FORBIDDEN = {
     "services": {"client", "api", "sdk", "cli"},
     "client": {"api", "sdk", "cli"},
     "api": {"client", "sdk", "cli"},
+    # shared runtime machinery: below every area that uses it
+    "scheduling": {"store", "services", "client", "api", "sdk", "cli", "pipelines"},
 }
 
 

@@ -47,6 +47,7 @@ class EntityKind(StrEnum):
     PIPELINE = "pipeline"
     PIPELINE_RUN = "pipeline_run"
     AUDIT = "audit"
+    SCHEDULE = "schedule"
 
 
 def audit_actions() -> list[str]:

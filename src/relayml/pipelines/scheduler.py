@@ -1,40 +1,63 @@
 """`relay scheduler`: start the pipelines whose cron slot has come.
 
-Each registered pipeline with a schedule remembers the last slot it was started for. On each
-tick, the newest slot at or before `now` is due if it is later than that (or than the moment
-the schedule was set): so after downtime a pipeline runs once, for the newest missed slot,
-not once per slot. Starting a run claims its slot in the database, so two schedulers never
-run the same slot twice. A failed scheduled run is sent to the alert webhook.
+Pipelines are one source of the shared scheduler (`relayml.scheduling`): each registered
+pipeline with a schedule is due for the newest cron slot after the one it last claimed (or
+after the moment the schedule was set), so after downtime it runs once, for the newest missed
+slot. Starting a run claims its slot in the database (`PipelineService.start_run`), so two
+schedulers never run the same slot twice. A failed scheduled run is sent to the alert webhook.
 """
 
 from __future__ import annotations
 
-import sys
-import time
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
+from relayml import scheduling
 from relayml.client.base import Backend
 from relayml.domain.pipelines import PipelineInfo, PipelineRun
+from relayml.domain.scheduling import Schedule, ScheduleKey, ScheduleKind
 from relayml.domain.tracking import RunStatus
-from relayml.errors import Conflict, RelayError
 from relayml.pipelines import alerts
 
 
-def due_slot(info: PipelineInfo, now: datetime) -> datetime | None:
-    """The cron slot to run now, or None if the newest slot has been run already."""
-    if info.schedule is None:
-        return None
-    from croniter import croniter
+class PipelineSource:
+    """The scheduled pipelines the backend's principal may read, started as runs."""
 
-    slot: datetime = croniter(info.schedule, now).get_prev(datetime)
-    if now.tzinfo is not None and slot.tzinfo is None:
-        slot = slot.replace(tzinfo=now.tzinfo)
-    since = info.last_scheduled or info.schedule_since
-    if since is not None and slot <= since:
-        return None
-    return slot
+    def __init__(
+        self,
+        backend: Backend,
+        *,
+        executor: str = "local",
+        env: dict[str, str] | None = None,
+        project: str | None = None,
+    ) -> None:
+        self.backend, self.executor, self.env, self.project = backend, executor, env, project
+        self.pipelines: dict[ScheduleKey, PipelineInfo] = {}
+
+    def schedules(self) -> Iterator[Schedule]:
+        for info in self.backend.list_pipelines(self.project, scheduled=True):
+            if info.schedule is None:
+                continue
+            key = ScheduleKey(ScheduleKind.PIPELINE, info.project, info.name)
+            self.pipelines[key] = info
+            yield Schedule(key, info.schedule, info.schedule_since, info.last_scheduled)
+
+    def start(self, schedule: Schedule, slot: datetime) -> PipelineRun:
+        from relayml.pipelines.runner import run_pipeline
+
+        info = self.pipelines[schedule.key]
+        return run_pipeline(
+            self.backend,
+            info.module,
+            project=info.project,
+            params=info.params,
+            executor=self.executor,
+            trigger="schedule",
+            scheduled_for=slot,
+            env=self.env,
+        )
 
 
 @dataclass
@@ -44,6 +67,32 @@ class Outcome:
     run: PipelineRun | None = None
     error: str | None = None
     alerted: bool = False
+
+
+def _outcome(source: PipelineSource, done: scheduling.Outcome, webhook: str | None) -> Outcome:
+    info = source.pipelines[done.schedule.key]
+    outcome = Outcome(info, done.slot, done.result, done.error)
+    failed = outcome.error is not None or (
+        outcome.run is not None and outcome.run.status is RunStatus.FAILED
+    )
+    if failed and webhook:
+        event = (
+            alerts.failure_event(outcome.run)
+            if outcome.run is not None
+            else {
+                "event": "pipeline_run_failed",
+                "project": info.project,
+                "pipeline": info.name,
+                "run_id": None,
+                "scheduled_for": done.slot.isoformat(),
+                "failed_steps": [],
+                "error": outcome.error,
+                "text": f"Relay: pipeline {info.project}/{info.name} could not start: "
+                f"{outcome.error}",
+            }
+        )
+        outcome.alerted = alerts.deliver(webhook, event)
+    return outcome
 
 
 def tick(
@@ -56,52 +105,8 @@ def tick(
     project: str | None = None,
 ) -> list[Outcome]:
     """Start every due pipeline once (one after the other); return what happened."""
-    from relayml.pipelines.runner import run_pipeline
-
-    moment = now or datetime.now(UTC)
-    outcomes: list[Outcome] = []
-    for info in backend.list_pipelines(project, scheduled=True):
-        slot = due_slot(info, moment)
-        if slot is None:
-            continue
-        outcome = Outcome(info, slot)
-        try:
-            outcome.run = run_pipeline(
-                backend,
-                info.module,
-                project=info.project,
-                params=info.params,
-                executor=executor,
-                trigger="schedule",
-                scheduled_for=slot,
-                env=env,
-            )
-        except Conflict:
-            continue  # another scheduler started this slot
-        except RelayError as exc:
-            outcome.error = exc.message
-        failed = outcome.error is not None or (
-            outcome.run is not None and outcome.run.status is RunStatus.FAILED
-        )
-        if failed and webhook:
-            event = (
-                alerts.failure_event(outcome.run)
-                if outcome.run is not None
-                else {
-                    "event": "pipeline_run_failed",
-                    "project": info.project,
-                    "pipeline": info.name,
-                    "run_id": None,
-                    "scheduled_for": slot.isoformat(),
-                    "failed_steps": [],
-                    "error": outcome.error,
-                    "text": f"Relay: pipeline {info.project}/{info.name} could not start: "
-                    f"{outcome.error}",
-                }
-            )
-            outcome.alerted = alerts.deliver(webhook, event)
-        outcomes.append(outcome)
-    return outcomes
+    source = PipelineSource(backend, executor=executor, env=env, project=project)
+    return [_outcome(source, o, webhook) for o in scheduling.tick([source], now=now)]
 
 
 def serve(
@@ -112,13 +117,14 @@ def serve(
     webhook: str | None = None,
     env: dict[str, str] | None = None,
     report: Callable[[Outcome], None] | None = None,
+    stop: threading.Event | None = None,
 ) -> None:
-    """Tick every `interval` seconds until interrupted."""
-    while True:
-        try:
-            for outcome in tick(backend, executor=executor, webhook=webhook, env=env):
-                if report is not None:
-                    report(outcome)
-        except RelayError as exc:  # e.g. the server is briefly unreachable: try again later
-            sys.stderr.write(f"relay scheduler: {exc.message}\n")
-        time.sleep(interval)
+    """Tick every `interval` seconds until interrupted (or `stop` is set)."""
+    source = PipelineSource(backend, executor=executor, env=env)
+
+    def each(done: scheduling.Outcome) -> None:
+        outcome = _outcome(source, done, webhook)
+        if report is not None:
+            report(outcome)
+
+    scheduling.serve([source], interval=interval, report=each, stop=stop)

@@ -7,6 +7,7 @@ from relayml.services.audit import AuditService
 from relayml.services.datasets import DatasetService
 from relayml.services.identity import IdentityService
 from relayml.services.pipelines import PipelineService
+from relayml.services.scheduling import SchedulingService
 from relayml.services.tracking import TrackingService
 from relayml.store.artifacts import ArtifactStore
 from relayml.store.base import MetadataStore
@@ -22,6 +23,7 @@ class Services:
         self.artifacts = ArtifactService(store, artifacts)
         self.pipelines = PipelineService(store, artifacts)
         self.datasets = DatasetService(store, artifacts)
+        self.scheduling = SchedulingService(store, artifacts)
 
     def close(self) -> None:
         self.store.dispose()

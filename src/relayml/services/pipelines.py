@@ -29,6 +29,7 @@ from relayml.domain.pipelines import (
     parse_trigger,
 )
 from relayml.domain.roles import Action, is_allowed
+from relayml.domain.scheduling import ScheduleKey, ScheduleKind
 from relayml.domain.tracking import RunStatus, check_run_id, parse_status
 from relayml.errors import Conflict, InvalidInput, NotFound
 from relayml.services.base import ServiceBase, utcnow
@@ -99,11 +100,15 @@ class PipelineService(ServiceBase):
                 created_by=old.created_by if old else who.user,
                 updated_at=now,
             )
+            tx.pipelines.save_pipeline(info)
+            key = ScheduleKey(ScheduleKind.PIPELINE, project, name)
             if old is not None and old.schedule == cron:
                 info.schedule_since, info.last_scheduled = old.schedule_since, old.last_scheduled
             elif cron is not None:
                 info.schedule_since = now  # a new schedule catches up from now, not from 1970
-            tx.pipelines.save_pipeline(info)
+                tx.schedules.restart(key, now)
+            else:
+                tx.schedules.remove(key)
             payload = {"module": module, "schedule": cron, "params": info.params}
             self.record(
                 tx, who, roles, Event.PIPELINE_REGISTER, project, EntityKind.PIPELINE, name, payload
@@ -164,7 +169,8 @@ class PipelineService(ServiceBase):
                 self.require(
                     tx, who, Action.SCHEDULE_MANAGE, project, EntityKind.PIPELINE, pipeline
                 )
-                if not tx.pipelines.claim_slot(project, pipeline, scheduled_for):
+                key = ScheduleKey(ScheduleKind.PIPELINE, project, pipeline)
+                if not tx.schedules.claim(key, scheduled_for, who.user, utcnow()):
                     raise Conflict(
                         f"pipeline {pipeline!r} already started for the slot "
                         f"{scheduled_for.isoformat()} or a later one"

@@ -17,6 +17,7 @@ from relayml.domain.pipelines import (
     StepStatus,
     Trigger,
 )
+from relayml.domain.scheduling import ScheduleKind
 from relayml.domain.tracking import RunStatus
 from relayml.store.sql import schema as s
 from relayml.store.sql._util import utc, utc_or_none
@@ -33,8 +34,8 @@ def _pipeline(row: Row[Any]) -> PipelineInfo:
         created_at=utc(row.created_at),
         created_by=row.created_by,
         updated_at=utc(row.updated_at),
-        last_scheduled=utc_or_none(row.last_scheduled),
-        schedule_since=utc_or_none(row.schedule_since),
+        last_scheduled=utc_or_none(row.last_slot),
+        schedule_since=utc_or_none(row.since),
     )
 
 
@@ -72,6 +73,20 @@ def _step(row: Row[Any]) -> StepRun:
     )
 
 
+# A pipeline with its schedule's claim state (since, last slot) from schedule_claims.
+_claims = s.schedule_claims.c
+_WITH_CLAIMS = select(s.pipelines, _claims.since, _claims.last_slot).select_from(
+    s.pipelines.outerjoin(
+        s.schedule_claims,
+        and_(
+            _claims.kind == ScheduleKind.PIPELINE.value,
+            _claims.project == s.pipelines.c.project,
+            _claims.name == s.pipelines.c.name,
+        ),
+    )
+)
+
+
 class SqlPipelines:
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
@@ -79,9 +94,7 @@ class SqlPipelines:
     # pipelines ---------------------------------------------------------------------------
     def get_pipeline(self, project: str, name: str) -> PipelineInfo | None:
         p = s.pipelines.c
-        row = self.conn.execute(
-            select(s.pipelines).where(p.project == project, p.name == name)
-        ).first()
+        row = self.conn.execute(_WITH_CLAIMS.where(p.project == project, p.name == name)).first()
         return _pipeline(row) if row else None
 
     def save_pipeline(self, info: PipelineInfo) -> None:
@@ -91,8 +104,6 @@ class SqlPipelines:
             "params": info.params,
             "steps": [st.to_dict() for st in info.steps],
             "updated_at": info.updated_at,
-            "schedule_since": info.schedule_since,
-            "last_scheduled": info.last_scheduled,
         }
         p = s.pipelines.c
         done = self.conn.execute(
@@ -115,26 +126,12 @@ class SqlPipelines:
         self, projects: Sequence[str] | None, scheduled: bool = False
     ) -> list[PipelineInfo]:
         p = s.pipelines.c
-        q = select(s.pipelines).order_by(p.project, p.name)
+        q = _WITH_CLAIMS.order_by(p.project, p.name)
         if projects is not None:
             q = q.where(p.project.in_(list(projects)))
         if scheduled:
             q = q.where(p.schedule.is_not(None))
         return [_pipeline(r) for r in self.conn.execute(q)]
-
-    def claim_slot(self, project: str, name: str, slot: datetime) -> bool:
-        """Mark `slot` as started unless this or a later slot already was (one winner)."""
-        p = s.pipelines.c
-        done = self.conn.execute(
-            update(s.pipelines)
-            .where(
-                p.project == project,
-                p.name == name,
-                or_(p.last_scheduled.is_(None), p.last_scheduled < slot),
-            )
-            .values(last_scheduled=slot)
-        )
-        return bool(done.rowcount)
 
     # runs --------------------------------------------------------------------------------
     def create_run(self, run: PipelineRun) -> None:

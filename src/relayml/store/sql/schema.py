@@ -278,8 +278,6 @@ pipelines = Table(
     Column("created_at", TS, nullable=False),
     Column("created_by", String(128), nullable=False),
     Column("updated_at", TS, nullable=False),
-    Column("schedule_since", TS, nullable=True),
-    Column("last_scheduled", TS, nullable=True),
 )
 
 pipeline_runs = Table(
@@ -318,4 +316,21 @@ pipeline_steps = Table(
     Column("user_traceback", Text, nullable=True),
     Column("started_at", TS, nullable=True),
     Column("ended_at", TS, nullable=True),
+)
+
+# --- schedules (migration 0006) ----------------------------------------------------------------
+
+# The claim state of every cron schedule, whatever its kind (pipeline, monitor): when the
+# schedule was set, and the newest slot a scheduler claimed. A claim is one conditional UPDATE
+# of this row, so two schedulers racing for a slot leave one winner.
+schedule_claims = Table(
+    "schedule_claims",
+    metadata,
+    Column("kind", String(32), primary_key=True),
+    Column("project", String(128), ForeignKey("projects.name"), primary_key=True),
+    Column("name", String(128), primary_key=True),
+    Column("since", TS, nullable=True),
+    Column("last_slot", TS, nullable=True),
+    Column("claimed_at", TS, nullable=True),
+    Column("claimed_by", String(128), nullable=True),
 )

@@ -15,6 +15,7 @@ from relayml.store.sql.datasets import SqlDatasets
 from relayml.store.sql.engine import ensure_schema, make_engine
 from relayml.store.sql.identity import SqlIdentity
 from relayml.store.sql.pipelines import SqlPipelines
+from relayml.store.sql.scheduling import SqlSchedules
 from relayml.store.sql.tracking import SqlTracking
 
 
@@ -28,6 +29,7 @@ class SqlTx:
         self.tracking = SqlTracking(conn)
         self.pipelines = SqlPipelines(conn)
         self.datasets = SqlDatasets(conn)
+        self.schedules = SqlSchedules(conn)
 
 
 class SqlStore:

@@ -1,0 +1,70 @@
+"""The scheduler loop shared by every kind of schedule."""
+
+from __future__ import annotations
+
+import sys
+import threading
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+from relayml.domain.scheduling import Schedule, due_slot
+from relayml.errors import Conflict, RelayError
+
+
+class Source(Protocol):
+    """The schedules of one kind, and how to start one of them for a slot."""
+
+    def schedules(self) -> Iterable[Schedule]: ...
+
+    def start(self, schedule: Schedule, slot: datetime) -> Any:
+        """Claim `slot` and do the work; raise `Conflict` if another scheduler claimed it."""
+        ...
+
+
+@dataclass
+class Outcome:
+    schedule: Schedule
+    slot: datetime
+    result: Any = None
+    error: str | None = None  # the RelayError that kept it from starting
+
+
+def tick(sources: Iterable[Source], *, now: datetime | None = None) -> list[Outcome]:
+    """Start every due schedule once, one after the other; return what was started."""
+    moment = now or datetime.now(UTC)
+    outcomes: list[Outcome] = []
+    for source in sources:
+        for schedule in source.schedules():
+            slot = due_slot(schedule, moment)
+            if slot is None:
+                continue
+            outcome = Outcome(schedule, slot)
+            try:
+                outcome.result = source.start(schedule, slot)
+            except Conflict:
+                continue  # another scheduler started this slot
+            except RelayError as exc:
+                outcome.error = exc.message
+            outcomes.append(outcome)
+    return outcomes
+
+
+def serve(
+    sources: Sequence[Source],
+    *,
+    interval: float = 30.0,
+    report: Callable[[Outcome], None] | None = None,
+    stop: threading.Event | None = None,
+) -> None:
+    """Tick every `interval` seconds until `stop` is set (or the process is interrupted)."""
+    stop = stop or threading.Event()
+    while not stop.is_set():
+        try:
+            for outcome in tick(sources):
+                if report is not None:
+                    report(outcome)
+        except RelayError as exc:  # e.g. the server is briefly unreachable: try again later
+            sys.stderr.write(f"relay scheduler: {exc.message}\n")
+        stop.wait(interval)
