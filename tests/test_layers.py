@@ -19,6 +19,7 @@ FORBIDDEN = {
     "api": {"client", "sdk", "cli"},
     # shared runtime machinery: below every area that uses it
     "scheduling": {"store", "services", "client", "api", "sdk", "cli", "pipelines"},
+    "notifications": {"store", "services", "client", "api", "sdk", "cli", "pipelines"},
 }
 
 

@@ -114,8 +114,9 @@ def test_a_failed_scheduled_run_alerts_the_webhook(
     assert outcome.run is not None and outcome.run.status is RunStatus.FAILED
     assert outcome.alerted
     (event,) = _Hook.received  # delivered once, after one refused attempt
-    assert event["event"] == "pipeline_run_failed"
-    assert event["pipeline"] == "broken" and event["project"] == "etl"
-    assert event["run_id"] == outcome.run.id
-    assert event["failed_steps"] == ["load"]
-    assert "ValueError: negative batch -1" in event["error"]
+    assert event["kind"] == "pipeline_run.failed" and event["project"] == "etl"
+    assert event["subject"] == "pipeline:etl/broken"
+    payload = event["payload"]
+    assert payload["pipeline"] == "broken" and payload["run_id"] == outcome.run.id
+    assert payload["trigger"] == "schedule" and payload["failed_steps"] == ["load"]
+    assert "ValueError: negative batch -1" in payload["error"]

@@ -30,6 +30,8 @@ class Event(StrEnum):
     PIPELINE_REGISTER = "pipeline.register"
     PIPELINE_STEP = "pipeline.step"
     PIPELINE_FINISH = "pipeline.finish"
+    WEBHOOK_ADD = "webhook.add"
+    WEBHOOK_REMOVE = "webhook.remove"
 
 
 AuditAction = Action | Event
@@ -48,6 +50,7 @@ class EntityKind(StrEnum):
     PIPELINE_RUN = "pipeline_run"
     AUDIT = "audit"
     SCHEDULE = "schedule"
+    WEBHOOK = "webhook"
 
 
 def audit_actions() -> list[str]:

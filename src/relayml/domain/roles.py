@@ -62,6 +62,8 @@ class Action(StrEnum):
     # operations
     SERVICE_METRICS_READ = "service.metrics.read"
     CI_TRIGGER = "ci.trigger"
+    WEBHOOK_READ = "webhook.read"
+    WEBHOOK_MANAGE = "webhook.manage"
 
 
 R = Role
@@ -115,6 +117,9 @@ PERMISSIONS: dict[Action, frozenset[Role]] = {
     Action.REQUEST_UPDATE: _EVERYONE,
     Action.SERVICE_METRICS_READ: _OPS | {R.ML_ENGINEER},
     Action.CI_TRIGGER: _OPS,
+    # a webhook sends the project's events out of Relay: the platform owners decide where to
+    Action.WEBHOOK_READ: _OPS | {R.ML_ENGINEER},
+    Action.WEBHOOK_MANAGE: frozenset({R.MLOPS_ENGINEER, R.ADMIN}),
 }
 
 

@@ -1,52 +1,59 @@
-"""Alerts for failed scheduled runs, delivered as JSON POSTs to a webhook (Slack-style
-incoming webhooks, PagerDuty/Opsgenie bridges, or any HTTP endpoint)."""
+"""Alerts for failed scheduled runs sent by `relay scheduler --webhook URL`: the same platform
+event a project's webhooks receive (`pipeline_run.failed`), POSTed through
+`relayml.notifications` (signed when $RELAY_ALERT_WEBHOOK_SECRET is set, retried with backoff).
+Unlike a project webhook's, these deliveries are not recorded: configure one with
+`relay webhooks add` for that."""
 
 from __future__ import annotations
 
 import sys
-import time
+from datetime import UTC, datetime
 from typing import Any
 
-from relayml.domain.pipelines import PipelineRun
+from relayml.domain.notifications import Event, EventKind, pipeline_run_failed
+from relayml.domain.pipelines import PipelineInfo, PipelineRun
+from relayml.notifications import deliver as _deliver
 
 ATTEMPTS = 3
 BACKOFF = 0.5
 
 
-def failure_event(run: PipelineRun) -> dict[str, Any]:
-    return {
-        "event": "pipeline_run_failed",
-        "project": run.project,
-        "pipeline": run.pipeline,
-        "run_id": run.id,
-        "trigger": run.trigger.value,
-        "scheduled_for": run.scheduled_for.isoformat() if run.scheduled_for else None,
-        "failed_steps": [s.name for s in run.failed_steps],
-        "skipped_steps": [s.name for s in run.steps if s.status.value == "skipped"],
-        "error": run.error,
-        "text": f"Relay: pipeline {run.project}/{run.pipeline} run {run.id} failed: {run.error}",
+def failure_event(run: PipelineRun) -> Event:
+    return pipeline_run_failed(run)
+
+
+def not_started_event(info: PipelineInfo, slot: datetime, error: str) -> Event:
+    """A scheduled run that could not even start (no run exists to report)."""
+    payload: dict[str, Any] = {
+        "pipeline": info.name,
+        "run_id": None,
+        "trigger": "schedule",
+        "scheduled_for": slot.isoformat(),
+        "failed_steps": [],
+        "skipped_steps": [],
+        "error": error,
     }
+    return Event(
+        EventKind.PIPELINE_RUN_FAILED,
+        info.project,
+        f"pipeline:{info.project}/{info.name}",
+        payload,
+        datetime.now(UTC),
+        text=f"Relay: pipeline {info.project}/{info.name} could not start: {error}",
+    )
 
 
 def deliver(
-    url: str, event: dict[str, Any], *, attempts: int = ATTEMPTS, backoff: float = BACKOFF
+    url: str,
+    event: Event,
+    *,
+    secret: str | None = None,
+    attempts: int = ATTEMPTS,
+    backoff: float = BACKOFF,
 ) -> bool:
-    """POST the event; retry on connection errors and 5xx with exponential backoff. Returns
-    whether it was accepted (2xx); a delivery that keeps failing is reported on stderr."""
-    import httpx
-
-    problem = ""
-    for attempt in range(1, attempts + 1):
-        try:
-            response = httpx.post(url, json=event, timeout=10.0)
-            if response.is_success:
-                return True
-            problem = f"HTTP {response.status_code}"
-            if response.status_code < 500:
-                break  # the endpoint refuses it; retrying will not help
-        except httpx.HTTPError as exc:
-            problem = f"{type(exc).__name__}: {exc}"
-        if attempt < attempts:
-            time.sleep(backoff * 2 ** (attempt - 1))
-    sys.stderr.write(f"relay: could not deliver the alert to {url} ({problem})\n")
-    return False
+    """POST the event; returns whether it was accepted (2xx). A delivery that keeps failing is
+    reported on stderr."""
+    final = _deliver(url, event, secret=secret, attempts=attempts, backoff=backoff)
+    if not final.delivered:
+        sys.stderr.write(f"relay: could not deliver the alert to {url} ({final.error})\n")
+    return final.delivered

@@ -4,11 +4,13 @@ Pipelines are one source of the shared scheduler (`relayml.scheduling`): each re
 pipeline with a schedule is due for the newest cron slot after the one it last claimed (or
 after the moment the schedule was set), so after downtime it runs once, for the newest missed
 slot. Starting a run claims its slot in the database (`PipelineService.start_run`), so two
-schedulers never run the same slot twice. A failed scheduled run is sent to the alert webhook.
+schedulers never run the same slot twice. A failed run is an event to the project's webhooks
+(`services/notifications.py`); `--webhook URL` also sends it to that URL (`alerts.py`).
 """
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -79,19 +81,10 @@ def _outcome(source: PipelineSource, done: scheduling.Outcome, webhook: str | No
         event = (
             alerts.failure_event(outcome.run)
             if outcome.run is not None
-            else {
-                "event": "pipeline_run_failed",
-                "project": info.project,
-                "pipeline": info.name,
-                "run_id": None,
-                "scheduled_for": done.slot.isoformat(),
-                "failed_steps": [],
-                "error": outcome.error,
-                "text": f"Relay: pipeline {info.project}/{info.name} could not start: "
-                f"{outcome.error}",
-            }
+            else alerts.not_started_event(info, done.slot, outcome.error or "")
         )
-        outcome.alerted = alerts.deliver(webhook, event)
+        secret = os.environ.get("RELAY_ALERT_WEBHOOK_SECRET") or None
+        outcome.alerted = alerts.deliver(webhook, event, secret=secret)
     return outcome
 
 

@@ -6,6 +6,7 @@ from relayml.services.artifacts import ArtifactService
 from relayml.services.audit import AuditService
 from relayml.services.datasets import DatasetService
 from relayml.services.identity import IdentityService
+from relayml.services.notifications import NotificationService
 from relayml.services.pipelines import PipelineService
 from relayml.services.scheduling import SchedulingService
 from relayml.services.tracking import TrackingService
@@ -21,7 +22,8 @@ class Services:
         self.audit = AuditService(store, artifacts)
         self.tracking = TrackingService(store, artifacts)
         self.artifacts = ArtifactService(store, artifacts)
-        self.pipelines = PipelineService(store, artifacts)
+        self.notifications = NotificationService(store, artifacts)
+        self.pipelines = PipelineService(store, artifacts, self.notifications)
         self.datasets = DatasetService(store, artifacts)
         self.scheduling = SchedulingService(store, artifacts)
 

@@ -13,6 +13,7 @@ from typing import Any
 
 from relayml.domain.audit import EntityKind, Event
 from relayml.domain.identity import GLOBAL_SCOPE, Principal, check_name
+from relayml.domain.notifications import pipeline_run_failed
 from relayml.domain.pipelines import (
     PipelineInfo,
     PipelineRun,
@@ -33,8 +34,9 @@ from relayml.domain.scheduling import ScheduleKey, ScheduleKind
 from relayml.domain.tracking import RunStatus, check_run_id, parse_status
 from relayml.errors import Conflict, InvalidInput, NotFound
 from relayml.services.base import ServiceBase, utcnow
-from relayml.store.artifacts import check_digest
-from relayml.store.base import Transaction
+from relayml.services.notifications import NotificationService, Pending
+from relayml.store.artifacts import ArtifactStore, check_digest
+from relayml.store.base import MetadataStore, Transaction
 
 MAX_RUNS = 1000
 MAX_TEXT = 100_000  # error messages and tracebacks are cut to this many characters
@@ -56,6 +58,15 @@ def _check_module(module: str) -> str:
 
 
 class PipelineService(ServiceBase):
+    def __init__(
+        self,
+        store: MetadataStore,
+        artifacts: ArtifactStore,
+        notifications: NotificationService | None = None,
+    ) -> None:
+        super().__init__(store, artifacts)
+        self.notifications = notifications or NotificationService(store, artifacts)
+
     def _run_project(self, tx: Transaction, run_id: str) -> str:
         project = tx.pipelines.run_project(check_run_id(run_id))
         if project is None:
@@ -309,7 +320,11 @@ class PipelineService(ServiceBase):
             )
             done = tx.pipelines.get_run(run_id)
             assert done is not None
-            return done
+            pending: list[Pending] = []
+            if final is RunStatus.FAILED:
+                pending = self.notifications.enqueue(tx, pipeline_run_failed(done))
+        self.notifications.send(pending)  # after the commit: the run's end is on record
+        return done
 
     def list_runs(
         self, who: Principal, project: str, pipeline: str | None = None, limit: int = 50

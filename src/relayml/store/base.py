@@ -14,6 +14,7 @@ from relayml.domain.audit import AuditAction, AuditEvent, EntityKind
 from relayml.domain.datasets import DatasetInfo, DatasetVersion, RunUse
 from relayml.domain.filters import Condition, OrderBy
 from relayml.domain.identity import Project, Role, User
+from relayml.domain.notifications import Delivery, DeliveryStatus, Event, Webhook
 from relayml.domain.pipelines import PipelineInfo, PipelineRun, StepOutput, StepRun
 from relayml.domain.scheduling import ScheduleKey
 from relayml.domain.tracking import ArtifactInfo, Experiment, MetricPoint, RunRecord, RunStatus
@@ -154,6 +155,32 @@ class ScheduleRepo(Protocol):
     def claim(self, key: ScheduleKey, slot: datetime, by: str, now: datetime) -> bool: ...
 
 
+class NotificationRepo(Protocol):
+    def add_webhook(self, hook: Webhook, secret: str) -> None: ...
+    def webhooks(self, project: str) -> list[Webhook]: ...
+    def signing_targets(self, project: str) -> list[tuple[Webhook, str]]: ...
+    def secret(self, webhook_id: str) -> str | None: ...
+    def remove_webhook(self, project: str, webhook_id: str, now: datetime) -> bool: ...
+    def add_event(self, event: Event) -> None: ...
+    def add_delivery(
+        self, delivery_id: str, webhook_id: str, event_id: str, now: datetime
+    ) -> None: ...
+    def record_attempt(
+        self,
+        delivery_id: str,
+        *,
+        attempts: int,
+        status: DeliveryStatus,
+        status_code: int | None,
+        error: str | None,
+        now: datetime,
+    ) -> None: ...
+    def deliveries(
+        self, project: str, webhook_id: str | None = None, limit: int = 100
+    ) -> list[Delivery]: ...
+    def get_delivery(self, delivery_id: str) -> Delivery | None: ...
+
+
 class Transaction(Protocol):
     @property
     def identity(self) -> IdentityRepo: ...
@@ -167,6 +194,8 @@ class Transaction(Protocol):
     def datasets(self) -> DatasetRepo: ...
     @property
     def schedules(self) -> ScheduleRepo: ...
+    @property
+    def notifications(self) -> NotificationRepo: ...
 
 
 class MetadataStore(Protocol):

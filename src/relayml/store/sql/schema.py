@@ -334,3 +334,47 @@ schedule_claims = Table(
     Column("claimed_at", TS, nullable=True),
     Column("claimed_by", String(128), nullable=True),
 )
+
+# --- notifications (migration 0007) ------------------------------------------------------------
+
+# A project's webhook. `secret` signs deliveries, so it is kept as it was issued (it is shown
+# once, never returned by any read); `removed_at` retires it while its deliveries stay on record.
+webhooks = Table(
+    "webhooks",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("project", String(128), ForeignKey("projects.name"), nullable=False, index=True),
+    Column("url", String(2048), nullable=False),
+    Column("secret", String(128), nullable=False),
+    Column("created_at", TS, nullable=False),
+    Column("created_by", String(128), nullable=False),
+    Column("removed_at", TS, nullable=True),
+)
+
+events = Table(
+    "events",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("kind", String(64), nullable=False),
+    Column("project", String(128), ForeignKey("projects.name"), nullable=False),
+    Column("subject", String(512), nullable=False),
+    Column("payload", JSON, nullable=False),
+    Column("text", Text, nullable=False),
+    Column("time", TS, nullable=False),
+    Index("ix_events_project_time", "project", "time"),
+)
+
+webhook_deliveries = Table(
+    "webhook_deliveries",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("webhook_id", String(32), ForeignKey("webhooks.id"), nullable=False),
+    Column("event_id", String(32), ForeignKey("events.id"), nullable=False, index=True),
+    Column("status", String(16), nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("last_status_code", Integer, nullable=True),
+    Column("last_error", Text, nullable=True),
+    Column("delivered_at", TS, nullable=True),
+    Column("updated_at", TS, nullable=False),
+    Index("ix_webhook_deliveries_webhook", "webhook_id", "updated_at"),
+)

@@ -14,6 +14,7 @@ from relayml.store.sql.audit import SqlAudit
 from relayml.store.sql.datasets import SqlDatasets
 from relayml.store.sql.engine import ensure_schema, make_engine
 from relayml.store.sql.identity import SqlIdentity
+from relayml.store.sql.notifications import SqlNotifications
 from relayml.store.sql.pipelines import SqlPipelines
 from relayml.store.sql.scheduling import SqlSchedules
 from relayml.store.sql.tracking import SqlTracking
@@ -30,6 +31,7 @@ class SqlTx:
         self.pipelines = SqlPipelines(conn)
         self.datasets = SqlDatasets(conn)
         self.schedules = SqlSchedules(conn)
+        self.notifications = SqlNotifications(conn)
 
 
 class SqlStore:

@@ -1,0 +1,117 @@
+"""Platform events and the webhooks that receive them (pure: no I/O).
+
+One event type for everything Relay tells the outside world: a kind from a closed set, the
+project, the subject it is about ("pipeline:etl/nightly", later "model:churn@4"), a JSON
+payload and the time. A project's webhooks receive its events, signed; each delivery is
+recorded with its attempts.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+from urllib.parse import urlsplit
+
+from relayml.domain.pipelines import PipelineRun
+from relayml.errors import InvalidInput
+
+
+class EventKind(StrEnum):
+    PIPELINE_RUN_FAILED = "pipeline_run.failed"
+
+
+class DeliveryStatus(StrEnum):
+    PENDING = "pending"
+    DELIVERED = "delivered"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True)
+class Event:
+    kind: EventKind
+    project: str
+    subject: str
+    payload: dict[str, Any]
+    time: datetime
+    text: str = ""  # one line for people (chat webhooks show it)
+    id: str = field(default_factory=lambda: uuid.uuid4().hex)
+
+    def body(self) -> bytes:
+        """The bytes POSTed (and signed): compact JSON with sorted keys."""
+        doc = {
+            "id": self.id,
+            "kind": self.kind.value,
+            "project": self.project,
+            "subject": self.subject,
+            "time": self.time.isoformat(),
+            "payload": self.payload,
+            "text": self.text,
+        }
+        return json.dumps(doc, sort_keys=True, separators=(",", ":")).encode()
+
+
+@dataclass(frozen=True)
+class Webhook:
+    id: str
+    project: str
+    url: str
+    created_at: datetime
+    created_by: str
+
+
+@dataclass(frozen=True)
+class Delivery:
+    id: str
+    webhook_id: str
+    event_id: str
+    event_kind: str
+    status: DeliveryStatus
+    attempts: int
+    last_status_code: int | None
+    last_error: str | None
+    delivered_at: datetime | None
+    updated_at: datetime
+
+
+def check_webhook_url(url: str) -> str:
+    """An absolute http(s) URL with a host; anything else is refused before it is stored."""
+    parts = urlsplit(url) if isinstance(url, str) else None
+    if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
+        raise InvalidInput(
+            f"webhook URL {url!r} is not an absolute http(s) URL; give one such as "
+            "https://hooks.example.com/relay"
+        )
+    if len(url) > 2048:
+        raise InvalidInput(f"webhook URL is {len(url)} characters; the limit is 2048")
+    return url
+
+
+def check_webhook_id(value: str) -> str:
+    if not (isinstance(value, str) and len(value) == 32 and value.isalnum()):
+        raise InvalidInput(f"{value!r} is not a webhook id; list them with: relay webhooks ls")
+    return value
+
+
+def pipeline_run_failed(run: PipelineRun) -> Event:
+    """The event for a pipeline run that ended failed."""
+    payload = {
+        "pipeline": run.pipeline,
+        "run_id": run.id,
+        "trigger": run.trigger.value,
+        "scheduled_for": run.scheduled_for.isoformat() if run.scheduled_for else None,
+        "failed_steps": [s.name for s in run.failed_steps],
+        "skipped_steps": [s.name for s in run.steps if s.status.value == "skipped"],
+        "error": run.error,
+    }
+    return Event(
+        EventKind.PIPELINE_RUN_FAILED,
+        run.project,
+        f"pipeline:{run.project}/{run.pipeline}",
+        payload,
+        run.ended_at or run.started_at,
+        text=f"Relay: pipeline {run.project}/{run.pipeline} run {run.id} failed: {run.error}",
+    )
