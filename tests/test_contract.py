@@ -11,6 +11,7 @@ from relayml.sdk.session import connect
 from relayml.testing.contract import BackendContract, ContractEnv
 from relayml.testing.contract_datasets import DatasetContract
 from relayml.testing.contract_pipelines import PipelineContract
+from relayml.testing.contract_webhooks import WebhookContract
 from tests.conftest import settings_for
 
 
@@ -44,7 +45,7 @@ def contract(
         b.close()
 
 
-class TestBackendContract(BackendContract, DatasetContract, PipelineContract):
+class TestBackendContract(BackendContract, DatasetContract, PipelineContract, WebhookContract):
     pass
 
 

@@ -35,6 +35,7 @@ def test_exported_members() -> None:
             "search_runs",
             "start_run",
             "step",
+            "webhooks",
         ]
     )
     for name in relayml.__all__:

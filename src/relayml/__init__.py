@@ -52,10 +52,11 @@ __all__ = [
     "search_runs",
     "start_run",
     "step",
+    "webhooks",
 ]
 
 if TYPE_CHECKING:
-    from relayml import datasets, drift, pipelines
+    from relayml import datasets, drift, pipelines, webhooks
     from relayml.pipelines.dag import pipeline, step
     from relayml.sdk.datasets import Dataset
     from relayml.sdk.run import ActiveRun, Run, active_run, get_run, search_runs, start_run
@@ -84,6 +85,8 @@ def __getattr__(name: str) -> Any:
         return importlib.import_module("relayml.datasets")
     if name == "pipelines":
         return importlib.import_module("relayml.pipelines")
+    if name == "webhooks":
+        return importlib.import_module("relayml.webhooks")
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'relayml' has no attribute {name!r}")

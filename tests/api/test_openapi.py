@@ -55,6 +55,11 @@ EXPECTED_ROUTES = {
     ("GET", "/api/v1/projects/{project}/datasets/{name}/versions/{version}/lineage"),
     ("POST", "/api/v1/projects/{project}/datasets/{name}/versions/{version}/release"),
     ("POST", "/api/v1/runs/{run_id}/datasets"),
+    # webhooks
+    ("POST", "/api/v1/projects/{project}/webhooks"),
+    ("GET", "/api/v1/projects/{project}/webhooks"),
+    ("DELETE", "/api/v1/projects/{project}/webhooks/{webhook_id}"),
+    ("GET", "/api/v1/projects/{project}/webhook-deliveries"),
 }
 
 

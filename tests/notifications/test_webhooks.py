@@ -38,7 +38,8 @@ def _publish(services: Services, event: Event) -> list[object]:
 def test_a_delivery_is_signed_with_the_webhooks_secret(
     services: Services, receiver: Receiver
 ) -> None:
-    hook, secret = services.notifications.add_webhook(OLGA, "shop", receiver.url)
+    added = services.notifications.add_webhook(OLGA, "shop", receiver.url)
+    hook, secret = added.webhook, added.secret
     assert secret.startswith("whsec_") and len(secret) > 40
     (delivery,) = _publish(services, _event())
 
@@ -95,7 +96,7 @@ def test_a_dead_receiver_ends_failed_after_the_last_attempt(
 def test_a_failed_pipeline_run_is_an_event_to_the_projects_webhooks(
     services: Services, receiver: Receiver
 ) -> None:
-    _, secret = services.notifications.add_webhook(OLGA, "shop", receiver.url)
+    secret = services.notifications.add_webhook(OLGA, "shop", receiver.url).secret
     admin = Principal("admin")
     steps = [StepSpec("extract", ())]
     services.pipelines.register(admin, "shop", "nightly", module="m:f", steps=steps)
@@ -119,7 +120,8 @@ def test_webhooks_are_configured_by_the_platform_roles_only_and_audited(
         services.notifications.add_webhook(SAM, "shop", receiver.url)
     with pytest.raises(InvalidInput, match="http"):
         services.notifications.add_webhook(OLGA, "shop", "file:///etc/passwd")
-    hook, secret = services.notifications.add_webhook(OLGA, "shop", receiver.url)
+    added = services.notifications.add_webhook(OLGA, "shop", receiver.url)
+    hook, secret = added.webhook, added.secret
     (listed,) = services.notifications.list_webhooks(OLGA, "shop")
     assert listed == hook and secret not in repr(listed)
     with pytest.raises(PermissionDenied, match=r"webhook\.read"):

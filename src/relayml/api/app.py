@@ -12,7 +12,15 @@ from starlette.responses import Response
 from relayml import __version__
 from relayml.api import errors
 from relayml.api.errors import OrjsonResponse, error_response
-from relayml.api.routers import artifacts, audit, datasets, identity, pipelines, tracking
+from relayml.api.routers import (
+    artifacts,
+    audit,
+    datasets,
+    identity,
+    pipelines,
+    tracking,
+    webhooks,
+)
 from relayml.errors import RelayError
 from relayml.services import Services
 
@@ -39,7 +47,7 @@ def create_app(services: Services) -> FastAPI:
     )
     app.state.services = services
     errors.install(app)
-    for area in (identity, tracking, artifacts, audit, pipelines, datasets):
+    for area in (identity, tracking, artifacts, audit, pipelines, datasets, webhooks):
         app.include_router(area.router)
 
     @app.get("/healthz", tags=["health"], summary="Liveness and the database schema revision")

@@ -28,6 +28,7 @@ from relayml.cli.commands import (
     pipelines,
     server,
     tracking,
+    webhooks,
     workspace,
 )
 from relayml.errors import RelayError
@@ -84,6 +85,7 @@ for _module in (workspace, db, identity, audit, tracking, artifacts, server, dem
 contracts.register(app)
 datasets.register(app)
 pipelines.register(app)
+webhooks.register(app)
 
 
 def _report(exc: RelayError) -> None:

@@ -13,6 +13,7 @@ from typing import Any, Protocol
 from relayml.domain.audit import AuditEvent, VerifyResult
 from relayml.domain.datasets import DatasetInfo, DatasetVersion, LineageNode
 from relayml.domain.identity import IssuedToken, Project, User
+from relayml.domain.notifications import Delivery, IssuedWebhook, Webhook
 from relayml.domain.pipelines import PipelineInfo, PipelineRun, StepOutput, StepRun, StepSpec
 from relayml.domain.tracking import ArtifactInfo, Experiment, MetricPoint, RunPage, RunRecord
 
@@ -169,4 +170,11 @@ class Backend(Protocol):
     def use_dataset(
         self, run_id: str, ref: str, allow_quarantined: bool = False
     ) -> DatasetVersion: ...
+    # webhooks
+    def add_webhook(self, project: str, url: str) -> IssuedWebhook: ...
+    def list_webhooks(self, project: str) -> list[Webhook]: ...
+    def remove_webhook(self, project: str, webhook_id: str) -> None: ...
+    def webhook_deliveries(
+        self, project: str, webhook_id: str | None = None, limit: int = 100
+    ) -> list[Delivery]: ...
     def close(self) -> None: ...

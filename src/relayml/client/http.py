@@ -18,6 +18,7 @@ from relayml import wire
 from relayml.client.http_datasets import HttpDatasets
 from relayml.client.http_pipelines import HttpPipelines
 from relayml.client.http_transport import seg as _seg
+from relayml.client.http_webhooks import HttpWebhooks
 from relayml.domain.audit import AuditEvent, VerifyResult
 from relayml.domain.identity import IssuedToken, Project, User, check_name, parse_role
 from relayml.domain.tracking import (
@@ -48,7 +49,7 @@ def _name(kind: str, value: str) -> str:
     return _seg(check_name(kind, value))
 
 
-class HttpBackend(HttpDatasets, HttpPipelines):
+class HttpBackend(HttpDatasets, HttpPipelines, HttpWebhooks):
     kind = "http"
 
     def __init__(self, url: str, token: str | None) -> None:

@@ -9,6 +9,7 @@ from typing import Any
 from relayml.domain.audit import AuditEvent, VerifyResult
 from relayml.domain.datasets import DatasetInfo, DatasetVersion, LineageNode
 from relayml.domain.identity import IssuedToken, Principal, Project, User
+from relayml.domain.notifications import Delivery, IssuedWebhook, Webhook
 from relayml.domain.pipelines import PipelineInfo, PipelineRun, StepOutput, StepRun
 from relayml.domain.tracking import ArtifactInfo, Experiment, MetricPoint, RunPage, RunRecord
 from relayml.services import Services
@@ -187,6 +188,20 @@ class LocalBackend:
 
     def use_dataset(self, run_id: str, ref: str, allow_quarantined: bool = False) -> DatasetVersion:
         return self.services.datasets.use(self.principal, run_id, ref, allow_quarantined)
+
+    def add_webhook(self, project: str, url: str) -> IssuedWebhook:
+        return self.services.notifications.add_webhook(self.principal, project, url)
+
+    def list_webhooks(self, project: str) -> list[Webhook]:
+        return self.services.notifications.list_webhooks(self.principal, project)
+
+    def remove_webhook(self, project: str, webhook_id: str) -> None:
+        self.services.notifications.remove_webhook(self.principal, project, webhook_id)
+
+    def webhook_deliveries(
+        self, project: str, webhook_id: str | None = None, limit: int = 100
+    ) -> list[Delivery]:
+        return self.services.notifications.deliveries(self.principal, project, webhook_id, limit)
 
     def close(self) -> None:
         self.services.close()

@@ -64,6 +64,14 @@ class Webhook:
 
 
 @dataclass(frozen=True)
+class IssuedWebhook:
+    """A webhook just added, with its signing secret: the only time the secret is shown."""
+
+    webhook: Webhook
+    secret: str
+
+
+@dataclass(frozen=True)
 class Delivery:
     id: str
     webhook_id: str

@@ -21,6 +21,7 @@ from relayml.domain.notifications import (
     Delivery,
     DeliveryStatus,
     Event,
+    IssuedWebhook,
     Webhook,
     check_webhook_id,
     check_webhook_url,
@@ -50,7 +51,7 @@ class NotificationService(ServiceBase):
     timeout = policy.TIMEOUT
 
     # webhooks ----------------------------------------------------------------------------
-    def add_webhook(self, who: Principal, project: str, url: str) -> tuple[Webhook, str]:
+    def add_webhook(self, who: Principal, project: str, url: str) -> IssuedWebhook:
         """Register `url` to receive the project's events; returns it with its signing secret,
         which is shown this once."""
         check_webhook_url(url)
@@ -65,7 +66,7 @@ class NotificationService(ServiceBase):
             self.record(
                 tx, who, roles, Audited.WEBHOOK_ADD, project, EntityKind.WEBHOOK, hook.id, payload
             )
-        return hook, secret
+        return IssuedWebhook(hook, secret)
 
     def list_webhooks(self, who: Principal, project: str) -> list[Webhook]:
         with self.read() as tx:

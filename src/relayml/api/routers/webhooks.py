@@ -1,0 +1,59 @@
+"""A project's webhooks and the record of their deliveries."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+from pydantic import BaseModel, Field
+from starlette.responses import Response
+
+from relayml.api.auth import PrincipalDep, ServicesDep
+from relayml.wire import DeliveryOut, WebhookCreated, WebhookOut
+
+router = APIRouter(prefix="/api/v1/projects/{project}", tags=["webhooks"])
+
+
+class WebhookCreate(BaseModel):
+    url: str = Field(examples=["https://hooks.example.com/relay"])
+
+
+@router.post(
+    "/webhooks",
+    status_code=201,
+    response_model=WebhookCreated,
+    summary="Add a webhook; its signing secret is in this response only",
+)
+def add_webhook(
+    project: str, body: WebhookCreate, services: ServicesDep, who: PrincipalDep
+) -> WebhookCreated:
+    return WebhookCreated.of(services.notifications.add_webhook(who, project, body.url))
+
+
+@router.get("/webhooks", response_model=list[WebhookOut], summary="The project's webhooks")
+def list_webhooks(project: str, services: ServicesDep, who: PrincipalDep) -> list[WebhookOut]:
+    return [WebhookOut.of(w) for w in services.notifications.list_webhooks(who, project)]
+
+
+@router.delete("/webhooks/{webhook_id}", status_code=204, summary="Remove a webhook")
+def remove_webhook(
+    project: str, webhook_id: str, services: ServicesDep, who: PrincipalDep
+) -> Response:
+    services.notifications.remove_webhook(who, project, webhook_id)
+    return Response(status_code=204)
+
+
+@router.get(
+    "/webhook-deliveries",
+    response_model=list[DeliveryOut],
+    summary="Deliveries to the project's webhooks, most recently updated first",
+)
+def deliveries(
+    project: str,
+    services: ServicesDep,
+    who: PrincipalDep,
+    webhook: Annotated[str | None, Query(description="Only this webhook's")] = None,
+    limit: Annotated[int, Query()] = 100,
+) -> list[DeliveryOut]:
+    found = services.notifications.deliveries(who, project, webhook, limit)
+    return [DeliveryOut.of(d) for d in found]

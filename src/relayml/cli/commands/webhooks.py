@@ -1,0 +1,89 @@
+"""`relay webhooks add|ls|rm|deliveries`: where a project's events are sent, and what was."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from relayml.cli import output, state
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON on stdout.")]
+ProjectOpt = Annotated[
+    str | None, typer.Option("--project", "-p", help="Project (default: the global one).")
+]
+_STATUS = {"delivered": "green", "failed": "red", "pending": "yellow"}
+
+
+def add(
+    url: Annotated[str, typer.Argument(help="Where to POST events: an http(s) URL.")],
+    project: ProjectOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Send the project's events to URL, signed with a new secret (shown once)."""
+    with state.backend() as backend:
+        added = backend.add_webhook(state.project(project), url)
+    if as_json:
+        output.emit_json({"webhook": added.webhook, "secret": added.secret})
+        return
+    hook = added.webhook
+    output.print_(f"added webhook {hook.id} -> {output.escape(hook.url)}")
+    output.print_("signing secret (shown once; it will not be shown again):")
+    print(added.secret)  # plain, so it is never wrapped and can be copied as is
+    output.print_("[dim]check each delivery's Relay-Signature with it (docs/webhooks.md)[/]")
+
+
+def ls(project: ProjectOpt = None, as_json: JsonOpt = False) -> None:
+    """The project's webhooks (never their secrets)."""
+    proj = state.project(project)
+    with state.backend() as backend:
+        hooks = backend.list_webhooks(proj)
+    if as_json:
+        output.emit_json(hooks)
+        return
+    t = output.table("id", "url", "added", "by", no_wrap=("id",))
+    for h in hooks:
+        t.add_row(h.id, output.escape(h.url), output.when(h.created_at), h.created_by)
+    output.print_(t)
+    if not hooks:
+        output.print_(f"[dim]no webhooks in project {proj}; add one with relay webhooks add URL[/]")
+
+
+def rm(
+    webhook_id: Annotated[str, typer.Argument(metavar="ID", help="The webhook's id (see ls).")],
+    project: ProjectOpt = None,
+) -> None:
+    """Stop sending events to a webhook; its past deliveries stay on record."""
+    with state.backend() as backend:
+        backend.remove_webhook(state.project(project), webhook_id)
+    output.print_(f"removed webhook {webhook_id}")
+
+
+def deliveries(
+    webhook_id: Annotated[
+        str | None, typer.Option("--webhook", help="Only this webhook's deliveries.")
+    ] = None,
+    limit: Annotated[int, typer.Option("--limit", "-n", help="At most this many.")] = 50,
+    project: ProjectOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Recent deliveries: event, attempts, last status code or error, when delivered."""
+    with state.backend() as backend:
+        found = backend.webhook_deliveries(state.project(project), webhook_id, limit)
+    if as_json:
+        output.emit_json(found)
+        return
+    t = output.table("delivery", "webhook", "event", "status", "attempts", "last", "delivered")
+    for d in found:
+        status = f"[{_STATUS[d.status.value]}]{d.status.value}[/]"
+        last = str(d.last_status_code) if d.last_status_code else output.escape(d.last_error or "")
+        when = output.when(d.delivered_at) if d.delivered_at else "-"
+        t.add_row(d.id[:12], d.webhook_id[:12], d.event_kind, status, str(d.attempts), last, when)
+    output.print_(t)
+
+
+def register(app: typer.Typer) -> None:
+    group = typer.Typer(help="Webhooks: a project's events, signed, to URLs you choose.")
+    for fn in (add, ls, rm, deliveries):
+        group.command(fn.__name__)(fn)
+    app.add_typer(group, name="webhooks", no_args_is_help=True)

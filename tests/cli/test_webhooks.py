@@ -1,0 +1,57 @@
+"""`relay webhooks add|ls|rm|deliveries` and `relay.webhooks` (embedded)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from relayml.sdk import session
+from tests.cli.conftest import Relay
+from tests.notifications.conftest import Receiver, receiver  # noqa: F401
+
+
+def test_cli_adds_lists_and_removes_webhooks(relay: Relay) -> None:
+    added = relay("webhooks", "add", "https://hooks.example.com/relay")
+    assert added.code == 0, added.err
+    (secret,) = [line for line in added.out.splitlines() if line.startswith("whsec_")]
+    listed = relay("webhooks", "ls", "--json")
+    assert listed.code == 0, listed.err
+    (hook,) = listed.json()
+    assert hook["url"] == "https://hooks.example.com/relay" and secret not in listed.out
+    bad = relay("webhooks", "add", "not a url")
+    assert bad.code == 2 and "http(s)" in bad.err
+    assert relay("webhooks", "deliveries", "--json").json() == []
+    assert relay("webhooks", "rm", hook["id"]).code == 0
+    assert relay("webhooks", "ls", "--json").json() == []
+    assert relay("webhooks", "rm", hook["id"]).code == 5  # not found
+
+
+def test_sdk_webhooks_record_deliveries(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    receiver: Receiver,  # noqa: F811
+) -> None:
+    for var in ("RELAY_DATABASE_URL", "RELAY_ARTIFACT_URI", "RELAY_SERVER_URL", "RELAY_TOKEN"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("RELAY_HOME", str(tmp_path / ".relay"))
+    monkeypatch.setenv("RELAY_USER", "admin")
+    session.reset()
+    import relayml as relay
+    from relayml.domain.pipelines import StepSpec
+
+    relay.init(project="shop")
+    added = relay.webhooks.add(receiver.url)
+    assert [h.id for h in relay.webhooks.list()] == [added.webhook.id]
+    backend = session.current().backend
+    steps = [StepSpec("extract", ())]
+    backend.register_pipeline("shop", "nightly", module="m:f", steps=steps)
+    run = backend.start_pipeline_run("shop", "nightly", steps=steps)
+    backend.finish_pipeline_run(run.id, "failed", "extract: boom")
+    assert receiver.signature_ok(added.secret)
+    assert json.loads(receiver.requests[0][1])["subject"] == "pipeline:shop/nightly"
+    (d,) = relay.webhooks.deliveries()
+    assert d.status.value == "delivered" and d.attempts == 1
+    relay.webhooks.remove(added.webhook.id)
+    assert relay.webhooks.list() == []
