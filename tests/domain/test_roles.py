@@ -71,6 +71,8 @@ def _attempts(admin: Backend, run_id: str, file: Path) -> dict[Action, Callable[
         Action.RUN_UPDATE: lambda b: b.log_batch(run_id, tags={"t": fresh()}),
         Action.ARTIFACT_WRITE: lambda b: b.log_artifact(run_id, f"a/{fresh()}.txt", file),
         Action.ARTIFACT_READ: lambda b: b.list_artifacts(run_id),
+        Action.WEBHOOK_READ: lambda b: b.list_webhooks("matrix"),
+        Action.WEBHOOK_MANAGE: lambda b: b.add_webhook("matrix", "https://hooks.example.com/r"),
     }
 
 
