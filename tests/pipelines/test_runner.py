@@ -126,8 +126,10 @@ def test_tables_files_and_values_pass_by_reference(
         "text": "rows=4",
     }
     dest = tmp_path / "d.parquet"
-    backend.download_pipeline_blob(run.id, run.step("doubled").output.digest, dest)  # type: ignore[union-attr]
-    value, _ = outputs.load({"kind": "table", "format": "arrow", "path": str(dest)})
+    doubled = run.step("doubled").output
+    assert doubled is not None
+    backend.download_pipeline_blob(run.id, doubled.digest, dest)
+    value, _ = outputs.load(doubled, str(dest))
     assert isinstance(value, pa.Table) and value.column("y").to_pylist() == [0, 2, 4, 6]
 
 

@@ -15,24 +15,22 @@ import signal
 import subprocess
 import sys
 import time
-from typing import Any
 
-from relayml.executors.base import Attempt, default_workers
+from relayml.executors.base import Attempt, Result, Task, default_workers
 
 POLL = 0.02
 
 
 class LocalAttempt:
-    def __init__(self, task: dict[str, Any]) -> None:
+    def __init__(self, task: Task) -> None:
         self.task = task
-        self.result_path = task["result_path"]
-        task_path = os.path.join(task["work_dir"], f"task-{os.path.basename(task['result_path'])}")
+        task_path = f"{task.result_path}.task.json"
         with open(task_path, "w", encoding="utf-8") as fh:
-            json.dump(task, fh)
-        env = {**os.environ, **(task.get("env") or {})}
-        with open(task["log_path"], "ab") as log:
+            json.dump(task.to_json(), fh)
+        env = {**os.environ, **task.env}
+        with open(task.log_path, "ab") as log:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "relayml.pipelines.worker", task_path],
+                [sys.executable, "-m", "relayml.executors.entry", task_path],
                 stdin=subprocess.DEVNULL,
                 stdout=log,
                 stderr=subprocess.STDOUT,
@@ -40,21 +38,16 @@ class LocalAttempt:
                 start_new_session=True,
             )
 
-    def poll(self) -> dict[str, Any] | None:
+    def poll(self) -> Result | None:
         code = self.proc.poll()
         if code is None:
             return None
         try:
-            with open(self.result_path, encoding="utf-8") as fh:
-                result: dict[str, Any] = json.load(fh)
-            return result
+            with open(self.task.result_path, encoding="utf-8") as fh:
+                return Result.from_json(json.load(fh))
         except FileNotFoundError:
             how = f"was killed by signal {-code}" if code < 0 else f"exited with code {code}"
-            return {
-                "ok": False,
-                "error": f"the step's process {how} before it finished (see its log)",
-                "traceback": "",
-            }
+            return Result.failure(f"the step's process {how} before it finished (see its log)")
 
     def kill(self) -> None:
         if self.proc.poll() is None:
@@ -69,7 +62,7 @@ class LocalExecutor:
     def __init__(self, max_workers: int | None = None) -> None:
         self.max_workers = max_workers or default_workers()
 
-    def submit(self, task: dict[str, Any]) -> Attempt:
+    def submit(self, task: Task) -> Attempt:
         return LocalAttempt(task)
 
     def wait(self, attempts: list[Attempt], timeout: float) -> None:

@@ -15,28 +15,24 @@ import sys
 from typing import Any
 
 from relayml.errors import InvalidInput, ServerUnavailable
-from relayml.executors.base import Attempt, default_workers
+from relayml.executors.base import Attempt, Result, Task, default_workers
+from relayml.executors.entry import call
 
 
-def run_attempt(task: dict[str, Any]) -> dict[str, Any]:
-    """Runs inside a Ray worker: the step's stdout/stderr go to its log file for the attempt's
+def run_attempt(task: Task) -> Result:
+    """Runs inside a Ray worker: the attempt's stdout/stderr go to its log file for its
     duration, its environment variables are set, then everything is put back."""
-    from relayml.pipelines.worker import execute
-
-    saved_env = {k: os.environ.get(k) for k in task.get("env") or {}}
-    os.environ.update(task.get("env") or {})
-    session = sys.modules.get("relayml.sdk.session")
-    if session is not None:
-        session.reset()  # reconnect with this task's settings
+    saved_env = {k: os.environ.get(k) for k in task.env}
+    os.environ.update(task.env)
     sys.stdout.flush()
     sys.stderr.flush()
     saved = os.dup(1), os.dup(2)
-    log = os.open(task["log_path"], os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+    log = os.open(task.log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
     try:
         os.dup2(log, 1)
         os.dup2(log, 2)
         try:
-            return execute(task)
+            return call(task)
         finally:
             sys.stdout.flush()
             sys.stderr.flush()
@@ -57,19 +53,15 @@ class RayAttempt:
         self.ray = ray
         self.ref = ref
 
-    def poll(self) -> dict[str, Any] | None:
+    def poll(self) -> Result | None:
         ready, _ = self.ray.wait([self.ref], timeout=0)
         if not ready:
             return None
         try:
-            result: dict[str, Any] = self.ray.get(self.ref)
+            result: Result = self.ray.get(self.ref)
             return result
         except Exception as exc:  # the worker died or the task was cancelled
-            return {
-                "ok": False,
-                "error": f"the Ray task of this step failed: {type(exc).__name__}: {exc}",
-                "traceback": "",
-            }
+            return Result.failure(f"the Ray task of this step failed: {type(exc).__name__}: {exc}")
 
     def kill(self) -> None:
         with contextlib.suppress(Exception):  # it may have finished meanwhile
@@ -110,7 +102,7 @@ class RayExecutor:
         self.max_workers = max_workers or max(1, cpus)
         self._remote = ray.remote(num_cpus=1, max_retries=0)(run_attempt)
 
-    def submit(self, task: dict[str, Any]) -> Attempt:
+    def submit(self, task: Task) -> Attempt:
         return RayAttempt(self.ray, self._remote.remote(task))
 
     def wait(self, attempts: list[Attempt], timeout: float) -> None:

@@ -141,12 +141,12 @@ def output(run: PipelineRun | str, step: str, *, dest: str | Path | None = None)
     if out is None:
         raise_no_output(record, step)
     assert out is not None
-    spec = out.to_dict()
+    path = None
     if out.blob is not None:
         folder = Path(dest) if dest is not None else Path(tempfile.mkdtemp(prefix="relay-out-"))
         name = out.name if out.kind == "file" and out.name else outputs.TABLE_FILE
-        spec["path"] = str(backend.download_pipeline_blob(record.id, out.blob, folder / name))
-    value, _ref = outputs.load(spec)
+        path = str(backend.download_pipeline_blob(record.id, out.blob, folder / name))
+    value, _ref = outputs.load(out, path)
     return value
 
 

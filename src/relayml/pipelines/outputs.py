@@ -11,9 +11,11 @@ import hashlib
 import json
 import os
 import sys
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from relayml.domain.pipelines import StepOutput
 from relayml.errors import InvalidInput
 
 TABLE_FILE = "output.parquet"
@@ -21,6 +23,26 @@ SUPPORTED = (
     "a relay.Dataset, a pandas/polars DataFrame or pyarrow Table, a pathlib.Path to a file, "
     "or a JSON value (str, number, bool, None, list, dict)"
 )
+
+
+@dataclass(frozen=True)
+class Saved:
+    """What `save` wrote, for the runner to store: a JSON value, a dataset ref, or the path of a
+    file (a Parquet table in `format`, or the file the step returned, called `name`)."""
+
+    kind: str  # "value", "dataset", "table" or "file"
+    value: Any = None
+    ref: str | None = None
+    path: str | None = None
+    format: str | None = None
+    name: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> Saved:
+        return cls(**d)
 
 
 def canonical_json(value: Any) -> str:
@@ -52,10 +74,10 @@ def _table_format(value: Any) -> str | None:
     return None
 
 
-def save(value: Any, out_dir: str) -> dict[str, Any]:
+def save(value: Any, out_dir: str) -> Saved:
     """Write a step's return value where the runner will pick it up; return its description."""
     if _is_dataset(value):
-        return {"kind": "dataset", "ref": value.ref}
+        return Saved("dataset", ref=value.ref)
     fmt = _table_format(value)
     if fmt is not None:
         import pyarrow as pa
@@ -70,7 +92,7 @@ def save(value: Any, out_dir: str) -> dict[str, Any]:
         os.makedirs(out_dir, exist_ok=True)
         path = os.path.join(out_dir, TABLE_FILE)
         pq.write_table(table, path)
-        return {"kind": "table", "path": path, "format": fmt}
+        return Saved("table", path=path, format=fmt)
     if isinstance(value, os.PathLike) and not isinstance(value, str):
         file = Path(value).resolve()
         if not file.is_file():
@@ -78,25 +100,25 @@ def save(value: Any, out_dir: str) -> dict[str, Any]:
                 f"the step returned the path {str(file)!r}, which is not a file; return the "
                 "path of a file it wrote (zip a folder first)"
             )
-        return {"kind": "file", "path": str(file), "name": file.name}
+        return Saved("file", path=str(file), name=file.name)
     try:
         canonical_json(value)
     except (TypeError, ValueError):
         raise InvalidInput(
             f"the step returned a {type(value).__name__}; return {SUPPORTED}"
         ) from None
-    return {"kind": "value", "value": value}
+    return Saved("value", value=value)
 
 
-def load(spec: dict[str, Any]) -> tuple[Any, str | None]:
+def load(output: StepOutput, path: str | None) -> tuple[Any, str | None]:
     """The object an upstream output stands for, and its dataset ref if it is a dataset.
 
-    `spec` is the upstream StepOutput as a dict plus `path`, the local copy of its blob."""
-    kind = spec["kind"]
+    `path` is the local copy of its blob (tables and files)."""
+    kind = output.kind
     if kind == "value":
-        return spec.get("value"), None
+        return output.value, None
     if kind == "dataset":
-        ref = str(spec["ref"])
+        ref = str(output.ref)
         try:
             from relayml import datasets  # type: ignore[attr-defined, unused-ignore]
         except ImportError:
@@ -106,12 +128,12 @@ def load(spec: dict[str, Any]) -> tuple[Any, str | None]:
             ) from None
         return datasets.get(ref), ref
     if kind == "file":
-        return Path(spec["path"]), None
+        return Path(str(path)), None
     if kind == "table":
         import pyarrow.parquet as pq
 
-        table = pq.read_table(spec["path"])
-        fmt = spec.get("format")
+        table = pq.read_table(str(path))
+        fmt = output.format
         if fmt == "pandas":
             return table.to_pandas(), None
         if fmt == "polars":

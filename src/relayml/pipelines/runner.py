@@ -23,9 +23,10 @@ from typing import Any
 from relayml.client.base import Backend
 from relayml.domain.pipelines import PipelineRun, StepOutput, StepStatus
 from relayml.errors import InvalidInput
-from relayml.executors.base import Attempt, Executor, get_executor
+from relayml.executors.base import Attempt, Executor, Result, Task, get_executor
 from relayml.pipelines import cache, loader, outputs
 from relayml.pipelines.dag import Graph, Node, Pipeline
+from relayml.pipelines.worker import ENTRY, StepInput, StepTask
 
 TICK = 0.5  # longest wait between checks of timeouts and retry times
 
@@ -231,31 +232,34 @@ class _Orchestrator:
             st.deadline = time.monotonic() + timeout if timeout is not None else None
             busy += 1
 
-    def _task(self, st: _State) -> dict[str, Any]:
+    def _task(self, st: _State) -> Task:
         name = f"{st.node.name}.{st.attempts}"
         log = self.work / f"{name}.log"
         st.logs.append(str(log))
-        args: dict[str, Any] = {}
+        args: dict[str, StepInput] = {}
         for arg, value in st.node.args.items():
             if isinstance(value, Node):
                 out = self.states[value.name].output
                 assert out is not None
-                args[arg] = {"output": out.to_dict(), "path": self._materialise(out)}
+                args[arg] = StepInput(output=out, path=self._materialise(out))
             else:
-                args[arg] = {"literal": value}
-        return {
-            "pipeline_run_id": self.run.id,
-            "project": self.run.project,
-            "step": st.node.name,
-            "step_ref": loader.ref_of(st.node.step.fn),
-            "args": args,
-            "work_dir": str(self.work),
-            "out_dir": str(self.work / f"{name}.out"),
-            "log_path": str(log),
-            "result_path": str(self.work / f"{name}.result.json"),
-            "sys_path": [os.getcwd(), *[p for p in sys.path if p]],
-            "env": self.env,
-        }
+                args[arg] = StepInput(literal=value)
+        step = StepTask(
+            pipeline_run_id=self.run.id,
+            project=self.run.project,
+            step=st.node.name,
+            step_ref=loader.ref_of(st.node.step.fn),
+            args=args,
+            out_dir=str(self.work / f"{name}.out"),
+        )
+        return Task(
+            entry=ENTRY,
+            payload=step.to_json(),
+            log_path=str(log),
+            result_path=str(self.work / f"{name}.result.json"),
+            env=self.env,
+            sys_path=(os.getcwd(), *[p for p in sys.path if p]),
+        )
 
     def _materialise(self, out: StepOutput) -> str | None:
         """A local copy of an upstream blob, downloaded once per run."""
@@ -289,42 +293,41 @@ class _Orchestrator:
                     continue
                 st.attempt.kill()
                 limit = st.node.step.timeout
-                result = {
-                    "ok": False,
-                    "error": f"step {st.node.name!r} ran longer than its timeout of {limit:g} s "
-                    "and was killed; raise timeout= or make it faster",
-                    "traceback": "",
-                }
+                result = Result.failure(
+                    f"step {st.node.name!r} ran longer than its timeout of {limit:g} s "
+                    "and was killed; raise timeout= or make it faster"
+                )
             st.attempt = None
             st.deadline = None
-            if result.get("ok"):
-                self._finished(st, result["output"])
+            if result.ok:
+                self._finished(st, outputs.Saved.from_json(result.value))
             else:
                 self._failed(st, result)
 
-    def _finished(self, st: _State, saved: dict[str, Any]) -> None:
-        kind = saved["kind"]
+    def _finished(self, st: _State, saved: outputs.Saved) -> None:
         try:
-            if kind == "value":
-                out = StepOutput("value", outputs.digest_of_value(saved["value"]), saved["value"])
-            elif kind == "dataset":
-                out = StepOutput("dataset", str(saved["ref"]), ref=str(saved["ref"]))
+            if saved.kind == "value":
+                out = StepOutput("value", outputs.digest_of_value(saved.value), saved.value)
+            elif saved.kind == "dataset":
+                out = StepOutput("dataset", str(saved.ref), ref=str(saved.ref))
             else:
-                digest, size = self.backend.put_pipeline_blob(self.run.id, saved["path"])
-                fmt, name = saved.get("format"), saved.get("name")
-                out = StepOutput(kind, digest, format=fmt, name=name, size=size)
+                digest, size = self.backend.put_pipeline_blob(self.run.id, str(saved.path))
+                out = StepOutput(
+                    saved.kind, digest, format=saved.format, name=saved.name, size=size
+                )
         except OSError as exc:
-            self._failed(st, {"error": f"storing the step's output failed: {exc}"}, final=True)
+            failure = Result.failure(f"storing the step's output failed: {exc}")
+            self._failed(st, failure, final=True)
             return
         st.output = out
         st.error = st.traceback = None
         self._record(st, StepStatus.FINISHED, logs_digest=self._logs(st))
 
-    def _failed(self, st: _State, result: dict[str, Any], final: bool = False) -> None:
-        st.error = f"{result.get('error')}" + (
+    def _failed(self, st: _State, result: Result, final: bool = False) -> None:
+        st.error = result.error + (
             f" (attempt {st.attempts} of {st.node.step.retries + 1})" if st.attempts > 1 else ""
         )
-        st.traceback = result.get("traceback") or None
+        st.traceback = result.traceback or None
         if not final and st.attempts <= st.node.step.retries:
             backoff = st.node.step.backoff * 2 ** (st.attempts - 1)
             st.not_before = time.monotonic() + backoff

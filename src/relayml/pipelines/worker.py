@@ -1,19 +1,68 @@
 """One attempt of one step, in the process that runs it: import the step by reference, load its
 inputs, call it inside the user-code boundary, save its output by reference.
 
-Run as `python -m relayml.pipelines.worker TASK.json` by the local executor (one process per
-attempt, so a timeout can kill it), or called in a Ray worker by the Ray executor. The result
-is a JSON-able dict: {"ok": true, "output": {...}} or {"ok": false, "error", "traceback"}.
+The runner hands executors `ENTRY` with a `StepTask` as payload; the local executor calls it in
+a process of its own (so a timeout can kill it), the Ray executor in a Ray worker.
 """
 
 from __future__ import annotations
 
-import json
-import os
 import sys
 import time
 import traceback
+from dataclasses import dataclass
 from typing import Any
+
+from relayml.domain.pipelines import StepOutput
+from relayml.executors.base import Result
+
+
+@dataclass(frozen=True)
+class StepInput:
+    """One argument of a step: a literal, or an upstream step's output (and the local copy of
+    its blob, if it has one)."""
+
+    literal: Any = None
+    output: StepOutput | None = None
+    path: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        if self.output is None:
+            return {"literal": self.literal}
+        return {"output": self.output.to_dict(), "path": self.path}
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> StepInput:
+        if "output" not in d:
+            return cls(literal=d.get("literal"))
+        return cls(output=StepOutput.from_dict(d["output"]), path=d.get("path"))
+
+
+@dataclass(frozen=True)
+class StepTask:
+    """What an attempt of a step needs: which step, its arguments, where its output goes."""
+
+    pipeline_run_id: str
+    project: str
+    step: str
+    step_ref: str  # "module:name" or "file.py:name", imported by the worker
+    args: dict[str, StepInput]
+    out_dir: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "pipeline_run_id": self.pipeline_run_id,
+            "project": self.project,
+            "step": self.step,
+            "step_ref": self.step_ref,
+            "args": {name: arg.to_json() for name, arg in self.args.items()},
+            "out_dir": self.out_dir,
+        }
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> StepTask:
+        args = {name: StepInput.from_json(arg) for name, arg in d["args"].items()}
+        return cls(**{**d, "args": args})
 
 
 def _user_traceback(exc: BaseException, skip: int = 1) -> str:
@@ -25,74 +74,57 @@ def _user_traceback(exc: BaseException, skip: int = 1) -> str:
     return "".join(traceback.format_exception(type(exc), exc, tb))
 
 
-def _failure(message: str, tb: str = "") -> dict[str, Any]:
-    return {"ok": False, "error": message, "traceback": tb}
-
-
-def execute(task: dict[str, Any]) -> dict[str, Any]:
+def run_step(payload: dict[str, Any]) -> Result:
+    """The executors' entry point (`ENTRY`): run one attempt of the step `payload` describes."""
     from relayml.errors import RelayError
     from relayml.pipelines import loader, outputs
     from relayml.sdk.lineage import StepContext, current_step
 
-    for entry in reversed(task.get("sys_path") or []):
-        if entry not in sys.path:
-            sys.path.insert(0, entry)
+    task = StepTask.from_json(payload)
+    session = sys.modules.get("relayml.sdk.session")
+    if session is not None:  # a reused worker process (Ray): reconnect with this task's settings
+        session.reset()
     started = time.monotonic()
     try:
-        step = loader.load(task["step_ref"])
+        step = loader.load(task.step_ref)
         fn = getattr(step, "fn", step)
     except RelayError as exc:
         tb = getattr(exc, "user_traceback", "")
-        return _failure(f"cannot load step {task['step_ref']}: {exc.message}", tb)
+        return Result.failure(f"cannot load step {task.step_ref}: {exc.message}", tb)
     kwargs: dict[str, Any] = {}
     datasets: list[str] = []
     try:
-        for name, arg in task["args"].items():
-            if "literal" in arg:
-                kwargs[name] = arg["literal"]
+        for name, arg in task.args.items():
+            if arg.output is None:
+                kwargs[name] = arg.literal
                 continue
-            value, ref = outputs.load({**arg["output"], "path": arg.get("path")})
+            value, ref = outputs.load(arg.output, arg.path)
             kwargs[name] = value
             if ref is not None:
                 datasets.append(ref)
     except Exception as exc:
-        return _failure(
-            f"loading the inputs of step {task['step']!r} failed: {type(exc).__name__}: {exc}",
+        return Result.failure(
+            f"loading the inputs of step {task.step!r} failed: {type(exc).__name__}: {exc}",
             traceback.format_exc(),
         )
-    context = StepContext(task["pipeline_run_id"], task["step"], inputs=tuple(datasets))
+    context = StepContext(task.pipeline_run_id, task.step, inputs=tuple(datasets))
     token = current_step.set(context)
     try:
         value = fn(**kwargs)
     except (Exception, SystemExit, KeyboardInterrupt) as exc:
-        return _failure(f"{type(exc).__name__}: {exc}", _user_traceback(exc))
+        return Result.failure(f"{type(exc).__name__}: {exc}", _user_traceback(exc))
     finally:
         current_step.reset(token)
     try:
-        saved = outputs.save(value, task["out_dir"])
+        saved = outputs.save(value, task.out_dir)
     except RelayError as exc:
-        return _failure(exc.message)
+        return Result.failure(exc.message)
     except Exception as exc:
-        return _failure(
-            f"saving the output of step {task['step']!r} failed: {type(exc).__name__}: {exc}",
+        return Result.failure(
+            f"saving the output of step {task.step!r} failed: {type(exc).__name__}: {exc}",
             traceback.format_exc(),
         )
-    return {"ok": True, "output": saved, "seconds": time.monotonic() - started}
+    return Result(ok=True, value=saved.to_json(), seconds=time.monotonic() - started)
 
 
-def main(argv: list[str]) -> int:
-    with open(argv[0], encoding="utf-8") as fh:
-        task = json.load(fh)
-    os.environ.update(task.get("env") or {})
-    result = execute(task)
-    sys.stdout.flush()
-    sys.stderr.flush()
-    tmp = task["result_path"] + ".part"
-    with open(tmp, "w", encoding="utf-8") as fh:
-        json.dump(result, fh)
-    os.replace(tmp, task["result_path"])
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+ENTRY = f"{__name__}:{run_step.__name__}"
