@@ -20,6 +20,8 @@ FORBIDDEN = {
     # shared runtime machinery: below every area that uses it
     "scheduling": {"store", "services", "client", "api", "sdk", "cli", "pipelines"},
     "notifications": {"store", "services", "client", "api", "sdk", "cli", "pipelines"},
+    "executors": {"pipelines", "sdk", "client", "services", "store", "api", "cli"},
+    "stats": {"reports", "drift", "services", "store", "client", "api", "sdk", "cli"},
 }
 
 

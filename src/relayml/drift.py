@@ -22,8 +22,9 @@ from relayml.errors import InvalidInput
 
 if TYPE_CHECKING:
     from relayml.client.base import Backend
+    from relayml.reports.drift import DriftReport
     from relayml.stats.decision import Thresholds
-    from relayml.stats.drift import DriftReport
+    from relayml.stats.drift import DriftReport as Computed
     from relayml.stats.sketch import TableSketch
 
 __all__ = ["compare", "summarize"]
@@ -127,13 +128,14 @@ def compare(
         # e.g. the merge of per-partition summaries made on the reference's edges (Ray, Spark)
         if classifier:
             raise InvalidInput("classifier=True needs the raw current data, not a summary")
-        return compare_sketches(
+        computed = compare_sketches(
             ref_sketch,
             _current_summary(current, ref_sketch),
             thresholds=base,
             column_thresholds=column_thresholds,
             coarse_bins=coarse_bins,
         )
+        return _with_page(computed)
     cur_table = to_arrow(current, None, side="current")
     missing = [c for c in wanted if c not in cur_table.column_names]
     if missing:
@@ -159,7 +161,14 @@ def compare(
         from relayml.stats.classifier import domain_classifier
 
         report.classifier = domain_classifier(ref_table, cur_table, ref_sketch.kinds)
-    return report
+    return _with_page(report)
+
+
+def _with_page(report: Computed) -> DriftReport:
+    """The statistics' result as the report users get, which can render itself."""
+    from relayml.reports.drift import DriftReport
+
+    return DriftReport.of(report)
 
 
 def _dataset_refs(

@@ -1,4 +1,6 @@
-"""compare(): two sketches in, a DriftReport out (per-column tests, effects and decisions)."""
+"""compare(): two sketches in, a DriftReport out (per-column tests, effects and decisions).
+
+The report is data; `relayml.reports` renders it."""
 
 from __future__ import annotations
 
@@ -120,15 +122,6 @@ class DriftReport:
         if path is not None:
             Path(path).write_text(text, encoding="utf-8")
         return text
-
-    def to_html(self, path: str | Path | None = None, *, title: str = "Data drift report") -> str:
-        """One self-contained HTML page; written to ``path`` when given."""
-        from relayml.reports.drift_html import render
-
-        html = render(self, title=title)
-        if path is not None:
-            Path(path).write_text(html, encoding="utf-8")
-        return html
 
 
 def _numeric_column(
