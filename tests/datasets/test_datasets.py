@@ -131,7 +131,7 @@ def test_drift_compares_against_the_stored_profile(home: Path) -> None:
 def test_a_csv_whose_types_change_late_is_refused_and_leaves_nothing(
     home: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from relayml.store import parquet
+    from relayml.tables import parquet
 
     monkeypatch.setattr(parquet, "CSV_BLOCK", 16_384)  # as a 16 MB block would a large file
     late = home / "late.csv"

@@ -9,7 +9,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from relayml.store.parquet import ROWS_PER_BATCH, ContentDigest, read_batches, write_normalized
+from relayml.tables.parquet import ROWS_PER_BATCH, ContentDigest, read_batches, write_normalized
 
 
 def digest_of(data: object, tmp_path: Path, name: str) -> str:

@@ -8,7 +8,7 @@ import pyarrow as pa
 import pytest
 
 from relayml.stats.profile import DISTINCT_RSE, SAMPLE, Profiler
-from relayml.store.parquet import rechunk
+from relayml.tables.parquet import rechunk
 
 
 def profile_of(table: pa.Table) -> tuple[dict, Profiler]:

@@ -25,18 +25,6 @@ from relayml.errors import RelayError
 from relayml.services import Services
 
 
-def schema_revision(services: Services) -> str | None:
-    """The metadata database's migration revision (None if it cannot say)."""
-    from relayml.store.sql.engine import current_revision
-    from relayml.store.sql.store import SqlStore
-
-    store = services.store
-    if isinstance(store, SqlStore):
-        return current_revision(store.engine)
-    with store.read():  # another store: at least check that it answers
-        return None
-
-
 def create_app(services: Services) -> FastAPI:
     app = FastAPI(
         title="Relay",
@@ -53,7 +41,7 @@ def create_app(services: Services) -> FastAPI:
     @app.get("/healthz", tags=["health"], summary="Liveness and the database schema revision")
     def healthz() -> Response:
         try:
-            revision = schema_revision(services)
+            revision = services.schema_revision()
         except RelayError as exc:
             return error_response(exc)
         return OrjsonResponse({"status": "ok", "schema_revision": revision})

@@ -19,6 +19,7 @@ from relayml.client.http_datasets import HttpDatasets
 from relayml.client.http_pipelines import HttpPipelines
 from relayml.client.http_transport import seg as _seg
 from relayml.client.http_webhooks import HttpWebhooks
+from relayml.domain.artifacts import check_logical_path
 from relayml.domain.audit import AuditEvent, VerifyResult
 from relayml.domain.identity import IssuedToken, Project, User, check_name, parse_role
 from relayml.domain.tracking import (
@@ -33,7 +34,6 @@ from relayml.domain.tracking import (
     param_value,
     tag_value,
 )
-from relayml.store.artifacts import check_logical_path
 
 _TIMEOUT = httpx.Timeout(300.0, connect=10.0)
 

@@ -9,6 +9,7 @@ from typing import Any
 
 from relayml.client.http_transport import HttpTransport
 from relayml.client.http_transport import seg as _seg
+from relayml.domain.artifacts import check_digest
 from relayml.domain.identity import check_name
 from relayml.domain.pipelines import (
     PipelineInfo,
@@ -19,7 +20,6 @@ from relayml.domain.pipelines import (
     check_step_name,
 )
 from relayml.domain.tracking import check_run_id
-from relayml.store.artifacts import check_digest
 
 
 def _run(run_id: str) -> str:

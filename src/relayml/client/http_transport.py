@@ -15,8 +15,8 @@ import httpx
 import orjson
 
 from relayml import wire
+from relayml.domain.artifacts import CHUNK
 from relayml.errors import IntegrityError, InvalidInput, RelayError, ServerUnavailable, from_dict
-from relayml.store.artifacts import CHUNK
 
 _TIMEOUT = httpx.Timeout(300.0, connect=10.0)
 

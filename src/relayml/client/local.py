@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+from relayml.domain.artifacts import CHUNK
 from relayml.domain.audit import AuditEvent, VerifyResult
 from relayml.domain.datasets import DatasetInfo, DatasetVersion, LineageNode
 from relayml.domain.identity import IssuedToken, Principal, Project, User
@@ -13,7 +14,6 @@ from relayml.domain.notifications import Delivery, IssuedWebhook, Webhook
 from relayml.domain.pipelines import PipelineInfo, PipelineRun, StepOutput, StepRun
 from relayml.domain.tracking import ArtifactInfo, Experiment, MetricPoint, RunPage, RunRecord
 from relayml.services import Services
-from relayml.store.artifacts import CHUNK
 
 
 class LocalBackend:

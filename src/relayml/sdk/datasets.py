@@ -125,7 +125,7 @@ class Dataset:
         self, batch_size: int = 65_536, columns: list[str] | None = None
     ) -> Iterator[pa.RecordBatch]:
         """Stream the data in record batches (memory stays bounded by one batch)."""
-        from relayml.store.parquet import open_parquet
+        from relayml.tables.parquet import open_parquet
 
         with open_parquet(self.path()) as pf:
             yield from pf.iter_batches(batch_size=batch_size, columns=columns)
@@ -207,7 +207,7 @@ def publish_to(
 ) -> Dataset:
     """`publish` through the given backend (the CLI's): ``uploading`` is called once the local
     Parquet file is written, when the upload, validation and profiling start."""
-    from relayml.store.parquet import input_rows, write_normalized
+    from relayml.tables.parquet import input_rows, write_normalized
 
     step = current_step.get()
     if parents is None and step is not None:

@@ -13,6 +13,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from relayml.client.base import Backend
+from relayml.domain.artifacts import check_logical_path
 from relayml.domain.tracking import (
     ArtifactInfo,
     MetricPoint,
@@ -27,7 +28,6 @@ from relayml.domain.tracking import (
 from relayml.errors import Conflict, InvalidInput
 from relayml.sdk import session as _session
 from relayml.sdk.flusher import flusher
-from relayml.store.artifacts import check_logical_path
 
 if TYPE_CHECKING:
     import pandas as pd

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from relayml.client.base import Backend
+from relayml.client.connect import open_backend
 from relayml.config import Settings, workspace_project
 from relayml.domain.identity import DEFAULT_PROJECT, check_name
 
@@ -37,27 +38,7 @@ def connect(
 ) -> Session:
     """Build a session without making it the process default (the CLI and tests use this)."""
     cfg = settings or Settings.from_env(home)
-    server = server or cfg.server_url
-    token = token or cfg.token
-    backend: Backend
-    if server:
-        from relayml.client.http import HttpBackend
-
-        backend = HttpBackend(server, token)
-    else:
-        from relayml.client.local import LocalBackend
-        from relayml.services import open_services
-
-        services = open_services(cfg.database_url, cfg.artifact_uri)
-        try:
-            if token:
-                principal = services.identity.authenticate(token)
-            else:
-                principal = services.identity.provision_local(cfg.user)
-        except BaseException:
-            services.close()
-            raise
-        backend = LocalBackend(services, principal)
+    backend = open_backend(cfg, server, token)
     # no project named: the one `relay use` remembered in the workspace, else "default"
     name = check_name("project", project or workspace_project(cfg.home) or DEFAULT_PROJECT)
     if project:

@@ -27,6 +27,10 @@ class Services:
         self.datasets = DatasetService(store, artifacts)
         self.scheduling = SchedulingService(store, artifacts)
 
+    def schema_revision(self) -> str | None:
+        """The metadata database's migration revision (None if it cannot say)."""
+        return self.store.schema_revision()
+
     def close(self) -> None:
         self.store.dispose()
 
@@ -35,3 +39,16 @@ def open_services(database_url: str, artifact_uri: str) -> Services:
     from relayml.store.sql.store import SqlStore
 
     return Services(SqlStore(database_url), ArtifactStore(artifact_uri))
+
+
+def upgrade_database(database_url: str) -> tuple[str, str | None, str]:
+    """Migrate the metadata database to the newest schema: where it is (password hidden), its
+    revision before and after."""
+    from relayml.store.sql.engine import make_engine, upgrade
+
+    engine = make_engine(database_url)
+    try:
+        before, after = upgrade(engine)
+    finally:
+        engine.dispose()
+    return engine.url.render_as_string(hide_password=True), before, after

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 
+from relayml.domain.artifacts import check_digest, check_logical_path
 from relayml.domain.audit import EntityKind
 from relayml.domain.identity import Principal
 from relayml.domain.roles import Action
 from relayml.domain.tracking import ArtifactInfo, check_run_id
 from relayml.errors import NotFound
 from relayml.services.base import ServiceBase, utcnow
-from relayml.store.artifacts import check_digest, check_logical_path
 
 
 class ArtifactService(ServiceBase):

@@ -15,6 +15,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
+from relayml.domain.artifacts import check_digest
 from relayml.domain.audit import EntityKind, Event
 from relayml.domain.datasets import (
     DatasetInfo,
@@ -29,7 +30,6 @@ from relayml.domain.roles import Action
 from relayml.domain.tracking import check_run_id
 from relayml.errors import Conflict, InvalidInput, NotFound, Unprocessable
 from relayml.services.base import ServiceBase, utcnow
-from relayml.store.artifacts import check_digest
 from relayml.store.base import Transaction
 
 MAX_DEPTH = 20
@@ -378,7 +378,7 @@ class _Contract:
 class _Scan:
     def __init__(self, path: Path) -> None:
         from relayml.stats.profile import Profiler
-        from relayml.store.parquet import ContentDigest, read_batches, schema_fields
+        from relayml.tables.parquet import ContentDigest, read_batches, schema_fields
 
         self.path_schema, self.batches = read_batches(path)
         self.schema = schema_fields(self.path_schema)
@@ -391,7 +391,7 @@ class _Scan:
         self.sketch: dict[str, Any] = {}
 
     def bin_pass(self, path: Path) -> None:
-        from relayml.store.parquet import read_batches
+        from relayml.tables.parquet import read_batches
 
         self.profiler.start_bins()
         if self.profiler.needs_bins:

@@ -11,6 +11,7 @@ from collections.abc import Iterable, Iterator
 from datetime import datetime
 from typing import Any
 
+from relayml.domain.artifacts import check_digest
 from relayml.domain.audit import EntityKind, Event
 from relayml.domain.identity import GLOBAL_SCOPE, Principal, check_name
 from relayml.domain.notifications import pipeline_run_failed
@@ -35,7 +36,7 @@ from relayml.domain.tracking import RunStatus, check_run_id, parse_status
 from relayml.errors import Conflict, InvalidInput, NotFound
 from relayml.services.base import ServiceBase, utcnow
 from relayml.services.notifications import NotificationService, Pending
-from relayml.store.artifacts import ArtifactStore, check_digest
+from relayml.store.artifacts import ArtifactStore
 from relayml.store.base import MetadataStore, Transaction
 
 MAX_RUNS = 1000

@@ -3,7 +3,8 @@
 Blobs live at `<root>/sha256/<ab>/<cdef...>`: the same bytes are stored once. Writes go to a
 temporary name and are renamed into place (a reader never sees half a blob); reads re-hash and
 refuse bytes that do not match their digest. Runs map logical paths (`model/weights.bin`) to
-digests in the metadata store; `check_logical_path` keeps those paths inside their root.
+digests in the metadata store; `domain.artifacts.check_logical_path` keeps those paths inside
+their root.
 """
 
 from __future__ import annotations
@@ -16,35 +17,8 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-from relayml.errors import IntegrityError, InvalidInput, NotFound
-
-CHUNK = 1 << 20
-_HEX = set("0123456789abcdef")
-
-
-def check_logical_path(path: str) -> str:
-    """A relative POSIX path with no '..', no absolute root, no NUL, no backslash tricks."""
-    if not isinstance(path, str) or not path:
-        raise InvalidInput("artifact path must be a non-empty string")
-    if "\x00" in path:
-        raise InvalidInput(f"artifact path {path!r} contains a NUL byte")
-    if "\\" in path:
-        raise InvalidInput(f"artifact path {path!r} contains '\\'; use '/' as the separator")
-    if path.startswith("/") or (len(path) > 1 and path[1] == ":"):
-        raise InvalidInput(f"artifact path {path!r} is absolute; give a path relative to the run")
-    parts = path.split("/")
-    if any(p in ("..", ".") for p in parts) or any(p == "" for p in parts[:-1]):
-        raise InvalidInput(f"artifact path {path!r} has '.', '..' or empty parts; remove them")
-    norm = posixpath.normpath(path)
-    if norm.startswith("..") or len(norm) > 1024:
-        raise InvalidInput(f"artifact path {path!r} escapes its root or is too long")
-    return norm
-
-
-def check_digest(digest: str) -> str:
-    if not isinstance(digest, str) or len(digest) != 64 or not set(digest) <= _HEX:
-        raise InvalidInput(f"invalid sha256 digest {digest!r}: expected 64 lowercase hex chars")
-    return digest
+from relayml.domain.artifacts import CHUNK, check_digest
+from relayml.errors import IntegrityError, NotFound
 
 
 class ArtifactStore:

@@ -22,7 +22,7 @@ columns:
 def _parquet(tmp_path: Path, name: str, amounts: list[float], chunk: int | None = None) -> Path:
     import pyarrow as pa
 
-    from relayml.store.parquet import write_normalized
+    from relayml.tables.parquet import write_normalized
 
     table = pa.table({"id": list(range(len(amounts))), "amount": amounts})
     data: Any = table

@@ -210,7 +210,7 @@ def get(
 
             import pyarrow.csv as pcsv
 
-            from relayml.store.parquet import open_parquet
+            from relayml.tables.parquet import open_parquet
 
             with tempfile.TemporaryDirectory() as tmp:
                 local = backend.download_dataset(

@@ -16,16 +16,9 @@ def upgrade() -> None:
             "relay db upgrade migrates the embedded database, but a server is configured "
             "(--server or RELAY_SERVER_URL); run it on the server host, against its database"
         )
-    from relayml.store.sql.engine import make_engine
-    from relayml.store.sql.engine import upgrade as migrate
+    from relayml.services import upgrade_database
 
-    cfg = state.settings()
-    engine = make_engine(cfg.database_url)
-    try:
-        before, after = migrate(engine)
-    finally:
-        engine.dispose()
-    where = engine.url.render_as_string(hide_password=True)
+    where, before, after = upgrade_database(state.settings().database_url)
     if before == after:
         output.print_(f"{where}: already at schema {after}")
     else:

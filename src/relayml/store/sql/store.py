@@ -12,7 +12,7 @@ from sqlalchemy.exc import IntegrityError as SAIntegrityError
 from relayml.errors import Conflict, ServerUnavailable
 from relayml.store.sql.audit import SqlAudit
 from relayml.store.sql.datasets import SqlDatasets
-from relayml.store.sql.engine import ensure_schema, make_engine
+from relayml.store.sql.engine import current_revision, ensure_schema, make_engine
 from relayml.store.sql.identity import SqlIdentity
 from relayml.store.sql.notifications import SqlNotifications
 from relayml.store.sql.pipelines import SqlPipelines
@@ -62,6 +62,9 @@ class SqlStore:
             conn = conn.execution_options(relay_readonly=True)
             with conn.begin():
                 yield SqlTx(conn)
+
+    def schema_revision(self) -> str | None:
+        return current_revision(self.engine)
 
     def dispose(self) -> None:
         self.engine.dispose()

@@ -1,0 +1,32 @@
+"""The Backend for a configuration: a Relay server over http, or the services in-process."""
+
+from __future__ import annotations
+
+from relayml.client.base import Backend
+from relayml.config import Settings
+
+
+def open_backend(
+    settings: Settings, server: str | None = None, token: str | None = None
+) -> Backend:
+    """`server` (or the configured server URL) over http; else the embedded stores, as the user
+    `token` authenticates or, without one, the local user."""
+    server = server or settings.server_url
+    token = token or settings.token
+    if server:
+        from relayml.client.http import HttpBackend
+
+        return HttpBackend(server, token)
+    from relayml.client.local import LocalBackend
+    from relayml.services import open_services
+
+    services = open_services(settings.database_url, settings.artifact_uri)
+    try:
+        if token:
+            principal = services.identity.authenticate(token)
+        else:
+            principal = services.identity.provision_local(settings.user)
+    except BaseException:
+        services.close()
+        raise
+    return LocalBackend(services, principal)
