@@ -24,8 +24,7 @@ from relayml.errors import (
     Unprocessable,
     UserCodeError,
 )
-
-__version__ = "0.1.0"
+from relayml.version import __version__
 
 __all__ = [
     "ActiveRun",

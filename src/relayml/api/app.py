@@ -9,7 +9,6 @@ from __future__ import annotations
 from fastapi import FastAPI
 from starlette.responses import Response
 
-from relayml import __version__
 from relayml.api import errors
 from relayml.api.errors import OrjsonResponse, error_response
 from relayml.api.routers import (
@@ -23,6 +22,7 @@ from relayml.api.routers import (
 )
 from relayml.errors import RelayError
 from relayml.services import Services
+from relayml.version import __version__
 
 
 def create_app(services: Services) -> FastAPI:
