@@ -12,6 +12,7 @@ import contextlib
 import json
 import tempfile
 from collections.abc import Iterable, Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -122,27 +123,31 @@ class DatasetService(ServiceBase):
         status = DatasetStatus.VALID
         if quality is not None and not quality.get("passed", True):
             status = DatasetStatus.QUARANTINED
-        values: dict[str, Any] = {
-            "digest": scan.digest,
-            "blob": blob,
-            "size": scan.size,
-            "rows": scan.rows,
-            "schema": scan.schema,
-            "profile": scan.profile,
-            "sketch_blob": sketch_blob,
-            "quality": quality,
-            "contract": checked.text,
-            "contract_digest": checked.digest,
-            "status": status.value,
-            "description": description,
-            "source": source,
-            "producer_run": (clean_producer or {}).get("pipeline_run"),
-            "producer_step": (clean_producer or {}).get("step"),
-            "created_by": who.user,
-        }
+        draft = DatasetVersion(
+            project=project,
+            name=name,
+            version=0,  # the next free number, taken in the registering transaction
+            digest=scan.digest,
+            blob=blob,
+            size=scan.size,
+            rows=scan.rows,
+            schema=scan.schema,
+            profile=scan.profile,
+            sketch_blob=sketch_blob,
+            quality=quality,
+            contract=checked.text,
+            contract_digest=checked.digest,
+            status=status,
+            description=description,
+            source=source,
+            parents=parent_refs,
+            producer=clean_producer,
+            created_at=utcnow(),
+            created_by=who.user,
+        )
         for attempt in range(_RETRIES):
             try:
-                return self._register(who, project, name, values, parent_refs)
+                return self._register(who, draft)
             except Conflict:
                 if attempt == _RETRIES - 1:
                     raise
@@ -154,27 +159,28 @@ class DatasetService(ServiceBase):
             found = tx.datasets.version_by_digest(ds, digest) if ds is not None else None
             return found[1] if found else None
 
-    def _register(
-        self,
-        who: Principal,
-        project: str,
-        name: str,
-        values: dict[str, Any],
-        parent_refs: list[str],
-    ) -> DatasetVersion:
+    def _register(self, who: Principal, draft: DatasetVersion) -> DatasetVersion:
+        project, name = draft.project, draft.name
         with self.write() as tx:
             roles = self.require(tx, who, Action.DATASET_PUBLISH, project, EntityKind.DATASET, name)
             now = utcnow()
-            ds = tx.datasets.ensure_dataset(project, name, values["description"], who.user, now)
-            found = tx.datasets.version_by_digest(ds, values["digest"])
+            ds = tx.datasets.ensure_dataset(project, name, draft.description, who.user, now)
+            found = tx.datasets.version_by_digest(ds, draft.digest)
             if found is not None:  # published concurrently with the same content
                 return found[1]
-            parent_ids = [self._find(tx, project, p, True)[0] for p in parent_refs]
+            parent_ids = [self._find(tx, project, p, True)[0] for p in draft.parents]
             version = tx.datasets.next_version(ds)
-            row = {**values, "version": version, "created_at": now}
-            tx.datasets.insert_version(ds, row, parent_ids)
-            payload = {k: values[k] for k in ("digest", "blob", "status", "source")}
-            payload.update(parents=parent_refs, contract_digest=values["contract_digest"])
+            tx.datasets.insert_version(
+                ds, replace(draft, version=version, created_at=now), parent_ids
+            )
+            payload: dict[str, Any] = {
+                "digest": draft.digest,
+                "blob": draft.blob,
+                "status": draft.status.value,
+                "source": draft.source,
+                "parents": draft.parents,
+                "contract_digest": draft.contract_digest,
+            }
             ref = f"{name}@{version}"
             self.record(
                 tx, who, roles, Action.DATASET_PUBLISH, project, EntityKind.DATASET, ref, payload

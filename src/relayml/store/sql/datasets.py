@@ -116,11 +116,34 @@ class SqlDatasets:
         return int(row[0] or 0) + 1 if row else 1
 
     def insert_version(
-        self, dataset_id: int, values: dict[str, Any], parent_ids: Sequence[int]
+        self, dataset_id: int, version: DatasetVersion, parent_ids: Sequence[int]
     ) -> int:
-        result = self.conn.execute(
-            s.dataset_versions.insert().values(dataset_id=dataset_id, **values)
-        )
+        producer = version.producer or {}
+        row = {
+            "dataset_id": dataset_id,
+            "version": version.version,
+            "digest": version.digest,
+            "blob": version.blob,
+            "size": version.size,
+            "rows": version.rows,
+            "schema": version.schema,
+            "profile": version.profile,
+            "sketch_blob": version.sketch_blob,
+            "quality": version.quality,
+            "contract": version.contract,
+            "contract_digest": version.contract_digest,
+            "status": version.status.value,
+            "description": version.description,
+            "source": version.source,
+            "producer_run": producer.get("pipeline_run"),
+            "producer_step": producer.get("step"),
+            "created_at": version.created_at,
+            "created_by": version.created_by,
+            "released_at": version.released_at,
+            "released_by": version.released_by,
+            "release_reason": version.release_reason,
+        }
+        result = self.conn.execute(s.dataset_versions.insert().values(**row))
         pk = result.inserted_primary_key
         assert pk is not None
         version_id = int(pk[0])
