@@ -76,6 +76,7 @@ def compare(
     classifier: bool = False,
     backend: Backend | None = None,
     project: str | None = None,
+    exclude: Sequence[str] | None = None,
     **options: float,
 ) -> DriftReport:
     """Compare ``current`` with ``reference`` and decide, per column, whether it drifted.
@@ -89,6 +90,9 @@ def compare(
     e.g. the merge of per-partition summaries computed on Ray.
     ``classifier=True`` adds a domain-classifier check of the joint distribution (needs
     scikit-learn and the raw reference).
+    Columns unique on every row (integer or string ids) are skipped, with a note in the report,
+    unless named in ``columns``; ``exclude`` skips further columns.
+    Paths may name Parquet files or folders, or CSV files.
     Dataset versions are read through ``backend`` (with its ``project``) when given, so
     server-side code (a monitor) can compare without an SDK session; by default through the
     session's backend and project.
@@ -99,6 +103,7 @@ def compare(
     from relayml.stats.tables import to_arrow
 
     base = _thresholds(thresholds or Thresholds(), options)
+    reference, current = _read_csv(reference, "reference"), _read_csv(current, "current")
     reference, current = _dataset_refs(
         reference, current, categorical, kinds, bins, classifier, backend, project
     )
@@ -121,9 +126,13 @@ def compare(
         ref_table = to_arrow(reference, columns, side="reference")
         _require_rows(ref_table, "reference")
         ref_sketch = summarize(ref_table, None, categorical, kinds=kinds, bins=bins)
+    ref_sketch = _skip(ref_sketch, columns, exclude)
     wanted = list(ref_sketch.columns)
     if not wanted:
-        raise InvalidInput("no column to compare: the reference has no column with a drift test")
+        raise InvalidInput(
+            "no column to compare: the reference has no column with a drift test "
+            f"(skipped: {ref_sketch.skipped}); name a column with columns=[...] to force it"
+        )
     if isinstance(current, Mapping | TableSketch):
         # e.g. the merge of per-partition summaries made on the reference's edges (Ray, Spark)
         if classifier:
@@ -240,16 +249,66 @@ def _current_summary(current: Any, reference: TableSketch) -> TableSketch:
 
 def _select(sketch: TableSketch, columns: Sequence[str]) -> TableSketch:
     from relayml.stats.sketch import TableSketch
+    from relayml.stats.tables import unknown_columns
 
     missing = [c for c in columns if c not in sketch.columns]
     if missing:
-        raise InvalidInput(f"the reference summary has no column(s) {missing}", missing=missing)
+        raise unknown_columns("the reference summary", missing, [*sketch.columns, *sketch.skipped])
     return TableSketch(
         {c: sketch.kinds[c] for c in columns},
         {c: sketch.columns[c] for c in columns},
         sketch.n_rows,
         {},
+        [c for c in sketch.id_like if c in columns],
     )
+
+
+def _skip(
+    sketch: TableSketch, columns: Sequence[str] | None, exclude: Sequence[str] | None
+) -> TableSketch:
+    """Drop excluded columns and, unless columns were named, id-like ones; say why in skipped."""
+    from relayml.stats.sketch import ID_LIKE_NOTE, TableSketch
+    from relayml.stats.tables import unknown_columns
+
+    if isinstance(exclude, str):
+        exclude = [exclude]
+    unknown = [c for c in exclude or () if c not in sketch.columns and c not in sketch.skipped]
+    if unknown:
+        raise unknown_columns("the reference", unknown, [*sketch.columns, *sketch.skipped])
+    reasons = {c: "excluded" for c in exclude or ()}
+    if columns is None:
+        for name in sketch.id_like_columns():
+            reasons.setdefault(name, ID_LIKE_NOTE)
+    if not reasons:
+        return sketch
+    keep = [c for c in sketch.columns if c not in reasons]
+    return TableSketch(
+        {c: sketch.kinds[c] for c in keep},
+        {c: sketch.columns[c] for c in keep},
+        sketch.n_rows,
+        {**sketch.skipped, **reasons},
+        [c for c in sketch.id_like if c in keep],
+    )
+
+
+def _read_csv(data: Any, side: str) -> Any:
+    """A CSV path as a pyarrow Table, read as the rest of Relay reads CSV; anything else as is."""
+    import os
+    from pathlib import Path
+
+    if not isinstance(data, str | os.PathLike):
+        return data
+    path = Path(data)
+    if path.suffix.lower() not in (".csv", ".tsv", ".txt", ".gz") or not path.is_file():
+        return data
+    import pyarrow as pa
+
+    from relayml.contracts.sources import batches
+
+    parts = list(batches(path))
+    if not parts:
+        raise InvalidInput(f"the {side} CSV file {str(path)!r} has no rows")
+    return pa.Table.from_batches(parts)
 
 
 def _check_kinds(ref: TableSketch, cur_table: Any) -> None:

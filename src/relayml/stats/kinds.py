@@ -54,6 +54,18 @@ def infer_kind(arrow_type: Any) -> ColumnKind | None:
     return None
 
 
+def is_id_type(arrow_type: Any) -> bool:
+    """Types ids come in (integers, strings, bytes); a unique float is a measurement."""
+    t = arrow_type
+    return bool(
+        pa.types.is_integer(t)
+        or pa.types.is_string(t)
+        or pa.types.is_large_string(t)
+        or pa.types.is_binary(t)
+        or pa.types.is_large_binary(t)
+    )
+
+
 def numeric_values(column: Any) -> tuple[npt.NDArray[np.float64], int]:
     """Finite values of an Arrow column as float64, and how many were missing.
 

@@ -31,9 +31,16 @@ import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
 
-from relayml.stats.kinds import ColumnKind, category_counts, infer_kind, numeric_values
+from relayml.stats.kinds import (
+    ColumnKind,
+    category_counts,
+    infer_kind,
+    is_id_type,
+    numeric_values,
+)
 from relayml.stats.sketch import (
     DEFAULT_FINE_BINS,
+    MIN_ID_ROWS,
     CategoricalSketch,
     ColumnSketch,
     NumericSketch,
@@ -180,6 +187,17 @@ class _Column:
         sk = categorical_sketch(self.counts, self.missing)
         return CategoricalSketch(sk.counts, sk.n_missing, sk.other + self.other)
 
+    def id_like(self, rows: int) -> bool:
+        """Unique on every row (within the distinct estimate's error): an id, not a feature."""
+        if not is_id_type(self.type) or self.missing or rows < MIN_ID_ROWS:
+            return False
+        distinct, approx = self.kmv.estimate()
+        if self.kind is not None and not self.kind.is_ordered and not self.other:
+            distinct, approx = len(self.counts), False
+        if not approx:
+            return distinct == rows
+        return distinct >= rows * (1 - 3 * DISTINCT_RSE)
+
     def summary(self) -> dict[str, Any]:
         distinct, approx = self.kmv.estimate()
         if self.kind is not None and not self.kind.is_ordered and not self.other:
@@ -269,4 +287,5 @@ class Profiler:
                 skipped[name] = f"type {c.type} has no drift test"
                 continue
             kinds[name], columns[name] = c.kind, sk
-        return TableSketch(kinds, columns, self.rows, skipped)
+        ids = [name for name, c in self.columns.items() if name in kinds and c.id_like(self.rows)]
+        return TableSketch(kinds, columns, self.rows, skipped, ids)

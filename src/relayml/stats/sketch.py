@@ -34,6 +34,8 @@ IntArray = npt.NDArray[np.int64]
 DEFAULT_FINE_BINS = 2048
 DEFAULT_MAX_CATEGORIES = 10_000
 SKETCH_FORMAT = 1
+MIN_ID_ROWS = 50  # fewer rows than this are too few to call a unique column an id
+ID_LIKE_NOTE = "id-like (unique on every row)"
 
 
 @dataclass(frozen=True)
@@ -184,6 +186,7 @@ class TableSketch:
     columns: dict[str, ColumnSketch]
     n_rows: int
     skipped: dict[str, str] = field(default_factory=dict)  # column -> why it has no sketch
+    id_like: list[str] = field(default_factory=list)  # unique on every row: skipped by default
 
     def merge(self, other: TableSketch) -> TableSketch:
         if self.kinds != other.kinds:
@@ -199,6 +202,23 @@ class TableSketch:
                 raise ValueError(f"column {name!r} has different sketch types")
         return TableSketch(dict(self.kinds), merged, self.n_rows + other.n_rows, dict(self.skipped))
 
+    def id_like_columns(self) -> list[str]:
+        """Columns unique on every row: recorded when summarised, else (older summaries) read
+        from category counts that are all 1 on a column without missing values."""
+        found = list(self.id_like)
+        for name, sk in self.columns.items():
+            if (
+                name not in found
+                and isinstance(sk, CategoricalSketch)
+                and self.kinds.get(name) is ColumnKind.CATEGORICAL
+                and self.n_rows >= MIN_ID_ROWS
+                and sk.n_missing == 0
+                and sk.other == 0
+                and len(sk.counts) == self.n_rows
+            ):
+                found.append(name)
+        return found
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "format": SKETCH_FORMAT,
@@ -206,6 +226,7 @@ class TableSketch:
             "kinds": {k: v.value for k, v in self.kinds.items()},
             "columns": {k: v.to_dict() for k, v in self.columns.items()},
             "skipped": dict(self.skipped),
+            "id_like": list(self.id_like),
         }
 
     @classmethod
@@ -223,6 +244,7 @@ class TableSketch:
             columns=columns,
             n_rows=int(d["n_rows"]),
             skipped=dict(d.get("skipped", {})),
+            id_like=list(d.get("id_like", [])),
         )
 
 

@@ -6,10 +6,11 @@ from collections.abc import Mapping
 from typing import Any
 
 from relayml.errors import InvalidInput
-from relayml.stats.kinds import ColumnKind, category_counts, numeric_values
+from relayml.stats.kinds import ColumnKind, category_counts, is_id_type, numeric_values
 from relayml.stats.sketch import (
     DEFAULT_FINE_BINS,
     DEFAULT_MAX_CATEGORIES,
+    MIN_ID_ROWS,
     ColumnSketch,
     NumericSketch,
     TableSketch,
@@ -51,4 +52,21 @@ def summarize_table(
         else:
             counts, n_missing = category_counts(col)
             columns[name] = categorical_sketch(counts, n_missing, max_categories)
-    return TableSketch(dict(kinds), columns, int(table.num_rows), dict(skipped or {}))
+    ids = id_like_columns(table, list(kinds)) if like is None else []
+    return TableSketch(dict(kinds), columns, int(table.num_rows), dict(skipped or {}), ids)
+
+
+def id_like_columns(table: Any, names: list[str]) -> list[str]:
+    """Integer or string columns without missing values that are unique on every row."""
+    import pyarrow.compute as pc
+
+    rows = int(table.num_rows)
+    if rows < MIN_ID_ROWS:
+        return []
+    found = []
+    for name in names:
+        col = table.column(name)
+        unique = is_id_type(col.type) and col.null_count == 0
+        if unique and int(pc.count_distinct(col).as_py()) == rows:
+            found.append(name)
+    return found

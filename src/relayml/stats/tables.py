@@ -38,12 +38,27 @@ def to_arrow(data: Any, columns: Sequence[str] | None = None, *, side: str = "da
     if columns is not None:
         missing = [c for c in columns if c not in table.column_names]
         if missing:
-            raise InvalidInput(
-                f"{side} has no column(s) {missing}; it has {table.column_names[:20]}",
-                missing=missing,
-            )
+            raise unknown_columns(side, missing, table.column_names)
         table = table.select(list(columns))
     return table
+
+
+def unknown_columns(side: str, missing: Sequence[str], available: Sequence[str]) -> InvalidInput:
+    """The error for columns the ``side`` lacks: its columns, and the closest name to each."""
+    import difflib
+
+    hints = []
+    for name in missing:
+        close = difflib.get_close_matches(name, list(available), n=1)
+        if close:
+            hints.append(f"did you mean {close[0]!r} for {name!r}?")
+    shown = list(available[:50]) + (["..."] if len(available) > 50 else [])
+    return InvalidInput(
+        f"{side} has no column(s) {list(missing)}; it has {shown}"
+        + (f"; {' '.join(hints)}" if hints else ""),
+        missing=list(missing),
+        available=list(available),
+    )
 
 
 def _read_parquet(path: Path, columns: Sequence[str] | None, side: str) -> Any:
@@ -59,13 +74,20 @@ def _read_parquet(path: Path, columns: Sequence[str] | None, side: str) -> Any:
         )
         raise InvalidInput(f"{side} {text!r} is not an existing Parquet file or folder.{hint}")
     try:
-        schema_names = pq.read_schema(path).names if path.is_file() else None
-        cols = list(columns) if columns is not None else None
-        if cols is not None and schema_names is not None:
-            cols = [c for c in cols if c in schema_names]  # let to_arrow report the missing ones
-        return pq.read_table(path, columns=cols)
+        if columns is not None:
+            names = pq.read_schema(path).names if path.is_file() else _dir_names(path)
+            missing = [c for c in columns if c not in names]
+            if missing:
+                raise unknown_columns(side, missing, names)
+        return pq.read_table(path, columns=list(columns) if columns is not None else None)
     except (pa.ArrowInvalid, OSError) as exc:
         raise InvalidInput(f"could not read {side} {str(path)!r} as Parquet: {exc}") from exc
+
+
+def _dir_names(path: Path) -> list[str]:
+    import pyarrow.dataset as pds
+
+    return list(pds.dataset(str(path), format="parquet").schema.names)
 
 
 def _is_pandas(data: Any) -> bool:
@@ -81,7 +103,7 @@ def _from_pandas(df: Any, columns: Sequence[str] | None) -> Any:
     if columns is not None:
         missing = [c for c in columns if c not in df.columns]
         if missing:
-            raise InvalidInput(f"data has no column(s) {missing}", missing=missing)
+            raise unknown_columns("data", missing, [str(c) for c in df.columns])
         df = df[list(columns)]
     arrays, names = [], []
     for name in df.columns:

@@ -1,4 +1,5 @@
-"""`relay drift REF CUR`: compare two Parquet files; the exit code makes it a CI gate.
+"""`relay drift REF CUR`: compare two Parquet or CSV files, or a dataset version with data;
+the exit code makes it a CI gate.
 
 Exit codes: 0 no drift (or drift without --fail-on-drift); 1 drift found with --fail-on-drift
 (EXIT_DRIFT); user errors exit with their RelayError class's code (2 for bad input).
@@ -22,6 +23,7 @@ def drift(
     fail_on_drift: bool = False,
     categorical: list[str] | None = None,
     columns: list[str] | None = None,
+    exclude: list[str] | None = None,
 ) -> int:
     """Compare, print a table, write the requested files; return the exit code."""
     from rich.console import Console
@@ -29,7 +31,9 @@ def drift(
 
     from relayml.drift import compare
 
-    report = compare(ref, cur, columns=columns or None, categorical=categorical or None)
+    report = compare(
+        ref, cur, columns=columns or None, categorical=categorical or None, exclude=exclude or None
+    )
     console = Console()
     table = Table(title=f"Drift: {cur} vs {ref}", show_lines=False)
     for header, justify in (
@@ -52,6 +56,8 @@ def drift(
             f"{p:.2g}",
             col.reason,
         )
+    for name, why in report.skipped.items():
+        table.add_row(name, "", "[dim]skipped[/]", "", "", why)
     console.print(table)
     console.print(report.summary())
     if html is not None:
@@ -64,8 +70,19 @@ def drift(
 
 
 def drift_command(
-    ref: Annotated[str, typer.Argument(help="Reference data: a Parquet file or folder.")],
-    cur: Annotated[str, typer.Argument(help="Current data: a Parquet file or folder.")],
+    ref: Annotated[
+        str,
+        typer.Argument(
+            help="Reference data: a Parquet file or folder, a CSV file, or a dataset version "
+            "(loans@3: its stored summary is the reference)."
+        ),
+    ],
+    cur: Annotated[
+        str,
+        typer.Argument(
+            help="Current data: a Parquet file or folder, a CSV file, or a dataset version."
+        ),
+    ],
     html: Annotated[Path | None, typer.Option("--html", help="Write an HTML report here.")] = None,
     json_out: Annotated[
         Path | None, typer.Option("--json", help="Write the report as JSON here.")
@@ -80,11 +97,21 @@ def drift_command(
     ] = None,
     columns: Annotated[
         list[str] | None,
-        typer.Option("--column", help="Compare only this column (repeatable)."),
+        typer.Option(
+            "--column",
+            help="Compare only this column (repeatable); also forces an id-like column.",
+        ),
+    ] = None,
+    exclude: Annotated[
+        list[str] | None,
+        typer.Option("--exclude", help="Do not compare this column (repeatable)."),
     ] = None,
 ) -> None:
-    """Compare CUR with REF column by column and say which columns drifted, and why."""
-    code = drift(ref, cur, html, json_out, fail_on_drift, categorical, columns)
+    """Compare CUR with REF column by column and say which columns drifted, and why.
+
+    Columns unique on every row (ids) are skipped unless named with --column.
+    """
+    code = drift(ref, cur, html, json_out, fail_on_drift, categorical, columns, exclude)
     if code:
         raise typer.Exit(code=code)
 
