@@ -10,6 +10,7 @@ import pytest
 from relayml.sdk.session import connect
 from relayml.testing.contract import BackendContract, ContractEnv
 from relayml.testing.contract_datasets import DatasetContract
+from relayml.testing.contract_identity import IdentityContract
 from relayml.testing.contract_pipelines import PipelineContract
 from relayml.testing.contract_webhooks import WebhookContract
 from tests.conftest import settings_for
@@ -45,7 +46,9 @@ def contract(
         b.close()
 
 
-class TestBackendContract(BackendContract, DatasetContract, PipelineContract, WebhookContract):
+class TestBackendContract(
+    BackendContract, IdentityContract, DatasetContract, PipelineContract, WebhookContract
+):
     pass
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import getpass
 import json
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -40,6 +41,8 @@ class Settings:
     server_url: str | None
     token: str | None
     user: str
+    auth_cache_seconds: float = 5.0
+    """How stale a server's view of a token may be (RELAY_AUTH_CACHE_SECONDS; 0 = no cache)."""
 
     @classmethod
     def from_env(cls, home: str | os.PathLike[str] | None = None) -> Settings:
@@ -53,6 +56,7 @@ class Settings:
             server_url=env.get("RELAY_SERVER_URL") or None,
             token=env.get("RELAY_TOKEN") or None,
             user=env.get("RELAY_USER") or _os_user(),
+            auth_cache_seconds=_seconds("RELAY_AUTH_CACHE_SECONDS", env, default=5.0),
         )
 
 
@@ -80,6 +84,19 @@ def remember_project(home: Path, project: str) -> Path:
     tmp.write_text(json.dumps({"project": project}) + "\n", encoding="utf-8")
     os.replace(tmp, path)
     return path
+
+
+def _seconds(name: str, env: Mapping[str, str], default: float) -> float:
+    raw = env.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if not 0 <= value <= 3600:
+        raise InvalidInput(f"{name}={raw!r} must be a number of seconds from 0 to 3600")
+    return value
 
 
 def _os_user() -> str:

@@ -15,7 +15,7 @@ from pydantic import BaseModel, Field
 
 from relayml.domain.audit import AuditEvent, VerifyResult
 from relayml.domain.datasets import DatasetInfo
-from relayml.domain.identity import IssuedToken, Project, Role, User
+from relayml.domain.identity import IssuedToken, Project, Role, TokenInfo, User
 from relayml.domain.notifications import Delivery, DeliveryStatus, IssuedWebhook, Webhook
 from relayml.domain.numbers import decode_float, encode_float
 from relayml.domain.tracking import (
@@ -71,11 +71,38 @@ def user_in(d: dict[str, Any]) -> User:
 
 
 def token_out(t: IssuedToken) -> dict[str, Any]:
-    return {"user": t.user, "token": t.token, "token_id": t.token_id}
+    expires = t.expires_at.isoformat() if t.expires_at else None
+    return {"user": t.user, "token": t.token, "token_id": t.token_id, "expires_at": expires}
 
 
 def token_in(d: dict[str, Any]) -> IssuedToken:
-    return IssuedToken(user=d["user"], token=d["token"], token_id=d["token_id"])
+    expires = d.get("expires_at")
+    return IssuedToken(
+        user=d["user"],
+        token=d["token"],
+        token_id=d["token_id"],
+        expires_at=_time(expires) if expires else None,
+    )
+
+
+def token_info_out(t: TokenInfo) -> dict[str, Any]:
+    return {
+        "id": t.id,
+        "user": t.user,
+        "created_at": t.created_at.isoformat(),
+        "expires_at": t.expires_at.isoformat() if t.expires_at else None,
+        "revoked_at": t.revoked_at.isoformat() if t.revoked_at else None,
+    }
+
+
+def token_info_in(d: dict[str, Any]) -> TokenInfo:
+    return TokenInfo(
+        id=d["id"],
+        user=d["user"],
+        created_at=_time(d["created_at"]),
+        expires_at=_time(d["expires_at"]) if d.get("expires_at") else None,
+        revoked_at=_time(d["revoked_at"]) if d.get("revoked_at") else None,
+    )
 
 
 def experiment_out(e: Experiment) -> dict[str, Any]:

@@ -19,6 +19,9 @@ ROUTES = [
     ("PUT", "/api/v1/projects/churn"),
     ("GET", "/api/v1/users"),
     ("POST", "/api/v1/users/alice/grants"),
+    ("POST", "/api/v1/users/alice/deactivate"),
+    ("GET", "/api/v1/tokens"),
+    ("DELETE", "/api/v1/tokens/0123456789ab"),
     ("GET", "/api/v1/projects/default/runs"),
     ("POST", "/api/v1/projects/default/runs"),
     ("GET", f"/api/v1/runs/{RUN}"),
@@ -60,7 +63,7 @@ def test_routes_refuse_callers_without_a_valid_token(
 
 def test_unknown_token_is_told_how_to_get_one(anon: httpx.Client) -> None:
     r = anon.get("/api/v1/whoami", headers={"Authorization": "Bearer nope"})
-    assert "relay users token" in str(error_of(r)["message"])
+    assert "relay tokens issue" in str(error_of(r)["message"])
 
 
 def test_a_refused_upload_writes_nothing(anon: httpx.Client, artifact_root: Path) -> None:

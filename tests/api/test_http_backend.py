@@ -25,7 +25,7 @@ def test_identity(backend: HttpBackend, server: ServerInfo) -> None:
 
 
 def test_bad_or_missing_token_fails_at_construction(server: ServerInfo) -> None:
-    with pytest.raises(Unauthenticated, match="unknown or revoked"):
+    with pytest.raises(Unauthenticated, match="the token is unknown"):
         HttpBackend(server.url, "rly_wrong")
     with pytest.raises(Unauthenticated, match="RELAY_TOKEN"):
         HttpBackend(server.url, None)

@@ -18,6 +18,10 @@ EXPECTED_ROUTES = {
     ("POST", "/api/v1/users/{user}/tokens"),
     ("POST", "/api/v1/users/{user}/grants"),
     ("DELETE", "/api/v1/users/{user}/grants/{role}"),
+    ("POST", "/api/v1/users/{user}/deactivate"),
+    ("POST", "/api/v1/users/{user}/activate"),
+    ("GET", "/api/v1/tokens"),
+    ("DELETE", "/api/v1/tokens/{token_id}"),
     # tracking
     ("GET", "/api/v1/projects/{project}/experiments"),
     ("POST", "/api/v1/projects/{project}/runs"),

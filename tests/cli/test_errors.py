@@ -52,7 +52,7 @@ def test_unknown_token_exits_3(relay: Relay) -> None:
     relay("whoami")  # creates the store
     result = relay("whoami", RELAY_TOKEN="rly_not-a-real-token")
     assert result.code == 3
-    assert "unknown or revoked" in one_error_line(result)
+    assert "the token is unknown" in one_error_line(result)
 
 
 def test_project_create_twice_is_a_conflict(relay: Relay) -> None:

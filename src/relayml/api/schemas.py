@@ -36,10 +36,22 @@ class ProjectCreate(Body):
     description: str = ""
 
 
+_EXPIRES = Field(
+    None,
+    description="How long the token lasts, e.g. '90d', '12h' (default 90d, at most 365d)",
+    examples=["30d"],
+)
+
+
 class UserCreate(Body):
     name: str = Field(examples=["alice"])
     roles: list[str] = Field(min_length=1, examples=[["data_scientist"]])
     project: str = Field("default", examples=["churn"])
+    expires: str | None = _EXPIRES
+
+
+class TokenCreate(Body):
+    expires: str | None = _EXPIRES
 
 
 class GrantCreate(Body):

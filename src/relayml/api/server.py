@@ -27,7 +27,7 @@ def serve(
     from relayml.services import open_services
 
     cfg = settings or Settings.from_env()
-    services = open_services(cfg.database_url, cfg.artifact_uri)
+    services = open_services(cfg.database_url, cfg.artifact_uri, cfg.auth_cache_seconds)
     try:
         app = create_app(services)
         print(

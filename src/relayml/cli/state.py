@@ -32,6 +32,15 @@ def project(override: str | None = None) -> str:
     return check_name("project", chosen or DEFAULT_PROJECT)
 
 
+def project_if_chosen(override: str | None = None) -> str | None:
+    """For commands that span every project unless told otherwise (`audit log`, `users ls`):
+    the project chosen as `project` would choose it, or None when none was."""
+    from relayml.config import workspace_project
+
+    chosen = override or options.project or workspace_project(settings().home)
+    return chosen or None
+
+
 def settings() -> Settings:
     from relayml.config import Settings
 

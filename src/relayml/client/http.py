@@ -21,7 +21,14 @@ from relayml.client.http_transport import seg as _seg
 from relayml.client.http_webhooks import HttpWebhooks
 from relayml.domain.artifacts import check_logical_path
 from relayml.domain.audit import AuditEvent, VerifyResult
-from relayml.domain.identity import IssuedToken, Project, User, check_name, parse_role
+from relayml.domain.identity import (
+    IssuedToken,
+    Project,
+    TokenInfo,
+    User,
+    check_name,
+    parse_role,
+)
 from relayml.domain.tracking import (
     ArtifactInfo,
     Experiment,
@@ -34,6 +41,7 @@ from relayml.domain.tracking import (
     param_value,
     tag_value,
 )
+from relayml.errors import InvalidInput
 
 _TIMEOUT = httpx.Timeout(300.0, connect=10.0)
 
@@ -76,12 +84,28 @@ class HttpBackend(HttpDatasets, HttpPipelines, HttpWebhooks):
     def list_projects(self) -> list[Project]:
         return [wire.project_in(p) for p in self._call("GET", "/api/v1/projects")]
 
-    def create_user(self, name: str, roles: list[str], project: str) -> IssuedToken:
-        body = {"name": name, "roles": list(roles), "project": project}
+    def create_user(
+        self, name: str, roles: list[str], project: str, expires: str | None = None
+    ) -> IssuedToken:
+        body = {"name": name, "roles": list(roles), "project": project, "expires": expires}
         return wire.token_in(self._call("POST", "/api/v1/users", json=body))
 
-    def issue_token(self, user: str) -> IssuedToken:
-        return wire.token_in(self._call("POST", f"/api/v1/users/{_name('user', user)}/tokens"))
+    def issue_token(self, user: str, expires: str | None = None) -> IssuedToken:
+        path = f"/api/v1/users/{_name('user', user)}/tokens"
+        return wire.token_in(self._call("POST", path, json={"expires": expires}))
+
+    def list_tokens(self, user: str | None = None) -> list[TokenInfo]:
+        rows = self._call("GET", "/api/v1/tokens", params={"user": user})
+        return [wire.token_info_in(t) for t in rows]
+
+    def revoke_token(self, token_id: str) -> TokenInfo:
+        if not token_id:
+            raise InvalidInput("give the id of the token to revoke (relay tokens ls shows them)")
+        return wire.token_info_in(self._call("DELETE", f"/api/v1/tokens/{_seg(token_id)}"))
+
+    def set_user_active(self, user: str, active: bool) -> User:
+        verb = "activate" if active else "deactivate"
+        return wire.user_in(self._call("POST", f"/api/v1/users/{_name('user', user)}/{verb}"))
 
     def list_users(self, project: str | None = None) -> list[User]:
         rows = self._call("GET", "/api/v1/users", params={"project": project})

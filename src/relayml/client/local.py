@@ -9,7 +9,7 @@ from typing import Any
 from relayml.domain.artifacts import CHUNK
 from relayml.domain.audit import AuditEvent, VerifyResult
 from relayml.domain.datasets import DatasetInfo, DatasetVersion, LineageNode
-from relayml.domain.identity import IssuedToken, Principal, Project, User
+from relayml.domain.identity import IssuedToken, Principal, Project, TokenInfo, User
 from relayml.domain.notifications import Delivery, IssuedWebhook, Webhook
 from relayml.domain.pipelines import PipelineInfo, PipelineRun, StepOutput, StepRun
 from relayml.domain.tracking import ArtifactInfo, Experiment, MetricPoint, RunPage, RunRecord
@@ -36,11 +36,22 @@ class LocalBackend:
     def list_projects(self) -> list[Project]:
         return self.services.identity.list_projects(self.principal)
 
-    def create_user(self, name: str, roles: list[str], project: str) -> IssuedToken:
-        return self.services.identity.create_user(self.principal, name, roles, project)
+    def create_user(
+        self, name: str, roles: list[str], project: str, expires: str | None = None
+    ) -> IssuedToken:
+        return self.services.identity.create_user(self.principal, name, roles, project, expires)
 
-    def issue_token(self, user: str) -> IssuedToken:
-        return self.services.identity.issue_token(self.principal, user)
+    def issue_token(self, user: str, expires: str | None = None) -> IssuedToken:
+        return self.services.identity.issue_token(self.principal, user, expires)
+
+    def list_tokens(self, user: str | None = None) -> list[TokenInfo]:
+        return self.services.identity.list_tokens(self.principal, user)
+
+    def revoke_token(self, token_id: str) -> TokenInfo:
+        return self.services.identity.revoke_token(self.principal, token_id)
+
+    def set_user_active(self, user: str, active: bool) -> User:
+        return self.services.identity.set_user_active(self.principal, user, active)
 
     def list_users(self, project: str | None = None) -> list[User]:
         return self.services.identity.list_users(self.principal, project)

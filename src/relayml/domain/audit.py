@@ -22,6 +22,9 @@ class Event(StrEnum):
 
     USER_PROVISION = "user.provision"
     TOKEN_ISSUE = "token.issue"  # noqa: S105 (an action name, not a secret)
+    TOKEN_REVOKE = "token.revoke"  # noqa: S105 (an action name, not a secret)
+    USER_DEACTIVATE = "user.deactivate"
+    USER_ACTIVATE = "user.activate"
     GRANT_ADD = "grant.add"
     GRANT_REMOVE = "grant.remove"
     RUN_LOG = "run.log"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 
 from relayml.domain.enums import parse_enum
@@ -14,6 +14,11 @@ GLOBAL_SCOPE = "*"
 """A grant in this scope applies to every project (the platform admin holds `admin` here)."""
 
 DEFAULT_PROJECT = "default"
+
+DEFAULT_TOKEN_LIFETIME = timedelta(days=90)
+"""How long a token lasts when its issuer gives no --expires."""
+MAX_TOKEN_LIFETIME = timedelta(days=365)
+"""The longest --expires accepted: every token issued ends, and is reissued at least yearly."""
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 
@@ -83,3 +88,49 @@ class IssuedToken:
     user: str
     token: str
     token_id: str
+    expires_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class TokenInfo:
+    """What is known about a token without its secret: never the token, nor its hash."""
+
+    id: str
+    user: str
+    created_at: datetime
+    expires_at: datetime | None
+    revoked_at: datetime | None = None
+
+    def state(self, now: datetime) -> str:
+        if self.revoked_at is not None:
+            return "revoked"
+        if self.expires_at is not None and self.expires_at <= now:
+            return "expired"
+        return "active"
+
+
+def token_lifetime(expires: str | float | timedelta | None) -> timedelta:
+    """How long a new token lasts: "90d", "12h", "30m", "90s", seconds, or None for the default
+    (DEFAULT_TOKEN_LIFETIME); never longer than MAX_TOKEN_LIFETIME."""
+    if expires is None:
+        return DEFAULT_TOKEN_LIFETIME
+    if isinstance(expires, timedelta):
+        lifetime = expires
+    else:
+        from relayml.domain.durations import parse_duration
+
+        try:
+            seconds = parse_duration(expires)
+        except InvalidInput:
+            raise InvalidInput(
+                f"invalid token expiry {expires!r}; write e.g. 90d, 12h, 30m or 90s"
+            ) from None
+        lifetime = timedelta(seconds=seconds or 0)
+    if lifetime <= timedelta(0):
+        raise InvalidInput(f"token expiry {expires!r} must be positive; write e.g. 90d")
+    if lifetime > MAX_TOKEN_LIFETIME:
+        raise InvalidInput(
+            f"token expiry {expires!r} is longer than the maximum of "
+            f"{MAX_TOKEN_LIFETIME.days}d; issue a new token before it ends instead"
+        )
+    return lifetime

@@ -9,16 +9,22 @@ from relayml.services.identity import IdentityService
 from relayml.services.notifications import NotificationService
 from relayml.services.pipelines import PipelineService
 from relayml.services.scheduling import SchedulingService
+from relayml.services.token_cache import DEFAULT_TTL_SECONDS, TokenCache
 from relayml.services.tracking import TrackingService
 from relayml.store.artifacts import ArtifactStore
 from relayml.store.base import MetadataStore
 
 
 class Services:
-    def __init__(self, store: MetadataStore, artifacts: ArtifactStore) -> None:
+    def __init__(
+        self,
+        store: MetadataStore,
+        artifacts: ArtifactStore,
+        auth_cache_seconds: float = DEFAULT_TTL_SECONDS,
+    ) -> None:
         self.store = store
         self.artifact_store = artifacts
-        self.identity = IdentityService(store, artifacts)
+        self.identity = IdentityService(store, artifacts, TokenCache(ttl=auth_cache_seconds))
         self.audit = AuditService(store, artifacts)
         self.tracking = TrackingService(store, artifacts)
         self.artifacts = ArtifactService(store, artifacts)
@@ -35,10 +41,12 @@ class Services:
         self.store.dispose()
 
 
-def open_services(database_url: str, artifact_uri: str) -> Services:
+def open_services(
+    database_url: str, artifact_uri: str, auth_cache_seconds: float = DEFAULT_TTL_SECONDS
+) -> Services:
     from relayml.store.sql.store import SqlStore
 
-    return Services(SqlStore(database_url), ArtifactStore(artifact_uri))
+    return Services(SqlStore(database_url), ArtifactStore(artifact_uri), auth_cache_seconds)
 
 
 def upgrade_database(database_url: str) -> tuple[str, str | None, str]:

@@ -36,9 +36,13 @@ class AuditService(ServiceBase):
         if not 1 <= limit <= 10_000:
             raise InvalidInput(f"limit must be between 1 and 10000, got {limit}")
         with self.read() as tx:
-            self.require(
-                tx, who, Action.AUDIT_READ, project or GLOBAL_SCOPE, EntityKind.AUDIT, "log"
-            )
+            if project is None or project == GLOBAL_SCOPE:
+                project = None
+                self.require(tx, who, Action.AUDIT_READ, GLOBAL_SCOPE, EntityKind.AUDIT, "log")
+            else:
+                self.require_in_project(
+                    tx, who, Action.AUDIT_READ, project, EntityKind.AUDIT, "log"
+                )
             return tx.audit.query(
                 entity_kind=kind,
                 entity_id=entity_id,

@@ -14,6 +14,9 @@ from relayml.errors import NotFound, PermissionDenied
 from relayml.store.artifacts import ArtifactStore
 from relayml.store.base import MetadataStore, Transaction
 
+PER_PROJECT_FORM = frozenset({Action.USER_READ, Action.AUDIT_READ})
+"""Actions checked platform-wide when no project is named, that a project's roles allow there."""
+
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
@@ -68,8 +71,7 @@ class ServiceBase:
         where = "every project" if project == GLOBAL_SCOPE else f"project {project!r}"
         denied = PermissionDenied(
             f"{who.user} holds {held} in {where}; {action.value} needs one of: {needed}. "
-            f"Ask an admin to grant a role (relay users grant {who.user} --role ROLE "
-            f"--project {project})",
+            + self._advice(tx, who.user, action, project),
             action=action.value,
             user=who.user,
             project=project,
@@ -86,6 +88,30 @@ class ServiceBase:
             "payload_digest": payload_digest(None),
         }
         raise denied
+
+    @staticmethod
+    def _advice(tx: Transaction, user: str, action: Action, project: str) -> str:
+        """What to do about a denial, asking for no more than the action needs: a role in the
+        project, or naming a project where the caller already may; a platform-wide ('*') grant
+        only for what acts on every project at once."""
+        if project != GLOBAL_SCOPE:
+            return (
+                f"Ask an admin to grant a role in {project!r} (relay users grant {user} "
+                f"--role ROLE --project {project})"
+            )
+        if action in PER_PROJECT_FORM:
+            grants = tx.identity.grants_of(user)
+            allowed = sorted(p for p, r in grants.items() if is_allowed(r, action))
+            if allowed:
+                return f"{user} may do this per project: name one with --project {allowed[0]}"
+            return (
+                "Name the project you mean with --project PROJECT; an admin grants a role "
+                f"there with: relay users grant {user} --role ROLE --project PROJECT"
+            )
+        return (
+            "This acts on every project at once; only a platform admin grants that "
+            f"(relay users grant {user} --role ROLE --project '*')"
+        )
 
     @contextmanager
     def read(self) -> Iterator[Transaction]:

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import hashlib
+import re
 import secrets
+from dataclasses import replace
+from datetime import timedelta
 from typing import Any
 
 from relayml.domain.audit import EntityKind, Event
@@ -14,17 +17,22 @@ from relayml.domain.identity import (
     Principal,
     Project,
     Role,
+    TokenInfo,
     User,
     check_name,
     check_project,
     parse_role,
+    token_lifetime,
 )
-from relayml.domain.roles import Action
-from relayml.errors import Conflict, InvalidInput, NotFound, Unauthenticated
+from relayml.domain.roles import Action, is_allowed
+from relayml.errors import Conflict, InvalidInput, NotFound, PermissionDenied, Unauthenticated
 from relayml.services.base import ServiceBase, utcnow
-from relayml.store.base import Transaction
+from relayml.services.token_cache import TokenCache
+from relayml.store.artifacts import ArtifactStore
+from relayml.store.base import MetadataStore, Transaction
 
 TOKEN_PREFIX = "rly_"  # noqa: S105 - a prefix, not a secret
+_TOKEN_ID = re.compile(r"[0-9a-f]{1,16}")
 
 
 def hash_token(token: str) -> str:
@@ -33,20 +41,53 @@ def hash_token(token: str) -> str:
 
 
 class IdentityService(ServiceBase):
+    def __init__(
+        self, store: MetadataStore, artifacts: ArtifactStore, token_cache: TokenCache | None = None
+    ) -> None:
+        super().__init__(store, artifacts)
+        self.token_cache = token_cache if token_cache is not None else TokenCache()
+
     def authenticate(self, token: str | None) -> Principal:
+        """The principal a bearer token stands for. Answered from the token cache when it can
+        (no database read); a revoked or expired token, a deactivated user or one holding no
+        role is refused within the cache's TTL."""
         if not token:
             raise Unauthenticated(
                 "no token given; send 'Authorization: Bearer <token>' (set RELAY_TOKEN for the "
                 "SDK and CLI). An admin creates one with: relay users create NAME --role ROLE"
             )
+        token_hash = hash_token(token)
+        cached = self.token_cache.get(token_hash)
+        if cached is not None:
+            return cached
         with self.read() as tx:
-            user = tx.identity.user_for_token(hash_token(token))
-            if user is None:
+            found = tx.identity.token_by_hash(token_hash)
+            if found is None:
                 raise Unauthenticated(
-                    "the token is unknown or revoked; ask an admin for a new one "
-                    "(relay users token NAME)"
+                    "the token is unknown; ask an admin for a new one (relay tokens issue USER)"
                 )
-            return Principal(user, tx.identity.grants_of(user))
+            info, active = found
+            state = info.state(utcnow())
+            if state != "active":
+                when = info.revoked_at if state == "revoked" else info.expires_at
+                raise Unauthenticated(
+                    f"token {info.id} of {info.user} was {state} at {when:%Y-%m-%d %H:%M:%S} "
+                    "UTC; ask an admin for a new one (relay tokens issue USER)"
+                )
+            if not active:
+                raise Unauthenticated(
+                    f"user {info.user} is deactivated; an admin reactivates them with: "
+                    f"relay users activate {info.user}"
+                )
+            grants = tx.identity.grants_of(info.user)
+        if not grants:
+            raise Unauthenticated(
+                f"{info.user} holds no role in any project; ask an admin to grant one "
+                f"(relay users grant {info.user} --role ROLE --project PROJECT)"
+            )
+        principal = Principal(info.user, grants)
+        self.token_cache.put(token_hash, principal, info.expires_at)
+        return principal
 
     def provision_local(self, user: str) -> Principal:
         """Embedded mode: the OS user, created on first use as admin of every project."""
@@ -114,6 +155,11 @@ class IdentityService(ServiceBase):
             if found is not None:
                 self.require(tx, who, Action.PROJECT_READ, name, EntityKind.PROJECT, name)
                 return found
+            if not is_allowed(self.roles(tx, who.user, GLOBAL_SCOPE), Action.PROJECT_CREATE):
+                raise NotFound(
+                    f"no project {name!r}; check the name (relay projects ls), or ask an admin "
+                    f"to create it (relay projects create {name})"
+                )
         try:
             return self.create_project(who, name)
         except Conflict:
@@ -140,10 +186,16 @@ class IdentityService(ServiceBase):
 
     # users & grants ----------------------------------------------------------------------
     def create_user(
-        self, who: Principal, name: str, roles: list[str], project: str = DEFAULT_PROJECT
+        self,
+        who: Principal,
+        name: str,
+        roles: list[str],
+        project: str = DEFAULT_PROJECT,
+        expires: str | float | timedelta | None = None,
     ) -> IssuedToken:
         check_name("user", name)
         check_project(project)
+        lifetime = token_lifetime(expires)
         parsed = [parse_role(r) for r in roles]
         if not parsed:
             raise InvalidInput("give the new user at least one role (--role ROLE)")
@@ -160,43 +212,151 @@ class IdentityService(ServiceBase):
             tx.identity.create_user(name, now)
             for role in parsed:
                 tx.identity.add_grant(name, project, role, who.user, now)
-            issued = self._issue(tx, name)
+            issued = self._issue(tx, name, lifetime)
             payload = {"name": name, "project": project, "roles": sorted(r.value for r in parsed)}
             self.record(tx, who, mine, Action.USER_MANAGE, project, EntityKind.USER, name, payload)
-        return issued
-
-    def _issue(self, tx: Transaction, user: str) -> IssuedToken:
-        token = TOKEN_PREFIX + secrets.token_urlsafe(32)
-        token_id = secrets.token_hex(6)
-        tx.identity.add_token(token_id, user, hash_token(token), utcnow())
-        return IssuedToken(user=user, token=token, token_id=token_id)
-
-    def issue_token(self, who: Principal, user: str) -> IssuedToken:
-        """A new token for `user`: anyone for themselves, a platform admin for anyone."""
-        with self.write() as tx:
-            if user == who.user:
-                roles = self.roles(tx, who.user, GLOBAL_SCOPE)
-            else:
-                roles = self.require(
-                    tx, who, Action.USER_MANAGE, GLOBAL_SCOPE, EntityKind.USER, user
-                )
-            if not tx.identity.user_exists(user):
-                raise NotFound(f"no user {user!r}; create one with relay users create {user}")
-            issued = self._issue(tx, user)
-            payload = {"token_id": issued.token_id}
+            token_payload = {"token_id": issued.token_id, "expires_at": issued.expires_at}
             self.record(
-                tx, who, roles, Event.TOKEN_ISSUE, GLOBAL_SCOPE, EntityKind.USER, user, payload
+                tx, who, mine, Event.TOKEN_ISSUE, project, EntityKind.USER, name, token_payload
             )
         return issued
 
-    def list_users(self, who: Principal, project: str | None = None) -> list[User]:
-        scope = project or GLOBAL_SCOPE
+    def _issue(self, tx: Transaction, user: str, lifetime: timedelta) -> IssuedToken:
+        token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+        token_id = secrets.token_hex(6)
+        now = utcnow()
+        expires_at = now + lifetime
+        tx.identity.add_token(token_id, user, hash_token(token), now, expires_at)
+        return IssuedToken(user=user, token=token, token_id=token_id, expires_at=expires_at)
+
+    def _scopes_of(self, tx: Transaction, user: str) -> list[str]:
+        """Where an event about `user` belongs: each project they hold a role in, so that
+        project's governance reads it; '*' for platform grants or a user with none."""
+        grants = tx.identity.grants_of(user)
+        scopes = sorted(p for p in grants if p != GLOBAL_SCOPE)
+        return scopes if scopes and GLOBAL_SCOPE not in grants else [GLOBAL_SCOPE, *scopes]
+
+    def _record_about_user(
+        self, tx: Transaction, who: Principal, action: Event, user: str, payload: Any
+    ) -> None:
+        for scope in self._scopes_of(tx, user):
+            roles = self.roles(tx, who.user, scope)
+            self.record(tx, who, roles, action, scope, EntityKind.USER, user, payload)
+
+    def _require_self_or_admin(self, tx: Transaction, who: Principal, user: str, what: str) -> None:
+        """Anyone for their own tokens (while they hold a role), a platform admin for anyone."""
+        if user != who.user:
+            self.require(tx, who, Action.USER_MANAGE, GLOBAL_SCOPE, EntityKind.USER, user)
+        elif not tx.identity.grants_of(user):
+            raise PermissionDenied(
+                f"{user} holds no role in any project, so cannot {what}; ask an admin to grant "
+                f"one (relay users grant {user} --role ROLE --project PROJECT)",
+                user=user,
+            )
+
+    def issue_token(
+        self, who: Principal, user: str, expires: str | float | timedelta | None = None
+    ) -> IssuedToken:
+        """A new token for `user`: anyone for themselves, a platform admin for anyone. It
+        expires after `expires` (default DEFAULT_TOKEN_LIFETIME, at most MAX_TOKEN_LIFETIME)."""
+        lifetime = token_lifetime(expires)
+        with self.write() as tx:
+            self._require_self_or_admin(tx, who, user, "mint tokens")
+            found = tx.identity.get_user(user)
+            if found is None:
+                raise NotFound(f"no user {user!r}; create one with relay users create {user}")
+            if not found.active:
+                raise Conflict(
+                    f"user {user} is deactivated; reactivate them first (relay users activate "
+                    f"{user})"
+                )
+            issued = self._issue(tx, user, lifetime)
+            payload = {"token_id": issued.token_id, "expires_at": issued.expires_at}
+            self._record_about_user(tx, who, Event.TOKEN_ISSUE, user, payload)
+        return issued
+
+    def list_tokens(self, who: Principal, user: str | None = None) -> list[TokenInfo]:
+        """Tokens (never their secrets): your own, or anyone's for a platform admin, for whom
+        user=None means everyone's (for anyone else, their own)."""
         with self.read() as tx:
-            self.require(tx, who, Action.USER_READ, scope, EntityKind.USER, "*")
+            if user is None:
+                admin = is_allowed(self.roles(tx, who.user, GLOBAL_SCOPE), Action.USER_MANAGE)
+                user = None if admin else who.user
+            if user is not None:
+                self._require_self_or_admin(tx, who, user, "list tokens")
+            return tx.identity.list_tokens(user)
+
+    def revoke_token(self, who: Principal, token_id: str) -> TokenInfo:
+        """Revoke a token at once in this process, and within the token cache's TTL in every
+        other. Revoking a revoked token changes nothing."""
+        if not isinstance(token_id, str) or not _TOKEN_ID.fullmatch(token_id):
+            raise InvalidInput(
+                f"invalid token id {token_id!r}: a token id is 12 hex digits (relay tokens ls "
+                "shows them)"
+            )
+        with self.write() as tx:
+            found = tx.identity.get_token(token_id)
+            # someone else's token: only a platform admin learns whether it exists
+            owner = found.user if found is not None else None
+            if owner != who.user:
+                self.require(
+                    tx, who, Action.USER_MANAGE, GLOBAL_SCOPE, EntityKind.USER, owner or "*"
+                )
+            if found is None:
+                raise NotFound(f"no token {token_id!r}; list them with: relay tokens ls")
+            if tx.identity.revoke_token(token_id, utcnow()):
+                self._record_about_user(
+                    tx, who, Event.TOKEN_REVOKE, found.user, {"token_id": token_id}
+                )
+            info = tx.identity.get_token(token_id)
+        self.token_cache.clear()
+        assert info is not None
+        return info
+
+    def set_user_active(self, who: Principal, user: str, active: bool) -> User:
+        """Deactivate a user (none of their tokens authenticates, within the token cache's TTL)
+        or reactivate them; platform admins only, and never the last active platform admin."""
+        check_name("user", user)
+        with self.write() as tx:
+            self.require(tx, who, Action.USER_MANAGE, GLOBAL_SCOPE, EntityKind.USER, user)
+            found = tx.identity.get_user(user)
+            if found is None:
+                raise NotFound(f"no user {user!r}; list them with: relay users ls")
+            if not active and self._active_platform_admins(tx) == [user]:
+                raise Conflict(
+                    f"{user} is the last active platform admin; grant admin to someone else "
+                    "first (relay users grant NAME --role admin --project '*')"
+                )
+            if tx.identity.set_user_active(user, active):
+                action = Event.USER_ACTIVATE if active else Event.USER_DEACTIVATE
+                self._record_about_user(tx, who, action, user, {"user": user})
+            changed = tx.identity.get_user(user)
+        self.token_cache.clear()
+        assert changed is not None
+        return changed
+
+    def _active_platform_admins(self, tx: Transaction) -> list[str]:
+        return [
+            u.name
+            for u in tx.identity.list_users()
+            if Role.ADMIN in u.grants.get(GLOBAL_SCOPE, []) and u.active
+        ]
+
+    def list_users(self, who: Principal, project: str | None = None) -> list[User]:
+        """Every user (platform readers), or those holding a role in `project`, shown with
+        their grants there and platform-wide only: never their roles in other projects."""
+        with self.read() as tx:
+            if project is None or project == GLOBAL_SCOPE:
+                self.require(tx, who, Action.USER_READ, GLOBAL_SCOPE, EntityKind.USER, "*")
+                return tx.identity.list_users()
+            self.require_in_project(tx, who, Action.USER_READ, project, EntityKind.USER, "*")
             users = tx.identity.list_users()
-        if project is None:
-            return users
-        return [u for u in users if project in u.grants or GLOBAL_SCOPE in u.grants]
+        shown = (project, GLOBAL_SCOPE)
+        return [
+            replace(u, grants={p: r for p, r in u.grants.items() if p in shown})
+            for u in users
+            if any(p in u.grants for p in shown)
+        ]
 
     def grant(self, who: Principal, user: str, role: str, project: str) -> None:
         self._change_grant(who, user, parse_role(role), check_project(project), add=True)
@@ -208,26 +368,25 @@ class IdentityService(ServiceBase):
         self, who: Principal, user: str, role: Role, project: str, *, add: bool
     ) -> None:
         with self.write() as tx:
-            mine = self.require(tx, who, Action.GRANT_MANAGE, project, EntityKind.USER, user)
+            if project == GLOBAL_SCOPE:
+                mine = self.require(tx, who, Action.GRANT_MANAGE, project, EntityKind.USER, user)
+            else:
+                mine = self.require_in_project(
+                    tx, who, Action.GRANT_MANAGE, project, EntityKind.USER, user
+                )
             if not tx.identity.user_exists(user):
                 raise NotFound(f"no user {user!r}; create one with relay users create {user}")
-            if project != GLOBAL_SCOPE and tx.identity.get_project(project) is None:
-                raise NotFound(f"no project {project!r}; create it with relay projects create")
             if add:
                 tx.identity.add_grant(user, project, role, who.user, utcnow())
             else:
-                if role is Role.ADMIN and project == GLOBAL_SCOPE:
-                    admins = [
-                        u
-                        for u in tx.identity.list_users()
-                        if Role.ADMIN in u.grants.get(GLOBAL_SCOPE, []) and u.active
-                    ]
-                    if [u.name for u in admins] == [user]:
-                        raise Conflict(
-                            f"{user} is the last platform admin; grant admin to someone else first"
-                        )
+                last_admin = self._active_platform_admins(tx) == [user]
+                if role is Role.ADMIN and project == GLOBAL_SCOPE and last_admin:
+                    raise Conflict(
+                        f"{user} is the last platform admin; grant admin to someone else first"
+                    )
                 if not tx.identity.remove_grant(user, project, role):
                     raise NotFound(f"{user} does not hold {role.value} in {project!r}")
             action = Event.GRANT_ADD if add else Event.GRANT_REMOVE
             payload = {"user": user, "role": role.value, "project": project}
             self.record(tx, who, mine, action, project, EntityKind.USER, user, payload)
+        self.token_cache.clear()  # a user left with no role stops authenticating here at once

@@ -160,9 +160,11 @@ class BackendContract:
         assert {p, q} <= {pr.name for pr in b.list_projects()}
         ds = contract.as_role(p, "data_scientist")
         assert ds.ensure_project(p).name == p
-        with pytest.raises(PermissionDenied):
+        # a missing project is "no project", as for every project call (require_in_project),
+        # not a permission problem; one that exists but is not theirs is refused
+        with pytest.raises(NotFound, match="no project"):
             ds.ensure_project(f"{p}-other")
-        with pytest.raises(PermissionDenied):  # nor may they learn whether another one exists
+        with pytest.raises(PermissionDenied):
             ds.ensure_project(q)
         with pytest.raises(InvalidInput):
             b.create_project("bad name!")

@@ -45,19 +45,26 @@ def bootstrap_admin(database_url: str, artifact_uri: str, user: str = "admin") -
 
 @contextmanager
 def running_server(
-    home: Path, database_url: str | None = None, artifact_uri: str | None = None
+    home: Path,
+    database_url: str | None = None,
+    artifact_uri: str | None = None,
+    env: dict[str, str] | None = None,
+    admin_token: str | None = None,
 ) -> Iterator[ServerInfo]:
     """Start `python -m relayml.api` on a free loopback port with its stores under `home`;
-    yield its URL and an admin token; stop it on exit."""
+    yield its URL and an admin token; stop it on exit. `env` adds RELAY_* settings; give
+    `admin_token` to start a second server on stores that already have their admin."""
     home = Path(home).resolve()
     home.mkdir(parents=True, exist_ok=True)
     db = database_url or f"sqlite:///{home / 'relay.db'}"
     artifacts = artifact_uri or str(home / "artifacts")
-    token = bootstrap_admin(db, artifacts)
+    token = admin_token or bootstrap_admin(db, artifacts)
     port = free_port()
     url = f"http://127.0.0.1:{port}"
+    extra = env or {}
     env = {k: v for k, v in os.environ.items() if k not in ("RELAY_SERVER_URL", "RELAY_TOKEN")}
     env.update(RELAY_HOME=str(home), RELAY_DATABASE_URL=db, RELAY_ARTIFACT_URI=artifacts)
+    env.update(extra)
     log_path = home / f"server-{port}.log"
     with open(log_path, "wb") as log:
         proc = subprocess.Popen(

@@ -10,7 +10,7 @@ from starlette.responses import Response
 from relayml import wire
 from relayml.api.auth import PrincipalDep, ServicesDep
 from relayml.api.errors import OrjsonResponse
-from relayml.api.schemas import GrantCreate, ProjectCreate, UserCreate
+from relayml.api.schemas import GrantCreate, ProjectCreate, TokenCreate, UserCreate
 
 router = APIRouter(prefix="/api/v1", tags=["identity"])
 
@@ -46,14 +46,44 @@ def list_users(
 
 @router.post("/users", status_code=201, summary="Create a user with roles; returns a token once")
 def create_user(body: UserCreate, services: ServicesDep, who: PrincipalDep) -> Response:
-    issued = services.identity.create_user(who, body.name, body.roles, body.project)
+    issued = services.identity.create_user(
+        who, body.name, body.roles, body.project, expires=body.expires
+    )
     return OrjsonResponse(wire.token_out(issued), status_code=201)
 
 
 @router.post("/users/{user}/tokens", status_code=201, summary="Issue a new token for a user")
-def issue_token(user: str, services: ServicesDep, who: PrincipalDep) -> Response:
-    issued = services.identity.issue_token(who, user)
+def issue_token(
+    user: str, services: ServicesDep, who: PrincipalDep, body: TokenCreate | None = None
+) -> Response:
+    expires = body.expires if body is not None else None
+    issued = services.identity.issue_token(who, user, expires=expires)
     return OrjsonResponse(wire.token_out(issued), status_code=201)
+
+
+@router.get("/tokens", summary="Tokens (never their secrets): the caller's, or anyone's (admin)")
+def list_tokens(
+    services: ServicesDep,
+    who: PrincipalDep,
+    user: Annotated[str | None, Query(description="Only this user's tokens")] = None,
+) -> Response:
+    tokens = services.identity.list_tokens(who, user)
+    return OrjsonResponse([wire.token_info_out(t) for t in tokens])
+
+
+@router.delete("/tokens/{token_id}", summary="Revoke a token (the caller's own, or any: admin)")
+def revoke_token(token_id: str, services: ServicesDep, who: PrincipalDep) -> Response:
+    return OrjsonResponse(wire.token_info_out(services.identity.revoke_token(who, token_id)))
+
+
+@router.post("/users/{user}/deactivate", summary="Deactivate a user: no token of theirs works")
+def deactivate_user(user: str, services: ServicesDep, who: PrincipalDep) -> Response:
+    return OrjsonResponse(wire.user_out(services.identity.set_user_active(who, user, False)))
+
+
+@router.post("/users/{user}/activate", summary="Reactivate a deactivated user")
+def activate_user(user: str, services: ServicesDep, who: PrincipalDep) -> Response:
+    return OrjsonResponse(wire.user_out(services.identity.set_user_active(who, user, True)))
 
 
 @router.post("/users/{user}/grants", status_code=204, summary="Grant a role in a project")

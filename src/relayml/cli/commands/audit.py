@@ -16,7 +16,14 @@ def log(
         str | None, typer.Option("--entity", help="KIND or KIND:ID, e.g. run:3f2a... or user.")
     ] = None,
     actor: Annotated[str | None, typer.Option("--actor", help="Who acted.")] = None,
-    project: Annotated[str | None, typer.Option("--project", "-p", help="Project.")] = None,
+    project: Annotated[
+        str | None,
+        typer.Option(
+            "--project",
+            "-p",
+            help="Project (default: -p, RELAY_PROJECT or relay use; none or '*': every project).",
+        ),
+    ] = None,
     action: Annotated[str | None, typer.Option("--action", help="e.g. run.create.")] = None,
     limit: Annotated[int, typer.Option("--limit", "-n", help="Most recent N events.")] = 50,
     as_json: JsonFlag = False,
@@ -25,7 +32,7 @@ def log(
     kind, _, entity_id = (entity or "").partition(":")
     with state.backend() as backend:
         events = backend.audit_log(
-            project=project or None,
+            project=state.project_if_chosen(project),
             entity_kind=kind or None,
             entity_id=entity_id or None,
             actor=actor,

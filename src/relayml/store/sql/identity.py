@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from collections import defaultdict
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Connection, bindparam, delete, literal, select, update
 
-from relayml.domain.identity import Project, Role, User
+from relayml.domain.identity import Project, Role, TokenInfo, User
 from relayml.store.sql import schema as s
-from relayml.store.sql._util import upsert, utc
+from relayml.store.sql._util import upsert, utc, utc_or_none
 
 # Run by nearly every service call (the project check and the permission check): built once.
 _PROJECT_EXISTS = select(literal(1)).where(s.projects.c.name == bindparam("name"))
@@ -91,24 +92,71 @@ class SqlIdentity:
         )
         return bool(res.rowcount)
 
-    def add_token(self, token_id: str, user: str, token_hash: str, now: datetime) -> None:
+    def get_user(self, name: str) -> User | None:
+        row = self.conn.execute(select(s.users).where(s.users.c.name == name)).first()
+        if row is None:
+            return None
+        grants = {p: sorted(r) for p, r in self.grants_of(name).items()}
+        return User(row.name, utc(row.created_at), grants, bool(row.active))
+
+    def set_user_active(self, name: str, active: bool) -> bool:
+        """Change whether `name` may authenticate; False when it already was so."""
+        u = s.users.c
+        res = self.conn.execute(
+            update(s.users).where(u.name == name, u.active.isnot(active)).values(active=active)
+        )
+        return bool(res.rowcount)
+
+    def add_token(
+        self, token_id: str, user: str, token_hash: str, now: datetime, expires_at: datetime
+    ) -> None:
         self.conn.execute(
-            s.tokens.insert().values(id=token_id, user=user, token_hash=token_hash, created_at=now)
+            s.tokens.insert().values(
+                id=token_id, user=user, token_hash=token_hash, created_at=now, expires_at=expires_at
+            )
         )
 
-    def user_for_token(self, token_hash: str) -> str | None:
-        t, u = s.tokens.c, s.users.c
-        q = (
-            select(t.user)
-            .join(s.users, u.name == t.user)
-            .where(t.token_hash == token_hash, t.revoked_at.is_(None), u.active.is_(True))
-        )
-        row = self.conn.execute(q).first()
-        return str(row[0]) if row else None
+    def token_by_hash(self, token_hash: str) -> tuple[TokenInfo, bool] | None:
+        """The token with this hash, and whether its user is active; one statement."""
+        row = self.conn.execute(_TOKEN_BY_HASH, {"token_hash": token_hash}).first()
+        if row is None:
+            return None
+        return _token(row), bool(row.active)
 
-    def revoke_tokens(self, user: str, now: datetime) -> int:
+    def get_token(self, token_id: str) -> TokenInfo | None:
+        row = self.conn.execute(_TOKENS.where(s.tokens.c.id == token_id)).first()
+        return _token(row) if row else None
+
+    def list_tokens(self, user: str | None = None) -> list[TokenInfo]:
+        q = _TOKENS.order_by(s.tokens.c.user, s.tokens.c.created_at, s.tokens.c.id)
+        if user is not None:
+            q = q.where(s.tokens.c.user == user)
+        return [_token(r) for r in self.conn.execute(q)]
+
+    def revoke_token(self, token_id: str, now: datetime) -> bool:
+        """Revoke one token; False when it was already revoked."""
         t = s.tokens.c
         res = self.conn.execute(
-            update(s.tokens).where(t.user == user, t.revoked_at.is_(None)).values(revoked_at=now)
+            update(s.tokens).where(t.id == token_id, t.revoked_at.is_(None)).values(revoked_at=now)
         )
-        return int(res.rowcount)
+        return bool(res.rowcount)
+
+
+_T = s.tokens.c
+_TOKENS = select(_T.id, _T.user, _T.created_at, _T.expires_at, _T.revoked_at)
+# Run on every authentication the cache does not answer: built once.
+_TOKEN_BY_HASH = (
+    select(_T.id, _T.user, _T.created_at, _T.expires_at, _T.revoked_at, s.users.c.active)
+    .join(s.users, s.users.c.name == _T.user)
+    .where(_T.token_hash == bindparam("token_hash"))
+)
+
+
+def _token(row: Any) -> TokenInfo:
+    return TokenInfo(
+        id=row.id,
+        user=row.user,
+        created_at=utc(row.created_at),
+        expires_at=utc_or_none(row.expires_at),
+        revoked_at=utc_or_none(row.revoked_at),
+    )

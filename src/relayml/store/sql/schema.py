@@ -57,6 +57,7 @@ tokens = Table(
     Column("token_hash", String(64), nullable=False, unique=True),
     Column("created_at", TS, nullable=False),
     Column("revoked_at", TS, nullable=True),
+    Column("expires_at", TS, nullable=True),
 )
 
 grants = Table(
