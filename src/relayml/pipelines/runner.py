@@ -11,13 +11,17 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import sys
 import tempfile
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from types import FrameType
 from typing import Any
 
 from relayml.client.base import Backend
@@ -27,6 +31,7 @@ from relayml.executors.base import Attempt, Executor, Result, Task, get_executor
 from relayml.pipelines import cache, loader, outputs
 from relayml.pipelines.dag import Graph, Node, Pipeline
 from relayml.pipelines.worker import ENTRY, StepInput, StepTask
+from relayml.sdk.lineage import step_worker
 
 TICK = 0.5  # longest wait between checks of timeouts and retry times
 
@@ -76,7 +81,9 @@ def run_pipeline(
     on_update: Callable[[str, StepStatus], None] | None = None,
 ) -> PipelineRun:
     """Run a pipeline to the end and return its record (failed steps do not raise: see
-    `PipelineRun.raise_for_status`)."""
+    `PipelineRun.raise_for_status`). SIGTERM is handled as Ctrl-C is: the steps still running
+    are killed and the run ends failed."""
+    refuse_nested_run()
     pipe, _ref, graph = register(backend, target, project, params)
     values = pipe.bind(params)
     runner = executor if not isinstance(executor, str) else get_executor(executor, max_workers)
@@ -90,11 +97,51 @@ def run_pipeline(
             params=values,
             scheduled_for=scheduled_for,
         )
-        _Orchestrator(backend, run, graph, runner, no_cache, env or {}, on_update).drive()
+        with sigterm_interrupts():
+            _Orchestrator(backend, run, graph, runner, no_cache, env or {}, on_update).drive()
     finally:
         if isinstance(executor, str):
             runner.close()
     return backend.get_pipeline_run(run.id)
+
+
+def refuse_nested_run() -> None:
+    """A step's worker imports the step's module; a pipeline run at its top level would start
+    workers that import it again, without end. Refuse it at once, showing the fix."""
+    step = step_worker.get()
+    if step is not None:
+        raise InvalidInput(
+            f"a pipeline run was started inside the worker of step {step!r}: the module that "
+            "defines the step starts a run when it is imported, and each step worker imports "
+            "it again. Start the run only when the file is run as a script:\n\n"
+            '    if __name__ == "__main__":\n'
+            "        relay.pipelines.run(my_pipeline)\n"
+        )
+
+
+@contextmanager
+def sigterm_interrupts() -> Iterator[None]:
+    """Within the block, SIGTERM raises SystemExit(143) as Ctrl-C raises KeyboardInterrupt, so
+    the steps still running are killed and the run is recorded as ended (the default action
+    would end this process at once, leaving step workers orphaned and the run `running`).
+    Only in the main thread, and only over the default action: a handler of the caller's
+    own is left alone."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.getsignal(signal.SIGTERM)
+    if previous not in (signal.SIG_DFL, None):
+        yield
+        return
+
+    def on_sigterm(signum: int, _frame: FrameType | None) -> None:
+        raise SystemExit(128 + signum)
+
+    signal.signal(signal.SIGTERM, on_sigterm)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 @dataclass

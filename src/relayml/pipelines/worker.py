@@ -76,15 +76,25 @@ def _user_traceback(exc: BaseException, skip: int = 1) -> str:
 
 def run_step(payload: dict[str, Any]) -> Result:
     """The executors' entry point (`ENTRY`): run one attempt of the step `payload` describes."""
-    from relayml.errors import RelayError
-    from relayml.pipelines import loader, outputs
-    from relayml.sdk.lineage import StepContext, current_step
+    from relayml.sdk.lineage import step_worker
 
     task = StepTask.from_json(payload)
     session = sys.modules.get("relayml.sdk.session")
     if session is not None:  # a reused worker process (Ray): reconnect with this task's settings
         session.reset()
     started = time.monotonic()
+    in_worker = step_worker.set(task.step)  # a pipeline run started in here is refused
+    try:
+        return _run(task, started)
+    finally:
+        step_worker.reset(in_worker)
+
+
+def _run(task: StepTask, started: float) -> Result:
+    from relayml.errors import RelayError
+    from relayml.pipelines import loader, outputs
+    from relayml.sdk.lineage import StepContext, current_step
+
     try:
         step = loader.load(task.step_ref)
         fn = getattr(step, "fn", step)

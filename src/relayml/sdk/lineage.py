@@ -18,3 +18,10 @@ class StepContext:
 current_step: contextvars.ContextVar[StepContext | None] = contextvars.ContextVar(
     "relay_current_step", default=None
 )
+
+
+step_worker: contextvars.ContextVar[str | None] = contextvars.ContextVar(
+    "relay_step_worker", default=None
+)
+"""The step whose worker is running this code (loading its module or calling it): a pipeline
+run started here would re-import the module in a worker of its own, and so on without end."""
