@@ -9,8 +9,9 @@ from relayml.domain.audit import EntityKind
 from relayml.domain.identity import Principal
 from relayml.domain.roles import Action
 from relayml.domain.tracking import ArtifactInfo, check_run_id
-from relayml.errors import NotFound
+from relayml.errors import Conflict, NotFound
 from relayml.services.base import ServiceBase, utcnow
+from relayml.store.base import Transaction
 
 
 class ArtifactService(ServiceBase):
@@ -28,16 +29,18 @@ class ArtifactService(ServiceBase):
         if expected_digest is not None:
             check_digest(expected_digest)
         with self.read() as tx:
-            project = tx.tracking.run_project(run_id)
-            if project is None:
-                raise NotFound(f"no run {run_id!r}")
-            self.require(tx, who, Action.ARTIFACT_WRITE, project, EntityKind.RUN, run_id)
+            self.require_run_writer(tx, who, Action.ARTIFACT_WRITE, run_id, "artifacts")
+            _check_not_replaced(tx, run_id, logical, expected_digest)
         # Blobs are written before the record: a failure in between leaves an unreferenced
         # blob (content-addressed, harmless), never a record pointing at missing bytes.
         digest, size = self.artifacts.put_chunks(chunks, expected=expected_digest)
         info = ArtifactInfo(logical, digest, size)
         with self.write() as tx:
-            roles = self.require(tx, who, Action.ARTIFACT_WRITE, project, EntityKind.RUN, run_id)
+            project, roles = self.require_run_writer(
+                tx, who, Action.ARTIFACT_WRITE, run_id, "artifacts"
+            )
+            if _check_not_replaced(tx, run_id, logical, digest):
+                return info  # the same bytes at the same path again: already recorded
             tx.tracking.add_artifacts(run_id, [info], utcnow())
             payload = {"path": logical, "digest": digest, "size": size}
             self.record(
@@ -72,3 +75,16 @@ class ArtifactService(ServiceBase):
     ) -> tuple[ArtifactInfo, Iterator[bytes]]:
         info = self.find(who, run_id, path)
         return info, self.artifacts.iter_verified(info.digest)
+
+
+def _check_not_replaced(tx: Transaction, run_id: str, path: str, digest: str | None) -> bool:
+    """True if `path` already holds these bytes; Conflict if it holds others."""
+    existing = tx.tracking.artifact_digest(run_id, path)
+    if existing is None:
+        return False
+    if digest is not None and existing != digest:
+        raise Conflict(
+            f"artifact {path!r} of run {run_id} already holds sha256 {existing}; an artifact, "
+            "once written, is not replaced. Log it under another path, or start a new run"
+        )
+    return digest is not None

@@ -10,7 +10,8 @@ from typing import Any
 from relayml.domain.audit import AuditAction, EntityKind, payload_digest
 from relayml.domain.identity import GLOBAL_SCOPE, Principal, Role, check_name
 from relayml.domain.roles import PERMISSIONS, Action, is_allowed
-from relayml.errors import NotFound, PermissionDenied
+from relayml.domain.tracking import check_run_id
+from relayml.errors import NotFound, PermissionDenied, Unprocessable
 from relayml.store.artifacts import ArtifactStore
 from relayml.store.base import MetadataStore, Transaction
 
@@ -69,13 +70,24 @@ class ServiceBase:
         needed = ", ".join(sorted(r.value for r in PERMISSIONS[action]))
         held = ", ".join(sorted(r.value for r in roles)) or "no roles"
         where = "every project" if project == GLOBAL_SCOPE else f"project {project!r}"
-        denied = PermissionDenied(
+        message = (
             f"{who.user} holds {held} in {where}; {action.value} needs one of: {needed}. "
-            + self._advice(tx, who.user, action, project),
-            action=action.value,
-            user=who.user,
-            project=project,
+            + self._advice(tx, who.user, action, project)
         )
+        raise self.denied(who, roles, action, project, entity_kind, entity_id, message)
+
+    def denied(
+        self,
+        who: Principal,
+        roles: frozenset[Role],
+        action: Action,
+        project: str,
+        entity_kind: EntityKind,
+        entity_id: str,
+        message: str,
+    ) -> PermissionDenied:
+        """A PermissionDenied that read()/write() audit once the transaction has rolled back."""
+        denied = PermissionDenied(message, action=action.value, user=who.user, project=project)
         # Recorded by read()/write() once this transaction has rolled back.
         denied.audit_record = {
             "actor": who.user,
@@ -87,7 +99,40 @@ class ServiceBase:
             "outcome": "denied",
             "payload_digest": payload_digest(None),
         }
-        raise denied
+        return denied
+
+    def require_run_writer(
+        self, tx: Transaction, who: Principal, action: Action, run_id: str, what: str | None
+    ) -> tuple[str, frozenset[Role]]:
+        """The run's project and the caller's roles, if the caller may write `what` ("params,
+        metrics", "artifacts", ...; None for what a finished run still takes, like tags) to
+        it: the role allows `action`, the caller started the run or is an admin, and the run
+        is still running when `what` is given."""
+        project = tx.tracking.run_project(check_run_id(run_id))
+        if project is None:
+            raise NotFound(f"no run {run_id!r}; list runs with: relay runs ls")
+        roles = self.require(tx, who, action, project, EntityKind.RUN, run_id)
+        owner, status = tx.tracking.run_owner_status(run_id)
+        if owner != who.user and Role.ADMIN not in roles:
+            raise self.denied(
+                who,
+                roles,
+                action,
+                project,
+                EntityKind.RUN,
+                run_id,
+                f"run {run_id} belongs to {owner}; only its owner or an admin writes to it. "
+                "Start a run of your own (relay.start_run(..., parent=RUN_ID) to link it)",
+            )
+        if what is not None and status.terminal:
+            raise Unprocessable(
+                f"run {run_id} has ended ({status.value}); a run that has ended takes no more "
+                f"{what}. Start a new run to log more (relay.start_run(..., parent=RUN_ID) "
+                "links it to this one)",
+                run_id=run_id,
+                status=status.value,
+            )
+        return project, roles
 
     @staticmethod
     def _advice(tx: Transaction, user: str, action: Action, project: str) -> str:

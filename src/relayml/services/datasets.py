@@ -287,10 +287,9 @@ class DatasetService(ServiceBase):
         """Record that the run used a version (lineage); refused for quarantined data."""
         check_run_id(run_id)
         with self.write() as tx:
-            project = tx.tracking.run_project(run_id)
-            if project is None:
-                raise NotFound(f"no run {run_id!r}; list runs with: relay runs ls")
-            roles = self.require(tx, who, Action.RUN_UPDATE, project, EntityKind.RUN, run_id)
+            project, roles = self.require_run_writer(
+                tx, who, Action.RUN_UPDATE, run_id, "dataset uses"
+            )
             self.require(tx, who, Action.DATASET_READ, project, EntityKind.DATASET, ref)
             vid, version = self._find(tx, project, ref, allow_quarantined)
             tx.datasets.add_use(vid, run_id, who.user, utcnow())

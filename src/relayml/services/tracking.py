@@ -131,9 +131,9 @@ class TrackingService(ServiceBase):
         clean_params = {check_key("param", k): param_value(k, v) for k, v in (params or {}).items()}
         clean_tags = {check_key("tag", k): tag_value(k, v) for k, v in (tags or {}).items()}
         points = [check_point(pt) for pt in points]
+        closed = "params or metrics" if clean_params or points else None  # tags still go
         with self.write() as tx:
-            project = self._run_project(tx, run_id)
-            roles = self.require(tx, who, Action.RUN_UPDATE, project, EntityKind.RUN, run_id)
+            project, roles = self.require_run_writer(tx, who, Action.RUN_UPDATE, run_id, closed)
             written = tx.tracking.log(run_id, params=clean_params, tags=clean_tags, points=points)
             payload = {
                 "params": clean_params,
@@ -148,8 +148,7 @@ class TrackingService(ServiceBase):
         if not final.terminal:
             raise InvalidInput("a run ends as finished, failed or killed, not running")
         with self.write() as tx:
-            project = self._run_project(tx, run_id)
-            roles = self.require(tx, who, Action.RUN_UPDATE, project, EntityKind.RUN, run_id)
+            project, roles = self.require_run_writer(tx, who, Action.RUN_UPDATE, run_id, None)
             current = tx.tracking.run_status(run_id)
             if current is not None and current.terminal and current is not final:
                 raise Conflict(f"run {run_id} already ended as {current.value}")

@@ -124,6 +124,11 @@ class SqlTracking:
         row = self.conn.execute(select(s.runs.c.status).where(s.runs.c.id == run_id)).first()
         return RunStatus(row[0]) if row else None
 
+    def run_owner_status(self, run_id: str) -> tuple[str, RunStatus]:
+        r = s.runs.c
+        user, status = self.conn.execute(select(r.user, r.status).where(r.id == run_id)).one()
+        return str(user), _STATUS[status]
+
     def set_status(self, run_id: str, status: RunStatus, end_time: datetime | None) -> None:
         self.conn.execute(
             update(s.runs)
@@ -260,7 +265,14 @@ class SqlTracking:
         return [_record(row) for row in rows], last
 
     # artifacts ---------------------------------------------------------------------------
+    def artifact_digest(self, run_id: str, path: str) -> str | None:
+        a = s.artifacts.c
+        q = select(a.digest).where(a.run_id == run_id, a.path == path)
+        row = self.conn.execute(q).first()
+        return str(row[0]) if row else None
+
     def add_artifacts(self, run_id: str, items: Sequence[ArtifactInfo], now: datetime) -> None:
+        """Record new paths (a path once written is never replaced: the service checks)."""
         rows = [
             {
                 "run_id": run_id,
@@ -271,7 +283,7 @@ class SqlTracking:
             }
             for a in items
         ]
-        upsert(self.conn, s.artifacts, rows, ["run_id", "path"], ["digest", "size", "created_at"])
+        self.conn.execute(s.artifacts.insert(), rows)
 
     def list_artifacts(self, run_id: str, prefix: str | None = None) -> list[ArtifactInfo]:
         a = s.artifacts.c
