@@ -6,6 +6,8 @@ them in its thread pool. Permission checks and audit happen in the services, not
 
 from __future__ import annotations
 
+import os
+
 from fastapi import FastAPI
 from starlette.responses import Response
 
@@ -45,5 +47,11 @@ def create_app(services: Services) -> FastAPI:
         except RelayError as exc:
             return error_response(exc)
         return OrjsonResponse({"status": "ok", "schema_revision": revision})
+
+    if os.environ.get("RELAY_TEST_FAULT_ROUTE") == "1":
+        # Test servers only: a route that fails as a bug would, to test clients against 500s.
+        @app.get("/api/v1/_fault", include_in_schema=False)
+        def fault() -> Response:
+            raise RuntimeError("a fault the test asked for")
 
     return app

@@ -19,6 +19,7 @@ from relayml.domain.artifacts import CHUNK
 from relayml.errors import IntegrityError, InvalidInput, RelayError, ServerUnavailable, from_dict
 
 _TIMEOUT = httpx.Timeout(300.0, connect=10.0)
+_IDEMPOTENT = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
 
 
 def seg(value: str) -> str:
@@ -88,12 +89,19 @@ class HttpTransport:
         headers = {"Content-Type": "application/json"} if content is not None else None
         if params:
             params = {k: v for k, v in params.items() if v is not None}
-        try:
-            response = self._http.request(
-                method, path, content=content, headers=headers, params=params
-            )
-        except httpx.TransportError as exc:
-            raise self._unavailable(exc) from None
+        for attempt in (1, 2):
+            try:
+                response = self._http.request(
+                    method, path, content=content, headers=headers, params=params
+                )
+                break
+            except httpx.TransportError as exc:
+                # A pooled keep-alive connection the server (or a proxy) has since closed
+                # fails the first request on it: try once more, on a fresh connection, when
+                # a repeat cannot do anything twice (an idempotent method, or nothing sent).
+                safe = method in _IDEMPOTENT or isinstance(exc, httpx.ConnectError)
+                if attempt == 2 or not safe:
+                    raise self._unavailable(exc) from None
         self._raise_for(response)
         if response.status_code == 204 or not response.content:
             return None

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import httpx
 
-STARTUP_TIMEOUT = 20.0
+STARTUP_TIMEOUT = 60.0  # a loaded CI machine can take a while to import and migrate
 
 
 @dataclass(frozen=True)
