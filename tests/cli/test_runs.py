@@ -103,3 +103,39 @@ def test_artifact_get_refuses_a_corrupted_blob(seeded: Seeded, tmp_path: Path) -
     assert result.code == 9
     one_error_line(result)
     assert not (dest / "notes.txt").exists()
+
+
+HARD_DEATH = r"""
+import os, relayml as relay
+run = relay.start_run(experiment="e")
+run.log_metric("loss", 0.5)
+run.flush()
+print(run.id, flush=True)
+os.kill(os.getpid(), 9)   # no exit handler runs: the run is left `running`
+"""
+
+
+def test_runs_end_closes_a_run_whose_process_died(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    from tests.cli.conftest import Relay
+
+    relay = Relay(tmp_path / ".relay")
+    died = subprocess.run(
+        [sys.executable, "-c", HARD_DEATH],
+        env=relay.env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert died.returncode == -9
+    run_id = died.stdout.strip()
+    assert relay("runs", "show", run_id, "--json").json()["status"] == "running"
+    ended = relay("runs", "end", run_id, "--status", "killed", "--json")
+    assert ended.code == 0, ended.err
+    assert ended.json()["status"] == "killed" and ended.json()["end_time"] is not None
+    assert relay("runs", "show", run_id, "--json").json()["metrics"] == {"loss": 0.5}
+    bad = relay("runs", "end", run_id, "--status", "running")
+    assert bad.code == 2 and "finished, failed or killed" in bad.err

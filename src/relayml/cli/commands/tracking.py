@@ -1,4 +1,4 @@
-"""The tracking area: `relay runs ls|show|compare` and `relay experiments ls`."""
+"""The tracking area: `relay runs ls|show|compare|end` and `relay experiments ls`."""
 
 from __future__ import annotations
 
@@ -137,6 +137,23 @@ def show(
     out(t)
 
 
+def end(
+    run_id: Annotated[str, typer.Argument(metavar="ID", help="Run id.")],
+    status: Annotated[
+        str, typer.Option("--status", help="How it ended: failed, killed or finished.")
+    ] = "failed",
+    as_json: JsonFlag = False,
+) -> None:
+    """End a run left `running` by a process that died (kill -9, a lost node): its owner or
+    an admin closes it."""
+    with state.backend() as backend:
+        r = backend.end_run(run_id, status)
+    if as_json:
+        output.emit_json(r.to_dict())
+        return
+    output.print_(f"run {r.id} ended {output.status(r.status.value)}")
+
+
 def _kv(title: str, values: dict[str, str]) -> Any:
     t = output.table("key", "value", title=title)
     for k, v in sorted(values.items()):
@@ -220,4 +237,5 @@ def register(app: typer.Typer) -> None:
     group.command("ls")(ls)
     group.command("show")(show)
     group.command("compare")(compare)
+    group.command("end")(end)
     app.add_typer(group, name="runs", no_args_is_help=True)
