@@ -77,6 +77,7 @@ def compare(
     backend: Backend | None = None,
     project: str | None = None,
     exclude: Sequence[str] | None = None,
+    dtypes: Mapping[str, str] | None = None,
     **options: float,
 ) -> DriftReport:
     """Compare ``current`` with ``reference`` and decide, per column, whether it drifted.
@@ -92,7 +93,8 @@ def compare(
     scikit-learn and the raw reference).
     Columns unique on every row (integer or string ids) are skipped, with a note in the report,
     unless named in ``columns``; ``exclude`` skips further columns.
-    Paths may name Parquet files or folders, or CSV files.
+    Paths may name Parquet files or folders, or CSV files; ``dtypes`` fixes CSV columns' types
+    (``{"zip": "string"}``) instead of inferring them from the file's first block.
     Dataset versions are read through ``backend`` (with its ``project``) when given, so
     server-side code (a monitor) can compare without an SDK session; by default through the
     session's backend and project.
@@ -103,7 +105,13 @@ def compare(
     from relayml.stats.tables import to_arrow
 
     base = _thresholds(thresholds or Thresholds(), options)
-    reference, current = _read_csv(reference, "reference"), _read_csv(current, "current")
+    ref_csv, cur_csv = (
+        _read_csv(reference, "reference", dtypes),
+        _read_csv(current, "current", dtypes),
+    )
+    if dtypes and ref_csv is reference and cur_csv is current:
+        raise InvalidInput("dtypes= applies to CSV files, and neither side is a CSV file path")
+    reference, current = ref_csv, cur_csv
     reference, current = _dataset_refs(
         reference, current, categorical, kinds, bins, classifier, backend, project
     )
@@ -291,7 +299,7 @@ def _skip(
     )
 
 
-def _read_csv(data: Any, side: str) -> Any:
+def _read_csv(data: Any, side: str, dtypes: Mapping[str, str] | None = None) -> Any:
     """A CSV path as a pyarrow Table, read as the rest of Relay reads CSV; anything else as is."""
     import os
     from pathlib import Path
@@ -303,9 +311,9 @@ def _read_csv(data: Any, side: str) -> Any:
         return data
     import pyarrow as pa
 
-    from relayml.contracts.sources import batches
+    from relayml.contracts.sources import csv_batches
 
-    parts = list(batches(path))
+    parts = list(csv_batches(path, dtypes))
     if not parts:
         raise InvalidInput(f"the {side} CSV file {str(path)!r} has no rows")
     return pa.Table.from_batches(parts)

@@ -184,3 +184,43 @@ def test_csv_and_parquet_give_the_same_report(files) -> None:
 def test_help_says_ref_can_be_a_dataset_version(app) -> None:
     result = CliRunner().invoke(app, ["drift", "--help"], terminal_width=200)
     assert "loans@3" in result.output and "CSV" in result.output
+
+
+# item 3 for drift: explicit CSV types, and a type change named by column and row
+
+
+@pytest.fixture
+def late_text_csv(tmp_path: Path, monkeypatch) -> Path:
+    """A CSV whose `zip` looks numeric for the first blocks, then holds text at data row 15000."""
+    from relayml.contracts import sources
+
+    monkeypatch.setattr(sources, "CSV_BLOCK_BYTES", 1 << 16)  # several blocks in a small file
+    n = 20_000
+    rng = np.random.default_rng(3)
+    df = pd.DataFrame(
+        {"zip": rng.integers(10_000, 10_050, n).astype(str), "x": rng.normal(0, 1, n)}
+    )
+    df.loc[14_999, "zip"] = "A1B"
+    path = tmp_path / "late.csv"
+    df.to_csv(path, index=False)
+    return path
+
+
+def test_csv_type_change_names_column_and_row(late_text_csv: Path) -> None:
+    with pytest.raises(InvalidInput) as err:
+        drift.compare(late_text_csv, late_text_csv)
+    assert "column 'zip' changed type at data row 15000" in err.value.message
+    assert err.value.details["row"] == 15000
+
+
+def test_explicit_dtypes_read_the_column_as_given(app, late_text_csv: Path) -> None:
+    report = drift.compare(late_text_csv, late_text_csv, dtypes={"zip": "string"})
+    assert report["zip"].kind.value == "categorical" and report.drifted == []
+    result = CliRunner().invoke(
+        app, ["drift", str(late_text_csv), str(late_text_csv), "--dtype", "zip=string"]
+    )
+    assert result.exit_code == 0, (result.output, result.exception)
+    with pytest.raises(InvalidInput, match="unknown type 'strng'"):
+        drift.compare(late_text_csv, late_text_csv, dtypes={"zip": "strng"})
+    with pytest.raises(InvalidInput, match="does not have"):
+        drift.compare(late_text_csv, late_text_csv, dtypes={"zp": "string"})

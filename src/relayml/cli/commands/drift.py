@@ -24,6 +24,7 @@ def drift(
     categorical: list[str] | None = None,
     columns: list[str] | None = None,
     exclude: list[str] | None = None,
+    dtypes: list[str] | None = None,
 ) -> int:
     """Compare, print a table, write the requested files; return the exit code."""
     from rich.console import Console
@@ -32,7 +33,12 @@ def drift(
     from relayml.drift import compare
 
     report = compare(
-        ref, cur, columns=columns or None, categorical=categorical or None, exclude=exclude or None
+        ref,
+        cur,
+        columns=columns or None,
+        categorical=categorical or None,
+        exclude=exclude or None,
+        dtypes=_dtypes(dtypes or []),
     )
     console = Console()
     table = Table(title=f"Drift: {cur} vs {ref}", show_lines=False)
@@ -67,6 +73,18 @@ def drift(
         report.to_json(json_out)
         console.print(f"JSON report: {json_out}")
     return EXIT_DRIFT if (fail_on_drift and report.drifted) else 0
+
+
+def _dtypes(items: list[str]) -> dict[str, str] | None:
+    from relayml.errors import InvalidInput
+
+    out: dict[str, str] = {}
+    for item in items:
+        name, sep, kind = item.partition("=")
+        if not sep or not name or not kind:
+            raise InvalidInput(f"--dtype takes column=type (e.g. zip=string), got {item!r}")
+        out[name] = kind
+    return out or None
 
 
 def drift_command(
@@ -106,12 +124,20 @@ def drift_command(
         list[str] | None,
         typer.Option("--exclude", help="Do not compare this column (repeatable)."),
     ] = None,
+    dtypes: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--dtype",
+            help="A CSV column's type, column=type (int64, float64, string, bool, ...; "
+            "repeatable); others are inferred from the file's first block.",
+        ),
+    ] = None,
 ) -> None:
     """Compare CUR with REF column by column and say which columns drifted, and why.
 
     Columns unique on every row (ids) are skipped unless named with --column.
     """
-    code = drift(ref, cur, html, json_out, fail_on_drift, categorical, columns, exclude)
+    code = drift(ref, cur, html, json_out, fail_on_drift, categorical, columns, exclude, dtypes)
     if code:
         raise typer.Exit(code=code)
 
