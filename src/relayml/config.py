@@ -13,7 +13,7 @@ import getpass
 import json
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from relayml.errors import InvalidInput
@@ -43,6 +43,11 @@ class Settings:
     user: str
     auth_cache_seconds: float = 5.0
     """How stale a server's view of a token may be (RELAY_AUTH_CACHE_SECONDS; 0 = no cache)."""
+    # The audit trail's anchor (docs/governance.md): the MAC key, where checkpoints go, how often.
+    audit_key: str | None = field(default=None, repr=False)
+    audit_key_file: Path | None = None  # default: home / "audit.keys"
+    audit_checkpoints: str | None = None  # a file path, or "-" for stdout; default under home
+    audit_checkpoint_every: int = 1000
 
     @classmethod
     def from_env(cls, home: str | os.PathLike[str] | None = None) -> Settings:
@@ -57,7 +62,34 @@ class Settings:
             token=env.get("RELAY_TOKEN") or None,
             user=env.get("RELAY_USER") or _os_user(),
             auth_cache_seconds=_seconds("RELAY_AUTH_CACHE_SECONDS", env, default=5.0),
+            audit_key=env.get("RELAY_AUDIT_KEY") or None,
+            audit_key_file=Path(kf).expanduser()
+            if (kf := env.get("RELAY_AUDIT_KEY_FILE"))
+            else None,
+            audit_checkpoints=env.get("RELAY_AUDIT_CHECKPOINTS") or None,
+            audit_checkpoint_every=_positive("RELAY_AUDIT_CHECKPOINT_EVERY", 1000),
         )
+
+    @property
+    def audit_key_path(self) -> Path:
+        return self.audit_key_file or self.home / "audit.keys"
+
+    @property
+    def audit_checkpoint_target(self) -> str:
+        return self.audit_checkpoints or str(self.home / "audit-checkpoints.jsonl")
+
+
+def _positive(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise InvalidInput(f"{name} must be a whole number of at least 1, got {raw!r}")
+    return value
 
 
 def workspace_project(home: Path) -> str | None:

@@ -13,7 +13,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from relayml.domain.audit import AuditEvent, VerifyResult
+from relayml.domain.audit import AuditEvent, Checkpoint, VerifyResult
 from relayml.domain.datasets import DatasetInfo
 from relayml.domain.identity import IssuedToken, Project, Role, TokenInfo, User
 from relayml.domain.notifications import Delivery, DeliveryStatus, IssuedWebhook, Webhook
@@ -190,6 +190,7 @@ def verify_out(v: VerifyResult) -> dict[str, Any]:
         "checked": v.checked,
         "first_bad_seq": v.first_bad_seq,
         "reason": v.reason,
+        "checkpoints": v.checkpoints,
     }
 
 
@@ -199,6 +200,17 @@ def verify_in(d: dict[str, Any]) -> VerifyResult:
         checked=int(d["checked"]),
         first_bad_seq=d.get("first_bad_seq"),
         reason=d.get("reason", ""),
+        checkpoints=int(d.get("checkpoints", 0)),
+    )
+
+
+def checkpoint_out(c: Checkpoint) -> dict[str, Any]:
+    return {"seq": c.seq, "hash": c.hash, "ts": c.ts, "key_id": c.key_id, "mac": c.mac}
+
+
+def checkpoint_in(d: dict[str, Any]) -> Checkpoint:
+    return Checkpoint(
+        seq=int(d["seq"]), hash=d["hash"], ts=d["ts"], key_id=d["key_id"], mac=d["mac"]
     )
 
 

@@ -37,6 +37,7 @@ EXPECTED_ROUTES = {
     # audit
     ("GET", "/api/v1/audit"),
     ("GET", "/api/v1/audit/verify"),
+    ("POST", "/api/v1/audit/checkpoints"),
     # pipelines
     ("PUT", "/api/v1/projects/{project}/pipelines/{name}"),
     ("GET", "/api/v1/pipelines"),

@@ -1,101 +1,277 @@
-"""Editing, deleting or reordering audit rows directly in the database is caught by verify."""
+"""Twenty-two ways of tampering with the audit trail, each caught by `audit verify`.
+
+The attacker holds the database (any SQL) and can write the checkpoint file, but not the MAC
+key, which these stores take from RELAY_AUDIT_KEY (so it is in no file the attacker reaches).
+"""
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import Engine, delete, select, text, update
 
 from relayml.client.local import LocalBackend
+from relayml.domain.audit import event_hash
 from relayml.sdk.session import connect
+from relayml.store.sql import schema as s
 from tests.conftest import settings_for
 
+KEY = "k" * 40
+EVERY = 4  # a checkpoint every 4 events, so the chain has several
+ev = s.audit_events.c
+hd = s.audit_head.c
 
-def _populated(home: Path, url: str) -> LocalBackend:
-    backend = connect(settings=settings_for(home, url), project="audited").backend
+
+@dataclass
+class Store:
+    backend: LocalBackend
+    engine: Engine
+    checkpoints: Path
+    last: int
+
+
+def _open(home: Path, url: str) -> LocalBackend:
+    settings = replace(settings_for(home, url), audit_key=KEY, audit_checkpoint_every=EVERY)
+    backend = connect(settings=settings, project="audited").backend
     assert isinstance(backend, LocalBackend)
-    for i in range(3):
-        run = backend.create_run(project="audited", experiment="e", params={"i": i})
-        backend.end_run(run.id)
-    assert backend.audit_verify().ok
     return backend
 
 
-def _exec(backend: LocalBackend, sql: str) -> None:
+@pytest.fixture
+def store(store_url: str, tmp_path: Path) -> Store:
+    backend = _open(tmp_path, store_url)
+    for i in range(4):
+        run = backend.create_run(project="audited", experiment="e", params={"i": i})
+        backend.end_run(run.id)
+    engine = backend.services.store.engine  # type: ignore[attr-defined]
+    last = max(e.seq for e in backend.audit_log(limit=1000))
+    result = backend.audit_verify()
+    assert result.ok and result.checked == last and result.checkpoints >= 3, result
+    yield Store(backend, engine, tmp_path / "audit-checkpoints.jsonl", last)
+    backend.close()
+
+
+def _attacker_mac(kind: str, text_: str) -> str:
+    """A MAC under a key of the attacker's choosing (they do not have Relay's)."""
+    msg = f"relay-audit/{kind}\n{text_}".encode()
+    return hmac.new(b"attacker", msg, hashlib.sha256).hexdigest()
+
+
+def _rows(st: Store) -> list[dict[str, object]]:
+    with st.engine.connect() as conn:
+        return [dict(r._mapping) for r in conn.execute(select(s.audit_events).order_by(ev.seq))]
+
+
+def _hash(row: dict[str, object]) -> str:
+    fields = {k: row[k] for k in ("seq", "ts", "actor", "roles", "action", "entity_kind")}
+    fields |= {k: row[k] for k in ("entity_id", "project", "outcome", "payload_digest")}
+    ts = row["ts"]
+    assert isinstance(ts, datetime)
+    fields["ts"] = ts if ts.tzinfo else ts.replace(tzinfo=UTC)
+    return event_hash(**fields, prev_hash=str(row["prev_hash"]))  # type: ignore[arg-type]
+
+
+def _run(st: Store, *statements: object) -> None:
+    with st.engine.begin() as conn:
+        for stmt in statements:
+            conn.execute(stmt)  # type: ignore[call-overload]
+
+
+def _edit(column: str, value: object) -> Callable[[Store], None]:
+    def tamper(st: Store) -> None:
+        _run(st, update(s.audit_events).where(ev.seq == 3).values({column: value}))
+
+    return tamper
+
+
+def _delete(which: str) -> Callable[[Store], None]:
+    def tamper(st: Store) -> None:
+        seq = {"first": 1, "middle": st.last // 2, "last": st.last}[which]
+        _run(st, delete(s.audit_events).where(ev.seq == seq))
+
+    return tamper
+
+
+def _delete_last_and_move_head(st: Store) -> None:
+    prev = _rows(st)[-2]
+    _run(
+        st,
+        delete(s.audit_events).where(ev.seq == st.last),
+        update(s.audit_head).values(seq=prev["seq"], hash=prev["hash"]),
+    )
+
+
+def _delete_head(st: Store) -> None:
+    _run(st, delete(s.audit_head))
+
+
+def _delete_everything(st: Store) -> None:
+    _run(st, delete(s.audit_events), delete(s.audit_head))
+
+
+def _swap(st: Store) -> None:
+    _run(
+        st,
+        update(s.audit_events).where(ev.seq == 5).values(seq=-1),
+        update(s.audit_events).where(ev.seq == 6).values(seq=5),
+        update(s.audit_events).where(ev.seq == -1).values(seq=6),
+    )
+
+
+def _append_forged(st: Store) -> None:
+    last = _rows(st)[-1]
+    forged = dict(last, seq=st.last + 1, actor="mallory", prev_hash=last["hash"])
+    forged["hash"] = digest = _hash(forged)
+    forged["mac"] = _attacker_mac("event", digest)
+    head_mac = _attacker_mac("head", f"{st.last + 1}:{digest}")
+    _run(
+        st,
+        s.audit_events.insert().values(forged),
+        update(s.audit_head).values(seq=st.last + 1, hash=digest, mac=head_mac),
+    )
+
+
+def _recompute_chain(st: Store) -> None:
+    """Rewrite event 2's actor and recompute every hash after it, the head too, with MACs
+    under the attacker's key."""
+    rows = _rows(st)
+    prev = rows[0]["hash"]
+    stmts: list[object] = []
+    for row in rows[1:]:
+        row = dict(row, prev_hash=prev)
+        if row["seq"] == 2:
+            row["actor"] = "mallory"
+        row["hash"] = prev = _hash(row)
+        row["mac"] = _attacker_mac("event", str(prev))
+        stmts.append(update(s.audit_events).where(ev.seq == row["seq"]).values(row))
+    stmts.append(
+        update(s.audit_head).values(hash=prev, mac=_attacker_mac("head", f"{st.last}:{prev}"))
+    )
+    _run(st, *stmts)
+
+
+def _recompute_with_stolen_macs(st: Store) -> None:
+    """Copy the head's MAC to the previous event: MACs are bound to what they sign."""
+    rows = _rows(st)
+    with st.engine.connect() as conn:
+        head_mac = conn.execute(select(hd.mac)).scalar()
+    _run(
+        st,
+        delete(s.audit_events).where(ev.seq == st.last),
+        update(s.audit_head).values(seq=st.last - 1, hash=rows[-2]["hash"], mac=head_mac),
+    )
+
+
+def _unknown_key_id(st: Store) -> None:
+    _run(st, update(s.audit_events).where(ev.seq == 2).values(key_id="other"))
+
+
+def _truncate_checkpoints(st: Store) -> None:
+    lines = st.checkpoints.read_text().splitlines(keepends=True)
+    st.checkpoints.write_text("".join(lines[:1]))
+
+
+def _empty_checkpoints(st: Store) -> None:
+    st.checkpoints.write_text("")
+
+
+def _edit_checkpoint(st: Store) -> None:
+    """Point the first checkpoint at the next event (as if the chain were one shorter)."""
+    lines = st.checkpoints.read_text().splitlines()
+    first = json.loads(lines[0])
+    first["seq"] += 1
+    first["hash"] = next(r["hash"] for r in _rows(st) if r["seq"] == first["seq"])
+    st.checkpoints.write_text("\n".join([json.dumps(first), *lines[1:]]) + "\n")
+
+
+def _forge_checkpoint(st: Store) -> None:
+    rows = _rows(st)
+    line = (
+        f'{{"hash": "{rows[1]["hash"]}", "key_id": "x", "mac": "{_attacker_mac("x", "y")}", '
+        f'"seq": 2, "ts": "2026-01-01T00:00:00+00:00"}}\n'
+    )
+    with open(st.checkpoints, "a") as f:
+        f.write(line)
+
+
+TAMPERINGS: dict[str, Callable[[Store], None]] = {
+    "edit ts": _edit("ts", datetime(2020, 1, 1, tzinfo=UTC)),
+    "edit actor": _edit("actor", "mallory"),
+    "edit roles": _edit("roles", ["admin", "model_governance"]),
+    "edit action": _edit("action", "run.delete"),
+    "edit entity kind": _edit("entity_kind", "dataset"),
+    "edit entity id": _edit("entity_id", "x"),
+    "edit project": _edit("project", "other"),
+    "edit outcome": _edit("outcome", "denied"),
+    "edit payload digest": _edit("payload_digest", "0" * 64),
+    "edit prev hash": _edit("prev_hash", "1" * 64),
+    "edit hash": _edit("hash", "2" * 64),
+    "edit mac": _edit("mac", "3" * 64),
+    "delete first event": _delete("first"),
+    "delete middle event": _delete("middle"),
+    "delete last event": _delete("last"),
+    "delete last event and move the head": _delete_last_and_move_head,
+    "delete the head row": _delete_head,
+    "delete every event and the head": _delete_everything,
+    "reorder two events": _swap,
+    "append a forged event and move the head": _append_forged,
+    "recompute the whole chain without the key": _recompute_chain,
+    "move the head with a MAC copied from the old head": _recompute_with_stolen_macs,
+    "MAC under an unknown key id": _unknown_key_id,
+    "truncate the checkpoint file": _truncate_checkpoints,
+    "empty the checkpoint file": _empty_checkpoints,
+    "edit a checkpoint": _edit_checkpoint,
+    "append a forged checkpoint": _forge_checkpoint,
+}
+
+
+@pytest.mark.parametrize("tamper", TAMPERINGS.values(), ids=TAMPERINGS.keys())
+def test_tampering_is_caught(store: Store, tamper: Callable[[Store], None]) -> None:
+    tamper(store)
+    result = store.backend.audit_verify()
+    assert not result.ok, result
+    assert result.reason
+
+
+def test_intact_trail_verifies_after_reopening(store_url: str, tmp_path: Path) -> None:
+    backend = _open(tmp_path, store_url)
+    backend.create_run(project="audited", experiment="e")
+    backend.close()
+    again = _open(tmp_path, store_url)
+    result = again.audit_verify()
+    assert result.ok and result.checked == max(e.seq for e in again.audit_log(limit=100))
+    again.close()
+
+
+def test_the_edited_event_is_named(store: Store) -> None:
+    _edit("actor", "mallory")(store)
+    result = store.backend.audit_verify()
+    assert result.first_bad_seq == 3 and "changed" in result.reason
+
+
+def test_a_missing_head_row_stops_writes_with_a_clear_error(store: Store) -> None:
+    from relayml.errors import IntegrityError
+
+    _delete_head(store)
+    with pytest.raises(IntegrityError, match="head row is missing"):
+        store.backend.create_run(project="audited", experiment="e")
+    assert "head row is missing" in store.backend.audit_verify().reason
+
+
+def test_entities_without_events_never_verify(tmp_path: Path) -> None:
+    backend = _open(tmp_path, f"sqlite:///{tmp_path / 'relay.db'}")
     engine = backend.services.store.engine  # type: ignore[attr-defined]
     with engine.begin() as conn:
-        conn.execute(text(sql))
-
-
-def test_intact_chain_verifies(store_url: str, tmp_path: Path) -> None:
-    backend = _populated(tmp_path, store_url)
+        conn.execute(text("DELETE FROM audit_events"))
+        conn.execute(text("DELETE FROM audit_head"))
+    (tmp_path / "audit-checkpoints.jsonl").unlink()
     result = backend.audit_verify()
-    assert result.ok and result.checked == len(backend.audit_log(limit=1000))
+    assert not result.ok and "no events" in result.reason
     backend.close()
-
-
-def test_edited_event_is_caught(store_url: str, tmp_path: Path) -> None:
-    backend = _populated(tmp_path, store_url)
-    _exec(backend, "UPDATE audit_events SET actor = 'someone-else' WHERE seq = 4")
-    result = backend.audit_verify()
-    assert not result.ok and result.first_bad_seq == 4 and "changed" in result.reason
-    backend.close()
-
-
-def test_deleted_event_is_caught(store_url: str, tmp_path: Path) -> None:
-    backend = _populated(tmp_path, store_url)
-    _exec(backend, "DELETE FROM audit_events WHERE seq = 3")
-    result = backend.audit_verify()
-    assert not result.ok and result.first_bad_seq == 3 and "missing" in result.reason
-    backend.close()
-
-
-def test_deleted_tail_is_caught(store_url: str, tmp_path: Path) -> None:
-    backend = _populated(tmp_path, store_url)
-    last = backend.audit_log(limit=1)[0].seq
-    _exec(backend, f"DELETE FROM audit_events WHERE seq = {last}")
-    result = backend.audit_verify()
-    assert not result.ok and result.first_bad_seq == last
-    backend.close()
-
-
-def test_reordered_events_are_caught(store_url: str, tmp_path: Path) -> None:
-    backend = _populated(tmp_path, store_url)
-    _exec(backend, "UPDATE audit_events SET seq = -1 WHERE seq = 5")
-    _exec(backend, "UPDATE audit_events SET seq = 5 WHERE seq = 6")
-    _exec(backend, "UPDATE audit_events SET seq = 6 WHERE seq = -1")
-    result = backend.audit_verify()
-    assert not result.ok and result.first_bad_seq == 5
-    backend.close()
-
-
-def test_rewritten_hash_still_breaks_the_link(store_url: str, tmp_path: Path) -> None:
-    """Recomputing an edited event's own hash does not help: the next event links to the old."""
-    from relayml.domain.audit import event_hash
-
-    backend = _populated(tmp_path, store_url)
-    ev = next(e for e in backend.audit_log(limit=1000) if e.seq == 4)
-    forged = event_hash(
-        seq=4, ts=ev.ts, actor="forger", roles=ev.roles, action=ev.action,
-        entity_kind=ev.entity_kind, entity_id=ev.entity_id, project=ev.project,
-        outcome=ev.outcome, payload_digest=ev.payload_digest, prev_hash=ev.prev_hash,
-    )  # fmt: skip
-    _exec(backend, f"UPDATE audit_events SET actor = 'forger', hash = '{forged}' WHERE seq = 4")
-    result = backend.audit_verify()
-    assert not result.ok and result.first_bad_seq == 5
-    backend.close()
-
-
-@pytest.mark.parametrize("outcome", ["denied"])
-def test_denied_attempts_are_in_the_chain(tmp_path: Path, outcome: str) -> None:
-    settings = settings_for(tmp_path)
-    admin = connect(settings=settings, project="p").backend
-    viewer = connect(settings=settings, token=admin.create_user("v", ["stakeholder"], "p").token)
-    with pytest.raises(Exception, match=r"run\.create"):
-        viewer.backend.create_run(project="p", experiment="e")
-    events = admin.audit_log(actor="v")
-    assert [(e.action, e.outcome) for e in events] == [("run.create", outcome)]
-    assert admin.audit_verify().ok
-    admin.close()
-    viewer.backend.close()

@@ -27,7 +27,15 @@ def serve(
     from relayml.services import open_services
 
     cfg = settings or Settings.from_env()
-    services = open_services(cfg.database_url, cfg.artifact_uri, cfg.auth_cache_seconds)
+    services = open_services(
+        cfg.database_url,
+        cfg.artifact_uri,
+        cfg.auth_cache_seconds,
+        audit_key_file=cfg.audit_key_path,
+        audit_key=cfg.audit_key,
+        audit_checkpoints=cfg.audit_checkpoint_target,
+        audit_checkpoint_every=cfg.audit_checkpoint_every,
+    )
     try:
         app = create_app(services)
         print(

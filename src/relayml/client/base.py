@@ -10,7 +10,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol
 
-from relayml.domain.audit import AuditEvent, VerifyResult
+from relayml.domain.audit import AuditEvent, Checkpoint, VerifyResult
 from relayml.domain.datasets import DatasetInfo, DatasetVersion, LineageNode
 from relayml.domain.identity import IssuedToken, Project, TokenInfo, User
 from relayml.domain.notifications import Delivery, IssuedWebhook, Webhook
@@ -87,6 +87,7 @@ class Backend(Protocol):
         limit: int = 100,
     ) -> list[AuditEvent]: ...
     def audit_verify(self) -> VerifyResult: ...
+    def audit_checkpoint(self) -> Checkpoint: ...
 
     # pipelines: the steps run where the caller runs; their state is recorded here
     def register_pipeline(

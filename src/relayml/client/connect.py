@@ -20,7 +20,14 @@ def open_backend(
     from relayml.client.local import LocalBackend
     from relayml.services import open_services
 
-    services = open_services(settings.database_url, settings.artifact_uri)
+    services = open_services(
+        settings.database_url,
+        settings.artifact_uri,
+        audit_key_file=settings.audit_key_path,
+        audit_key=settings.audit_key,
+        audit_checkpoints=settings.audit_checkpoint_target,
+        audit_checkpoint_every=settings.audit_checkpoint_every,
+    )
     try:
         if token:
             principal = services.identity.authenticate(token)

@@ -20,7 +20,7 @@ from relayml.client.http_pipelines import HttpPipelines
 from relayml.client.http_transport import seg as _seg
 from relayml.client.http_webhooks import HttpWebhooks
 from relayml.domain.artifacts import check_logical_path
-from relayml.domain.audit import AuditEvent, VerifyResult
+from relayml.domain.audit import AuditEvent, Checkpoint, VerifyResult
 from relayml.domain.identity import (
     IssuedToken,
     Project,
@@ -238,6 +238,9 @@ class HttpBackend(HttpDatasets, HttpPipelines, HttpWebhooks):
 
     def audit_verify(self) -> VerifyResult:
         return wire.verify_in(self._call("GET", "/api/v1/audit/verify"))
+
+    def audit_checkpoint(self) -> Checkpoint:
+        return wire.checkpoint_in(self._call("POST", "/api/v1/audit/checkpoints"))
 
     # pipelines ---------------------------------------------------------------------------
 

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from relayml.domain.artifacts import CHUNK
-from relayml.domain.audit import AuditEvent, VerifyResult
+from relayml.domain.audit import AuditEvent, Checkpoint, VerifyResult
 from relayml.domain.datasets import DatasetInfo, DatasetVersion, LineageNode
 from relayml.domain.identity import IssuedToken, Principal, Project, TokenInfo, User
 from relayml.domain.notifications import Delivery, IssuedWebhook, Webhook
@@ -111,6 +111,9 @@ class LocalBackend:
 
     def audit_verify(self) -> VerifyResult:
         return self.services.audit.verify(self.principal)
+
+    def audit_checkpoint(self) -> Checkpoint:
+        return self.services.audit.checkpoint(self.principal)
 
     def register_pipeline(self, project: str, name: str, **kwargs: Any) -> PipelineInfo:
         return self.services.pipelines.register(self.principal, project, name, **kwargs)

@@ -19,6 +19,8 @@ class Action(StrEnum):
     USER_READ = "user.read"
     GRANT_MANAGE = "grant.manage"
     AUDIT_READ = "audit.read"
+    AUDIT_CHECKPOINT = "audit.checkpoint"
+    STORAGE_GC = "storage.gc"
     # data engineering
     DATASET_READ = "dataset.read"
     DATASET_PUBLISH = "dataset.publish"
@@ -80,6 +82,8 @@ PERMISSIONS: dict[Action, frozenset[Role]] = {
     Action.USER_READ: frozenset({R.ADMIN, R.MODEL_GOVERNANCE}),
     Action.GRANT_MANAGE: frozenset({R.ADMIN}),
     Action.AUDIT_READ: frozenset({R.MODEL_GOVERNANCE, R.ADMIN}),
+    Action.AUDIT_CHECKPOINT: frozenset({R.ADMIN}),
+    Action.STORAGE_GC: frozenset({R.ADMIN}),
     Action.DATASET_READ: _EVERYONE,
     Action.DATASET_PUBLISH: _DATA,
     Action.DATASET_RELEASE: _DATA,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from relayml.services.artifacts import ArtifactService
 from relayml.services.audit import AuditService
 from relayml.services.datasets import DatasetService
@@ -12,6 +14,7 @@ from relayml.services.scheduling import SchedulingService
 from relayml.services.token_cache import DEFAULT_TTL_SECONDS, TokenCache
 from relayml.services.tracking import TrackingService
 from relayml.store.artifacts import ArtifactStore
+from relayml.store.audit_anchor import AuditAnchor
 from relayml.store.base import MetadataStore
 
 
@@ -41,22 +44,58 @@ class Services:
         self.store.dispose()
 
 
+def _anchor(
+    key_file: Path | None, key: str | None, checkpoints: str | None, every: int
+) -> AuditAnchor | None:
+    if key_file is None:
+        return None
+    target = checkpoints or str(key_file.parent / "audit-checkpoints.jsonl")
+    return AuditAnchor.open(key_file, key, target, every)
+
+
 def open_services(
-    database_url: str, artifact_uri: str, auth_cache_seconds: float = DEFAULT_TTL_SECONDS
+    database_url: str,
+    artifact_uri: str,
+    auth_cache_seconds: float = DEFAULT_TTL_SECONDS,
+    *,
+    audit_key_file: Path | None = None,
+    audit_key: str | None = None,
+    audit_checkpoints: str | None = None,
+    audit_checkpoint_every: int = 1000,
 ) -> Services:
+    """The services over these stores, the audit trail anchored by the key in `audit_key_file`
+    (or `audit_key`) with checkpoints to `audit_checkpoints` (docs/governance.md). Every real
+    entry point passes them (from `Settings`); without, events go unMACed and `relay audit
+    verify` says so."""
     from relayml.store.sql.store import SqlStore
 
-    return Services(SqlStore(database_url), ArtifactStore(artifact_uri), auth_cache_seconds)
+    anchor = _anchor(audit_key_file, audit_key, audit_checkpoints, audit_checkpoint_every)
+    return Services(SqlStore(database_url, anchor), ArtifactStore(artifact_uri), auth_cache_seconds)
 
 
-def upgrade_database(database_url: str) -> tuple[str, str | None, str]:
+def rotate_audit_key(key_file: Path) -> str:
+    """Append a new signing key to `key_file` (old keys stay to verify); its id."""
+    from relayml.store.audit_anchor import rotate_key
+
+    return rotate_key(key_file)
+
+
+def upgrade_database(
+    database_url: str,
+    *,
+    audit_key_file: Path | None = None,
+    audit_key: str | None = None,
+    audit_checkpoints: str | None = None,
+    audit_checkpoint_every: int = 1000,
+) -> tuple[str, str | None, str]:
     """Migrate the metadata database to the newest schema: where it is (password hidden), its
-    revision before and after."""
+    revision before and after. The audit key MACs an existing trail on the way (0009)."""
     from relayml.store.sql.engine import make_engine, upgrade
 
+    anchor = _anchor(audit_key_file, audit_key, audit_checkpoints, audit_checkpoint_every)
     engine = make_engine(database_url)
     try:
-        before, after = upgrade(engine)
+        before, after = upgrade(engine, anchor)
     finally:
         engine.dispose()
     return engine.url.render_as_string(hide_password=True), before, after

@@ -2,21 +2,34 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
-from relayml.domain.audit import AuditAction, EntityKind, payload_digest
+from relayml.domain.audit import (
+    CHECKPOINT_ACTION,
+    AuditAction,
+    AuditEvent,
+    Checkpoint,
+    EntityKind,
+    make_checkpoint,
+    payload_digest,
+)
 from relayml.domain.identity import GLOBAL_SCOPE, Principal, Role, check_name
 from relayml.domain.roles import PERMISSIONS, Action, is_allowed
 from relayml.domain.tracking import check_run_id
-from relayml.errors import NotFound, PermissionDenied, Unprocessable
+from relayml.errors import NotFound, PermissionDenied, RelayError, Unprocessable
 from relayml.store.artifacts import ArtifactStore
 from relayml.store.base import MetadataStore, Transaction
 
 PER_PROJECT_FORM = frozenset({Action.USER_READ, Action.AUDIT_READ})
 """Actions checked platform-wide when no project is named, that a project's roles allow there."""
+
+log = logging.getLogger(__name__)
+# The actor of what Relay does on its own (automatic checkpoints); no user name has an "@".
+SYSTEM = "@relay"
 
 
 def utcnow() -> datetime:
@@ -165,8 +178,48 @@ class ServiceBase:
 
     @contextmanager
     def write(self) -> Iterator[Transaction]:
-        with self._recording_denials(), self.store.write() as tx:
-            yield tx
+        with self._recording_denials():
+            with self.store.write() as tx:
+                yield tx
+            self._checkpoint_if_due(tx.audit.appended)
+
+    def _checkpoint_if_due(self, appended: list[AuditEvent]) -> None:
+        """After a commit that crossed a checkpoint (the first event, every Nth): export it."""
+        anchor = self.store.anchor
+        if anchor is None or not appended or appended[-1].action == CHECKPOINT_ACTION:
+            return
+        if anchor.due(appended[0].seq, appended[-1].seq):
+            try:
+                self.export_checkpoint(appended[-1].seq, appended[-1].hash, SYSTEM, frozenset())
+            except (OSError, RelayError) as exc:
+                # The caller's change is committed; the next checkpoint covers this one's events.
+                log.error(
+                    "could not export an audit checkpoint of event %s: %s", appended[-1].seq, exc
+                )
+
+    def export_checkpoint(
+        self, seq: int, digest: str, actor: str, roles: frozenset[Role]
+    ) -> Checkpoint:
+        """Append (seq, hash), MACed, to the checkpoint log, then record that in the chain, in
+        this order: a crash in between leaves an extra checkpoint, never a missing one."""
+        anchor = self.store.anchor
+        if anchor is None:
+            raise Unprocessable("this store has no audit key, so it cannot sign a checkpoint")
+        cp = make_checkpoint(anchor.keys, seq, digest, utcnow())
+        anchor.checkpoints.append(cp)
+        with self.store.write() as tx:
+            tx.audit.append(
+                actor=actor,
+                roles=[r.value for r in roles],
+                action=Action.AUDIT_CHECKPOINT,
+                entity_kind=EntityKind.AUDIT,
+                entity_id=str(seq),
+                project=GLOBAL_SCOPE,
+                outcome="ok",
+                payload_digest=payload_digest(cp.to_json()),
+                now=utcnow(),
+            )
+        return cp
 
     @contextmanager
     def _recording_denials(self) -> Iterator[None]:

@@ -10,7 +10,7 @@ from contextlib import AbstractContextManager
 from datetime import datetime
 from typing import Any, Protocol
 
-from relayml.domain.audit import AuditAction, AuditEvent, EntityKind
+from relayml.domain.audit import AuditAction, AuditEvent, AuditHead, EntityKind
 from relayml.domain.datasets import DatasetInfo, DatasetVersion, RunUse
 from relayml.domain.filters import Condition, OrderBy
 from relayml.domain.identity import Project, Role, TokenInfo, User
@@ -18,6 +18,7 @@ from relayml.domain.notifications import Delivery, DeliveryStatus, Event, Webhoo
 from relayml.domain.pipelines import PipelineInfo, PipelineRun, StepOutput, StepRun
 from relayml.domain.scheduling import ScheduleKey
 from relayml.domain.tracking import ArtifactInfo, Experiment, MetricPoint, RunRecord, RunStatus
+from relayml.store.audit_anchor import AuditAnchor
 
 
 class IdentityRepo(Protocol):
@@ -43,6 +44,8 @@ class IdentityRepo(Protocol):
 
 
 class AuditRepo(Protocol):
+    appended: list[AuditEvent]  # what this transaction appended
+
     def append(
         self,
         *,
@@ -56,7 +59,7 @@ class AuditRepo(Protocol):
         payload_digest: str,
         now: datetime,
     ) -> AuditEvent: ...
-    def head(self) -> tuple[int, str] | None: ...
+    def head(self) -> AuditHead | None: ...
     def query(
         self,
         *,
@@ -212,6 +215,7 @@ class Transaction(Protocol):
 
 class MetadataStore(Protocol):
     url: str
+    anchor: AuditAnchor | None  # the audit key and checkpoint log; None: events go unMACed
 
     def write(self) -> AbstractContextManager[Transaction, bool | None]: ...
     def read(self) -> AbstractContextManager[Transaction, bool | None]: ...

@@ -467,3 +467,16 @@ class BackendContract:
         assert b.audit_log(action=Event.RUN_END, entity_kind=EntityKind.RUN, limit=1) == (
             b.audit_log(action="run.end", entity_kind="run", limit=1)
         )
+
+    def test_checkpoints_are_taken_by_admins_and_verified(self, contract: ContractEnv) -> None:
+        b = contract.admin
+        p = contract.new_project()
+        cp = b.audit_checkpoint()
+        assert cp.seq >= 1 and len(cp.hash) == 64 and cp.mac
+        recorded = b.audit_log(action="audit.checkpoint", limit=50)
+        assert str(cp.seq) in {e.entity_id for e in recorded}
+        result = b.audit_verify()
+        assert result.ok and result.checkpoints >= 1, result
+        gov = contract.as_role(p, "model_governance")
+        with pytest.raises(PermissionDenied, match=r"audit\.checkpoint"):
+            gov.audit_checkpoint()

@@ -9,10 +9,12 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import httpx
+
+from relayml.config import Settings
 
 STARTUP_TIMEOUT = 60.0  # a loaded CI machine can take a while to import and migrate
 
@@ -31,11 +33,18 @@ def free_port() -> int:
         return port
 
 
-def bootstrap_admin(database_url: str, artifact_uri: str, user: str = "admin") -> str:
+def bootstrap_admin(settings: Settings, user: str = "admin") -> str:
     """Create `user` as a platform admin directly through the services; return a token."""
     from relayml.services import open_services
 
-    services = open_services(database_url, artifact_uri)
+    services = open_services(
+        settings.database_url,
+        settings.artifact_uri,
+        audit_key_file=settings.audit_key_path,
+        audit_key=settings.audit_key,
+        audit_checkpoints=settings.audit_checkpoint_target,
+        audit_checkpoint_every=settings.audit_checkpoint_every,
+    )
     try:
         admin = services.identity.provision_local(user)
         return services.identity.issue_token(admin, user).token
@@ -58,7 +67,11 @@ def running_server(
     home.mkdir(parents=True, exist_ok=True)
     db = database_url or f"sqlite:///{home / 'relay.db'}"
     artifacts = artifact_uri or str(home / "artifacts")
-    token = admin_token or bootstrap_admin(db, artifacts)
+    # The server's settings as it will read them (same environment, same home), so both use
+    # the same audit key.
+    token = admin_token or bootstrap_admin(
+        replace(Settings.from_env(home), database_url=db, artifact_uri=artifacts)
+    )
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     extra = env or {}

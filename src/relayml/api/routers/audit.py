@@ -1,4 +1,4 @@
-"""The audit trail: read it, verify its hash chain."""
+"""The audit trail: read it, verify it, checkpoint it."""
 
 from __future__ import annotations
 
@@ -40,3 +40,12 @@ def audit_log(
 @router.get("/audit/verify", summary="Check the audit trail's hash chain end to end")
 def audit_verify(services: ServicesDep, who: PrincipalDep) -> Response:
     return OrjsonResponse(wire.verify_out(services.audit.verify(who)))
+
+
+@router.post(
+    "/audit/checkpoints",
+    summary="Export a MACed checkpoint of the audit chain's head now (admin)",
+    status_code=201,
+)
+def audit_checkpoint(services: ServicesDep, who: PrincipalDep) -> Response:
+    return OrjsonResponse(wire.checkpoint_out(services.audit.checkpoint(who)), status_code=201)

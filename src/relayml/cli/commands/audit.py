@@ -1,4 +1,4 @@
-"""`relay audit log|verify`: read the hash-chained audit trail and check it."""
+"""`relay audit log|verify|checkpoint|rotate-key`: read, check and anchor the audit trail."""
 
 from __future__ import annotations
 
@@ -78,11 +78,49 @@ def verify(as_json: JsonFlag = False) -> None:
             f"from #{result.first_bad_seq} on as untrustworthy and restore the database from a "
             "backup"
         )
-    output.print_(f"[green]ok[/]: the audit chain is intact ({result.checked} events checked)")
+    cps = f", {result.checkpoints} checkpoints" if result.checkpoints else ""
+    output.print_(f"[green]ok[/]: the audit chain is intact ({result.checked} events checked{cps})")
+
+
+def checkpoint(as_json: JsonFlag = False) -> None:
+    """Export a MACed checkpoint of the chain's head now (admin); Relay also does so every
+    RELAY_AUDIT_CHECKPOINT_EVERY events."""
+    with state.backend() as backend:
+        cp = backend.audit_checkpoint()
+    if as_json:
+        import json
+
+        output.emit_json(json.loads(cp.to_json()))
+        return
+    output.print_(f"checkpoint of event #{cp.seq} ({cp.hash[:12]}...) exported, key {cp.key_id}")
+
+
+def rotate_key() -> None:
+    """Start signing with a new audit key; the old keys stay in the key file to verify what
+    they signed. Run it where the key lives (the server host, or here in embedded mode)."""
+    from relayml.errors import InvalidInput
+    from relayml.services import rotate_audit_key as rotate
+
+    if state.is_remote():
+        raise InvalidInput(
+            "relay audit rotate-key changes the key file of this machine, but a server is "
+            "configured (--server or RELAY_SERVER_URL); run it on the server host"
+        )
+    cfg = state.settings()
+    if cfg.audit_key:
+        raise InvalidInput(
+            "RELAY_AUDIT_KEY is set, so it signs and the key file does not; to rotate, append "
+            f"the current key to {cfg.audit_key_path} as 'KEY_ID HEX' and set a new "
+            "RELAY_AUDIT_KEY (docs/governance.md)"
+        )
+    key_id = rotate(cfg.audit_key_path)
+    output.print_(f"new audit key {key_id} in {cfg.audit_key_path}; the old keys still verify")
 
 
 def register(app: typer.Typer) -> None:
     group = typer.Typer(help="The append-only, hash-chained audit trail.")
     group.command("log")(log)
     group.command("verify")(verify)
+    group.command("checkpoint")(checkpoint)
+    group.command("rotate-key")(rotate_key)
     app.add_typer(group, name="audit", no_args_is_help=True)

@@ -18,7 +18,14 @@ def upgrade() -> None:
         )
     from relayml.services import upgrade_database
 
-    where, before, after = upgrade_database(state.settings().database_url)
+    cfg = state.settings()
+    where, before, after = upgrade_database(
+        cfg.database_url,
+        audit_key_file=cfg.audit_key_path,
+        audit_key=cfg.audit_key,
+        audit_checkpoints=cfg.audit_checkpoint_target,
+        audit_checkpoint_every=cfg.audit_checkpoint_every,
+    )
     if before == after:
         output.print_(f"{where}: already at schema {after}")
     else:

@@ -6,9 +6,19 @@ from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, func, select
 
-from relayml.domain.audit import GENESIS_HASH, AuditAction, AuditEvent, EntityKind, event_hash
+from relayml.domain.audit import (
+    GENESIS_HASH,
+    AuditAction,
+    AuditEvent,
+    AuditHead,
+    AuditKeys,
+    EntityKind,
+    event_hash,
+    head_text,
+)
+from relayml.errors import IntegrityError
 from relayml.store.sql import schema as s
 from relayml.store.sql._util import utc
 
@@ -29,12 +39,18 @@ def _event(row: Any) -> AuditEvent:
         payload_digest=row.payload_digest,
         prev_hash=row.prev_hash,
         hash=row.hash,
+        key_id=row.key_id,
+        mac=row.mac,
     )
 
 
 class SqlAudit:
-    def __init__(self, conn: Connection) -> None:
+    def __init__(self, conn: Connection, keys: AuditKeys | None = None) -> None:
         self.conn = conn
+        # Without keys (a bare store, e.g. in migration tests) events are written unMACed and
+        # `relay audit verify` reports them.
+        self.keys = keys
+        self.appended: list[AuditEvent] = []  # this transaction's events, for checkpoints
 
     def append(
         self,
@@ -65,26 +81,44 @@ class SqlAudit:
             "prev_hash": head[1],
         }
         digest = event_hash(**fields)
-        self.conn.execute(s.audit_events.insert().values(**fields, hash=digest))
-        self.conn.execute(
-            s.audit_head.update().where(s.audit_head.c.id == _HEAD_ID).values(seq=seq, hash=digest)
+        key_id, mac = self.keys.sign("event", digest) if self.keys else ("", "")
+        head_key, head_mac = (
+            self.keys.sign("head", head_text(seq, digest)) if self.keys else ("", "")
         )
-        return AuditEvent(**fields, hash=digest)
+        self.conn.execute(
+            s.audit_events.insert().values(**fields, hash=digest, key_id=key_id, mac=mac)
+        )
+        self.conn.execute(
+            s.audit_head.update()
+            .where(s.audit_head.c.id == _HEAD_ID)
+            .values(seq=seq, hash=digest, key_id=head_key, mac=head_mac)
+        )
+        event = AuditEvent(**fields, hash=digest, key_id=key_id, mac=mac)
+        self.appended.append(event)
+        return event
 
     def _lock_head(self) -> tuple[int, str]:
         q = select(s.audit_head.c.seq, s.audit_head.c.hash).where(s.audit_head.c.id == _HEAD_ID)
         row = self.conn.execute(q.with_for_update()).first()
         if row is None:
+            if self.conn.execute(select(func.count()).select_from(s.audit_events)).scalar():
+                raise IntegrityError(
+                    "the audit trail's head row is missing while events exist: the database "
+                    "was tampered with, so Relay refuses to write (every write is audited). "
+                    "Run `relay audit verify` and restore the database from a backup"
+                )
             # First event ever. Concurrent first writers on PostgreSQL both see no row; the
             # primary key lets only one insert succeed and the other transaction retries.
             self.conn.execute(s.audit_head.insert().values(id=_HEAD_ID, seq=0, hash=GENESIS_HASH))
             return 0, GENESIS_HASH
         return int(row.seq), str(row.hash)
 
-    def head(self) -> tuple[int, str] | None:
-        q = select(s.audit_head.c.seq, s.audit_head.c.hash).where(s.audit_head.c.id == _HEAD_ID)
-        row = self.conn.execute(q).first()
-        return (int(row.seq), str(row.hash)) if row else None
+    def head(self) -> AuditHead | None:
+        h = s.audit_head.c
+        row = self.conn.execute(
+            select(h.seq, h.hash, h.key_id, h.mac).where(h.id == _HEAD_ID)
+        ).first()
+        return AuditHead(int(row.seq), str(row.hash), row.key_id, row.mac) if row else None
 
     def query(
         self,

@@ -14,7 +14,7 @@ from relayml.errors import InvalidInput, SchemaVersionError, ServerUnavailable
 
 # The newest migration this code knows. tests/store/test_migrations.py checks it equals Alembic's
 # head, so first use needs no Alembic import when the database is current.
-SCHEMA_HEAD = "0008"
+SCHEMA_HEAD = "0009"
 _MIGRATIONS = Path(__file__).parent / "migrations"
 _lock = threading.Lock()
 
@@ -86,12 +86,14 @@ def current_revision(engine: Engine) -> str | None:
         ) from None
 
 
-def _alembic_config(connection: Any) -> Any:
+def _alembic_config(connection: Any, audit_anchor: Any = None) -> Any:
     from alembic.config import Config
 
     cfg = Config()
     cfg.set_main_option("script_location", str(_MIGRATIONS))
     cfg.attributes["connection"] = connection
+    # Migration 0009 MACs the events written before it with the audit key (see its docstring).
+    cfg.attributes["audit_anchor"] = audit_anchor
     return cfg
 
 
@@ -99,8 +101,9 @@ def known_revisions() -> set[str]:
     return {p.stem.split("_", 1)[0] for p in (_MIGRATIONS / "versions").glob("[0-9]*.py")}
 
 
-def upgrade(engine: Engine) -> tuple[str | None, str]:
-    """Migrate to the newest schema; returns (before, after)."""
+def upgrade(engine: Engine, audit_anchor: Any = None) -> tuple[str | None, str]:
+    """Migrate to the newest schema; returns (before, after). `audit_anchor` (an
+    `AuditAnchor`) MACs an existing audit trail on the way through revision 0009."""
     from alembic import command
 
     with _lock:
@@ -112,17 +115,17 @@ def upgrade(engine: Engine) -> tuple[str | None, str]:
             if conn.dialect.name == "postgresql":
                 # Two processes migrating one fresh database at once: the second waits.
                 conn.execute(text("SELECT pg_advisory_xact_lock(7419)"))
-            command.upgrade(_alembic_config(conn), "head")
+            command.upgrade(_alembic_config(conn, audit_anchor), "head")
         return before, SCHEMA_HEAD
 
 
-def ensure_schema(engine: Engine) -> None:
+def ensure_schema(engine: Engine, audit_anchor: Any = None) -> None:
     """Create or migrate the schema on first use; refuse a database newer than this code."""
     rev = current_revision(engine)
     if rev == SCHEMA_HEAD:
         return
     _refuse_newer(engine, rev)
-    upgrade(engine)
+    upgrade(engine, audit_anchor)
 
 
 def _refuse_newer(engine: Engine, rev: str | None) -> None:

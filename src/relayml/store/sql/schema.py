@@ -188,6 +188,9 @@ audit_events = Table(
     Column("payload_digest", String(64), nullable=False),
     Column("prev_hash", String(64), nullable=False),
     Column("hash", String(64), nullable=False),
+    # HMAC-SHA256 of `hash` under the key `key_id`, kept outside the database (migration 0009).
+    Column("key_id", String(64), nullable=False, server_default=""),
+    Column("mac", String(64), nullable=False, server_default=""),
     Index("ix_audit_events_entity", "entity_kind", "entity_id"),
 )
 
@@ -199,6 +202,8 @@ audit_head = Table(
     Column("id", Integer, primary_key=True, autoincrement=False),
     Column("seq", BigInteger, nullable=False),
     Column("hash", String(64), nullable=False),
+    Column("key_id", String(64), nullable=False, server_default=""),
+    Column("mac", String(64), nullable=False, server_default=""),
 )
 
 

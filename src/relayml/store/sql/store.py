@@ -10,6 +10,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import IntegrityError as SAIntegrityError
 
 from relayml.errors import Conflict, ServerUnavailable
+from relayml.store.audit_anchor import AuditAnchor
 from relayml.store.sql.audit import SqlAudit
 from relayml.store.sql.datasets import SqlDatasets
 from relayml.store.sql.engine import current_revision, ensure_schema, make_engine
@@ -23,10 +24,10 @@ from relayml.store.sql.tracking import SqlTracking
 class SqlTx:
     """One database transaction; every repository in it commits or rolls back together."""
 
-    def __init__(self, conn: Connection) -> None:
+    def __init__(self, conn: Connection, anchor: AuditAnchor | None = None) -> None:
         self.conn = conn
         self.identity = SqlIdentity(conn)
-        self.audit = SqlAudit(conn)
+        self.audit = SqlAudit(conn, anchor.keys if anchor else None)
         self.tracking = SqlTracking(conn)
         self.pipelines = SqlPipelines(conn)
         self.datasets = SqlDatasets(conn)
@@ -35,11 +36,12 @@ class SqlTx:
 
 
 class SqlStore:
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, anchor: AuditAnchor | None = None) -> None:
         self.url = url
+        self.anchor = anchor
         self.engine = make_engine(url)
         try:
-            ensure_schema(self.engine)
+            ensure_schema(self.engine, anchor)
         except BaseException:
             self.engine.dispose()
             raise
@@ -48,7 +50,7 @@ class SqlStore:
     def write(self) -> Iterator[SqlTx]:
         try:
             with self.engine.begin() as conn:
-                yield SqlTx(conn)
+                yield SqlTx(conn, self.anchor)
         except SAIntegrityError as exc:
             raise Conflict(f"conflicting write: {_short(exc)}") from None
         except DBAPIError as exc:
@@ -60,8 +62,12 @@ class SqlStore:
     def read(self) -> Iterator[SqlTx]:
         with self.engine.connect() as conn:
             conn = conn.execution_options(relay_readonly=True)
+            if conn.dialect.name == "postgresql":
+                # One snapshot for the whole read (SQLite's WAL reads are snapshots already):
+                # `audit verify` reads the head, then the events in batches, while others write.
+                conn = conn.execution_options(isolation_level="REPEATABLE READ")
             with conn.begin():
-                yield SqlTx(conn)
+                yield SqlTx(conn, self.anchor)
 
     def schema_revision(self) -> str | None:
         return current_revision(self.engine)
