@@ -31,6 +31,7 @@ from relayml.contracts.spec import (
     UniqueKey,
 )
 from relayml.domain.durations import parse_duration
+from relayml.domain.safe_yaml import load_yaml
 from relayml.errors import InvalidInput, NotFound
 
 TOP_KEYS = ("name", "description", "columns", "checks")
@@ -68,13 +69,8 @@ def load_contract(source: Any, *, trust_code: bool = False) -> Contract:
 
 def contract_from_yaml(text: str, *, trust_code: bool = False, origin: str = "<yaml>") -> Contract:
     """A Contract from YAML text (the CLI and the stored copy use this)."""
-    import yaml
-
-    try:
-        data = yaml.safe_load(text)
-        lines = _lines(yaml.compose(text))
-    except yaml.YAMLError as exc:
-        raise InvalidInput(f"{origin}: not valid YAML: {exc}") from None
+    data, node = load_yaml(text, origin)
+    lines = _lines(node)
     if not isinstance(data, Mapping):
         raise InvalidInput(f"{origin}: a contract is a mapping with a 'columns' key, got {data!r}")
     return _Parser(origin, lines, trust_code).contract(data)

@@ -103,6 +103,7 @@ class DatasetService(ServiceBase):
         if any(p.endswith("@latest") for p in parent_refs):
             raise InvalidInput(f"parents must name versions (e.g. loans@3), got {parents}")
         clean_producer = _producer(producer)
+        checked = _Contract(contract)
         with self.read() as tx:
             self.require_in_project(
                 tx, who, Action.DATASET_PUBLISH, project, EntityKind.DATASET, name
@@ -111,7 +112,6 @@ class DatasetService(ServiceBase):
                 self._find(tx, project, p, allow_quarantined=True)
         if not self.artifacts.exists(blob):
             raise NotFound(f"no uploaded file {blob}; upload the Parquet file first")
-        checked = _Contract(contract)
         with self._local_file(blob) as path:
             scan = _scan(path, checked)
             existing = self._existing(project, name, scan.digest)
