@@ -13,6 +13,7 @@ from starlette.responses import Response
 
 from relayml.api import errors
 from relayml.api.errors import OrjsonResponse, error_response
+from relayml.api.responses import json
 from relayml.api.routers import (
     artifacts,
     audit,
@@ -25,6 +26,7 @@ from relayml.api.routers import (
 from relayml.errors import RelayError
 from relayml.services import Services
 from relayml.version import __version__
+from relayml.wire.common import ErrorBody, HealthOut
 
 
 def create_app(services: Services) -> FastAPI:
@@ -40,13 +42,19 @@ def create_app(services: Services) -> FastAPI:
     for area in (identity, tracking, artifacts, audit, pipelines, datasets, webhooks):
         app.include_router(area.router)
 
-    @app.get("/healthz", tags=["health"], summary="Liveness and the database schema revision")
+    @app.get(
+        "/healthz",
+        tags=["health"],
+        response_model=HealthOut,
+        responses={500: {"model": ErrorBody, "description": "The database does not answer"}},
+        summary="Liveness and the database schema revision",
+    )
     def healthz() -> Response:
         try:
             revision = services.schema_revision()
         except RelayError as exc:
             return error_response(exc)
-        return OrjsonResponse({"status": "ok", "schema_revision": revision})
+        return json(HealthOut(status="ok", schema_revision=revision))
 
     if os.environ.get("RELAY_TEST_FAULT_ROUTE") == "1":
         # Test servers only: a route that fails as a bug would, to test clients against 500s.

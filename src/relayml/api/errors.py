@@ -14,7 +14,7 @@ import orjson
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException
-from starlette.responses import Response
+from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from relayml.errors import RelayError, Unprocessable
@@ -22,10 +22,9 @@ from relayml.errors import RelayError, Unprocessable
 log = logging.getLogger("relayml.api")
 
 
-class OrjsonResponse(Response):
-    """JSON rendered by orjson: run pages and metric histories can be large."""
-
-    media_type = "application/json"
+class OrjsonResponse(JSONResponse):
+    """JSON rendered by orjson: run pages and metric histories can be large. (A JSONResponse,
+    so OpenAPI documents each route's `response_model` as the JSON body.)"""
 
     def render(self, content: Any) -> bytes:
         return orjson.dumps(content)

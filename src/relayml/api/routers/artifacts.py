@@ -9,15 +9,17 @@ from starlette.responses import Response, StreamingResponse
 
 from relayml import wire
 from relayml.api.auth import PrincipalDep, ServicesDep
-from relayml.api.errors import OrjsonResponse
+from relayml.api.responses import BINARY_RESPONSE, ERROR_RESPONSES, json
 from relayml.api.streaming import BINARY_BODY, receive, send
+from relayml.wire.tracking import ArtifactOut
 
-router = APIRouter(prefix="/api/v1", tags=["artifacts"])
+router = APIRouter(prefix="/api/v1", tags=["artifacts"], responses=ERROR_RESPONSES)
 
 
 @router.put(
     "/runs/{run_id}/artifacts/{path:path}",
     status_code=201,
+    response_model=ArtifactOut,
     summary="Upload an artifact (the raw bytes as the body)",
     openapi_extra=BINARY_BODY,
 )
@@ -41,10 +43,14 @@ async def upload_artifact(
             who, run_id, path, body, expected_digest=digest
         ),
     )
-    return OrjsonResponse(wire.artifact_out(info), status_code=201)
+    return json(ArtifactOut.from_domain(info), status_code=201)
 
 
-@router.get("/runs/{run_id}/artifacts", summary="A run's artifacts, optionally under a prefix")
+@router.get(
+    "/runs/{run_id}/artifacts",
+    response_model=list[ArtifactOut],
+    summary="A run's artifacts, optionally under a prefix",
+)
 def list_artifacts(
     run_id: str,
     services: ServicesDep,
@@ -52,13 +58,14 @@ def list_artifacts(
     prefix: Annotated[str | None, Query()] = None,
 ) -> Response:
     items = services.artifacts.list_artifacts(who, run_id, prefix)
-    return OrjsonResponse([wire.artifact_out(a) for a in items])
+    return json([ArtifactOut.from_domain(a) for a in items])
 
 
 @router.get(
     "/runs/{run_id}/artifacts/{path:path}",
     summary="Download an artifact; its sha256 is in the X-Relay-Digest header",
     response_class=StreamingResponse,
+    responses=BINARY_RESPONSE,
 )
 def download_artifact(run_id: str, path: str, services: ServicesDep, who: PrincipalDep) -> Response:
     info, chunks = services.artifacts.open_artifact(who, run_id, path)

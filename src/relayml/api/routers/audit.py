@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 from starlette.responses import Response
 
 from relayml import wire
 from relayml.api.auth import PrincipalDep, ServicesDep
-from relayml.api.errors import OrjsonResponse
+from relayml.api.responses import ERROR_RESPONSES, json
+from relayml.wire.audit import AuditEventOut, VerifyOut
 
-router = APIRouter(prefix="/api/v1", tags=["audit"])
+router = APIRouter(prefix="/api/v1", tags=["audit"], responses=ERROR_RESPONSES)
 
 
-@router.get("/audit", summary="Audit events, newest first, filtered")
+@router.get(
+    "/audit", response_model=list[AuditEventOut], summary="Audit events, newest first, filtered"
+)
 def audit_log(
     services: ServicesDep,
     who: PrincipalDep,
@@ -34,18 +37,23 @@ def audit_log(
         action=action,
         limit=limit,
     )
-    return OrjsonResponse([wire.event_out(e) for e in events])
+    return json([AuditEventOut.from_domain(e) for e in events])
 
 
-@router.get("/audit/verify", summary="Check the audit trail's hash chain end to end")
+@router.get(
+    "/audit/verify",
+    response_model=VerifyOut,
+    summary="Check the audit trail's hash chain end to end",
+)
 def audit_verify(services: ServicesDep, who: PrincipalDep) -> Response:
-    return OrjsonResponse(wire.verify_out(services.audit.verify(who)))
+    return json(VerifyOut.from_domain(services.audit.verify(who)))
 
 
 @router.post(
     "/audit/checkpoints",
+    response_model=dict[str, Any],
     summary="Export a MACed checkpoint of the audit chain's head now (admin)",
     status_code=201,
 )
 def audit_checkpoint(services: ServicesDep, who: PrincipalDep) -> Response:
-    return OrjsonResponse(wire.checkpoint_out(services.audit.checkpoint(who)), status_code=201)
+    return json(wire.checkpoint_out(services.audit.checkpoint(who)), status_code=201)

@@ -15,10 +15,11 @@ from starlette.responses import Response, StreamingResponse
 
 from relayml import wire
 from relayml.api.auth import PrincipalDep, ServicesDep
-from relayml.api.errors import OrjsonResponse
+from relayml.api.responses import BINARY_RESPONSE, ERROR_RESPONSES, json
 from relayml.api.streaming import BINARY_BODY, receive, send
+from relayml.wire.datasets import DatasetInfoOut, DatasetVersionOut, LineageOut, UploadOut
 
-router = APIRouter(prefix="/api/v1", tags=["datasets"])
+router = APIRouter(prefix="/api/v1", tags=["datasets"], responses=ERROR_RESPONSES)
 
 AllowQuarantined = Annotated[
     bool, Query(description="Read a quarantined version anyway (it failed its contract)")
@@ -56,6 +57,7 @@ def _ref(name: str, version: str) -> str:
 @router.put(
     "/projects/{project}/datasets/uploads",
     status_code=201,
+    response_model=UploadOut,
     summary="Upload a Parquet file to publish (the raw bytes as the body)",
     openapi_extra=BINARY_BODY,
 )
@@ -69,12 +71,13 @@ async def upload(
     blob, size = await receive(
         request, lambda body: services.datasets.upload(who, project, body, expected_digest=digest)
     )
-    return OrjsonResponse({"blob": blob, "size": size}, status_code=201)
+    return json(UploadOut(blob=blob, size=size), status_code=201)
 
 
 @router.post(
     "/projects/{project}/datasets/{name}/versions",
     status_code=201,
+    response_model=DatasetVersionOut,
     summary="Publish an upload as the dataset's next version (validated and profiled)",
 )
 def publish(
@@ -91,23 +94,32 @@ def publish(
         parents=body.parents,
         producer=body.producer,
     )
-    return OrjsonResponse(version.to_dict(), status_code=201)
+    return json(DatasetVersionOut.from_domain(version), status_code=201)
 
 
-@router.get("/projects/{project}/datasets", summary="The project's datasets")
+@router.get(
+    "/projects/{project}/datasets",
+    response_model=list[DatasetInfoOut],
+    summary="The project's datasets",
+)
 def list_datasets(project: str, services: ServicesDep, who: PrincipalDep) -> Response:
     items = services.datasets.list_datasets(who, project)
-    return OrjsonResponse([wire.dataset_info_out(d) for d in items])
+    return json([DatasetInfoOut.from_domain(d) for d in items])
 
 
-@router.get("/projects/{project}/datasets/{name}/versions", summary="Every version of a dataset")
+@router.get(
+    "/projects/{project}/datasets/{name}/versions",
+    response_model=list[DatasetVersionOut],
+    summary="Every version of a dataset",
+)
 def versions(project: str, name: str, services: ServicesDep, who: PrincipalDep) -> Response:
     items = services.datasets.versions(who, project, name)
-    return OrjsonResponse([v.to_dict() for v in items])
+    return json([DatasetVersionOut.from_domain(v) for v in items])
 
 
 @router.get(
     "/projects/{project}/datasets/{name}/versions/{version}",
+    response_model=DatasetVersionOut,
     summary="One version (a number or 'latest'): schema, profile, quality, lineage summary",
 )
 def get_version(
@@ -119,13 +131,14 @@ def get_version(
     allow_quarantined: AllowQuarantined = False,
 ) -> Response:
     found = services.datasets.get(who, project, _ref(name, version), allow_quarantined)
-    return OrjsonResponse(found.to_dict())
+    return json(DatasetVersionOut.from_domain(found))
 
 
 @router.get(
     "/projects/{project}/datasets/{name}/versions/{version}/data",
     summary="The version's Parquet file; its sha256 is in the X-Relay-Digest header",
     response_class=StreamingResponse,
+    responses=BINARY_RESPONSE,
 )
 def download(
     project: str,
@@ -143,6 +156,7 @@ def download(
 
 @router.get(
     "/projects/{project}/datasets/{name}/versions/{version}/sketch",
+    response_model=dict[str, Any],
     summary="The version's drift summary, what drift monitoring compares with",
 )
 def sketch(
@@ -156,21 +170,25 @@ def sketch(
     data: dict[str, Any] = services.datasets.sketch(
         who, project, _ref(name, version), allow_quarantined
     )
-    return OrjsonResponse(data)
+    return json(data)
 
 
 @router.get(
     "/projects/{project}/datasets/{name}/versions/{version}/lineage",
+    response_model=LineageOut,
     summary="Upstream parents, producer and source; downstream versions and runs",
 )
 def lineage(
     project: str, name: str, version: str, services: ServicesDep, who: PrincipalDep
 ) -> Response:
-    return OrjsonResponse(services.datasets.lineage(who, project, _ref(name, version)).to_dict())
+    return json(
+        LineageOut.from_domain(services.datasets.lineage(who, project, _ref(name, version)))
+    )
 
 
 @router.post(
     "/projects/{project}/datasets/{name}/versions/{version}/release",
+    response_model=DatasetVersionOut,
     summary="Release a quarantined version, with the reason (audited)",
 )
 def release(
@@ -182,10 +200,14 @@ def release(
     who: PrincipalDep,
 ) -> Response:
     found = services.datasets.release(who, project, _ref(name, version), body.reason)
-    return OrjsonResponse(found.to_dict())
+    return json(DatasetVersionOut.from_domain(found))
 
 
-@router.post("/runs/{run_id}/datasets", summary="Record that a run used a dataset version")
+@router.post(
+    "/runs/{run_id}/datasets",
+    response_model=DatasetVersionOut,
+    summary="Record that a run used a dataset version",
+)
 def use(run_id: str, body: DatasetUse, services: ServicesDep, who: PrincipalDep) -> Response:
     found = services.datasets.use(who, run_id, body.ref, body.allow_quarantined)
-    return OrjsonResponse(found.to_dict())
+    return json(DatasetVersionOut.from_domain(found))

@@ -11,12 +11,14 @@ from starlette.responses import Response, StreamingResponse
 
 from relayml import wire
 from relayml.api.auth import PrincipalDep, ServicesDep
-from relayml.api.errors import OrjsonResponse
+from relayml.api.responses import BINARY_RESPONSE, ERROR_RESPONSES, json
 from relayml.api.schemas import Body
 from relayml.api.streaming import BINARY_BODY, receive, send
 from relayml.domain.pipelines import StepOutput, StepSpec
+from relayml.wire.common import Stored
+from relayml.wire.pipelines import CachedOutputOut, PipelineOut, PipelineRunOut, StepRunOut
 
-router = APIRouter(prefix="/api/v1", tags=["pipelines"])
+router = APIRouter(prefix="/api/v1", tags=["pipelines"], responses=ERROR_RESPONSES)
 
 
 class StepSpecBody(Body):
@@ -59,7 +61,11 @@ def _specs(steps: list[StepSpecBody]) -> list[StepSpec]:
     return [StepSpec.from_dict(s.model_dump()) for s in steps]
 
 
-@router.put("/projects/{project}/pipelines/{name}", summary="Register or update a pipeline")
+@router.put(
+    "/projects/{project}/pipelines/{name}",
+    response_model=PipelineOut,
+    summary="Register or update a pipeline",
+)
 def register_pipeline(
     project: str, name: str, body: PipelineRegister, services: ServicesDep, who: PrincipalDep
 ) -> Response:
@@ -72,10 +78,14 @@ def register_pipeline(
         params=body.params,
         steps=_specs(body.steps),
     )
-    return OrjsonResponse(info.to_dict())
+    return json(PipelineOut.from_domain(info))
 
 
-@router.get("/pipelines", summary="Pipelines of a project, or of every readable project")
+@router.get(
+    "/pipelines",
+    response_model=list[PipelineOut],
+    summary="Pipelines of a project, or of every readable project",
+)
 def list_pipelines(
     services: ServicesDep,
     who: PrincipalDep,
@@ -83,11 +93,14 @@ def list_pipelines(
     scheduled: Annotated[bool, Query(description="Only pipelines with a schedule")] = False,
 ) -> Response:
     found = services.pipelines.list_pipelines(who, project, scheduled=scheduled)
-    return OrjsonResponse([p.to_dict() for p in found])
+    return json([PipelineOut.from_domain(p) for p in found])
 
 
 @router.post(
-    "/projects/{project}/pipelines/{name}/runs", status_code=201, summary="Start a pipeline run"
+    "/projects/{project}/pipelines/{name}/runs",
+    status_code=201,
+    response_model=PipelineRunOut,
+    summary="Start a pipeline run",
 )
 def start_run(
     project: str, name: str, body: PipelineRunStart, services: ServicesDep, who: PrincipalDep
@@ -102,10 +115,14 @@ def start_run(
         steps=_specs(body.steps),
         scheduled_for=body.scheduled_for,
     )
-    return OrjsonResponse(run.to_dict(), status_code=201)
+    return json(PipelineRunOut.from_domain(run), status_code=201)
 
 
-@router.get("/projects/{project}/pipeline-runs", summary="Pipeline runs, newest first")
+@router.get(
+    "/projects/{project}/pipeline-runs",
+    response_model=list[PipelineRunOut],
+    summary="Pipeline runs, newest first",
+)
 def list_runs(
     project: str,
     services: ServicesDep,
@@ -114,15 +131,23 @@ def list_runs(
     limit: Annotated[int, Query()] = 50,
 ) -> Response:
     runs = services.pipelines.list_runs(who, project, pipeline, limit)
-    return OrjsonResponse([r.to_dict() for r in runs])
+    return json([PipelineRunOut.from_domain(r) for r in runs])
 
 
-@router.get("/pipeline-runs/{run_id}", summary="A pipeline run with its steps")
+@router.get(
+    "/pipeline-runs/{run_id}",
+    response_model=PipelineRunOut,
+    summary="A pipeline run with its steps",
+)
 def get_run(run_id: str, services: ServicesDep, who: PrincipalDep) -> Response:
-    return OrjsonResponse(services.pipelines.get_run(who, run_id).to_dict())
+    return json(PipelineRunOut.from_domain(services.pipelines.get_run(who, run_id)))
 
 
-@router.put("/pipeline-runs/{run_id}/steps/{step}", summary="Record a step's new state")
+@router.put(
+    "/pipeline-runs/{run_id}/steps/{step}",
+    response_model=StepRunOut,
+    summary="Record a step's new state",
+)
 def record_step(
     run_id: str, step: str, body: StepRecord, services: ServicesDep, who: PrincipalDep
 ) -> Response:
@@ -139,29 +164,33 @@ def record_step(
         error=body.error,
         user_traceback=body.user_traceback,
     )
-    return OrjsonResponse(result.to_dict())
+    return json(StepRunOut.from_domain(result))
 
 
-@router.post("/pipeline-runs/{run_id}/finish", summary="End a pipeline run")
+@router.post(
+    "/pipeline-runs/{run_id}/finish", response_model=PipelineRunOut, summary="End a pipeline run"
+)
 def finish_run(
     run_id: str, body: PipelineRunFinish, services: ServicesDep, who: PrincipalDep
 ) -> Response:
     run = services.pipelines.finish_run(who, run_id, body.status, body.error)
-    return OrjsonResponse(run.to_dict())
+    return json(PipelineRunOut.from_domain(run))
 
 
 @router.get(
     "/projects/{project}/pipeline-cache/{cache_key}",
+    response_model=CachedOutputOut,
     summary="The cached output for a step cache key ({'output': null} when there is none)",
 )
 def find_cached(project: str, cache_key: str, services: ServicesDep, who: PrincipalDep) -> Response:
     found = services.pipelines.find_cached(who, project, cache_key)
-    return OrjsonResponse({"output": found.to_dict() if found else None})
+    return json(CachedOutputOut.from_domain(found))
 
 
 @router.put(
     "/pipeline-runs/{run_id}/blobs",
     status_code=201,
+    response_model=Stored,
     summary="Upload a step's output or log bytes (the raw bytes as the body)",
     openapi_extra=BINARY_BODY,
 )
@@ -176,13 +205,14 @@ async def put_blob(
         request,
         lambda body: services.pipelines.put_blob(who, run_id, body, expected_digest=digest),
     )
-    return OrjsonResponse({"digest": stored, "size": size}, status_code=201)
+    return json(Stored(digest=stored, size=size), status_code=201)
 
 
 @router.get(
     "/pipeline-runs/{run_id}/blobs/{digest}",
     summary="Download a step's output or log bytes",
     response_class=StreamingResponse,
+    responses=BINARY_RESPONSE,
 )
 def get_blob(run_id: str, digest: str, services: ServicesDep, who: PrincipalDep) -> Response:
     chunks = services.pipelines.open_blob(who, run_id, digest)

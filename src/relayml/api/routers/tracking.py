@@ -7,23 +7,35 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from starlette.responses import Response
 
-from relayml import wire
 from relayml.api.auth import PrincipalDep, ServicesDep
-from relayml.api.errors import OrjsonResponse
+from relayml.api.responses import ERROR_RESPONSES, json
 from relayml.api.schemas import LogBatch, RunCreate, RunEnd
 from relayml.domain.numbers import decode_float
 from relayml.domain.tracking import MetricPoint
+from relayml.wire.tracking import (
+    ExperimentOut,
+    MetricHistoryOut,
+    RunOut,
+    RunPageOut,
+    WrittenOut,
+)
 
-router = APIRouter(prefix="/api/v1", tags=["tracking"])
+router = APIRouter(prefix="/api/v1", tags=["tracking"], responses=ERROR_RESPONSES)
 
 
-@router.get("/projects/{project}/experiments", summary="Experiments of a project")
+@router.get(
+    "/projects/{project}/experiments",
+    response_model=list[ExperimentOut],
+    summary="Experiments of a project",
+)
 def list_experiments(project: str, services: ServicesDep, who: PrincipalDep) -> Response:
     experiments = services.tracking.list_experiments(who, project)
-    return OrjsonResponse([wire.experiment_out(e) for e in experiments])
+    return json([ExperimentOut.from_domain(e) for e in experiments])
 
 
-@router.post("/projects/{project}/runs", status_code=201, summary="Start a run")
+@router.post(
+    "/projects/{project}/runs", status_code=201, response_model=RunOut, summary="Start a run"
+)
 def create_run(project: str, body: RunCreate, services: ServicesDep, who: PrincipalDep) -> Response:
     record = services.tracking.create_run(
         who,
@@ -34,10 +46,14 @@ def create_run(project: str, body: RunCreate, services: ServicesDep, who: Princi
         tags=body.tags,
         parent_id=body.parent_id,
     )
-    return OrjsonResponse(record.to_dict(), status_code=201)
+    return json(RunOut.from_domain(record), status_code=201)
 
 
-@router.get("/projects/{project}/runs", summary="Search runs with a filter, order and paging")
+@router.get(
+    "/projects/{project}/runs",
+    response_model=RunPageOut,
+    summary="Search runs with a filter, order and paging",
+)
 def search_runs(
     project: str,
     services: ServicesDep,
@@ -57,29 +73,41 @@ def search_runs(
         limit=limit,
         page_token=page_token,
     )
-    return OrjsonResponse(wire.run_page_out(page))
+    return json(RunPageOut.from_domain(page))
 
 
-@router.get("/runs/{run_id}", summary="A run: params, latest metrics, tags, status")
+@router.get(
+    "/runs/{run_id}", response_model=RunOut, summary="A run: params, latest metrics, tags, status"
+)
 def get_run(run_id: str, services: ServicesDep, who: PrincipalDep) -> Response:
-    return OrjsonResponse(services.tracking.get_run(who, run_id).to_dict())
+    return json(RunOut.from_domain(services.tracking.get_run(who, run_id)))
 
 
-@router.post("/runs/{run_id}/batch", summary="Log params, tags and metric points at once")
+@router.post(
+    "/runs/{run_id}/batch",
+    response_model=WrittenOut,
+    summary="Log params, tags and metric points at once",
+)
 def log_batch(run_id: str, body: LogBatch, services: ServicesDep, who: PrincipalDep) -> Response:
     points = [MetricPoint(k, decode_float(v), s, t) for k, v, s, t in body.metrics]
     written = services.tracking.log_batch(
         who, run_id, params=body.params, metrics=points, tags=body.tags
     )
-    return OrjsonResponse({"written": written})
+    return json(WrittenOut(written=written))
 
 
-@router.post("/runs/{run_id}/end", summary="End a run as finished, failed or killed")
+@router.post(
+    "/runs/{run_id}/end", response_model=RunOut, summary="End a run as finished, failed or killed"
+)
 def end_run(run_id: str, body: RunEnd, services: ServicesDep, who: PrincipalDep) -> Response:
-    return OrjsonResponse(services.tracking.end_run(who, run_id, body.status).to_dict())
+    return json(RunOut.from_domain(services.tracking.end_run(who, run_id, body.status)))
 
 
-@router.get("/runs/{run_id}/metrics/{key:path}", summary="Every point of one metric")
+@router.get(
+    "/runs/{run_id}/metrics/{key:path}",
+    response_model=MetricHistoryOut,
+    summary="Every point of one metric",
+)
 def metric_history(run_id: str, key: str, services: ServicesDep, who: PrincipalDep) -> Response:
     points = services.tracking.metric_history(who, run_id, key)
-    return OrjsonResponse({"key": key, "points": wire.points_out(points)})
+    return json(MetricHistoryOut.from_domain(key, points))

@@ -9,9 +9,12 @@ from pydantic import BaseModel, Field
 from starlette.responses import Response
 
 from relayml.api.auth import PrincipalDep, ServicesDep
+from relayml.api.responses import ERROR_RESPONSES, json
 from relayml.wire import DeliveryOut, WebhookCreated, WebhookOut
 
-router = APIRouter(prefix="/api/v1/projects/{project}", tags=["webhooks"])
+router = APIRouter(
+    prefix="/api/v1/projects/{project}", tags=["webhooks"], responses=ERROR_RESPONSES
+)
 
 
 class WebhookCreate(BaseModel):
@@ -26,13 +29,14 @@ class WebhookCreate(BaseModel):
 )
 def add_webhook(
     project: str, body: WebhookCreate, services: ServicesDep, who: PrincipalDep
-) -> WebhookCreated:
-    return WebhookCreated.of(services.notifications.add_webhook(who, project, body.url))
+) -> Response:
+    created = WebhookCreated.of(services.notifications.add_webhook(who, project, body.url))
+    return json(created, status_code=201)
 
 
 @router.get("/webhooks", response_model=list[WebhookOut], summary="The project's webhooks")
-def list_webhooks(project: str, services: ServicesDep, who: PrincipalDep) -> list[WebhookOut]:
-    return [WebhookOut.of(w) for w in services.notifications.list_webhooks(who, project)]
+def list_webhooks(project: str, services: ServicesDep, who: PrincipalDep) -> Response:
+    return json([WebhookOut.of(w) for w in services.notifications.list_webhooks(who, project)])
 
 
 @router.delete("/webhooks/{webhook_id}", status_code=204, summary="Remove a webhook")
@@ -54,6 +58,6 @@ def deliveries(
     who: PrincipalDep,
     webhook: Annotated[str | None, Query(description="Only this webhook's")] = None,
     limit: Annotated[int, Query()] = 100,
-) -> list[DeliveryOut]:
+) -> Response:
     found = services.notifications.deliveries(who, project, webhook, limit)
-    return [DeliveryOut.of(d) for d in found]
+    return json([DeliveryOut.of(d) for d in found])

@@ -1,0 +1,44 @@
+"""The audit trail on the wire: events and the hash chain's verification."""
+
+from __future__ import annotations
+
+from relayml import wire
+from relayml.domain.audit import AuditEvent, VerifyResult
+from relayml.wire.common import Time, WireModel
+
+
+class AuditEventOut(WireModel):
+    seq: int
+    ts: Time
+    actor: str
+    roles: list[str]
+    action: str
+    entity_kind: str
+    entity_id: str
+    project: str
+    outcome: str
+    payload_digest: str
+    prev_hash: str
+    hash: str
+
+    @classmethod
+    def from_domain(cls, obj: AuditEvent) -> AuditEventOut:
+        return cls.model_validate(wire.event_out(obj))
+
+    def to_domain(self) -> AuditEvent:
+        return wire.event_in(self.model_dump())
+
+
+class VerifyOut(WireModel):
+    ok: bool
+    checked: int
+    first_bad_seq: int | None = None
+    reason: str = ""
+    checkpoints: int = 0
+
+    @classmethod
+    def from_domain(cls, obj: VerifyResult) -> VerifyOut:
+        return cls.model_validate(wire.verify_out(obj))
+
+    def to_domain(self) -> VerifyResult:
+        return wire.verify_in(self.model_dump())
