@@ -28,6 +28,7 @@ def test_exported_members() -> None:
             "active_run",
             "datasets",
             "drift",
+            "gc",
             "get_run",
             "init",
             "pipeline",

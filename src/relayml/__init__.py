@@ -44,6 +44,7 @@ __all__ = [
     "active_run",
     "datasets",
     "drift",
+    "gc",
     "get_run",
     "init",
     "pipeline",
@@ -60,6 +61,7 @@ if TYPE_CHECKING:
     from relayml.sdk.datasets import Dataset
     from relayml.sdk.run import ActiveRun, Run, active_run, get_run, search_runs, start_run
     from relayml.sdk.session import init
+    from relayml.sdk.storage import gc
 
 _LAZY = {
     "ActiveRun": "relayml.sdk.run",
@@ -70,6 +72,7 @@ _LAZY = {
     "search_runs": "relayml.sdk.run",
     "start_run": "relayml.sdk.run",
     "init": "relayml.sdk.session",
+    "gc": "relayml.sdk.storage",
     "pipeline": "relayml.pipelines.dag",
     "step": "relayml.pipelines.dag",
 }

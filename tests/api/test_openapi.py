@@ -65,6 +65,8 @@ EXPECTED_ROUTES = {
     ("GET", "/api/v1/projects/{project}/webhooks"),
     ("DELETE", "/api/v1/projects/{project}/webhooks/{webhook_id}"),
     ("GET", "/api/v1/projects/{project}/webhook-deliveries"),
+    # storage
+    ("POST", "/api/v1/storage/gc"),
 }
 
 

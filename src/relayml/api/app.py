@@ -20,6 +20,7 @@ from relayml.api.routers import (
     datasets,
     identity,
     pipelines,
+    storage,
     tracking,
     webhooks,
 )
@@ -39,7 +40,7 @@ def create_app(services: Services) -> FastAPI:
     )
     app.state.services = services
     errors.install(app)
-    for area in (identity, tracking, artifacts, audit, pipelines, datasets, webhooks):
+    for area in (identity, tracking, artifacts, audit, pipelines, datasets, webhooks, storage):
         app.include_router(area.router)
 
     @app.get(

@@ -9,7 +9,9 @@ Command modules import heavy libraries inside their functions, so `relay --help`
 from __future__ import annotations
 
 import os
+import signal
 import sys
+import threading
 import traceback
 from typing import Annotated
 
@@ -27,6 +29,7 @@ from relayml.cli.commands import (
     identity,
     pipelines,
     server,
+    storage,
     tracking,
     webhooks,
     workspace,
@@ -80,7 +83,7 @@ def _global_options(
             os.environ[var] = value
 
 
-for _module in (workspace, db, identity, audit, tracking, artifacts, server, demo, drift):
+for _module in (workspace, db, identity, audit, tracking, artifacts, storage, server, demo, drift):
     _module.register(app)
 contracts.register(app)
 datasets.register(app)
@@ -96,9 +99,19 @@ def _report(exc: RelayError) -> None:
     sys.stderr.flush()
 
 
+def _exit_on_sigterm() -> None:
+    """SIGTERM unwinds like Ctrl-C does (SystemExit, exit 143), so `with` blocks run: scratch
+    directories are removed and open runs end."""
+    if threading.current_thread() is not threading.main_thread():
+        return
+    if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
+        signal.signal(signal.SIGTERM, lambda signum, _frame: sys.exit(128 + signum))
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point of the `relay` console script."""
     command = typer.main.get_command(app)
+    _exit_on_sigterm()
     try:
         command.main(args=argv, prog_name="relay", standalone_mode=True)
     except RelayError as exc:

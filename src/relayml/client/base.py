@@ -15,6 +15,7 @@ from relayml.domain.datasets import DatasetInfo, DatasetVersion, LineageNode
 from relayml.domain.identity import IssuedToken, Project, TokenInfo, User
 from relayml.domain.notifications import Delivery, IssuedWebhook, Webhook
 from relayml.domain.pipelines import PipelineInfo, PipelineRun, StepOutput, StepRun, StepSpec
+from relayml.domain.storage import DEFAULT_GRACE, GcReport
 from relayml.domain.tracking import ArtifactInfo, Experiment, MetricPoint, RunPage, RunRecord
 
 
@@ -88,6 +89,7 @@ class Backend(Protocol):
     ) -> list[AuditEvent]: ...
     def audit_verify(self) -> VerifyResult: ...
     def audit_checkpoint(self) -> Checkpoint: ...
+    def storage_gc(self, *, apply: bool = False, grace: str = DEFAULT_GRACE) -> GcReport: ...
 
     # pipelines: the steps run where the caller runs; their state is recorded here
     def register_pipeline(

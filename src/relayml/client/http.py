@@ -29,6 +29,7 @@ from relayml.domain.identity import (
     check_name,
     parse_role,
 )
+from relayml.domain.storage import DEFAULT_GRACE, GcReport
 from relayml.domain.tracking import (
     ArtifactInfo,
     Experiment,
@@ -241,6 +242,10 @@ class HttpBackend(HttpDatasets, HttpPipelines, HttpWebhooks):
 
     def audit_checkpoint(self) -> Checkpoint:
         return wire.checkpoint_in(self._call("POST", "/api/v1/audit/checkpoints"))
+
+    def storage_gc(self, *, apply: bool = False, grace: str = DEFAULT_GRACE) -> GcReport:
+        body = {"apply": apply, "grace": grace}
+        return wire.gc_in(self._call("POST", "/api/v1/storage/gc", json=body))
 
     # pipelines ---------------------------------------------------------------------------
 

@@ -12,6 +12,7 @@ from relayml.domain.datasets import DatasetInfo, DatasetVersion, LineageNode
 from relayml.domain.identity import IssuedToken, Principal, Project, TokenInfo, User
 from relayml.domain.notifications import Delivery, IssuedWebhook, Webhook
 from relayml.domain.pipelines import PipelineInfo, PipelineRun, StepOutput, StepRun
+from relayml.domain.storage import DEFAULT_GRACE, GcReport
 from relayml.domain.tracking import ArtifactInfo, Experiment, MetricPoint, RunPage, RunRecord
 from relayml.services import Services
 
@@ -114,6 +115,9 @@ class LocalBackend:
 
     def audit_checkpoint(self) -> Checkpoint:
         return self.services.audit.checkpoint(self.principal)
+
+    def storage_gc(self, *, apply: bool = False, grace: str = DEFAULT_GRACE) -> GcReport:
+        return self.services.storage.gc(self.principal, apply=apply, grace=grace)
 
     def register_pipeline(self, project: str, name: str, **kwargs: Any) -> PipelineInfo:
         return self.services.pipelines.register(self.principal, project, name, **kwargs)

@@ -67,6 +67,7 @@ class EntityKind(StrEnum):
     AUDIT = "audit"
     SCHEDULE = "schedule"
     WEBHOOK = "webhook"
+    STORAGE = "storage"
 
 
 def audit_actions() -> list[str]:

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from relayml.pipelines.dag import Pipeline, Step, pipeline, step
+from relayml.scratch import scratch_dir
 
 if TYPE_CHECKING:
     from relayml.client.base import Backend
@@ -166,8 +167,8 @@ def logs(run: PipelineRun | str, step: str) -> str:
     digest = record.step(step).logs_digest
     if digest is None:
         return ""
-    with tempfile.TemporaryDirectory(prefix="relay-logs-") as tmp:
-        path = backend.download_pipeline_blob(record.id, digest, Path(tmp) / "step.log")
+    with scratch_dir("logs") as tmp:
+        path = backend.download_pipeline_blob(record.id, digest, tmp / "step.log")
         return path.read_text(encoding="utf-8", errors="replace")
 
 

@@ -13,7 +13,6 @@ import os
 import shutil
 import signal
 import sys
-import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -31,6 +30,7 @@ from relayml.executors.base import Attempt, Executor, Result, Task, get_executor
 from relayml.pipelines import cache, loader, outputs
 from relayml.pipelines.dag import Graph, Node, Pipeline
 from relayml.pipelines.worker import ENTRY, StepInput, StepTask
+from relayml.scratch import make_scratch
 from relayml.sdk.lineage import step_worker
 
 TICK = 0.5  # longest wait between checks of timeouts and retry times
@@ -177,7 +177,7 @@ class _Orchestrator:
         self.env = {**env, "RELAY_PROJECT": run.project}
         self.on_update = on_update
         self.states = {n.name: _State(n) for n in graph.nodes}
-        self.work = Path(tempfile.mkdtemp(prefix=f"relay-pipeline-{run.id[:8]}-"))
+        self.work = make_scratch(f"pipeline-{run.id[:8]}")  # removed when the run ends
         self.blobs: dict[str, str] = {}
 
     # recording -----------------------------------------------------------------------------

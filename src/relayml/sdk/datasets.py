@@ -7,7 +7,6 @@ backend; the service (in-process or on the server) validates, profiles and regis
 from __future__ import annotations
 
 import os
-import tempfile
 from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime
 from pathlib import Path
@@ -24,6 +23,7 @@ from relayml.domain.datasets import (
 )
 from relayml.domain.refs import parse_ref
 from relayml.errors import InvalidInput, NotFound
+from relayml.scratch import scratch_dir
 from relayml.sdk import session as _session
 from relayml.sdk.lineage import current_step
 
@@ -219,8 +219,8 @@ def publish_to(
     report: Callable[[int], None] | None = None
     if progress is not None:
         report = lambda rows: progress(rows, total)  # noqa: E731
-    with tempfile.TemporaryDirectory(prefix="relay-publish-") as tmp:
-        path = Path(tmp) / "data.parquet"
+    with scratch_dir("publish") as tmp:
+        path = tmp / "data.parquet"
         write_normalized(data, path, report)
         if uploading is not None:
             uploading()

@@ -11,6 +11,7 @@ from relayml.services.identity import IdentityService
 from relayml.services.notifications import NotificationService
 from relayml.services.pipelines import PipelineService
 from relayml.services.scheduling import SchedulingService
+from relayml.services.storage import StorageService
 from relayml.services.token_cache import DEFAULT_TTL_SECONDS, TokenCache
 from relayml.services.tracking import TrackingService
 from relayml.store.artifacts import ArtifactStore
@@ -35,6 +36,7 @@ class Services:
         self.pipelines = PipelineService(store, artifacts, self.notifications)
         self.datasets = DatasetService(store, artifacts)
         self.scheduling = SchedulingService(store, artifacts)
+        self.storage = StorageService(store, artifacts)
 
     def schema_revision(self) -> str | None:
         """The metadata database's migration revision (None if it cannot say)."""

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import tempfile
 from collections.abc import Iterable, Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -30,6 +29,7 @@ from relayml.domain.refs import parse_ref
 from relayml.domain.roles import Action
 from relayml.domain.tracking import check_run_id
 from relayml.errors import Conflict, InvalidInput, NotFound, Unprocessable
+from relayml.scratch import scratch_dir
 from relayml.services.base import ServiceBase, utcnow
 from relayml.store.base import Transaction
 
@@ -195,8 +195,8 @@ class DatasetService(ServiceBase):
         if local is not None:
             yield local
             return
-        with tempfile.TemporaryDirectory(prefix="relay-publish-") as tmp:
-            yield self.artifacts.download(blob, Path(tmp) / "data.parquet")
+        with scratch_dir("publish") as tmp:
+            yield self.artifacts.download(blob, tmp / "data.parquet")
 
     # reading -----------------------------------------------------------------------------
     def get(

@@ -9,16 +9,33 @@ their root.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import posixpath
 import uuid
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from relayml.domain.artifacts import CHUNK, check_digest
-from relayml.errors import IntegrityError, NotFound
+from relayml.errors import IntegrityError, InvalidInput, NotFound
+
+
+@dataclass(frozen=True)
+class StoredFile:
+    name: str  # a blob's digest, or an upload's temporary name
+    size: int
+    mtime: float  # seconds since the epoch
+
+
+def _mtime(info: dict[str, Any]) -> float:
+    value = info.get("mtime", info.get("LastModified", info.get("last_modified", 0)))
+    if isinstance(value, datetime):
+        return value.timestamp()
+    return float(value or 0)
 
 
 class ArtifactStore:
@@ -72,6 +89,7 @@ class ArtifactStore:
             final = self._blob(digest)
             if self.fs.exists(final):
                 self.fs.rm(tmp)
+                self._touch(final)  # uploaded again: young again, so gc's grace covers it
             else:
                 self.fs.makedirs(posixpath.dirname(final), exist_ok=True)
                 if self.local:
@@ -83,6 +101,46 @@ class ArtifactStore:
             if self.fs.exists(tmp):
                 self.fs.rm(tmp)
             raise
+
+    def _touch(self, path: str) -> None:
+        if self.local:
+            with contextlib.suppress(OSError):
+                os.utime(path)
+
+    # garbage collection (services/storage.py decides what is garbage) ---------------------
+    def stored_blobs(self) -> Iterator[StoredFile]:
+        """Every blob: its digest, size and last modification (seconds since the epoch)."""
+        for path, info in self._walk(f"{self.root}/sha256"):
+            rel = path[len(self.root) + len("/sha256/") :].split("/")
+            if len(rel) == 2 and len(rel[0]) == 2 and len(rel[0] + rel[1]) == 64:
+                yield StoredFile(rel[0] + rel[1], int(info.get("size") or 0), _mtime(info))
+
+    def incoming(self) -> Iterator[StoredFile]:
+        """Uploads in progress, or left behind by a process that died mid-upload."""
+        for path, info in self._walk(f"{self.root}/incoming"):
+            yield StoredFile(posixpath.basename(path), int(info.get("size") or 0), _mtime(info))
+
+    def _walk(self, folder: str) -> Iterator[tuple[str, dict[str, Any]]]:
+        if not self.fs.exists(folder):
+            return
+        found: dict[str, dict[str, Any]] = self.fs.find(folder, detail=True)
+        yield from found.items()
+
+    def modified(self, digest: str) -> float | None:
+        try:
+            return _mtime(self.fs.info(self._blob(digest)))
+        except FileNotFoundError:
+            return None
+
+    def remove_blob(self, digest: str) -> None:
+        with contextlib.suppress(FileNotFoundError):
+            self.fs.rm(self._blob(digest))
+
+    def remove_incoming(self, name: str) -> None:
+        if "/" in name or name in ("", ".", ".."):
+            raise InvalidInput(f"invalid upload name {name!r}")
+        with contextlib.suppress(FileNotFoundError):
+            self.fs.rm(f"{self.root}/incoming/{name}")
 
     def iter_verified(self, digest: str) -> Iterator[bytes]:
         """Yield the blob's bytes; raises IntegrityError at the end if they do not match."""

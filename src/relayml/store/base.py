@@ -5,7 +5,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from datetime import datetime
 from typing import Any, Protocol
@@ -196,6 +196,10 @@ class NotificationRepo(Protocol):
     def get_delivery(self, delivery_id: str) -> Delivery | None: ...
 
 
+class StorageRepo(Protocol):
+    def referenced(self, digests: Iterable[str]) -> set[str]: ...
+
+
 class Transaction(Protocol):
     @property
     def identity(self) -> IdentityRepo: ...
@@ -211,6 +215,8 @@ class Transaction(Protocol):
     def schedules(self) -> ScheduleRepo: ...
     @property
     def notifications(self) -> NotificationRepo: ...
+    @property
+    def storage(self) -> StorageRepo: ...
 
 
 class MetadataStore(Protocol):

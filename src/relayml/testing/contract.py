@@ -468,6 +468,14 @@ class BackendContract:
             b.audit_log(action="run.end", entity_kind="run", limit=1)
         )
 
+    def test_gc_is_a_dry_run_by_default_and_for_admins_only(self, contract: ContractEnv) -> None:
+        p = contract.new_project()
+        report = contract.admin.storage_gc(grace="24h")
+        assert not report.applied and report.grace_seconds == 24 * 3600
+        assert all(item.age_seconds >= 24 * 3600 for item in report.leftovers)
+        with pytest.raises(PermissionDenied, match=r"storage\.gc"):
+            contract.as_role(p, "data_engineer").storage_gc()
+
     def test_checkpoints_are_taken_by_admins_and_verified(self, contract: ContractEnv) -> None:
         b = contract.admin
         p = contract.new_project()

@@ -18,6 +18,7 @@ from relayml.domain.datasets import DatasetInfo
 from relayml.domain.identity import IssuedToken, Project, Role, TokenInfo, User
 from relayml.domain.notifications import Delivery, DeliveryStatus, IssuedWebhook, Webhook
 from relayml.domain.numbers import decode_float, encode_float
+from relayml.domain.storage import GcReport, Leftover
 from relayml.domain.tracking import (
     ArtifactInfo,
     Experiment,
@@ -202,6 +203,26 @@ def verify_in(d: dict[str, Any]) -> VerifyResult:
         reason=d.get("reason", ""),
         checkpoints=int(d.get("checkpoints", 0)),
     )
+
+
+def gc_out(r: GcReport) -> dict[str, Any]:
+    return {
+        "applied": r.applied,
+        "grace_seconds": r.grace_seconds,
+        "bytes": r.bytes,
+        "leftovers": [
+            {"kind": i.kind, "name": i.name, "size": i.size, "age_seconds": i.age_seconds}
+            for i in r.leftovers
+        ],
+    }
+
+
+def gc_in(d: dict[str, Any]) -> GcReport:
+    items = [
+        Leftover(i["kind"], i["name"], int(i["size"]), float(i["age_seconds"]))
+        for i in d["leftovers"]
+    ]
+    return GcReport(bool(d["applied"]), float(d["grace_seconds"]), items)
 
 
 def checkpoint_out(c: Checkpoint) -> dict[str, Any]:

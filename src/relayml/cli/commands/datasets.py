@@ -206,16 +206,13 @@ def get(
     proj = state.project(project)
     with state.backend() as backend:
         if out.suffix.lower() == ".csv":
-            import tempfile
-
             import pyarrow.csv as pcsv
 
+            from relayml.scratch import scratch_dir
             from relayml.tables.parquet import open_parquet
 
-            with tempfile.TemporaryDirectory() as tmp:
-                local = backend.download_dataset(
-                    proj, ref, Path(tmp) / "d.parquet", allow_quarantined
-                )
+            with scratch_dir("download") as tmp:
+                local = backend.download_dataset(proj, ref, tmp / "d.parquet", allow_quarantined)
                 with open_parquet(local) as pf, pcsv.CSVWriter(out, pf.schema_arrow) as writer:
                     for batch in pf.iter_batches():
                         writer.write_batch(batch)

@@ -234,8 +234,8 @@ def show(
     as_json: JsonFlag = False,
 ) -> None:
     """A pipeline run: the DAG with step states and durations, errors, or a step's logs."""
-    import tempfile
-    from pathlib import Path
+
+    from relayml.scratch import scratch_dir
 
     with state.backend() as backend:
         result = backend.get_pipeline_run(run_id)
@@ -244,8 +244,8 @@ def show(
             if digest is None:
                 sys.stderr.write(f"step {logs} printed nothing\n")
                 return
-            with tempfile.TemporaryDirectory() as tmp:
-                path = backend.download_pipeline_blob(run_id, digest, Path(tmp) / "log")
+            with scratch_dir("logs") as tmp:
+                path = backend.download_pipeline_blob(run_id, digest, tmp / "log")
                 sys.stdout.write(path.read_text(encoding="utf-8", errors="replace"))
             return
     if as_json:

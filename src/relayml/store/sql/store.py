@@ -18,6 +18,7 @@ from relayml.store.sql.identity import SqlIdentity
 from relayml.store.sql.notifications import SqlNotifications
 from relayml.store.sql.pipelines import SqlPipelines
 from relayml.store.sql.scheduling import SqlSchedules
+from relayml.store.sql.storage import SqlStorage
 from relayml.store.sql.tracking import SqlTracking
 
 
@@ -33,6 +34,7 @@ class SqlTx:
         self.datasets = SqlDatasets(conn)
         self.schedules = SqlSchedules(conn)
         self.notifications = SqlNotifications(conn)
+        self.storage = SqlStorage(conn)
 
 
 class SqlStore:
