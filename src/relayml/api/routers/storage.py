@@ -6,13 +6,13 @@ from fastapi import APIRouter
 from pydantic import Field
 from starlette.responses import Response
 
-from relayml import wire
 from relayml.api.auth import PrincipalDep, ServicesDep
-from relayml.api.errors import OrjsonResponse
+from relayml.api.responses import ERROR_RESPONSES, json
 from relayml.api.schemas import Body
 from relayml.domain.storage import DEFAULT_GRACE
+from relayml.wire.storage import GcReportOut
 
-router = APIRouter(prefix="/api/v1", tags=["storage"])
+router = APIRouter(prefix="/api/v1", tags=["storage"], responses=ERROR_RESPONSES)
 
 
 class GcRequest(Body):
@@ -20,7 +20,11 @@ class GcRequest(Body):
     grace: str = Field(DEFAULT_GRACE, examples=["24h"], description="keep anything younger")
 
 
-@router.post("/storage/gc", summary="List (or, with apply, remove) unreferenced stored bytes")
+@router.post(
+    "/storage/gc",
+    response_model=GcReportOut,
+    summary="List (or, with apply, remove) unreferenced stored bytes",
+)
 def gc(body: GcRequest, services: ServicesDep, who: PrincipalDep) -> Response:
     report = services.storage.gc(who, apply=body.apply, grace=body.grace)
-    return OrjsonResponse(wire.gc_out(report))
+    return json(GcReportOut.from_domain(report))
