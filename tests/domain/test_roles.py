@@ -59,6 +59,14 @@ def _attempts(admin: Backend, run_id: str, file: Path) -> dict[Action, Callable[
     def fresh() -> str:
         return uuid.uuid4().hex[:8]
 
+    def writable_run(b: Backend) -> str:
+        """A run `b` may write to if its role allows: only a run's owner (or an admin) writes
+        to it, so a role that may create runs writes to its own; any other gets admin's."""
+        try:
+            return b.create_run(project="matrix", experiment="m").id
+        except PermissionDenied:
+            return run_id
+
     return {
         Action.PROJECT_CREATE: lambda b: b.create_project(f"p-{fresh()}"),
         Action.USER_MANAGE: lambda b: b.create_user(f"u-{fresh()}", ["stakeholder"], "matrix"),
@@ -68,8 +76,8 @@ def _attempts(admin: Backend, run_id: str, file: Path) -> dict[Action, Callable[
         Action.EXPERIMENT_READ: lambda b: b.list_experiments("matrix"),
         Action.RUN_READ: lambda b: b.get_run(run_id),
         Action.RUN_CREATE: lambda b: b.create_run(project="matrix", experiment="m"),
-        Action.RUN_UPDATE: lambda b: b.log_batch(run_id, tags={"t": fresh()}),
-        Action.ARTIFACT_WRITE: lambda b: b.log_artifact(run_id, f"a/{fresh()}.txt", file),
+        Action.RUN_UPDATE: lambda b: b.log_batch(writable_run(b), tags={"t": fresh()}),
+        Action.ARTIFACT_WRITE: lambda b: b.log_artifact(writable_run(b), f"a/{fresh()}.txt", file),
         Action.ARTIFACT_READ: lambda b: b.list_artifacts(run_id),
         Action.WEBHOOK_READ: lambda b: b.list_webhooks("matrix"),
         Action.WEBHOOK_MANAGE: lambda b: b.add_webhook("matrix", "https://hooks.example.com/r"),
