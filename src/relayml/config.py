@@ -33,6 +33,12 @@ def find_home(start: str | os.PathLike[str] | None = None) -> Path:
     return here / STORE_DIR
 
 
+DEFAULT_STATEMENT_TIMEOUT = 30.0
+"""Seconds a database statement may run before it is stopped (RELAY_STATEMENT_TIMEOUT)."""
+DEFAULT_MAX_JSON_BYTES = 16 * 1024 * 1024
+"""The largest JSON request body the server reads (RELAY_MAX_JSON_BYTES); uploads stream."""
+
+
 @dataclass(frozen=True)
 class Settings:
     home: Path
@@ -48,6 +54,8 @@ class Settings:
     audit_key_file: Path | None = None  # default: home / "audit.keys"
     audit_checkpoints: str | None = None  # a file path, or "-" for stdout; default under home
     audit_checkpoint_every: int = 1000
+    statement_timeout: float = DEFAULT_STATEMENT_TIMEOUT
+    max_json_bytes: int = DEFAULT_MAX_JSON_BYTES
 
     @classmethod
     def from_env(cls, home: str | os.PathLike[str] | None = None) -> Settings:
@@ -68,7 +76,15 @@ class Settings:
             else None,
             audit_checkpoints=env.get("RELAY_AUDIT_CHECKPOINTS") or None,
             audit_checkpoint_every=_positive("RELAY_AUDIT_CHECKPOINT_EVERY", 1000),
-        )
+            statement_timeout=_positive_number(
+                "RELAY_STATEMENT_TIMEOUT", env.get("RELAY_STATEMENT_TIMEOUT"),
+                DEFAULT_STATEMENT_TIMEOUT, float,
+            ),
+            max_json_bytes=int(_positive_number(
+                "RELAY_MAX_JSON_BYTES", env.get("RELAY_MAX_JSON_BYTES"),
+                DEFAULT_MAX_JSON_BYTES, int,
+            )),
+        )  # fmt: skip
 
     @property
     def audit_key_path(self) -> Path:
@@ -89,6 +105,22 @@ def _positive(name: str, default: int) -> int:
         value = 0
     if value < 1:
         raise InvalidInput(f"{name} must be a whole number of at least 1, got {raw!r}")
+    return value
+
+
+def _positive_number(
+    name: str, raw: str | None, default: float, kind: type[float] | type[int]
+) -> float:
+    if not raw:
+        return default
+    try:
+        value = kind(raw)
+    except ValueError:
+        value = 0
+    if value <= 0:
+        raise InvalidInput(
+            f"{name}={raw!r} is not a positive number; unset it or give e.g. {default:g}"
+        )
     return value
 
 

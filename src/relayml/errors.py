@@ -11,7 +11,9 @@
     ├── SchemaVersionError           500  exit 8   the database is newer than this Relay
     ├── IntegrityError               500  exit 9   stored bytes or audit chain do not verify
     ├── UserCodeError                500  exit 10  the user's own code raised
-    └── ServerUnavailable            503  exit 11  the Relay server could not be reached
+    ├── ServerUnavailable            503  exit 11  the Relay server could not be reached
+    ├── TooLarge                     413  exit 12  a request body over the server's limit
+    └── Timeout                      503  exit 13  a database statement ran past its time limit
 
 Each class carries its HTTP status and CLI exit code; the API and the CLI translate once, at
 their edge. Exit 1 is left to the CI gates (`relay drift --fail-on-drift`, `relay contracts
@@ -112,6 +114,18 @@ class ServerUnavailable(RelayError):
     code = "server_unavailable"
 
 
+class TooLarge(RelayError):
+    http_status = 413
+    exit_code = 12
+    code = "too_large"
+
+
+class Timeout(RelayError):
+    http_status = 503
+    exit_code = 13
+    code = "timeout"
+
+
 ERRORS_BY_CODE: dict[str, type[RelayError]] = {
     cls.code: cls
     for cls in (
@@ -127,6 +141,8 @@ ERRORS_BY_CODE: dict[str, type[RelayError]] = {
         IntegrityError,
         UserCodeError,
         ServerUnavailable,
+        TooLarge,
+        Timeout,
     )
 }
 

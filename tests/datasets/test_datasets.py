@@ -10,6 +10,8 @@ import pyarrow as pa
 import pytest
 
 import relayml as relay
+from relayml.domain.pipelines import StepSpec
+from relayml.sdk import session
 from relayml.sdk.lineage import StepContext, current_step
 
 
@@ -90,13 +92,17 @@ def test_quarantine_refuses_get_and_use_until_released(home: Path) -> None:
 
 def test_lineage_from_pipeline_step_and_runs(home: Path) -> None:
     raw = relay.datasets.publish("raw", loans(), source="s3://raw/2026-11-26")
-    token = current_step.set(StepContext("prun-1", "clean", inputs=(raw.ref,)))
+    backend = session.current().backend  # a real pipeline run: a producer must exist
+    steps = [StepSpec("clean")]
+    backend.register_pipeline("data", "etl", module="etl:etl", steps=steps)
+    prun = backend.start_pipeline_run("data", "etl", steps=steps).id
+    token = current_step.set(StepContext(prun, "clean", inputs=(raw.ref,)))
     try:
         clean = relay.datasets.publish("clean", loans().query("amount > 1000"))
     finally:
         current_step.reset(token)
     assert clean.parents == ["raw@1"]
-    assert clean.producer == {"pipeline_run": "prun-1", "step": "clean"}
+    assert clean.producer == {"pipeline_run": prun, "step": "clean"}
     with relay.start_run("train") as run:
         run.use_dataset(clean)
     graph = relay.datasets.lineage("raw@1")

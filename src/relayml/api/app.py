@@ -13,6 +13,7 @@ from starlette.responses import Response
 
 from relayml.api import errors
 from relayml.api.errors import OrjsonResponse, error_response
+from relayml.api.gate import Gate
 from relayml.api.responses import json
 from relayml.api.routers import (
     artifacts,
@@ -24,13 +25,14 @@ from relayml.api.routers import (
     tracking,
     webhooks,
 )
+from relayml.config import DEFAULT_MAX_JSON_BYTES
 from relayml.errors import RelayError
 from relayml.services import Services
 from relayml.version import __version__
 from relayml.wire.common import ErrorBody, HealthOut
 
 
-def create_app(services: Services) -> FastAPI:
+def create_app(services: Services, max_json_bytes: int = DEFAULT_MAX_JSON_BYTES) -> FastAPI:
     app = FastAPI(
         title="Relay",
         version=__version__,
@@ -39,6 +41,9 @@ def create_app(services: Services) -> FastAPI:
         default_response_class=OrjsonResponse,
     )
     app.state.services = services
+    # The gate first, so errors' own middleware (added after, so outside it) answers anything
+    # unexpected the gate raises too.
+    app.add_middleware(Gate, services=services, max_json_bytes=max_json_bytes)
     errors.install(app)
     for area in (identity, tracking, artifacts, audit, pipelines, datasets, webhooks, storage):
         app.include_router(area.router)

@@ -23,22 +23,38 @@ def get_services(request: Request) -> Services:
     return services
 
 
+PRINCIPAL_STATE = "relay_principal"
+"""Where the gate (api/gate.py) leaves the principal it authenticated, in the request state."""
+
+
+def principal_from_header(services: Services, header: str | None) -> Principal:
+    """The caller named by an `Authorization: Bearer <token>` header: the one token check of
+    the API, run by the gate before a body is read."""
+    token: str | None = None
+    if header:
+        scheme, _, credentials = header.strip().partition(" ")
+        if scheme.lower() == "bearer" and credentials.strip():
+            token = credentials.strip()
+        else:
+            if header.strip().lower() == "bearer":
+                problem = "the bearer token in the Authorization header is empty"
+            elif credentials:
+                problem = f"the Authorization header uses {scheme!r}, not a bearer token"
+            else:
+                problem = "the Authorization header has no scheme"
+            raise Unauthenticated(f"{problem}; send 'Authorization: Bearer <token>'")
+    return services.identity.authenticate(token)
+
+
 def get_principal(
     request: Request,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    _credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal:
-    header = request.headers.get("authorization")
-    if credentials is None and header:
-        scheme = header.split(" ", 1)[0] if " " in header else ""
-        if header.strip().lower() == "bearer":
-            problem = "the bearer token in the Authorization header is empty"
-        elif scheme:
-            problem = f"the Authorization header uses {scheme!r}, not a bearer token"
-        else:
-            problem = "the Authorization header has no scheme"
-        raise Unauthenticated(f"{problem}; send 'Authorization: Bearer <token>'")
-    token = credentials.credentials if credentials is not None else None
-    return get_services(request).identity.authenticate(token)
+    """The principal the gate authenticated (the bearer scheme is declared for OpenAPI)."""
+    found = getattr(request.state, PRINCIPAL_STATE, None)
+    if isinstance(found, Principal):
+        return found
+    return principal_from_header(get_services(request), request.headers.get("authorization"))
 
 
 ServicesDep = Annotated[Services, Depends(get_services)]

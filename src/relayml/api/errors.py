@@ -72,6 +72,12 @@ async def _http_error(request: Request, exc: Exception) -> Response:
         code, message = "not_found", f"no route {where}; see /docs for the API's routes"
     elif exc.status_code == 405:
         code, message = "method_not_allowed", f"{where}: method not allowed; see /docs"
+    elif exc.status_code == 400:
+        code, message = "invalid_input", str(exc.detail)
+    elif exc.status_code == 422:
+        code, message = "unprocessable", str(exc.detail)
+    elif exc.status_code == 413:
+        code, message = "too_large", f"{where}: {exc.detail}"
     else:
         code, message = "http_error", f"{where}: {exc.detail}"
     body = {"error": {"code": code, "message": message, "details": {}}}

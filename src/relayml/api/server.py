@@ -35,9 +35,10 @@ def serve(
         audit_key=cfg.audit_key,
         audit_checkpoints=cfg.audit_checkpoint_target,
         audit_checkpoint_every=cfg.audit_checkpoint_every,
+        statement_timeout=cfg.statement_timeout,
     )
     try:
-        app = create_app(services)
+        app = create_app(services, cfg.max_json_bytes)
         print(
             f"Relay server on http://{host}:{port} "
             f"(database {_safe_url(cfg.database_url)}, artifacts {cfg.artifact_uri})",

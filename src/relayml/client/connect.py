@@ -27,6 +27,7 @@ def open_backend(
         audit_key=settings.audit_key,
         audit_checkpoints=settings.audit_checkpoint_target,
         audit_checkpoint_every=settings.audit_checkpoint_every,
+        statement_timeout=settings.statement_timeout,
     )
     try:
         if token:

@@ -7,6 +7,8 @@
     value     := number | 'string' | "string"
 
 `store.sql.search` turns the conditions into SQLAlchemy expressions with bound parameters.
+Each condition and order key is a join, so both are bounded (`MAX_CONDITIONS`, `MAX_ORDER_KEYS`):
+past a few dozen joins the database's planner, not the data, is what takes the time.
 """
 
 from __future__ import annotations
@@ -16,6 +18,10 @@ from dataclasses import dataclass
 from typing import Literal
 
 from relayml.errors import FilterSyntaxError, InvalidInput
+
+MAX_FILTER_CHARS = 10_000
+MAX_CONDITIONS = 50
+MAX_ORDER_KEYS = 10
 
 Kind = Literal["param", "metric", "tag", "attribute"]
 Value = str | float
@@ -236,13 +242,23 @@ def parse_filter(text: str | None) -> list[Condition]:
         return []
     if not isinstance(text, str):
         raise InvalidInput(f"filter must be a string, got {type(text).__name__}")
-    if len(text) > 10_000:
-        raise InvalidInput("filter is longer than 10,000 characters; narrow it down")
-    return _Parser(text).parse_filter()
+    if len(text) > MAX_FILTER_CHARS:
+        raise InvalidInput(f"filter is longer than {MAX_FILTER_CHARS:,} characters; narrow it down")
+    conditions = _Parser(text).parse_filter()
+    if len(conditions) > MAX_CONDITIONS:
+        raise InvalidInput(
+            f"the filter has {len(conditions)} conditions; a search takes at most "
+            f"{MAX_CONDITIONS}: keep the most selective ones and filter the rest from the results"
+        )
+    return conditions
 
 
 def parse_order_by(items: list[str] | None) -> list[OrderBy]:
     out: list[OrderBy] = []
+    if items is not None and len(items) > MAX_ORDER_KEYS:
+        raise InvalidInput(
+            f"order_by has {len(items)} keys; a search takes at most {MAX_ORDER_KEYS}"
+        )
     for item in items or []:
         if not isinstance(item, str):
             raise InvalidInput(f"order_by items must be strings, got {item!r}")

@@ -121,14 +121,21 @@ class StepOutput:
             raise InvalidInput(
                 f"invalid step output {d!r}: needs a kind ({', '.join(OUTPUT_KINDS)}) and a digest"
             )
+        size = d.get("size") or 0
+        if isinstance(size, bool) or not isinstance(size, int) or not 0 <= size < 2**63:
+            raise InvalidInput(f"invalid step output size {size!r:.40}: a byte count ≥ 0")
+        texts = {k: d.get(k) for k in ("ref", "format", "name")}
+        for key, text in texts.items():
+            if text is not None and not isinstance(text, str):
+                raise InvalidInput(f"invalid step output {key} {text!r:.40}: text or null")
         return cls(
             kind=str(kind),
             digest=str(d["digest"]),
             value=d.get("value"),
-            ref=d.get("ref"),
-            format=d.get("format"),
-            name=d.get("name"),
-            size=int(d.get("size") or 0),
+            ref=texts["ref"],
+            format=texts["format"],
+            name=texts["name"],
+            size=size,
         )
 
 

@@ -64,15 +64,18 @@ def open_services(
     audit_key: str | None = None,
     audit_checkpoints: str | None = None,
     audit_checkpoint_every: int = 1000,
+    statement_timeout: float | None = None,
 ) -> Services:
     """The services over these stores, the audit trail anchored by the key in `audit_key_file`
-    (or `audit_key`) with checkpoints to `audit_checkpoints` (docs/governance.md). Every real
+    (or `audit_key`) with checkpoints to `audit_checkpoints` (docs/governance.md), every
+    database statement stopped after `statement_timeout` seconds (None: no limit). Every real
     entry point passes them (from `Settings`); without, events go unMACed and `relay audit
     verify` says so."""
     from relayml.store.sql.store import SqlStore
 
     anchor = _anchor(audit_key_file, audit_key, audit_checkpoints, audit_checkpoint_every)
-    return Services(SqlStore(database_url, anchor), ArtifactStore(artifact_uri), auth_cache_seconds)
+    store = SqlStore(database_url, anchor, statement_timeout=statement_timeout)
+    return Services(store, ArtifactStore(artifact_uri), auth_cache_seconds)
 
 
 def rotate_audit_key(key_file: Path) -> str:

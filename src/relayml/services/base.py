@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
@@ -170,6 +170,24 @@ class ServiceBase:
             "This acts on every project at once; only a platform admin grants that "
             f"(relay users grant {user} --role ROLE --project '*')"
         )
+
+    def store_upload(
+        self, who: Principal, project: str, chunks: Iterable[bytes], expected: str | None
+    ) -> tuple[str, int]:
+        """Store uploaded bytes and record them as `who`'s upload into `project`: the only way
+        bytes become nameable by digest in a project before an entity refers to them."""
+        digest, size = self.artifacts.put_chunks(chunks, expected=expected)
+        with self.write() as tx:
+            tx.blobs.record_upload(project, digest, size, who.user, utcnow())
+        return digest, size
+
+    def require_blob(self, tx: Transaction, project: str, digest: str, what: str) -> None:
+        """A blob named by digest must be reachable from `project` (see `BlobRepo.reachable`).
+        The answer is the same whether the bytes exist in another project or nowhere."""
+        if not tx.blobs.reachable(project, digest) or not self.artifacts.exists(digest):
+            raise NotFound(
+                f"no {what} {digest} in project {project!r}; upload it to this project first"
+            )
 
     @contextmanager
     def read(self) -> Iterator[Transaction]:

@@ -78,7 +78,7 @@ class DatasetService(ServiceBase):
             self.require_in_project(
                 tx, who, Action.DATASET_PUBLISH, project, EntityKind.PROJECT, project
             )
-        return self.artifacts.put_chunks(chunks, expected=expected_digest)
+        return self.store_upload(who, project, chunks, expected_digest)
 
     def publish(
         self,
@@ -110,8 +110,9 @@ class DatasetService(ServiceBase):
             )
             for p in parent_refs:
                 self._find(tx, project, p, allow_quarantined=True)
-        if not self.artifacts.exists(blob):
-            raise NotFound(f"no uploaded file {blob}; upload the Parquet file first")
+            if clean_producer is not None:
+                _check_producer(tx, project, clean_producer)
+            self.require_blob(tx, project, blob, "uploaded file")
         with self._local_file(blob) as path:
             scan = _scan(path, checked)
             existing = self._existing(project, name, scan.digest)
@@ -315,9 +316,23 @@ def _producer(producer: dict[str, str] | None) -> dict[str, str] | None:
         return None
     run = str(producer.get("pipeline_run") or "")
     step = str(producer.get("step") or "")
-    if not run or len(run) > 64 or len(step) > 250:
-        raise InvalidInput(f"invalid producer {producer!r}: need pipeline_run (≤ 64) and step")
+    if not run or len(step) > 250:
+        raise InvalidInput(f"invalid producer {producer!r}: need pipeline_run and step")
+    check_run_id(run)
     return {"pipeline_run": run, "step": step}
+
+
+def _check_producer(tx: Transaction, project: str, producer: dict[str, str]) -> None:
+    """The producing pipeline run must exist in the dataset's project, with that step."""
+    run_id, step = producer["pipeline_run"], producer["step"]
+    run = tx.pipelines.get_run(run_id)
+    if run is None or run.project != project:
+        raise NotFound(
+            f"no pipeline run {run_id!r} in project {project!r} to name as the producer; list "
+            f"them with: relay pipelines runs -p {project}"
+        )
+    if step and step not in {s.name for s in run.steps}:
+        raise NotFound(f"pipeline run {run_id} has no step {step!r} to name as the producer")
 
 
 def _node(v: DatasetVersion) -> LineageNode:

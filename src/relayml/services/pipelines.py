@@ -30,6 +30,7 @@ from relayml.domain.pipelines import (
     parse_step_status,
     parse_trigger,
 )
+from relayml.domain.refs import parse_ref
 from relayml.domain.roles import Action, is_allowed
 from relayml.domain.scheduling import ScheduleKey, ScheduleKind
 from relayml.domain.tracking import RunStatus, check_run_id, parse_status
@@ -40,6 +41,7 @@ from relayml.store.artifacts import ArtifactStore
 from relayml.store.base import MetadataStore, Transaction
 
 MAX_RUNS = 1000
+MAX_ATTEMPTS = 1_000_000
 MAX_TEXT = 100_000  # error messages and tracebacks are cut to this many characters
 
 
@@ -238,8 +240,10 @@ class PipelineService(ServiceBase):
         """Record a step's new state; start and end times come from this clock."""
         check_step_name(step)
         state = parse_step_status(status)
-        if not isinstance(attempts, int) or attempts < 0:
-            raise InvalidInput(f"attempts must be a count ≥ 0, got {attempts!r}")
+        if isinstance(attempts, bool) or not isinstance(attempts, int):
+            raise InvalidInput(f"attempts must be a count, got {attempts!r}")
+        if not 0 <= attempts <= MAX_ATTEMPTS:
+            raise InvalidInput(f"attempts must be between 0 and {MAX_ATTEMPTS:,}, got {attempts}")
         for digest in (cache_key, logs_digest, output.blob if output else None):
             if digest is not None:
                 check_digest(digest)
@@ -260,6 +264,7 @@ class PipelineService(ServiceBase):
                     f"step {step!r} of pipeline run {run_id} already ended as "
                     f"{current.status.value}"
                 )
+            self._check_references(tx, project, output, logs_digest)
             now = utcnow()
             current.status = state
             current.attempts = attempts
@@ -286,6 +291,25 @@ class PipelineService(ServiceBase):
                 payload,
             )
             return current
+
+    def _check_references(
+        self, tx: Transaction, project: str, output: StepOutput | None, logs: str | None
+    ) -> None:
+        """A step may name only bytes and datasets its own project can reach."""
+        if output is not None and output.blob is not None:
+            self.require_blob(tx, project, output.blob, "step output")
+        if logs is not None:
+            self.require_blob(tx, project, logs, "step log")
+        if output is not None and output.kind == "dataset":
+            ref = parse_ref(output.ref or "")
+            if (
+                ref.version is None
+                or tx.datasets.find_version(project, ref.name, ref.version, True) is None
+            ):
+                raise NotFound(
+                    f"no dataset version {output.ref!r} in project {project!r} for the step's "
+                    "output; name a published version, e.g. loans@3"
+                )
 
     def finish_run(
         self, who: Principal, run_id: str, status: str, error: str | None = None
@@ -373,8 +397,7 @@ class PipelineService(ServiceBase):
             run = tx.pipelines.get_run(run_id, with_steps=False)
             if run is not None and run.status.terminal:
                 raise Conflict(f"pipeline run {run_id} already ended as {run.status.value}")
-        # Content-addressed and unreferenced until a step records it: harmless if we stop here.
-        return self.artifacts.put_chunks(chunks, expected=expected_digest)
+        return self.store_upload(who, project, chunks, expected_digest)
 
     def open_blob(self, who: Principal, run_id: str, digest: str) -> Iterator[bytes]:
         """A blob that a step run of this run's project refers to, verified as it is read."""

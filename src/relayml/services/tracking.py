@@ -92,8 +92,11 @@ class TrackingService(ServiceBase):
             roles = self.require_in_project(
                 tx, who, Action.RUN_CREATE, project, EntityKind.RUN, run_id
             )
-            if parent_id is not None and self._run_project(tx, parent_id) != project:
-                raise InvalidInput(f"parent run {parent_id} belongs to another project")
+            if (
+                parent_id is not None
+                and tx.tracking.run_project(check_run_id(parent_id)) != project
+            ):
+                raise NotFound(f"no parent run {parent_id!r} in project {project!r}")
             now = utcnow()
             exp_id = tx.tracking.ensure_experiment(project, experiment, who.user, now)
             tx.tracking.create_run(

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from relayml.domain.datasets import DatasetStatus
+from relayml.domain.pipelines import StepSpec
 from relayml.errors import NotFound, PermissionDenied, Unprocessable
 from relayml.testing.contract import ContractEnv
 
@@ -102,7 +103,14 @@ class DatasetContract:
         b = contract.admin
         p = contract.new_project()
         b.publish_dataset(p, "raw", _parquet(tmp_path, "r", [1.0, 2.0]), source="s3://raw/1")
-        producer = {"pipeline_run": "pr-1", "step": "clean"}
+        steps = [StepSpec("clean")]
+        b.register_pipeline(p, "etl", module="etl:etl", steps=steps)
+        prun = b.start_pipeline_run(p, "etl", steps=steps).id
+        for forged in ({"pipeline_run": "0" * 32, "step": "clean"},
+                       {"pipeline_run": prun, "step": "nope"}):  # fmt: skip
+            with pytest.raises(NotFound):  # a producer must exist, in this project
+                b.publish_dataset(p, "clean", _parquet(tmp_path, "c", [1.0]), producer=forged)
+        producer = {"pipeline_run": prun, "step": "clean"}
         child = b.publish_dataset(
             p, "clean", _parquet(tmp_path, "c", [1.0]), parents=["raw@1"], producer=producer
         )

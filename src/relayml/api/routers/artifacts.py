@@ -9,11 +9,15 @@ from starlette.responses import Response, StreamingResponse
 
 from relayml import wire
 from relayml.api.auth import PrincipalDep, ServicesDep
+from relayml.api.bodies import Route
+from relayml.api.gate import streams_body
 from relayml.api.responses import BINARY_RESPONSE, ERROR_RESPONSES, json
 from relayml.api.streaming import BINARY_BODY, receive, send
 from relayml.wire.tracking import ArtifactOut
 
-router = APIRouter(prefix="/api/v1", tags=["artifacts"], responses=ERROR_RESPONSES)
+router = APIRouter(
+    prefix="/api/v1", route_class=Route, tags=["artifacts"], responses=ERROR_RESPONSES
+)
 
 
 @router.put(
@@ -23,6 +27,7 @@ router = APIRouter(prefix="/api/v1", tags=["artifacts"], responses=ERROR_RESPONS
     summary="Upload an artifact (the raw bytes as the body)",
     openapi_extra=BINARY_BODY,
 )
+@streams_body
 async def upload_artifact(
     run_id: str,
     path: str,

@@ -9,10 +9,11 @@ from starlette.responses import Response
 
 from relayml import wire
 from relayml.api.auth import PrincipalDep, ServicesDep
+from relayml.api.bodies import Route
 from relayml.api.responses import ERROR_RESPONSES, json
 from relayml.wire.audit import AuditEventOut, VerifyOut
 
-router = APIRouter(prefix="/api/v1", tags=["audit"], responses=ERROR_RESPONSES)
+router = APIRouter(prefix="/api/v1", route_class=Route, tags=["audit"], responses=ERROR_RESPONSES)
 
 
 @router.get(

@@ -15,11 +15,15 @@ from starlette.responses import Response, StreamingResponse
 
 from relayml import wire
 from relayml.api.auth import PrincipalDep, ServicesDep
+from relayml.api.bodies import Route
+from relayml.api.gate import streams_body
 from relayml.api.responses import BINARY_RESPONSE, ERROR_RESPONSES, json
 from relayml.api.streaming import BINARY_BODY, receive, send
 from relayml.wire.datasets import DatasetInfoOut, DatasetVersionOut, LineageOut, UploadOut
 
-router = APIRouter(prefix="/api/v1", tags=["datasets"], responses=ERROR_RESPONSES)
+router = APIRouter(
+    prefix="/api/v1", route_class=Route, tags=["datasets"], responses=ERROR_RESPONSES
+)
 
 AllowQuarantined = Annotated[
     bool, Query(description="Read a quarantined version anyway (it failed its contract)")
@@ -61,6 +65,7 @@ def _ref(name: str, version: str) -> str:
     summary="Upload a Parquet file to publish (the raw bytes as the body)",
     openapi_extra=BINARY_BODY,
 )
+@streams_body
 async def upload(
     project: str,
     request: Request,

@@ -8,11 +8,14 @@ from fastapi import APIRouter, Query
 from starlette.responses import Response
 
 from relayml.api.auth import PrincipalDep, ServicesDep
+from relayml.api.bodies import Route
 from relayml.api.responses import ERROR_RESPONSES, json
 from relayml.api.schemas import GrantCreate, ProjectCreate, TokenCreate, UserCreate
 from relayml.wire.identity import IssuedTokenOut, ProjectOut, TokenInfoOut, UserOut, WhoamiOut
 
-router = APIRouter(prefix="/api/v1", tags=["identity"], responses=ERROR_RESPONSES)
+router = APIRouter(
+    prefix="/api/v1", route_class=Route, tags=["identity"], responses=ERROR_RESPONSES
+)
 
 
 @router.get("/whoami", response_model=WhoamiOut, summary="The caller's user name and role grants")

@@ -11,6 +11,8 @@ from starlette.responses import Response, StreamingResponse
 
 from relayml import wire
 from relayml.api.auth import PrincipalDep, ServicesDep
+from relayml.api.bodies import Route
+from relayml.api.gate import streams_body
 from relayml.api.responses import BINARY_RESPONSE, ERROR_RESPONSES, json
 from relayml.api.schemas import Body
 from relayml.api.streaming import BINARY_BODY, receive, send
@@ -18,7 +20,9 @@ from relayml.domain.pipelines import StepOutput, StepSpec
 from relayml.wire.common import Stored
 from relayml.wire.pipelines import CachedOutputOut, PipelineOut, PipelineRunOut, StepRunOut
 
-router = APIRouter(prefix="/api/v1", tags=["pipelines"], responses=ERROR_RESPONSES)
+router = APIRouter(
+    prefix="/api/v1", route_class=Route, tags=["pipelines"], responses=ERROR_RESPONSES
+)
 
 
 class StepSpecBody(Body):
@@ -194,6 +198,7 @@ def find_cached(project: str, cache_key: str, services: ServicesDep, who: Princi
     summary="Upload a step's output or log bytes (the raw bytes as the body)",
     openapi_extra=BINARY_BODY,
 )
+@streams_body
 async def put_blob(
     run_id: str,
     request: Request,

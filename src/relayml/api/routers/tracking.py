@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query
 from starlette.responses import Response
 
 from relayml.api.auth import PrincipalDep, ServicesDep
+from relayml.api.bodies import Route
 from relayml.api.responses import ERROR_RESPONSES, json
 from relayml.api.schemas import LogBatch, RunCreate, RunEnd
 from relayml.domain.numbers import decode_float
@@ -20,7 +21,9 @@ from relayml.wire.tracking import (
     WrittenOut,
 )
 
-router = APIRouter(prefix="/api/v1", tags=["tracking"], responses=ERROR_RESPONSES)
+router = APIRouter(
+    prefix="/api/v1", route_class=Route, tags=["tracking"], responses=ERROR_RESPONSES
+)
 
 
 @router.get(

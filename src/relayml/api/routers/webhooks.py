@@ -9,11 +9,15 @@ from pydantic import BaseModel, Field
 from starlette.responses import Response
 
 from relayml.api.auth import PrincipalDep, ServicesDep
+from relayml.api.bodies import Route
 from relayml.api.responses import ERROR_RESPONSES, json
 from relayml.wire import DeliveryOut, WebhookCreated, WebhookOut
 
 router = APIRouter(
-    prefix="/api/v1/projects/{project}", tags=["webhooks"], responses=ERROR_RESPONSES
+    prefix="/api/v1/projects/{project}",
+    route_class=Route,
+    tags=["webhooks"],
+    responses=ERROR_RESPONSES,
 )
 
 

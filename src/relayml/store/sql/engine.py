@@ -2,24 +2,30 @@
 
 from __future__ import annotations
 
+import sqlite3
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event, inspect, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, OperationalError
+from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError
 
-from relayml.errors import InvalidInput, SchemaVersionError, ServerUnavailable
+from relayml.errors import InvalidInput, SchemaVersionError, ServerUnavailable, Timeout
 
 # The newest migration this code knows. tests/store/test_migrations.py checks it equals Alembic's
 # head, so first use needs no Alembic import when the database is current.
-SCHEMA_HEAD = "0009"
+SCHEMA_HEAD = "0010"
 _MIGRATIONS = Path(__file__).parent / "migrations"
 _lock = threading.Lock()
 
 
-def make_engine(url: str) -> Engine:
+def make_engine(url: str, statement_timeout: float | None = None) -> Engine:
+    """An engine whose every statement stops after `statement_timeout` seconds (a `Timeout`
+    error, see `timeout_error`; None: no limit): PostgreSQL's own statement_timeout, a progress
+    handler on SQLite.
+    Migrations run without it."""
     try:
         parsed = make_url(url)
     except ArgumentError:
@@ -38,20 +44,29 @@ def make_engine(url: str) -> Engine:
             pool_size=5,
             max_overflow=10,
         )
-        _sqlite_events(engine)
+        _sqlite_events(engine, statement_timeout)
         return engine
     if parsed.get_backend_name() == "postgresql":
         if parsed.drivername == "postgresql":
             parsed = parsed.set(drivername="postgresql+psycopg")
-        return create_engine(parsed, pool_pre_ping=True, pool_size=5, max_overflow=10)
+        engine = create_engine(
+            parsed,
+            pool_pre_ping=True,
+            pool_size=5,
+            max_overflow=10,
+            connect_args={
+                "options": f"-c statement_timeout={int((statement_timeout or 0) * 1000)}"
+            },
+        )
+        return engine
     raise InvalidInput(
         f"unsupported database {parsed.get_backend_name()!r} in {url!r}; use SQLite or PostgreSQL"
     )
 
 
-def _sqlite_events(engine: Engine) -> None:
+def _sqlite_events(engine: Engine, statement_timeout: float | None) -> None:
     @event.listens_for(engine, "connect")
-    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+    def _on_connect(dbapi_conn: Any, record: Any) -> None:
         # Manage transactions ourselves so writers can take the lock up front (BEGIN IMMEDIATE):
         # with many processes, upgrading a read lock to a write lock is what deadlocks into
         # "database is locked"; waiting on busy_timeout for an immediate lock does not.
@@ -63,6 +78,28 @@ def _sqlite_events(engine: Engine) -> None:
         cur.execute("PRAGMA foreign_keys=ON")
         cur.execute("PRAGMA case_sensitive_like=ON")
         cur.close()
+        # SQLite has no statement timeout: a progress handler, called every few thousand
+        # virtual-machine steps, interrupts a statement past its deadline. The deadline is set
+        # when a statement starts and cleared at commit or rollback (which it must not stop).
+        deadline = [0.0]
+        record.info["relay_deadline"] = deadline
+        dbapi_conn.set_progress_handler(
+            lambda: 1 if deadline[0] and time.monotonic() > deadline[0] else 0, 10_000
+        )
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _on_execute(conn: Any, *_args: Any) -> None:
+        deadline = conn.connection.info.get("relay_deadline")
+        if deadline is not None:
+            limit = conn.get_execution_options().get("relay_timeout", statement_timeout)
+            deadline[0] = time.monotonic() + limit if limit else 0.0
+
+    @event.listens_for(engine, "commit")
+    @event.listens_for(engine, "rollback")
+    def _on_end(conn: Any) -> None:
+        deadline = conn.connection.info.get("relay_deadline")
+        if deadline is not None:
+            deadline[0] = 0.0
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
@@ -111,8 +148,10 @@ def upgrade(engine: Engine, audit_anchor: Any = None) -> tuple[str | None, str]:
         _refuse_newer(engine, before)
         if before == SCHEMA_HEAD:
             return before, before
-        with engine.begin() as conn:
+        with engine.connect() as plain, plain.execution_options(relay_timeout=0).begin():
+            conn = plain
             if conn.dialect.name == "postgresql":
+                conn.execute(text("SET LOCAL statement_timeout = 0"))  # a migration takes its time
                 # Two processes migrating one fresh database at once: the second waits.
                 conn.execute(text("SELECT pg_advisory_xact_lock(7419)"))
             command.upgrade(_alembic_config(conn, audit_anchor), "head")
@@ -135,3 +174,18 @@ def _refuse_newer(engine: Engine, rev: str | None) -> None:
             f"newer than this Relay knows (newest: {SCHEMA_HEAD!r}); upgrade relayml "
             "(pip install -U relayml) rather than using an older version against it"
         )
+
+
+def timeout_error(exc: DBAPIError, timeout: float | None) -> Timeout | None:
+    """The `Timeout` for a statement stopped by its time limit, None for any other failure."""
+    orig = exc.orig
+    stopped = type(orig).__name__ == "QueryCanceled" or (
+        isinstance(orig, sqlite3.OperationalError) and str(orig) == "interrupted"
+    )
+    if not stopped:
+        return None
+    return Timeout(
+        f"a database statement ran longer than {timeout or 0:g} s and was stopped; narrow the "
+        "request "
+        "(fewer conditions, a smaller page) or raise RELAY_STATEMENT_TIMEOUT on the server"
+    )

@@ -166,7 +166,7 @@ artifacts = Table(
     metadata,
     Column("run_id", String(32), ForeignKey("runs.id"), primary_key=True),
     Column("path", String(1024), primary_key=True),
-    Column("digest", String(64), nullable=False),
+    Column("digest", String(64), nullable=False, index=True),
     Column("size", BigInteger, nullable=False),
     Column("created_at", TS, nullable=False),
 )
@@ -230,7 +230,7 @@ dataset_versions = Table(
     Column("dataset_id", Integer, ForeignKey("datasets.id"), nullable=False),
     Column("version", Integer, nullable=False),
     Column("digest", String(64), nullable=False),
-    Column("blob", String(64), nullable=False),
+    Column("blob", String(64), nullable=False, index=True),
     Column("size", BigInteger, nullable=False),
     Column("rows", BigInteger, nullable=False),
     Column("schema", JSON, nullable=False),
@@ -383,4 +383,19 @@ webhook_deliveries = Table(
     Column("delivered_at", TS, nullable=True),
     Column("updated_at", TS, nullable=False),
     Index("ix_webhook_deliveries_webhook", "webhook_id", "updated_at"),
+)
+
+
+# --- blob uploads (migration 0010) -------------------------------------------------------------
+
+# Bytes uploaded into a project before an entity refers to them (a Parquet file to publish, a
+# step's output or logs): with the entities' own references, what a project may name by digest.
+blob_uploads = Table(
+    "blob_uploads",
+    metadata,
+    Column("project", String(128), ForeignKey("projects.name"), primary_key=True),
+    Column("digest", String(64), primary_key=True, index=True),
+    Column("size", BigInteger, nullable=False),
+    Column("uploaded_by", String(128), nullable=False),
+    Column("uploaded_at", TS, nullable=False),
 )

@@ -27,6 +27,7 @@ from sqlalchemy import (
 from sqlalchemy.sql import Select
 
 from relayml.domain.filters import Condition, OrderBy, Value
+from relayml.domain.tracking import INT64_MAX, INT64_MIN
 from relayml.errors import InvalidInput
 from relayml.store.sql import schema as s
 from relayml.store.sql._util import utc
@@ -54,7 +55,13 @@ def _attr_column(key: str) -> Any:
 
 def _time_value(v: Value) -> datetime:
     if isinstance(v, float):
-        return datetime.fromtimestamp(v / 1000.0, tz=UTC)
+        try:
+            return datetime.fromtimestamp(v / 1000.0, tz=UTC)
+        except (OverflowError, OSError, ValueError):
+            raise InvalidInput(
+                f"time value {v:g} is out of range; give milliseconds since the epoch between "
+                "year 1 and 9999, or an ISO date"
+            ) from None
     try:
         parsed = datetime.fromisoformat(v)
     except ValueError:
@@ -221,12 +228,30 @@ def sort_key(order_by: list[OrderBy], row: Sequence[Any]) -> list[Any]:
     return out
 
 
+def _token_value_ok(v: Any, number: bool) -> bool:
+    """A sort value from a page token (JSON the client could have forged) of the column's
+    type, as the store can bind it: a 64-bit int or float for a metric, else valid text."""
+    if number:
+        is_int = isinstance(v, int) and not isinstance(v, bool)
+        return isinstance(v, float) or (is_int and INT64_MIN <= v <= INT64_MAX)
+    if not isinstance(v, str) or "\x00" in v:
+        return False
+    try:
+        v.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate
+        return False
+    return True
+
+
 def _key_values(order_by: list[OrderBy], after: list[Any]) -> dict[str, Any]:
     times = [ob.kind == "attribute" and ob.key in _TIMES for ob in order_by] + [True, False]
+    numbers = [ob.kind == "metric" for ob in order_by] + [False, False]
     if not isinstance(after, list) or len(after) != len(times):
         raise InvalidInput("the page token does not belong to this search's order_by")
     values: dict[str, Any] = {}
     for i, (is_time, v) in enumerate(zip(times, after, strict=True)):
+        if v is not None and not _token_value_ok(v, numbers[i]):
+            raise InvalidInput("invalid page token: pass the next_page_token of the previous page")
         if v is None:
             continue
         if is_time:

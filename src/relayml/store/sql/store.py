@@ -12,8 +12,9 @@ from sqlalchemy.exc import IntegrityError as SAIntegrityError
 from relayml.errors import Conflict, ServerUnavailable
 from relayml.store.audit_anchor import AuditAnchor
 from relayml.store.sql.audit import SqlAudit
+from relayml.store.sql.blobs import SqlBlobs
 from relayml.store.sql.datasets import SqlDatasets
-from relayml.store.sql.engine import current_revision, ensure_schema, make_engine
+from relayml.store.sql.engine import current_revision, ensure_schema, make_engine, timeout_error
 from relayml.store.sql.identity import SqlIdentity
 from relayml.store.sql.notifications import SqlNotifications
 from relayml.store.sql.pipelines import SqlPipelines
@@ -35,13 +36,21 @@ class SqlTx:
         self.schedules = SqlSchedules(conn)
         self.notifications = SqlNotifications(conn)
         self.storage = SqlStorage(conn)
+        self.blobs = SqlBlobs(conn)
 
 
 class SqlStore:
-    def __init__(self, url: str, anchor: AuditAnchor | None = None) -> None:
+    def __init__(
+        self,
+        url: str,
+        anchor: AuditAnchor | None = None,
+        *,
+        statement_timeout: float | None = None,
+    ) -> None:
         self.url = url
         self.anchor = anchor
-        self.engine = make_engine(url)
+        self.statement_timeout = statement_timeout
+        self.engine = make_engine(url, statement_timeout)
         try:
             ensure_schema(self.engine, anchor)
         except BaseException:
@@ -56,20 +65,27 @@ class SqlStore:
         except SAIntegrityError as exc:
             raise Conflict(f"conflicting write: {_short(exc)}") from None
         except DBAPIError as exc:
-            if exc.connection_invalidated:
-                raise ServerUnavailable(f"lost the database connection: {_short(exc)}") from None
-            raise
+            raise self._translate(exc) from None
 
     @contextmanager
     def read(self) -> Iterator[SqlTx]:
-        with self.engine.connect() as conn:
-            conn = conn.execution_options(relay_readonly=True)
-            if conn.dialect.name == "postgresql":
-                # One snapshot for the whole read (SQLite's WAL reads are snapshots already):
-                # `audit verify` reads the head, then the events in batches, while others write.
-                conn = conn.execution_options(isolation_level="REPEATABLE READ")
-            with conn.begin():
-                yield SqlTx(conn, self.anchor)
+        try:
+            with self.engine.connect() as conn:
+                conn = conn.execution_options(relay_readonly=True)
+                if conn.dialect.name == "postgresql":
+                    # One snapshot for the whole read (SQLite's WAL reads are snapshots
+                    # already): `audit verify` reads the head, then the events in batches,
+                    # while others write.
+                    conn = conn.execution_options(isolation_level="REPEATABLE READ")
+                with conn.begin():
+                    yield SqlTx(conn, self.anchor)
+        except DBAPIError as exc:
+            raise self._translate(exc) from None
+
+    def _translate(self, exc: DBAPIError) -> Exception:
+        if exc.connection_invalidated:
+            return ServerUnavailable(f"lost the database connection: {_short(exc)}")
+        return timeout_error(exc, self.statement_timeout) or exc
 
     def schema_revision(self) -> str | None:
         return current_revision(self.engine)
