@@ -27,6 +27,7 @@ from relayml.domain.identity import (
     TokenInfo,
     User,
     check_name,
+    check_token_id,
     parse_role,
 )
 from relayml.domain.storage import DEFAULT_GRACE, GcReport
@@ -42,7 +43,6 @@ from relayml.domain.tracking import (
     param_value,
     tag_value,
 )
-from relayml.errors import InvalidInput
 
 _TIMEOUT = httpx.Timeout(300.0, connect=10.0)
 
@@ -100,8 +100,8 @@ class HttpBackend(HttpDatasets, HttpPipelines, HttpWebhooks):
         return [wire.token_info_in(t) for t in rows]
 
     def revoke_token(self, token_id: str) -> TokenInfo:
-        if not token_id:
-            raise InvalidInput("give the id of the token to revoke (relay tokens ls shows them)")
+        # the same rule as the service, checked before the id becomes part of a URL
+        check_token_id(token_id)
         return wire.token_info_in(self._call("DELETE", f"/api/v1/tokens/{_seg(token_id)}"))
 
     def set_user_active(self, user: str, active: bool) -> User:

@@ -109,6 +109,18 @@ class TokenInfo:
         return "active"
 
 
+_TOKEN_ID = re.compile(r"[0-9a-f]{1,16}")
+
+
+def check_token_id(value: object) -> str:
+    """A token id as `relay tokens ls` shows it: 12 hex digits (never the secret itself)."""
+    if not isinstance(value, str) or not _TOKEN_ID.fullmatch(value):
+        raise InvalidInput(
+            f"invalid token id {value!r}: a token id is 12 hex digits (relay tokens ls shows them)"
+        )
+    return value
+
+
 def token_lifetime(expires: str | float | timedelta | None) -> timedelta:
     """How long a new token lasts: "90d", "12h", "30m", "90s", seconds, or None for the default
     (DEFAULT_TOKEN_LIFETIME); never longer than MAX_TOKEN_LIFETIME."""

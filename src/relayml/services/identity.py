@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import re
 import secrets
 from dataclasses import replace
 from datetime import timedelta
@@ -21,6 +20,7 @@ from relayml.domain.identity import (
     User,
     check_name,
     check_project,
+    check_token_id,
     parse_role,
     token_lifetime,
 )
@@ -32,7 +32,6 @@ from relayml.store.artifacts import ArtifactStore
 from relayml.store.base import MetadataStore, Transaction
 
 TOKEN_PREFIX = "rly_"  # noqa: S105 - a prefix, not a secret
-_TOKEN_ID = re.compile(r"[0-9a-f]{1,16}")
 
 
 def hash_token(token: str) -> str:
@@ -289,11 +288,7 @@ class IdentityService(ServiceBase):
     def revoke_token(self, who: Principal, token_id: str) -> TokenInfo:
         """Revoke a token at once in this process, and within the token cache's TTL in every
         other. Revoking a revoked token changes nothing."""
-        if not isinstance(token_id, str) or not _TOKEN_ID.fullmatch(token_id):
-            raise InvalidInput(
-                f"invalid token id {token_id!r}: a token id is 12 hex digits (relay tokens ls "
-                "shows them)"
-            )
+        check_token_id(token_id)
         with self.write() as tx:
             found = tx.identity.get_token(token_id)
             # someone else's token: only a platform admin learns whether it exists
