@@ -67,8 +67,8 @@ def _read_parquet(path: Path, columns: Sequence[str] | None, side: str) -> Any:
     if not path.exists():
         text = str(path)
         hint = (
-            " Dataset references like 'name@version' are not supported yet; export the dataset "
-            "to Parquet and pass its path."
+            " A dataset reference like 'name@version' is read through relay.drift.compare or "
+            "`relay drift` (with the project that holds it), not by the statistics layer."
             if "@" in text
             else ""
         )
