@@ -1,4 +1,5 @@
-"""Twenty-two ways of tampering with the audit trail, each caught by `audit verify`.
+"""Ways of tampering with the audit trail, each caught by `audit verify`: the 22 of issue 9,
+and edits of an aggregated denial's count.
 
 The attacker holds the database (any SQL) and can write the checkpoint file, but not the MAC
 key, which these stores take from RELAY_AUDIT_KEY (so it is in no file the attacker reaches).
@@ -19,6 +20,8 @@ from sqlalchemy import Engine, delete, select, text, update
 
 from relayml.client.local import LocalBackend
 from relayml.domain.audit import event_hash
+from relayml.domain.identity import Principal
+from relayml.errors import PermissionDenied
 from relayml.sdk.session import connect
 from relayml.store.sql import schema as s
 from tests.conftest import settings_for
@@ -50,8 +53,15 @@ def store(store_url: str, tmp_path: Path) -> Store:
     for i in range(4):
         run = backend.create_run(project="audited", experiment="e", params={"i": i})
         backend.end_run(run.id)
-    engine = backend.services.store.engine  # type: ignore[attr-defined]
+    # Denied reads by a user without roles: one event at once, the 4 repeats as one with a count.
+    services = backend.services
+    for _ in range(5):
+        with pytest.raises(PermissionDenied):
+            services.tracking.get_run(Principal("eve"), run.id)
+    services.flush_denials()
+    engine = services.store.engine  # type: ignore[attr-defined]
     last = max(e.seq for e in backend.audit_log(limit=1000))
+    assert [e.count for e in backend.audit_log(actor="eve")] == [4, 1]
     result = backend.audit_verify()
     assert result.ok and result.checked == last and result.checkpoints >= 3, result
     yield Store(backend, engine, tmp_path / "audit-checkpoints.jsonl", last)
@@ -71,7 +81,7 @@ def _rows(st: Store) -> list[dict[str, object]]:
 
 def _hash(row: dict[str, object]) -> str:
     fields = {k: row[k] for k in ("seq", "ts", "actor", "roles", "action", "entity_kind")}
-    fields |= {k: row[k] for k in ("entity_id", "project", "outcome", "payload_digest")}
+    fields |= {k: row[k] for k in ("entity_id", "project", "outcome", "payload_digest", "count")}
     ts = row["ts"]
     assert isinstance(ts, datetime)
     fields["ts"] = ts if ts.tzinfo else ts.replace(tzinfo=UTC)
@@ -138,16 +148,36 @@ def _append_forged(st: Store) -> None:
     )
 
 
-def _recompute_chain(st: Store) -> None:
-    """Rewrite event 2's actor and recompute every hash after it, the head too, with MACs
-    under the attacker's key."""
+def _aggregated(st: Store) -> dict[str, object]:
+    """The event that stands for several denied attempts."""
+    return next(r for r in _rows(st) if r["count"] != 1)
+
+
+def _lower_aggregated_count(st: Store) -> None:
+    _run(st, update(s.audit_events).where(ev.seq == _aggregated(st)["seq"]).values(count=1))
+
+
+def _rehash_aggregated_count(st: Store) -> None:
+    """Lower the count and recompute that event's hash (and MAC it under the attacker's key):
+    the next event no longer links to it."""
+    row = dict(_aggregated(st), count=1)
+    row["hash"] = digest = _hash(row)
+    row["mac"] = _attacker_mac("event", digest)
+    _run(st, update(s.audit_events).where(ev.seq == row["seq"]).values(row))
+
+
+def _recompute_chain(
+    st: Store, seq: int = 2, column: str = "actor", value: object = "mallory"
+) -> None:
+    """Rewrite event 2's actor (or `column` of event `seq`) and recompute every hash after
+    it, the head too, with MACs under the attacker's key."""
     rows = _rows(st)
     prev = rows[0]["hash"]
     stmts: list[object] = []
     for row in rows[1:]:
         row = dict(row, prev_hash=prev)
-        if row["seq"] == 2:
-            row["actor"] = "mallory"
+        if row["seq"] == seq:
+            row[column] = value
         row["hash"] = prev = _hash(row)
         row["mac"] = _attacker_mac("event", str(prev))
         stmts.append(update(s.audit_events).where(ev.seq == row["seq"]).values(row))
@@ -214,6 +244,12 @@ TAMPERINGS: dict[str, Callable[[Store], None]] = {
     "edit prev hash": _edit("prev_hash", "1" * 64),
     "edit hash": _edit("hash", "2" * 64),
     "edit mac": _edit("mac", "3" * 64),
+    "edit count": _edit("count", 300),
+    "lower an aggregated count": _lower_aggregated_count,
+    "lower an aggregated count and rehash it without the key": _rehash_aggregated_count,
+    "lower an aggregated count and recompute the chain without the key": lambda st: (
+        _recompute_chain(st, int(str(_aggregated(st)["seq"])), "count", 1)
+    ),
     "delete first event": _delete("first"),
     "delete middle event": _delete("middle"),
     "delete last event": _delete("last"),

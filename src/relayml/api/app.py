@@ -7,7 +7,10 @@ them in its thread pool. Permission checks and audit happen in the services, not
 from __future__ import annotations
 
 import os
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
+import anyio.to_thread
 from fastapi import FastAPI
 from starlette.responses import Response
 
@@ -33,7 +36,14 @@ from relayml.wire.common import ErrorBody, HealthOut
 
 
 def create_app(services: Services, max_json_bytes: int = DEFAULT_MAX_JSON_BYTES) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        # uvicorn re-raises SIGTERM once it has shut down, so this is the last word we get.
+        await anyio.to_thread.run_sync(services.flush_denials)
+
     app = FastAPI(
+        lifespan=lifespan,
         title="Relay",
         version=__version__,
         description="Relay's REST API. Every route but /healthz needs "

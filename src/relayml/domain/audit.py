@@ -107,6 +107,7 @@ class AuditEvent:
     hash: str
     key_id: str = ""
     mac: str = ""
+    count: int = 1  # > 1: this many identical denied attempts, aggregated (services/denials.py)
 
 
 @dataclass(frozen=True)
@@ -209,6 +210,7 @@ def event_hash(
     outcome: str,
     payload_digest: str,
     prev_hash: str,
+    count: int = 1,
 ) -> str:
     body = {
         "seq": seq,
@@ -223,6 +225,8 @@ def event_hash(
         "payload_digest": payload_digest,
         "prev_hash": prev_hash,
     }
+    if count != 1:  # hashed only when it says something, so events before it verify unchanged
+        body["count"] = count
     data = json.dumps(body, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(data.encode()).hexdigest()
 
@@ -240,6 +244,7 @@ def _recomputed(ev: AuditEvent) -> str:
         outcome=ev.outcome,
         payload_digest=ev.payload_digest,
         prev_hash=ev.prev_hash,
+        count=ev.count,
     )
 
 

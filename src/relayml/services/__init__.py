@@ -7,6 +7,7 @@ from pathlib import Path
 from relayml.services.artifacts import ArtifactService
 from relayml.services.audit import AuditService
 from relayml.services.datasets import DatasetService
+from relayml.services.denials import DenialLimiter
 from relayml.services.identity import IdentityService
 from relayml.services.notifications import NotificationService
 from relayml.services.pipelines import PipelineService
@@ -28,22 +29,31 @@ class Services:
     ) -> None:
         self.store = store
         self.artifact_store = artifacts
-        self.identity = IdentityService(store, artifacts, TokenCache(ttl=auth_cache_seconds))
-        self.audit = AuditService(store, artifacts)
-        self.tracking = TrackingService(store, artifacts)
-        self.artifacts = ArtifactService(store, artifacts)
-        self.notifications = NotificationService(store, artifacts)
-        self.pipelines = PipelineService(store, artifacts, self.notifications)
-        self.datasets = DatasetService(store, artifacts)
-        self.scheduling = SchedulingService(store, artifacts)
-        self.storage = StorageService(store, artifacts)
+        d = DenialLimiter()  # one per process: every service counts denials into it
+        cache = TokenCache(ttl=auth_cache_seconds)
+        self.identity = IdentityService(store, artifacts, cache, denials=d)
+        self.audit = AuditService(store, artifacts, d)
+        self.tracking = TrackingService(store, artifacts, d)
+        self.artifacts = ArtifactService(store, artifacts, d)
+        self.notifications = NotificationService(store, artifacts, d)
+        self.pipelines = PipelineService(store, artifacts, self.notifications, denials=d)
+        self.datasets = DatasetService(store, artifacts, d)
+        self.scheduling = SchedulingService(store, artifacts, d)
+        self.storage = StorageService(store, artifacts, d)
+
+    def flush_denials(self) -> None:
+        """Write the counts of denials still in their window (at shutdown)."""
+        self.audit.write_denials(self.audit.denials.flush())
 
     def schema_revision(self) -> str | None:
         """The metadata database's migration revision (None if it cannot say)."""
         return self.store.schema_revision()
 
     def close(self) -> None:
-        self.store.dispose()
+        try:
+            self.flush_denials()
+        finally:
+            self.store.dispose()
 
 
 def _anchor(

@@ -21,6 +21,7 @@ from relayml.domain.identity import GLOBAL_SCOPE, Principal, Role, check_name
 from relayml.domain.roles import PERMISSIONS, Action, is_allowed
 from relayml.domain.tracking import check_run_id
 from relayml.errors import NotFound, PermissionDenied, RelayError, Unprocessable
+from relayml.services.denials import DenialLimiter
 from relayml.store.artifacts import ArtifactStore
 from relayml.store.base import MetadataStore, Transaction
 
@@ -37,9 +38,15 @@ def utcnow() -> datetime:
 
 
 class ServiceBase:
-    def __init__(self, store: MetadataStore, artifacts: ArtifactStore) -> None:
+    def __init__(
+        self,
+        store: MetadataStore,
+        artifacts: ArtifactStore,
+        denials: DenialLimiter | None = None,
+    ) -> None:
         self.store = store
         self.artifacts = artifacts
+        self.denials = denials or DenialLimiter()
 
     def require_in_project(
         self,
@@ -242,15 +249,21 @@ class ServiceBase:
     @contextmanager
     def _recording_denials(self) -> Iterator[None]:
         """A denied attempt is audited in its own transaction, after the failed one ended
-        (SQLite allows one writer, so it cannot be written while that one is open)."""
+        (SQLite allows one writer, so it cannot be written while that one is open); repeats
+        are aggregated (services/denials.py)."""
         try:
             yield
         except PermissionDenied as exc:
             record = getattr(exc, "audit_record", None)
             if record is not None:
-                with self.store.write() as tx:
-                    tx.audit.append(**record, now=utcnow())
+                self.write_denials(self.denials.admit(record))
             raise
+
+    def write_denials(self, records: list[dict[str, Any]]) -> None:
+        if records:
+            with self.store.write() as tx:
+                for record in records:
+                    tx.audit.append(**record, now=utcnow())
 
     def record(
         self,

@@ -27,6 +27,7 @@ from relayml.domain.identity import (
 from relayml.domain.roles import Action, is_allowed
 from relayml.errors import Conflict, InvalidInput, NotFound, PermissionDenied, Unauthenticated
 from relayml.services.base import ServiceBase, utcnow
+from relayml.services.denials import DenialLimiter
 from relayml.services.token_cache import TokenCache
 from relayml.store.artifacts import ArtifactStore
 from relayml.store.base import MetadataStore, Transaction
@@ -41,9 +42,14 @@ def hash_token(token: str) -> str:
 
 class IdentityService(ServiceBase):
     def __init__(
-        self, store: MetadataStore, artifacts: ArtifactStore, token_cache: TokenCache | None = None
+        self,
+        store: MetadataStore,
+        artifacts: ArtifactStore,
+        token_cache: TokenCache | None = None,
+        *,
+        denials: DenialLimiter | None = None,
     ) -> None:
-        super().__init__(store, artifacts)
+        super().__init__(store, artifacts, denials)
         self.token_cache = token_cache if token_cache is not None else TokenCache()
 
     def authenticate(self, token: str | None) -> Principal:

@@ -36,6 +36,7 @@ from relayml.domain.scheduling import ScheduleKey, ScheduleKind
 from relayml.domain.tracking import RunStatus, check_run_id, parse_status
 from relayml.errors import Conflict, InvalidInput, NotFound
 from relayml.services.base import ServiceBase, utcnow
+from relayml.services.denials import DenialLimiter
 from relayml.services.notifications import NotificationService, Pending
 from relayml.store.artifacts import ArtifactStore
 from relayml.store.base import MetadataStore, Transaction
@@ -66,8 +67,10 @@ class PipelineService(ServiceBase):
         store: MetadataStore,
         artifacts: ArtifactStore,
         notifications: NotificationService | None = None,
+        *,
+        denials: DenialLimiter | None = None,
     ) -> None:
-        super().__init__(store, artifacts)
+        super().__init__(store, artifacts, denials)
         self.notifications = notifications or NotificationService(store, artifacts)
 
     def _run_project(self, tx: Transaction, run_id: str) -> str:

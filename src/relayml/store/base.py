@@ -58,6 +58,7 @@ class AuditRepo(Protocol):
         outcome: str,
         payload_digest: str,
         now: datetime,
+        count: int = 1,
     ) -> AuditEvent: ...
     def head(self) -> AuditHead | None: ...
     def query(

@@ -165,6 +165,7 @@ def event_out(e: AuditEvent) -> dict[str, Any]:
         "payload_digest": e.payload_digest,
         "prev_hash": e.prev_hash,
         "hash": e.hash,
+        "count": e.count,
     }
 
 
@@ -182,6 +183,7 @@ def event_in(d: dict[str, Any]) -> AuditEvent:
         payload_digest=d["payload_digest"],
         prev_hash=d["prev_hash"],
         hash=d["hash"],
+        count=int(d.get("count", 1)),
     )
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pydantic import Field
+
 from relayml import wire
 from relayml.domain.audit import AuditEvent, VerifyResult
 from relayml.wire.common import Time, WireModel
@@ -20,6 +22,9 @@ class AuditEventOut(WireModel):
     payload_digest: str
     prev_hash: str
     hash: str
+    count: int = Field(
+        default=1, ge=1, description="how many identical denied attempts this event stands for"
+    )
 
     @classmethod
     def from_domain(cls, obj: AuditEvent) -> AuditEventOut:

@@ -46,6 +46,8 @@ def log(
     t = output.table("seq", "time (UTC)", "actor", "action", "entity", "project", "outcome")
     for ev in events:
         outcome = "[green]ok[/]" if ev.outcome == "ok" else f"[red]{ev.outcome}[/]"
+        if ev.count != 1:
+            outcome += f" x{ev.count}"
         t.add_row(
             str(ev.seq),
             output.when(ev.ts),

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, func, literal, select
 
 from relayml.domain.audit import (
     GENESIS_HASH,
@@ -41,12 +41,21 @@ def _event(row: Any) -> AuditEvent:
         hash=row.hash,
         key_id=row.key_id,
         mac=row.mac,
+        count=int(row.count),
     )
 
 
 class SqlAudit:
-    def __init__(self, conn: Connection, keys: AuditKeys | None = None) -> None:
+    def __init__(
+        self, conn: Connection, keys: AuditKeys | None = None, *, has_count: bool = True
+    ) -> None:
         self.conn = conn
+        # `has_count=False` reads a table from before migration 0011 (in migration 0009), whose
+        # events all stand for one attempt.
+        self._columns: list[Any] = list(s.audit_events.c)
+        if not has_count:
+            kept = [c for c in self._columns if c.name != "count"]
+            self._columns = [*kept, literal(1).label("count")]
         # Without keys (a bare store, e.g. in migration tests) events are written unMACed and
         # `relay audit verify` reports them.
         self.keys = keys
@@ -64,6 +73,7 @@ class SqlAudit:
         outcome: str,
         payload_digest: str,
         now: datetime,
+        count: int = 1,
     ) -> AuditEvent:
         head = self._lock_head()
         seq = head[0] + 1
@@ -79,6 +89,7 @@ class SqlAudit:
             "outcome": outcome,
             "payload_digest": payload_digest,
             "prev_hash": head[1],
+            "count": count,
         }
         digest = event_hash(**fields)
         key_id, mac = self.keys.sign("event", digest) if self.keys else ("", "")
@@ -131,7 +142,7 @@ class SqlAudit:
         limit: int = 100,
     ) -> list[AuditEvent]:
         c = s.audit_events.c
-        q = select(s.audit_events).order_by(c.seq.desc()).limit(limit)
+        q = select(*self._columns).order_by(c.seq.desc()).limit(limit)
         if entity_kind:
             q = q.where(c.entity_kind == entity_kind.value)
         if entity_id:
@@ -148,7 +159,7 @@ class SqlAudit:
         last = 0
         c = s.audit_events.c
         while True:
-            q = select(s.audit_events).where(c.seq > last).order_by(c.seq).limit(batch)
+            q = select(*self._columns).where(c.seq > last).order_by(c.seq).limit(batch)
             rows = [_event(r) for r in self.conn.execute(q)]
             if not rows:
                 return

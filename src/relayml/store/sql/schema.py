@@ -191,6 +191,8 @@ audit_events = Table(
     # HMAC-SHA256 of `hash` under the key `key_id`, kept outside the database (migration 0009).
     Column("key_id", String(64), nullable=False, server_default=""),
     Column("mac", String(64), nullable=False, server_default=""),
+    # How many identical denied attempts this event stands for, 1 otherwise (migration 0011).
+    Column("count", BigInteger, nullable=False, server_default="1"),
     Index("ix_audit_events_entity", "entity_kind", "entity_id"),
 )
 

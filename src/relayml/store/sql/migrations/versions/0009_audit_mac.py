@@ -39,7 +39,7 @@ def _anchor_legacy(conn: sa.Connection, anchor: object) -> None:
     from relayml.store.audit_anchor import AuditAnchor
 
     assert isinstance(anchor, AuditAnchor)
-    audit = SqlAudit(conn)
+    audit = SqlAudit(conn, has_count=False)  # 0011 adds the count column
     head = audit.head()
     if head is None or head.seq == 0:
         return
