@@ -3,6 +3,7 @@ the block size bytes stream in."""
 
 from __future__ import annotations
 
+import hashlib
 import posixpath
 
 from relayml.errors import InvalidInput
@@ -34,3 +35,8 @@ def check_digest(digest: str) -> str:
     if not isinstance(digest, str) or len(digest) != 64 or not set(digest) <= _HEX:
         raise InvalidInput(f"invalid sha256 digest {digest!r}: expected 64 lowercase hex chars")
     return digest
+
+
+def sha256_hex(data: bytes) -> str:
+    """The content digest Relay uses for artifacts: sha256 of the bytes, 64 lowercase hex."""
+    return hashlib.sha256(data).hexdigest()

@@ -1,0 +1,240 @@
+"""What a saved model is, as values every layer can hold: its flavor (the format its bytes are
+in), its signature (the input columns it takes and the output it gives) and the environment it
+was saved in. No I/O and no ML library here: ``relayml.flavors`` computes these, the store and
+the wire keep them as the plain dicts ``to_dict`` gives (``from_dict`` reads them back, checked).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from relayml.domain.enums import parse_enum
+from relayml.errors import InvalidInput
+
+MAX_COLUMNS = 100_000
+MAX_NAME = 256
+MAX_CLASSES = 100_000
+
+Label = int | float | str | bool
+
+
+class Flavor(StrEnum):
+    """The format a model's bytes are in, which says how Relay loads it."""
+
+    SKLEARN = "sklearn"  # scikit-learn estimators and pipelines, saved with skops
+    ONNX = "onnx"  # an ONNX graph, run by onnxruntime
+    XGBOOST = "xgboost"  # XGBoost's own JSON format
+    LIGHTGBM = "lightgbm"  # LightGBM's own text format
+    PICKLE = "pickle"  # anything else; runs code on load, so only with unsafe_pickle=True
+
+    @property
+    def runs_code_on_load(self) -> bool:
+        return self is Flavor.PICKLE
+
+
+class ColumnType(StrEnum):
+    """The closed vocabulary of input column types a signature declares."""
+
+    INTEGER = "integer"
+    FLOAT = "float"
+    BOOLEAN = "boolean"
+    STRING = "string"
+    DATETIME = "datetime"
+
+
+class OutputKind(StrEnum):
+    LABEL = "label"  # one class per row (classifiers)
+    PROBABILITIES = "probabilities"  # a probability per class per row
+    VALUE = "value"  # a number (or numbers) per row (regressors, scores)
+
+
+def _check_name(what: str, name: object) -> str:
+    if not isinstance(name, str) or not name or len(name) > MAX_NAME or "\x00" in name:
+        raise InvalidInput(
+            f"{what} {name!r} is not a valid name: use a non-empty string of at most "
+            f"{MAX_NAME} characters without NUL"
+        )
+    return name
+
+
+def _check_bool(what: str, value: object) -> bool:
+    if not isinstance(value, bool):
+        raise InvalidInput(f"{what} must be true or false, not {value!r}")
+    return value
+
+
+@dataclass(frozen=True)
+class ColumnSpec:
+    """One input column: its name, its type, and whether it may hold nulls (NaN counts)."""
+
+    name: str
+    type: ColumnType
+    nullable: bool = False
+
+    def __post_init__(self) -> None:
+        _check_name("column name", self.name)
+        object.__setattr__(self, "type", parse_enum(ColumnType, "column type", self.type))
+        _check_bool(f"column {self.name!r} nullable", self.nullable)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "type": self.type.value, "nullable": self.nullable}
+
+    @classmethod
+    def from_dict(cls, data: object) -> ColumnSpec:
+        if not isinstance(data, dict) or set(data) != {"name", "type", "nullable"}:
+            raise InvalidInput(
+                f"a signature column must be an object with name, type and nullable, not {data!r}"
+            )
+        return cls(name=data["name"], type=data["type"], nullable=data["nullable"])
+
+
+@dataclass(frozen=True)
+class OutputSpec:
+    """What ``predict`` gives per row: its kind, its element type, its shape per row (``()``
+    for one value per row, ``(3,)`` for three) when known, and the classes of a classifier
+    (in the order its probabilities come in) when known."""
+
+    kind: OutputKind
+    dtype: ColumnType
+    shape: tuple[int, ...] | None = ()
+    classes: tuple[Label, ...] | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "kind", parse_enum(OutputKind, "output kind", self.kind))
+        object.__setattr__(self, "dtype", parse_enum(ColumnType, "output dtype", self.dtype))
+        if self.shape is not None:
+            shape = tuple(self.shape) if isinstance(self.shape, list | tuple) else None
+            if shape is None or not all(
+                isinstance(n, int) and not isinstance(n, bool) and n >= 0 for n in shape
+            ):
+                raise InvalidInput(
+                    f"output shape must be a list of non-negative integers, not {self.shape!r}"
+                )
+            object.__setattr__(self, "shape", shape)
+        if self.classes is not None:
+            classes = tuple(self.classes) if isinstance(self.classes, list | tuple) else None
+            if classes is None or not all(isinstance(c, Label) for c in classes):
+                raise InvalidInput(
+                    f"output classes must be a list of numbers, strings or booleans, "
+                    f"not {self.classes!r}"
+                )
+            if len(classes) > MAX_CLASSES or len(set(classes)) != len(classes):
+                raise InvalidInput(
+                    f"output classes must be distinct and at most {MAX_CLASSES}: {classes[:10]!r}"
+                )
+            object.__setattr__(self, "classes", classes)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind.value,
+            "dtype": self.dtype.value,
+            "shape": None if self.shape is None else list(self.shape),
+            "classes": None if self.classes is None else list(self.classes),
+        }
+
+    @classmethod
+    def from_dict(cls, data: object) -> OutputSpec:
+        if not isinstance(data, dict) or not {"kind", "dtype"} <= set(data) <= {
+            "kind",
+            "dtype",
+            "shape",
+            "classes",
+        }:
+            raise InvalidInput(
+                f"a signature output must be an object with kind, dtype, shape and classes, "
+                f"not {data!r}"
+            )
+        return cls(
+            kind=data["kind"],
+            dtype=data["dtype"],
+            shape=data.get("shape"),
+            classes=data.get("classes"),
+        )
+
+
+@dataclass(frozen=True)
+class Signature:
+    """The columns a model takes, in the order it takes them, and the output it gives.
+
+    ``relayml.flavors.enforce`` checks input against it before every prediction.
+    """
+
+    inputs: tuple[ColumnSpec, ...]
+    output: OutputSpec
+
+    def __post_init__(self) -> None:
+        inputs = tuple(self.inputs) if isinstance(self.inputs, list | tuple) else None
+        if inputs is None or not all(isinstance(c, ColumnSpec) for c in inputs):
+            raise InvalidInput("signature inputs must be a list of ColumnSpec")
+        if not inputs or len(inputs) > MAX_COLUMNS:
+            raise InvalidInput(f"a signature needs 1 to {MAX_COLUMNS} input columns")
+        seen: set[str] = set()
+        for col in inputs:
+            if col.name in seen:
+                raise InvalidInput(f"signature column {col.name!r} appears twice; rename one")
+            seen.add(col.name)
+        if not isinstance(self.output, OutputSpec):
+            raise InvalidInput("signature output must be an OutputSpec")
+        object.__setattr__(self, "inputs", inputs)
+
+    @property
+    def names(self) -> list[str]:
+        return [c.name for c in self.inputs]
+
+    def column(self, name: str) -> ColumnSpec:
+        for col in self.inputs:
+            if col.name == name:
+                return col
+        raise InvalidInput(f"the signature has no column {name!r}; it has {self.names}")
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain dicts, lists and primitives: JSON as it is."""
+        return {"inputs": [c.to_dict() for c in self.inputs], "output": self.output.to_dict()}
+
+    @classmethod
+    def from_dict(cls, data: object) -> Signature:
+        if not isinstance(data, dict) or set(data) != {"inputs", "output"}:
+            raise InvalidInput(
+                f"a signature must be an object with inputs and output, not {data!r}"
+            )
+        if not isinstance(data["inputs"], list):
+            raise InvalidInput("signature inputs must be a list of columns")
+        return cls(
+            inputs=tuple(ColumnSpec.from_dict(c) for c in data["inputs"]),
+            output=OutputSpec.from_dict(data["output"]),
+        )
+
+
+@dataclass(frozen=True)
+class Environment:
+    """The Python version and the versions of the packages a model's flavor needs, as they were
+    in the process that saved it (read from installed metadata, never by a resolver)."""
+
+    python: str
+    packages: dict[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.python, str) or not self.python or len(self.python) > 64:
+            raise InvalidInput(f"environment python must be a version string, not {self.python!r}")
+        if not isinstance(self.packages, dict) or not all(
+            isinstance(k, str) and isinstance(v, str) and k and len(k) <= MAX_NAME and len(v) <= 64
+            for k, v in self.packages.items()
+        ):
+            raise InvalidInput(
+                "environment packages must map package names to version strings, "
+                f"not {self.packages!r}"
+            )
+        object.__setattr__(self, "packages", dict(sorted(self.packages.items())))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"python": self.python, "packages": dict(self.packages)}
+
+    @classmethod
+    def from_dict(cls, data: object) -> Environment:
+        if not isinstance(data, dict) or set(data) != {"python", "packages"}:
+            raise InvalidInput(
+                f"an environment must be an object with python and packages, not {data!r}"
+            )
+        return cls(python=data["python"], packages=data["packages"])
