@@ -306,14 +306,15 @@ def _read_csv(data: Any, side: str, dtypes: Mapping[str, str] | None = None) -> 
 
     if not isinstance(data, str | os.PathLike):
         return data
+    from relayml.tables.csv import is_csv, open_csv
+
     path = Path(data)
-    if path.suffix.lower() not in (".csv", ".tsv", ".txt", ".gz") or not path.is_file():
+    if not is_csv(path) or not path.is_file():
         return data
     import pyarrow as pa
 
-    from relayml.contracts.sources import csv_batches
-
-    parts = list(csv_batches(path, dtypes))
+    _, batches = open_csv(path, dtypes)
+    parts = list(batches)
     if not parts:
         raise InvalidInput(f"the {side} CSV file {str(path)!r} has no rows")
     return pa.Table.from_batches(parts)

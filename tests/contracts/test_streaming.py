@@ -67,11 +67,11 @@ def test_parquet_file_is_streamed_by_row_group(tmp_path: Path) -> None:
 
 
 def test_csv_file_is_streamed_by_block(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from relayml.contracts import sources
+    from relayml.tables import csv
 
     path = tmp_path / "loans.csv"
     pacsv.write_csv(loans(), path)
-    monkeypatch.setattr(sources, "CSV_BLOCK_BYTES", 16_384)
+    monkeypatch.setattr(csv, "CSV_BLOCK", 16_384)
     assert len(list(batches(path))) > 5
     assert counts(validate(path, CONTRACT)) == EXPECTED
 
@@ -79,14 +79,18 @@ def test_csv_file_is_streamed_by_block(tmp_path: Path, monkeypatch: pytest.Monke
 def test_csv_types_changing_after_the_first_block_are_a_clear_error(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from relayml.contracts import sources
+    from relayml.tables import csv
 
     path = tmp_path / "late.csv"
     path.write_text("n\n" + "1\n" * 20_000 + "1.5\n")  # integers, then a float far down
-    monkeypatch.setattr(sources, "CSV_BLOCK_BYTES", 16_384)
-    with pytest.raises(InvalidInput, match=r"first block; .* convert the file to Parquet") as err:
+    monkeypatch.setattr(csv, "CSV_BLOCK", 16_384)
+    with pytest.raises(InvalidInput) as err:
         validate(path, CONTRACT)
-    assert "column 'n' changed type at data row 20001" in err.value.message
+    assert (
+        "column 'n' changed type at data row 20001: int64 before (inferred from the file's "
+        "first 16 KB), float64 there ('1.5'). Give the column's type: --dtype n=float64"
+    ) in err.value.message
+    assert validate(path, CONTRACT, dtypes={"n": "float64"}).rows == 20_001
 
 
 def test_bad_sources_are_clear_errors(tmp_path: Path) -> None:

@@ -137,12 +137,12 @@ def test_drift_compares_against_the_stored_profile(home: Path) -> None:
 def test_a_csv_whose_types_change_late_is_refused_and_leaves_nothing(
     home: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from relayml.tables import parquet
+    from relayml.tables import csv
 
-    monkeypatch.setattr(parquet, "CSV_BLOCK", 16_384)  # as a 16 MB block would a large file
+    monkeypatch.setattr(csv, "CSV_BLOCK", 16_384)  # as a 16 MB block would a large file
     late = home / "late.csv"
     late.write_text("n\n" + "1\n" * 20_000 + "1.5\n")  # integers, then a float far down
-    with pytest.raises(relay.InvalidInput, match="inferred from the first"):
+    with pytest.raises(relay.InvalidInput, match=r"inferred from the file's first 16 KB"):
         relay.datasets.publish("late", late)
     assert [d.name for d in relay.datasets.list()] == []
     artifacts = home / ".relay" / "artifacts"

@@ -192,9 +192,9 @@ def test_help_says_ref_can_be_a_dataset_version(app) -> None:
 @pytest.fixture
 def late_text_csv(tmp_path: Path, monkeypatch) -> Path:
     """A CSV whose `zip` looks numeric for the first blocks, then holds text at data row 15000."""
-    from relayml.contracts import sources
+    from relayml.tables import csv
 
-    monkeypatch.setattr(sources, "CSV_BLOCK_BYTES", 1 << 16)  # several blocks in a small file
+    monkeypatch.setattr(csv, "CSV_BLOCK", 1 << 16)  # several blocks in a small file
     n = 20_000
     rng = np.random.default_rng(3)
     df = pd.DataFrame(

@@ -66,3 +66,25 @@ def type_name(arrow_type: Any) -> str:
         if matches(family, t):
             return family
     return _arrow_name(t)
+
+
+# The type a CSV column is read as when the contract declares a family: one member that holds
+# every value of the family. `numeric`, `timestamp`, `decimal` and `binary` name no single
+# type (an int or a float; a unit and a zone; a precision), so those columns are inferred.
+_READ_AS = {"integer": "int64", "float": "float64", "string": "string", "bool": "bool",
+            "date": "date32"}  # fmt: skip
+
+
+def read_types(contract: Any) -> dict[str, str]:
+    """Column -> the type to read a CSV column as, for each column whose contract type names
+    one (exact names as they are, families as ``_READ_AS`` says)."""
+    out: dict[str, str] = {}
+    for column in contract.columns:
+        if column.type is None:
+            continue
+        name = ALIASES.get(column.type, column.type)
+        if name in EXACT or name.startswith("timestamp["):
+            out[column.name] = name
+        elif name in _READ_AS:
+            out[column.name] = _READ_AS[name]
+    return out

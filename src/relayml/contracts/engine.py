@@ -16,6 +16,7 @@ import os
 import threading
 import time
 import traceback
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any
@@ -24,10 +25,10 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from relayml.contracts.dtypes import matches
+from relayml.contracts.dtypes import matches, read_types
 from relayml.contracts.parse import load_contract
 from relayml.contracts.report import SAMPLE_ROWS, CheckResult, QualityReport
-from relayml.contracts.sources import batches
+from relayml.contracts.sources import BATCH_ROWS, batches
 from relayml.contracts.spec import Column, Contract, CustomCheck, Freshness, RowCount, UniqueKey
 from relayml.contracts.uniqueness import GroupCounter, NumericCounter
 from relayml.domain.durations import parse_duration
@@ -502,10 +503,19 @@ class Validator:
 _COST = {"regex": 20, "custom": 10, "allowed": 5, "unique": 4, "unique_key": 8, "range": 2}
 
 
-def validate(data: Any, contract: Any, *, batch_rows: int | None = None) -> QualityReport:
+def validate(
+    data: Any,
+    contract: Any,
+    *,
+    batch_rows: int | None = None,
+    dtypes: Mapping[str, str] | None = None,
+) -> QualityReport:
     """Validate `data` (pandas/polars/pyarrow table, or a Parquet/CSV path, read batch by
-    batch) against `contract` (a Contract, dict or YAML path)."""
+    batch) against `contract` (a Contract, dict or YAML path). A CSV file's columns are read
+    with the contract's types, or with `dtypes` (column -> type name) where given."""
     validator = Validator(contract)
-    for batch in batches(data, batch_rows) if batch_rows else batches(data):
+    rows = batch_rows or BATCH_ROWS
+    types = read_types(validator.contract)
+    for batch in batches(data, rows, dtypes=dtypes, contract_types=types):
         validator.update(batch)
     return validator.report()

@@ -11,6 +11,7 @@ what the data may legitimately hold before you rely on it.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -75,11 +76,14 @@ class _Stats:
         return Column(**kw)
 
 
-def infer_contract(data: Any, *, name: str | None = None) -> Contract:
-    """A starting contract for `data` (a pandas/polars/pyarrow table or a Parquet/CSV path)."""
+def infer_contract(
+    data: Any, *, name: str | None = None, dtypes: Mapping[str, str] | None = None
+) -> Contract:
+    """A starting contract for `data` (a pandas/polars/pyarrow table or a Parquet/CSV path;
+    `dtypes` fixes CSV columns' types, column -> type name)."""
     stats: dict[str, _Stats] = {}
     rows = 0
-    for batch in batches(data):
+    for batch in batches(data, dtypes=dtypes):
         for field, col in zip(batch.schema, batch.columns, strict=True):
             if field.name not in stats:
                 stats[field.name] = _Stats(field.name, field.type)

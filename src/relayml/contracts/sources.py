@@ -2,7 +2,8 @@
 
 Accepted: pyarrow Table / RecordBatch / RecordBatchReader, pandas and polars DataFrames, an
 iterable of RecordBatches, and paths to Parquet files (read row group by row group) or CSV
-files (read block by block), so a file larger than memory is validated in bounded memory.
+files (read block by block by ``relayml.tables.csv``, the reader publish and drift use too), so
+a file larger than memory is validated in bounded memory.
 """
 
 from __future__ import annotations
@@ -12,17 +13,31 @@ from pathlib import Path
 from typing import Any
 
 from relayml.errors import InvalidInput, NotFound
+from relayml.tables.csv import is_csv, open_csv
 
 BATCH_ROWS = 1 << 20
-CSV_BLOCK_BYTES = 64 << 20
 
 
-def batches(data: Any, batch_rows: int = BATCH_ROWS) -> Iterator[Any]:
-    """Yield the data as RecordBatches without loading a file whole."""
+def batches(
+    data: Any,
+    batch_rows: int = BATCH_ROWS,
+    *,
+    dtypes: Mapping[str, str] | None = None,
+    contract_types: Mapping[str, str] | None = None,
+) -> Iterator[Any]:
+    """Yield the data as RecordBatches without loading a file whole. A CSV file is read with
+    ``dtypes`` (column -> type name, named by the user) and ``contract_types`` (the contract's
+    declared types) fixing its columns' types (``relayml.tables.csv``); ``dtypes`` given for
+    anything but a CSV file is refused."""
     import pyarrow as pa
 
+    if dtypes and not (isinstance(data, str | Path) and is_csv(data)):
+        raise InvalidInput(
+            f"dtypes= applies to CSV files, and {_what(data)} is not one: its columns have "
+            "their types already"
+        )
     if isinstance(data, str | Path):
-        yield from _file_batches(Path(data), batch_rows)
+        yield from _file_batches(Path(data), batch_rows, dtypes, contract_types)
     elif isinstance(data, pa.RecordBatch):
         yield data
     elif isinstance(data, pa.Table):
@@ -43,103 +58,20 @@ def batches(data: Any, batch_rows: int = BATCH_ROWS) -> Iterator[Any]:
         )
 
 
+def _what(data: Any) -> str:
+    return repr(str(data)) if isinstance(data, str | Path) else f"a {type(data).__name__}"
+
+
 def _is_pandas(data: Any) -> bool:
     return type(data).__module__.startswith("pandas") and hasattr(data, "columns")
 
 
-def csv_batches(path: Path, dtypes: Mapping[str, str] | None = None) -> Iterator[Any]:
-    """A CSV file block by block, with ``dtypes`` (column -> Arrow type name such as "int64",
-    "float64", "string", "bool", "date32", "timestamp[s]") fixing those columns' types; a value
-    that does not fit its column's type is reported with the column's name and the row."""
-    import pyarrow as pa
-    import pyarrow.csv as csv
-
-    types = _arrow_types(dtypes or {})
-    parse = csv.ParseOptions(delimiter="\t" if ".tsv" in path.suffixes else ",")
-    read = csv.ReadOptions(block_size=CSV_BLOCK_BYTES)
-    convert = csv.ConvertOptions(column_types=types)
-    try:
-        reader = csv.open_csv(
-            str(path), read_options=read, parse_options=parse, convert_options=convert
-        )
-    except Exception as exc:
-        raise InvalidInput(f"cannot read CSV file {str(path)!r}: {exc}") from None
-    unknown = [c for c in types if c not in reader.schema.names]
-    if unknown:
-        raise InvalidInput(
-            f"dtypes name column(s) {unknown} that CSV file {str(path)!r} does not have; "
-            f"it has {reader.schema.names}"
-        )
-    rows = 0
-    try:
-        for batch in reader:
-            rows += batch.num_rows
-            yield batch
-    except pa.ArrowInvalid as exc:  # a later block that does not fit the column's type
-        where = _bad_value(path, reader.schema, rows, parse)
-        how = (
-            "the type given in dtypes"
-            if where and where[0] in types
-            else "the type inferred from the file's first block"
-        )
-        at = f"column {where[0]!r} changed type at data row {where[1]}: " if where else ""
-        raise InvalidInput(
-            f"cannot read CSV file {str(path)!r}: {at}{exc}. The value does not fit {how}; "
-            "give the column's type explicitly (relay drift: --dtype column=type, dtypes=) or "
-            "convert the file to Parquet with explicit types",
-            **({"column": where[0], "row": where[1]} if where else {}),
-        ) from None
-
-
-def _arrow_types(dtypes: Mapping[str, str]) -> dict[str, Any]:
-    import pyarrow as pa
-
-    types = {}
-    for name, text in dtypes.items():
-        try:
-            types[name] = pa.type_for_alias(str(text))
-        except (ValueError, KeyError):
-            raise InvalidInput(
-                f"unknown type {text!r} for column {name!r}; use an Arrow type name such as "
-                "int64, float64, string, bool, date32 or timestamp[s]"
-            ) from None
-    return types
-
-
-def _bad_value(path: Path, schema: Any, start: int, parse: Any) -> tuple[str, int] | None:
-    """The first (column, 1-based data row) at or after ``start`` whose text does not convert
-    to the column's type: re-read as text, only after a failure."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
-    import pyarrow.csv as csv
-
-    as_text = csv.ConvertOptions(column_types={n: pa.string() for n in schema.names})
-    reader = csv.open_csv(
-        str(path),
-        read_options=csv.ReadOptions(block_size=CSV_BLOCK_BYTES),
-        parse_options=parse,
-        convert_options=as_text,
-    )
-    seen = 0
-    for batch in reader:
-        if seen + batch.num_rows > start:
-            for name, field in zip(schema.names, schema, strict=True):
-                if pa.types.is_string(field.type) or pa.types.is_large_string(field.type):
-                    continue
-                col = batch.column(name)
-                for i in range(max(0, start - seen), batch.num_rows):
-                    text = col[i].as_py()
-                    if text is None or text == "":
-                        continue
-                    try:
-                        pc.cast(pa.array([text]), field.type)
-                    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-                        return name, seen + i + 1
-        seen += batch.num_rows
-    return None
-
-
-def _file_batches(path: Path, batch_rows: int) -> Iterator[Any]:
+def _file_batches(
+    path: Path,
+    batch_rows: int,
+    dtypes: Mapping[str, str] | None,
+    contract_types: Mapping[str, str] | None,
+) -> Iterator[Any]:
     import pyarrow.parquet as pq
 
     if not path.exists():
@@ -151,8 +83,9 @@ def _file_batches(path: Path, batch_rows: int) -> Iterator[Any]:
         dataset = pds.dataset(str(path), format="parquet")
         yield from dataset.to_batches(batch_size=batch_rows)
         return
-    if suffix in (".csv", ".tsv", ".txt", ".gz"):
-        yield from csv_batches(path)
+    if is_csv(path):
+        _, rows = open_csv(path, dtypes, contract_types=contract_types)
+        yield from rows
         return
     try:
         yield from pq.ParquetFile(str(path)).iter_batches(batch_size=batch_rows)

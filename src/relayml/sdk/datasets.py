@@ -152,16 +152,19 @@ def _backend(project: str | None, backend: Backend | None = None) -> tuple[Backe
     return sess.backend, project or sess.project
 
 
-def contract_yaml(contract: Any) -> str | None:
-    """The contract (path, dict, YAML text or Contract) as YAML text, or None."""
+def _contract(contract: Any) -> tuple[str | None, dict[str, str]]:
+    """The contract (path, dict, YAML text or Contract) as YAML text, and the types it gives
+    CSV columns (None and {} without a contract)."""
     if contract is None:
-        return None
+        return None, {}
     from relayml.contracts import contract_from_yaml, load_contract
+    from relayml.contracts.dtypes import read_types
 
     if isinstance(contract, str) and "\n" in contract:
         contract = contract_from_yaml(contract)
-    text: str = load_contract(contract).to_yaml()
-    return text
+    spec = load_contract(contract)
+    text: str = spec.to_yaml()
+    return text, read_types(spec)
 
 
 def publish(
@@ -174,10 +177,16 @@ def publish(
     parents: list[Dataset | str] | None = None,
     project: str | None = None,
     progress: ProgressFn | None = None,
+    dtypes: Mapping[str, str] | None = None,
 ) -> Dataset:
     """Publish ``data`` (pandas/polars DataFrame, pyarrow Table or RecordBatchReader, Parquet
     or CSV path) as the next version of dataset ``name``. Identical content returns the
-    existing version. A version that fails an error check of ``contract`` is quarantined."""
+    existing version. A version that fails an error check of ``contract`` is quarantined.
+
+    A CSV file's columns are read with the contract's types; ``dtypes`` (column -> type name:
+    ``{"zip": "string", "age": "int64"}``) names types for a CSV file, with or without a
+    contract (they win over its types); other columns' types are inferred from the file's
+    first 16 MB."""
     backend, proj = _backend(project)
     return publish_to(
         backend,
@@ -189,6 +198,7 @@ def publish(
         source=source,
         parents=parents,
         progress=progress,
+        dtypes=dtypes,
     )
 
 
@@ -204,6 +214,7 @@ def publish_to(
     parents: list[Dataset | str] | None = None,
     progress: ProgressFn | None = None,
     uploading: Callable[[], None] | None = None,
+    dtypes: Mapping[str, str] | None = None,
 ) -> Dataset:
     """`publish` through the given backend (the CLI's): ``uploading`` is called once the local
     Parquet file is written, when the upload, validation and profiling start."""
@@ -214,14 +225,14 @@ def publish_to(
         parents = list(step.inputs)
     parent_refs = [p.ref if isinstance(p, Dataset) else str(p) for p in parents or []]
     producer = {"pipeline_run": step.pipeline_run_id, "step": step.step} if step else None
-    text = contract_yaml(contract)
+    text, contract_types = _contract(contract)
     total = input_rows(data)
     report: Callable[[int], None] | None = None
     if progress is not None:
         report = lambda rows: progress(rows, total)  # noqa: E731
     with scratch_dir("publish") as tmp:
         path = tmp / "data.parquet"
-        write_normalized(data, path, report)
+        write_normalized(data, path, report, dtypes=dtypes, contract_types=contract_types)
         if uploading is not None:
             uploading()
         version = backend.publish_dataset(

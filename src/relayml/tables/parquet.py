@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -27,10 +27,10 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from relayml.errors import InvalidInput
+from relayml.tables.csv import is_csv, open_csv
 
 ROWS_PER_BATCH = 65_536
 DIGEST_FORMAT = b"relay-dataset-digest/1\n"
-CSV_BLOCK = 16 << 20
 
 Progress = Callable[[int], None]  # rows done so far
 
@@ -116,8 +116,23 @@ def _fill_nulls(col: Any) -> Any | None:
 # --- reading inputs -------------------------------------------------------------------------
 
 
-def open_input(data: Any) -> tuple[pa.Schema, Iterator[Any], int | None]:
-    """``(schema, batches, total rows if known)`` for any supported input, streamed."""
+def open_input(
+    data: Any,
+    dtypes: Mapping[str, str] | None = None,
+    contract_types: Mapping[str, str] | None = None,
+) -> tuple[pa.Schema, Iterator[Any], int | None]:
+    """``(schema, batches, total rows if known)`` for any supported input, streamed. A CSV
+    file's columns are read with ``dtypes`` (column -> type name) or else ``contract_types``
+    (see ``relayml.tables.csv``); ``dtypes`` for any other input is refused."""
+    if isinstance(data, str | os.PathLike) and is_csv(data):
+        schema, batches = open_csv(data, dtypes, contract_types=contract_types)
+        return schema, batches, None
+    if dtypes:
+        what = repr(str(data)) if isinstance(data, str | os.PathLike) else type(data).__name__
+        raise InvalidInput(
+            f"dtypes= applies to CSV files, and {what} is not one: its columns have their "
+            "types already"
+        )
     if isinstance(data, str | os.PathLike):
         return _open_path(Path(data))
     if isinstance(data, pa.Table):
@@ -163,16 +178,7 @@ def _open_pandas(df: Any) -> tuple[pa.Schema, Iterator[Any], int | None]:
 def _open_path(path: Path) -> tuple[pa.Schema, Iterator[Any], int | None]:
     if not path.exists():
         raise InvalidInput(f"no such file {str(path)!r}; give the path of a Parquet or CSV file")
-    suffixes = [s.lower() for s in path.suffixes]
     try:
-        if ".csv" in suffixes or ".tsv" in suffixes:
-            import pyarrow.csv as pcsv
-
-            parse = pcsv.ParseOptions(delimiter="\t" if ".tsv" in suffixes else ",")
-            reader = pcsv.open_csv(
-                path, read_options=pcsv.ReadOptions(block_size=CSV_BLOCK), parse_options=parse
-            )
-            return _plain(reader.schema), _csv_batches(reader, path), None
         if path.is_dir():
             import pyarrow.dataset as pds
 
@@ -182,8 +188,10 @@ def _open_path(path: Path) -> tuple[pa.Schema, Iterator[Any], int | None]:
         batches = pf.iter_batches(batch_size=ROWS_PER_BATCH)
         return _plain(pf.schema_arrow), _strip(batches), pf.metadata.num_rows
     except (pa.ArrowInvalid, OSError) as exc:
-        kind = "CSV" if ".csv" in suffixes else "Parquet"
-        raise InvalidInput(f"could not read {str(path)!r} as {kind}: {exc}") from None
+        raise InvalidInput(
+            f"could not read {str(path)!r} as Parquet: {exc}; give a Parquet file or folder, "
+            "or a CSV file named .csv"
+        ) from None
 
 
 def open_parquet(path: str | os.PathLike[str]) -> Any:
@@ -197,19 +205,17 @@ def _strip(batches: Iterable[Any]) -> Iterator[Any]:
         yield b.replace_schema_metadata(None)
 
 
-def _csv_batches(reader: Any, path: Path) -> Iterator[Any]:
-    try:
-        yield from _strip(reader)
-    except pa.ArrowInvalid as exc:
-        raise InvalidInput(
-            f"could not read {str(path)!r} as CSV: {exc}. Column types are inferred from the "
-            "first 16 MB; convert the file to Parquet with explicit types"
-        ) from None
-
-
-def write_normalized(data: Any, dest: str | os.PathLike[str], progress: Progress | None) -> int:
-    """Stream ``data`` into a normalized Parquet file at ``dest``; returns the row count."""
-    schema, batches, _ = open_input(data)
+def write_normalized(
+    data: Any,
+    dest: str | os.PathLike[str],
+    progress: Progress | None,
+    *,
+    dtypes: Mapping[str, str] | None = None,
+    contract_types: Mapping[str, str] | None = None,
+) -> int:
+    """Stream ``data`` into a normalized Parquet file at ``dest``; returns the row count. CSV
+    columns are read with ``dtypes``, else ``contract_types``, else inferred (``open_input``)."""
+    schema, batches, _ = open_input(data, dtypes, contract_types)
     rows = 0
     with pq.ParquetWriter(dest, schema, compression="zstd") as writer:
         for batch in rechunk(batches):

@@ -14,7 +14,7 @@ from typing import Annotated, Any
 
 import typer
 
-from relayml.cli import output, state
+from relayml.cli import options, output, state
 from relayml.domain.refs import parse_ref
 
 EXIT_FAILED = 1
@@ -51,12 +51,13 @@ def check_command(
     allow_quarantined: Annotated[
         bool, typer.Option("--allow-quarantined", help="Read a quarantined dataset version.")
     ] = False,
+    dtypes: options.DtypeOpt = None,
 ) -> None:
     """Validate DATA against CONTRACT without publishing; exit 1 if an error check failed."""
     from relayml.contracts import load_contract, validate
 
     spec = load_contract(contract, trust_code=trust_code)
-    report = validate(_data(data, allow_quarantined), spec)
+    report = validate(_data(data, allow_quarantined), spec, dtypes=options.dtypes(dtypes))
     if json_out:
         output.emit_json(report.to_dict())
     else:
@@ -97,6 +98,7 @@ def infer_command(
     allow_quarantined: Annotated[
         bool, typer.Option("--allow-quarantined", help="Read a quarantined dataset version.")
     ] = False,
+    dtypes: options.DtypeOpt = None,
 ) -> None:
     """Write a starting contract from SOURCE: types, nullability, ranges, small allowed sets,
     unique id-like columns, a row-count range. Review it before relying on it."""
@@ -104,7 +106,7 @@ def infer_command(
 
     data = _data(source, allow_quarantined)
     name = parse_ref(source).name if "@" in source and not os.path.exists(source) else None
-    contract = infer_contract(data, name=name)
+    contract = infer_contract(data, name=name, dtypes=options.dtypes(dtypes))
     text = contract.to_yaml()
     if out is None:
         typer.echo(text, nl=False)

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from relayml.cli import output, state
+from relayml.cli import options, output, state
 
 if TYPE_CHECKING:
     from rich.tree import Tree
@@ -153,6 +153,7 @@ def publish(
     ] = None,
     project: ProjectOpt = None,
     as_json: JsonOpt = False,
+    dtypes: options.DtypeOpt = None,
 ) -> None:
     """Publish a file as the dataset's next version: validated, profiled, content-addressed."""
     from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
@@ -180,7 +181,7 @@ def publish(
         ds = publish_to(
             backend, proj, name, path, contract=str(contract) if contract else None,
             description=description, source=source, parents=list(parent or []),
-            progress=progress, uploading=uploading,
+            progress=progress, uploading=uploading, dtypes=options.dtypes(dtypes),
         )  # fmt: skip
     if as_json:
         output.emit_json(ds.to_dict())

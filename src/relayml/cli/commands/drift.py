@@ -12,6 +12,8 @@ from typing import Annotated
 
 import typer
 
+from relayml.cli import options
+
 EXIT_DRIFT = 1
 
 
@@ -38,7 +40,7 @@ def drift(
         columns=columns or None,
         categorical=categorical or None,
         exclude=exclude or None,
-        dtypes=_dtypes(dtypes or []),
+        dtypes=options.dtypes(dtypes),
     )
     console = Console()
     table = Table(title=f"Drift: {cur} vs {ref}", show_lines=False)
@@ -73,18 +75,6 @@ def drift(
         report.to_json(json_out)
         console.print(f"JSON report: {json_out}")
     return EXIT_DRIFT if (fail_on_drift and report.drifted) else 0
-
-
-def _dtypes(items: list[str]) -> dict[str, str] | None:
-    from relayml.errors import InvalidInput
-
-    out: dict[str, str] = {}
-    for item in items:
-        name, sep, kind = item.partition("=")
-        if not sep or not name or not kind:
-            raise InvalidInput(f"--dtype takes column=type (e.g. zip=string), got {item!r}")
-        out[name] = kind
-    return out or None
 
 
 def drift_command(
@@ -124,14 +114,7 @@ def drift_command(
         list[str] | None,
         typer.Option("--exclude", help="Do not compare this column (repeatable)."),
     ] = None,
-    dtypes: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--dtype",
-            help="A CSV column's type, column=type (int64, float64, string, bool, ...; "
-            "repeatable); others are inferred from the file's first block.",
-        ),
-    ] = None,
+    dtypes: options.DtypeOpt = None,
 ) -> None:
     """Compare CUR with REF column by column and say which columns drifted, and why.
 
