@@ -70,7 +70,10 @@ class EstimatorPredictor:
             )
         self.model = model
         names = getattr(model, "feature_names_in_", None)
+        self._named = names is not None
         self.feature_names = None if names is None else [str(n) for n in names]
+        if "lightgbm" in _roots(model):
+            self.feature_names = None  # LightGBM renames the columns it was fitted on
         classes = getattr(model, "classes_", None)
         self.classes = None if classes is None else tuple(classes)
         self.has_proba = callable(getattr(model, "predict_proba", None))
@@ -78,7 +81,7 @@ class EstimatorPredictor:
     def _input(self, frame: pd.DataFrame) -> Any:
         # fitted on a DataFrame: give it one (it checks names); fitted on an array: give it one,
         # as scikit-learn warns when names appear that it was not fitted with
-        return frame if self.feature_names is not None else frame.to_numpy()
+        return frame if self._named else frame.to_numpy()
 
     def predict(self, frame: pd.DataFrame) -> Array:
         import numpy as np
@@ -175,6 +178,11 @@ class OnnxPredictor:
 
 def predictor_for(model: Any) -> Predictor:
     """A Predictor for an in-memory model object (at save time, to infer its signature)."""
-    if detect_flavor(model) is Flavor.ONNX:
+    flavor = detect_flavor(model)
+    if flavor is Flavor.ONNX:
         return OnnxPredictor(model.SerializeToString())
+    if flavor is Flavor.XGBOOST and type(model).__name__ == "Booster":
+        from relayml.flavors.boosters import XGBoostBoosterPredictor
+
+        return XGBoostBoosterPredictor(model)
     return EstimatorPredictor(model)

@@ -22,11 +22,20 @@ FLAVOR_PACKAGES: dict[Flavor, tuple[str, ...]] = {
 """The distributions each flavor needs to load and run; the first is the flavor's library."""
 
 
+# Other distributions that install the same library (recorded under the library's name).
+ALIASES: dict[str, tuple[str, ...]] = {
+    "xgboost": ("xgboost-cpu",),
+    "onnxruntime": ("onnxruntime-gpu",),
+}
+
+
 def _version(distribution: str) -> str | None:
-    try:
-        return metadata.version(distribution)
-    except metadata.PackageNotFoundError:
-        return None
+    for name in (distribution, *ALIASES.get(distribution, ())):
+        try:
+            return metadata.version(name)
+        except metadata.PackageNotFoundError:
+            continue
+    return None
 
 
 def _distribution_of(model: Any) -> str | None:

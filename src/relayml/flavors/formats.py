@@ -25,8 +25,8 @@ from relayml.domain.artifacts import check_digest, sha256_hex
 from relayml.domain.enums import parse_enum
 from relayml.domain.models import Environment, Flavor, Signature
 from relayml.errors import IntegrityError, InvalidInput, Unprocessable
+from relayml.flavors import boosters, trust
 from relayml.flavors import environment as env
-from relayml.flavors import trust
 from relayml.flavors.adapters import (
     EstimatorPredictor,
     OnnxPredictor,
@@ -60,13 +60,6 @@ class SavedModel:
         return self.flavor.runs_code_on_load
 
 
-def _unsupported(flavor: Flavor) -> Unprocessable:
-    return Unprocessable(
-        f"Relay does not read the {flavor.value} format yet; convert the model to ONNX, or "
-        "save it with unsafe_pickle=True if you trust whoever will load it"
-    )
-
-
 def _dump(model: Any, flavor: Flavor, trusted: frozenset[str]) -> bytes:
     if flavor is Flavor.SKLEARN:
         import skops.io
@@ -84,9 +77,11 @@ def _dump(model: Any, flavor: Flavor, trusted: frozenset[str]) -> bytes:
         return data
     if flavor is Flavor.ONNX:
         return bytes(model.SerializeToString())
-    if flavor is Flavor.PICKLE:
-        return pickle.dumps(model, protocol=pickle.HIGHEST_PROTOCOL)
-    raise _unsupported(flavor)
+    if flavor is Flavor.XGBOOST:
+        return boosters.dump_xgboost(model)
+    if flavor is Flavor.LIGHTGBM:
+        return boosters.dump_lightgbm(model)
+    return pickle.dumps(model, protocol=pickle.HIGHEST_PROTOCOL)
 
 
 def dump_model(
@@ -99,7 +94,8 @@ def dump_model(
     trusted_types: Iterable[str] = (),
 ) -> SavedModel:
     """``model`` as bytes in the safest format that fits it, detected from the object
-    (scikit-learn → skops, ``onnx.ModelProto`` → ONNX). A model with no safe format is saved as
+    (scikit-learn → skops, ``onnx.ModelProto`` → ONNX, XGBoost and LightGBM models and
+    boosters → their own formats). A model with no safe format is saved as
     a pickle only with ``unsafe_pickle=True`` (also needed to force ``flavor="pickle"``).
 
     The signature is inferred by running the model on ``input_example``, or given as
@@ -233,13 +229,15 @@ def _predictor(data: bytes, flavor: Flavor, trusted: frozenset[str]) -> Predicto
         return EstimatorPredictor(model)
     if flavor is Flavor.ONNX:
         return OnnxPredictor(data)
-    if flavor is Flavor.PICKLE:
-        try:
-            model = pickle.loads(data)  # noqa: S301 - only with unsafe_pickle=True, checked above
-        except Exception as exc:
-            raise Unprocessable(f"the pickle does not load: {exc}") from exc
-        return EstimatorPredictor(model)
-    raise _unsupported(flavor)
+    if flavor is Flavor.XGBOOST:
+        return boosters.load_xgboost(data)
+    if flavor is Flavor.LIGHTGBM:
+        return boosters.load_lightgbm(data)
+    try:
+        model = pickle.loads(data)  # noqa: S301 - only with unsafe_pickle=True, checked above
+    except Exception as exc:
+        raise Unprocessable(f"the pickle does not load: {exc}") from exc
+    return EstimatorPredictor(model)
 
 
 def load_model(
