@@ -117,6 +117,10 @@ def test_enforce_orders_columns_and_widens_integers() -> None:
     assert list(out.columns) == SIG.names
     assert out["age"].dtype == np.float64 and out["age"].tolist() == [31.0, 40.0]
     assert given["age"].dtype == np.int64  # the caller's frame is left as it was
+    unchanged = frame()
+    out = enforce(SIG, unchanged)  # nothing to convert: the same columns, not copied
+    out.loc[0, "age"] = -1.0
+    assert unchanged.loc[0, "age"] == 31.5  # and writing to the result leaves the caller's
     with_null = enforce(SIG, frame(visits=pd.array([3, None], dtype="Int64")))
     assert with_null["visits"].dtype == np.float64 and np.isnan(with_null["visits"][1])
 

@@ -198,8 +198,13 @@ def enforce(signature: Signature, data: Any) -> pd.DataFrame:
             missing=missing,
             extra=extra,
         )
-    columns = {spec.name: _conform(spec, frame[spec.name]) for spec in signature.inputs}
-    return pd.DataFrame(columns, index=frame.index)
+    originals = [frame[spec.name] for spec in signature.inputs]
+    columns = [_conform(spec, c) for spec, c in zip(signature.inputs, originals, strict=True)]
+    if all(c is o for c, o in zip(columns, originals, strict=True)):
+        # nothing converted: the caller's columns, selected in order (no copy of the data,
+        # so the model reads them as fast as it reads the caller's frame)
+        return frame[declared]
+    return pd.DataFrame(dict(zip(declared, columns, strict=True)), index=frame.index, copy=False)
 
 
 def _output_type(array: np.ndarray[Any, Any]) -> ColumnType:
