@@ -6,6 +6,7 @@ Versions come from the running interpreter and the installed distributions' meta
 
 from __future__ import annotations
 
+import functools
 import platform
 from importlib import metadata
 from typing import Any
@@ -29,7 +30,10 @@ ALIASES: dict[str, tuple[str, ...]] = {
 }
 
 
+@functools.lru_cache(maxsize=256)
 def _version(distribution: str) -> str | None:
+    """The installed version, read once per process (a scan of the installed metadata takes
+    milliseconds, and what a running process has imported does not change under it)."""
     for name in (distribution, *ALIASES.get(distribution, ())):
         try:
             return metadata.version(name)
