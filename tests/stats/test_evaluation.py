@@ -112,6 +112,12 @@ def test_slice_groups_pool_rare_values_and_keep_nulls() -> None:
     values = np.array([f"c{i}" for i in range(60)] * 2 + [None, None], dtype=object)
     groups = dict(slice_groups(values, values.size))
     assert len(groups) == 52 and groups[OTHER].size == 20 and groups[MISSING].size == 2
+    days = (np.datetime64("2024-01-01") + np.arange(100).astype("timedelta64[D]")).astype(
+        "datetime64[ns]"
+    )
+    quarters = slice_groups(days, 100, quantiles=4)
+    assert quarters[0][0] == "[2024-01-01, 2024-01-25T18:00)"
+    assert [idx.size for _, idx in quarters] == [25, 25, 25, 25]
     flags = dict(slice_groups(np.array([True, False, True]), 3))
     assert flags["True"].tolist() == [0, 2]
     one_class = evaluate_classifier(

@@ -184,8 +184,9 @@ def _fmt(x: float) -> str:
 def slice_groups(
     values: Any, rows: int, *, quantiles: int = DEFAULT_QUANTILES
 ) -> list[tuple[str, npt.NDArray[np.intp]]]:
-    """The slices of one column: (value, row indices), largest first. Numbers with more than
-    MAX_CATEGORIES distinct values bucket into ``quantiles`` quantile ranges; beyond
+    """The slices of one column: (value, row indices), largest first. Numbers and datetimes
+    with more than MAX_CATEGORIES distinct values bucket into ``quantiles`` quantile ranges
+    (in order); beyond
     MAX_SLICES categories, the rarest are pooled into OTHER; nulls are MISSING."""
     column = np.asarray(values)
     if column.ndim != 1 or column.size != rows:
@@ -194,13 +195,22 @@ def slice_groups(
     present = np.flatnonzero(~missing)
     kept = column[present]
     groups: list[tuple[str, npt.NDArray[np.intp]]] = []
-    numeric = kept.dtype.kind in "iuf"
+    numeric = kept.dtype.kind in "iufM"
     if numeric and np.unique(kept).size > MAX_CATEGORIES:
-        edges = np.unique(np.quantile(kept.astype(np.float64), np.linspace(0, 1, quantiles + 1)))
-        ids = np.clip(np.searchsorted(edges, kept, side="right") - 1, 0, edges.size - 2)
+        dates = kept.dtype.kind == "M"
+        line = (kept.view(np.int64) if dates else kept).astype(np.float64)
+        edges = np.unique(np.quantile(line, np.linspace(0, 1, quantiles + 1)))
+        ids = np.clip(np.searchsorted(edges, line, side="right") - 1, 0, edges.size - 2)
+
+        def fmt(x: float) -> str:
+            if not dates:
+                return _fmt(x)
+            moment = np.array(round(x), dtype=np.int64).view(kept.dtype)
+            return str(np.datetime_as_string(moment, unit="auto"))  # a date alone at midnight
+
         for b in range(edges.size - 1):
             close = "]" if b == edges.size - 2 else ")"
-            label = f"[{_fmt(edges[b])}, {_fmt(edges[b + 1])}{close}"
+            label = f"[{fmt(edges[b])}, {fmt(edges[b + 1])}{close}"
             groups.append((label, present[ids == b]))
     else:
         if kept.dtype.kind == "O":
