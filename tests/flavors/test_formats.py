@@ -210,6 +210,12 @@ def test_bad_arguments_say_what_to_do(cancer: Data, cancer_pipeline: Any) -> Non
         load_model(saved.data, flavor="sklearn", digest="abc")
     with pytest.raises(InvalidInput, match="dotted name"):
         load_model(saved.data, flavor="sklearn", digest=saved.digest, trusted_types=["Boom"])
+    with pytest.raises(InvalidInput, match=r"Pipeline cannot be saved as onnx.*picks sklearn"):
+        dump_model(cancer_pipeline, flavor="onnx")
+    with pytest.raises(InvalidInput, match="no such folder"):
+        save_model(cancer_pipeline, "/nonexistent/dir/model.skops")
+    with pytest.raises(InvalidInput, match="cannot read a model file"):
+        load_model("/nonexistent/model.skops", flavor="sklearn", digest=saved.digest)
     with pytest.raises(InvalidInput, match="not both"):
         dump_model(cancer_pipeline, input_example={"a": [1]}, signature=saved.signature)
 

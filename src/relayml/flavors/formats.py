@@ -108,7 +108,17 @@ def dump_model(
     if not isinstance(unsafe_pickle, bool):
         raise InvalidInput(f"unsafe_pickle must be True or False, not {unsafe_pickle!r}")
     trusted = trust.check_trusted_types(trusted_types)
-    chosen = parse_enum(Flavor, "flavor", flavor) if flavor is not None else detect_flavor(model)
+    detected = detect_flavor(model)
+    chosen = detected
+    if flavor is not None:
+        asked = parse_enum(Flavor, "flavor", flavor)
+        if asked is not Flavor.PICKLE and asked is not detected:
+            fits = "pickle, with unsafe_pickle=True" if detected is None else detected.value
+            raise InvalidInput(
+                f"a {type(model).__qualname__} cannot be saved as {asked.value}; "
+                f"leave flavor out and Relay picks {fits}"
+            )
+        chosen = asked
     if chosen is None:
         if not unsafe_pickle:
             raise Unprocessable(
@@ -135,8 +145,10 @@ def dump_model(
 def save_model(model: Any, path: str | Path, **options: Any) -> SavedModel:
     """``dump_model(model, **options)``, its bytes written to ``path`` all at once (a
     temporary file renamed into place, so a reader never sees half a model)."""
-    saved = dump_model(model, **options)
     target = Path(path)
+    if not target.parent.is_dir():
+        raise InvalidInput(f"cannot save the model to {str(target)!r}: no such folder")
+    saved = dump_model(model, **options)
     fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as fh:
@@ -210,8 +222,8 @@ def _read(source: bytes | str | Path) -> bytes:
     if isinstance(source, str | Path):
         try:
             return Path(source).read_bytes()
-        except FileNotFoundError:
-            raise InvalidInput(f"no model file at {str(source)!r}") from None
+        except OSError as exc:
+            raise InvalidInput(f"cannot read a model file at {str(source)!r}: {exc}") from None
     raise InvalidInput(f"load a model from bytes or a path, not {type(source).__name__}")
 
 
