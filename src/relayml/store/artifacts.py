@@ -17,6 +17,7 @@ import uuid
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -40,15 +41,29 @@ def _mtime(info: dict[str, Any]) -> float:
 
 class ArtifactStore:
     def __init__(self, uri: str) -> None:
+        self.uri = uri
+
+    # fsspec is opened on first use: a command that reads no blob (relay runs ls) never
+    # imports it.
+    @cached_property
+    def _opened(self) -> tuple[Any, str]:
         from fsspec.core import url_to_fs
 
-        self.uri = uri
-        self.fs: Any
-        self.fs, root = url_to_fs(uri)
-        self.root = root.rstrip("/")
-        self.local = "file" in (
-            self.fs.protocol if isinstance(self.fs.protocol, tuple) else (self.fs.protocol,)
-        )
+        fs, root = url_to_fs(self.uri)
+        return fs, root.rstrip("/")
+
+    @property
+    def fs(self) -> Any:
+        return self._opened[0]
+
+    @property
+    def root(self) -> str:
+        return self._opened[1]
+
+    @cached_property
+    def local(self) -> bool:
+        protocol = self.fs.protocol
+        return "file" in (protocol if isinstance(protocol, tuple) else (protocol,))
 
     def _blob(self, digest: str) -> str:
         check_digest(digest)

@@ -8,7 +8,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Connection, Table
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql.elements import ColumnElement
 
 
@@ -42,7 +41,10 @@ def upsert(
     """INSERT ... ON CONFLICT (keys) DO UPDATE SET update (or DO NOTHING) on SQLite and Postgres."""
     if not rows:
         return
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    if conn.dialect.name == "postgresql":  # imported here: SQLite users never load it
+        from sqlalchemy.dialects import postgresql as dialect
+    else:
+        from sqlalchemy.dialects import sqlite as dialect  # type: ignore[no-redef]
     stmt = dialect.insert(table)
     if update:
         excluded = stmt.excluded
