@@ -64,14 +64,14 @@ def test_upload_without_a_digest_is_hashed_by_the_server(admin: httpx.Client, ru
 def test_http_backend_streams_large_files_both_ways(
     backend: HttpBackend, project: str, tmp_path: Path
 ) -> None:
-    run = backend.create_run(project=project, experiment="e")
+    run = backend.tracking.create_run(project=project, experiment="e")
     src = tmp_path / "big.bin"
     src.write_bytes(os.urandom(3 * (1 << 20) + 17))  # several chunks, not a multiple of one
-    info = backend.log_artifact(run.id, "data/big.bin", src)
+    info = backend.artifacts.log_artifact(run.id, "data/big.bin", src)
     assert (info.path, info.size) == ("data/big.bin", src.stat().st_size)
     assert info.digest == sha(src.read_bytes())
-    assert backend.list_artifacts(run.id) == [info]
-    dest = backend.download_artifact(run.id, "data/big.bin", tmp_path / "out" / "big.bin")
+    assert backend.artifacts.list_artifacts(run.id) == [info]
+    dest = backend.artifacts.download_artifact(run.id, "data/big.bin", tmp_path / "out" / "big.bin")
     assert dest.read_bytes() == src.read_bytes()
     assert sorted(p.name for p in dest.parent.iterdir()) == ["big.bin"]  # no temp left over
 
@@ -97,9 +97,9 @@ def test_path_traversal_is_refused(
 def test_http_backend_refuses_traversal_before_sending(backend: HttpBackend, run_id: str) -> None:
     for bad in ("../x", "/etc/passwd", "a/../../x"):
         with pytest.raises(InvalidInput, match="artifact path"):
-            backend.list_artifacts(run_id, prefix=bad)
+            backend.artifacts.list_artifacts(run_id, prefix=bad)
         with pytest.raises(InvalidInput, match="artifact path"):
-            backend.download_artifact(run_id, bad, "unused")
+            backend.artifacts.download_artifact(run_id, bad, "unused")
 
 
 def test_upload_with_a_wrong_digest_is_refused_and_nothing_recorded(

@@ -16,12 +16,12 @@ from relayml.testing.server import ServerInfo
 def test_admin_checkpoints_and_verify_counts_them(
     backend: HttpBackend, server_home: Path, project: str
 ) -> None:
-    cp = backend.audit_checkpoint()
+    cp = backend.audit.checkpoint()
     lines = (server_home / "audit-checkpoints.jsonl").read_text().splitlines()
     assert json.loads(lines[-1])["seq"] == cp.seq and cp.mac
-    events = backend.audit_log(action="audit.checkpoint", limit=10)
+    events = backend.audit.log(action="audit.checkpoint", limit=10)
     assert events[0].entity_id == str(cp.seq)
-    result = backend.audit_verify()
+    result = backend.audit.verify()
     assert result.ok and result.checkpoints >= 2, result  # the first event's and this one
 
 
@@ -33,7 +33,7 @@ def test_only_an_admin_checkpoints(admin: httpx.Client, server: ServerInfo) -> N
     assert made.status_code == 201, made.text
     governance = HttpBackend(server.url, made.json()["token"])
     try:
-        assert governance.audit_verify().ok  # may read and verify the trail
+        assert governance.audit.verify().ok  # may read and verify the trail
         reply = httpx.post(
             f"{server.url}/api/v1/audit/checkpoints",
             headers={"Authorization": f"Bearer {made.json()['token']}"},

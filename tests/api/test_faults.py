@@ -25,22 +25,24 @@ def faulty_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerIn
 def test_calls_after_a_500_succeed(faulty_server: ServerInfo, tmp_path: Path) -> None:
     backend = HttpBackend(faulty_server.url, faulty_server.admin_token)
     try:
-        backend.ensure_project("f")
-        run = backend.create_run(project="f", experiment="e")
+        backend.identity.ensure_project("f")
+        run = backend.tracking.create_run(project="f", experiment="e")
         for i in range(20):
             with pytest.raises(RelayError) as caught:
-                backend._call("GET", "/api/v1/_fault")
+                backend.transport.call("GET", "/api/v1/_fault")
             assert caught.value.http_status == 500
             assert "a fault the test asked for" in caught.value.message
             # every kind of call, right after the error, on the connection it left
             if i % 4 == 0:
-                assert backend.get_run(run.id).id == run.id
+                assert backend.tracking.get_run(run.id).id == run.id
             elif i % 4 == 1:
-                assert backend.log_batch(run.id, metrics=[MetricPoint("x", 1.0, i, 0)]) == 1
+                assert (
+                    backend.tracking.log_batch(run.id, metrics=[MetricPoint("x", 1.0, i, 0)]) == 1
+                )
             elif i % 4 == 2:
-                assert backend.create_run(project="f", experiment="e").project == "f"
+                assert backend.tracking.create_run(project="f", experiment="e").project == "f"
             else:
-                assert backend.search_runs(project="f", limit=1).runs
-        assert len(backend.metric_history(run.id, "x")) == 5
+                assert backend.tracking.search_runs(project="f", limit=1).runs
+        assert len(backend.tracking.metric_history(run.id, "x")) == 5
     finally:
         backend.close()

@@ -40,55 +40,55 @@ def test_unreachable_server_is_server_unavailable() -> None:
 
 def test_errors_come_back_as_the_same_classes(backend: HttpBackend, project: str) -> None:
     with pytest.raises(NotFound):
-        backend.get_run("f" * 32)
+        backend.tracking.get_run("f" * 32)
     with pytest.raises(Conflict):
-        backend.create_project(project)
+        backend.identity.create_project(project)
     with pytest.raises(FilterSyntaxError) as info:
-        backend.search_runs(project=project, filter="params.C = ")
+        backend.tracking.search_runs(project=project, filter="params.C = ")
     assert info.value.position == len("params.C = ")
 
 
 def test_users_tokens_grants(backend: HttpBackend, server: ServerInfo, project: str) -> None:
-    issued = backend.create_user(f"ann-{project}", ["stakeholder"], project)
+    issued = backend.identity.create_user(f"ann-{project}", ["stakeholder"], project)
     ann = HttpBackend(server.url, issued.token)
     try:
         assert ann.user == issued.user
         with pytest.raises(PermissionDenied):
-            ann.create_run(project=project, experiment="e")
-        backend.grant(issued.user, "data_scientist", project)
-        run = ann.create_run(project=project, experiment="e", params={"lr": 0.1})
+            ann.tracking.create_run(project=project, experiment="e")
+        backend.identity.grant(issued.user, "data_scientist", project)
+        run = ann.tracking.create_run(project=project, experiment="e", params={"lr": 0.1})
         assert run.user == issued.user and run.params == {"lr": "0.1"}
-        backend.revoke(issued.user, "data_scientist", project)
+        backend.identity.revoke(issued.user, "data_scientist", project)
         with pytest.raises(PermissionDenied):
-            ann.create_run(project=project, experiment="e")
-        users = {u.name: u for u in backend.list_users(project)}
+            ann.tracking.create_run(project=project, experiment="e")
+        users = {u.name: u for u in backend.identity.list_users(project)}
         assert [r.value for r in users[issued.user].grants[project]] == ["stakeholder"]
-        fresh = ann.issue_token(issued.user)
+        fresh = ann.identity.issue_token(issued.user)
         assert fresh.token != issued.token
         again = HttpBackend(server.url, fresh.token)
-        assert again.whoami()["user"] == issued.user
+        assert again.identity.whoami()["user"] == issued.user
         again.close()
     finally:
         ann.close()
-    assert project in [p.name for p in backend.list_projects()]
-    assert backend.ensure_project(project).name == project
+    assert project in [p.name for p in backend.identity.list_projects()]
+    assert backend.identity.ensure_project(project).name == project
 
 
 def test_audit_over_http(backend: HttpBackend, project: str) -> None:
-    backend.create_run(project=project, experiment="e")
-    events = backend.audit_log(project=project, action="run.create", limit=5)
+    backend.tracking.create_run(project=project, experiment="e")
+    events = backend.audit.log(project=project, action="run.create", limit=5)
     assert [(e.action, e.outcome, e.project) for e in events] == [("run.create", "ok", project)]
-    result = backend.audit_verify()
+    result = backend.audit.verify()
     assert result.ok and result.checked > 0
 
 
 def test_corrupted_blob_is_refused_on_download(
     backend: HttpBackend, project: str, tmp_path: Path, artifact_root: Path
 ) -> None:
-    run = backend.create_run(project=project, experiment="e")
+    run = backend.tracking.create_run(project=project, experiment="e")
     src = tmp_path / "w.bin"
     src.write_bytes(b"original weights " * 1000)
-    info = backend.log_artifact(run.id, "w.bin", src)
+    info = backend.artifacts.log_artifact(run.id, "w.bin", src)
     blob = artifact_root / "sha256" / info.digest[:2] / info.digest[2:]
     data = bytearray(blob.read_bytes())
     data[5] ^= 0xFF  # same size, different bytes: the bit rot a disk can cause
@@ -96,7 +96,7 @@ def test_corrupted_blob_is_refused_on_download(
     out = tmp_path / "out"
     try:
         with pytest.raises(IntegrityError):
-            backend.download_artifact(run.id, "w.bin", out / "w.bin")
+            backend.artifacts.download_artifact(run.id, "w.bin", out / "w.bin")
     finally:
         blob.write_bytes(src.read_bytes())
     assert list(out.iterdir()) == []  # neither the file nor a temp part is left

@@ -18,18 +18,18 @@ def test_server_on_postgresql(fresh_pg: str, tmp_path: Path) -> None:
     with running_server(tmp_path / "home", database_url=fresh_pg) as info:
         b = HttpBackend(info.url, info.admin_token)
         try:
-            b.ensure_project("pg")
-            run = b.create_run(project="pg", experiment="e", params={"C": 1.0})
+            b.identity.ensure_project("pg")
+            run = b.tracking.create_run(project="pg", experiment="e", params={"C": 1.0})
             points = [MetricPoint("loss", v, i, i) for i, v in enumerate([0.5, math.inf])]
-            assert b.log_batch(run.id, metrics=points) == 2
+            assert b.tracking.log_batch(run.id, metrics=points) == 2
             src = tmp_path / "model.bin"
             src.write_bytes(b"weights")
-            info_art = b.log_artifact(run.id, "model.bin", src)
-            out = b.download_artifact(run.id, "model.bin", tmp_path / "out.bin")
+            info_art = b.artifacts.log_artifact(run.id, "model.bin", src)
+            out = b.artifacts.download_artifact(run.id, "model.bin", tmp_path / "out.bin")
             assert out.read_bytes() == b"weights" and len(info_art.digest) == 64
-            assert b.end_run(run.id).metrics == {"loss": math.inf}
-            page = b.search_runs(project="pg", filter="params.C = '1.0'")
+            assert b.tracking.end_run(run.id).metrics == {"loss": math.inf}
+            page = b.tracking.search_runs(project="pg", filter="params.C = '1.0'")
             assert [r.id for r in page.runs] == [run.id]
-            assert b.audit_verify().ok
+            assert b.audit.verify().ok
         finally:
             b.close()

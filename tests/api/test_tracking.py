@@ -28,22 +28,22 @@ def test_nan_and_infinity_round_trip_as_json_strings(admin: httpx.Client, run_id
 def test_nan_and_infinity_round_trip_through_the_http_backend(
     backend: HttpBackend, project: str
 ) -> None:
-    run = backend.create_run(project=project, experiment="e")
+    run = backend.tracking.create_run(project=project, experiment="e")
     values = [math.nan, math.inf, -math.inf, 1e-300, 0.1]
     points = [MetricPoint("m", v, i, 1_700_000_000_000 + i) for i, v in enumerate(values)]
-    assert backend.log_batch(run.id, metrics=points) == 5
-    got = backend.metric_history(run.id, "m")
+    assert backend.tracking.log_batch(run.id, metrics=points) == 5
+    got = backend.tracking.metric_history(run.id, "m")
     assert [(p.step, p.timestamp) for p in got] == [(p.step, p.timestamp) for p in points]
     assert math.isnan(got[0].value)
     assert [p.value for p in got[1:]] == values[1:]
-    backend.log_batch(run.id, metrics=[MetricPoint("last", math.nan, 0, 1)])
-    assert math.isnan(backend.get_run(run.id).metrics["last"])
+    backend.tracking.log_batch(run.id, metrics=[MetricPoint("last", math.nan, 0, 1)])
+    assert math.isnan(backend.tracking.get_run(run.id).metrics["last"])
 
 
 def test_metric_keys_with_slashes(backend: HttpBackend, project: str) -> None:
-    run = backend.create_run(project=project, experiment="e")
-    backend.log_batch(run.id, metrics=[MetricPoint("val/loss", 0.25, 0, 1)])
-    assert [p.value for p in backend.metric_history(run.id, "val/loss")] == [0.25]
+    run = backend.tracking.create_run(project=project, experiment="e")
+    backend.tracking.log_batch(run.id, metrics=[MetricPoint("val/loss", 0.25, 0, 1)])
+    assert [p.value for p in backend.tracking.metric_history(run.id, "val/loss")] == [0.25]
 
 
 def test_run_lifecycle(admin: httpx.Client, project: str) -> None:
@@ -67,12 +67,14 @@ def test_run_lifecycle(admin: httpx.Client, project: str) -> None:
 
 def test_search_filters_orders_and_pages(backend: HttpBackend, project: str) -> None:
     for i in range(7):
-        run = backend.create_run(project=project, experiment="a" if i % 2 else "b")
-        backend.log_batch(run.id, params={"i": i}, metrics=[MetricPoint("acc", i / 10, 0, 1)])
+        run = backend.tracking.create_run(project=project, experiment="a" if i % 2 else "b")
+        backend.tracking.log_batch(
+            run.id, params={"i": i}, metrics=[MetricPoint("acc", i / 10, 0, 1)]
+        )
     seen: list[float] = []
     token = None
     while True:
-        page = backend.search_runs(
+        page = backend.tracking.search_runs(
             project=project,
             filter="metrics.acc >= 0.2",
             order_by=["metrics.acc DESC"],
@@ -84,9 +86,9 @@ def test_search_filters_orders_and_pages(backend: HttpBackend, project: str) -> 
         if token is None:
             break
     assert seen == [0.6, 0.5, 0.4, 0.3, 0.2]
-    only_a = backend.search_runs(project=project, experiments=["a"], order_by=["params.i"])
+    only_a = backend.tracking.search_runs(project=project, experiments=["a"], order_by=["params.i"])
     assert [r.params["i"] for r in only_a.runs] == ["1", "3", "5"]
-    both = backend.search_runs(project=project, experiments=["a", "b"])
+    both = backend.tracking.search_runs(project=project, experiments=["a", "b"])
     assert len(both.runs) == 7
 
 

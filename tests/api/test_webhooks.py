@@ -39,17 +39,17 @@ def test_webhooks_over_rest(
         assert bad.status_code == 400
 
     steps = [StepSpec("extract", ())]
-    backend.register_pipeline(project, "nightly", module="m:f", steps=steps)
-    run = backend.start_pipeline_run(project, "nightly", steps=steps)
-    backend.finish_pipeline_run(run.id, "failed", "extract: boom")
+    backend.pipelines.register(project, "nightly", module="m:f", steps=steps)
+    run = backend.pipelines.start_run(project, "nightly", steps=steps)
+    backend.pipelines.finish_run(run.id, "failed", "extract: boom")
 
     (request,) = receiver.requests
     assert receiver.signature_ok(secret)
     assert json.loads(request[1])["payload"]["run_id"] == run.id
-    (delivery,) = backend.webhook_deliveries(project)
+    (delivery,) = backend.notifications.deliveries(project)
     assert delivery.status is DeliveryStatus.DELIVERED and delivery.attempts == 1
     assert delivery.webhook_id == hook_id and delivery.last_status_code == 204
 
-    (hook,) = backend.list_webhooks(project)
-    backend.remove_webhook(project, hook.id)
-    assert backend.list_webhooks(project) == []
+    (hook,) = backend.notifications.list_webhooks(project)
+    backend.notifications.remove_webhook(project, hook.id)
+    assert backend.notifications.list_webhooks(project) == []

@@ -102,7 +102,7 @@ def seeded(relay: Relay, tmp_path: Path) -> Seeded:
     with admin_backend(relay.home) as backend:
         ids = []
         for name, c, acc in (("lr-small", "0.1", 0.91), ("lr-big", "10", 0.87)):
-            run = backend.create_run(
+            run = backend.tracking.create_run(
                 project="default",
                 experiment="exp",
                 name=name,
@@ -113,13 +113,13 @@ def seeded(relay: Relay, tmp_path: Path) -> Seeded:
                 MetricPoint("loss", 1.0 / (s + 1), s, 1_700_000_000_000 + s) for s in range(5)
             ]
             points.append(MetricPoint("acc", acc, 0, 1_700_000_000_000))
-            backend.log_batch(run.id, metrics=points)
+            backend.tracking.log_batch(run.id, metrics=points)
             ids.append(run.id)
         notes = tmp_path / "notes.txt"
         notes.write_text("hello from run a\n")
-        backend.log_artifact(ids[0], "notes.txt", notes)
+        backend.artifacts.log_artifact(ids[0], "notes.txt", notes)
         for run_id in ids:
-            backend.end_run(run_id)
+            backend.tracking.end_run(run_id)
     return Seeded(relay, ids[0], ids[1])
 
 

@@ -59,5 +59,5 @@ def test_demo_model_artifact_loads_back_with_skops(relay: Relay) -> None:
 
     # the validation curve was logged once per boosting iteration, steps 1..n
     with admin_backend(relay.home) as backend:
-        history = backend.metric_history(gboost["id"], "val_loss")
+        history = backend.tracking.metric_history(gboost["id"], "val_loss")
     assert [p.step for p in history] == list(range(1, model.n_estimators_ + 1))

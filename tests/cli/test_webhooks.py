@@ -46,9 +46,9 @@ def test_sdk_webhooks_record_deliveries(
     assert [h.id for h in relay.webhooks.list()] == [added.webhook.id]
     backend = session.current().backend
     steps = [StepSpec("extract", ())]
-    backend.register_pipeline("shop", "nightly", module="m:f", steps=steps)
-    run = backend.start_pipeline_run("shop", "nightly", steps=steps)
-    backend.finish_pipeline_run(run.id, "failed", "extract: boom")
+    backend.pipelines.register("shop", "nightly", module="m:f", steps=steps)
+    run = backend.pipelines.start_run("shop", "nightly", steps=steps)
+    backend.pipelines.finish_run(run.id, "failed", "extract: boom")
     assert receiver.signature_ok(added.secret)
     assert json.loads(receiver.requests[0][1])["subject"] == "pipeline:shop/nightly"
     (d,) = relay.webhooks.deliveries()

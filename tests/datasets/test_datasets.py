@@ -94,8 +94,8 @@ def test_lineage_from_pipeline_step_and_runs(home: Path) -> None:
     raw = relay.datasets.publish("raw", loans(), source="s3://raw/2026-11-26")
     backend = session.current().backend  # a real pipeline run: a producer must exist
     steps = [StepSpec("clean")]
-    backend.register_pipeline("data", "etl", module="etl:etl", steps=steps)
-    prun = backend.start_pipeline_run("data", "etl", steps=steps).id
+    backend.pipelines.register("data", "etl", module="etl:etl", steps=steps)
+    prun = backend.pipelines.start_run("data", "etl", steps=steps).id
     token = current_step.set(StepContext(prun, "clean", inputs=(raw.ref,)))
     try:
         clean = relay.datasets.publish("clean", loans().query("amount > 1000"))

@@ -18,10 +18,10 @@ from tests.conftest import settings_for
 def test_gc_keeps_referenced_and_young_blobs(tmp_path: Path) -> None:
     settings = settings_for(tmp_path)
     admin = connect(settings=settings, project="p").backend
-    run = admin.create_run(project="p", experiment="e")
+    run = admin.tracking.create_run(project="p", experiment="e")
     kept = tmp_path / "kept.txt"
     kept.write_text("referenced")
-    referenced = admin.log_artifact(run.id, "kept.txt", kept).digest
+    referenced = admin.artifacts.log_artifact(run.id, "kept.txt", kept).digest
     services = admin.services  # type: ignore[attr-defined]
     orphan, _ = services.artifact_store.put_bytes(b"nothing refers to me")
     young, _ = services.artifact_store.put_bytes(b"an upload about to be published")
@@ -29,24 +29,24 @@ def test_gc_keeps_referenced_and_young_blobs(tmp_path: Path) -> None:
     for digest in (referenced, orphan):
         os.utime(services.artifact_store.local_path(digest), (hour_ago, hour_ago))
 
-    report = admin.storage_gc(grace="30m")
+    report = admin.storage.gc(grace="30m")
     assert [(i.kind, i.name) for i in report.leftovers] == [("blob", orphan)]
     assert not report.applied and services.artifact_store.exists(orphan)  # a dry run
     assert young not in {i.name for i in report.leftovers}
 
     viewer = connect(
-        settings=settings, token=admin.create_user("v", ["model_governance"], "*").token
+        settings=settings, token=admin.identity.create_user("v", ["model_governance"], "*").token
     )
     with pytest.raises(PermissionDenied, match=r"storage\.gc"):
-        viewer.backend.storage_gc(apply=True, grace="1ms")
+        viewer.backend.storage.gc(apply=True, grace="1ms")
     with pytest.raises(InvalidInput, match="duration"):
-        admin.storage_gc(grace="soon")
+        admin.storage.gc(grace="soon")
 
     relay.init(project="p", home=tmp_path)
     applied = relay.gc(apply=True, grace="30m")
     assert [i.name for i in applied.leftovers] == [orphan] and applied.applied
     assert not services.artifact_store.exists(orphan)
     assert services.artifact_store.exists(referenced) and services.artifact_store.exists(young)
-    assert admin.audit_verify().ok
+    assert admin.audit.verify().ok
     viewer.backend.close()
     admin.close()

@@ -48,7 +48,7 @@ def world(
     admin = connect(settings=settings, project="matrix").backend
     users = {}
     for role in Role:
-        issued = admin.create_user(f"only-{role.value}", [role.value], "*")
+        issued = admin.identity.create_user(f"only-{role.value}", [role.value], "*")
         users[role] = connect(settings=settings, token=issued.token).backend
     yield admin, users, home.as_posix()
     for b in [admin, *users.values()]:
@@ -63,24 +63,32 @@ def _attempts(admin: Backend, run_id: str, file: Path) -> dict[Action, Callable[
         """A run `b` may write to if its role allows: only a run's owner (or an admin) writes
         to it, so a role that may create runs writes to its own; any other gets admin's."""
         try:
-            return b.create_run(project="matrix", experiment="m").id
+            return b.tracking.create_run(project="matrix", experiment="m").id
         except PermissionDenied:
             return run_id
 
     return {
-        Action.PROJECT_CREATE: lambda b: b.create_project(f"p-{fresh()}"),
-        Action.USER_MANAGE: lambda b: b.create_user(f"u-{fresh()}", ["stakeholder"], "matrix"),
-        Action.USER_READ: lambda b: b.list_users("matrix"),
-        Action.GRANT_MANAGE: lambda b: b.grant("only-stakeholder", "stakeholder", "matrix"),
-        Action.AUDIT_READ: lambda b: b.audit_log(project="matrix", limit=1),
-        Action.EXPERIMENT_READ: lambda b: b.list_experiments("matrix"),
-        Action.RUN_READ: lambda b: b.get_run(run_id),
-        Action.RUN_CREATE: lambda b: b.create_run(project="matrix", experiment="m"),
-        Action.RUN_UPDATE: lambda b: b.log_batch(writable_run(b), tags={"t": fresh()}),
-        Action.ARTIFACT_WRITE: lambda b: b.log_artifact(writable_run(b), f"a/{fresh()}.txt", file),
-        Action.ARTIFACT_READ: lambda b: b.list_artifacts(run_id),
-        Action.WEBHOOK_READ: lambda b: b.list_webhooks("matrix"),
-        Action.WEBHOOK_MANAGE: lambda b: b.add_webhook("matrix", "https://hooks.example.com/r"),
+        Action.PROJECT_CREATE: lambda b: b.identity.create_project(f"p-{fresh()}"),
+        Action.USER_MANAGE: lambda b: b.identity.create_user(
+            f"u-{fresh()}", ["stakeholder"], "matrix"
+        ),
+        Action.USER_READ: lambda b: b.identity.list_users("matrix"),
+        Action.GRANT_MANAGE: lambda b: b.identity.grant(
+            "only-stakeholder", "stakeholder", "matrix"
+        ),
+        Action.AUDIT_READ: lambda b: b.audit.log(project="matrix", limit=1),
+        Action.EXPERIMENT_READ: lambda b: b.tracking.list_experiments("matrix"),
+        Action.RUN_READ: lambda b: b.tracking.get_run(run_id),
+        Action.RUN_CREATE: lambda b: b.tracking.create_run(project="matrix", experiment="m"),
+        Action.RUN_UPDATE: lambda b: b.tracking.log_batch(writable_run(b), tags={"t": fresh()}),
+        Action.ARTIFACT_WRITE: lambda b: b.artifacts.log_artifact(
+            writable_run(b), f"a/{fresh()}.txt", file
+        ),
+        Action.ARTIFACT_READ: lambda b: b.artifacts.list_artifacts(run_id),
+        Action.WEBHOOK_READ: lambda b: b.notifications.list_webhooks("matrix"),
+        Action.WEBHOOK_MANAGE: lambda b: b.notifications.add_webhook(
+            "matrix", "https://hooks.example.com/r"
+        ),
     }
 
 
@@ -89,7 +97,7 @@ def test_service_layer_enforces_the_table(
     world: tuple[Backend, dict[Role, Backend], str], role: Role, tmp_path: Path
 ) -> None:
     admin, users, _ = world
-    run_id = admin.create_run(project="matrix", experiment="m").id
+    run_id = admin.tracking.create_run(project="matrix", experiment="m").id
     file = tmp_path / "f.txt"
     file.write_text("x")
     for action, attempt in _attempts(admin, run_id, file).items():

@@ -57,9 +57,9 @@ def test_a_top_level_run_in_a_step_module_is_refused_at_once(tmp_path: Path) -> 
     assert proc.stdout is not None
     proc.stdout.close()
     with admin_backend(home) as backend:
-        runs = backend.list_pipeline_runs("default", "p", 10)
+        runs = backend.pipelines.list_runs("default", "p", 10)
         assert len(runs) == 1, "a step worker started a pipeline run of its own"
-        backend_run = backend.get_pipeline_run(runs[0].id)
+        backend_run = backend.pipelines.get_run(runs[0].id)
     step = backend_run.step("one")
     assert runs[0].status is RunStatus.FAILED
     assert step.error is not None
@@ -105,6 +105,6 @@ def test_sigterm_kills_the_step_worker_and_ends_the_run(tmp_path: Path) -> None:
     proc.wait(timeout=60)
     assert_process_exits(worker, within=10, what="the step worker")
     with admin_backend(home) as backend:
-        (run,) = backend.list_pipeline_runs("default", "p", 10)
+        (run,) = backend.pipelines.list_runs("default", "p", 10)
     assert run.status is RunStatus.FAILED
     assert run.error is not None and "interrupted" in run.error

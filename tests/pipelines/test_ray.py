@@ -68,7 +68,7 @@ def test_same_results_on_ray_and_local(
 ) -> None:
     ref = write_module(SAME) + ":same"
     local = run_pipeline(backend, ref, project="etl", executor="local")
-    backend.ensure_project("on-ray")
+    backend.identity.ensure_project("on-ray")
     on_ray = run_pipeline(backend, ref, project="on-ray", executor="ray")
     assert on_ray.executor == "ray" and local.executor == "local"
     assert on_ray.status is local.status is RunStatus.FAILED
@@ -78,7 +78,7 @@ def test_same_results_on_ray_and_local(
         on_ray.raise_for_status()
     assert "RuntimeError: bad table of 5 rows" in caught.value.user_traceback
     assert "in explode" in caught.value.user_traceback
-    log = backend.get_pipeline_run(on_ray.id).step("total").logs_digest
+    log = backend.pipelines.get_run(on_ray.id).step("total").logs_digest
     assert log is not None and log == local.step("total").logs_digest  # "summing 5\n" on both
 
 

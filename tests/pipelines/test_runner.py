@@ -128,7 +128,7 @@ def test_tables_files_and_values_pass_by_reference(
     dest = tmp_path / "d.parquet"
     doubled = run.step("doubled").output
     assert doubled is not None
-    backend.download_pipeline_blob(run.id, doubled.digest, dest)
+    backend.pipelines.download_blob(run.id, doubled.digest, dest)
     value, _ = outputs.load(doubled, str(dest))
     assert isinstance(value, pa.Table) and value.column("y").to_pylist() == [0, 2, 4, 6]
 
@@ -175,7 +175,7 @@ def test_retries_with_backoff_until_success(
     from relayml.pipelines import logs  # noqa: F401  (the SDK reads the same blob)
 
     log = tmp_path / "log"
-    backend.download_pipeline_blob(run.id, step.logs_digest or "", log)
+    backend.pipelines.download_blob(run.id, step.logs_digest or "", log)
     text = log.read_text()
     assert "try 1" in text and "try 3" in text
     assert "attempt 1 failed: ConnectionError: upstream not ready (try 1)" in text

@@ -78,7 +78,7 @@ def webhook() -> Iterator[str]:
 def test_missed_slots_run_once_on_start(backend: Backend, write_module: WriteModule) -> None:
     ref = write_module(SCHEDULED) + ":daily"
     register(backend, ref, "etl")
-    (info,) = backend.list_pipelines("etl", scheduled=True)
+    (info,) = backend.pipelines.list_pipelines("etl", scheduled=True)
     assert info.schedule_since is not None
     since = info.schedule_since
     assert scheduler.tick(backend, now=since) == []  # nothing due right after registration
@@ -96,7 +96,7 @@ def test_missed_slots_run_once_on_start(backend: Backend, write_module: WriteMod
     assert scheduler.tick(backend, now=later + timedelta(hours=1)) == []
     next_day = scheduler.tick(backend, now=later + timedelta(days=1))
     assert [o.run.status for o in next_day if o.run] == [RunStatus.FINISHED]
-    runs = backend.list_pipeline_runs("etl", "daily")
+    runs = backend.pipelines.list_runs("etl", "daily")
     assert len(runs) == 2 and all(r.trigger is Trigger.SCHEDULE for r in runs)
 
 
@@ -105,7 +105,7 @@ def test_a_failed_scheduled_run_alerts_the_webhook(
 ) -> None:
     ref = write_module(SCHEDULED) + ":broken"
     register(backend, ref, "etl")
-    (info,) = backend.list_pipelines("etl", scheduled=True)
+    (info,) = backend.pipelines.list_pipelines("etl", scheduled=True)
     assert info.schedule_since is not None
     outcomes = scheduler.tick(
         backend, now=info.schedule_since + timedelta(minutes=31), webhook=webhook

@@ -34,7 +34,7 @@ backend = session.current().backend
 run_id, worker = sys.argv[1], sys.argv[2]
 for step in range(60):  # one transaction per step, racing the other workers on one run
     point = MetricPoint(f"w{worker}", float(step), step, 1_700_000_000_000 + step)
-    backend.log_batch(run_id, metrics=[point], tags={f"t{worker}": str(step)})
+    backend.tracking.log_batch(run_id, metrics=[point], tags={f"t{worker}": str(step)})
 """
 
 
@@ -72,14 +72,14 @@ def _run_writers(tmp_path: Path, database_url: str) -> None:
     backend = connect(
         settings=settings_for(tmp_path / "home", database_url, user="trainer")
     ).backend
-    runs = backend.search_runs(project="conc", filter="tags.done = 'yes'").runs
+    runs = backend.tracking.search_runs(project="conc", filter="tags.done = 'yes'").runs
     assert sorted(r.id for r in runs) == sorted(ids)
     for run_id in ids:
         for k in range(5):
-            hist = backend.metric_history(run_id, f"m{k}")
+            hist = backend.tracking.metric_history(run_id, f"m{k}")
             assert [p.step for p in hist] == list(range(400))
             assert [p.value for p in hist] == [s * 0.5 + k for s in range(400)]
-    assert backend.audit_verify().ok
+    assert backend.audit.verify().ok
     backend.close()
 
 
@@ -94,7 +94,7 @@ def test_eight_writers_on_postgres(tmp_path: Path, fresh_pg: str) -> None:
 def _share_one_run(tmp_path: Path, database_url: str) -> None:
     settings = settings_for(tmp_path / "home", database_url, user="trainer")
     backend = connect(settings=settings, project="conc").backend
-    run = backend.create_run(project="conc", experiment="shared")
+    run = backend.tracking.create_run(project="conc", experiment="shared")
     procs = [
         subprocess.Popen(
             [sys.executable, "-c", SHARED, run.id, str(i)],
@@ -107,10 +107,10 @@ def _share_one_run(tmp_path: Path, database_url: str) -> None:
     for p in procs:
         _, err = p.communicate(timeout=240)
         assert p.returncode == 0, err
-    got = backend.get_run(run.id)
+    got = backend.tracking.get_run(run.id)
     assert got.metrics == {f"w{i}": 59.0 for i in range(6)}
     assert got.tags == {f"t{i}": "59" for i in range(6)}
-    found = backend.search_runs(project="conc", filter="metrics.w5 = 59").runs
+    found = backend.tracking.search_runs(project="conc", filter="metrics.w5 = 59").runs
     assert [r.metrics for r in found] == [got.metrics]
     backend.close()
 

@@ -25,7 +25,7 @@ def test_compare_reads_dataset_versions_through_an_explicit_backend(
     )
     try:
         backend = LocalBackend(services, services.identity.provision_local("monitor"))
-        backend.ensure_project("shop")
+        backend.identity.ensure_project("shop")
         rng = np.random.default_rng(7)
         ref = pd.DataFrame(
             {"x": rng.normal(0, 1, 5000), "c": rng.choice(["a", "b"], 5000), "id": range(5000)}

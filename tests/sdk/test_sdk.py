@@ -115,7 +115,7 @@ def test_stakeholder_is_refused_through_the_sdk(sdk_home: Path) -> None:
     from relayml.sdk.session import current
 
     relay.init(project="churn")
-    token = current().backend.create_user("sam", ["stakeholder"], "churn").token
+    token = current().backend.identity.create_user("sam", ["stakeholder"], "churn").token
     relay.init(project="churn", token=token)
     with pytest.raises(relay.PermissionDenied, match="stakeholder"):
         relay.start_run()

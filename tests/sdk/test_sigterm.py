@@ -35,9 +35,9 @@ def test_sigterm_flushes_buffered_metrics(tmp_path: Path) -> None:
     assert proc.wait(timeout=60) == 128 + signal.SIGTERM
     proc.stdout.close()
     backend = connect(settings=settings_for(tmp_path, user="trainer")).backend
-    hist = backend.metric_history(run_id, "loss")
+    hist = backend.tracking.metric_history(run_id, "loss")
     assert [p.step for p in hist] == list(range(3000))
-    assert backend.get_run(run_id).status is RunStatus.KILLED
+    assert backend.tracking.get_run(run_id).status is RunStatus.KILLED
     backend.close()
 
 
@@ -59,6 +59,6 @@ def test_a_run_left_open_by_a_crash_ends_failed_with_its_points(tmp_path: Path) 
     )
     assert proc.returncode == 1 and "training diverged" in proc.stderr
     backend = connect(settings=settings_for(tmp_path, user="trainer")).backend
-    run = backend.get_run(proc.stdout.strip())
+    run = backend.tracking.get_run(proc.stdout.strip())
     assert run.status is RunStatus.FAILED and run.metrics == {"loss": 0.5}
     backend.close()

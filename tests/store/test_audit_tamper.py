@@ -51,8 +51,8 @@ def _open(home: Path, url: str) -> LocalBackend:
 def store(store_url: str, tmp_path: Path) -> Store:
     backend = _open(tmp_path, store_url)
     for i in range(4):
-        run = backend.create_run(project="audited", experiment="e", params={"i": i})
-        backend.end_run(run.id)
+        run = backend.tracking.create_run(project="audited", experiment="e", params={"i": i})
+        backend.tracking.end_run(run.id)
     # Denied reads by a user without roles: one event at once, the 4 repeats as one with a count.
     services = backend.services
     for _ in range(5):
@@ -60,9 +60,9 @@ def store(store_url: str, tmp_path: Path) -> Store:
             services.tracking.get_run(Principal("eve"), run.id)
     services.flush_denials()
     engine = services.store.engine  # type: ignore[attr-defined]
-    last = max(e.seq for e in backend.audit_log(limit=1000))
-    assert [e.count for e in backend.audit_log(actor="eve")] == [4, 1]
-    result = backend.audit_verify()
+    last = max(e.seq for e in backend.audit.log(limit=1000))
+    assert [e.count for e in backend.audit.log(actor="eve")] == [4, 1]
+    result = backend.audit.verify()
     assert result.ok and result.checked == last and result.checkpoints >= 3, result
     yield Store(backend, engine, tmp_path / "audit-checkpoints.jsonl", last)
     backend.close()
@@ -271,24 +271,24 @@ TAMPERINGS: dict[str, Callable[[Store], None]] = {
 @pytest.mark.parametrize("tamper", TAMPERINGS.values(), ids=TAMPERINGS.keys())
 def test_tampering_is_caught(store: Store, tamper: Callable[[Store], None]) -> None:
     tamper(store)
-    result = store.backend.audit_verify()
+    result = store.backend.audit.verify()
     assert not result.ok, result
     assert result.reason
 
 
 def test_intact_trail_verifies_after_reopening(store_url: str, tmp_path: Path) -> None:
     backend = _open(tmp_path, store_url)
-    backend.create_run(project="audited", experiment="e")
+    backend.tracking.create_run(project="audited", experiment="e")
     backend.close()
     again = _open(tmp_path, store_url)
-    result = again.audit_verify()
-    assert result.ok and result.checked == max(e.seq for e in again.audit_log(limit=100))
+    result = again.audit.verify()
+    assert result.ok and result.checked == max(e.seq for e in again.audit.log(limit=100))
     again.close()
 
 
 def test_the_edited_event_is_named(store: Store) -> None:
     _edit("actor", "mallory")(store)
-    result = store.backend.audit_verify()
+    result = store.backend.audit.verify()
     assert result.first_bad_seq == 3 and "changed" in result.reason
 
 
@@ -297,8 +297,8 @@ def test_a_missing_head_row_stops_writes_with_a_clear_error(store: Store) -> Non
 
     _delete_head(store)
     with pytest.raises(IntegrityError, match="head row is missing"):
-        store.backend.create_run(project="audited", experiment="e")
-    assert "head row is missing" in store.backend.audit_verify().reason
+        store.backend.tracking.create_run(project="audited", experiment="e")
+    assert "head row is missing" in store.backend.audit.verify().reason
 
 
 def test_entities_without_events_never_verify(tmp_path: Path) -> None:
@@ -308,6 +308,6 @@ def test_entities_without_events_never_verify(tmp_path: Path) -> None:
         conn.execute(text("DELETE FROM audit_events"))
         conn.execute(text("DELETE FROM audit_head"))
     (tmp_path / "audit-checkpoints.jsonl").unlink()
-    result = backend.audit_verify()
+    result = backend.audit.verify()
     assert not result.ok and "no events" in result.reason
     backend.close()

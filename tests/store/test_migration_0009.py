@@ -63,7 +63,7 @@ def test_upgrade_macs_an_intact_legacy_trail(
     head = _legacy_trail(store_url, tampered)
     settings = replace(settings_for(tmp_path, store_url), audit_key="k" * 40)
     backend = connect(settings=settings).backend  # migrates to head on first use
-    result = backend.audit_verify()
+    result = backend.audit.verify()
     engine = backend.services.store.engine  # type: ignore[attr-defined]
     with engine.connect() as conn:
         macs = conn.execute(select(s.audit_events.c.mac).order_by(s.audit_events.c.seq)).all()

@@ -23,10 +23,10 @@ from relayml.api.routers import (
     audit,
     datasets,
     identity,
+    notifications,
     pipelines,
     storage,
     tracking,
-    webhooks,
 )
 from relayml.config import DEFAULT_MAX_JSON_BYTES
 from relayml.errors import RelayError
@@ -55,7 +55,7 @@ def create_app(services: Services, max_json_bytes: int = DEFAULT_MAX_JSON_BYTES)
     # unexpected the gate raises too.
     app.add_middleware(Gate, services=services, max_json_bytes=max_json_bytes)
     errors.install(app)
-    for area in (identity, tracking, artifacts, audit, pipelines, datasets, webhooks, storage):
+    for area in (identity, tracking, artifacts, audit, storage, datasets, pipelines, notifications):
         app.include_router(area.router)
 
     @app.get(

@@ -86,13 +86,7 @@ def number(value: float) -> str:
 
 
 def status(value: str) -> str:
-    color = {
-        "running": "yellow",
-        "finished": "green",
-        "failed": "red",
-        "killed": "magenta",
-        "lost": "bold red",
-    }
+    color = {"running": "yellow", "finished": "green", "failed": "red", "killed": "magenta"}
     return f"[{color.get(value, 'white')}]{value}[/]"
 
 

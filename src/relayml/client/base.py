@@ -1,42 +1,57 @@
-"""The interface the SDK and CLI talk to: local (in-process services) or http (REST).
+"""What the SDK and CLI talk to: a `Backend` with one narrow protocol per area.
 
-Both implement the same methods with the same meaning; `relayml.testing.contract` checks it.
+Each area protocol carries its service's method names and signatures without the principal
+(`backend.datasets.publish(...)` is `services.datasets.publish(who, ...)`), so a reader follows
+a call from the SDK to the service by name. `client.local` binds the services to these
+protocols generically and checks the signatures when it binds; `client.http` implements them
+over REST, one module per area. Methods where a file crosses the boundary take or return a
+local path instead of a stream of bytes; their docstrings say so. `relayml.testing` runs the
+same contract suite against every backend.
 """
 
 from __future__ import annotations
 
 import os
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, get_type_hints
 
-from relayml.domain.audit import AuditEvent, Checkpoint, VerifyResult
+from relayml.domain.audit import AuditAction, AuditEvent, Checkpoint, EntityKind, VerifyResult
 from relayml.domain.datasets import DatasetInfo, DatasetVersion, LineageNode
-from relayml.domain.identity import IssuedToken, Project, TokenInfo, User
+from relayml.domain.identity import DEFAULT_PROJECT, IssuedToken, Project, TokenInfo, User
 from relayml.domain.notifications import Delivery, IssuedWebhook, Webhook
 from relayml.domain.pipelines import PipelineInfo, PipelineRun, StepOutput, StepRun, StepSpec
 from relayml.domain.storage import DEFAULT_GRACE, GcReport
 from relayml.domain.tracking import ArtifactInfo, Experiment, MetricPoint, RunPage, RunRecord
 
 
-class Backend(Protocol):
-    user: str
-    kind: str  # "local" or "http"
+class IdentityApi(Protocol):
+    """`services.identity`: projects, users, tokens and role grants."""
 
     def whoami(self) -> dict[str, Any]: ...
     def create_project(self, name: str, description: str = "") -> Project: ...
     def ensure_project(self, name: str) -> Project: ...
     def list_projects(self) -> list[Project]: ...
     def create_user(
-        self, name: str, roles: list[str], project: str, expires: str | None = None
+        self,
+        name: str,
+        roles: list[str],
+        project: str = DEFAULT_PROJECT,
+        expires: str | float | timedelta | None = None,
     ) -> IssuedToken: ...
-    def issue_token(self, user: str, expires: str | None = None) -> IssuedToken: ...
+    def issue_token(
+        self, user: str, expires: str | float | timedelta | None = None
+    ) -> IssuedToken: ...
     def list_tokens(self, user: str | None = None) -> list[TokenInfo]: ...
     def revoke_token(self, token_id: str) -> TokenInfo: ...
     def set_user_active(self, user: str, active: bool) -> User: ...
     def list_users(self, project: str | None = None) -> list[User]: ...
     def grant(self, user: str, role: str, project: str) -> None: ...
     def revoke(self, user: str, role: str, project: str) -> None: ...
+
+
+class TrackingApi(Protocol):
+    """`services.tracking`: experiments, runs, params, metrics, tags and search."""
 
     def list_experiments(self, project: str) -> list[Experiment]: ...
     def create_run(
@@ -71,28 +86,89 @@ class Backend(Protocol):
         page_token: str | None = None,
     ) -> RunPage: ...
 
+
+class ArtifactsApi(Protocol):
+    """`services.artifacts`: a run's files.
+
+    Files cross the boundary: `log_artifact` takes a local file (the service, a stream of
+    chunks) and `download_artifact` writes to `dest` and returns its path (the service returns
+    the bytes); both are verified against the file's sha256.
+    """
+
     def log_artifact(
         self, run_id: str, path: str, local_file: str | os.PathLike[str]
     ) -> ArtifactInfo: ...
     def list_artifacts(self, run_id: str, prefix: str | None = None) -> list[ArtifactInfo]: ...
     def download_artifact(self, run_id: str, path: str, dest: str | os.PathLike[str]) -> Path: ...
 
-    def audit_log(
+
+class AuditApi(Protocol):
+    """`services.audit`: the hash-chained, MACed audit trail and its checkpoints."""
+
+    def log(
         self,
         *,
         project: str | None = None,
-        entity_kind: str | None = None,
+        entity_kind: EntityKind | str | None = None,
         entity_id: str | None = None,
         actor: str | None = None,
-        action: str | None = None,
+        action: AuditAction | str | None = None,
         limit: int = 100,
     ) -> list[AuditEvent]: ...
-    def audit_verify(self) -> VerifyResult: ...
-    def audit_checkpoint(self) -> Checkpoint: ...
-    def storage_gc(self, *, apply: bool = False, grace: str = DEFAULT_GRACE) -> GcReport: ...
+    def verify(self) -> VerifyResult: ...
+    def checkpoint(self) -> Checkpoint: ...
 
-    # pipelines: the steps run where the caller runs; their state is recorded here
-    def register_pipeline(
+
+class StorageApi(Protocol):
+    """`services.storage`: the artifact store's housekeeping (admins only)."""
+
+    def gc(self, *, apply: bool = False, grace: str | float = DEFAULT_GRACE) -> GcReport: ...
+
+
+class DatasetsApi(Protocol):
+    """`services.datasets`: versioned datasets, quarantine and lineage.
+
+    Files cross the boundary: `publish` takes the local Parquet file the caller wrote and
+    uploads it before publishing (the service's `upload`, then `publish` of that blob);
+    `download` writes the version's Parquet file to `dest` and returns its path.
+    """
+
+    def publish(
+        self,
+        project: str,
+        name: str,
+        parquet_file: str | os.PathLike[str],
+        *,
+        contract: str | None = None,
+        description: str = "",
+        source: str = "",
+        parents: list[str] | None = None,
+        producer: dict[str, str] | None = None,
+    ) -> DatasetVersion: ...
+    def get(self, project: str, ref: str, allow_quarantined: bool = False) -> DatasetVersion: ...
+    def download(
+        self,
+        project: str,
+        ref: str,
+        dest: str | os.PathLike[str],
+        allow_quarantined: bool = False,
+    ) -> Path: ...
+    def sketch(self, project: str, ref: str, allow_quarantined: bool = False) -> dict[str, Any]: ...
+    def list_datasets(self, project: str) -> list[DatasetInfo]: ...
+    def versions(self, project: str, name: str) -> list[DatasetVersion]: ...
+    def lineage(self, project: str, ref: str) -> LineageNode: ...
+    def release(self, project: str, ref: str, reason: str) -> DatasetVersion: ...
+    def use(self, run_id: str, ref: str, allow_quarantined: bool = False) -> DatasetVersion: ...
+
+
+class PipelinesApi(Protocol):
+    """`services.pipelines`: the steps run where the caller runs; their state is recorded here.
+
+    Files cross the boundary: `put_blob` takes a local file (the service, a stream of chunks)
+    and `download_blob` writes to `dest` and returns its path (the service returns the bytes).
+    """
+
+    def register(
         self,
         project: str,
         name: str,
@@ -105,15 +181,15 @@ class Backend(Protocol):
     def list_pipelines(
         self, project: str | None = None, *, scheduled: bool = False
     ) -> list[PipelineInfo]: ...
-    def start_pipeline_run(
+    def start_run(
         self,
         project: str,
         pipeline: str,
         *,
-        steps: list[StepSpec],
         trigger: str = "manual",
         executor: str = "local",
         params: dict[str, Any] | None = None,
+        steps: list[StepSpec] | None = None,
         scheduled_for: datetime | None = None,
     ) -> PipelineRun: ...
     def record_step(
@@ -130,59 +206,45 @@ class Backend(Protocol):
         error: str | None = None,
         user_traceback: str | None = None,
     ) -> StepRun: ...
-    def finish_pipeline_run(
-        self, run_id: str, status: str, error: str | None = None
-    ) -> PipelineRun: ...
-    def list_pipeline_runs(
+    def finish_run(self, run_id: str, status: str, error: str | None = None) -> PipelineRun: ...
+    def list_runs(
         self, project: str, pipeline: str | None = None, limit: int = 50
     ) -> list[PipelineRun]: ...
-    def get_pipeline_run(self, run_id: str) -> PipelineRun: ...
-    def find_cached_step(self, project: str, cache_key: str) -> StepOutput | None: ...
-    def put_pipeline_blob(
-        self, run_id: str, local_file: str | os.PathLike[str]
-    ) -> tuple[str, int]: ...
-    def download_pipeline_blob(
-        self, run_id: str, digest: str, dest: str | os.PathLike[str]
-    ) -> Path: ...
+    def get_run(self, run_id: str) -> PipelineRun: ...
+    def find_cached(self, project: str, cache_key: str) -> StepOutput | None: ...
+    def put_blob(self, run_id: str, local_file: str | os.PathLike[str]) -> tuple[str, int]: ...
+    def download_blob(self, run_id: str, digest: str, dest: str | os.PathLike[str]) -> Path: ...
 
-    # datasets: the caller writes the Parquet file; the service validates, profiles, registers
-    def publish_dataset(
-        self,
-        project: str,
-        name: str,
-        parquet_file: str | os.PathLike[str],
-        *,
-        contract: str | None = None,
-        description: str = "",
-        source: str = "",
-        parents: list[str] | None = None,
-        producer: dict[str, str] | None = None,
-    ) -> DatasetVersion: ...
-    def get_dataset(
-        self, project: str, ref: str, allow_quarantined: bool = False
-    ) -> DatasetVersion: ...
-    def download_dataset(
-        self,
-        project: str,
-        ref: str,
-        dest: str | os.PathLike[str],
-        allow_quarantined: bool = False,
-    ) -> Path: ...
-    def dataset_sketch(
-        self, project: str, ref: str, allow_quarantined: bool = False
-    ) -> dict[str, Any]: ...
-    def list_datasets(self, project: str) -> list[DatasetInfo]: ...
-    def dataset_versions(self, project: str, name: str) -> list[DatasetVersion]: ...
-    def dataset_lineage(self, project: str, ref: str) -> LineageNode: ...
-    def release_dataset(self, project: str, ref: str, reason: str) -> DatasetVersion: ...
-    def use_dataset(
-        self, run_id: str, ref: str, allow_quarantined: bool = False
-    ) -> DatasetVersion: ...
-    # webhooks
+
+class NotificationsApi(Protocol):
+    """`services.notifications`: a project's webhooks and what was delivered to them."""
+
     def add_webhook(self, project: str, url: str) -> IssuedWebhook: ...
     def list_webhooks(self, project: str) -> list[Webhook]: ...
     def remove_webhook(self, project: str, webhook_id: str) -> None: ...
-    def webhook_deliveries(
+    def deliveries(
         self, project: str, webhook_id: str | None = None, limit: int = 100
     ) -> list[Delivery]: ...
+
+
+class Backend(Protocol):
+    """One caller's connection: local (services in-process) or http (REST)."""
+
+    user: str
+    kind: str  # "local" or "http"
+    identity: IdentityApi
+    tracking: TrackingApi
+    artifacts: ArtifactsApi
+    audit: AuditApi
+    storage: StorageApi
+    datasets: DatasetsApi
+    pipelines: PipelinesApi
+    notifications: NotificationsApi
+
     def close(self) -> None: ...
+
+
+# area name (the same in every layer) -> its client protocol, as declared on `Backend`
+AREAS: dict[str, type[Any]] = {
+    name: hint for name, hint in get_type_hints(Backend).items() if name not in ("user", "kind")
+}

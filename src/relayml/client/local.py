@@ -1,19 +1,36 @@
-"""The embedded backend: calls the service layer in-process as one principal."""
+"""The embedded backend: the service layer in-process, bound to one principal.
+
+`bind` turns each service method `m(who, *args, **kwargs)` into `m(*args, **kwargs)` and hands
+the result out typed as the area's protocol. What makes that cast safe is checked when it is
+made: every protocol method must exist on the service (or on the area's file adapter) with the
+protocol's own signature, so a service and its client protocol cannot drift apart silently.
+The only hand-written methods are the few where a local file is opened or written.
+"""
 
 from __future__ import annotations
 
+import functools
+import inspect
 import os
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
+from relayml.client.base import (
+    AREAS,
+    ArtifactsApi,
+    AuditApi,
+    DatasetsApi,
+    IdentityApi,
+    NotificationsApi,
+    PipelinesApi,
+    StorageApi,
+    TrackingApi,
+)
 from relayml.domain.artifacts import CHUNK
-from relayml.domain.audit import AuditEvent, Checkpoint, VerifyResult
-from relayml.domain.datasets import DatasetInfo, DatasetVersion, LineageNode
-from relayml.domain.identity import IssuedToken, Principal, Project, TokenInfo, User
-from relayml.domain.notifications import Delivery, IssuedWebhook, Webhook
-from relayml.domain.pipelines import PipelineInfo, PipelineRun, StepOutput, StepRun
-from relayml.domain.storage import DEFAULT_GRACE, GcReport
-from relayml.domain.tracking import ArtifactInfo, Experiment, MetricPoint, RunPage, RunRecord
+from relayml.domain.datasets import DatasetVersion
+from relayml.domain.identity import Principal
+from relayml.domain.tracking import ArtifactInfo
 from relayml.services import Services
 
 
@@ -24,202 +41,155 @@ class LocalBackend:
         self.services = services
         self.principal = principal
         self.user = principal.user
+        s, p = services, principal
+        self.identity: IdentityApi = bind(IdentityApi, s.identity, p)
+        self.tracking: TrackingApi = bind(TrackingApi, s.tracking, p)
+        self.artifacts: ArtifactsApi = bind(ArtifactsApi, s.artifacts, p, ArtifactFiles(s, p))
+        self.audit: AuditApi = bind(AuditApi, s.audit, p)
+        self.storage: StorageApi = bind(StorageApi, s.storage, p)
+        self.datasets: DatasetsApi = bind(DatasetsApi, s.datasets, p, DatasetFiles(s, p))
+        self.pipelines: PipelinesApi = bind(PipelinesApi, s.pipelines, p, PipelineFiles(s, p))
+        self.notifications: NotificationsApi = bind(NotificationsApi, s.notifications, p)
 
-    def whoami(self) -> dict[str, Any]:
-        return self.services.identity.whoami(self.principal)
+    def close(self) -> None:
+        self.services.close()
 
-    def create_project(self, name: str, description: str = "") -> Project:
-        return self.services.identity.create_project(self.principal, name, description)
 
-    def ensure_project(self, name: str) -> Project:
-        return self.services.identity.ensure_project(self.principal, name)
+class Bound:
+    """An area's service methods with the principal filled in (see `bind`)."""
 
-    def list_projects(self) -> list[Project]:
-        return self.services.identity.list_projects(self.principal)
+    def __init__(self, area: str, methods: dict[str, Any]) -> None:
+        self._area = area
+        self.__dict__.update(methods)
 
-    def create_user(
-        self, name: str, roles: list[str], project: str, expires: str | None = None
-    ) -> IssuedToken:
-        return self.services.identity.create_user(self.principal, name, roles, project, expires)
+    def __repr__(self) -> str:
+        return f"<local {self._area}>"
 
-    def issue_token(self, user: str, expires: str | None = None) -> IssuedToken:
-        return self.services.identity.issue_token(self.principal, user, expires)
 
-    def list_tokens(self, user: str | None = None) -> list[TokenInfo]:
-        return self.services.identity.list_tokens(self.principal, user)
+def bind(api: type[Any], service: object, principal: Principal, files: object = None) -> Any:
+    """`service`'s methods named in the protocol `api`, called as `principal`; the methods of
+    `files` (local file handling) take precedence. Raises TypeError on a signature mismatch.
+    The caller gives the result its protocol type (`self.tracking: TrackingApi = bind(...)`)."""
+    _check(api, type(service), type(files) if files is not None else None)
+    methods: dict[str, Any] = {}
+    for name in operations(api):
+        if files is not None and hasattr(files, name):
+            methods[name] = getattr(files, name)
+        else:
+            methods[name] = functools.partial(getattr(service, name), principal)
+    return Bound(_area_of(api), methods)
 
-    def revoke_token(self, token_id: str) -> TokenInfo:
-        return self.services.identity.revoke_token(self.principal, token_id)
 
-    def set_user_active(self, user: str, active: bool) -> User:
-        return self.services.identity.set_user_active(self.principal, user, active)
+def operations(api: type[Any]) -> list[str]:
+    """The operations a client protocol declares, in declaration order."""
+    return [n for n, v in vars(api).items() if callable(v) and not n.startswith("_")]
 
-    def list_users(self, project: str | None = None) -> list[User]:
-        return self.services.identity.list_users(self.principal, project)
 
-    def grant(self, user: str, role: str, project: str) -> None:
-        self.services.identity.grant(self.principal, user, role, project)
+_checked: set[tuple[type[Any], type[Any], type[Any] | None]] = set()
 
-    def revoke(self, user: str, role: str, project: str) -> None:
-        self.services.identity.revoke(self.principal, user, role, project)
 
-    def list_experiments(self, project: str) -> list[Experiment]:
-        return self.services.tracking.list_experiments(self.principal, project)
+def _check(api: type[Any], service: type[Any], files: type[Any] | None) -> None:
+    if (api, service, files) in _checked:
+        return
+    for name in operations(api):
+        want = _params(getattr(api, name), drop=1)  # self
+        if not hasattr(service, name):  # the client keeps the service's name, adapted or not
+            raise TypeError(f"{service.__name__} has no method {name!r} for {api.__name__}")
+        if files is not None and hasattr(files, name):
+            got, where = _params(getattr(files, name), drop=1), files.__name__
+        else:
+            got, where = _params(getattr(service, name), drop=2), service.__name__  # self, who
+        if got != want:
+            raise TypeError(f"{where}.{name}{got} does not match {api.__name__}.{name}{want}")
+    _checked.add((api, service, files))
 
-    def create_run(self, **kwargs: Any) -> RunRecord:
-        return self.services.tracking.create_run(self.principal, **kwargs)
 
-    def log_batch(
-        self,
-        run_id: str,
-        *,
-        params: dict[str, Any] | None = None,
-        metrics: list[MetricPoint] | None = None,
-        tags: dict[str, Any] | None = None,
-    ) -> int:
-        return self.services.tracking.log_batch(
-            self.principal, run_id, params=params, metrics=metrics, tags=tags
-        )
+def _params(fn: Any, drop: int) -> tuple[tuple[str, Any, Any, Any], ...]:
+    sig = inspect.signature(fn)
+    params = list(sig.parameters.values())[drop:]
+    shape = [(p.name, p.kind, p.default, p.annotation) for p in params]
+    return (*shape, ("->", None, None, sig.return_annotation))
 
-    def end_run(self, run_id: str, status: str = "finished") -> RunRecord:
-        return self.services.tracking.end_run(self.principal, run_id, status)
 
-    def get_run(self, run_id: str) -> RunRecord:
-        return self.services.tracking.get_run(self.principal, run_id)
+def _area_of(api: type[Any]) -> str:
+    return next((area for area, proto in AREAS.items() if proto is api), api.__name__)
 
-    def metric_history(self, run_id: str, key: str) -> list[MetricPoint]:
-        return self.services.tracking.metric_history(self.principal, run_id, key)
 
-    def search_runs(self, **kwargs: Any) -> RunPage:
-        return self.services.tracking.search_runs(self.principal, **kwargs)
+def _chunks(fh: BinaryIO) -> Iterator[bytes]:
+    return iter(lambda: fh.read(CHUNK), b"")
+
+
+class ArtifactFiles:
+    """`ArtifactsApi`'s file methods: a local file in, a local file out."""
+
+    def __init__(self, services: Services, principal: Principal) -> None:
+        self._s, self._who = services, principal
 
     def log_artifact(
         self, run_id: str, path: str, local_file: str | os.PathLike[str]
     ) -> ArtifactInfo:
         with open(local_file, "rb") as fh:
-            chunks = iter(lambda: fh.read(CHUNK), b"")
-            return self.services.artifacts.log_artifact(self.principal, run_id, path, chunks)
-
-    def list_artifacts(self, run_id: str, prefix: str | None = None) -> list[ArtifactInfo]:
-        return self.services.artifacts.list_artifacts(self.principal, run_id, prefix)
+            return self._s.artifacts.log_artifact(self._who, run_id, path, _chunks(fh))
 
     def download_artifact(self, run_id: str, path: str, dest: str | os.PathLike[str]) -> Path:
-        info = self.services.artifacts.find(self.principal, run_id, path)
-        return self.services.artifact_store.download(info.digest, dest)
+        info = self._s.artifacts.find(self._who, run_id, path)
+        return self._s.artifact_store.download(info.digest, dest)
 
-    def audit_log(self, **kwargs: Any) -> list[AuditEvent]:
-        return self.services.audit.log(self.principal, **kwargs)
 
-    def audit_verify(self) -> VerifyResult:
-        return self.services.audit.verify(self.principal)
+class DatasetFiles:
+    """`DatasetsApi`'s file methods: the caller's Parquet file is uploaded, then published."""
 
-    def audit_checkpoint(self) -> Checkpoint:
-        return self.services.audit.checkpoint(self.principal)
+    def __init__(self, services: Services, principal: Principal) -> None:
+        self._s, self._who = services, principal
 
-    def storage_gc(self, *, apply: bool = False, grace: str = DEFAULT_GRACE) -> GcReport:
-        return self.services.storage.gc(self.principal, apply=apply, grace=grace)
-
-    def register_pipeline(self, project: str, name: str, **kwargs: Any) -> PipelineInfo:
-        return self.services.pipelines.register(self.principal, project, name, **kwargs)
-
-    def list_pipelines(
-        self, project: str | None = None, *, scheduled: bool = False
-    ) -> list[PipelineInfo]:
-        return self.services.pipelines.list_pipelines(self.principal, project, scheduled=scheduled)
-
-    def start_pipeline_run(self, project: str, pipeline: str, **kwargs: Any) -> PipelineRun:
-        return self.services.pipelines.start_run(self.principal, project, pipeline, **kwargs)
-
-    def record_step(self, run_id: str, step: str, **kwargs: Any) -> StepRun:
-        return self.services.pipelines.record_step(self.principal, run_id, step, **kwargs)
-
-    def finish_pipeline_run(
-        self, run_id: str, status: str, error: str | None = None
-    ) -> PipelineRun:
-        return self.services.pipelines.finish_run(self.principal, run_id, status, error)
-
-    def list_pipeline_runs(
-        self, project: str, pipeline: str | None = None, limit: int = 50
-    ) -> list[PipelineRun]:
-        return self.services.pipelines.list_runs(self.principal, project, pipeline, limit)
-
-    def get_pipeline_run(self, run_id: str) -> PipelineRun:
-        return self.services.pipelines.get_run(self.principal, run_id)
-
-    def find_cached_step(self, project: str, cache_key: str) -> StepOutput | None:
-        return self.services.pipelines.find_cached(self.principal, project, cache_key)
-
-    def put_pipeline_blob(self, run_id: str, local_file: str | os.PathLike[str]) -> tuple[str, int]:
-        with open(local_file, "rb") as fh:
-            chunks = iter(lambda: fh.read(CHUNK), b"")
-            return self.services.pipelines.put_blob(self.principal, run_id, chunks)
-
-    def download_pipeline_blob(
-        self, run_id: str, digest: str, dest: str | os.PathLike[str]
-    ) -> Path:
-        self.services.pipelines.open_blob(self.principal, run_id, digest)  # checks access
-        return self.services.artifact_store.download(digest, dest)
-
-    def publish_dataset(
+    def publish(
         self,
         project: str,
         name: str,
         parquet_file: str | os.PathLike[str],
-        **kwargs: Any,
+        *,
+        contract: str | None = None,
+        description: str = "",
+        source: str = "",
+        parents: list[str] | None = None,
+        producer: dict[str, str] | None = None,
     ) -> DatasetVersion:
-        data = self.services.datasets
+        datasets = self._s.datasets
         with open(parquet_file, "rb") as fh:
-            blob, _ = data.upload(self.principal, project, iter(lambda: fh.read(CHUNK), b""))
-        return data.publish(self.principal, project, name, blob, **kwargs)
+            blob, _ = datasets.upload(self._who, project, _chunks(fh))
+        return datasets.publish(
+            self._who,
+            project,
+            name,
+            blob,
+            contract=contract,
+            description=description,
+            source=source,
+            parents=parents,
+            producer=producer,
+        )
 
-    def get_dataset(
-        self, project: str, ref: str, allow_quarantined: bool = False
-    ) -> DatasetVersion:
-        return self.services.datasets.get(self.principal, project, ref, allow_quarantined)
-
-    def download_dataset(
+    def download(
         self,
         project: str,
         ref: str,
         dest: str | os.PathLike[str],
         allow_quarantined: bool = False,
     ) -> Path:
-        version = self.services.datasets.get(self.principal, project, ref, allow_quarantined)
-        return self.services.artifact_store.download(version.blob, dest)
+        version = self._s.datasets.get(self._who, project, ref, allow_quarantined)
+        return self._s.artifact_store.download(version.blob, dest)
 
-    def dataset_sketch(
-        self, project: str, ref: str, allow_quarantined: bool = False
-    ) -> dict[str, Any]:
-        return self.services.datasets.sketch(self.principal, project, ref, allow_quarantined)
 
-    def list_datasets(self, project: str) -> list[DatasetInfo]:
-        return self.services.datasets.list_datasets(self.principal, project)
+class PipelineFiles:
+    """`PipelinesApi`'s file methods: step outputs and logs as local files."""
 
-    def dataset_versions(self, project: str, name: str) -> list[DatasetVersion]:
-        return self.services.datasets.versions(self.principal, project, name)
+    def __init__(self, services: Services, principal: Principal) -> None:
+        self._s, self._who = services, principal
 
-    def dataset_lineage(self, project: str, ref: str) -> LineageNode:
-        return self.services.datasets.lineage(self.principal, project, ref)
+    def put_blob(self, run_id: str, local_file: str | os.PathLike[str]) -> tuple[str, int]:
+        with open(local_file, "rb") as fh:
+            return self._s.pipelines.put_blob(self._who, run_id, _chunks(fh))
 
-    def release_dataset(self, project: str, ref: str, reason: str) -> DatasetVersion:
-        return self.services.datasets.release(self.principal, project, ref, reason)
-
-    def use_dataset(self, run_id: str, ref: str, allow_quarantined: bool = False) -> DatasetVersion:
-        return self.services.datasets.use(self.principal, run_id, ref, allow_quarantined)
-
-    def add_webhook(self, project: str, url: str) -> IssuedWebhook:
-        return self.services.notifications.add_webhook(self.principal, project, url)
-
-    def list_webhooks(self, project: str) -> list[Webhook]:
-        return self.services.notifications.list_webhooks(self.principal, project)
-
-    def remove_webhook(self, project: str, webhook_id: str) -> None:
-        self.services.notifications.remove_webhook(self.principal, project, webhook_id)
-
-    def webhook_deliveries(
-        self, project: str, webhook_id: str | None = None, limit: int = 100
-    ) -> list[Delivery]:
-        return self.services.notifications.deliveries(self.principal, project, webhook_id, limit)
-
-    def close(self) -> None:
-        self.services.close()
+    def download_blob(self, run_id: str, digest: str, dest: str | os.PathLike[str]) -> Path:
+        self._s.pipelines.download_blob(self._who, run_id, digest)  # checks access
+        return self._s.artifact_store.download(digest, dest)

@@ -18,14 +18,14 @@ PROJECT = "demo"
 def stakeholder_token(console: Console, admin: Backend) -> str:
     """Create the stakeholder, or on a re-run give them a new token (and the role, again)."""
     try:
-        issued = admin.create_user(STAKEHOLDER, ["stakeholder"], PROJECT)
+        issued = admin.identity.create_user(STAKEHOLDER, ["stakeholder"], PROJECT)
         console.print(
             f"The admin ([bold]{admin.user}[/]) creates [bold]{STAKEHOLDER}[/], a stakeholder "
             f"in project {PROJECT!r}, with an API token (shown once, stored hashed)."
         )
     except Conflict:
-        admin.grant(STAKEHOLDER, "stakeholder", PROJECT)
-        issued = admin.issue_token(STAKEHOLDER)
+        admin.identity.grant(STAKEHOLDER, "stakeholder", PROJECT)
+        issued = admin.identity.issue_token(STAKEHOLDER)
         console.print(
             f"[bold]{STAKEHOLDER}[/] already exists from an earlier demo; the admin "
             f"([bold]{admin.user}[/]) issues a fresh token instead."
@@ -43,7 +43,7 @@ def stakeholder_reads_but_cannot_run(
     try:
         backend = session.backend
         console.print(f"\nActing as [bold]{backend.user}[/] with that token:")
-        page = backend.search_runs(
+        page = backend.tracking.search_runs(
             project=PROJECT,
             experiments=[EXPERIMENT],
             filter=leaderboard_filter(batch),
@@ -55,7 +55,9 @@ def stakeholder_reads_but_cannot_run(
                 f"  [green]✓ can read[/]  #{rank} {r.name}  roc_auc {r.metrics['roc_auc']:.4f}"
             )
         try:
-            backend.create_run(project=PROJECT, experiment=EXPERIMENT, name="sam-tries-a-run")
+            backend.tracking.create_run(
+                project=PROJECT, experiment=EXPERIMENT, name="sam-tries-a-run"
+            )
         except PermissionDenied as exc:
             console.print("  [red]✗ refused[/]   starting a run:")
             console.print(Panel(exc.message, border_style="red", title="PermissionDenied (exit 4)"))
@@ -70,7 +72,7 @@ def stakeholder_reads_but_cannot_run(
 
 def show_audit(console: Console, admin: Backend) -> int:
     """The last few audit events of the project, and the whole chain verified."""
-    events = admin.audit_log(project=PROJECT, limit=6)
+    events = admin.audit.log(project=PROJECT, limit=6)
     table = Table(title=f"Audit trail of {PROJECT!r}: the latest events", title_justify="left")
     for col in ("seq", "actor", "action", "entity", "outcome", "hash"):
         table.add_column(col)
@@ -80,7 +82,7 @@ def show_audit(console: Console, admin: Backend) -> int:
         table.add_row(str(ev.seq), ev.actor, ev.action, entity, outcome, ev.hash[:12] + "…")
     console.print(table)
     console.print("[dim]Each event carries the hash of the one before it; denied attempts too.[/]")
-    result = admin.audit_verify()
+    result = admin.audit.verify()
     if not result.ok:
         raise IntegrityError(
             f"the audit trail does not verify: first bad event #{result.first_bad_seq} "

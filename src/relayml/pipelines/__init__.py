@@ -107,7 +107,7 @@ def register(
 
     backend, default_project, _ = _session()
     pipe, _ref, _graph = _register(backend, target, project or default_project, params)
-    for info in backend.list_pipelines(project or default_project):
+    for info in backend.pipelines.list_pipelines(project or default_project):
         if info.name == pipe.name:
             return info
     raise AssertionError("registered pipeline not listed")  # pragma: no cover
@@ -116,19 +116,19 @@ def register(
 def list_pipelines(project: str | None = None) -> builtins.list[PipelineInfo]:
     """The project's registered pipelines: ``relay.pipelines.list()``, as ``datasets.list()``."""
     backend, default_project, _ = _session()
-    return backend.list_pipelines(project or default_project)
+    return backend.pipelines.list_pipelines(project or default_project)
 
 
 def runs(
     pipeline: str | None = None, *, project: str | None = None, limit: int = 50
 ) -> builtins.list[PipelineRun]:
     backend, default_project, _ = _session()
-    return backend.list_pipeline_runs(project or default_project, pipeline, limit)
+    return backend.pipelines.list_runs(project or default_project, pipeline, limit)
 
 
 def get_run(run_id: str) -> PipelineRun:
     backend, _, _ = _session()
-    return backend.get_pipeline_run(run_id)
+    return backend.pipelines.get_run(run_id)
 
 
 def output(run: PipelineRun | str, step: str, *, dest: str | Path | None = None) -> Any:
@@ -137,7 +137,7 @@ def output(run: PipelineRun | str, step: str, *, dest: str | Path | None = None)
     from relayml.pipelines import outputs
 
     backend, _, _ = _session()
-    record = backend.get_pipeline_run(run) if isinstance(run, str) else run
+    record = backend.pipelines.get_run(run) if isinstance(run, str) else run
     out = record.step(step).output
     if out is None:
         raise_no_output(record, step)
@@ -146,7 +146,7 @@ def output(run: PipelineRun | str, step: str, *, dest: str | Path | None = None)
     if out.blob is not None:
         folder = Path(dest) if dest is not None else Path(tempfile.mkdtemp(prefix="relay-out-"))
         name = out.name if out.kind == "file" and out.name else outputs.TABLE_FILE
-        path = str(backend.download_pipeline_blob(record.id, out.blob, folder / name))
+        path = str(backend.pipelines.download_blob(record.id, out.blob, folder / name))
     value, _ref = outputs.load(out, path)
     return value
 
@@ -163,12 +163,12 @@ def raise_no_output(record: PipelineRun, step: str) -> None:
 def logs(run: PipelineRun | str, step: str) -> str:
     """Everything the step printed (stdout and stderr, all attempts); '' if nothing."""
     backend, _, _ = _session()
-    record = backend.get_pipeline_run(run) if isinstance(run, str) else run
+    record = backend.pipelines.get_run(run) if isinstance(run, str) else run
     digest = record.step(step).logs_digest
     if digest is None:
         return ""
     with scratch_dir("logs") as tmp:
-        path = backend.download_pipeline_blob(record.id, digest, tmp / "step.log")
+        path = backend.pipelines.download_blob(record.id, digest, tmp / "step.log")
         return path.read_text(encoding="utf-8", errors="replace")
 
 

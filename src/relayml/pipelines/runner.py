@@ -60,7 +60,7 @@ def register(
     pipe, ref = resolve(target)
     graph = pipe.build(params)
     defaults = {k: v for k, v in pipe.defaults().items() if v is not pipe.signature.empty}
-    backend.register_pipeline(
+    backend.pipelines.register(
         project, pipe.name, module=ref, schedule=pipe.schedule, params=defaults, steps=graph.specs()
     )
     return pipe, ref, graph
@@ -88,7 +88,7 @@ def run_pipeline(
     values = pipe.bind(params)
     runner = executor if not isinstance(executor, str) else get_executor(executor, max_workers)
     try:
-        run = backend.start_pipeline_run(
+        run = backend.pipelines.start_run(
             project,
             pipe.name,
             steps=graph.specs(),
@@ -102,7 +102,7 @@ def run_pipeline(
     finally:
         if isinstance(executor, str):
             runner.close()
-    return backend.get_pipeline_run(run.id)
+    return backend.pipelines.get_run(run.id)
 
 
 def refuse_nested_run() -> None:
@@ -183,7 +183,7 @@ class _Orchestrator:
     # recording -----------------------------------------------------------------------------
     def _record(self, st: _State, status: StepStatus, **extra: Any) -> None:
         st.status = status
-        self.backend.record_step(
+        self.backend.pipelines.record_step(
             self.run.id,
             st.node.name,
             status=status.value,
@@ -241,7 +241,7 @@ class _Orchestrator:
                 continue
             st.cache_key = self._cache_key(st.node)
             if not self.no_cache and st.node.step.cache:
-                hit = self.backend.find_cached_step(self.run.project, st.cache_key)
+                hit = self.backend.pipelines.find_cached(self.run.project, st.cache_key)
                 if hit is not None:
                     st.output = hit
                     self._record(st, StepStatus.CACHED)
@@ -315,7 +315,7 @@ class _Orchestrator:
         if out.blob not in self.blobs:
             name = out.name if out.kind == "file" and out.name else outputs.TABLE_FILE
             dest = self.work / "inputs" / out.blob / name
-            self.backend.download_pipeline_blob(self.run.id, out.blob, dest)
+            self.backend.pipelines.download_blob(self.run.id, out.blob, dest)
             self.blobs[out.blob] = str(dest)
         return self.blobs[out.blob]
 
@@ -358,7 +358,7 @@ class _Orchestrator:
             elif saved.kind == "dataset":
                 out = StepOutput("dataset", str(saved.ref), ref=str(saved.ref))
             else:
-                digest, size = self.backend.put_pipeline_blob(self.run.id, str(saved.path))
+                digest, size = self.backend.pipelines.put_blob(self.run.id, str(saved.path))
                 out = StepOutput(
                     saved.kind, digest, format=saved.format, name=saved.name, size=size
                 )
@@ -400,7 +400,7 @@ class _Orchestrator:
             return None
         log = self.work / f"{st.node.name}.all.log"
         log.write_text(combined, encoding="utf-8")
-        digest, _size = self.backend.put_pipeline_blob(self.run.id, log)
+        digest, _size = self.backend.pipelines.put_blob(self.run.id, log)
         return digest
 
     def _finish(self, interrupted: bool = False) -> None:
@@ -412,7 +412,7 @@ class _Orchestrator:
         else:
             error = None
         try:
-            self.backend.finish_pipeline_run(self.run.id, "failed" if error else "finished", error)
+            self.backend.pipelines.finish_run(self.run.id, "failed" if error else "finished", error)
         except Exception:
             if not interrupted:
                 raise

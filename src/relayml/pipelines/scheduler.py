@@ -39,7 +39,7 @@ class PipelineSource:
         self.pipelines: dict[ScheduleKey, PipelineInfo] = {}
 
     def schedules(self) -> Iterator[Schedule]:
-        for info in self.backend.list_pipelines(self.project, scheduled=True):
+        for info in self.backend.pipelines.list_pipelines(self.project, scheduled=True):
             if info.schedule is None:
                 continue
             key = ScheduleKey(ScheduleKind.PIPELINE, info.project, info.name)

@@ -109,7 +109,7 @@ class Dataset:
         cache = Settings.from_env().home / "cache" / "datasets"
         target = cache / f"{self._v.blob}.parquet"
         if not target.exists():
-            self._backend.download_dataset(self.project, self.ref, target, self._allow)
+            self._backend.datasets.download(self.project, self.ref, target, self._allow)
         return target
 
     def to_arrow(self, columns: list[str] | None = None) -> pa.Table:
@@ -131,7 +131,7 @@ class Dataset:
             yield from pf.iter_batches(batch_size=batch_size, columns=columns)
 
     def lineage(self) -> LineageNode:
-        return self._backend.dataset_lineage(self.project, self.ref)
+        return self._backend.datasets.lineage(self.project, self.ref)
 
     def to_dict(self) -> dict[str, Any]:
         return self._v.to_dict()
@@ -235,7 +235,7 @@ def publish_to(
         write_normalized(data, path, report, dtypes=dtypes, contract_types=contract_types)
         if uploading is not None:
             uploading()
-        version = backend.publish_dataset(
+        version = backend.datasets.publish(
             project,
             name,
             path,
@@ -261,23 +261,23 @@ def get(
     backend, proj = _backend(project, backend)
     text = ref.ref if isinstance(ref, Dataset) else ref
     r = parse_ref(text, version)
-    found = backend.get_dataset(proj, str(r), allow_quarantined)
+    found = backend.datasets.get(proj, str(r), allow_quarantined)
     return Dataset(backend, found, allow_quarantined=allow_quarantined)
 
 
 def list_datasets(project: str | None = None) -> list[DatasetInfo]:
     backend, proj = _backend(project)
-    return backend.list_datasets(proj)
+    return backend.datasets.list_datasets(proj)
 
 
 def versions(name: str, *, project: str | None = None) -> list[Dataset]:
     backend, proj = _backend(project)
-    return [Dataset(backend, v) for v in backend.dataset_versions(proj, name)]
+    return [Dataset(backend, v) for v in backend.datasets.versions(proj, name)]
 
 
 def lineage(ref: str | Dataset, *, project: str | None = None) -> LineageNode:
     backend, proj = _backend(project)
-    return backend.dataset_lineage(proj, ref.ref if isinstance(ref, Dataset) else ref)
+    return backend.datasets.lineage(proj, ref.ref if isinstance(ref, Dataset) else ref)
 
 
 def diff(
@@ -289,15 +289,15 @@ def diff(
 ) -> DatasetDiff:
     """Schema and profile differences from version ``a`` to version ``b``."""
     backend, proj = _backend(project, backend)
-    va = backend.get_dataset(proj, a.ref if isinstance(a, Dataset) else a, True)
-    vb = backend.get_dataset(proj, b.ref if isinstance(b, Dataset) else b, True)
+    va = backend.datasets.get(proj, a.ref if isinstance(a, Dataset) else a, True)
+    vb = backend.datasets.get(proj, b.ref if isinstance(b, Dataset) else b, True)
     return diff_versions(va, vb)
 
 
 def release(ref: str | Dataset, reason: str, *, project: str | None = None) -> Dataset:
     """Release a quarantined version for use, recording who and why (audited)."""
     backend, proj = _backend(project)
-    found = backend.release_dataset(proj, ref.ref if isinstance(ref, Dataset) else ref, reason)
+    found = backend.datasets.release(proj, ref.ref if isinstance(ref, Dataset) else ref, reason)
     return Dataset(backend, found)
 
 
@@ -321,7 +321,7 @@ def load_for_drift(
     backend, proj = _backend(project, backend)
     try:
         if summary_ok:
-            sketch: Mapping[str, Any] = backend.dataset_sketch(proj, ref)
+            sketch: Mapping[str, Any] = backend.datasets.sketch(proj, ref)
             return sketch
         return get(ref, project=proj, backend=backend).to_arrow()
     except NotFound as exc:

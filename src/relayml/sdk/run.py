@@ -27,7 +27,7 @@ from relayml.domain.tracking import (
 )
 from relayml.errors import Conflict, InvalidInput
 from relayml.sdk import session as _session
-from relayml.sdk.flusher import HEARTBEAT_INTERVAL, flusher
+from relayml.sdk.flusher import flusher
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -79,14 +79,14 @@ class Run:
         return dict(self._record.tags)
 
     def refresh(self) -> Run:
-        self._record = self._backend.get_run(self.id)
+        self._record = self._backend.tracking.get_run(self.id)
         return self
 
     def metric_history(self, key: str) -> list[MetricPoint]:
-        return self._backend.metric_history(self.id, key)
+        return self._backend.tracking.metric_history(self.id, key)
 
     def list_artifacts(self, prefix: str | None = None) -> list[ArtifactInfo]:
-        return self._backend.list_artifacts(self.id, prefix)
+        return self._backend.artifacts.list_artifacts(self.id, prefix)
 
     def download_artifact(self, path: str, dest: str | os.PathLike[str] = ".") -> Path:
         """Fetch one artifact (or every file under a directory path) into `dest`, verified."""
@@ -98,11 +98,11 @@ class Run:
         exact = [a for a in items if a.path == logical]
         if exact:
             target = dest_path / Path(logical).name if dest_path.is_dir() else dest_path
-            return self._backend.download_artifact(self.id, logical, target)
+            return self._backend.artifacts.download_artifact(self.id, logical, target)
         root = dest_path / Path(logical).name
         for a in items:
             rel = a.path[len(logical) + 1 :]
-            self._backend.download_artifact(self.id, a.path, root / rel)
+            self._backend.artifacts.download_artifact(self.id, a.path, root / rel)
         return root
 
     def to_dict(self) -> dict[str, Any]:
@@ -117,12 +117,8 @@ class Run:
 class ActiveRun(Run):
     """A run being logged to. Metric points are buffered and written in the background."""
 
-    def __init__(
-        self, backend: Backend, record: RunRecord, heartbeat: float = HEARTBEAT_INTERVAL
-    ) -> None:
+    def __init__(self, backend: Backend, record: RunRecord) -> None:
         super().__init__(backend, record)
-        self._heartbeat = heartbeat
-        self._last_write = time.monotonic()  # creating the run was its first heartbeat
         self._lock = threading.Lock()
         self._io_lock = threading.Lock()  # one flush in flight at a time, so end() waits for it
         self._pending: list[MetricPoint] = []
@@ -152,8 +148,7 @@ class ActiveRun(Run):
                 )
         new = {k: v for k, v in clean.items() if k not in self._params}
         if new:
-            self._backend.log_batch(self.id, params=new)
-            self._last_write = time.monotonic()
+            self._backend.tracking.log_batch(self.id, params=new)
             self._params.update(new)
             self._record.params.update(new)
 
@@ -161,8 +156,7 @@ class ActiveRun(Run):
         self.set_tags({key: value})
 
     def set_tags(self, tags: dict[str, Any]) -> None:
-        self._backend.log_batch(self.id, tags=tags)
-        self._last_write = time.monotonic()
+        self._backend.tracking.log_batch(self.id, tags=tags)
         self._record.tags.update({k: str(v) for k, v in tags.items()})
 
     # metrics (buffered)
@@ -215,8 +209,7 @@ class ActiveRun(Run):
             try:
                 while done < len(batch):
                     chunk = batch[done : done + flusher.chunk]
-                    self._backend.log_batch(self.id, metrics=chunk)
-                    self._last_write = time.monotonic()
+                    self._backend.tracking.log_batch(self.id, metrics=chunk)
                     done += len(chunk)
             except BaseException as exc:
                 with self._lock:  # keep the points for the next attempt
@@ -234,19 +227,6 @@ class ActiveRun(Run):
         """Write every buffered point now."""
         self._flush_pending()
 
-    def _heartbeat_if_due(self) -> None:
-        """Tell the store this run's process is alive, if nothing was written to the run for
-        its heartbeat interval (an empty batch: every write is a heartbeat)."""
-        if self._ended or time.monotonic() - self._last_write < self._heartbeat:
-            return
-        if not self._io_lock.acquire(blocking=False):
-            return  # a write is in flight: that is the heartbeat
-        try:
-            self._backend.log_batch(self.id)
-            self._last_write = time.monotonic()
-        finally:
-            self._io_lock.release()
-
     # artifacts
     def log_artifact(
         self, local_path: str | os.PathLike[str], artifact_path: str | None = None
@@ -257,11 +237,15 @@ class ActiveRun(Run):
             raise InvalidInput(f"cannot log artifact {str(src)!r}: no such file or directory")
         base = artifact_path.strip("/") if artifact_path else src.name
         if src.is_file():
-            return [self._backend.log_artifact(self.id, check_logical_path(base), src)]
+            return [self._backend.artifacts.log_artifact(self.id, check_logical_path(base), src)]
         out = []
         for f in sorted(p for p in src.rglob("*") if p.is_file()):
             rel = f.relative_to(src).as_posix()
-            out.append(self._backend.log_artifact(self.id, check_logical_path(f"{base}/{rel}"), f))
+            out.append(
+                self._backend.artifacts.log_artifact(
+                    self.id, check_logical_path(f"{base}/{rel}"), f
+                )
+            )
         return out
 
     # lineage
@@ -271,7 +255,7 @@ class ActiveRun(Run):
         from relayml.sdk.datasets import Dataset
 
         ref = dataset.ref if isinstance(dataset, Dataset) else dataset
-        version = self._backend.use_dataset(self.id, ref, allow_quarantined)
+        version = self._backend.datasets.use(self.id, ref, allow_quarantined)
         self._record.tags[f"relay.dataset.{version.name}"] = version.ref
         return Dataset(self._backend, version, allow_quarantined=allow_quarantined)
 
@@ -288,11 +272,11 @@ class ActiveRun(Run):
             self._ended = True
             with contextlib.suppress(Exception):
                 final = "failed" if status == "finished" else status
-                self._record = self._backend.end_run(self.id, final)
+                self._record = self._backend.tracking.end_run(self.id, final)
             raise
         flusher.unregister(self)
         self._ended = True
-        self._record = self._backend.end_run(self.id, status)
+        self._record = self._backend.tracking.end_run(self.id, status)
 
     def __enter__(self) -> ActiveRun:
         self._token = _active.set((*_active.get(), self))
@@ -337,7 +321,7 @@ def start_run(
     if parent_id is None and (outer := active_run()) is not None:
         parent_id = outer.id
     all_tags = {**capture(), **(tags or {})}
-    record = sess.backend.create_run(
+    record = sess.backend.tracking.create_run(
         project=project or sess.project,
         experiment=experiment,
         name=name,
@@ -345,12 +329,12 @@ def start_run(
         tags=all_tags,
         parent_id=parent_id,
     )
-    return ActiveRun(sess.backend, record, sess.settings.heartbeat_interval or HEARTBEAT_INTERVAL)
+    return ActiveRun(sess.backend, record)
 
 
 def get_run(run_id: str) -> Run:
     sess = _session.current()
-    return Run(sess.backend, sess.backend.get_run(run_id))
+    return Run(sess.backend, sess.backend.tracking.get_run(run_id))
 
 
 class RunList(list[Run]):
@@ -371,7 +355,7 @@ def search_runs(
 ) -> RunList | pd.DataFrame:
     sess = _session.current()
     experiments = [experiment] if isinstance(experiment, str) else experiment
-    page = sess.backend.search_runs(
+    page = sess.backend.tracking.search_runs(
         project=project or sess.project,
         experiments=experiments,
         filter=filter,

@@ -42,7 +42,7 @@ def connect(
     # no project named: the one `relay use` remembered in the workspace, else "default"
     name = check_name("project", project or workspace_project(cfg.home) or DEFAULT_PROJECT)
     if project:
-        backend.ensure_project(name)
+        backend.identity.ensure_project(name)
     return Session(backend=backend, project=name, settings=cfg)
 
 

@@ -14,7 +14,7 @@ from relayml.scratch import orphaned_scratch, remove_scratch
 
 
 def collect(backend: Backend, *, apply: bool = False, grace: str = DEFAULT_GRACE) -> GcReport:
-    report = backend.storage_gc(apply=apply, grace=grace)
+    report = backend.storage.gc(apply=apply, grace=grace)
     now = time.time()
     cutoff = now - report.grace_seconds
     local = sorted((d for d in orphaned_scratch() if d.mtime < cutoff), key=lambda d: d.path)

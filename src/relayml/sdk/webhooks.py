@@ -10,18 +10,18 @@ def add(url: str, *, project: str | None = None) -> IssuedWebhook:
     """Send the project's events to ``url``, signed. The result's ``secret`` is shown this
     once: give it to the receiver, which checks each delivery's ``Relay-Signature`` with it."""
     sess = _session.current()
-    return sess.backend.add_webhook(project or sess.project, url)
+    return sess.backend.notifications.add_webhook(project or sess.project, url)
 
 
 def list_webhooks(*, project: str | None = None) -> list[Webhook]:
     sess = _session.current()
-    return sess.backend.list_webhooks(project or sess.project)
+    return sess.backend.notifications.list_webhooks(project or sess.project)
 
 
 def remove(webhook_id: str, *, project: str | None = None) -> None:
     """Stop delivering to a webhook (its past deliveries stay on record)."""
     sess = _session.current()
-    sess.backend.remove_webhook(project or sess.project, webhook_id)
+    sess.backend.notifications.remove_webhook(project or sess.project, webhook_id)
 
 
 def deliveries(
@@ -29,4 +29,4 @@ def deliveries(
 ) -> list[Delivery]:
     """Deliveries to the project's webhooks (or one of them), most recently updated first."""
     sess = _session.current()
-    return sess.backend.webhook_deliveries(project or sess.project, webhook_id, limit)
+    return sess.backend.notifications.deliveries(project or sess.project, webhook_id, limit)

@@ -70,7 +70,7 @@ class ArtifactService(ServiceBase):
             f"run {run_id} has no artifact {logical!r}; list them with: relay artifacts ls {run_id}"
         )
 
-    def open_artifact(
+    def download_artifact(
         self, who: Principal, run_id: str, path: str
     ) -> tuple[ArtifactInfo, Iterator[bytes]]:
         info = self.find(who, run_id, path)

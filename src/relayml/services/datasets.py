@@ -207,7 +207,7 @@ class DatasetService(ServiceBase):
             self.require_in_project(tx, who, Action.DATASET_READ, project, EntityKind.DATASET, ref)
             return self._find(tx, project, ref, allow_quarantined)[1]
 
-    def open_data(
+    def download(
         self, who: Principal, project: str, ref: str, allow_quarantined: bool = False
     ) -> tuple[DatasetVersion, Iterator[bytes]]:
         """The version and its Parquet bytes, verified against their sha256 as they stream."""

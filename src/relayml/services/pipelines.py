@@ -319,9 +319,7 @@ class PipelineService(ServiceBase):
     ) -> PipelineRun:
         final = parse_status(status)
         if not final.terminal:
-            raise InvalidInput(
-                f"a pipeline run finishes as finished, failed or killed, not {final.value}"
-            )
+            raise InvalidInput("a pipeline run finishes as finished, failed or killed, not running")
         with self.write() as tx:
             project = self._run_project(tx, run_id)
             roles = self.require(
@@ -404,7 +402,7 @@ class PipelineService(ServiceBase):
                 raise Conflict(f"pipeline run {run_id} already ended as {run.status.value}")
         return self.store_upload(who, project, chunks, expected_digest)
 
-    def open_blob(self, who: Principal, run_id: str, digest: str) -> Iterator[bytes]:
+    def download_blob(self, who: Principal, run_id: str, digest: str) -> Iterator[bytes]:
         """A blob that a step run of this run's project refers to, verified as it is read."""
         check_digest(digest)
         with self.read() as tx:

@@ -49,7 +49,7 @@ class PipelineContract:
     def test_pipeline_registration_and_listing(self, contract: ContractEnv) -> None:
         b = contract.admin
         p = contract.new_project()
-        info = b.register_pipeline(
+        info = b.pipelines.register(
             p, "nightly", module="etl.jobs:nightly", schedule="0 3 * * *", params={"n": 3},
             steps=GRAPH,
         )  # fmt: skip
@@ -57,113 +57,115 @@ class PipelineContract:
         assert [s.name for s in info.steps] == ["load", "clean", "report"]
         assert info.steps[1].upstream == ("load",)
         assert info.schedule_since is not None and info.last_scheduled is None
-        b.register_pipeline(p, "adhoc", module="etl.jobs:adhoc", steps=GRAPH[:1])
-        assert [x.name for x in b.list_pipelines(p)] == ["adhoc", "nightly"]
-        scheduled = [x for x in b.list_pipelines(scheduled=True) if x.project == p]
+        b.pipelines.register(p, "adhoc", module="etl.jobs:adhoc", steps=GRAPH[:1])
+        assert [x.name for x in b.pipelines.list_pipelines(p)] == ["adhoc", "nightly"]
+        scheduled = [x for x in b.pipelines.list_pipelines(scheduled=True) if x.project == p]
         assert [x.name for x in scheduled] == ["nightly"]
         with pytest.raises(InvalidInput, match="cron"):
-            b.register_pipeline(p, "bad", module="m:f", schedule="every day")
+            b.pipelines.register(p, "bad", module="m:f", schedule="every day")
         with pytest.raises(InvalidInput, match="twice"):
-            b.register_pipeline(p, "dup", module="m:f", steps=[StepSpec("a"), StepSpec("a")])
+            b.pipelines.register(p, "dup", module="m:f", steps=[StepSpec("a"), StepSpec("a")])
 
     def test_run_and_step_states_are_recorded(self, contract: ContractEnv) -> None:
         b = contract.admin
         p = contract.new_project()
-        b.register_pipeline(p, "etl", module="m:etl", steps=GRAPH)
-        run = b.start_pipeline_run(p, "etl", steps=GRAPH, params={"n": 3})
+        b.pipelines.register(p, "etl", module="m:etl", steps=GRAPH)
+        run = b.pipelines.start_run(p, "etl", steps=GRAPH, params={"n": 3})
         assert run.status is RunStatus.RUNNING and run.trigger is Trigger.MANUAL
         assert [s.status for s in run.steps] == [StepStatus.PENDING] * 3
-        b.record_step(run.id, "load", status="running", attempts=1)
+        b.pipelines.record_step(run.id, "load", status="running", attempts=1)
         value = StepOutput("value", _key("[1,2]"), [1, 2])
-        done = b.record_step(
+        done = b.pipelines.record_step(
             run.id, "load", status="finished", attempts=1, cache_key=_key("k1"), output=value
         )
         assert done.status is StepStatus.FINISHED and done.duration is not None
-        b.record_step(
+        b.pipelines.record_step(
             run.id, "clean", status="failed", attempts=2, error="ValueError: x",
             user_traceback='File "etl.py", line 3, in clean\nValueError: x',
         )  # fmt: skip
-        b.record_step(run.id, "report", status="skipped", error="upstream clean failed")
+        b.pipelines.record_step(run.id, "report", status="skipped", error="upstream clean failed")
         with pytest.raises(Conflict):
-            b.record_step(run.id, "load", status="running", attempts=2)
-        unfinished = b.start_pipeline_run(p, "etl", steps=GRAPH)
+            b.pipelines.record_step(run.id, "load", status="running", attempts=2)
+        unfinished = b.pipelines.start_run(p, "etl", steps=GRAPH)
         with pytest.raises(Conflict, match="cannot finish"):
-            b.finish_pipeline_run(unfinished.id, "finished")
-        ended = b.finish_pipeline_run(run.id, "failed", "clean: ValueError: x")
+            b.pipelines.finish_run(unfinished.id, "finished")
+        ended = b.pipelines.finish_run(run.id, "failed", "clean: ValueError: x")
         assert ended.status is RunStatus.FAILED and ended.ended_at is not None
-        got = b.get_pipeline_run(run.id)
+        got = b.pipelines.get_run(run.id)
         assert got.step("load").output == value
         assert got.step("clean").attempts == 2
         assert "line 3, in clean" in (got.step("clean").user_traceback or "")
         assert got.step("report").status is StepStatus.SKIPPED
         assert [s.name for s in got.failed_steps] == ["clean"]
-        listed = b.list_pipeline_runs(p, "etl")
+        listed = b.pipelines.list_runs(p, "etl")
         assert run.id in [r.id for r in listed] and listed[0].started_at >= listed[-1].started_at
         with pytest.raises(Conflict):
-            b.finish_pipeline_run(run.id, "finished")
+            b.pipelines.finish_run(run.id, "finished")
         with pytest.raises(NotFound):
-            b.get_pipeline_run(uuid.uuid4().hex)
+            b.pipelines.get_run(uuid.uuid4().hex)
         with pytest.raises(NotFound):
-            b.start_pipeline_run(p, "unregistered", steps=GRAPH)
+            b.pipelines.start_run(p, "unregistered", steps=GRAPH)
 
     def test_cache_lookup_and_blobs(self, contract: ContractEnv, tmp_path: Path) -> None:
         b = contract.admin
         p = contract.new_project()
-        b.register_pipeline(p, "etl", module="m:etl", steps=GRAPH[:1])
-        run = b.start_pipeline_run(p, "etl", steps=GRAPH[:1])
+        b.pipelines.register(p, "etl", module="m:etl", steps=GRAPH[:1])
+        run = b.pipelines.start_run(p, "etl", steps=GRAPH[:1])
         src = tmp_path / "table.parquet"
         src.write_bytes(b"PAR1 not really parquet PAR1")
-        digest, size = b.put_pipeline_blob(run.id, src)
+        digest, size = b.pipelines.put_blob(run.id, src)
         assert digest == hashlib.sha256(src.read_bytes()).hexdigest() and size == src.stat().st_size
         out = StepOutput("table", digest, format="arrow", size=size)
         key = _key("cache-key")
-        assert b.find_cached_step(p, key) is None
-        b.record_step(run.id, "load", status="finished", attempts=1, cache_key=key, output=out)
-        b.finish_pipeline_run(run.id, "finished")
-        assert b.find_cached_step(p, key) == out
-        assert b.find_cached_step(contract.new_project(), key) is None  # per project
-        dest = b.download_pipeline_blob(run.id, digest, tmp_path / "copy" / "t.parquet")
+        assert b.pipelines.find_cached(p, key) is None
+        b.pipelines.record_step(
+            run.id, "load", status="finished", attempts=1, cache_key=key, output=out
+        )
+        b.pipelines.finish_run(run.id, "finished")
+        assert b.pipelines.find_cached(p, key) == out
+        assert b.pipelines.find_cached(contract.new_project(), key) is None  # per project
+        dest = b.pipelines.download_blob(run.id, digest, tmp_path / "copy" / "t.parquet")
         assert dest.read_bytes() == src.read_bytes()
         with pytest.raises(NotFound):  # a blob no step of this project refers to
-            b.download_pipeline_blob(run.id, _key("unrelated"), tmp_path / "x")
+            b.pipelines.download_blob(run.id, _key("unrelated"), tmp_path / "x")
         with pytest.raises(Conflict):  # the run has ended
-            b.put_pipeline_blob(run.id, src)
+            b.pipelines.put_blob(run.id, src)
 
     def test_schedule_slots_run_once(self, contract: ContractEnv) -> None:
         b = contract.admin
         p = contract.new_project()
-        b.register_pipeline(p, "daily", module="m:d", schedule="0 3 * * *", steps=GRAPH[:1])
+        b.pipelines.register(p, "daily", module="m:d", schedule="0 3 * * *", steps=GRAPH[:1])
         slot = datetime.now(UTC).replace(microsecond=0) + timedelta(days=1)
-        run = b.start_pipeline_run(
+        run = b.pipelines.start_run(
             p, "daily", steps=GRAPH[:1], trigger="schedule", scheduled_for=slot
         )
         assert run.trigger is Trigger.SCHEDULE and run.scheduled_for == slot
         with pytest.raises(Conflict, match="already started"):
-            b.start_pipeline_run(
+            b.pipelines.start_run(
                 p, "daily", steps=GRAPH[:1], trigger="schedule", scheduled_for=slot
             )
-        (info,) = b.list_pipelines(p)
+        (info,) = b.pipelines.list_pipelines(p)
         assert info.last_scheduled == slot
 
     def test_pipeline_permissions(self, contract: ContractEnv) -> None:
         p = contract.new_project()
-        contract.admin.register_pipeline(p, "etl", module="m:etl", steps=GRAPH[:1])
+        contract.admin.pipelines.register(p, "etl", module="m:etl", steps=GRAPH[:1])
         scientist = contract.as_role(p, "data_scientist")
-        assert [x.name for x in scientist.list_pipelines(p)] == ["etl"]
+        assert [x.name for x in scientist.pipelines.list_pipelines(p)] == ["etl"]
         with pytest.raises(PermissionDenied):
-            scientist.start_pipeline_run(p, "etl", steps=GRAPH[:1])
+            scientist.pipelines.start_run(p, "etl", steps=GRAPH[:1])
         with pytest.raises(PermissionDenied):
-            scientist.register_pipeline(p, "mine", module="m:x", steps=GRAPH[:1])
+            scientist.pipelines.register(p, "mine", module="m:x", steps=GRAPH[:1])
         engineer = contract.as_role(p, "data_engineer")
-        run = engineer.start_pipeline_run(p, "etl", steps=GRAPH[:1])
-        engineer.record_step(run.id, "load", status="finished", attempts=1)
+        run = engineer.pipelines.start_run(p, "etl", steps=GRAPH[:1])
+        engineer.pipelines.record_step(run.id, "load", status="finished", attempts=1)
         with pytest.raises(PermissionDenied):
-            scientist.record_step(run.id, "load", status="failed")
-        assert scientist.get_pipeline_run(run.id).step("load").status is StepStatus.FINISHED
+            scientist.pipelines.record_step(run.id, "load", status="failed")
+        assert scientist.pipelines.get_run(run.id).step("load").status is StepStatus.FINISHED
         outsider = contract.as_role(contract.new_project(), "data_engineer")
         with pytest.raises(PermissionDenied):
-            outsider.get_pipeline_run(run.id)
-        events = contract.admin.audit_log(project=p, entity_kind="pipeline_run")
+            outsider.pipelines.get_run(run.id)
+        events = contract.admin.audit.log(project=p, entity_kind="pipeline_run")
         assert {"pipeline.run", "pipeline.step"} <= {e.action for e in events}
 
     def test_running_a_pipeline_records_everything(
@@ -188,7 +190,7 @@ class PipelineContract:
         assert first.step("total").output == StepOutput("value", _key("10"), 10)
         assert "ValueError: no good: 5" in (first.step("broken").user_traceback or "")
         assert first.step("numbers").logs_digest is not None
-        log = b.download_pipeline_blob(
+        log = b.pipelines.download_blob(
             first.id, first.step("numbers").logs_digest or "", tmp_path / "l"
         )
         assert log.read_text() == "making 5\n"

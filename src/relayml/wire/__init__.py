@@ -7,16 +7,12 @@ without pulling in FastAPI. Floats that JSON cannot carry (NaN, ±inf) travel as
 
 from __future__ import annotations
 
-from dataclasses import fields
 from datetime import datetime
 from typing import Any
-
-from pydantic import BaseModel, Field
 
 from relayml.domain.audit import AuditEvent, Checkpoint, VerifyResult
 from relayml.domain.datasets import DatasetInfo
 from relayml.domain.identity import IssuedToken, Project, Role, TokenInfo, User
-from relayml.domain.notifications import Delivery, DeliveryStatus, IssuedWebhook, Webhook
 from relayml.domain.numbers import decode_float, encode_float
 from relayml.domain.storage import GcReport, Leftover
 from relayml.domain.tracking import (
@@ -259,55 +255,3 @@ def dataset_info_in(d: dict[str, Any]) -> DatasetInfo:
         versions=int(d["versions"]),
         latest=d.get("latest"),
     )
-
-
-# --- webhooks: typed models, the FastAPI response_model and the http client's decoder --------
-
-
-class WebhookOut(BaseModel):
-    id: str
-    project: str
-    url: str
-    created_at: datetime
-    created_by: str
-
-    @classmethod
-    def of(cls, w: Webhook) -> WebhookOut:
-        return cls(
-            id=w.id, project=w.project, url=w.url, created_at=w.created_at, created_by=w.created_by
-        )
-
-    def domain(self) -> Webhook:
-        return Webhook(self.id, self.project, self.url, self.created_at, self.created_by)
-
-
-class WebhookCreated(BaseModel):
-    webhook: WebhookOut
-    secret: str = Field(description="Signs every delivery; shown this once, store it now.")
-
-    @classmethod
-    def of(cls, issued: IssuedWebhook) -> WebhookCreated:
-        return cls(webhook=WebhookOut.of(issued.webhook), secret=issued.secret)
-
-    def domain(self) -> IssuedWebhook:
-        return IssuedWebhook(self.webhook.domain(), self.secret)
-
-
-class DeliveryOut(BaseModel):
-    id: str
-    webhook_id: str
-    event_id: str
-    event_kind: str
-    status: DeliveryStatus
-    attempts: int
-    last_status_code: int | None
-    last_error: str | None
-    delivered_at: datetime | None
-    updated_at: datetime
-
-    @classmethod
-    def of(cls, d: Delivery) -> DeliveryOut:
-        return cls(**{f.name: getattr(d, f.name) for f in fields(d)})
-
-    def domain(self) -> Delivery:
-        return Delivery(**dict(self))

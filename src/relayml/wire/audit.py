@@ -5,7 +5,7 @@ from __future__ import annotations
 from pydantic import Field
 
 from relayml import wire
-from relayml.domain.audit import AuditEvent, VerifyResult
+from relayml.domain.audit import AuditEvent, Checkpoint, VerifyResult
 from relayml.wire.common import Time, WireModel
 
 
@@ -47,3 +47,20 @@ class VerifyOut(WireModel):
 
     def to_domain(self) -> VerifyResult:
         return wire.verify_in(self.model_dump())
+
+
+class CheckpointOut(WireModel):
+    """A MACed checkpoint of the chain's head, as exported to the checkpoint file."""
+
+    seq: int
+    hash: str
+    ts: Time
+    key_id: str
+    mac: str
+
+    @classmethod
+    def from_domain(cls, obj: Checkpoint) -> CheckpointOut:
+        return cls.model_validate(wire.checkpoint_out(obj))
+
+    def to_domain(self) -> Checkpoint:
+        return wire.checkpoint_in(self.model_dump())

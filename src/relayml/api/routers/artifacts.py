@@ -73,5 +73,5 @@ def list_artifacts(
     responses=BINARY_RESPONSE,
 )
 def download_artifact(run_id: str, path: str, services: ServicesDep, who: PrincipalDep) -> Response:
-    info, chunks = services.artifacts.open_artifact(who, run_id, path)
+    info, chunks = services.artifacts.download_artifact(who, run_id, path)
     return send(chunks, info.digest, info.size)

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Query
 from starlette.responses import Response
 
-from relayml import wire
 from relayml.api.auth import PrincipalDep, ServicesDep
 from relayml.api.bodies import Route
 from relayml.api.responses import ERROR_RESPONSES, json
-from relayml.wire.audit import AuditEventOut, VerifyOut
+from relayml.wire.audit import AuditEventOut, CheckpointOut, VerifyOut
 
 router = APIRouter(prefix="/api/v1", route_class=Route, tags=["audit"], responses=ERROR_RESPONSES)
 
@@ -52,9 +51,9 @@ def audit_verify(services: ServicesDep, who: PrincipalDep) -> Response:
 
 @router.post(
     "/audit/checkpoints",
-    response_model=dict[str, Any],
+    response_model=CheckpointOut,
     summary="Export a MACed checkpoint of the audit chain's head now (admin)",
     status_code=201,
 )
 def audit_checkpoint(services: ServicesDep, who: PrincipalDep) -> Response:
-    return json(wire.checkpoint_out(services.audit.checkpoint(who)), status_code=201)
+    return json(CheckpointOut.from_domain(services.audit.checkpoint(who)), status_code=201)

@@ -153,9 +153,7 @@ def download(
     who: PrincipalDep,
     allow_quarantined: AllowQuarantined = False,
 ) -> Response:
-    found, chunks = services.datasets.open_data(
-        who, project, _ref(name, version), allow_quarantined
-    )
+    found, chunks = services.datasets.download(who, project, _ref(name, version), allow_quarantined)
     return send(chunks, found.blob, found.size)
 
 

@@ -220,5 +220,5 @@ async def put_blob(
     responses=BINARY_RESPONSE,
 )
 def get_blob(run_id: str, digest: str, services: ServicesDep, who: PrincipalDep) -> Response:
-    chunks = services.pipelines.open_blob(who, run_id, digest)
+    chunks = services.pipelines.download_blob(who, run_id, digest)
     return send(chunks, digest)

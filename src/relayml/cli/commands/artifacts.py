@@ -16,7 +16,7 @@ def ls(
 ) -> None:
     """List a run's artifacts with their sizes and sha256 digests."""
     with state.backend() as backend:
-        items = backend.list_artifacts(run_id)
+        items = backend.artifacts.list_artifacts(run_id)
     if as_json:
         output.emit_json(items)
         return
@@ -42,7 +42,7 @@ def get(
 
     dest.mkdir(parents=True, exist_ok=True)
     with state.backend() as backend:
-        run = Run(backend, backend.get_run(run_id))
+        run = Run(backend, backend.tracking.get_run(run_id))
         written = run.download_artifact(path, dest)
     output.print_(f"downloaded {output.escape(path)} -> {output.escape(str(written))} (verified)")
 

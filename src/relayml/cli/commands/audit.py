@@ -31,7 +31,7 @@ def log(
     """Show the most recent audit events, oldest first (model_governance and admin)."""
     kind, _, entity_id = (entity or "").partition(":")
     with state.backend() as backend:
-        events = backend.audit_log(
+        events = backend.audit.log(
             project=state.project_if_chosen(project),
             entity_kind=kind or None,
             entity_id=entity_id or None,
@@ -67,7 +67,7 @@ def verify(as_json: JsonFlag = False) -> None:
     from relayml.errors import IntegrityError
 
     with state.backend() as backend:
-        result = backend.audit_verify()
+        result = backend.audit.verify()
     if as_json:
         output.emit_json(result)
         if not result.ok:
@@ -88,7 +88,7 @@ def checkpoint(as_json: JsonFlag = False) -> None:
     """Export a MACed checkpoint of the chain's head now (admin); Relay also does so every
     RELAY_AUDIT_CHECKPOINT_EVERY events."""
     with state.backend() as backend:
-        cp = backend.audit_checkpoint()
+        cp = backend.audit.checkpoint()
     if as_json:
         import json
 

@@ -43,7 +43,7 @@ def ls(project: ProjectOpt = None, as_json: JsonOpt = False) -> None:
     """List the project's datasets with their version counts and latest usable version."""
     proj = state.project(project)
     with state.backend() as backend:
-        items = backend.list_datasets(proj)
+        items = backend.datasets.list_datasets(proj)
     if as_json:
         output.emit_json(items)
         return
@@ -68,7 +68,7 @@ def versions(
 ) -> None:
     """List every version of a dataset, quarantined ones included."""
     with state.backend() as backend:
-        items = backend.dataset_versions(state.project(project), name)
+        items = backend.datasets.versions(state.project(project), name)
     if as_json:
         output.emit_json([v.to_dict() for v in items])
         return
@@ -88,7 +88,7 @@ def show(
 ) -> None:
     """Schema, profile summary, quality report, status and lineage of one version."""
     with state.backend() as backend:
-        v = backend.get_dataset(state.project(project), ref, allow_quarantined=True)
+        v = backend.datasets.get(state.project(project), ref, allow_quarantined=True)
     if as_json:
         output.emit_json(v.to_dict())
         return
@@ -213,12 +213,12 @@ def get(
             from relayml.tables.parquet import open_parquet
 
             with scratch_dir("download") as tmp:
-                local = backend.download_dataset(proj, ref, tmp / "d.parquet", allow_quarantined)
+                local = backend.datasets.download(proj, ref, tmp / "d.parquet", allow_quarantined)
                 with open_parquet(local) as pf, pcsv.CSVWriter(out, pf.schema_arrow) as writer:
                     for batch in pf.iter_batches():
                         writer.write_batch(batch)
         else:
-            backend.download_dataset(proj, ref, out, allow_quarantined)
+            backend.datasets.download(proj, ref, out, allow_quarantined)
     output.print_(f"wrote {ref} -> {output.escape(str(out))}")
 
 
@@ -264,7 +264,7 @@ def lineage(
     from rich.tree import Tree
 
     with state.backend() as backend:
-        root = backend.dataset_lineage(state.project(project), ref)
+        root = backend.datasets.lineage(state.project(project), ref)
     if as_json:
         output.emit_json(root.to_dict())
         return
@@ -315,7 +315,7 @@ def release(
 ) -> None:
     """Release a quarantined version for use; who and why are recorded (audited)."""
     with state.backend() as backend:
-        v = backend.release_dataset(state.project(project), ref, reason)
+        v = backend.datasets.release(state.project(project), ref, reason)
     output.print_(f"released {v.ref}: {output.escape(v.release_reason or '')}")
 
 

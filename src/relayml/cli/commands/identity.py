@@ -67,7 +67,7 @@ def create(
     """Create a user with roles in a project and print their first API token."""
     scope = _scope(project)
     with state.backend() as backend:
-        issued = backend.create_user(name, roles, scope, expires=expires)
+        issued = backend.identity.create_user(name, roles, scope, expires=expires)
     where = "every project" if scope == "*" else scope
     output.print_(f"created user [bold]{name}[/] with {', '.join(roles)} in {where}")
     _show_token(issued.user, issued.token, issued.expires_at)
@@ -78,7 +78,7 @@ def ls(project: ProjectOpt = None, as_json: JsonFlag = False) -> None:
     -p/RELAY_PROJECT), or every user with '*' or no project given (platform readers)."""
     chosen = state.project_if_chosen(project)
     with state.backend() as backend:
-        users = backend.list_users(chosen)
+        users = backend.identity.list_users(chosen)
     if as_json:
         output.emit_json(users)
         return
@@ -100,7 +100,7 @@ def grant(
     """Grant a role in a project ('*' for every project)."""
     scope = _scope(project)
     with state.backend() as backend:
-        backend.grant(name, role, scope)
+        backend.identity.grant(name, role, scope)
     output.print_(f"granted {role} to {name} in {scope}")
 
 
@@ -112,7 +112,7 @@ def revoke(
     """Revoke a role in a project ('*' for every project)."""
     scope = _scope(project)
     with state.backend() as backend:
-        backend.revoke(name, role, scope)
+        backend.identity.revoke(name, role, scope)
     output.print_(f"revoked {role} from {name} in {scope}")
 
 
@@ -121,21 +121,21 @@ def token(
 ) -> None:
     """Issue a new API token (for yourself, or for anyone if you are a platform admin)."""
     with state.backend() as backend:
-        issued = backend.issue_token(name, expires=expires)
+        issued = backend.identity.issue_token(name, expires=expires)
     _show_token(issued.user, issued.token, issued.expires_at)
 
 
 def deactivate(name: Annotated[str, typer.Argument(help="User name.")]) -> None:
     """Deactivate a user: none of their tokens authenticates any more (platform admins)."""
     with state.backend() as backend:
-        backend.set_user_active(name, False)
+        backend.identity.set_user_active(name, False)
     output.print_(f"deactivated {name}: their tokens are refused (by every server within 5 s)")
 
 
 def activate(name: Annotated[str, typer.Argument(help="User name.")]) -> None:
     """Reactivate a deactivated user (platform admins)."""
     with state.backend() as backend:
-        backend.set_user_active(name, True)
+        backend.identity.set_user_active(name, True)
     output.print_(f"reactivated {name}")
 
 
@@ -150,7 +150,7 @@ def tokens_ls(
 
     with state.backend() as backend:
         me = backend.user
-        tokens = backend.list_tokens(user)
+        tokens = backend.identity.list_tokens(user)
     if as_json:
         output.emit_json(tokens)
         return
@@ -181,14 +181,14 @@ def tokens_revoke(
 ) -> None:
     """Revoke a token (your own, or anyone's if you are a platform admin)."""
     with state.backend() as backend:
-        info = backend.revoke_token(token_id)
+        info = backend.identity.revoke_token(token_id)
     output.print_(f"revoked token {info.id} of {info.user} (refused by every server within 5 s)")
 
 
 def whoami(as_json: JsonFlag = False) -> None:
     """Who the CLI acts as, and their roles per project."""
     with state.backend() as backend:
-        me = backend.whoami()
+        me = backend.identity.whoami()
         kind = backend.kind
     if as_json:
         output.emit_json({**me, "backend": kind})
@@ -205,14 +205,14 @@ def projects_create(
 ) -> None:
     """Create a project (admins only)."""
     with state.backend() as backend:
-        project = backend.create_project(name, description)
+        project = backend.identity.create_project(name, description)
     output.print_(f"created project [bold]{output.escape(project.name)}[/]")
 
 
 def projects_ls(as_json: JsonFlag = False) -> None:
     """List the projects you can see."""
     with state.backend() as backend:
-        projects = backend.list_projects()
+        projects = backend.identity.list_projects()
     if as_json:
         output.emit_json(projects)
         return

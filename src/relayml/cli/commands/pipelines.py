@@ -106,7 +106,7 @@ def ls(project: ProjectOpt = None, as_json: JsonFlag = False) -> None:
     """List the registered pipelines of a project."""
     name = state.project(project)
     with state.backend() as backend:
-        found = backend.list_pipelines(name)
+        found = backend.pipelines.list_pipelines(name)
     if as_json:
         output.emit_json([p.to_dict() for p in found])
         return
@@ -210,7 +210,7 @@ def runs(
     """List pipeline runs, newest first."""
     name = state.project(project)
     with state.backend() as backend:
-        found = backend.list_pipeline_runs(name, pipeline, limit)
+        found = backend.pipelines.list_runs(name, pipeline, limit)
     if as_json:
         output.emit_json([r.to_dict() for r in found])
         return
@@ -238,14 +238,14 @@ def show(
     from relayml.scratch import scratch_dir
 
     with state.backend() as backend:
-        result = backend.get_pipeline_run(run_id)
+        result = backend.pipelines.get_run(run_id)
         if logs is not None:
             digest = result.step(logs).logs_digest
             if digest is None:
                 sys.stderr.write(f"step {logs} printed nothing\n")
                 return
             with scratch_dir("logs") as tmp:
-                path = backend.download_pipeline_blob(run_id, digest, tmp / "log")
+                path = backend.pipelines.download_blob(run_id, digest, tmp / "log")
                 sys.stdout.write(path.read_text(encoding="utf-8", errors="replace"))
             return
     if as_json:

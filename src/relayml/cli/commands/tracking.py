@@ -8,7 +8,6 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from relayml.cli import output, state
-from relayml.domain.tracking import RunStatus
 
 if TYPE_CHECKING:
     from relayml.domain.tracking import RunRecord
@@ -41,7 +40,7 @@ def ls(
     """Search a project's runs (newest first unless --order-by)."""
     name = state.project(project)
     with state.backend() as backend:
-        page = backend.search_runs(
+        page = backend.tracking.search_runs(
             project=name,
             experiments=experiment or None,
             filter=filter_,
@@ -111,8 +110,8 @@ def show(
 ) -> None:
     """One run: status, times, params, latest metrics, tags, captured context, artifacts."""
     with state.backend() as backend:
-        r = backend.get_run(run_id)
-        artifacts = backend.list_artifacts(run_id)
+        r = backend.tracking.get_run(run_id)
+        artifacts = backend.artifacts.list_artifacts(run_id)
     if as_json:
         output.emit_json({**r.to_dict(), "artifacts": output.jsonable(artifacts)})
         return
@@ -122,12 +121,6 @@ def show(
     out(f"[bold]run {r.id}[/]  {r.project}/{r.experiment}/{output.escape(r.name)}")
     out(f"  status   {output.status(r.status.value)}    user {r.user}")
     out(f"  started  {output.when(r.start_time)}    ended {output.when(r.end_time)} ({duration})")
-    if r.status is RunStatus.LOST:
-        out(
-            f"  [bold red]lost[/]: no heartbeat since {output.when(r.last_heartbeat)}; its "
-            f"process died or cannot reach Relay. Close it with: relay runs end {r.id} "
-            "--status failed"
-        )
     if r.parent_id:
         out(f"  parent   {r.parent_id}")
     out(_kv("Params", r.params))
@@ -151,10 +144,10 @@ def end(
     ] = "failed",
     as_json: JsonFlag = False,
 ) -> None:
-    """End a run left `running` (shown `lost` once silent) by a process that died (kill -9,
-    a lost node): its owner or an admin closes it."""
+    """End a run left `running` by a process that died (kill -9, a lost node): its owner or
+    an admin closes it."""
     with state.backend() as backend:
-        r = backend.end_run(run_id, status)
+        r = backend.tracking.end_run(run_id, status)
     if as_json:
         output.emit_json(r.to_dict())
         return
@@ -180,7 +173,7 @@ def compare(
     if len(run_ids) < 2:
         raise InvalidInput(f"give at least two run ids to compare, got {len(run_ids)}")
     with state.backend() as backend:
-        runs = [backend.get_run(i) for i in run_ids]
+        runs = [backend.tracking.get_run(i) for i in run_ids]
     params = _rows([r.params for r in runs])
     metrics = _rows([{k: output.number(v) for k, v in r.metrics.items()} for r in runs])
     if as_json:
@@ -224,7 +217,7 @@ def experiments_ls(
     """List a project's experiments with their run counts."""
     name = state.project(project)
     with state.backend() as backend:
-        experiments = backend.list_experiments(name)
+        experiments = backend.tracking.list_experiments(name)
     if as_json:
         output.emit_json(experiments)
         return

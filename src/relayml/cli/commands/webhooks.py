@@ -22,7 +22,7 @@ def add(
 ) -> None:
     """Send the project's events to URL, signed with a new secret (shown once)."""
     with state.backend() as backend:
-        added = backend.add_webhook(state.project(project), url)
+        added = backend.notifications.add_webhook(state.project(project), url)
     if as_json:
         output.emit_json({"webhook": added.webhook, "secret": added.secret})
         return
@@ -37,7 +37,7 @@ def ls(project: ProjectOpt = None, as_json: JsonOpt = False) -> None:
     """The project's webhooks (never their secrets)."""
     proj = state.project(project)
     with state.backend() as backend:
-        hooks = backend.list_webhooks(proj)
+        hooks = backend.notifications.list_webhooks(proj)
     if as_json:
         output.emit_json(hooks)
         return
@@ -55,7 +55,7 @@ def rm(
 ) -> None:
     """Stop sending events to a webhook; its past deliveries stay on record."""
     with state.backend() as backend:
-        backend.remove_webhook(state.project(project), webhook_id)
+        backend.notifications.remove_webhook(state.project(project), webhook_id)
     output.print_(f"removed webhook {webhook_id}")
 
 
@@ -69,7 +69,7 @@ def deliveries(
 ) -> None:
     """Recent deliveries: event, attempts, last status code or error, when delivered."""
     with state.backend() as backend:
-        found = backend.webhook_deliveries(state.project(project), webhook_id, limit)
+        found = backend.notifications.deliveries(state.project(project), webhook_id, limit)
     if as_json:
         output.emit_json(found)
         return

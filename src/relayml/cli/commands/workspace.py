@@ -56,7 +56,7 @@ def use(project: Annotated[str, typer.Argument(help="The project to work in.")])
 
     name = check_name("project", project)
     with state.backend() as backend:
-        known = [p.name for p in backend.list_projects()]
+        known = [p.name for p in backend.identity.list_projects()]
     if name not in known:
         hint = f"; yours: {', '.join(sorted(known))}" if known else ""
         raise NotFound(

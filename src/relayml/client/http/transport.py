@@ -1,5 +1,9 @@
 """The wire under the http backend: one keep-alive httpx client, JSON calls, and verified
-streaming of files both ways. Errors come back as the RelayError the server raised."""
+streaming of files both ways. Errors come back as the RelayError the server raised.
+
+Every area module (`client/http/<area>.py`) holds one `HttpTransport` and speaks through
+`call`, `put_file` and `get_file`; replies are decoded with the area's wire models.
+"""
 
 from __future__ import annotations
 
@@ -77,7 +81,7 @@ class HttpTransport:
             )
         raise err
 
-    def _call(
+    def call(
         self,
         method: str,
         path: str,
@@ -107,7 +111,7 @@ class HttpTransport:
             return None
         return orjson.loads(response.content)
 
-    def _put_file(self, path: str, local_file: str | os.PathLike[str]) -> Any:
+    def put_file(self, path: str, local_file: str | os.PathLike[str]) -> Any:
         """Stream a file up with its sha256, which the server checks; returns the JSON reply."""
         headers = {
             wire.DIGEST_HEADER: sha256_file(local_file),
@@ -122,7 +126,7 @@ class HttpTransport:
         self._raise_for(response)
         return orjson.loads(response.content)
 
-    def _get_file(
+    def get_file(
         self,
         path: str,
         dest: str | os.PathLike[str],

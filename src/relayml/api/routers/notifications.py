@@ -11,12 +11,12 @@ from starlette.responses import Response
 from relayml.api.auth import PrincipalDep, ServicesDep
 from relayml.api.bodies import Route
 from relayml.api.responses import ERROR_RESPONSES, json
-from relayml.wire import DeliveryOut, WebhookCreated, WebhookOut
+from relayml.wire.notifications import DeliveryOut, WebhookCreatedOut, WebhookOut
 
 router = APIRouter(
     prefix="/api/v1/projects/{project}",
     route_class=Route,
-    tags=["webhooks"],
+    tags=["notifications"],
     responses=ERROR_RESPONSES,
 )
 
@@ -28,19 +28,23 @@ class WebhookCreate(BaseModel):
 @router.post(
     "/webhooks",
     status_code=201,
-    response_model=WebhookCreated,
+    response_model=WebhookCreatedOut,
     summary="Add a webhook; its signing secret is in this response only",
 )
 def add_webhook(
     project: str, body: WebhookCreate, services: ServicesDep, who: PrincipalDep
 ) -> Response:
-    created = WebhookCreated.of(services.notifications.add_webhook(who, project, body.url))
+    created = WebhookCreatedOut.from_domain(
+        services.notifications.add_webhook(who, project, body.url)
+    )
     return json(created, status_code=201)
 
 
 @router.get("/webhooks", response_model=list[WebhookOut], summary="The project's webhooks")
 def list_webhooks(project: str, services: ServicesDep, who: PrincipalDep) -> Response:
-    return json([WebhookOut.of(w) for w in services.notifications.list_webhooks(who, project)])
+    return json(
+        [WebhookOut.from_domain(w) for w in services.notifications.list_webhooks(who, project)]
+    )
 
 
 @router.delete("/webhooks/{webhook_id}", status_code=204, summary="Remove a webhook")
@@ -64,4 +68,4 @@ def deliveries(
     limit: Annotated[int, Query()] = 100,
 ) -> Response:
     found = services.notifications.deliveries(who, project, webhook, limit)
-    return json([DeliveryOut.of(d) for d in found])
+    return json([DeliveryOut.from_domain(d) for d in found])
