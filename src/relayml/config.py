@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import getpass
 import json
+import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -56,6 +57,13 @@ class Settings:
     audit_checkpoint_every: int = 1000
     statement_timeout: float = DEFAULT_STATEMENT_TIMEOUT
     max_json_bytes: int = DEFAULT_MAX_JSON_BYTES
+    heartbeat_interval: float | None = None
+    """Seconds between an open run's heartbeats when it writes nothing else
+    (RELAY_HEARTBEAT_INTERVAL; None: the SDK's default, sdk/flusher.py)."""
+    run_lost_after: float | None = None
+    """Seconds without a heartbeat after which a running run reads as `lost`
+    (RELAY_RUN_LOST_AFTER; None: the default in domain/tracking.py). Read by whoever opens the
+    services: the server, or the SDK and CLI in embedded mode."""
 
     @classmethod
     def from_env(cls, home: str | os.PathLike[str] | None = None) -> Settings:
@@ -84,6 +92,8 @@ class Settings:
                 "RELAY_MAX_JSON_BYTES", env.get("RELAY_MAX_JSON_BYTES"),
                 DEFAULT_MAX_JSON_BYTES, int,
             )),
+            heartbeat_interval=_seconds_or_none("RELAY_HEARTBEAT_INTERVAL", env),
+            run_lost_after=_seconds_or_none("RELAY_RUN_LOST_AFTER", env),
         )  # fmt: skip
 
     @property
@@ -105,6 +115,22 @@ def _positive(name: str, default: int) -> int:
         value = 0
     if value < 1:
         raise InvalidInput(f"{name} must be a whole number of at least 1, got {raw!r}")
+    return value
+
+
+def _seconds_or_none(name: str, env: Mapping[str, str]) -> float | None:
+    """A positive, finite number of seconds, or None when unset (the reader's default)."""
+    raw = env.get(name)
+    if raw is None or not raw.strip():
+        return None
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if not (math.isfinite(value) and value > 0):
+        raise InvalidInput(
+            f"{name}={raw!r} is not a positive number of seconds; unset it or give e.g. 30"
+        )
     return value
 
 

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import ctypes
 import os
-import sys
 import textwrap
 import time
 import uuid
@@ -16,6 +14,7 @@ import pytest
 from relayml.client.base import Backend
 from relayml.sdk.session import connect
 from tests.conftest import settings_for
+from tests.processes import no_process_outlives
 
 WriteModule = Callable[[str], str]
 
@@ -56,56 +55,8 @@ def assert_process_exits(pid: int, within: float, what: str) -> None:
 _RAY_MARKS = ("/ray/", "ray::", "raylet", "gcs_server")
 
 
-def _live_descendants(root: int) -> dict[int, str]:
-    """Every process below `root` that is still running (zombies are gone), with its command."""
-    table: dict[int, tuple[int, str, str]] = {}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat", encoding="utf-8", errors="replace") as fh:
-                fields = fh.read().rsplit(")", 1)[1].split()
-            with open(f"/proc/{entry}/cmdline", "rb") as fh:
-                cmd = fh.read().replace(b"\0", b" ").decode(errors="replace").strip()
-        except (FileNotFoundError, ProcessLookupError, IndexError):
-            continue
-        table[int(entry)] = (int(fields[1]), fields[0], cmd)
-    below: dict[int, str] = {}
-    frontier = [root]
-    while frontier:
-        parent = frontier.pop()
-        for pid, (ppid, state, cmd) in table.items():
-            if ppid == parent and pid not in below:
-                frontier.append(pid)
-                if state != "Z":
-                    below[pid] = cmd
-    return below
-
-
-def _become_subreaper() -> None:
-    """Orphans of this process's descendants are re-parented to it (not to init), so a step
-    worker whose driver died is still found below the test process."""
-    if sys.platform == "linux":
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER
-
-
 @pytest.fixture(autouse=True)
 def _no_process_outlives_the_test() -> Iterator[None]:
     """After every pipeline test, no process it started (a step worker above all) is left."""
-    _become_subreaper()
-    me = os.getpid()
-    before = set(_live_descendants(me))
-    yield
-    deadline = time.monotonic() + 10.0
-    while True:
-        left = {
-            pid: cmd
-            for pid, cmd in _live_descendants(me).items()
-            if pid not in before and not any(m in cmd for m in _RAY_MARKS)
-        }
-        if not left:
-            return
-        if time.monotonic() > deadline:
-            pytest.fail(f"processes outlived the test: {left}")
-        time.sleep(0.1)
+    with no_process_outlives(ignore=_RAY_MARKS):
+        yield

@@ -108,4 +108,5 @@ def test_upgrade_and_downgrade_rewrite_success(store_url: str) -> None:
 def test_the_old_word_is_still_read_as_finished() -> None:
     assert parse_status("succeeded") is RunStatus.FINISHED
     assert parse_step_status("succeeded") is StepStatus.FINISHED
-    assert [s.value for s in RunStatus] == ["running", "finished", "failed", "killed"]
+    # `lost` is read, never stored (a silent running run; migration 0012)
+    assert [s.value for s in RunStatus] == ["running", "finished", "failed", "killed", "lost"]

@@ -36,6 +36,7 @@ def serve(
         audit_checkpoints=cfg.audit_checkpoint_target,
         audit_checkpoint_every=cfg.audit_checkpoint_every,
         statement_timeout=cfg.statement_timeout,
+        run_lost_after=cfg.run_lost_after,
     )
     try:
         app = create_app(services, cfg.max_json_bytes)

@@ -86,7 +86,13 @@ def number(value: float) -> str:
 
 
 def status(value: str) -> str:
-    color = {"running": "yellow", "finished": "green", "failed": "red", "killed": "magenta"}
+    color = {
+        "running": "yellow",
+        "finished": "green",
+        "failed": "red",
+        "killed": "magenta",
+        "lost": "bold red",
+    }
     return f"[{color.get(value, 'white')}]{value}[/]"
 
 

@@ -28,6 +28,7 @@ def open_backend(
         audit_checkpoints=settings.audit_checkpoint_target,
         audit_checkpoint_every=settings.audit_checkpoint_every,
         statement_timeout=settings.statement_timeout,
+        run_lost_after=settings.run_lost_after,
     )
     try:
         if token:

@@ -15,6 +15,9 @@ from relayml.errors import InvalidInput
 DEPRECATED_SUCCEEDED = "succeeded"
 """What pipeline runs and steps called success before they shared `finished`; still accepted
 as input, never written (migration 0005 rewrote stored rows)."""
+LOST_AFTER_SECONDS = 300.0
+"""How long a running run may go without a heartbeat before it reads as `lost`, unless the
+services are given another bound (RELAY_RUN_LOST_AFTER)."""
 MAX_KEY = 250
 MAX_PARAM_VALUE = 6000
 MAX_TAG_VALUE = 8000
@@ -22,16 +25,24 @@ _KEY = re.compile(r"^[A-Za-z0-9_.\-/ ]+$")
 
 
 class RunStatus(StrEnum):
-    """How a run stands: experiment runs and pipeline runs alike (one vocabulary)."""
+    """How a run stands: experiment runs and pipeline runs alike (one vocabulary).
+
+    `LOST` is never stored: an experiment run stored as running reads as lost while its last
+    heartbeat is older than the services' `run_lost_after` (its process died without ending
+    it). It is not an end: a lost run that writes again reads as running, and its owner or an
+    admin ends it with `relay runs end ID --status failed|killed|finished`.
+    """
 
     RUNNING = "running"
     FINISHED = "finished"
     FAILED = "failed"
     KILLED = "killed"
+    LOST = "lost"
 
     @property
     def terminal(self) -> bool:
-        return self is not RunStatus.RUNNING
+        """An end state: what a run ends as, and what no longer changes."""
+        return self in (RunStatus.FINISHED, RunStatus.FAILED, RunStatus.KILLED)
 
     @classmethod
     def _missing_(cls, value: object) -> RunStatus | None:
@@ -178,6 +189,8 @@ class RunRecord:
     params: dict[str, str] = field(default_factory=dict)
     metrics: dict[str, float] = field(default_factory=dict)
     tags: dict[str, str] = field(default_factory=dict)
+    # When the run's process last wrote to it or sent a heartbeat (None: before migration 0012).
+    last_heartbeat: datetime | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -193,6 +206,7 @@ class RunRecord:
             "params": dict(self.params),
             "metrics": {k: encode_float(v) for k, v in self.metrics.items()},
             "tags": dict(self.tags),
+            "last_heartbeat": self.last_heartbeat.isoformat() if self.last_heartbeat else None,
         }
 
     @classmethod
@@ -210,6 +224,9 @@ class RunRecord:
             params=dict(d.get("params") or {}),
             metrics={k: decode_float(v) for k, v in (d.get("metrics") or {}).items()},
             tags=dict(d.get("tags") or {}),
+            last_heartbeat=(
+                datetime.fromisoformat(d["last_heartbeat"]) if d.get("last_heartbeat") else None
+            ),
         )
 
 

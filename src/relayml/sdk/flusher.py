@@ -7,6 +7,12 @@ ever dropped, and a hard kill (kill -9, power loss) loses at most the points of 
 `max_lag` seconds of logging. A write sends at most `chunk` points per request. `flush_all` runs
 at run end, at interpreter exit and on SIGTERM, so nothing logged is lost when a run ends
 normally or is terminated.
+
+The same thread keeps open runs alive: every write to a run is its heartbeat, and a run that
+has written nothing for its heartbeat interval (RELAY_HEARTBEAT_INTERVAL, default
+`HEARTBEAT_INTERVAL` seconds) sends an empty batch, so no extra request is made while points
+flow. A run whose process died stops heartbeating and reads as `lost` once it has been
+silent for the services' RELAY_RUN_LOST_AFTER.
 """
 
 from __future__ import annotations
@@ -21,6 +27,10 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from relayml.sdk.run import ActiveRun
+
+
+HEARTBEAT_INTERVAL = 30.0
+"""Seconds between an idle open run's heartbeats; keep it well under RELAY_RUN_LOST_AFTER."""
 
 
 class Flusher:
@@ -70,9 +80,12 @@ class Flusher:
             self._wake.wait(self.interval)
             self._wake.clear()
             for run in self.active():
-                # Errors stay with the run and surface on its next flush()/end().
+                # Errors stay with the run and surface on its next flush()/end(); a heartbeat
+                # that fails is sent again at the next turn.
                 with contextlib.suppress(Exception):
                     run._flush_pending()
+                with contextlib.suppress(Exception):
+                    run._heartbeat_if_due()
 
     def flush_all(self) -> None:
         for run in self.active():

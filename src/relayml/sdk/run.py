@@ -27,7 +27,7 @@ from relayml.domain.tracking import (
 )
 from relayml.errors import Conflict, InvalidInput
 from relayml.sdk import session as _session
-from relayml.sdk.flusher import flusher
+from relayml.sdk.flusher import HEARTBEAT_INTERVAL, flusher
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -117,8 +117,12 @@ class Run:
 class ActiveRun(Run):
     """A run being logged to. Metric points are buffered and written in the background."""
 
-    def __init__(self, backend: Backend, record: RunRecord) -> None:
+    def __init__(
+        self, backend: Backend, record: RunRecord, heartbeat: float = HEARTBEAT_INTERVAL
+    ) -> None:
         super().__init__(backend, record)
+        self._heartbeat = heartbeat
+        self._last_write = time.monotonic()  # creating the run was its first heartbeat
         self._lock = threading.Lock()
         self._io_lock = threading.Lock()  # one flush in flight at a time, so end() waits for it
         self._pending: list[MetricPoint] = []
@@ -149,6 +153,7 @@ class ActiveRun(Run):
         new = {k: v for k, v in clean.items() if k not in self._params}
         if new:
             self._backend.tracking.log_batch(self.id, params=new)
+            self._last_write = time.monotonic()
             self._params.update(new)
             self._record.params.update(new)
 
@@ -157,6 +162,7 @@ class ActiveRun(Run):
 
     def set_tags(self, tags: dict[str, Any]) -> None:
         self._backend.tracking.log_batch(self.id, tags=tags)
+        self._last_write = time.monotonic()
         self._record.tags.update({k: str(v) for k, v in tags.items()})
 
     # metrics (buffered)
@@ -210,6 +216,7 @@ class ActiveRun(Run):
                 while done < len(batch):
                     chunk = batch[done : done + flusher.chunk]
                     self._backend.tracking.log_batch(self.id, metrics=chunk)
+                    self._last_write = time.monotonic()
                     done += len(chunk)
             except BaseException as exc:
                 with self._lock:  # keep the points for the next attempt
@@ -226,6 +233,19 @@ class ActiveRun(Run):
     def flush(self) -> None:
         """Write every buffered point now."""
         self._flush_pending()
+
+    def _heartbeat_if_due(self) -> None:
+        """Tell the store this run's process is alive, if nothing was written to the run for
+        its heartbeat interval (an empty batch: every write is a heartbeat)."""
+        if self._ended or time.monotonic() - self._last_write < self._heartbeat:
+            return
+        if not self._io_lock.acquire(blocking=False):
+            return  # a write is in flight: that is the heartbeat
+        try:
+            self._backend.tracking.log_batch(self.id)
+            self._last_write = time.monotonic()
+        finally:
+            self._io_lock.release()
 
     # artifacts
     def log_artifact(
@@ -329,7 +349,7 @@ def start_run(
         tags=all_tags,
         parent_id=parent_id,
     )
-    return ActiveRun(sess.backend, record)
+    return ActiveRun(sess.backend, record, sess.settings.heartbeat_interval or HEARTBEAT_INTERVAL)
 
 
 def get_run(run_id: str) -> Run:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from relayml.domain.tracking import LOST_AFTER_SECONDS
 from relayml.services.artifacts import ArtifactService
 from relayml.services.audit import AuditService
 from relayml.services.datasets import DatasetService
@@ -26,6 +27,7 @@ class Services:
         store: MetadataStore,
         artifacts: ArtifactStore,
         auth_cache_seconds: float = DEFAULT_TTL_SECONDS,
+        run_lost_after: float | None = None,
     ) -> None:
         self.store = store
         self.artifact_store = artifacts
@@ -33,7 +35,9 @@ class Services:
         cache = TokenCache(ttl=auth_cache_seconds)
         self.identity = IdentityService(store, artifacts, cache, denials=d)
         self.audit = AuditService(store, artifacts, d)
-        self.tracking = TrackingService(store, artifacts, d)
+        self.tracking = TrackingService(
+            store, artifacts, d, lost_after=run_lost_after or LOST_AFTER_SECONDS
+        )
         self.artifacts = ArtifactService(store, artifacts, d)
         self.notifications = NotificationService(store, artifacts, d)
         self.pipelines = PipelineService(store, artifacts, self.notifications, denials=d)
@@ -75,17 +79,20 @@ def open_services(
     audit_checkpoints: str | None = None,
     audit_checkpoint_every: int = 1000,
     statement_timeout: float | None = None,
+    run_lost_after: float | None = None,
 ) -> Services:
     """The services over these stores, the audit trail anchored by the key in `audit_key_file`
     (or `audit_key`) with checkpoints to `audit_checkpoints` (docs/governance.md), every
-    database statement stopped after `statement_timeout` seconds (None: no limit). Every real
+    database statement stopped after `statement_timeout` seconds (None: no limit), a running
+    run read as lost after `run_lost_after` seconds without a heartbeat (None: the default,
+    domain.tracking.LOST_AFTER_SECONDS). Every real
     entry point passes them (from `Settings`); without, events go unMACed and `relay audit
     verify` says so."""
     from relayml.store.sql.store import SqlStore
 
     anchor = _anchor(audit_key_file, audit_key, audit_checkpoints, audit_checkpoint_every)
     store = SqlStore(database_url, anchor, statement_timeout=statement_timeout)
-    return Services(store, ArtifactStore(artifact_uri), auth_cache_seconds)
+    return Services(store, ArtifactStore(artifact_uri), auth_cache_seconds, run_lost_after)
 
 
 def rotate_audit_key(key_file: Path) -> str:

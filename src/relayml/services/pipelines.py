@@ -319,7 +319,9 @@ class PipelineService(ServiceBase):
     ) -> PipelineRun:
         final = parse_status(status)
         if not final.terminal:
-            raise InvalidInput("a pipeline run finishes as finished, failed or killed, not running")
+            raise InvalidInput(
+                f"a pipeline run finishes as finished, failed or killed, not {final.value}"
+            )
         with self.write() as tx:
             project = self._run_project(tx, run_id)
             roles = self.require(

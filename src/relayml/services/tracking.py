@@ -6,6 +6,7 @@ import base64
 import binascii
 import json
 import uuid
+from datetime import datetime, timedelta
 from typing import Any
 
 from relayml.domain.audit import EntityKind, Event
@@ -13,6 +14,7 @@ from relayml.domain.filters import parse_filter, parse_order_by
 from relayml.domain.identity import Principal, check_name
 from relayml.domain.roles import Action
 from relayml.domain.tracking import (
+    LOST_AFTER_SECONDS,
     Experiment,
     MetricPoint,
     RunPage,
@@ -26,7 +28,9 @@ from relayml.domain.tracking import (
 )
 from relayml.errors import Conflict, InvalidInput, NotFound
 from relayml.services.base import ServiceBase, utcnow
-from relayml.store.base import Transaction
+from relayml.services.denials import DenialLimiter
+from relayml.store.artifacts import ArtifactStore
+from relayml.store.base import MetadataStore, Transaction
 
 MAX_BATCH = 100_000
 MAX_LIMIT = 50_000
@@ -57,6 +61,27 @@ def _page_token(after: list[Any], order_by: list[str] | None) -> str:
 
 
 class TrackingService(ServiceBase):
+    def __init__(
+        self,
+        store: MetadataStore,
+        artifacts: ArtifactStore,
+        denials: DenialLimiter | None = None,
+        *,
+        lost_after: float = LOST_AFTER_SECONDS,
+    ) -> None:
+        super().__init__(store, artifacts, denials)
+        self.lost_after = timedelta(seconds=lost_after)
+
+    def _lost_before(self) -> datetime:
+        """A running run whose last heartbeat is older than this reads as lost."""
+        return utcnow() - self.lost_after
+
+    def _loaded(self, tx: Transaction, run_id: str) -> RunRecord:
+        """A run this transaction has already found (created it, or looked up its project)."""
+        record = tx.tracking.get_run(run_id, self._lost_before())
+        assert record is not None, f"run {run_id} vanished inside its transaction"
+        return record
+
     def _run_project(self, tx: Transaction, run_id: str) -> str:
         project = tx.tracking.run_project(check_run_id(run_id))
         if project is None:
@@ -116,7 +141,7 @@ class TrackingService(ServiceBase):
                 "parent_id": parent_id,
             }
             self.record(tx, who, roles, Action.RUN_CREATE, project, EntityKind.RUN, run_id, payload)
-            return _loaded(tx, run_id)
+            return self._loaded(tx, run_id)
 
     def log_batch(
         self,
@@ -127,7 +152,13 @@ class TrackingService(ServiceBase):
         metrics: list[MetricPoint] | None = None,
         tags: dict[str, Any] | None = None,
     ) -> int:
-        """Params, metric points and tags in one transaction; returns the points written."""
+        """Params, metric points and tags in one transaction; returns the points written.
+
+        Every batch is also the run's heartbeat, and an empty one is only that: the SDK sends
+        one when an open run has written nothing for a while (RELAY_HEARTBEAT_INTERVAL), so a
+        run whose process died reads as `lost` after RELAY_RUN_LOST_AFTER. A heartbeat changes
+        no content and is not audited (an event per open run every 30 s would flood the trail);
+        who may send it is checked as for any write to the run."""
         points = metrics or []
         if len(points) > MAX_BATCH:
             raise InvalidInput(f"{len(points)} metric points in one batch; send ≤ {MAX_BATCH}")
@@ -137,6 +168,9 @@ class TrackingService(ServiceBase):
         closed = "params or metrics" if clean_params or points else None  # tags still go
         with self.write() as tx:
             project, roles = self.require_run_writer(tx, who, Action.RUN_UPDATE, run_id, closed)
+            tx.tracking.heartbeat(run_id, utcnow())
+            if not (clean_params or clean_tags or points):
+                return 0
             written = tx.tracking.log(run_id, params=clean_params, tags=clean_tags, points=points)
             payload = {
                 "params": clean_params,
@@ -149,7 +183,7 @@ class TrackingService(ServiceBase):
     def end_run(self, who: Principal, run_id: str, status: str = "finished") -> RunRecord:
         final = parse_status(status)
         if not final.terminal:
-            raise InvalidInput("a run ends as finished, failed or killed, not running")
+            raise InvalidInput(f"a run ends as finished, failed or killed, not {final.value}")
         with self.write() as tx:
             project, roles = self.require_run_writer(tx, who, Action.RUN_UPDATE, run_id, None)
             current = tx.tracking.run_status(run_id)
@@ -158,13 +192,13 @@ class TrackingService(ServiceBase):
             tx.tracking.set_status(run_id, final, utcnow())
             payload = {"status": final.value}
             self.record(tx, who, roles, Event.RUN_END, project, EntityKind.RUN, run_id, payload)
-            return _loaded(tx, run_id)
+            return self._loaded(tx, run_id)
 
     def get_run(self, who: Principal, run_id: str) -> RunRecord:
         with self.read() as tx:
             project = self._run_project(tx, run_id)
             self.require(tx, who, Action.RUN_READ, project, EntityKind.RUN, run_id)
-            return _loaded(tx, run_id)
+            return self._loaded(tx, run_id)
 
     def metric_history(self, who: Principal, run_id: str, key: str) -> list[MetricPoint]:
         check_key("metric", key)
@@ -194,13 +228,6 @@ class TrackingService(ServiceBase):
         with self.read() as tx:
             self.require_in_project(tx, who, Action.RUN_READ, project, EntityKind.PROJECT, project)
             runs, last = tx.tracking.search_runs(
-                project, experiments, conditions, ordering, limit, after
+                project, experiments, conditions, ordering, limit, after, self._lost_before()
             )
         return RunPage(runs, _page_token(last, order_by) if last is not None else None)
-
-
-def _loaded(tx: Transaction, run_id: str) -> RunRecord:
-    """A run this transaction has already found (created it, or looked up its project)."""
-    record = tx.tracking.get_run(run_id)
-    assert record is not None, f"run {run_id} vanished inside its transaction"
-    return record

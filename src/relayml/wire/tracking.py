@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pydantic import Field
+
 from relayml import wire
 from relayml.domain.tracking import ArtifactInfo, Experiment, MetricPoint, RunPage, RunRecord
 from relayml.wire.common import Number, Time, WireModel
@@ -27,7 +29,10 @@ class RunOut(WireModel):
     project: str
     experiment: str
     name: str
-    status: str
+    status: str = Field(
+        description="running, finished, failed or killed as stored; lost when a running run "
+        "has sent no heartbeat for longer than the server's RELAY_RUN_LOST_AFTER"
+    )
     user: str
     start_time: Time
     end_time: Time | None
@@ -35,6 +40,7 @@ class RunOut(WireModel):
     params: dict[str, str]
     metrics: dict[str, Number]
     tags: dict[str, str]
+    last_heartbeat: Time | None = None
 
     @classmethod
     def from_domain(cls, obj: RunRecord) -> RunOut:

@@ -90,6 +90,9 @@ def get_run(run_id: str, services: ServicesDep, who: PrincipalDep) -> Response:
     "/runs/{run_id}/batch",
     response_model=WrittenOut,
     summary="Log params, tags and metric points at once",
+    description="Every batch is also the run's heartbeat; an empty one (`{}`) is only that. A "
+    "running run with no heartbeat for the server's RELAY_RUN_LOST_AFTER (default 300 s) "
+    "reads as `lost`.",
 )
 def log_batch(run_id: str, body: LogBatch, services: ServicesDep, who: PrincipalDep) -> Response:
     points = [MetricPoint(k, decode_float(v), s, t) for k, v, s, t in body.metrics]

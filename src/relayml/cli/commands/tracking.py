@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from relayml.cli import output, state
+from relayml.domain.tracking import RunStatus
 
 if TYPE_CHECKING:
     from relayml.domain.tracking import RunRecord
@@ -121,6 +122,12 @@ def show(
     out(f"[bold]run {r.id}[/]  {r.project}/{r.experiment}/{output.escape(r.name)}")
     out(f"  status   {output.status(r.status.value)}    user {r.user}")
     out(f"  started  {output.when(r.start_time)}    ended {output.when(r.end_time)} ({duration})")
+    if r.status is RunStatus.LOST:
+        out(
+            f"  [bold red]lost[/]: no heartbeat since {output.when(r.last_heartbeat)}; its "
+            f"process died or cannot reach Relay. Close it with: relay runs end {r.id} "
+            "--status failed"
+        )
     if r.parent_id:
         out(f"  parent   {r.parent_id}")
     out(_kv("Params", r.params))
@@ -144,8 +151,8 @@ def end(
     ] = "failed",
     as_json: JsonFlag = False,
 ) -> None:
-    """End a run left `running` by a process that died (kill -9, a lost node): its owner or
-    an admin closes it."""
+    """End a run left `running` (shown `lost` once silent) by a process that died (kill -9,
+    a lost node): its owner or an admin closes it."""
     with state.backend() as backend:
         r = backend.tracking.end_run(run_id, status)
     if as_json:

@@ -94,6 +94,9 @@ runs = Table(
     Column("parent_id", String(32), ForeignKey("runs.id"), nullable=True, index=True),
     # params, tags and latest metrics as JSON (store/sql/summary.py; migration 0004)
     Column("summary", Text, nullable=False, server_default=EMPTY_SUMMARY),
+    # when the run's process last said it was alive (migration 0012): a running run silent for
+    # longer than the services' `run_lost_after` reads as `lost` (store/sql/search.py)
+    Column("last_heartbeat", TS, nullable=True),
     Index("ix_runs_experiment_start", "experiment_id", "start_time"),
 )
 

@@ -20,6 +20,8 @@ from sqlalchemy import (
     Table,
     and_,
     bindparam,
+    case,
+    literal,
     or_,
     select,
     type_coerce,
@@ -27,7 +29,7 @@ from sqlalchemy import (
 from sqlalchemy.sql import Select
 
 from relayml.domain.filters import Condition, OrderBy, Value
-from relayml.domain.tracking import INT64_MAX, INT64_MIN
+from relayml.domain.tracking import INT64_MAX, INT64_MIN, RunStatus
 from relayml.errors import InvalidInput
 from relayml.store.sql import schema as s
 from relayml.store.sql._util import utc
@@ -47,9 +49,21 @@ _Shape = tuple[
 ]
 
 
+def status_column() -> Any:
+    """A run's status as read: `lost` for a running run whose last heartbeat is before the
+    bound `lost_before` (NULL: none is), else the stored one. Every read of runs (a run, a
+    page, a filter or ordering on status) goes through this one expression."""
+    r = s.runs.c
+    silent = r.last_heartbeat < bindparam("lost_before", type_=r.last_heartbeat.type)
+    lost = and_(r.status == RunStatus.RUNNING.value, silent)
+    return case((lost, literal(RunStatus.LOST.value, String)), else_=r.status)
+
+
 def _attr_column(key: str) -> Any:
     if key == "experiment":
         return s.experiments.c.name
+    if key == "status":
+        return status_column()
     return s.runs.c[key]
 
 
@@ -119,17 +133,19 @@ def _page_columns() -> list[Any]:
         e.project,
         e.name,
         r.name,
-        r.status,
+        status_column(),
         r.user,
         type_coerce(r.start_time, String),
         type_coerce(r.end_time, String),
         r.parent_id,
         r.summary,
+        type_coerce(r.last_heartbeat, String),
     ]
 
 
 def page_query() -> Select[Any]:
-    """The columns a `RunRecord` is built from, one row per run (params etc. in the summary).
+    """The columns a `RunRecord` is built from, one row per run (params etc. in the summary);
+    execute it with `lost_before` bound (`status_column`).
 
     Times are selected uncoerced: SQLite's text is parsed once by the caller rather than by a
     per-row result processor.
@@ -274,11 +290,13 @@ def search_query(
     order_by: list[OrderBy],
     limit: int,
     after: list[Any] | None = None,
+    lost_before: datetime | None = None,
 ) -> tuple[Select[Any], dict[str, Any]]:
     """The statement for this search and the values to execute it with: the first `limit`
     rows, or those after the row whose `sort_key` is `after`. Each row is the run's page
-    columns followed by its sort values."""
-    values: dict[str, Any] = {"project": project, "limit": limit}
+    columns followed by its sort values; a running run silent since before `lost_before`
+    reads, filters and sorts as lost."""
+    values: dict[str, Any] = {"project": project, "limit": limit, "lost_before": lost_before}
     nulls: tuple[bool, ...] | None = None
     if after is not None:
         values.update(_key_values(order_by, after))

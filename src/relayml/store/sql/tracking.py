@@ -38,7 +38,7 @@ def _when(value: Any) -> datetime:
 
 def _record(row: Sequence[Any]) -> RunRecord:
     """A `page_query` row as a run (a page is hundreds of these: keep it lean)."""
-    rid, project, exp, name, status, user, start, end, parent, doc = row[:10]
+    rid, project, exp, name, status, user, start, end, parent, doc, beat = row[:11]
     params, tags, metrics = summary.decode(doc)
     return RunRecord(
         id=rid,
@@ -53,6 +53,7 @@ def _record(row: Sequence[Any]) -> RunRecord:
         params=params,
         metrics=metrics,
         tags=tags,
+        last_heartbeat=_when(beat) if beat is not None else None,
     )
 
 
@@ -111,6 +112,7 @@ class SqlTracking:
                 start_time=now,
                 end_time=None,
                 parent_id=parent_id,
+                last_heartbeat=now,
             )
         )
 
@@ -136,9 +138,20 @@ class SqlTracking:
             .values(status=status.value, end_time=end_time)
         )
 
-    def get_run(self, run_id: str) -> RunRecord | None:
-        row = self.conn.execute(page_query().where(s.runs.c.id == run_id)).first()
+    def get_run(self, run_id: str, lost_before: datetime | None = None) -> RunRecord | None:
+        """The run; `lost` if it is running and silent since before `lost_before`."""
+        q = page_query().where(s.runs.c.id == run_id)
+        row = self.conn.execute(q, {"lost_before": lost_before}).first()
         return _record(row) if row else None
+
+    def heartbeat(self, run_id: str, now: datetime) -> None:
+        """The run's process is alive (an ended run keeps its last heartbeat)."""
+        r = s.runs.c
+        self.conn.execute(
+            update(s.runs)
+            .where(r.id == run_id, r.status == RunStatus.RUNNING.value)
+            .values(last_heartbeat=now)
+        )
 
     # params, tags, metrics -------------------------------------------------------------
     def log(
@@ -254,10 +267,13 @@ class SqlTracking:
         order_by: list[OrderBy],
         limit: int,
         after: list[Any] | None = None,
+        lost_before: datetime | None = None,
     ) -> tuple[list[RunRecord], list[Any] | None]:
         """Up to `limit` runs (after the run whose sort key is `after`), and the sort key of
         the last one when more follow (None on the last page)."""
-        q, values = search_query(project, experiments, conditions, order_by, limit + 1, after)
+        q, values = search_query(
+            project, experiments, conditions, order_by, limit + 1, after, lost_before
+        )
         rows = self.conn.execute(q, values).all()
         more = len(rows) > limit
         rows = rows[:limit]
