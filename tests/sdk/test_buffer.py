@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 import relayml as relay
-from relayml.domain.tracking import RunStatus
+from relayml.domain.tracking import MetricPoint, RunStatus
 from relayml.errors import InvalidInput
 from relayml.sdk.session import connect
 from tests.conftest import settings_for
@@ -118,3 +118,19 @@ def test_a_step_out_of_range_is_refused_at_the_call_and_poisons_nothing(
         (1, 0.3),
         (2, 0.2),
     ]
+
+
+def test_a_run_whose_points_could_not_be_stored_ends_failed_loudly(sdk_home: Path) -> None:
+    """Issue 9 item 3: leaving the run's `with` writes what is buffered; when the store refuses that
+    write, the run ends `failed` (never `finished` with points missing) and the error is
+    raised. The SDK refuses such a point at the call, so it is put in the buffer directly: a
+    point the store, not the SDK, refuses."""
+    refused = pytest.raises(InvalidInput, match=r"step of metric 'loss' must be an int")
+    with refused, relay.start_run("e") as run:
+        run.log_metric("loss", 0.5, step=0)
+        run.flush()
+        with run._lock:
+            run._pending.append(MetricPoint("loss", 0.4, 2**63, int(time.time() * 1000)))
+    got = relay.get_run(run.id)
+    assert got.status is RunStatus.FAILED
+    assert [p.step for p in got.metric_history("loss")] == [0]
