@@ -13,6 +13,7 @@ from relayml.sdk.session import connect
 from relayml.services.denials import DenialLimiter
 from relayml.testing.server import running_server
 from tests.api.conftest import user_client
+from tests.cli.conftest import Relay
 from tests.conftest import settings_for
 
 
@@ -43,6 +44,9 @@ def test_300_denied_reads_leave_a_bounded_number_of_events_with_the_count(
         assert result.ok, result
     finally:
         backend.close()
+    shown = Relay(home)("audit", "log", "--actor", user)
+    assert shown.code == 0, shown.err
+    assert "denied x299" in shown.out
 
 
 def test_a_window_that_is_over_writes_its_count_with_the_next_denial() -> None:
