@@ -37,21 +37,21 @@ def test_a_silent_running_run_reads_lost_until_it_writes_or_ends(
     store_url: str, tmp_path: Path
 ) -> None:
     b = _backend(tmp_path, store_url)
-    b.ensure_project("p")
-    silent, quiet, done = (b.create_run(project="p", experiment="e") for _ in range(3))
-    b.end_run(done.id, "finished")
+    b.identity.ensure_project("p")
+    silent, quiet, done = (b.tracking.create_run(project="p", experiment="e") for _ in range(3))
+    b.tracking.end_run(done.id, "finished")
     _silence(b, silent.id, 61)  # past the bound
     _silence(b, quiet.id, 59)  # not yet
     _silence(b, done.id, 3600)  # ended runs are never lost
 
     def status_of(filter_: str | None = None, order: list[str] | None = None) -> list[str]:
-        page = b.search_runs(project="p", filter=filter_, order_by=order)
+        page = b.tracking.search_runs(project="p", filter=filter_, order_by=order)
         return [f"{r.id}:{r.status.value}" for r in page.runs]
 
-    assert b.get_run(silent.id).status is RunStatus.LOST
-    assert b.get_run(silent.id).last_heartbeat is not None
-    assert b.get_run(quiet.id).status is RunStatus.RUNNING
-    assert b.get_run(done.id).status is RunStatus.FINISHED
+    assert b.tracking.get_run(silent.id).status is RunStatus.LOST
+    assert b.tracking.get_run(silent.id).last_heartbeat is not None
+    assert b.tracking.get_run(quiet.id).status is RunStatus.RUNNING
+    assert b.tracking.get_run(done.id).status is RunStatus.FINISHED
     assert status_of("status = 'lost'") == [f"{silent.id}:lost"]
     assert status_of("status = 'running'") == [f"{quiet.id}:running"]
     assert sorted(status_of("status IN ('lost', 'finished')")) == sorted(
@@ -60,13 +60,13 @@ def test_a_silent_running_run_reads_lost_until_it_writes_or_ends(
     ordered = status_of(order=["status ASC"])
     assert [x.split(":")[1] for x in ordered] == ["finished", "lost", "running"]
 
-    assert b.log_batch(silent.id) == 0  # a heartbeat: running again
-    assert b.get_run(silent.id).status is RunStatus.RUNNING
+    assert b.tracking.log_batch(silent.id) == 0  # a heartbeat: running again
+    assert b.tracking.get_run(silent.id).status is RunStatus.RUNNING
     _silence(b, silent.id, 61)
-    assert b.end_run(silent.id, "killed").status is RunStatus.KILLED
-    assert b.log_batch(silent.id) == 0  # a late heartbeat does not reopen it
-    assert b.get_run(silent.id).status is RunStatus.KILLED
-    assert b.audit_verify().ok
+    assert b.tracking.end_run(silent.id, "killed").status is RunStatus.KILLED
+    assert b.tracking.log_batch(silent.id) == 0  # a late heartbeat does not reopen it
+    assert b.tracking.get_run(silent.id).status is RunStatus.KILLED
+    assert b.audit.verify().ok
     b.close()
 
 
@@ -93,7 +93,7 @@ def test_migration_0012_starts_existing_runs_from_their_start_time(
         )  # fmt: skip
     engine.dispose()
     b = _backend(tmp_path, store_url)  # migrates to head on first use
-    run = b.get_run("a" * 32)
+    run = b.tracking.get_run("a" * 32)
     assert run.last_heartbeat == started
     assert run.status is RunStatus.LOST
     b.close()
