@@ -45,6 +45,7 @@ bench: install
 	$(PY) benchmarks/tracking/run.py
 	$(PY) benchmarks/drift/run.py
 	$(PY) benchmarks/contracts/run.py
+	$(PY) benchmarks/cli/run.py
 
 clean:
 	rm -rf .relay .pytest_cache .mypy_cache .ruff_cache

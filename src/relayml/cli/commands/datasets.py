@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -156,28 +158,10 @@ def publish(
     dtypes: options.DtypeOpt = None,
 ) -> None:
     """Publish a file as the dataset's next version: validated, profiled, content-addressed."""
-    from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
-
     from relayml.sdk.datasets import publish_to
 
     proj = state.project(project)
-    columns = (
-        SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
-        TextColumn("{task.fields[count]}"), TimeElapsedColumn(),
-    )  # fmt: skip
-    with (
-        state.backend() as backend,
-        Progress(*columns, console=output.console(), transient=as_json) as bars,
-    ):
-        task = bars.add_task(f"reading {path.name}", total=None, count="0 rows")
-
-        def progress(rows: int, total: int | None) -> None:
-            bars.update(task, completed=rows, total=total, count=f"{rows:,} rows")
-
-        def uploading() -> None:
-            bars.update(task, total=bars.tasks[task].completed)
-            bars.add_task("uploading, validating and profiling", total=None, count="")
-
+    with state.backend() as backend, _bars(path, transient=as_json) as (progress, uploading):
         ds = publish_to(
             backend, proj, name, path, contract=str(contract) if contract else None,
             description=description, source=source, parents=list(parent or []),
@@ -193,6 +177,32 @@ def publish(
             f"[red]quarantined[/]: failed {failed}. See relay datasets show {ds.ref}; release "
             f"with relay datasets release {ds.ref} --reason TEXT"
         )
+
+
+@contextmanager
+def _bars(path: Path, transient: bool) -> Iterator[tuple[Any, Any]]:
+    """``(progress, uploading)`` callbacks drawing bars on a terminal; none when the output is
+    piped (a script reads the result line, and rich.progress costs a tenth of a second)."""
+    if not output.console().is_terminal:
+        yield None, None
+        return
+    from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    columns = (
+        SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
+        TextColumn("{task.fields[count]}"), TimeElapsedColumn(),
+    )  # fmt: skip
+    with Progress(*columns, console=output.console(), transient=transient) as bars:
+        task = bars.add_task(f"reading {path.name}", total=None, count="0 rows")
+
+        def progress(rows: int, total: int | None) -> None:
+            bars.update(task, completed=rows, total=total, count=f"{rows:,} rows")
+
+        def uploading() -> None:
+            bars.update(task, total=bars.tasks[task].completed)
+            bars.add_task("uploading, validating and profiling", total=None, count="")
+
+        yield progress, uploading
 
 
 def get(
