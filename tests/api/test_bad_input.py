@@ -137,3 +137,40 @@ def test_ints_text_and_yaml_that_used_to_be_500s(
         assert r.status_code == status, (method, url, kwargs, r.text)
         error_of(r)
     assert client.get(f"/api/v1/runs/{run_id}").json()["params"] == {}  # nothing half-written
+
+
+def test_a_step_output_is_refused_naming_what_is_wrong(
+    client: httpx.Client, run: tuple[str, str]
+) -> None:
+    """The runner's report of a step's output is checked before the service sees it: a 400
+    that says which field is wrong, with the value, and nothing stored."""
+    project, _ = run
+    steps = [{"name": "s"}]
+    assert client.put(f"/api/v1/projects/{project}/pipelines/out",
+                      json={"module": "m:p", "steps": steps}).status_code == 200  # fmt: skip
+    r = client.post(f"/api/v1/projects/{project}/pipelines/out/runs", json={"steps": steps})
+    assert r.status_code == 201, r.text
+    step = f"/api/v1/pipeline-runs/{r.json()['id']}/steps/s"
+    out = {"kind": "value", "digest": "0" * 64, "value": [1, "a"]}
+    needs = "needs a kind (value, table, file, dataset) and a digest"
+    cases: list[tuple[dict[str, object], str]] = [
+        ({"digest": "0" * 64}, f"invalid step output {{'digest': '{'0' * 64}'}}: {needs}"),
+        ({**out, "kind": "pickle"}, needs),
+        ({**out, "digest": 7}, needs),
+        ({**out, "size": -1}, "invalid step output size -1: a byte count ≥ 0"),
+        ({**out, "size": True}, "invalid step output size True: a byte count ≥ 0"),
+        ({**out, "size": "12"}, "invalid step output size '12': a byte count ≥ 0"),
+        ({**out, "ref": 5}, "invalid step output ref 5: text or null"),
+        ({**out, "format": ["x"]}, "invalid step output format ['x']: text or null"),
+        ({**out, "name": {"a": 1}}, "invalid step output name {'a': 1}: text or null"),
+    ]
+    for output, message in cases:
+        got = client.put(step, json={"status": "running", "output": output})
+        assert message in refused(got), output
+    assert client.get(step[: step.rindex("/steps")]).json()["steps"][0]["output"] is None
+    # Keys it does not know are ignored, and an empty output is none, as they always were.
+    r = client.put(step, json={"status": "running", "output": {**out, "note": "x"}})
+    assert r.status_code == 200, r.text
+    assert r.json()["output"] == {**out, "ref": None, "format": None, "name": None, "size": 0}
+    r = client.put(step, json={"status": "running", "output": {}})
+    assert r.status_code == 200 and r.json()["output"] is None, r.text

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
 from relayml.testing.server import ServerInfo, running_server
+from relayml.wire import DIGEST_HEADER
 from tests.cli.conftest import Relay, one_error_line
 
 
@@ -105,3 +107,47 @@ def test_relay_server_serves_the_embedded_store(relay: Relay) -> None:
         proc.wait(timeout=15)
         if proc.stdout:
             proc.stdout.close()
+
+
+def test_runs_show_json_is_what_rest_returns(relay: Relay, tmp_path: Path) -> None:
+    """`relay runs show ID --json` prints the run exactly as `GET /runs/ID` writes it (plus its
+    artifacts as `GET /runs/ID/artifacts` lists them), over http and embedded alike, NaN and
+    infinities as the same strings."""
+    import hashlib
+
+    import httpx
+
+    home = tmp_path / "served"
+    with running_server(home) as info:
+        headers = {"Authorization": f"Bearer {info.admin_token}"}
+        with httpx.Client(base_url=info.url, headers=headers, timeout=60) as api:
+            assert api.post("/api/v1/projects", json={"name": "p"}).status_code == 201
+            params = {"C": 0.5, "solver": "lbfgs"}
+            body = {"experiment": "e", "name": "r", "params": params, "tags": {"team": "risk"}}
+            run_id = api.post("/api/v1/projects/p/runs", json=body).json()["id"]
+            ts = 1_700_000_000_000
+            points = [["loss", 0.25, 1, ts], ["bad", "NaN", 0, ts], ["low", "-Infinity", 0, ts]]
+            r = api.post(f"/api/v1/runs/{run_id}/batch", json={"metrics": points})
+            assert r.status_code == 200, r.text
+            data = b"hello\n"
+            digest = {DIGEST_HEADER: hashlib.sha256(data).hexdigest()}
+            r = api.put(f"/api/v1/runs/{run_id}/artifacts/notes.txt", content=data, headers=digest)
+            assert r.status_code == 201, r.text
+            assert api.post(f"/api/v1/runs/{run_id}/end", json={}).status_code == 200
+            rest = api.get(f"/api/v1/runs/{run_id}").json()
+            listed = api.get(f"/api/v1/runs/{run_id}/artifacts").json()
+        assert rest["metrics"] == {"loss": 0.25, "bad": "NaN", "low": "-Infinity"}
+        assert [a["path"] for a in listed] == ["notes.txt"]
+
+        relay.env.update(RELAY_SERVER_URL=info.url, RELAY_TOKEN=info.admin_token)
+        over_http = relay("runs", "show", run_id, "--json")
+        assert over_http.code == 0, over_http.err
+        assert over_http.json() == {**rest, "artifacts": listed}
+
+    embedded = Relay(home)
+    embedded.env.update(RELAY_USER=info.admin_user)
+    shown = embedded("runs", "show", run_id, "--json")
+    assert shown.code == 0, shown.err
+    assert shown.json() == {**rest, "artifacts": listed}
+    ended = embedded("runs", "ls", "--project", "p", "--json")
+    assert ended.json() == [rest]

@@ -6,17 +6,15 @@ and service layer, so every interface (SDK, REST, CLI) refuses the same values t
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt
 
+from relayml.domain.numbers import NonFinite
 from relayml.domain.tracking import INT64_MAX, INT64_MIN
 
 Scalar = str | int | float | bool | None
 """A param or tag value as JSON carries it; the service turns it into its string form."""
-
-NonFinite = Literal["NaN", "Infinity", "-Infinity"]
-"""JSON has no NaN or infinity: they travel as these strings."""
 
 Step = Annotated[StrictInt, Field(ge=INT64_MIN, le=INT64_MAX)]
 TimestampMs = Annotated[StrictInt, Field(ge=0, le=INT64_MAX)]

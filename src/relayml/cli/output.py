@@ -35,7 +35,11 @@ def console() -> Console:
 
 
 def jsonable(value: Any) -> Any:
-    """Plain JSON types: dataclasses as dicts, datetimes as ISO text, NaN/inf as strings."""
+    """Plain JSON types: a wire model as the REST API writes it, dataclasses as dicts,
+    datetimes as ISO text, NaN/inf as strings."""
+    pydantic = sys.modules.get("pydantic")  # no model exists unless pydantic was imported
+    if pydantic is not None and isinstance(value, pydantic.BaseModel):
+        return json.loads(value.model_dump_json())
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return {f.name: jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
     if isinstance(value, dict):

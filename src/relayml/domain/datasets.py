@@ -86,62 +86,6 @@ class DatasetVersion:
             if not c.get("passed", True) and c.get("severity", "error") == "error"
         ]
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "project": self.project,
-            "name": self.name,
-            "version": self.version,
-            "ref": self.ref,
-            "digest": self.digest,
-            "blob": self.blob,
-            "size": self.size,
-            "rows": self.rows,
-            "schema": self.schema,
-            "profile": self.profile,
-            "sketch_blob": self.sketch_blob,
-            "quality": self.quality,
-            "contract": self.contract,
-            "contract_digest": self.contract_digest,
-            "status": self.status.value,
-            "description": self.description,
-            "source": self.source,
-            "parents": list(self.parents),
-            "producer": self.producer,
-            "created_at": self.created_at.isoformat(),
-            "created_by": self.created_by,
-            "released_at": self.released_at.isoformat() if self.released_at else None,
-            "released_by": self.released_by,
-            "release_reason": self.release_reason,
-        }
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> DatasetVersion:
-        return cls(
-            project=d["project"],
-            name=d["name"],
-            version=int(d["version"]),
-            digest=d["digest"],
-            blob=d["blob"],
-            size=int(d["size"]),
-            rows=int(d["rows"]),
-            schema=list(d["schema"]),
-            profile=dict(d["profile"]),
-            sketch_blob=d.get("sketch_blob"),
-            quality=d.get("quality"),
-            contract=d.get("contract"),
-            contract_digest=d.get("contract_digest"),
-            status=DatasetStatus(d["status"]),
-            description=d.get("description", ""),
-            source=d.get("source", ""),
-            parents=list(d.get("parents") or []),
-            producer=d.get("producer"),
-            created_at=datetime.fromisoformat(d["created_at"]),
-            created_by=d["created_by"],
-            released_at=datetime.fromisoformat(d["released_at"]) if d.get("released_at") else None,
-            released_by=d.get("released_by"),
-            release_reason=d.get("release_reason"),
-        )
-
 
 @dataclass(frozen=True)
 class RunUse:
@@ -165,47 +109,6 @@ class LineageNode:
     parents: list[LineageNode] = field(default_factory=list)
     children: list[LineageNode] = field(default_factory=list)
     runs: list[RunUse] = field(default_factory=list)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "ref": self.ref,
-            "status": self.status.value,
-            "source": self.source,
-            "producer": self.producer,
-            "parents": [p.to_dict() for p in self.parents],
-            "children": [c.to_dict() for c in self.children],
-            "runs": [
-                {
-                    "run_id": r.run_id,
-                    "run_name": r.run_name,
-                    "experiment": r.experiment,
-                    "user": r.user,
-                    "used_at": r.used_at.isoformat(),
-                }
-                for r in self.runs
-            ],
-        }
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> LineageNode:
-        return cls(
-            ref=d["ref"],
-            status=DatasetStatus(d["status"]),
-            source=d.get("source", ""),
-            producer=d.get("producer"),
-            parents=[cls.from_dict(p) for p in d.get("parents") or []],
-            children=[cls.from_dict(c) for c in d.get("children") or []],
-            runs=[
-                RunUse(
-                    r["run_id"],
-                    r["run_name"],
-                    r["experiment"],
-                    r["user"],
-                    datetime.fromisoformat(r["used_at"]),
-                )
-                for r in d.get("runs") or []
-            ],
-        )
 
 
 # --- diff ---------------------------------------------------------------------------------

@@ -6,12 +6,13 @@ every finite number stays a number."""
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, Literal
 
-NON_FINITE = ("NaN", "Infinity", "-Infinity")
+NonFinite = Literal["NaN", "Infinity", "-Infinity"]
+NON_FINITE: tuple[NonFinite, ...] = ("NaN", "Infinity", "-Infinity")
 
 
-def encode_float(value: float) -> float | str:
+def encode_float(value: float) -> float | NonFinite:
     if math.isfinite(value):
         return value
     if math.isnan(value):

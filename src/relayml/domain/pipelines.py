@@ -103,41 +103,6 @@ class StepOutput:
     def blob(self) -> str | None:
         return self.digest if self.kind in ("table", "file") else None
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "kind": self.kind,
-            "digest": self.digest,
-            "value": self.value,
-            "ref": self.ref,
-            "format": self.format,
-            "name": self.name,
-            "size": self.size,
-        }
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> StepOutput:
-        kind = d.get("kind")
-        if kind not in OUTPUT_KINDS or not isinstance(d.get("digest"), str):
-            raise InvalidInput(
-                f"invalid step output {d!r}: needs a kind ({', '.join(OUTPUT_KINDS)}) and a digest"
-            )
-        size = d.get("size") or 0
-        if isinstance(size, bool) or not isinstance(size, int) or not 0 <= size < 2**63:
-            raise InvalidInput(f"invalid step output size {size!r:.40}: a byte count ≥ 0")
-        texts = {k: d.get(k) for k in ("ref", "format", "name")}
-        for key, text in texts.items():
-            if text is not None and not isinstance(text, str):
-                raise InvalidInput(f"invalid step output {key} {text!r:.40}: text or null")
-        return cls(
-            kind=str(kind),
-            digest=str(d["digest"]),
-            value=d.get("value"),
-            ref=texts["ref"],
-            format=texts["format"],
-            name=texts["name"],
-            size=size,
-        )
-
 
 @dataclass(frozen=True)
 class StepSpec:
@@ -145,13 +110,6 @@ class StepSpec:
 
     name: str
     upstream: tuple[str, ...] = ()
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"name": self.name, "upstream": list(self.upstream)}
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> StepSpec:
-        return cls(check_step_name(d["name"]), tuple(d.get("upstream") or ()))
 
 
 def check_graph(steps: list[StepSpec]) -> list[StepSpec]:
@@ -170,14 +128,6 @@ def check_graph(steps: list[StepSpec]) -> list[StepSpec]:
     return steps
 
 
-def _t(value: str | None) -> datetime | None:
-    return datetime.fromisoformat(value) if value else None
-
-
-def _iso(value: datetime | None) -> str | None:
-    return value.isoformat() if value else None
-
-
 @dataclass
 class PipelineInfo:
     project: str
@@ -191,37 +141,6 @@ class PipelineInfo:
     updated_at: datetime
     last_scheduled: datetime | None = None  # the last cron slot a scheduled run was started for
     schedule_since: datetime | None = None  # when the current schedule was set
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "project": self.project,
-            "name": self.name,
-            "module": self.module,
-            "schedule": self.schedule,
-            "params": dict(self.params),
-            "steps": [s.to_dict() for s in self.steps],
-            "created_at": self.created_at.isoformat(),
-            "created_by": self.created_by,
-            "updated_at": self.updated_at.isoformat(),
-            "last_scheduled": _iso(self.last_scheduled),
-            "schedule_since": _iso(self.schedule_since),
-        }
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> PipelineInfo:
-        return cls(
-            project=d["project"],
-            name=d["name"],
-            module=d["module"],
-            schedule=d.get("schedule"),
-            params=dict(d.get("params") or {}),
-            steps=[StepSpec.from_dict(s) for s in d.get("steps") or []],
-            created_at=datetime.fromisoformat(d["created_at"]),
-            created_by=d["created_by"],
-            updated_at=datetime.fromisoformat(d["updated_at"]),
-            last_scheduled=_t(d.get("last_scheduled")),
-            schedule_since=_t(d.get("schedule_since")),
-        )
 
 
 @dataclass
@@ -244,40 +163,6 @@ class StepRun:
         if self.started_at is None or self.ended_at is None:
             return None
         return (self.ended_at - self.started_at).total_seconds()
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "status": self.status.value,
-            "upstream": list(self.upstream),
-            "attempts": self.attempts,
-            "cache_key": self.cache_key,
-            "cached": self.cached,
-            "output": self.output.to_dict() if self.output else None,
-            "logs_digest": self.logs_digest,
-            "error": self.error,
-            "user_traceback": self.user_traceback,
-            "started_at": _iso(self.started_at),
-            "ended_at": _iso(self.ended_at),
-            "duration": self.duration,
-        }
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> StepRun:
-        return cls(
-            name=d["name"],
-            status=StepStatus(d["status"]),
-            upstream=tuple(d.get("upstream") or ()),
-            attempts=int(d.get("attempts") or 0),
-            cache_key=d.get("cache_key"),
-            cached=bool(d.get("cached")),
-            output=StepOutput.from_dict(d["output"]) if d.get("output") else None,
-            logs_digest=d.get("logs_digest"),
-            error=d.get("error"),
-            user_traceback=d.get("user_traceback"),
-            started_at=_t(d.get("started_at")),
-            ended_at=_t(d.get("ended_at")),
-        )
 
 
 @dataclass
@@ -325,39 +210,3 @@ class PipelineRun:
                 return s
         names = ", ".join(s.name for s in self.steps)
         raise InvalidInput(f"pipeline run {self.id} has no step {name!r}; its steps: {names}")
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "project": self.project,
-            "pipeline": self.pipeline,
-            "trigger": self.trigger.value,
-            "executor": self.executor,
-            "params": dict(self.params),
-            "status": self.status.value,
-            "user": self.user,
-            "started_at": self.started_at.isoformat(),
-            "ended_at": _iso(self.ended_at),
-            "error": self.error,
-            "scheduled_for": _iso(self.scheduled_for),
-            "duration": self.duration,
-            "steps": [s.to_dict() for s in self.steps],
-        }
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> PipelineRun:
-        return cls(
-            id=d["id"],
-            project=d["project"],
-            pipeline=d["pipeline"],
-            trigger=Trigger(d["trigger"]),
-            executor=d["executor"],
-            params=dict(d.get("params") or {}),
-            status=RunStatus(d["status"]),
-            user=d["user"],
-            started_at=datetime.fromisoformat(d["started_at"]),
-            ended_at=_t(d.get("ended_at")),
-            error=d.get("error"),
-            scheduled_for=_t(d.get("scheduled_for")),
-            steps=[StepRun.from_dict(s) for s in d.get("steps") or []],
-        )

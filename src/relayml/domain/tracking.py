@@ -9,7 +9,6 @@ from enum import StrEnum
 from typing import Any
 
 from relayml.domain.enums import parse_enum
-from relayml.domain.numbers import decode_float, encode_float
 from relayml.errors import InvalidInput
 
 DEPRECATED_SUCCEEDED = "succeeded"
@@ -191,43 +190,6 @@ class RunRecord:
     tags: dict[str, str] = field(default_factory=dict)
     # When the run's process last wrote to it or sent a heartbeat (None: before migration 0012).
     last_heartbeat: datetime | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "project": self.project,
-            "experiment": self.experiment,
-            "name": self.name,
-            "status": self.status.value,
-            "user": self.user,
-            "start_time": self.start_time.isoformat(),
-            "end_time": self.end_time.isoformat() if self.end_time else None,
-            "parent_id": self.parent_id,
-            "params": dict(self.params),
-            "metrics": {k: encode_float(v) for k, v in self.metrics.items()},
-            "tags": dict(self.tags),
-            "last_heartbeat": self.last_heartbeat.isoformat() if self.last_heartbeat else None,
-        }
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> RunRecord:
-        return cls(
-            id=d["id"],
-            project=d["project"],
-            experiment=d["experiment"],
-            name=d["name"],
-            status=RunStatus(d["status"]),
-            user=d["user"],
-            start_time=datetime.fromisoformat(d["start_time"]),
-            end_time=datetime.fromisoformat(d["end_time"]) if d.get("end_time") else None,
-            parent_id=d.get("parent_id"),
-            params=dict(d.get("params") or {}),
-            metrics={k: decode_float(v) for k, v in (d.get("metrics") or {}).items()},
-            tags=dict(d.get("tags") or {}),
-            last_heartbeat=(
-                datetime.fromisoformat(d["last_heartbeat"]) if d.get("last_heartbeat") else None
-            ),
-        )
 
 
 @dataclass(frozen=True)

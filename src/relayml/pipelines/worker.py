@@ -15,6 +15,7 @@ from typing import Any
 
 from relayml.domain.pipelines import StepOutput
 from relayml.executors.base import Result
+from relayml.wire.pipelines import StepOutputOut
 
 
 @dataclass(frozen=True)
@@ -29,13 +30,14 @@ class StepInput:
     def to_json(self) -> dict[str, Any]:
         if self.output is None:
             return {"literal": self.literal}
-        return {"output": self.output.to_dict(), "path": self.path}
+        return {"output": StepOutputOut.from_domain(self.output).model_dump(), "path": self.path}
 
     @classmethod
     def from_json(cls, d: dict[str, Any]) -> StepInput:
         if "output" not in d:
             return cls(literal=d.get("literal"))
-        return cls(output=StepOutput.from_dict(d["output"]), path=d.get("path"))
+        output = StepOutputOut.model_validate(d["output"]).to_domain()
+        return cls(output=output, path=d.get("path"))
 
 
 @dataclass(frozen=True)

@@ -134,7 +134,10 @@ class Dataset:
         return self._backend.datasets.lineage(self.project, self.ref)
 
     def to_dict(self) -> dict[str, Any]:
-        return self._v.to_dict()
+        """The version as JSON-able data, as the REST API writes it."""
+        from relayml.wire.datasets import DatasetVersionOut
+
+        return DatasetVersionOut.from_domain(self._v).model_dump(mode="json")
 
     def __repr__(self) -> str:
         return f"<Dataset {self.project}/{self.ref} {self.rows} rows {self.status.value}>"

@@ -106,7 +106,10 @@ class Run:
         return root
 
     def to_dict(self) -> dict[str, Any]:
-        return self._record.to_dict()
+        """The run as JSON-able data, as the REST API writes it (`GET /api/v1/runs/ID`)."""
+        from relayml.wire.tracking import RunOut
+
+        return RunOut.from_domain(self._record).model_dump(mode="json")
 
     def __repr__(self) -> str:
         return (

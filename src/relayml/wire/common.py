@@ -8,16 +8,35 @@ strings; a float JSON cannot carry travels as "NaN", "Infinity" or "-Infinity"
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from datetime import datetime
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-NonFinite = Literal["NaN", "Infinity", "-Infinity"]
+from relayml.domain.numbers import NonFinite
+
 Number = float | NonFinite
-"""A float on the wire: a JSON number, or one of the strings for NaN and ±infinity."""
+"""A float on the wire: a JSON number, or one of the strings for NaN and ±infinity
+(`encode_float` writes it, `decode_float` reads it back)."""
 
 Time = str
 """An ISO 8601 timestamp with its UTC offset."""
+
+
+def time_out(value: datetime) -> Time:
+    return value.isoformat()
+
+
+def time_in(value: Time) -> datetime:
+    return datetime.fromisoformat(value)
+
+
+def maybe_time_out(value: datetime | None) -> Time | None:
+    return value.isoformat() if value else None
+
+
+def maybe_time_in(value: Time | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None
 
 
 class WireModel(BaseModel):

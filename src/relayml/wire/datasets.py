@@ -6,9 +6,21 @@ from typing import Any
 
 from pydantic import ConfigDict, Field
 
-from relayml import wire
-from relayml.domain.datasets import DatasetInfo, DatasetVersion, LineageNode
-from relayml.wire.common import Time, WireModel
+from relayml.domain.datasets import (
+    DatasetInfo,
+    DatasetStatus,
+    DatasetVersion,
+    LineageNode,
+    RunUse,
+)
+from relayml.wire.common import (
+    Time,
+    WireModel,
+    maybe_time_in,
+    maybe_time_out,
+    time_in,
+    time_out,
+)
 
 
 class UploadOut(WireModel):
@@ -46,10 +58,59 @@ class DatasetVersionOut(WireModel):
 
     @classmethod
     def from_domain(cls, obj: DatasetVersion) -> DatasetVersionOut:
-        return cls.model_validate(obj.to_dict())
+        return cls(
+            project=obj.project,
+            name=obj.name,
+            version=obj.version,
+            ref=obj.ref,
+            digest=obj.digest,
+            blob=obj.blob,
+            size=obj.size,
+            rows=obj.rows,
+            schema_=obj.schema,
+            profile=obj.profile,
+            sketch_blob=obj.sketch_blob,
+            quality=obj.quality,
+            contract=obj.contract,
+            contract_digest=obj.contract_digest,
+            status=obj.status.value,
+            description=obj.description,
+            source=obj.source,
+            parents=list(obj.parents),
+            producer=obj.producer,
+            created_at=time_out(obj.created_at),
+            created_by=obj.created_by,
+            released_at=maybe_time_out(obj.released_at),
+            released_by=obj.released_by,
+            release_reason=obj.release_reason,
+        )
 
     def to_domain(self) -> DatasetVersion:
-        return DatasetVersion.from_dict(self.model_dump(by_alias=True))
+        return DatasetVersion(
+            project=self.project,
+            name=self.name,
+            version=self.version,
+            digest=self.digest,
+            blob=self.blob,
+            size=self.size,
+            rows=self.rows,
+            schema=list(self.schema_),
+            profile=dict(self.profile),
+            sketch_blob=self.sketch_blob,
+            quality=self.quality,
+            contract=self.contract,
+            contract_digest=self.contract_digest,
+            status=DatasetStatus(self.status),
+            description=self.description,
+            source=self.source,
+            parents=list(self.parents),
+            producer=self.producer,
+            created_at=time_in(self.created_at),
+            created_by=self.created_by,
+            released_at=maybe_time_in(self.released_at),
+            released_by=self.released_by,
+            release_reason=self.release_reason,
+        )
 
 
 class DatasetInfoOut(WireModel):
@@ -63,10 +124,26 @@ class DatasetInfoOut(WireModel):
 
     @classmethod
     def from_domain(cls, obj: DatasetInfo) -> DatasetInfoOut:
-        return cls.model_validate(wire.dataset_info_out(obj))
+        return cls(
+            project=obj.project,
+            name=obj.name,
+            description=obj.description,
+            created_at=time_out(obj.created_at),
+            created_by=obj.created_by,
+            versions=obj.versions,
+            latest=obj.latest,
+        )
 
     def to_domain(self) -> DatasetInfo:
-        return wire.dataset_info_in(self.model_dump())
+        return DatasetInfo(
+            project=self.project,
+            name=self.name,
+            description=self.description,
+            created_at=time_in(self.created_at),
+            created_by=self.created_by,
+            versions=self.versions,
+            latest=self.latest,
+        )
 
 
 class RunUseOut(WireModel):
@@ -75,6 +152,19 @@ class RunUseOut(WireModel):
     experiment: str
     user: str
     used_at: Time
+
+    @classmethod
+    def from_domain(cls, obj: RunUse) -> RunUseOut:
+        return cls(
+            run_id=obj.run_id,
+            run_name=obj.run_name,
+            experiment=obj.experiment,
+            user=obj.user,
+            used_at=time_out(obj.used_at),
+        )
+
+    def to_domain(self) -> RunUse:
+        return RunUse(self.run_id, self.run_name, self.experiment, self.user, time_in(self.used_at))
 
 
 class LineageOut(WireModel):
@@ -88,7 +178,23 @@ class LineageOut(WireModel):
 
     @classmethod
     def from_domain(cls, obj: LineageNode) -> LineageOut:
-        return cls.model_validate(obj.to_dict())
+        return cls(
+            ref=obj.ref,
+            status=obj.status.value,
+            source=obj.source,
+            producer=obj.producer,
+            parents=[cls.from_domain(p) for p in obj.parents],
+            children=[cls.from_domain(c) for c in obj.children],
+            runs=[RunUseOut.from_domain(r) for r in obj.runs],
+        )
 
     def to_domain(self) -> LineageNode:
-        return LineageNode.from_dict(self.model_dump())
+        return LineageNode(
+            ref=self.ref,
+            status=DatasetStatus(self.status),
+            source=self.source,
+            producer=self.producer,
+            parents=[p.to_domain() for p in self.parents],
+            children=[c.to_domain() for c in self.children],
+            runs=[r.to_domain() for r in self.runs],
+        )

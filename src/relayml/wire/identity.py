@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from relayml import wire
-from relayml.domain.identity import IssuedToken, Project, TokenInfo, User
-from relayml.wire.common import Time, WireModel
+from relayml.domain.identity import IssuedToken, Project, Role, TokenInfo, User
+from relayml.wire.common import Time, WireModel, maybe_time_in, maybe_time_out, time_in, time_out
 
 
 class WhoamiOut(WireModel):
@@ -26,10 +25,20 @@ class ProjectOut(WireModel):
 
     @classmethod
     def from_domain(cls, obj: Project) -> ProjectOut:
-        return cls.model_validate(wire.project_out(obj))
+        return cls(
+            name=obj.name,
+            created_at=time_out(obj.created_at),
+            created_by=obj.created_by,
+            description=obj.description,
+        )
 
     def to_domain(self) -> Project:
-        return wire.project_in(self.model_dump())
+        return Project(
+            name=self.name,
+            created_at=time_in(self.created_at),
+            created_by=self.created_by,
+            description=self.description,
+        )
 
 
 class UserOut(WireModel):
@@ -40,10 +49,20 @@ class UserOut(WireModel):
 
     @classmethod
     def from_domain(cls, obj: User) -> UserOut:
-        return cls.model_validate(wire.user_out(obj))
+        return cls(
+            name=obj.name,
+            created_at=time_out(obj.created_at),
+            grants={p: [r.value for r in roles] for p, roles in obj.grants.items()},
+            active=obj.active,
+        )
 
     def to_domain(self) -> User:
-        return wire.user_in(self.model_dump())
+        return User(
+            name=self.name,
+            created_at=time_in(self.created_at),
+            grants={p: [Role(r) for r in roles] for p, roles in self.grants.items()},
+            active=self.active,
+        )
 
 
 class IssuedTokenOut(WireModel):
@@ -54,10 +73,20 @@ class IssuedTokenOut(WireModel):
 
     @classmethod
     def from_domain(cls, obj: IssuedToken) -> IssuedTokenOut:
-        return cls.model_validate(wire.token_out(obj))
+        return cls(
+            user=obj.user,
+            token=obj.token,
+            token_id=obj.token_id,
+            expires_at=maybe_time_out(obj.expires_at),
+        )
 
     def to_domain(self) -> IssuedToken:
-        return wire.token_in(self.model_dump())
+        return IssuedToken(
+            user=self.user,
+            token=self.token,
+            token_id=self.token_id,
+            expires_at=maybe_time_in(self.expires_at),
+        )
 
 
 class TokenInfoOut(WireModel):
@@ -71,7 +100,19 @@ class TokenInfoOut(WireModel):
 
     @classmethod
     def from_domain(cls, obj: TokenInfo) -> TokenInfoOut:
-        return cls.model_validate(wire.token_info_out(obj))
+        return cls(
+            id=obj.id,
+            user=obj.user,
+            created_at=time_out(obj.created_at),
+            expires_at=maybe_time_out(obj.expires_at),
+            revoked_at=maybe_time_out(obj.revoked_at),
+        )
 
     def to_domain(self) -> TokenInfo:
-        return wire.token_info_in(self.model_dump())
+        return TokenInfo(
+            id=self.id,
+            user=self.user,
+            created_at=time_in(self.created_at),
+            expires_at=maybe_time_in(self.expires_at),
+            revoked_at=maybe_time_in(self.revoked_at),
+        )

@@ -4,13 +4,37 @@ from __future__ import annotations
 
 from typing import Any
 
-from relayml.domain.pipelines import PipelineInfo, PipelineRun, StepOutput, StepRun
-from relayml.wire.common import Time, WireModel
+from relayml.domain.pipelines import (
+    PipelineInfo,
+    PipelineRun,
+    StepOutput,
+    StepRun,
+    StepSpec,
+    StepStatus,
+    Trigger,
+    check_step_name,
+)
+from relayml.domain.tracking import RunStatus
+from relayml.wire.common import (
+    Time,
+    WireModel,
+    maybe_time_in,
+    maybe_time_out,
+    time_in,
+    time_out,
+)
 
 
 class StepSpecOut(WireModel):
     name: str
     upstream: list[str] = []
+
+    @classmethod
+    def from_domain(cls, obj: StepSpec) -> StepSpecOut:
+        return cls(name=obj.name, upstream=list(obj.upstream))
+
+    def to_domain(self) -> StepSpec:
+        return StepSpec(check_step_name(self.name), tuple(self.upstream))
 
 
 class PipelineOut(WireModel):
@@ -28,10 +52,34 @@ class PipelineOut(WireModel):
 
     @classmethod
     def from_domain(cls, obj: PipelineInfo) -> PipelineOut:
-        return cls.model_validate(obj.to_dict())
+        return cls(
+            project=obj.project,
+            name=obj.name,
+            module=obj.module,
+            schedule=obj.schedule,
+            params=dict(obj.params),
+            steps=[StepSpecOut.from_domain(s) for s in obj.steps],
+            created_at=time_out(obj.created_at),
+            created_by=obj.created_by,
+            updated_at=time_out(obj.updated_at),
+            last_scheduled=maybe_time_out(obj.last_scheduled),
+            schedule_since=maybe_time_out(obj.schedule_since),
+        )
 
     def to_domain(self) -> PipelineInfo:
-        return PipelineInfo.from_dict(self.model_dump())
+        return PipelineInfo(
+            project=self.project,
+            name=self.name,
+            module=self.module,
+            schedule=self.schedule,
+            params=dict(self.params),
+            steps=[s.to_domain() for s in self.steps],
+            created_at=time_in(self.created_at),
+            created_by=self.created_by,
+            updated_at=time_in(self.updated_at),
+            last_scheduled=maybe_time_in(self.last_scheduled),
+            schedule_since=maybe_time_in(self.schedule_since),
+        )
 
 
 class StepOutputOut(WireModel):
@@ -45,10 +93,26 @@ class StepOutputOut(WireModel):
 
     @classmethod
     def from_domain(cls, obj: StepOutput) -> StepOutputOut:
-        return cls.model_validate(obj.to_dict())
+        return cls(
+            kind=obj.kind,
+            digest=obj.digest,
+            value=obj.value,
+            ref=obj.ref,
+            format=obj.format,
+            name=obj.name,
+            size=obj.size,
+        )
 
     def to_domain(self) -> StepOutput:
-        return StepOutput.from_dict(self.model_dump())
+        return StepOutput(
+            kind=self.kind,
+            digest=self.digest,
+            value=self.value,
+            ref=self.ref,
+            format=self.format,
+            name=self.name,
+            size=self.size,
+        )
 
 
 class StepRunOut(WireModel):
@@ -68,10 +132,37 @@ class StepRunOut(WireModel):
 
     @classmethod
     def from_domain(cls, obj: StepRun) -> StepRunOut:
-        return cls.model_validate(obj.to_dict())
+        return cls(
+            name=obj.name,
+            status=obj.status.value,
+            upstream=list(obj.upstream),
+            attempts=obj.attempts,
+            cache_key=obj.cache_key,
+            cached=obj.cached,
+            output=StepOutputOut.from_domain(obj.output) if obj.output else None,
+            logs_digest=obj.logs_digest,
+            error=obj.error,
+            user_traceback=obj.user_traceback,
+            started_at=maybe_time_out(obj.started_at),
+            ended_at=maybe_time_out(obj.ended_at),
+            duration=obj.duration,
+        )
 
     def to_domain(self) -> StepRun:
-        return StepRun.from_dict(self.model_dump())
+        return StepRun(
+            name=self.name,
+            status=StepStatus(self.status),
+            upstream=tuple(self.upstream),
+            attempts=self.attempts,
+            cache_key=self.cache_key,
+            cached=self.cached,
+            output=self.output.to_domain() if self.output else None,
+            logs_digest=self.logs_digest,
+            error=self.error,
+            user_traceback=self.user_traceback,
+            started_at=maybe_time_in(self.started_at),
+            ended_at=maybe_time_in(self.ended_at),
+        )
 
 
 class PipelineRunOut(WireModel):
@@ -92,10 +183,39 @@ class PipelineRunOut(WireModel):
 
     @classmethod
     def from_domain(cls, obj: PipelineRun) -> PipelineRunOut:
-        return cls.model_validate(obj.to_dict())
+        return cls(
+            id=obj.id,
+            project=obj.project,
+            pipeline=obj.pipeline,
+            trigger=obj.trigger.value,
+            executor=obj.executor,
+            params=dict(obj.params),
+            status=obj.status.value,
+            user=obj.user,
+            started_at=time_out(obj.started_at),
+            ended_at=maybe_time_out(obj.ended_at),
+            error=obj.error,
+            scheduled_for=maybe_time_out(obj.scheduled_for),
+            duration=obj.duration,
+            steps=[StepRunOut.from_domain(s) for s in obj.steps],
+        )
 
     def to_domain(self) -> PipelineRun:
-        return PipelineRun.from_dict(self.model_dump())
+        return PipelineRun(
+            id=self.id,
+            project=self.project,
+            pipeline=self.pipeline,
+            trigger=Trigger(self.trigger),
+            executor=self.executor,
+            params=dict(self.params),
+            status=RunStatus(self.status),
+            user=self.user,
+            started_at=time_in(self.started_at),
+            ended_at=maybe_time_in(self.ended_at),
+            error=self.error,
+            scheduled_for=maybe_time_in(self.scheduled_for),
+            steps=[s.to_domain() for s in self.steps],
+        )
 
 
 class CachedOutputOut(WireModel):
@@ -105,4 +225,7 @@ class CachedOutputOut(WireModel):
 
     @classmethod
     def from_domain(cls, obj: StepOutput | None) -> CachedOutputOut:
-        return cls.model_validate({"output": obj.to_dict() if obj else None})
+        return cls(output=StepOutputOut.from_domain(obj) if obj else None)
+
+    def to_domain(self) -> StepOutput | None:
+        return self.output.to_domain() if self.output else None

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from relayml import wire
-from relayml.domain.storage import GcReport
+from relayml.domain.storage import GcReport, Leftover
 from relayml.wire.common import WireModel
 
 
@@ -12,6 +11,13 @@ class LeftoverOut(WireModel):
     name: str
     size: int
     age_seconds: float
+
+    @classmethod
+    def from_domain(cls, obj: Leftover) -> LeftoverOut:
+        return cls(kind=obj.kind, name=obj.name, size=obj.size, age_seconds=obj.age_seconds)
+
+    def to_domain(self) -> Leftover:
+        return Leftover(self.kind, self.name, self.size, self.age_seconds)
 
 
 class GcReportOut(WireModel):
@@ -22,7 +28,12 @@ class GcReportOut(WireModel):
 
     @classmethod
     def from_domain(cls, obj: GcReport) -> GcReportOut:
-        return cls.model_validate(wire.gc_out(obj))
+        return cls(
+            applied=obj.applied,
+            grace_seconds=obj.grace_seconds,
+            bytes=obj.bytes,
+            leftovers=[LeftoverOut.from_domain(i) for i in obj.leftovers],
+        )
 
     def to_domain(self) -> GcReport:
-        return wire.gc_in(self.model_dump())
+        return GcReport(self.applied, self.grace_seconds, [i.to_domain() for i in self.leftovers])

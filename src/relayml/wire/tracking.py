@@ -4,9 +4,24 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from relayml import wire
-from relayml.domain.tracking import ArtifactInfo, Experiment, MetricPoint, RunPage, RunRecord
-from relayml.wire.common import Number, Time, WireModel
+from relayml.domain.numbers import decode_float, encode_float
+from relayml.domain.tracking import (
+    ArtifactInfo,
+    Experiment,
+    MetricPoint,
+    RunPage,
+    RunRecord,
+    RunStatus,
+)
+from relayml.wire.common import (
+    Number,
+    Time,
+    WireModel,
+    maybe_time_in,
+    maybe_time_out,
+    time_in,
+    time_out,
+)
 
 
 class ExperimentOut(WireModel):
@@ -18,10 +33,22 @@ class ExperimentOut(WireModel):
 
     @classmethod
     def from_domain(cls, obj: Experiment) -> ExperimentOut:
-        return cls.model_validate(wire.experiment_out(obj))
+        return cls(
+            project=obj.project,
+            name=obj.name,
+            created_at=time_out(obj.created_at),
+            created_by=obj.created_by,
+            run_count=obj.run_count,
+        )
 
     def to_domain(self) -> Experiment:
-        return wire.experiment_in(self.model_dump())
+        return Experiment(
+            project=self.project,
+            name=self.name,
+            created_at=time_in(self.created_at),
+            created_by=self.created_by,
+            run_count=self.run_count,
+        )
 
 
 class RunOut(WireModel):
@@ -44,10 +71,38 @@ class RunOut(WireModel):
 
     @classmethod
     def from_domain(cls, obj: RunRecord) -> RunOut:
-        return cls.model_validate(obj.to_dict())
+        return cls(
+            id=obj.id,
+            project=obj.project,
+            experiment=obj.experiment,
+            name=obj.name,
+            status=obj.status.value,
+            user=obj.user,
+            start_time=time_out(obj.start_time),
+            end_time=maybe_time_out(obj.end_time),
+            parent_id=obj.parent_id,
+            params=dict(obj.params),
+            metrics={k: encode_float(v) for k, v in obj.metrics.items()},
+            tags=dict(obj.tags),
+            last_heartbeat=maybe_time_out(obj.last_heartbeat),
+        )
 
     def to_domain(self) -> RunRecord:
-        return RunRecord.from_dict(self.model_dump())
+        return RunRecord(
+            id=self.id,
+            project=self.project,
+            experiment=self.experiment,
+            name=self.name,
+            status=RunStatus(self.status),
+            user=self.user,
+            start_time=time_in(self.start_time),
+            end_time=maybe_time_in(self.end_time),
+            parent_id=self.parent_id,
+            params=dict(self.params),
+            metrics={k: decode_float(v) for k, v in self.metrics.items()},
+            tags=dict(self.tags),
+            last_heartbeat=maybe_time_in(self.last_heartbeat),
+        )
 
 
 class RunPageOut(WireModel):
@@ -56,10 +111,12 @@ class RunPageOut(WireModel):
 
     @classmethod
     def from_domain(cls, obj: RunPage) -> RunPageOut:
-        return cls.model_validate(wire.run_page_out(obj))
+        return cls(
+            runs=[RunOut.from_domain(r) for r in obj.runs], next_page_token=obj.next_page_token
+        )
 
     def to_domain(self) -> RunPage:
-        return wire.run_page_in(self.model_dump())
+        return RunPage([r.to_domain() for r in self.runs], self.next_page_token)
 
 
 class WrittenOut(WireModel):
@@ -70,16 +127,21 @@ MetricRowOut = tuple[str, Number, int, int]
 """One point: `[key, value, step, timestamp_ms]`."""
 
 
+def metric_row(point: MetricPoint) -> MetricRowOut:
+    """A point as the API writes it in a history and reads it in a batch (compact: a list)."""
+    return (point.key, encode_float(point.value), point.step, point.timestamp)
+
+
 class MetricHistoryOut(WireModel):
     key: str
     points: list[MetricRowOut]
 
     @classmethod
     def from_domain(cls, key: str, points: list[MetricPoint]) -> MetricHistoryOut:
-        return cls.model_validate({"key": key, "points": wire.points_out(points)})
+        return cls(key=key, points=[metric_row(p) for p in points])
 
     def to_domain(self) -> list[MetricPoint]:
-        return wire.points_in([list(p) for p in self.points])
+        return [MetricPoint(k, decode_float(v), s, t) for k, v, s, t in self.points]
 
 
 class ArtifactOut(WireModel):
@@ -89,7 +151,7 @@ class ArtifactOut(WireModel):
 
     @classmethod
     def from_domain(cls, obj: ArtifactInfo) -> ArtifactOut:
-        return cls.model_validate(wire.artifact_out(obj))
+        return cls(path=obj.path, digest=obj.digest, size=obj.size)
 
     def to_domain(self) -> ArtifactInfo:
-        return wire.artifact_in(self.model_dump())
+        return ArtifactInfo(path=self.path, digest=self.digest, size=self.size)

@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query, Request
-from pydantic import Field
+from pydantic import ConfigDict, Field, field_validator, model_validator
 from starlette.responses import Response, StreamingResponse
 
 from relayml import wire
@@ -16,7 +16,8 @@ from relayml.api.gate import streams_body
 from relayml.api.responses import BINARY_RESPONSE, ERROR_RESPONSES, json
 from relayml.api.schemas import Body
 from relayml.api.streaming import BINARY_BODY, receive, send
-from relayml.domain.pipelines import StepOutput, StepSpec
+from relayml.domain.pipelines import OUTPUT_KINDS, StepOutput, StepSpec, check_step_name
+from relayml.errors import InvalidInput
 from relayml.wire.common import Stored
 from relayml.wire.pipelines import CachedOutputOut, PipelineOut, PipelineRunOut, StepRunOut
 
@@ -28,6 +29,9 @@ router = APIRouter(
 class StepSpecBody(Body):
     name: str
     upstream: list[str] = Field(default_factory=list)
+
+    def to_domain(self) -> StepSpec:
+        return StepSpec(check_step_name(self.name), tuple(self.upstream))
 
 
 class PipelineRegister(Body):
@@ -45,15 +49,67 @@ class PipelineRunStart(Body):
     scheduled_for: datetime | None = None
 
 
+class StepOutputBody(Body):
+    """A step's output as the runner reports it (`StepOutputOut` is what the API writes)."""
+
+    # Keys it does not know are ignored, as they always were for a step output.
+    model_config = ConfigDict(extra="ignore")
+
+    kind: str = Field(examples=["table"], description=f"one of {', '.join(OUTPUT_KINDS)}")
+    digest: str
+    value: Any = None
+    ref: str | None = None
+    format: str | None = None
+    name: str | None = None
+    size: int = Field(0, ge=0)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _check(cls, data: Any) -> Any:
+        """A bad output is a 400 (`InvalidInput`, which pydantic lets through) naming the field
+        and its value, not a schema 422."""
+        if not isinstance(data, dict):
+            return data
+        if data.get("kind") not in OUTPUT_KINDS or not isinstance(data.get("digest"), str):
+            raise InvalidInput(
+                f"invalid step output {data!r}: needs a kind ({', '.join(OUTPUT_KINDS)}) "
+                "and a digest"
+            )
+        size = data.get("size") or 0
+        if isinstance(size, bool) or not isinstance(size, int) or not 0 <= size < 2**63:
+            raise InvalidInput(f"invalid step output size {size!r:.40}: a byte count ≥ 0")
+        for key in ("ref", "format", "name"):
+            text = data.get(key)
+            if text is not None and not isinstance(text, str):
+                raise InvalidInput(f"invalid step output {key} {text!r:.40}: text or null")
+        return {**data, "size": size}
+
+    def to_domain(self) -> StepOutput:
+        return StepOutput(
+            kind=self.kind,
+            digest=self.digest,
+            value=self.value,
+            ref=self.ref,
+            format=self.format,
+            name=self.name,
+            size=self.size,
+        )
+
+
 class StepRecord(Body):
     status: str = Field(examples=["finished"])
     attempts: int = 0
     cache_key: str | None = None
     cached: bool = False
-    output: dict[str, Any] | None = None
+    output: StepOutputBody | None = None
     logs_digest: str | None = None
     error: str | None = None
     user_traceback: str | None = None
+
+    @field_validator("output", mode="before")
+    @classmethod
+    def _empty_is_none(cls, value: Any) -> Any:
+        return None if value == {} else value  # an empty output was always read as none
 
 
 class PipelineRunFinish(Body):
@@ -62,7 +118,7 @@ class PipelineRunFinish(Body):
 
 
 def _specs(steps: list[StepSpecBody]) -> list[StepSpec]:
-    return [StepSpec.from_dict(s.model_dump()) for s in steps]
+    return [s.to_domain() for s in steps]
 
 
 @router.put(
@@ -163,7 +219,7 @@ def record_step(
         attempts=body.attempts,
         cache_key=body.cache_key,
         cached=body.cached,
-        output=StepOutput.from_dict(body.output) if body.output else None,
+        output=body.output.to_domain() if body.output else None,
         logs_digest=body.logs_digest,
         error=body.error,
         user_traceback=body.user_traceback,

@@ -47,7 +47,9 @@ def ls(project: ProjectOpt = None, as_json: JsonOpt = False) -> None:
     with state.backend() as backend:
         items = backend.datasets.list_datasets(proj)
     if as_json:
-        output.emit_json(items)
+        from relayml.wire.datasets import DatasetInfoOut
+
+        output.emit_json([DatasetInfoOut.from_domain(d) for d in items])
         return
     t = output.table("name", "versions", "latest", "created", "by", "description")
     for d in items:
@@ -72,7 +74,9 @@ def versions(
     with state.backend() as backend:
         items = backend.datasets.versions(state.project(project), name)
     if as_json:
-        output.emit_json([v.to_dict() for v in items])
+        from relayml.wire.datasets import DatasetVersionOut
+
+        output.emit_json([DatasetVersionOut.from_domain(v) for v in items])
         return
     t = output.table("ref", "status", "rows", "digest", "created", "by", "source", no_wrap=("ref",))
     for v in items:
@@ -92,7 +96,9 @@ def show(
     with state.backend() as backend:
         v = backend.datasets.get(state.project(project), ref, allow_quarantined=True)
     if as_json:
-        output.emit_json(v.to_dict())
+        from relayml.wire.datasets import DatasetVersionOut
+
+        output.emit_json(DatasetVersionOut.from_domain(v))
         return
     _show(v)
 
@@ -276,7 +282,9 @@ def lineage(
     with state.backend() as backend:
         root = backend.datasets.lineage(state.project(project), ref)
     if as_json:
-        output.emit_json(root.to_dict())
+        from relayml.wire.datasets import LineageOut
+
+        output.emit_json(LineageOut.from_domain(root))
         return
     tree = Tree(f"[bold]{root.ref}[/] {_status(root.status.value)}")
     up = tree.add("[cyan]upstream[/]")

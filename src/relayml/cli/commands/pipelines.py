@@ -108,7 +108,9 @@ def ls(project: ProjectOpt = None, as_json: JsonFlag = False) -> None:
     with state.backend() as backend:
         found = backend.pipelines.list_pipelines(name)
     if as_json:
-        output.emit_json([p.to_dict() for p in found])
+        from relayml.wire.pipelines import PipelineOut
+
+        output.emit_json([PipelineOut.from_domain(p) for p in found])
         return
     t = output.table(
         "pipeline", "steps", "schedule", "module", "updated", title=f"Pipelines in {name}"
@@ -181,7 +183,9 @@ def run(
                 no_cache=no_cache, max_workers=workers, env=env,
             )  # fmt: skip
     if as_json:
-        output.emit_json(result.to_dict())
+        from relayml.wire.pipelines import PipelineRunOut
+
+        output.emit_json(PipelineRunOut.from_domain(result))
     else:
         output.print_(_tree(result))
     _fail_with_tracebacks(result)
@@ -212,7 +216,9 @@ def runs(
     with state.backend() as backend:
         found = backend.pipelines.list_runs(name, pipeline, limit)
     if as_json:
-        output.emit_json([r.to_dict() for r in found])
+        from relayml.wire.pipelines import PipelineRunOut
+
+        output.emit_json([PipelineRunOut.from_domain(r) for r in found])
         return
     t = output.table(
         "id", "pipeline", "status", "trigger", "executor", "started", "duration",
@@ -249,7 +255,9 @@ def show(
                 sys.stdout.write(path.read_text(encoding="utf-8", errors="replace"))
             return
     if as_json:
-        output.emit_json(result.to_dict())
+        from relayml.wire.pipelines import PipelineRunOut
+
+        output.emit_json(PipelineRunOut.from_domain(result))
         return
     output.print_(_tree(result))
     output.print_(_steps_table(result))

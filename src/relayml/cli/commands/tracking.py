@@ -51,7 +51,9 @@ def ls(
         )
     more = f"more runs: add --page-token {page.next_page_token}" if page.next_page_token else ""
     if as_json:
-        output.emit_json([r.to_dict() for r in page.runs])
+        from relayml.wire.tracking import RunOut
+
+        output.emit_json([RunOut.from_domain(r) for r in page.runs])
         if more:
             sys.stderr.write(more + "\n")
         return
@@ -114,7 +116,11 @@ def show(
         r = backend.tracking.get_run(run_id)
         artifacts = backend.artifacts.list_artifacts(run_id)
     if as_json:
-        output.emit_json({**r.to_dict(), "artifacts": output.jsonable(artifacts)})
+        from relayml.wire.tracking import ArtifactOut, RunOut
+
+        # The run as GET /runs/ID writes it, with its artifacts as GET /runs/ID/artifacts does.
+        listed = [ArtifactOut.from_domain(a) for a in artifacts]
+        output.emit_json({**output.jsonable(RunOut.from_domain(r)), "artifacts": listed})
         return
     ended = r.end_time or None
     duration = f"{(ended - r.start_time).total_seconds():.1f} s" if ended else "running"
@@ -156,7 +162,9 @@ def end(
     with state.backend() as backend:
         r = backend.tracking.end_run(run_id, status)
     if as_json:
-        output.emit_json(r.to_dict())
+        from relayml.wire.tracking import RunOut
+
+        output.emit_json(RunOut.from_domain(r))
         return
     output.print_(f"run {r.id} ended {output.status(r.status.value)}")
 
@@ -184,9 +192,11 @@ def compare(
     params = _rows([r.params for r in runs])
     metrics = _rows([{k: output.number(v) for k, v in r.metrics.items()} for r in runs])
     if as_json:
+        from relayml.wire.tracking import RunOut
+
         output.emit_json(
             {
-                "runs": [r.to_dict() for r in runs],
+                "runs": [RunOut.from_domain(r) for r in runs],
                 "params": {k: dict(zip(run_ids, vs, strict=True)) for k, vs in params.items()},
                 "metrics": {k: {r.id: r.metrics.get(k) for r in runs} for k in metrics},
                 "differing": {
@@ -226,7 +236,9 @@ def experiments_ls(
     with state.backend() as backend:
         experiments = backend.tracking.list_experiments(name)
     if as_json:
-        output.emit_json(experiments)
+        from relayml.wire.tracking import ExperimentOut
+
+        output.emit_json([ExperimentOut.from_domain(e) for e in experiments])
         return
     t = output.table(
         "experiment", "runs", "created by", "created at", title=f"Experiments in {name}"

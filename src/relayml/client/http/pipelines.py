@@ -19,7 +19,14 @@ from relayml.domain.pipelines import (
     check_step_name,
 )
 from relayml.wire.common import Stored
-from relayml.wire.pipelines import CachedOutputOut, PipelineOut, PipelineRunOut, StepRunOut
+from relayml.wire.pipelines import (
+    CachedOutputOut,
+    PipelineOut,
+    PipelineRunOut,
+    StepOutputOut,
+    StepRunOut,
+    StepSpecOut,
+)
 
 
 def _pipeline_url(project: str, name: str) -> str:
@@ -44,7 +51,7 @@ class HttpPipelines:
             "module": module,
             "schedule": schedule,
             "params": params or {},
-            "steps": [s.to_dict() for s in steps or []],
+            "steps": [StepSpecOut.from_domain(s).model_dump() for s in steps or []],
         }
         found = self.t.call("PUT", _pipeline_url(project, name), json=body)
         return PipelineOut.model_validate(found).to_domain()
@@ -68,7 +75,7 @@ class HttpPipelines:
         scheduled_for: datetime | None = None,
     ) -> PipelineRun:
         body = {
-            "steps": [s.to_dict() for s in steps or []],
+            "steps": [StepSpecOut.from_domain(s).model_dump() for s in steps or []],
             "trigger": trigger,
             "executor": executor,
             "params": params or {},
@@ -96,7 +103,7 @@ class HttpPipelines:
             "attempts": attempts,
             "cache_key": cache_key,
             "cached": cached,
-            "output": output.to_dict() if output else None,
+            "output": StepOutputOut.from_domain(output).model_dump() if output else None,
             "logs_digest": logs_digest,
             "error": error,
             "user_traceback": user_traceback,
@@ -122,8 +129,7 @@ class HttpPipelines:
 
     def find_cached(self, project: str, cache_key: str) -> StepOutput | None:
         path = f"{project_url(project)}/pipeline-cache/{seg(check_digest(cache_key))}"
-        found = CachedOutputOut.model_validate(self.t.call("GET", path))
-        return found.output.to_domain() if found.output else None
+        return CachedOutputOut.model_validate(self.t.call("GET", path)).to_domain()
 
     def put_blob(self, run_id: str, local_file: str | os.PathLike[str]) -> tuple[str, int]:
         found = self.t.put_file(f"{API}/pipeline-runs/{run_seg(run_id)}/blobs", local_file)

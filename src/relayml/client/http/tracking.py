@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import quote
 
-from relayml import wire
 from relayml.client.http.transport import HttpTransport
 from relayml.client.http.urls import API, project_url, run_seg
 from relayml.domain.tracking import (
@@ -24,6 +23,7 @@ from relayml.wire.tracking import (
     RunOut,
     RunPageOut,
     WrittenOut,
+    metric_row,
 )
 
 
@@ -67,7 +67,7 @@ class HttpTracking:
             "params": _params(params),
             "tags": _tags(tags),
             # Checked here as the service checks them, so a bad point fails the same way.
-            "metrics": wire.points_out([check_point(p) for p in metrics or []]),
+            "metrics": [metric_row(check_point(p)) for p in metrics or []],
         }
         found = self.t.call("POST", f"{API}/runs/{run_seg(run_id)}/batch", json=body)
         return WrittenOut.model_validate(found).written

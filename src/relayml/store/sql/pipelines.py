@@ -23,6 +23,40 @@ from relayml.store.sql import schema as s
 from relayml.store.sql._util import utc, utc_or_none
 
 
+# The JSON columns' own codec (`pipelines.steps`, `pipeline_steps.output`): the stored shape is
+# the store's to keep, whatever the API writes.
+def _spec_doc(spec: StepSpec) -> dict[str, Any]:
+    return {"name": spec.name, "upstream": list(spec.upstream)}
+
+
+def _spec(doc: dict[str, Any]) -> StepSpec:
+    return StepSpec(doc["name"], tuple(doc.get("upstream") or ()))
+
+
+def _output_doc(output: StepOutput) -> dict[str, Any]:
+    return {
+        "kind": output.kind,
+        "digest": output.digest,
+        "value": output.value,
+        "ref": output.ref,
+        "format": output.format,
+        "name": output.name,
+        "size": output.size,
+    }
+
+
+def _output(doc: dict[str, Any]) -> StepOutput:
+    return StepOutput(
+        kind=doc["kind"],
+        digest=doc["digest"],
+        value=doc.get("value"),
+        ref=doc.get("ref"),
+        format=doc.get("format"),
+        name=doc.get("name"),
+        size=int(doc.get("size") or 0),
+    )
+
+
 def _pipeline(row: Row[Any]) -> PipelineInfo:
     return PipelineInfo(
         project=row.project,
@@ -30,7 +64,7 @@ def _pipeline(row: Row[Any]) -> PipelineInfo:
         module=row.module,
         schedule=row.schedule,
         params=dict(row.params or {}),
-        steps=[StepSpec.from_dict(d) for d in row.steps or []],
+        steps=[_spec(d) for d in row.steps or []],
         created_at=utc(row.created_at),
         created_by=row.created_by,
         updated_at=utc(row.updated_at),
@@ -64,7 +98,7 @@ def _step(row: Row[Any]) -> StepRun:
         attempts=int(row.attempts),
         cache_key=row.cache_key,
         cached=bool(row.cached),
-        output=StepOutput.from_dict(row.output) if row.output else None,
+        output=_output(row.output) if row.output else None,
         logs_digest=row.logs_digest,
         error=row.error,
         user_traceback=row.user_traceback,
@@ -102,7 +136,7 @@ class SqlPipelines:
             "module": info.module,
             "schedule": info.schedule,
             "params": info.params,
-            "steps": [st.to_dict() for st in info.steps],
+            "steps": [_spec_doc(st) for st in info.steps],
             "updated_at": info.updated_at,
         }
         p = s.pipelines.c
@@ -220,7 +254,7 @@ class SqlPipelines:
                 attempts=step.attempts,
                 cache_key=step.cache_key,
                 cached=step.cached,
-                output=step.output.to_dict() if step.output else None,
+                output=_output_doc(step.output) if step.output else None,
                 output_digest=step.output.blob if step.output else None,
                 logs_digest=step.logs_digest,
                 error=step.error,
@@ -246,7 +280,7 @@ class SqlPipelines:
             .limit(1)
         )
         row = self.conn.execute(q).first()
-        return StepOutput.from_dict(row[0]) if row and row[0] else None
+        return _output(row[0]) if row and row[0] else None
 
     def blob_in_project(self, project: str, digest: str) -> bool:
         """Whether a step run of `project` refers to this blob (as its output or its logs)."""
