@@ -87,3 +87,58 @@ def test_empty_and_all_null_columns() -> None:
     assert prof["columns"]["a"]["count"] == 0 and prof["columns"]["a"]["missing"] == 2
     assert prof["columns"]["s"]["distinct"] == 0
     assert p.sketch().columns["a"].n == 0
+
+
+def test_a_nearly_unique_string_column_keeps_bounded_state_and_its_heavy_hitter() -> None:
+    """Issue 10 item 1: a column of distinct strings is profiled from Arrow value counts (no
+    Python string per value), with at most 2 x MAX_CATEGORIES categories held at any time; a
+    value repeated among them keeps its exact count at the top."""
+    from relayml.stats.profile import MAX_CATEGORIES
+
+    n = 200_000
+    codes = [f"C-{i:07d}" for i in range(n)]
+    for i in range(0, n, 200):
+        codes[i] = "bad_code"  # 1,000 rows
+    table = pa.table({"code": pa.array(codes)})
+    p = Profiler(table.schema)
+    for b in rechunk(table.to_batches(), rows=20_000):
+        p.update(b)
+        assert len(p.columns["code"].counts) <= 2 * MAX_CATEGORIES
+    p.start_bins()
+    col = p.profile()["columns"]["code"]
+    assert col["top"][0] == ["bad_code", 1_000] and col["top_approx"] is True
+    assert col["count"] == n and col["missing"] == 0
+    distinct = n - 1_000 + 1
+    assert col["distinct_approx"] is True
+    assert abs(col["distinct"] / distinct - 1) < 4 * DISTINCT_RSE
+    kept = p.columns["code"]
+    assert len(kept.counts) == MAX_CATEGORIES and sum(kept.counts.values()) + kept.other == n
+
+
+def test_value_hashes_are_the_documented_polynomial() -> None:
+    """_hash_values computes sum(byte_j * P**(n-1-j)) mod 2**64 (then mixed with the length)
+    for strings and bytes, sliced or not, whatever its chunk size."""
+    from relayml.stats import profile
+
+    def reference(text: bytes) -> int:
+        h = 0
+        for byte in text:
+            h = (h * profile._POLY + byte) % (1 << 64)
+        return h
+
+    words = ["", "a", "ab", "ba", "héllo", "x" * 70, "", "日本"]
+    raw = [w.encode() for w in words]
+    expected = profile._mix64(
+        np.array([reference(b) for b in raw], dtype=np.uint64)
+        ^ profile._mix64(np.array([len(b) for b in raw], dtype=np.uint64))
+    )
+    for arr in (pa.array(words), pa.array(words, pa.large_string()), pa.array(raw)):
+        assert profile._hash_values(arr).tolist() == expected.tolist()
+        assert profile._hash_values(arr.slice(2, 4)).tolist() == expected[2:6].tolist()
+    chunk = profile.HASH_CHUNK_BYTES
+    try:
+        profile.HASH_CHUNK_BYTES = 3
+        assert profile._hash_values(pa.array(words)).tolist() == expected.tolist()
+    finally:
+        profile.HASH_CHUNK_BYTES = chunk
+    assert len(set(profile._hash_values(pa.array([True, False, None])).tolist())) == 3

@@ -114,23 +114,56 @@ def valid_values(column: Any, dtype: Any) -> npt.NDArray[Any]:
 
 
 def category_counts(column: Any) -> tuple[dict[str, int], int]:
-    """Counts per category (keys as strings) of an Arrow column, and the null count."""
+    """Counts per category (keys as strings) of an Arrow column, and the missing count."""
+    values, counts, n_missing = category_values(column)
+    return _keyed(values, counts), n_missing
+
+
+def top_categories(
+    values: Any, counts: npt.NDArray[np.int64], top: int
+) -> tuple[dict[str, int], int]:
+    """The ``top`` most frequent of ``category_values``' categories as ``{key: count}``, and
+    the count of the rows in the others. Only those ``top`` become Python objects: a column of
+    ten million distinct strings costs its value counts in Arrow, not ten million strings."""
+    folded = 0
+    if len(values) > top:
+        keep = np.sort(np.argpartition(-counts, top - 1)[:top])
+        folded = int(counts.sum() - counts[keep].sum())
+        indices = pa.Array.from_buffers(pa.int64(), top, [None, pa.py_buffer(keep.tobytes())])
+        values, counts = values.take(indices), counts[keep]
+    return _keyed(values, counts), folded
+
+
+def category_values(column: Any) -> tuple[Any, npt.NDArray[np.int64], int]:
+    """``(distinct non-null values as an Arrow array, their counts, missing count)``; NaN in a
+    float column forced to categorical counts as missing."""
     if pa.types.is_dictionary(column.type):
         column = pc.cast(column, column.type.value_type)
-    n_missing = 0
     if pa.types.is_null(column.type):
-        return {}, n_missing
+        return pa.nulls(0), np.zeros(0, dtype=np.int64), len(column)
     counted = pc.value_counts(column)
-    values = counted.field("values").to_pylist()
+    values = counted.field("values")
     counts = valid_values(counted.field("counts"), np.int64)
+    present = pc.is_valid(values)
+    if pa.types.is_floating(values.type):
+        present = pc.and_kleene(present, pc.invert(pc.is_nan(values)))
+    n_valid = present.true_count
+    if n_valid == len(values):
+        return values, counts, 0
+    mask = valid_values(pc.cast(present, pa.int8()), np.int8).astype(bool)
+    return values.filter(present), counts[mask], int(counts[~mask].sum())
+
+
+def _keyed(values: Any, counts: Any) -> dict[str, int]:
+    """``{key: count}`` for distinct Arrow values: strings are their own keys (one dict built
+    in C), other types go through ``_category_key``."""
+    if pa.types.is_string(values.type) or pa.types.is_large_string(values.type):
+        return dict(zip(values.to_pylist(), counts.tolist(), strict=True))
     out: dict[str, int] = {}
-    for value, count in zip(values, counts, strict=True):
-        if value is None or (isinstance(value, float) and value != value):
-            n_missing += int(count)  # NaN in a float column forced to categorical
-            continue
+    for value, count in zip(values.to_pylist(), counts.tolist(), strict=True):
         key = _category_key(value)
-        out[key] = out.get(key, 0) + int(count)
-    return out, n_missing
+        out[key] = out.get(key, 0) + count
+    return out
 
 
 def _category_key(value: Any) -> str:

@@ -33,10 +33,11 @@ import pyarrow as pa
 
 from relayml.stats.kinds import (
     ColumnKind,
-    category_counts,
+    category_values,
     infer_kind,
     is_id_type,
     numeric_values,
+    top_categories,
 )
 from relayml.stats.sketch import (
     DEFAULT_FINE_BINS,
@@ -95,32 +96,65 @@ class Kmv:
         return round((self.k - 1) / frac), True
 
 
-_POLY = np.uint64(0x100000001B3)  # an odd multiplier (FNV-1a's 64-bit prime)
+_POLY = 0x100000001B3  # an odd multiplier (FNV-1a's 64-bit prime), so invertible mod 2**64
+_POLY_INV = pow(_POLY, -1, 1 << 64)
+HASH_CHUNK_BYTES = 1 << 22
+_powers: list[U64] = [np.ones(1, dtype=np.uint64), np.ones(1, dtype=np.uint64)]
 
 
-def _hash_strings(keys: list[str]) -> U64:
-    """A 64-bit hash of each string, vectorised over its UTF-8 bytes: the polynomial
-    ``sum(byte_i * P**(n-1-i)) mod 2**64`` mixed with the length by ``_mix64``. NumPy only
-    (pandas' hash_array cost a 0.3 s import on every publish)."""
-    n = len(keys)
+def _power_tables(n: int) -> tuple[U64, U64]:
+    """``P**k`` and ``P**-k`` (mod 2**64) for k < n, grown on demand and kept."""
+    if _powers[0].size < n:
+        size = max(n, 2 * _powers[0].size)
+        with np.errstate(over="ignore"):
+            for i, base in enumerate((_POLY, _POLY_INV)):
+                table = np.empty(size, dtype=np.uint64)
+                table[0] = 1
+                np.cumprod(np.full(size - 1, base, dtype=np.uint64), out=table[1:])
+                _powers[i] = table
+    return _powers[0], _powers[1]
+
+
+def _hash_values(values: Any) -> U64:
+    """A 64-bit hash of each value of an Arrow array (as bytes, or as text for other types),
+    vectorised over the bytes in its buffers: the polynomial ``sum(byte_j * P**(end-1-j)) mod
+    2**64``, computed as ``P**(end-1) * (prefix sums of byte_j * P**-j)`` (P is odd, so it has an
+    inverse mod 2**64), mixed with the length by ``_mix64``. NumPy only, and no Python string
+    per value (pandas' hash_array needed both, and a 0.3 s import on every publish)."""
+    n = len(values)
     if not n:
         return np.zeros(0, dtype=np.uint64)
-    encoded = [k.encode("utf-8", "surrogatepass") for k in keys]
-    lengths = np.fromiter(map(len, encoded), dtype=np.int64, count=n)
-    ends = np.cumsum(lengths)
-    starts = ends - lengths
-    h = np.zeros(n, dtype=np.uint64)
-    total = int(ends[-1])
-    if total:
-        data = np.frombuffer(b"".join(encoded), dtype=np.uint8).astype(np.uint64)
-        owner = np.repeat(np.arange(n), lengths)
-        from_end = ends[owner] - 1 - np.arange(total)  # 0 for each string's last byte
-        with np.errstate(over="ignore"):
-            powers = np.cumprod(np.full(int(lengths.max()), _POLY, dtype=np.uint64))
-            powers = np.concatenate((np.ones(1, dtype=np.uint64), powers[:-1]))
-            nonempty = lengths > 0
-            h[nonempty] = np.add.reduceat(data * powers[from_end], starts[nonempty])
-    return _mix64(h ^ _mix64(lengths.astype(np.uint64)))
+    t = values.type
+    width: Any
+    if pa.types.is_string(t) or pa.types.is_binary(t):
+        width = np.int32
+    elif pa.types.is_large_string(t) or pa.types.is_large_binary(t):
+        width = np.int64
+    else:
+        values, width = values.cast(pa.large_string()), np.int64
+    _, off_buf, data_buf = values.buffers()
+    offsets = np.frombuffer(off_buf, dtype=width, count=values.offset + n + 1)[values.offset :]
+    offsets = offsets.astype(np.int64)
+    data = np.frombuffer(data_buf, dtype=np.uint8, count=int(offsets[-1])) if data_buf else None
+    lengths = np.diff(offsets)
+    out = np.empty(n, dtype=np.uint64)
+    first = 0
+    while first < n:  # strings in chunks of about HASH_CHUNK_BYTES: bounded power tables
+        last = int(np.searchsorted(offsets, offsets[first] + HASH_CHUNK_BYTES, side="right"))
+        last = min(max(last - 1, first + 1), n)
+        lo, hi = int(offsets[first]), int(offsets[last])
+        ends = offsets[first + 1 : last + 1] - lo
+        starts = offsets[first:last] - lo
+        h = np.zeros(last - first, dtype=np.uint64)
+        if hi > lo and data is not None:
+            up, down = _power_tables(hi - lo + 1)
+            with np.errstate(over="ignore"):
+                prefix = np.zeros(hi - lo + 1, dtype=np.uint64)
+                np.cumsum(data[lo:hi].astype(np.uint64) * down[: hi - lo], out=prefix[1:])
+                h = (prefix[ends] - prefix[starts]) * up[np.maximum(ends - 1, 0)]
+        out[first:last] = h
+        first = last
+    return _mix64(out ^ _mix64(lengths.astype(np.uint64)))
 
 
 class _Column:
@@ -157,16 +191,32 @@ class _Column:
             self.kmv.add(_mix64((values + 0.0).view(np.uint64)))  # -0.0 hashes as 0.0
             self._sample(values)
         else:
-            counts, n_missing = category_counts(col)
+            values, value_counts, n_missing = category_values(col)
             self.missing += n_missing
             self.count += len(col) - n_missing
-            self.kmv.add(_hash_strings(list(counts)))
+            self.kmv.add(_hash_values(values))
+            counts, folded = top_categories(values, value_counts, MAX_CATEGORIES)
+            self.other += folded
             for key, c in counts.items():
                 self.counts[key] = self.counts.get(key, 0) + c
-            if len(self.counts) > MAX_CATEGORIES:
-                ranked = sorted(self.counts.items(), key=lambda kv: (-kv[1], kv[0]))
-                self.counts = dict(ranked[:MAX_CATEGORIES])
-                self.other += sum(c for _, c in ranked[MAX_CATEGORIES:])
+            if len(self.counts) > 2 * MAX_CATEGORIES:  # trim now and then, not every batch
+                self._trim()
+
+    def _trim(self) -> None:
+        """Keep the ``MAX_CATEGORIES`` most frequent categories (ties: the smallest keys), fold
+        the rest into ``other``. Counts are ranked in NumPy; only the categories tied at the
+        cut are sorted by key."""
+        if len(self.counts) <= MAX_CATEGORIES:
+            return
+        keys = list(self.counts)
+        counts = np.fromiter(self.counts.values(), dtype=np.int64, count=len(keys))
+        cut = np.partition(counts, counts.size - MAX_CATEGORIES)[counts.size - MAX_CATEGORIES]
+        above = np.flatnonzero(counts > cut)
+        tied = sorted(keys[i] for i in np.flatnonzero(counts == cut).tolist())
+        kept = [keys[i] for i in above.tolist()] + tied[: MAX_CATEGORIES - above.size]
+        total = int(counts.sum())
+        self.counts = {k: self.counts[k] for k in kept}
+        self.other += total - sum(self.counts.values())
 
     def _sample(self, values: npt.NDArray[np.float64]) -> None:
         prio = self.rng.random(values.size)
@@ -199,6 +249,7 @@ class _Column:
             self.hist[0] += values.size
 
     def column_sketch(self) -> ColumnSketch | None:
+        self._trim()
         if self.kind is None:
             return None
         if self.kind.is_ordered:
@@ -210,6 +261,7 @@ class _Column:
 
     def id_like(self, rows: int) -> bool:
         """Unique on every row (within the distinct estimate's error): an id, not a feature."""
+        self._trim()
         if not is_id_type(self.type) or self.missing or rows < MIN_ID_ROWS:
             return False
         distinct, approx = self.kmv.estimate()
@@ -220,6 +272,7 @@ class _Column:
         return distinct >= rows * (1 - 3 * DISTINCT_RSE)
 
     def summary(self) -> dict[str, Any]:
+        self._trim()
         distinct, approx = self.kmv.estimate()
         if self.kind is not None and not self.kind.is_ordered and not self.other:
             distinct, approx = len(self.counts), False
