@@ -16,8 +16,12 @@ Accuracy, documented in docs/data-engineer.md:
   standard error of about ``1 / sqrt(k - 2)`` = 1.6 % for k = 4096.
 - quantiles: exact when the column has at most ``SAMPLE`` values, otherwise those of a uniform
   sample of ``SAMPLE`` values (rank error about ``sqrt(p (1 - p) / SAMPLE)``, < 0.4 %).
-- top categories: exact while a column has at most ``MAX_CATEGORIES`` categories; beyond, the
-  rarest are folded into ``other`` batch by batch, so top counts are lower bounds.
+- top categories: exact while a column has at most ``MAX_CATEGORIES`` categories; beyond, each
+  batch keeps its ``MAX_CATEGORIES`` most frequent and the kept set is cut back to that many
+  whenever it passes twice as many, the rest folded into ``other``: top counts are lower bounds.
+  Only those kept categories ever become Python objects; every distinct value is hashed for
+  the distinct count from the Arrow buffers, so a column of distinct strings costs its Arrow
+  value counts.
 
 Missing means null, and for floating-point columns also NaN and +/-inf (as in drift).
 """
