@@ -46,6 +46,7 @@ bench: install
 	$(PY) benchmarks/drift/run.py
 	$(PY) benchmarks/contracts/run.py
 	$(PY) benchmarks/cli/run.py
+	$(PY) benchmarks/publish/run.py
 
 clean:
 	rm -rf .relay .pytest_cache .mypy_cache .ruff_cache
