@@ -35,7 +35,7 @@ test: install
 lint: install
 	$(VENV)/bin/ruff check src tests benchmarks
 	$(VENV)/bin/ruff format --check src tests benchmarks
-	$(VENV)/bin/mypy src
+	$(VENV)/bin/mypy src tests
 
 format: install
 	$(VENV)/bin/ruff format src tests benchmarks

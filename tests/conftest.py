@@ -95,7 +95,7 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     ]
     if not skipped:
         return
-    reason = str(skipped[0].longrepr[2]).removeprefix("Skipped: ")  # type: ignore[index]
+    reason = str(skipped[0].longrepr[2]).removeprefix("Skipped: ")
     terminalreporter.section("PostgreSQL NOT TESTED", sep="!", red=True, bold=True)
     terminalreporter.line(
         f"{len(skipped)} PostgreSQL tests were SKIPPED: {reason}. "

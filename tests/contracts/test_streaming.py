@@ -14,7 +14,15 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from relayml.contracts import Column, Contract, Validator, infer_contract, load_contract, validate
+from relayml.contracts import (
+    Column,
+    Contract,
+    RowCount,
+    Validator,
+    infer_contract,
+    load_contract,
+    validate,
+)
 from relayml.contracts.sources import batches
 from relayml.errors import InvalidInput, NotFound
 
@@ -126,7 +134,8 @@ def test_inferred_contract_accepts_its_own_data(tmp_path: Path) -> None:
     assert c.column("note").nullable and c.column("note").allowed is None
     assert c.column("active").allowed == (False, True)
     assert c.column("ts").type == "timestamp" and c.column("score").type == "float64"
-    assert c.checks[0].min == n // 2 and c.checks[0].max == 2 * n
+    rows = c.checks[0]
+    assert isinstance(rows, RowCount) and rows.min == n // 2 and rows.max == 2 * n
     assert validate(path, c).passed
     assert validate(t, load_contract(c.to_dict())).passed
     dup = pa.concat_tables([t, t.slice(0, 1)])

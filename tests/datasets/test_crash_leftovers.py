@@ -192,13 +192,12 @@ def test_server_killed_mid_upload_leaves_only_an_upload_gc_removes(
     left = [p.name for p in incoming.glob("*")]
     assert len(left) == 1
 
-    env = {"RELAY_TOKEN": token}
-    arts = relay("artifacts", "ls", run_id, "--json", **env)
+    arts = relay("artifacts", "ls", run_id, "--json", RELAY_TOKEN=token)
     assert arts.code == 0 and arts.json() == [], arts.out  # nothing partial is visible
-    gc = relay("gc", "--dry-run", "--grace", "1ms", "--json", **env)
+    gc = relay("gc", "--dry-run", "--grace", "1ms", "--json", RELAY_TOKEN=token)
     assert gc.code == 0, gc.err
     assert [(i["kind"], i["name"]) for i in gc.json()["leftovers"]] == [("upload", left[0])]
-    assert relay("gc", "--apply", "--grace", "1ms", **env).code == 0
+    assert relay("gc", "--apply", "--grace", "1ms", RELAY_TOKEN=token).code == 0
     assert list(incoming.glob("*")) == []
-    verify = relay("audit", "verify", **env)
+    verify = relay("audit", "verify", RELAY_TOKEN=token)
     assert verify.code == 0, verify.err

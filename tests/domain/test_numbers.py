@@ -20,7 +20,7 @@ from relayml.contracts import Column, Contract, validate
 from relayml.domain.numbers import decode_float, encode_float, json_safe
 
 VALUES = [math.nan, math.inf, -math.inf, 1.5, 0.0]
-WRITTEN = ["NaN", "Infinity", "-Infinity", 1.5, 0.0]
+WRITTEN: list[float | str] = ["NaN", "Infinity", "-Infinity", 1.5, 0.0]
 
 
 def test_encode_decode_round_trip() -> None:

@@ -53,8 +53,9 @@ def test_caching_skips_unchanged_steps_and_reruns_what_a_param_reaches(
     first = run_pipeline(backend, ref, project="etl")
     assert first.status is RunStatus.FINISHED
     assert set(_states(first).values()) == {"finished"}
-    assert first.step("combine").output is not None
-    assert first.step("combine").output.value == 0 + 1 + 2 + 2
+    combined = first.step("combine").output
+    assert combined is not None
+    assert combined.value == 0 + 1 + 2 + 2
 
     second = run_pipeline(backend, ref, project="etl")
     assert set(_states(second).values()) == {"cached"}

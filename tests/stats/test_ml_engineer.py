@@ -104,7 +104,7 @@ def test_id_like_columns_are_skipped_with_a_note() -> None:
     few = drift.compare(frame(1, 0, 20), frame(2, 100, 20))
     assert "user_id" in few.columns  # 20 rows are too few to call a column an id
     ref, cur = frame(1, 0), frame(2, 10 * N)
-    ref.loc[5, "user_id"] = ref.loc[6, "user_id"]  # one repeat: not unique on every row
+    ref.loc[5, "user_id"] = 6  # row 6's id (offset 0) once more: not unique on every row
     assert "user_id" in drift.compare(ref, cur).columns
 
 

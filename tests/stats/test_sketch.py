@@ -8,7 +8,7 @@ import numpy as np
 import pyarrow as pa
 
 import relayml.drift as drift
-from relayml.stats.sketch import TableSketch
+from relayml.stats.sketch import NumericSketch, TableSketch
 
 from .conftest import planted
 
@@ -38,7 +38,7 @@ def test_partition_edges_give_a_reported_bound() -> None:
     for i in range(10_000, 40_000, 10_000):
         merged = merged.merge(drift.summarize(table.slice(i, 10_000), like=first))
     sk = merged.columns["normal"]
-    assert sk.n == 40_000
+    assert isinstance(sk, NumericSketch) and sk.n == 40_000
     assert sk.ks_error_bound() < 3 / 2048
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -48,7 +48,7 @@ def _open(home: Path, url: str) -> LocalBackend:
 
 
 @pytest.fixture
-def store(store_url: str, tmp_path: Path) -> Store:
+def store(store_url: str, tmp_path: Path) -> Iterator[Store]:
     backend = _open(tmp_path, store_url)
     for i in range(4):
         run = backend.tracking.create_run(project="audited", experiment="e", params={"i": i})

@@ -32,7 +32,10 @@ def test_claims_move_to_schedule_claims_and_back(store_url: str) -> None:
             s.projects.insert(),
             [{"name": "p", "description": "", "created_at": SINCE, "created_by": "a"}],
         )
-        rows = [("daily", "0 3 * * *", SINCE, SLOT), ("fresh", "0 4 * * *", SINCE, None)]
+        rows: list[tuple[str, str | None, datetime | None, datetime | None]] = [
+            ("daily", "0 3 * * *", SINCE, SLOT),
+            ("fresh", "0 4 * * *", SINCE, None),
+        ]
         rows.append(("manual", None, None, None))
         conn.execute(
             _PIPELINES.insert(),

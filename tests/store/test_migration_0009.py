@@ -7,6 +7,7 @@ import json
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from alembic import command
@@ -32,7 +33,7 @@ def _legacy_trail(url: str, tampered: bool) -> str:
         )
         rows = []
         for seq, action in enumerate(["user.create", "project.create", "grant.add"], 1):
-            fields = {
+            fields: dict[str, Any] = {  # the row as inserted, and event_hash's arguments
                 "seq": seq,
                 "ts": NOW + timedelta(seconds=seq),
                 "actor": "admin",

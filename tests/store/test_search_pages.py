@@ -53,8 +53,8 @@ def test_a_page_larger_than_the_bound_variable_limit(tmp_path: Path) -> None:
         )
         params.append({"run_id": rid, "key": "i", "value": str(i)})
     with store.write() as tx:
-        tx.conn.execute(s.runs.insert(), runs)  # type: ignore[attr-defined]
-        tx.conn.execute(s.params.insert(), params)  # type: ignore[attr-defined]
+        tx.conn.execute(s.runs.insert(), runs)
+        tx.conn.execute(s.params.insert(), params)
     page = backend.tracking.search_runs(project="big", order_by=["start_time"], limit=3_000)
     assert [r.params["i"] for r in page.runs] == [str(i) for i in range(3_000)]
     assert page.runs[-1].start_time == base + timedelta(seconds=2_999)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -173,19 +173,27 @@ def _with_severity(body: dict[str, Any], severity: str) -> dict[str, Any]:
     return body if severity == "error" else {**body, "severity": severity}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False)
 class Contract:
     """What a dataset must look like. Build it in Python or load it with `load_contract`."""
 
-    columns: tuple[Column, ...] = ()
-    checks: tuple[TableCheck, ...] = ()
-    name: str | None = None
-    description: str | None = None
+    columns: tuple[Column, ...]
+    checks: tuple[TableCheck, ...]
+    name: str | None
+    description: str | None
 
-    def __post_init__(self) -> None:
-        # Accept lists from Python callers; keep the frozen value hashable-ish and immutable.
-        object.__setattr__(self, "columns", tuple(self.columns))
-        object.__setattr__(self, "checks", tuple(self.checks))
+    def __init__(
+        self,
+        columns: Iterable[Column] = (),
+        checks: Iterable[TableCheck] = (),
+        name: str | None = None,
+        description: str | None = None,
+    ) -> None:
+        # Lists (or any iterable) from Python callers, kept as tuples: the value stays immutable.
+        object.__setattr__(self, "columns", tuple(columns))
+        object.__setattr__(self, "checks", tuple(checks))
+        object.__setattr__(self, "name", name)
+        object.__setattr__(self, "description", description)
         seen: set[str] = set()
         for col in self.columns:
             if col.name in seen:

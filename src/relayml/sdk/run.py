@@ -10,7 +10,7 @@ import time
 from datetime import datetime
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal, overload
 
 from relayml.client.base import Backend
 from relayml.domain.artifacts import check_logical_path
@@ -364,6 +364,45 @@ class RunList(list[Run]):
     """A page of runs; `next_page_token` fetches the next page when there is one."""
 
     next_page_token: str | None = None
+
+
+@overload
+def search_runs(
+    experiment: str | list[str] | None = None,
+    filter: str | None = None,
+    order_by: list[str] | None = None,
+    limit: int = 1000,
+    *,
+    page_token: str | None = None,
+    project: str | None = None,
+    as_frame: Literal[False] = False,
+) -> RunList: ...
+
+
+@overload
+def search_runs(
+    experiment: str | list[str] | None = None,
+    filter: str | None = None,
+    order_by: list[str] | None = None,
+    limit: int = 1000,
+    *,
+    page_token: str | None = None,
+    project: str | None = None,
+    as_frame: Literal[True],
+) -> pd.DataFrame: ...
+
+
+@overload
+def search_runs(
+    experiment: str | list[str] | None = None,
+    filter: str | None = None,
+    order_by: list[str] | None = None,
+    limit: int = 1000,
+    *,
+    page_token: str | None = None,
+    project: str | None = None,
+    as_frame: bool = False,
+) -> RunList | pd.DataFrame: ...
 
 
 def search_runs(

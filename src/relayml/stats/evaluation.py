@@ -105,7 +105,9 @@ class Evaluation:
 # ---------------------------------------------------------------- inputs
 
 
-def _label_indices(y_true: Any, classes: Sequence[Any]) -> tuple[npt.NDArray[np.intp], int]:
+def _label_indices(
+    y_true: Any, classes: Sequence[Any] | npt.NDArray[Any]
+) -> tuple[npt.NDArray[np.intp], int]:
     """Each true label's position in ``classes``; InvalidInput naming labels not among them."""
     labels = np.asarray(classes)
     if labels.ndim != 1 or labels.size < 2:
@@ -270,7 +272,7 @@ def evaluate_classifier(
     y_true: Any,
     proba: Any,
     *,
-    classes: Sequence[Any],
+    classes: Sequence[Any] | npt.NDArray[Any],
     slices: Mapping[str, Any] | None = None,
     bins: int = DEFAULT_BINS,
     quantiles: int = DEFAULT_QUANTILES,
