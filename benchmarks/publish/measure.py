@@ -104,7 +104,7 @@ def phases(table: Path, contract: str | None) -> dict[str, Any]:
         if validator is not None:
             validator.report()
         profiler.start_bins()
-        for batch in read_batches(normalized)[1]:
+        for batch in read_batches(normalized, profiler.bin_columns)[1]:
             profiler.update_bins(batch)
         profiler.profile()
         profiler.sketch()

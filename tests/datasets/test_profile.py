@@ -144,3 +144,27 @@ def test_value_hashes_are_the_documented_polynomial() -> None:
     finally:
         profile.HASH_CHUNK_BYTES = chunk
     assert len(set(profile._hash_values(pa.array([True, False, None])).tolist())) == 3
+
+
+def test_a_published_profile_is_the_profile_of_every_column(home) -> None:
+    """The service's second pass reads only the binned (number and datetime) columns; the
+    stored profile is that of a pass over every column."""
+    import relayml as relay
+
+    rng = np.random.default_rng(5)
+    n = 70_000  # two batches
+    seconds = rng.integers(0, 10**6, n).astype("timedelta64[s]")
+    table = pa.table({
+        "x": rng.normal(0, 1, n),
+        "code": pa.array([f"c{i}" for i in rng.integers(0, 5_000, n)]),
+        "when": pa.array(np.datetime64("2026-01-01") + seconds),
+        "k": rng.integers(0, 9, n),
+    })  # fmt: skip
+    ds = relay.datasets.publish("p", table)
+    stored, full = ds.profile, profile_of(ds.to_arrow())[0]  # as stored: timestamps in ms
+    for name in ("x", "when", "k"):
+        got, want = stored["columns"][name], full["columns"][name]
+        assert got["histogram"] == want["histogram"] and got["count"] == want["count"]
+        for key in ("mean", "std", "min", "max"):
+            assert got[key] == pytest.approx(want[key], rel=1e-12)
+    assert stored["columns"]["code"]["top"] == full["columns"]["code"]["top"]

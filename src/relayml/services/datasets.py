@@ -414,8 +414,8 @@ class _Scan:
         from relayml.tables.parquet import read_batches
 
         self.profiler.start_bins()
-        if self.profiler.needs_bins:
-            for batch in read_batches(path)[1]:
+        if self.profiler.needs_bins:  # reading only the binned columns (no strings)
+            for batch in read_batches(path, self.profiler.bin_columns)[1]:
                 self.profiler.update_bins(batch)
         self.profile = self.profiler.profile()
         self.sketch = self.profiler.sketch().to_dict()

@@ -347,7 +347,13 @@ class Profiler:
     def needs_bins(self) -> bool:
         return any(c.edges is not None for c in self.columns.values())
 
+    @property
+    def bin_columns(self) -> list[str]:
+        """The columns ``update_bins`` uses (numbers and datetimes): pass two reads only them."""
+        return [name for name, c in self.columns.items() if c.edges is not None]
+
     def update_bins(self, batch: pa.RecordBatch) -> None:
+        """Feed a batch of every column, or of ``bin_columns`` only."""
         for name, col in zip(batch.schema.names, batch.columns, strict=True):
             self.columns[name].update_bins(pa.chunked_array([col]))
 

@@ -252,11 +252,15 @@ def input_rows(data: Any) -> int | None:
         return None
 
 
-def read_batches(path: str | os.PathLike[str]) -> tuple[pa.Schema, Iterator[Any]]:
-    """A stored (or uploaded) Parquet file as its schema and rechunked batches."""
+def read_batches(
+    path: str | os.PathLike[str], columns: list[str] | None = None
+) -> tuple[pa.Schema, Iterator[Any]]:
+    """A stored (or uploaded) Parquet file as its schema and rechunked batches (of only
+    ``columns`` when given: Parquet decodes no other column)."""
     try:
         pf = open_parquet(path)
     except (pa.ArrowInvalid, OSError) as exc:
         raise InvalidInput(f"the uploaded dataset is not a readable Parquet file: {exc}") from None
     schema = _plain(pf.schema_arrow)
-    return schema, rechunk(_strip(pf.iter_batches(batch_size=ROWS_PER_BATCH)))
+    batches = pf.iter_batches(batch_size=ROWS_PER_BATCH, columns=columns)
+    return schema, rechunk(_strip(batches))
