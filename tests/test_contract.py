@@ -13,6 +13,7 @@ from relayml.testing.contract_artifacts import ArtifactContract
 from relayml.testing.contract_audit import AuditContract
 from relayml.testing.contract_datasets import DatasetContract
 from relayml.testing.contract_identity import IdentityContract
+from relayml.testing.contract_models import ModelContract
 from relayml.testing.contract_notifications import NotificationContract
 from relayml.testing.contract_pipelines import PipelineContract
 from relayml.testing.contract_storage import StorageContract
@@ -59,6 +60,7 @@ class TestBackendContract(
     DatasetContract,
     PipelineContract,
     NotificationContract,
+    ModelContract,
 ):
     """Every area's contract (`relayml.testing.contract_<area>`), on each backend."""
 

@@ -46,9 +46,13 @@ __all__ = [
     "drift",
     "gc",
     "get_run",
+    "inbox",
     "init",
+    "models",
     "pipeline",
     "pipelines",
+    "policy",
+    "requests",
     "search_runs",
     "start_run",
     "step",
@@ -56,9 +60,10 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
-    from relayml import datasets, drift, pipelines, webhooks
+    from relayml import datasets, drift, models, pipelines, policy, requests, webhooks
     from relayml.pipelines.dag import pipeline, step
     from relayml.sdk.datasets import Dataset
+    from relayml.sdk.models import inbox
     from relayml.sdk.run import ActiveRun, Run, active_run, get_run, search_runs, start_run
     from relayml.sdk.session import init
     from relayml.sdk.storage import gc
@@ -73,6 +78,7 @@ _LAZY = {
     "start_run": "relayml.sdk.run",
     "init": "relayml.sdk.session",
     "gc": "relayml.sdk.storage",
+    "inbox": "relayml.sdk.models",
     "pipeline": "relayml.pipelines.dag",
     "step": "relayml.pipelines.dag",
 }
@@ -87,8 +93,8 @@ def __getattr__(name: str) -> Any:
         return importlib.import_module("relayml.datasets")
     if name == "pipelines":
         return importlib.import_module("relayml.pipelines")
-    if name == "webhooks":
-        return importlib.import_module("relayml.webhooks")
+    if name in ("webhooks", "models", "requests", "policy"):
+        return importlib.import_module(f"relayml.{name}")
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'relayml' has no attribute {name!r}")

@@ -19,6 +19,7 @@ STREAMED = {
     ("GET", "/api/v1/runs/{run_id}/artifacts/{path}"),
     ("GET", "/api/v1/projects/{project}/datasets/{name}/versions/{version}/data"),
     ("GET", "/api/v1/pipeline-runs/{run_id}/blobs/{digest}"),
+    ("GET", "/api/v1/projects/{project}/models/{name}/versions/{version}/artifact"),
 }
 """Downloads: the body is the blob's raw bytes."""
 

@@ -8,7 +8,15 @@ from tests.cli.conftest import Relay, admin_backend
 def test_demo_quick_runs_twice_in_the_same_home(relay: Relay) -> None:
     first = relay("demo", "--quick", timeout=300)
     assert first.code == 0, first.err
-    chapters = ("1. Prepare", "2. Train", "3. Compare", "4. Share", "5. Is production", "6. Check")
+    chapters = (
+        "1. Prepare",
+        "2. Train",
+        "3. Compare",
+        "4. Share",
+        "5. Hand the best model",
+        "6. Is production",
+        "7. Check",
+    )
     for chapter in chapters:
         assert chapter in first.out
     rows = {line.split("│")[1].strip(): line for line in first.out.splitlines() if "│" in line}
@@ -20,6 +28,9 @@ def test_demo_quick_runs_twice_in_the_same_home(relay: Relay) -> None:
     assert "refused" in first.out and "run.create needs one of" in first.out
     assert "audit_verify(): intact" in first.out
     assert "relay audit verify" in first.out
+    # the hand-off: the weak baseline is blocked, the requester may not approve, governance does
+    assert "✗ approval refused" in first.out and "✗ self-approval refused" in first.out
+    assert "tumour-classifier@production is tumour-classifier@2" in first.out
     assert "Traceback" not in first.err
 
     second = relay("demo", "--quick", timeout=300)
@@ -30,9 +41,12 @@ def test_demo_quick_runs_twice_in_the_same_home(relay: Relay) -> None:
     assert report.exists() and "mean_radius" in report.read_text()
 
     # what the demo recorded is there for the CLI: two batches of four runs, artifacts included
+    # (and the registry chapter's baseline, one per demo)
     runs = relay("runs", "ls", "--project", "demo", "--json").json()
-    assert len(runs) == 8
-    assert {r["tags"]["family"] for r in runs} == {"logreg", "gboost", "forest"}
+    trained = [r for r in runs if "family" in r["tags"]]
+    assert len(trained) == 8 and len(runs) == 10
+    assert {r["tags"]["family"] for r in trained} == {"logreg", "gboost", "forest"}
+    assert {r["name"] for r in runs if "family" not in r["tags"]} == {"baseline-prior"}
     best = relay(
         "runs", "ls", "--project", "demo", "--order-by", "metrics.roc_auc DESC", "--json"
     ).json()[0]
@@ -40,6 +54,9 @@ def test_demo_quick_runs_twice_in_the_same_home(relay: Relay) -> None:
     paths = [a["path"] for a in relay("artifacts", "ls", best["id"], "--json").json()]
     assert paths == ["classification_report.txt", "model.skops", "report.html"]
     assert relay("audit", "verify").code == 0
+    moves = relay("models", "history", "tumour-classifier", "-p", "demo", "--json").json()
+    assert [(m["alias"], m["to_version"]) for m in moves] == [("production", 4), ("production", 2)]
+    assert all(m["request_id"] and m["by"] == "gina" for m in moves)
 
 
 def test_demo_model_artifact_loads_back_with_skops(relay: Relay) -> None:

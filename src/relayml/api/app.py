@@ -23,6 +23,7 @@ from relayml.api.routers import (
     audit,
     datasets,
     identity,
+    models,
     notifications,
     pipelines,
     storage,
@@ -55,7 +56,17 @@ def create_app(services: Services, max_json_bytes: int = DEFAULT_MAX_JSON_BYTES)
     # unexpected the gate raises too.
     app.add_middleware(Gate, services=services, max_json_bytes=max_json_bytes)
     errors.install(app)
-    for area in (identity, tracking, artifacts, audit, storage, datasets, pipelines, notifications):
+    for area in (
+        identity,
+        tracking,
+        artifacts,
+        audit,
+        storage,
+        datasets,
+        pipelines,
+        notifications,
+        models,
+    ):
         app.include_router(area.router)
 
     @app.get(

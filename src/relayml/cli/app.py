@@ -78,6 +78,14 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "datasets": ("datasets", "Versioned datasets: publish, validate, profile, lineage."),
     "pipelines": ("pipelines", "Pipelines: steps as a DAG, cached, retried, scheduled."),
     "webhooks": ("webhooks", "Webhooks: a project's events, signed, to URLs you choose."),
+    "models": ("models", "The model registry: versions, aliases, promotion, evaluation."),
+    "requests": ("models", "Promotion requests: review them (approve, reject, comment)."),
+    "policy": ("models", "The project's promotion policy, as code."),
+    "requirements": ("models", "Stakeholders' metric bounds on a model."),
+    "inbox": (
+        "models",
+        "What awaits your roles: promotion requests to review, quarantined datasets.",
+    ),
 }
 
 

@@ -22,6 +22,7 @@ from relayml.client.base import (
     AuditApi,
     DatasetsApi,
     IdentityApi,
+    ModelsApi,
     NotificationsApi,
     PipelinesApi,
     StorageApi,
@@ -30,6 +31,7 @@ from relayml.client.base import (
 from relayml.domain.artifacts import CHUNK
 from relayml.domain.datasets import DatasetVersion
 from relayml.domain.identity import Principal
+from relayml.domain.models import ModelVersion
 from relayml.domain.tracking import ArtifactInfo
 from relayml.services import Services
 
@@ -50,6 +52,7 @@ class LocalBackend:
         self.datasets: DatasetsApi = bind(DatasetsApi, s.datasets, p, DatasetFiles(s, p))
         self.pipelines: PipelinesApi = bind(PipelinesApi, s.pipelines, p, PipelineFiles(s, p))
         self.notifications: NotificationsApi = bind(NotificationsApi, s.notifications, p)
+        self.models: ModelsApi = bind(ModelsApi, s.models, p, ModelFiles(s, p))
 
     def close(self) -> None:
         self.services.close()
@@ -193,3 +196,45 @@ class PipelineFiles:
     def download_blob(self, run_id: str, digest: str, dest: str | os.PathLike[str]) -> Path:
         self._s.pipelines.download_blob(self._who, run_id, digest)  # checks access
         return self._s.artifact_store.download(digest, dest)
+
+
+class ModelFiles:
+    """`ModelsApi`'s file methods: the caller's artifact file is uploaded, then registered."""
+
+    def __init__(self, services: Services, principal: Principal) -> None:
+        self._s, self._who = services, principal
+
+    def register(
+        self,
+        project: str,
+        name: str,
+        artifact_file: str | os.PathLike[str],
+        *,
+        flavor: str,
+        environment: dict[str, Any],
+        signature: dict[str, Any] | None = None,
+        run_id: str | None = None,
+        unsafe_pickle: bool = False,
+        description: str = "",
+        tags: dict[str, str] | None = None,
+    ) -> ModelVersion:
+        models = self._s.models
+        with open(artifact_file, "rb") as fh:
+            blob, _ = models.upload(self._who, project, _chunks(fh))
+        return models.register(
+            self._who,
+            project,
+            name,
+            blob,
+            flavor=flavor,
+            environment=environment,
+            signature=signature,
+            run_id=run_id,
+            unsafe_pickle=unsafe_pickle,
+            description=description,
+            tags=tags,
+        )
+
+    def download(self, project: str, ref: str, dest: str | os.PathLike[str]) -> Path:
+        version = self._s.models.get(self._who, project, ref)
+        return self._s.artifact_store.download(version.digest, dest)

@@ -9,7 +9,7 @@ from rich.console import Console
 from rich.panel import Panel
 from rich.rule import Rule
 
-from relayml.demo import data, experiments, governance, monitoring
+from relayml.demo import data, experiments, governance, monitoring, registry
 
 
 def _chapter(console: Console, number: int, title: str, who: str) -> None:
@@ -35,7 +35,8 @@ def run(*, quick: bool = False, server: str | None = None, token: str | None = N
         Panel(
             "A data engineer publishes validated data, a data scientist trains and tracks "
             "models on it, a stakeholder reads the results but "
-            "may not change them, an ML engineer checks production data for shift, and model "
+            "may not change them, the best model is promoted to production past a policy, "
+            "an ML engineer checks production data for shift, and model "
             "governance checks the audit trail.\n"
             f"Project [bold]{governance.PROJECT}[/], acting as [bold]{session.user}[/], "
             f"stored in {where}",
@@ -57,10 +58,14 @@ def run(*, quick: bool = False, server: str | None = None, token: str | None = N
         token_ = governance.stakeholder_token(console, session.backend)
         governance.stakeholder_reads_but_cannot_run(console, token_, batch, server)
 
-        _chapter(console, 5, "Is production still like training?", "ML engineer")
+        _chapter(console, 5, "Hand the best model to production", "data scientist → governance")
+        in_production = registry.hand_over(console, session.backend, dataset, ranked[0].id, server)
+        session = relay.init(project=governance.PROJECT, server=server, token=token)
+
+        _chapter(console, 6, "Is production still like training?", "ML engineer")
         drifted = monitoring.check_drift(console, session.settings.home / "reports", dataset)
 
-        _chapter(console, 6, "Check the record", "model governance")
+        _chapter(console, 7, "Check the record", "model governance")
         governance.show_audit(console, session.backend)
     finally:
         sessions.reset()
@@ -78,6 +83,9 @@ def run(*, quick: bool = False, server: str | None = None, token: str | None = N
             "• search_runs ranked them by roc_auc, filtered by a tag.\n"
             f"• '{governance.STAKEHOLDER}', a stakeholder, could read them but was refused "
             "starting a run.\n"
+            f"• {in_production} went to production through a promotion request: a baseline "
+            "below the stakeholder's floor was blocked by the policy, a self-approval was "
+            "refused, and governance approved with the evidence in front of it.\n"
             f"• The drift check flagged {', '.join(drifted) or 'nothing'} in the shifted window "
             "and nothing in the unchanged one.\n"
             "• Every step, the refusal included, is in a hash-chained audit trail that verifies.",
@@ -94,6 +102,8 @@ def run(*, quick: bool = False, server: str | None = None, token: str | None = N
         f"relay runs show {best}",
         f"relay runs compare {best} {second}",
         f"relay artifacts get {best} model.skops --dest ./best-model",
+        f"relay --project {governance.PROJECT} models history {registry.MODEL}",
+        f"relay --project {governance.PROJECT} requests ls",
         f"relay audit log --project {governance.PROJECT} --limit 20",
         "relay audit verify",
         "relay server    # the same over REST; API docs at http://127.0.0.1:8080/docs",

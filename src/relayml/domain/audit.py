@@ -48,6 +48,12 @@ class Event(StrEnum):
     PIPELINE_FINISH = "pipeline.finish"
     WEBHOOK_ADD = "webhook.add"
     WEBHOOK_REMOVE = "webhook.remove"
+    ALIAS_MOVE = "alias.move"
+    MODEL_TAG = "model.tag"
+    MODEL_ARCHIVE = "model.archive"
+    REQUEST_REJECT = "request.reject"
+    REQUEST_WITHDRAW = "request.withdraw"
+    REQUEST_COMMENT = "request.comment"
 
 
 AuditAction = Action | Event
@@ -68,6 +74,9 @@ class EntityKind(StrEnum):
     SCHEDULE = "schedule"
     WEBHOOK = "webhook"
     STORAGE = "storage"
+    MODEL = "model"
+    REQUEST = "request"
+    POLICY = "policy"
 
 
 def audit_actions() -> list[str]:

@@ -7,6 +7,7 @@ the wire keep them as the plain dicts ``to_dict`` gives (``from_dict`` reads the
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
@@ -238,3 +239,225 @@ class Environment:
                 f"an environment must be an object with python and packages, not {data!r}"
             )
         return cls(python=data["python"], packages=data["packages"])
+
+
+# --- the registry: registered versions, aliases, promotion requests, policies ---------------
+
+MODEL_CARD_FIELDS = (
+    "intended_use",
+    "out_of_scope",
+    "limitations",
+    "ethical_considerations",
+    "risk_rating",
+    "owners",
+)
+"""A model card's fields (Mitchell et al.): what a governance officer reads before approving."""
+
+MAX_TEXT = 20_000
+MAX_TAGS = 100
+
+
+class VersionStatus(StrEnum):
+    READY = "ready"
+    ARCHIVED = "archived"
+
+
+class RequestState(StrEnum):
+    """A promotion request's life: open, then applied (approved and the alias moved, in one
+    transaction), rejected or withdrawn. Only open requests change."""
+
+    OPEN = "open"
+    APPLIED = "applied"
+    REJECTED = "rejected"
+    WITHDRAWN = "withdrawn"
+
+
+class ReviewKind(StrEnum):
+    APPROVE = "approve"
+    REJECT = "reject"
+    COMMENT = "comment"
+    WITHDRAW = "withdraw"
+
+
+class Evidence(StrEnum):
+    """What a promotion request carries, computed when it opens."""
+
+    LOAD_CHECK = "load_check"  # the artifact verifies and loads in the server's environment
+    DATA_CHECKS = "data_checks"  # every dataset the run used was valid, or released with a reason
+    EVALUATION = "evaluation"  # candidate and holder on the same evaluation dataset version
+    REQUIREMENTS = "requirements"  # the stakeholders' metric floors (and ceilings)
+    IMPROVEMENT = "improvement"  # the policy's minimum improvement over the current holder
+    MODEL_CARD = "model_card"  # the card's required fields are filled
+
+
+def check_text(what: str, value: object, limit: int = MAX_TEXT) -> str:
+    if not isinstance(value, str) or "\x00" in value or len(value) > limit:
+        raise InvalidInput(f"{what} must be text of at most {limit} characters without NUL")
+    return value
+
+
+def check_tags(tags: object) -> dict[str, str]:
+    if not isinstance(tags, dict) or len(tags) > MAX_TAGS:
+        raise InvalidInput(f"tags must map at most {MAX_TAGS} names to text, not {tags!r:.80}")
+    out: dict[str, str] = {}
+    for k, v in tags.items():
+        _check_name("tag name", k)
+        out[k] = check_text(f"tag {k!r}", v if isinstance(v, str) else str(v), 5000)
+    return out
+
+
+@dataclass(frozen=True)
+class ModelVersion:
+    """One registered version: the artifact's digest and how to load it, what it takes and
+    gives, where it came from, and the aliases that point at it now."""
+
+    project: str
+    name: str
+    version: int
+    digest: str
+    size: int
+    flavor: Flavor
+    signature: Signature | None
+    environment: Environment
+    run_id: str | None
+    unsafe_pickle: bool
+    status: VersionStatus
+    description: str
+    tags: dict[str, str]
+    created_at: datetime
+    created_by: str
+    aliases: tuple[str, ...] = ()
+
+    @property
+    def ref(self) -> str:
+        return f"{self.name}@{self.version}"
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    project: str
+    name: str
+    description: str
+    created_at: datetime
+    created_by: str
+    versions: int
+    latest: int | None
+    aliases: dict[str, int]
+
+
+@dataclass(frozen=True)
+class AliasMove:
+    """One move of an alias, as `relay models history` shows it: who put which version there,
+    when, why, and through which promotion request (None: set directly, unprotected)."""
+
+    project: str
+    model: str
+    alias: str
+    from_version: int | None
+    to_version: int | None
+    by: str
+    at: datetime
+    reason: str
+    request_id: str | None
+
+
+@dataclass(frozen=True)
+class Requirement:
+    """A metric bound a stakeholder sets on a model: every promotion's evaluation must meet it."""
+
+    project: str
+    model: str
+    metric: str
+    min: float | None
+    max: float | None
+    set_by: str
+    set_at: datetime
+
+    def check(self, value: float | None) -> tuple[bool, str]:
+        bound = " and ".join(
+            b
+            for b in (
+                f">= {self.min:g}" if self.min is not None else "",
+                f"<= {self.max:g}" if self.max is not None else "",
+            )
+            if b
+        )
+        if value is None or value != value:
+            return False, f"{self.metric} was not measured (required {bound})"
+        ok = (self.min is None or value >= self.min) and (self.max is None or value <= self.max)
+        return ok, f"{self.metric} = {value:.4g} (required {bound})"
+
+
+@dataclass(frozen=True)
+class EvidenceItem:
+    name: Evidence
+    ok: bool
+    required: bool
+    summary: str
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Review:
+    user: str
+    kind: ReviewKind
+    text: str
+    at: datetime
+    roles: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class PromotionRequest:
+    id: str
+    project: str
+    model: str
+    version: int
+    alias: str
+    state: RequestState
+    requester: str
+    note: str
+    created_at: datetime
+    holder_version: int | None
+    policy_version: int
+    evidence: tuple[EvidenceItem, ...]
+    reviews: tuple[Review, ...] = ()
+    decided_by: str | None = None
+    decided_at: datetime | None = None
+    override_reason: str | None = None
+
+    @property
+    def ref(self) -> str:
+        return f"{self.model}@{self.version}"
+
+    @property
+    def failed_evidence(self) -> list[EvidenceItem]:
+        return [e for e in self.evidence if e.required and not e.ok]
+
+    @property
+    def approvals(self) -> list[Review]:
+        return [r for r in self.reviews if r.kind is ReviewKind.APPROVE]
+
+
+@dataclass(frozen=True)
+class ModelCard:
+    model: str
+    fields: dict[str, str]
+    revision: int
+    updated_by: str | None
+    updated_at: datetime | None
+
+    def missing(self, required: tuple[str, ...]) -> list[str]:
+        return [f for f in required if not (self.fields.get(f) or "").strip()]
+
+
+@dataclass(frozen=True)
+class InboxItem:
+    """Something that waits for the caller's roles: a promotion request to review, a dataset
+    version in quarantine, (later) an alert."""
+
+    kind: str
+    project: str
+    id: str
+    title: str
+    created_at: datetime
+    by: str

@@ -16,12 +16,19 @@ from enum import StrEnum
 from typing import Any
 from urllib.parse import urlsplit
 
+from relayml.domain.models import PromotionRequest
 from relayml.domain.pipelines import PipelineRun
 from relayml.errors import InvalidInput
 
 
 class EventKind(StrEnum):
     PIPELINE_RUN_FAILED = "pipeline_run.failed"
+    REQUEST_OPENED = "request.opened"
+    REQUEST_APPROVED = "request.approved"  # an approval that does not yet complete it
+    REQUEST_APPLIED = "request.applied"  # approved, and the alias moved
+    REQUEST_REJECTED = "request.rejected"
+    REQUEST_WITHDRAWN = "request.withdrawn"
+    REQUEST_COMMENTED = "request.commented"
 
 
 class DeliveryStatus(StrEnum):
@@ -122,4 +129,45 @@ def pipeline_run_failed(run: PipelineRun) -> Event:
         payload,
         run.ended_at or run.started_at,
         text=f"Relay: pipeline {run.project}/{run.pipeline} run {run.id} failed: {run.error}",
+    )
+
+
+_REQUEST_EVENTS = {
+    "opened": EventKind.REQUEST_OPENED,
+    "approve": EventKind.REQUEST_APPROVED,
+    "approved": EventKind.REQUEST_APPROVED,
+    "applied": EventKind.REQUEST_APPLIED,
+    "reject": EventKind.REQUEST_REJECTED,
+    "withdraw": EventKind.REQUEST_WITHDRAWN,
+    "comment": EventKind.REQUEST_COMMENTED,
+}
+
+
+def model_request_event(request: PromotionRequest, what: str, by: str) -> Event:
+    """The event for a step in a promotion request's life (`what`: opened, approved, applied,
+    reject, withdraw, comment), sent to the project's webhooks so its participants hear of it."""
+    kind = _REQUEST_EVENTS[what]
+    last = request.reviews[-1] if request.reviews else None
+    payload = {
+        "request": request.id,
+        "model": request.model,
+        "version": request.version,
+        "alias": request.alias,
+        "state": request.state.value,
+        "requester": request.requester,
+        "by": by,
+        "text": last.text if last and what != "opened" else request.note,
+        "failed_evidence": [e.name.value for e in request.failed_evidence],
+    }
+    verb = kind.value.split(".", 1)[1]
+    return Event(
+        kind,
+        request.project,
+        f"model:{request.project}/{request.ref}",
+        payload,
+        last.at if last and what != "opened" else request.created_at,
+        text=(
+            f"Relay: request {request.id} to promote {request.ref} to {request.alias} "
+            f"{verb} by {by}"
+        ),
     )

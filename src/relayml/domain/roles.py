@@ -42,6 +42,7 @@ class Action(StrEnum):
     MODEL_READ = "model.read"
     MODEL_REGISTER = "model.register"
     MODEL_EVALUATE = "model.evaluate"
+    MODEL_CARD_EDIT = "model.card.edit"
     PROMOTION_REQUEST = "promotion.request"
     PROMOTION_APPROVE = "promotion.approve"
     POLICY_MANAGE = "policy.manage"
@@ -101,7 +102,10 @@ PERMISSIONS: dict[Action, frozenset[Role]] = {
     Action.ARTIFACT_WRITE: _BUILDERS,
     Action.MODEL_READ: _EVERYONE,
     Action.MODEL_REGISTER: frozenset({R.DATA_SCIENTIST, R.ML_ENGINEER, R.ADMIN}),
-    Action.MODEL_EVALUATE: _DEPLOYERS,
+    Action.MODEL_EVALUATE: _BUILDERS | {R.MODEL_GOVERNANCE},
+    Action.MODEL_CARD_EDIT: frozenset(
+        {R.DATA_SCIENTIST, R.ML_ENGINEER, R.MODEL_GOVERNANCE, R.ADMIN}
+    ),
     Action.PROMOTION_REQUEST: frozenset({R.DATA_SCIENTIST, R.ML_ENGINEER, R.ADMIN}),
     Action.PROMOTION_APPROVE: frozenset({R.MODEL_GOVERNANCE, R.ADMIN}),
     Action.POLICY_MANAGE: frozenset({R.MLOPS_ENGINEER, R.MODEL_GOVERNANCE, R.ADMIN}),

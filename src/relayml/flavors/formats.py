@@ -189,6 +189,14 @@ class LoadedModel:
         return getattr(self._predictor, "model", None)
 
     @property
+    def feature_names(self) -> list[str] | None:
+        """The input columns: the signature's, else those the model was fitted on, if known."""
+        if self.signature is not None:
+            return self.signature.names
+        names = self._predictor.feature_names
+        return list(names) if names is not None else None
+
+    @property
     def has_proba(self) -> bool:
         return self._predictor.has_proba
 

@@ -10,6 +10,7 @@ from relayml.services.audit import AuditService
 from relayml.services.datasets import DatasetService
 from relayml.services.denials import DenialLimiter
 from relayml.services.identity import IdentityService
+from relayml.services.models import ModelService
 from relayml.services.notifications import NotificationService
 from relayml.services.pipelines import PipelineService
 from relayml.services.scheduling import SchedulingService
@@ -42,6 +43,7 @@ class Services:
         self.notifications = NotificationService(store, artifacts, d)
         self.pipelines = PipelineService(store, artifacts, self.notifications, denials=d)
         self.datasets = DatasetService(store, artifacts, d)
+        self.models = ModelService(store, artifacts, self.notifications, denials=d)
         self.scheduling = SchedulingService(store, artifacts, d)
         self.storage = StorageService(store, artifacts, d)
 

@@ -72,6 +72,10 @@ class ArtifactStore:
     def exists(self, digest: str) -> bool:
         return bool(self.fs.exists(self._blob(digest)))
 
+    def size(self, digest: str) -> int:
+        """The stored blob's size in bytes."""
+        return int(self.fs.size(self._blob(digest)))
+
     def local_path(self, digest: str) -> Path | None:
         """The blob's path when the store is on the local filesystem (to read it in place)."""
         return Path(self._blob(digest)) if self.local else None

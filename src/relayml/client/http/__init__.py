@@ -14,6 +14,7 @@ from relayml.client.base import (
     AuditApi,
     DatasetsApi,
     IdentityApi,
+    ModelsApi,
     NotificationsApi,
     PipelinesApi,
     StorageApi,
@@ -23,6 +24,7 @@ from relayml.client.http.artifacts import HttpArtifacts
 from relayml.client.http.audit import HttpAudit
 from relayml.client.http.datasets import HttpDatasets
 from relayml.client.http.identity import HttpIdentity
+from relayml.client.http.models import HttpModels
 from relayml.client.http.notifications import HttpNotifications
 from relayml.client.http.pipelines import HttpPipelines
 from relayml.client.http.storage import HttpStorage
@@ -43,6 +45,7 @@ class HttpBackend:
         self.datasets: DatasetsApi = HttpDatasets(t)
         self.pipelines: PipelinesApi = HttpPipelines(t)
         self.notifications: NotificationsApi = HttpNotifications(t)
+        self.models: ModelsApi = HttpModels(t)
         try:
             # Fail fast on a wrong URL or a missing/bad token, at relay.init(server=...).
             self.user: str = self.identity.whoami()["user"]

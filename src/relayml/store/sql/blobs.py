@@ -22,7 +22,8 @@ class SqlBlobs:
 
     def reachable(self, project: str, digest: str) -> bool:
         """Whether `project` uploaded the blob or one of its entities refers to it: a run's
-        artifact, a pipeline step's output or logs, a dataset version's file or sketch."""
+        artifact, a pipeline step's output or logs, a dataset version's file or sketch, a model
+        version's artifact."""
         u, a, e = s.blob_uploads.c, s.artifacts.c, s.experiments.c
         st, pr = s.pipeline_steps.c, s.pipeline_runs.c
         v, d = s.dataset_versions.c, s.datasets.c
@@ -39,5 +40,8 @@ class SqlBlobs:
             exists()
             .select_from(s.dataset_versions.join(s.datasets))
             .where(d.project == project, or_(v.blob == digest, v.sketch_blob == digest)),
+            exists()
+            .select_from(s.model_versions.join(s.models))
+            .where(s.models.c.project == project, s.model_versions.c.digest == digest),
         ]
         return any(self.conn.execute(select(check)).scalar() for check in checks)

@@ -404,3 +404,132 @@ blob_uploads = Table(
     Column("uploaded_by", String(128), nullable=False),
     Column("uploaded_at", TS, nullable=False),
 )
+
+
+# --- the model registry (migration 0013) ---------------------------------------------------
+
+models = Table(
+    "models",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("project", String(128), ForeignKey("projects.name"), nullable=False),
+    Column("name", String(128), nullable=False),
+    Column("description", Text, nullable=False, default=""),
+    Column("created_at", TS, nullable=False),
+    Column("created_by", String(128), nullable=False),
+    UniqueConstraint("project", "name"),
+)
+
+# One immutable artifact per row (status and tags aside); `digest` is the artifact's sha256.
+model_versions = Table(
+    "model_versions",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("model_id", Integer, ForeignKey("models.id"), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("digest", String(64), nullable=False, index=True),
+    Column("size", BigInteger, nullable=False),
+    Column("flavor", String(16), nullable=False),
+    Column("signature", JSON, nullable=True),
+    Column("environment", JSON, nullable=False),
+    Column("run_id", String(32), nullable=True, index=True),
+    Column("unsafe_pickle", Boolean, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("description", Text, nullable=False, default=""),
+    Column("tags", JSON, nullable=False),
+    Column("created_at", TS, nullable=False),
+    Column("created_by", String(128), nullable=False),
+    UniqueConstraint("model_id", "version"),
+)
+
+# At most one holder per alias, by the primary key: two approvals racing for one alias cannot
+# leave two versions behind it.
+model_aliases = Table(
+    "model_aliases",
+    metadata,
+    Column("model_id", Integer, ForeignKey("models.id"), primary_key=True),
+    Column("alias", String(64), primary_key=True),
+    Column("version_id", Integer, ForeignKey("model_versions.id"), nullable=False, index=True),
+    Column("set_at", TS, nullable=False),
+    Column("set_by", String(128), nullable=False),
+)
+
+alias_moves = Table(
+    "alias_moves",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("model_id", Integer, ForeignKey("models.id"), nullable=False, index=True),
+    Column("alias", String(64), nullable=False),
+    Column("from_version", Integer, nullable=True),
+    Column("to_version", Integer, nullable=True),
+    Column("moved_by", String(128), nullable=False),
+    Column("moved_at", TS, nullable=False),
+    Column("reason", Text, nullable=False, default=""),
+    Column("request_id", String(32), nullable=True),
+)
+
+model_cards = Table(
+    "model_cards",
+    metadata,
+    Column("model_id", Integer, ForeignKey("models.id"), primary_key=True),
+    Column("revision", Integer, primary_key=True),
+    Column("fields", JSON, nullable=False),
+    Column("updated_by", String(128), nullable=False),
+    Column("updated_at", TS, nullable=False),
+)
+
+policies = Table(
+    "policies",
+    metadata,
+    Column("project", String(128), ForeignKey("projects.name"), primary_key=True),
+    Column("version", Integer, primary_key=True),
+    Column("text", Text, nullable=False),
+    Column("created_by", String(128), nullable=False),
+    Column("created_at", TS, nullable=False),
+)
+
+requirements = Table(
+    "requirements",
+    metadata,
+    Column("model_id", Integer, ForeignKey("models.id"), primary_key=True),
+    Column("metric", String(128), primary_key=True),
+    Column("min_value", Float, nullable=True),
+    Column("max_value", Float, nullable=True),
+    Column("set_by", String(128), nullable=False),
+    Column("set_at", TS, nullable=False),
+)
+
+promotion_requests = Table(
+    "promotion_requests",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("project", String(128), ForeignKey("projects.name"), nullable=False),
+    Column("model_id", Integer, ForeignKey("models.id"), nullable=False),
+    Column("version_id", Integer, ForeignKey("model_versions.id"), nullable=False),
+    Column("alias", String(64), nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("requester", String(128), nullable=False),
+    Column("note", Text, nullable=False, default=""),
+    Column("created_at", TS, nullable=False),
+    Column("holder_version", Integer, nullable=True),
+    Column("policy_version", Integer, nullable=False),
+    Column("evidence", JSON, nullable=False),
+    Column("decided_by", String(128), nullable=True),
+    Column("decided_at", TS, nullable=True),
+    Column("override_reason", Text, nullable=True),
+    Index("ix_promotion_requests_project_state", "project", "state"),
+)
+
+request_reviews = Table(
+    "request_reviews",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column(
+        "request_id", String(32), ForeignKey("promotion_requests.id"), nullable=False, index=True
+    ),
+    Column("user", String(128), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("text", Text, nullable=False, default=""),
+    Column("roles", JSON, nullable=False),
+    Column("at", TS, nullable=False),
+)

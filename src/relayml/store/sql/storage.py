@@ -15,6 +15,7 @@ _REFERENCES: tuple[Column[str], ...] = (
     s.dataset_versions.c.sketch_blob,
     s.pipeline_steps.c.output_digest,
     s.pipeline_steps.c.logs_digest,
+    s.model_versions.c.digest,
 )
 _BATCH = 500
 
@@ -24,7 +25,8 @@ class SqlStorage:
         self.conn = conn
 
     def referenced(self, digests: Iterable[str]) -> set[str]:
-        """The subset of `digests` some run, dataset version or pipeline step refers to."""
+        """The subset of `digests` some run, dataset version, pipeline step or model version
+        refers to."""
         wanted = list(dict.fromkeys(digests))
         found: set[str] = set()
         for i in range(0, len(wanted), _BATCH):

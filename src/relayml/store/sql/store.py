@@ -16,6 +16,7 @@ from relayml.store.sql.blobs import SqlBlobs
 from relayml.store.sql.datasets import SqlDatasets
 from relayml.store.sql.engine import current_revision, ensure_schema, make_engine, timeout_error
 from relayml.store.sql.identity import SqlIdentity
+from relayml.store.sql.models import SqlModels
 from relayml.store.sql.notifications import SqlNotifications
 from relayml.store.sql.pipelines import SqlPipelines
 from relayml.store.sql.scheduling import SqlSchedules
@@ -37,6 +38,7 @@ class SqlTx:
         self.notifications = SqlNotifications(conn)
         self.storage = SqlStorage(conn)
         self.blobs = SqlBlobs(conn)
+        self.models = SqlModels(conn)
 
 
 class SqlStore:

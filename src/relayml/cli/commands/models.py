@@ -1,0 +1,598 @@
+"""The registry's commands: `relay models`, `relay requests`, `relay policy`,
+`relay requirements` and `relay inbox`.
+
+    relay models ls | show churn | versions churn | history churn
+    relay models register churn model.skops --run RUN_ID
+    relay models set-alias churn@3 staging
+    relay models promote churn@4 --to production --note "beats v3 on the holdout"
+    relay requests ls | show ID | approve ID | reject ID --reason ... | comment ID TEXT
+    relay policy show | apply policy.yaml
+    relay requirements set churn --metric auc --min 0.80
+    relay inbox
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from relayml.cli import output, state
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON on stdout.")]
+ProjectOpt = Annotated[
+    str | None, typer.Option("--project", "-p", help="Project (default: the global one).")
+]
+_FLAVOR_BY_SUFFIX = {
+    ".skops": "sklearn",
+    ".onnx": "onnx",
+    ".pkl": "pickle",
+    ".pickle": "pickle",
+}
+_STATE = {"open": "yellow", "applied": "green", "rejected": "red", "withdrawn": "dim"}
+
+
+def _version_line(v: Any) -> str:
+    aliases = f" [cyan]@{' @'.join(v.aliases)}[/]" if v.aliases else ""
+    pickle = " [red]UNSAFE PICKLE[/]" if v.unsafe_pickle else ""
+    return f"{v.ref}{aliases} {v.flavor.value}{pickle} {v.status.value}"
+
+
+# relay models -------------------------------------------------------------------------------
+def register_(
+    name: Annotated[str, typer.Argument(help="The model's name in the registry.")],
+    artifact: Annotated[Path, typer.Argument(help="The saved model (.skops, .onnx, ...).")],
+    flavor: Annotated[
+        str | None,
+        typer.Option(help="sklearn (skops), onnx, xgboost, lightgbm or pickle; default: by suffix"),
+    ] = None,
+    run: Annotated[str | None, typer.Option("--run", help="The run that trained it.")] = None,
+    signature: Annotated[
+        Path | None, typer.Option(help="The signature as JSON (see relay models show --json).")
+    ] = None,
+    unsafe_pickle: Annotated[
+        bool, typer.Option("--unsafe-pickle", help="Allow a pickle (it runs code on load).")
+    ] = False,
+    description: Annotated[str, typer.Option(help="What this version is.")] = "",
+    project: ProjectOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Register a saved model file as NAME's next version. From Python,
+    relay.models.register(name, model, input_example=...) saves it and infers its signature."""
+    from relayml.domain.enums import parse_enum
+    from relayml.domain.models import Flavor
+    from relayml.errors import InvalidInput
+    from relayml.flavors.environment import capture
+
+    if not artifact.is_file():
+        raise InvalidInput(f"no file {artifact}; give the path of a saved model")
+    chosen = flavor or _FLAVOR_BY_SUFFIX.get(artifact.suffix.lower())
+    if chosen is None:
+        raise InvalidInput(
+            f"cannot tell the flavor of {artifact.name} from its suffix; pass --flavor "
+            "(sklearn, onnx, xgboost, lightgbm or pickle)"
+        )
+    kind = parse_enum(Flavor, "flavor", chosen)
+    sig = None
+    if signature is not None:
+        try:
+            sig = json.loads(signature.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise InvalidInput(f"cannot read the signature {signature}: {exc}") from None
+    with state.backend() as backend:
+        mv = backend.models.register(
+            state.project(project),
+            name,
+            artifact,
+            flavor=kind.value,
+            environment=capture(kind).to_dict(),
+            signature=sig,
+            run_id=run,
+            unsafe_pickle=unsafe_pickle,
+            description=description,
+        )
+    if as_json:
+        output.emit_json(mv)
+        return
+    output.print_(f"registered {_version_line(mv)} sha256 {mv.digest[:12]}")
+
+
+def ls(project: ProjectOpt = None, as_json: JsonOpt = False) -> None:
+    """The project's models, their latest version and aliases."""
+    proj = state.project(project)
+    with state.backend() as backend:
+        found = backend.models.list_models(proj)
+    if as_json:
+        output.emit_json(found)
+        return
+    t = output.table("model", "versions", "latest", "aliases", "created", "by")
+    for m in found:
+        aliases = ", ".join(f"{a}→{v}" for a, v in m.aliases.items())
+        t.add_row(
+            m.name,
+            str(m.versions),
+            str(m.latest or "-"),
+            aliases,
+            output.when(m.created_at),
+            m.created_by,
+        )
+    output.print_(t)
+    if not found:
+        output.print_(f"[dim]no models in {proj}; register one with relay.models.register()[/]")
+
+
+def show(
+    ref: Annotated[str, typer.Argument(help="churn, churn@3 or churn@production.")],
+    project: ProjectOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """One version: digest, flavor, signature, environment, run, aliases."""
+    with state.backend() as backend:
+        v = backend.models.get(state.project(project), ref)
+    if as_json:
+        output.emit_json(v)
+        return
+    output.print_(_version_line(v))
+    output.print_(f"  sha256      {v.digest}  ({v.size} bytes)")
+    output.print_(f"  run         {v.run_id or '-'}")
+    output.print_(f"  registered  {output.when(v.created_at)} by {v.created_by}")
+    env = ", ".join(f"{k} {x}" for k, x in v.environment.packages.items())
+    output.print_(f"  environment Python {v.environment.python}; {env}")
+    if v.signature is not None:
+        cols = ", ".join(
+            f"{c.name}:{c.type.value}{'?' if c.nullable else ''}" for c in v.signature.inputs
+        )
+        output.print_(f"  inputs      {output.escape(cols)}")
+        output.print_(
+            f"  output      {v.signature.output.kind.value} ({v.signature.output.dtype.value})"
+        )
+    if v.tags:
+        output.print_(f"  tags        {output.escape(json.dumps(v.tags))}")
+
+
+def versions(
+    name: Annotated[str, typer.Argument(help="The model.")],
+    project: ProjectOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Every version of a model, oldest first (pickles are marked)."""
+    with state.backend() as backend:
+        found = backend.models.versions(state.project(project), name)
+    if as_json:
+        output.emit_json(found)
+        return
+    t = output.table("version", "aliases", "flavor", "status", "run", "registered", "by")
+    for v in found:
+        flavor = v.flavor.value + (" [red](unsafe pickle)[/]" if v.unsafe_pickle else "")
+        t.add_row(
+            v.ref,
+            ", ".join(v.aliases),
+            flavor,
+            v.status.value,
+            v.run_id or "-",
+            output.when(v.created_at),
+            v.created_by,
+        )
+    output.print_(t)
+
+
+def history(
+    name: Annotated[str, typer.Argument(help="The model.")],
+    alias: Annotated[str | None, typer.Option(help="Only this alias.")] = None,
+    project: ProjectOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Who moved which alias to which version, when, why, and through which request."""
+    with state.backend() as backend:
+        found = backend.models.history(state.project(project), name, alias)
+    if as_json:
+        output.emit_json(found)
+        return
+    t = output.table("when", "alias", "from", "to", "by", "request", "reason")
+    for m in found:
+        t.add_row(
+            output.when(m.at),
+            m.alias,
+            str(m.from_version or "-"),
+            str(m.to_version or "-"),
+            m.by,
+            m.request_id or "(direct)",
+            output.escape(m.reason),
+        )
+    output.print_(t)
+
+
+def set_alias(
+    ref: Annotated[str, typer.Argument(help="The version, e.g. churn@3.")],
+    alias: Annotated[str, typer.Argument(help="The alias, e.g. staging.")],
+    reason: Annotated[str, typer.Option(help="Why (kept in the history).")] = "",
+    project: ProjectOpt = None,
+) -> None:
+    """Point an unprotected alias at a version (protected ones move by promote)."""
+    with state.backend() as backend:
+        v = backend.models.set_alias(state.project(project), ref, alias, reason)
+    output.print_(f"{v.name}@{alias} -> {v.ref}")
+
+
+def tag(
+    ref: Annotated[str, typer.Argument(help="The version, e.g. churn@3.")],
+    tags: Annotated[list[str], typer.Argument(help="KEY=VALUE pairs.")],
+    project: ProjectOpt = None,
+) -> None:
+    """Add or change tags on a version."""
+    from relayml.errors import InvalidInput
+
+    pairs = {}
+    for item in tags:
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise InvalidInput(f"tag {item!r} is not KEY=VALUE")
+        pairs[key] = value
+    with state.backend() as backend:
+        v = backend.models.set_tags(state.project(project), ref, pairs)
+    output.print_(f"{v.ref} tags: {output.escape(json.dumps(v.tags))}")
+
+
+def archive(
+    ref: Annotated[str, typer.Argument(help="The version, e.g. churn@2.")],
+    project: ProjectOpt = None,
+) -> None:
+    """Archive a version (refused while an alias or an open request points at it)."""
+    with state.backend() as backend:
+        v = backend.models.archive(state.project(project), ref)
+    output.print_(f"archived {v.ref}")
+
+
+def card(
+    name: Annotated[str, typer.Argument(help="The model.")],
+    set_: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--set",
+            help="FIELD=TEXT (intended_use, out_of_scope, limitations, "
+            "ethical_considerations, risk_rating, owners); repeatable.",
+        ),
+    ] = None,
+    project: ProjectOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Show the model card, or update fields of it with --set."""
+    from relayml.errors import InvalidInput
+
+    proj = state.project(project)
+    with state.backend() as backend:
+        if set_:
+            fields = {}
+            for item in set_:
+                key, sep, value = item.partition("=")
+                if not sep:
+                    raise InvalidInput(f"--set {item!r} is not FIELD=TEXT")
+                fields[key] = value
+            found = backend.models.set_card(proj, name, fields)
+        else:
+            found = backend.models.card(proj, name)
+    if as_json:
+        output.emit_json(found)
+        return
+    output.print_(f"model card of {name} (revision {found.revision})")
+    from relayml.domain.models import MODEL_CARD_FIELDS
+
+    for key in MODEL_CARD_FIELDS:
+        text = found.fields.get(key) or "[dim](not filled)[/]"
+        output.print_(f"  {key:24} {text}")
+
+
+def evaluate(
+    ref: Annotated[str, typer.Argument(help="The version, e.g. churn@3.")],
+    dataset: Annotated[str, typer.Argument(help="The dataset version, e.g. holdout@2.")],
+    target: Annotated[str, typer.Option(help="The label column.")],
+    slice_: Annotated[
+        list[str] | None, typer.Option("--slice", help="A column to break metrics down by.")
+    ] = None,
+    project: ProjectOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """The version's metrics on a dataset version, overall and per slice."""
+    with state.backend() as backend:
+        ev = backend.models.evaluate(state.project(project), ref, dataset, target, slice_)
+    if as_json:
+        output.emit_json(ev)
+        return
+    output.print_(f"{ev['model']} on {ev['dataset']} ({ev['rows']} rows, {ev['task']})")
+    for k, x in ev["metrics"].items():
+        output.print_(f"  {k:10} {output.number(x) if isinstance(x, float) else x}")
+    if ev["slices"]:
+        t = output.table("slice", "value", "rows", *ev["metrics"].keys())
+        for s in ev["slices"]:
+            t.add_row(
+                s["column"],
+                output.escape(str(s["value"])),
+                str(s["rows"]),
+                *(
+                    output.number(s["metrics"].get(k))
+                    if isinstance(s["metrics"].get(k), float)
+                    else str(s["metrics"].get(k))
+                    for k in ev["metrics"]
+                ),
+            )
+        output.print_(t)
+
+
+def promote(
+    ref: Annotated[str, typer.Argument(help="The version, e.g. churn@4.")],
+    to: Annotated[str, typer.Option("--to", help="The protected alias, e.g. production.")],
+    note: Annotated[str, typer.Option(help="Why: for the reviewers and the history.")] = "",
+    eval_: Annotated[
+        str | None, typer.Option("--eval", help="Evaluate on this dataset (default: policy's).")
+    ] = None,
+    target: Annotated[str | None, typer.Option(help="The label column, with --eval.")] = None,
+    project: ProjectOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Open a promotion request; its evidence is computed now and shown."""
+    with state.backend() as backend:
+        req = backend.models.promote(state.project(project), ref, to, note, eval_, target)
+    if as_json:
+        output.emit_json(req)
+        return
+    _print_request(req)
+    output.print_(
+        f"[dim]reviewers see it in relay inbox; follow it with relay requests show {req.id}[/]"
+    )
+
+
+# relay requests -----------------------------------------------------------------------------
+def _print_request(req: Any) -> None:
+    colour = _STATE[req.state.value]
+    output.print_(
+        f"request {req.id}: promote {req.ref} to {req.alias} [{colour}]{req.state.value}[/]"
+    )
+    output.print_(
+        f"  requested by {req.requester} {output.when(req.created_at)}: "
+        f"{output.escape(req.note) or '(no note)'}"
+    )
+    holder = f"{req.model}@{req.holder_version}" if req.holder_version else "nobody"
+    output.print_(f"  current holder {holder}; policy version {req.policy_version}")
+    for e in req.evidence:
+        mark = "[green]✓[/]" if e.ok else ("[red]✗[/]" if e.required else "[yellow]·[/]")
+        need = "" if e.required else " [dim](not required)[/]"
+        output.print_(f"  {mark} {e.name.value:13} {output.escape(e.summary)}{need}")
+    for r in req.reviews:
+        output.print_(f"  {output.when(r.at)} {r.user} {r.kind.value}: {output.escape(r.text)}")
+    if req.override_reason:
+        output.print_(f"  [yellow]override:[/] {output.escape(req.override_reason)}")
+
+
+def requests_ls(
+    state_: Annotated[
+        str | None, typer.Option("--state", help="open, applied, rejected or withdrawn.")
+    ] = None,
+    model: Annotated[str | None, typer.Option(help="Only this model's.")] = None,
+    project: ProjectOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Promotion requests, newest first."""
+    with state.backend() as backend:
+        found = backend.models.list_requests(state.project(project), state_, model)
+    if as_json:
+        output.emit_json(found)
+        return
+    t = output.table("request", "model", "to", "state", "by", "opened", "failed evidence")
+    for r in found:
+        failed = ", ".join(e.name.value for e in r.failed_evidence) or "-"
+        t.add_row(
+            r.id,
+            r.ref,
+            r.alias,
+            f"[{_STATE[r.state.value]}]{r.state.value}[/]",
+            r.requester,
+            output.when(r.created_at),
+            failed,
+        )
+    output.print_(t)
+
+
+def requests_show(
+    request_id: Annotated[str, typer.Argument(metavar="ID")], as_json: JsonOpt = False
+) -> None:
+    """A request with its evidence and reviews."""
+    with state.backend() as backend:
+        req = backend.models.get_request(request_id)
+    if as_json:
+        output.emit_json(req)
+        return
+    _print_request(req)
+
+
+def approve(
+    request_id: Annotated[str, typer.Argument(metavar="ID")],
+    note: Annotated[str, typer.Option(help="What you checked.")] = "",
+    override_reason: Annotated[
+        str | None,
+        typer.Option(help="Approve despite failed evidence (only if the policy allows), and why."),
+    ] = None,
+) -> None:
+    """Approve a request; the approval that meets the policy moves the alias at once."""
+    with state.backend() as backend:
+        req = backend.models.approve(request_id, note, override_reason)
+    _print_request(req)
+
+
+def reject(
+    request_id: Annotated[str, typer.Argument(metavar="ID")],
+    reason: Annotated[str, typer.Option(help="What the requester should fix.")],
+) -> None:
+    """Reject a request, with a reason."""
+    with state.backend() as backend:
+        req = backend.models.reject(request_id, reason)
+    _print_request(req)
+
+
+def withdraw(
+    request_id: Annotated[str, typer.Argument(metavar="ID")],
+    reason: Annotated[str, typer.Option(help="Why.")] = "",
+) -> None:
+    """Withdraw your own request."""
+    with state.backend() as backend:
+        req = backend.models.withdraw(request_id, reason)
+    _print_request(req)
+
+
+def comment(
+    request_id: Annotated[str, typer.Argument(metavar="ID")],
+    text: Annotated[str, typer.Argument(help="The comment.")],
+) -> None:
+    """Comment on a request (its participants are notified through the project's webhooks)."""
+    with state.backend() as backend:
+        req = backend.models.comment(request_id, text)
+    _print_request(req)
+
+
+# relay policy, relay requirements, relay inbox -----------------------------------------------
+def policy_show(project: ProjectOpt = None, as_json: JsonOpt = False) -> None:
+    """The project's promotion policy (the built-in default until one is applied)."""
+    with state.backend() as backend:
+        pol = backend.models.policy(state.project(project))
+    if as_json:
+        from relayml.wire.models import PolicyOut
+
+        output.emit_json(PolicyOut.from_domain(pol).model_dump(mode="json"))
+        return
+    output.print_(
+        f"policy version {pol.version}" + (" (built-in default)" if not pol.version else "")
+    )
+    output.print_(f"  separation of duties: {'on' if pol.separation_of_duties else 'off'}")
+    if pol.evaluation:
+        ev = pol.evaluation
+        output.print_(f"  evaluation: {ev.dataset}, target {ev.target}, slices {list(ev.slices)}")
+    for alias, rule in pol.protected.items():
+        who = ", ".join(sorted(r.value for r in rule.approvers))
+        ev_names = ", ".join(e.value for e in rule.evidence)
+        output.print_(
+            f"  {alias}: {rule.approvals} approval(s) from {who}; evidence: {ev_names}"
+            + ("; override allowed" if rule.allow_override else "")
+        )
+
+
+def policy_apply(
+    file: Annotated[Path, typer.Argument(help="The policy YAML.")],
+    project: ProjectOpt = None,
+) -> None:
+    """Make FILE the project's policy (a new version; audited)."""
+    from relayml.errors import InvalidInput
+
+    try:
+        text = file.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise InvalidInput(f"cannot read {file}: {exc.strerror}") from None
+    with state.backend() as backend:
+        pol = backend.models.apply_policy(state.project(project), text)
+    output.print_(f"applied policy version {pol.version}: protected {', '.join(pol.protected)}")
+
+
+def requirements_set(
+    model: Annotated[str, typer.Argument(help="The model.")],
+    metric: Annotated[str, typer.Option(help="e.g. auc, accuracy, rmse.")],
+    min_: Annotated[float | None, typer.Option("--min", help="The floor.")] = None,
+    max_: Annotated[float | None, typer.Option("--max", help="The ceiling.")] = None,
+    project: ProjectOpt = None,
+) -> None:
+    """Set a metric bound every promotion of MODEL must meet."""
+    with state.backend() as backend:
+        r = backend.models.set_requirement(state.project(project), model, metric, min_, max_)
+    bound = " and ".join(
+        b
+        for b in (
+            f">= {r.min}" if r.min is not None else "",
+            f"<= {r.max}" if r.max is not None else "",
+        )
+        if b
+    )
+    output.print_(f"{model}: {metric} {bound} (set by {r.set_by})")
+
+
+def requirements_ls(
+    model: Annotated[str, typer.Argument(help="The model.")],
+    project: ProjectOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """The metric bounds set on MODEL."""
+    with state.backend() as backend:
+        found = backend.models.requirements(state.project(project), model)
+    if as_json:
+        output.emit_json(found)
+        return
+    t = output.table("metric", "min", "max", "set by", "when")
+    for r in found:
+        t.add_row(
+            r.metric,
+            str(r.min if r.min is not None else "-"),
+            str(r.max if r.max is not None else "-"),
+            r.set_by,
+            output.when(r.set_at),
+        )
+    output.print_(t)
+
+
+def inbox(
+    project: Annotated[
+        str | None, typer.Option("--project", "-p", help="Only this project.")
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """What awaits your roles: promotion requests to review, quarantined datasets."""
+    with state.backend() as backend:
+        items = backend.models.inbox(state.project_if_chosen(project))
+    if as_json:
+        output.emit_json(items)
+        return
+    if not items:
+        output.print_("[dim]nothing waits for you[/]")
+        return
+    t = output.table("kind", "project", "id", "what", "since", "by")
+    for i in items:
+        t.add_row(i.kind, i.project, i.id, output.escape(i.title), output.when(i.created_at), i.by)
+    output.print_(t)
+
+
+def register(app: typer.Typer) -> None:
+    models = typer.Typer(help="The model registry: versions, aliases, promotion, evaluation.")
+    commands: tuple[tuple[str, Any], ...] = (
+        ("register", register_),
+        ("ls", ls),
+        ("show", show),
+        ("versions", versions),
+        ("history", history),
+        ("set-alias", set_alias),
+        ("tag", tag),
+        ("archive", archive),
+        ("card", card),
+        ("evaluate", evaluate),
+        ("promote", promote),
+    )
+    for name, fn in commands:
+        models.command(name)(fn)
+    app.add_typer(models, name="models", no_args_is_help=True)
+    requests = typer.Typer(help="Promotion requests: review them (approve, reject, comment).")
+    commands = (
+        ("ls", requests_ls),
+        ("show", requests_show),
+        ("approve", approve),
+        ("reject", reject),
+        ("withdraw", withdraw),
+        ("comment", comment),
+    )
+    for name, fn in commands:
+        requests.command(name)(fn)
+    app.add_typer(requests, name="requests", no_args_is_help=True)
+    policy = typer.Typer(help="The project's promotion policy, as code.")
+    policy.command("show")(policy_show)
+    policy.command("apply")(policy_apply)
+    app.add_typer(policy, name="policy", no_args_is_help=True)
+    reqs = typer.Typer(help="Stakeholders' metric bounds on a model.")
+    reqs.command("set")(requirements_set)
+    reqs.command("ls")(requirements_ls)
+    app.add_typer(reqs, name="requirements", no_args_is_help=True)
+    app.command("inbox")(inbox)

@@ -1,0 +1,47 @@
+"""The model registry: ``relay.models.register / load / promote / evaluate / set_alias ...``
+
+    import relayml as relay
+    mv = relay.models.register("churn", model, run=run, input_example=X[:5])
+    m = relay.models.load("churn@champion"); m.predict(df)
+    req = relay.models.promote("churn@3", to="production", note="beats v2 on the holdout")
+
+See docs/ml-engineer.md and docs/governance.md.
+"""
+
+from __future__ import annotations
+
+from relayml.sdk.models import (
+    archive,
+    card,
+    evaluate,
+    get,
+    history,
+    load,
+    promote,
+    register,
+    requirements,
+    set_alias,
+    set_card,
+    set_requirement,
+    tag,
+    versions,
+)
+from relayml.sdk.models import list_models as list
+
+__all__ = [
+    "archive",
+    "card",
+    "evaluate",
+    "get",
+    "history",
+    "list",
+    "load",
+    "promote",
+    "register",
+    "requirements",
+    "set_alias",
+    "set_card",
+    "set_requirement",
+    "tag",
+    "versions",
+]

@@ -1,0 +1,249 @@
+"""The model registry from Python: register a model, load it by version or alias (its hash
+verified on every load), move unprotected aliases, open promotion requests and review them.
+
+    mv = relay.models.register("churn", model, run=run, input_example=X[:5])
+    mv.ref, mv.version, mv.digest, mv.flavor          # "churn@3", 3, sha256, "sklearn"
+    m = relay.models.load("churn@champion")           # or "churn@3"
+    m.predict(df); m.predict_proba(df)                # input checked against the signature
+    req = relay.models.promote("churn@3", to="production", note="beats v2 on the holdout")
+    relay.requests.approve(req.id)                    # as someone else, with the approver role
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any
+
+from relayml.client.base import Backend
+from relayml.domain.models import (
+    AliasMove,
+    InboxItem,
+    ModelCard,
+    ModelInfo,
+    ModelVersion,
+    PromotionRequest,
+    Requirement,
+)
+from relayml.domain.policy import Policy
+from relayml.errors import InvalidInput, Unprocessable
+from relayml.scratch import scratch_dir
+from relayml.sdk import session as _session
+from relayml.sdk.run import Run
+
+
+def _backend(project: str | None) -> tuple[Backend, str]:
+    sess = _session.current()
+    return sess.backend, project or sess.project
+
+
+def register(
+    name: str,
+    model: Any,
+    *,
+    run: Run | str | None = None,
+    input_example: Any = None,
+    unsafe_pickle: bool = False,
+    description: str = "",
+    tags: dict[str, str] | None = None,
+    project: str | None = None,
+) -> ModelVersion:
+    """Register `model` as `name`'s next version, saved in the safest format that fits it
+    (scikit-learn via skops, ONNX, XGBoost, LightGBM). The signature is inferred from
+    `input_example` by running the model on it. A model with no safe format is saved as a
+    pickle only with ``unsafe_pickle=True``, which is recorded on the version."""
+    from relayml.flavors.formats import dump_model
+
+    backend, proj = _backend(project)
+    run_id = run.id if isinstance(run, Run) else run
+    saved = dump_model(model, input_example=input_example, unsafe_pickle=unsafe_pickle)
+    with scratch_dir("model") as tmp:
+        path = tmp / "model.bin"
+        path.write_bytes(saved.data)
+        return backend.models.register(
+            proj,
+            name,
+            path,
+            flavor=saved.flavor.value,
+            environment=saved.environment.to_dict(),
+            signature=saved.signature.to_dict() if saved.signature else None,
+            run_id=run_id,
+            unsafe_pickle=saved.unsafe_pickle,
+            description=description,
+            tags=tags,
+        )
+
+
+def load(ref: str, *, unsafe_pickle: bool = False, project: str | None = None) -> Any:
+    """The model at `ref` (``churn@3``, ``churn@champion``, ``churn``: the latest), as a
+    `LoadedModel` whose ``predict`` checks its input against the signature. The artifact's
+    sha256 is checked against the registry's on every load; a pickled version loads only with
+    ``unsafe_pickle=True``. Differences from the environment it was trained in that matter are
+    warned about (``RuntimeWarning``)."""
+    from relayml.flavors.formats import load_model
+
+    backend, proj = _backend(project)
+    version = backend.models.get(proj, ref)
+    if version.unsafe_pickle and not unsafe_pickle:
+        raise Unprocessable(
+            f"{version.ref} is a pickle: loading it runs code from whoever made it; pass "
+            "unsafe_pickle=True only if you trust them"
+        )
+    with scratch_dir("model") as tmp:
+        path = backend.models.download(proj, version.ref, tmp / "model.bin")
+        loaded = load_model(
+            path,
+            flavor=version.flavor,
+            digest=version.digest,
+            signature=version.signature,
+            environment=version.environment,
+            unsafe_pickle=unsafe_pickle,
+        )
+    for warning in loaded.environment_warnings:
+        warnings.warn(f"{version.ref}: {warning}", RuntimeWarning, stacklevel=2)
+    loaded.version = version  # type: ignore[attr-defined]
+    return loaded
+
+
+def get(ref: str, *, project: str | None = None) -> ModelVersion:
+    backend, proj = _backend(project)
+    return backend.models.get(proj, ref)
+
+
+def list_models(*, project: str | None = None) -> list[ModelInfo]:
+    backend, proj = _backend(project)
+    return backend.models.list_models(proj)
+
+
+def versions(name: str, *, project: str | None = None) -> list[ModelVersion]:
+    backend, proj = _backend(project)
+    return backend.models.versions(proj, name)
+
+
+def history(name: str, *, alias: str | None = None, project: str | None = None) -> list[AliasMove]:
+    backend, proj = _backend(project)
+    return backend.models.history(proj, name, alias)
+
+
+def set_alias(
+    ref: str, alias: str, *, reason: str = "", project: str | None = None
+) -> ModelVersion:
+    """Point an unprotected alias at a version (a protected one moves by `promote`)."""
+    backend, proj = _backend(project)
+    return backend.models.set_alias(proj, ref, alias, reason)
+
+
+def tag(ref: str, tags: dict[str, str], *, project: str | None = None) -> ModelVersion:
+    backend, proj = _backend(project)
+    return backend.models.set_tags(proj, ref, tags)
+
+
+def archive(ref: str, *, project: str | None = None) -> ModelVersion:
+    backend, proj = _backend(project)
+    return backend.models.archive(proj, ref)
+
+
+def card(name: str, *, project: str | None = None) -> ModelCard:
+    backend, proj = _backend(project)
+    return backend.models.card(proj, name)
+
+
+def set_card(name: str, *, project: str | None = None, **fields: str) -> ModelCard:
+    """Update the model card (``intended_use=``, ``limitations=``, ``owners=`` ...)."""
+    if not fields:
+        raise InvalidInput("name the card fields to set, e.g. intended_use='...'")
+    backend, proj = _backend(project)
+    return backend.models.set_card(proj, name, fields)
+
+
+def evaluate(
+    ref: str,
+    dataset: str,
+    *,
+    target: str,
+    slices: list[str] | None = None,
+    project: str | None = None,
+) -> dict[str, Any]:
+    """The version's metrics on a dataset version (``holdout@2``), overall and per slice."""
+    backend, proj = _backend(project)
+    return backend.models.evaluate(proj, ref, dataset, target, slices)
+
+
+def promote(
+    ref: str,
+    *,
+    to: str,
+    note: str = "",
+    dataset: str | None = None,
+    target: str | None = None,
+    project: str | None = None,
+) -> PromotionRequest:
+    """Open a request to move the protected alias `to` to `ref`; its evidence is computed now."""
+    backend, proj = _backend(project)
+    return backend.models.promote(proj, ref, to, note, dataset, target)
+
+
+def set_requirement(
+    name: str,
+    metric: str,
+    *,
+    min: float | None = None,
+    max: float | None = None,
+    project: str | None = None,
+) -> Requirement:
+    backend, proj = _backend(project)
+    return backend.models.set_requirement(proj, name, metric, min, max)
+
+
+def requirements(name: str, *, project: str | None = None) -> list[Requirement]:
+    backend, proj = _backend(project)
+    return backend.models.requirements(proj, name)
+
+
+# relay.requests -------------------------------------------------------------------------
+def get_request(request_id: str) -> PromotionRequest:
+    return _session.current().backend.models.get_request(request_id)
+
+
+def list_requests(
+    *, state: str | None = None, model: str | None = None, project: str | None = None
+) -> list[PromotionRequest]:
+    backend, proj = _backend(project)
+    return backend.models.list_requests(proj, state, model)
+
+
+def approve(
+    request_id: str, note: str = "", *, override_reason: str | None = None
+) -> PromotionRequest:
+    return _session.current().backend.models.approve(request_id, note, override_reason)
+
+
+def reject(request_id: str, reason: str) -> PromotionRequest:
+    return _session.current().backend.models.reject(request_id, reason)
+
+
+def withdraw(request_id: str, reason: str = "") -> PromotionRequest:
+    return _session.current().backend.models.withdraw(request_id, reason)
+
+
+def comment(request_id: str, text: str) -> PromotionRequest:
+    return _session.current().backend.models.comment(request_id, text)
+
+
+def inbox(*, project: str | None = None) -> list[InboxItem]:
+    return _session.current().backend.models.inbox(project)
+
+
+# relay.policy ---------------------------------------------------------------------------
+def show_policy(*, project: str | None = None) -> Policy:
+    backend, proj = _backend(project)
+    return backend.models.policy(proj)
+
+
+def apply_policy(text: str, *, project: str | None = None) -> Policy:
+    """Make `text` (YAML, or a path to a YAML file) the project's policy."""
+    from pathlib import Path
+
+    if "\n" not in text and text.endswith((".yaml", ".yml")):
+        text = Path(text).read_text(encoding="utf-8")
+    backend, proj = _backend(project)
+    return backend.models.apply_policy(proj, text)
