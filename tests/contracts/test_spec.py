@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pyarrow as pa
 import pytest
 
 from relayml.contracts import (
@@ -15,6 +16,7 @@ from relayml.contracts import (
     UniqueKey,
     contract_from_yaml,
     load_contract,
+    validate,
 )
 from relayml.errors import InvalidInput, NotFound
 
@@ -64,6 +66,16 @@ def test_yaml_file_loads_into_the_model(tmp_path: Path) -> None:
         UniqueKey(("customer", "month")),
     )
     assert load_contract(str(path)) == c
+    assert load_contract(path.read_text()) == c  # YAML text, as relay.datasets.publish takes it
+
+
+def test_yaml_text_and_impossible_paths_are_read_or_refused_clearly() -> None:
+    text = contract_from_yaml(LOANS).to_yaml()
+    assert len(text) > 255  # longer than any file name: was an OSError (exit 70)
+    assert load_contract(text) == contract_from_yaml(LOANS)
+    assert validate(pa.table({"x": [1]}), "columns:\n  x:\n    type: integer\n").passed
+    with pytest.raises(InvalidInput, match=r"cannot read a contract file named .*File name too"):
+        load_contract("x" * 300)
 
 
 def test_canonical_form_round_trips_and_digest_is_stable() -> None:

@@ -511,8 +511,8 @@ def validate(
     dtypes: Mapping[str, str] | None = None,
 ) -> QualityReport:
     """Validate `data` (pandas/polars/pyarrow table, or a Parquet/CSV path, read batch by
-    batch) against `contract` (a Contract, dict or YAML path). A CSV file's columns are read
-    with the contract's types, or with `dtypes` (column -> type name) where given."""
+    batch) against `contract` (a Contract, dict, YAML path or YAML text). A CSV file's columns
+    are read with the contract's types, or with `dtypes` (column -> type name) where given."""
     validator = Validator(contract)
     rows = batch_rows or BATCH_ROWS
     types = read_types(validator.contract)

@@ -54,16 +54,19 @@ def _is_iso_time(text: str) -> bool:
 
 
 def load_contract(source: Any, *, trust_code: bool = False) -> Contract:
-    """A Contract from a path (str or Path) to a YAML file, a dict, or a Contract."""
+    """A Contract from a path (str or Path) to a YAML file, YAML text (a str with a newline,
+    which no path has), a dict, or a Contract."""
     if isinstance(source, Contract):
         return source
     if isinstance(source, Mapping):
         return _Parser(None, {}, trust_code).contract(source)
+    if isinstance(source, str) and "\n" in source:
+        return contract_from_yaml(source, trust_code=trust_code)
     if isinstance(source, str | Path):
         return _load_file(Path(source), trust_code)
     raise InvalidInput(
         f"cannot read a contract from a {type(source).__name__}; pass a YAML file path, "
-        "a dict or a Contract"
+        "YAML text, a dict or a Contract"
     )
 
 
@@ -77,7 +80,14 @@ def contract_from_yaml(text: str, *, trust_code: bool = False, origin: str = "<y
 
 
 def _load_file(path: Path, trust_code: bool) -> Contract:
-    if not path.is_file():
+    try:
+        found = path.is_file()
+    except OSError as exc:  # e.g. a name longer than the file system allows
+        raise InvalidInput(
+            f"cannot read a contract file named {str(path)[:80]!r}...: {exc.strerror}; pass the "
+            "path of a YAML file, or the YAML text itself (with its newlines)"
+        ) from None
+    if not found:
         raise NotFound(f"contract file {str(path)!r} does not exist; pass the path of a YAML file")
     return contract_from_yaml(path.read_text(encoding="utf-8"), trust_code=trust_code,
                               origin=str(path))  # fmt: skip

@@ -160,11 +160,9 @@ def _contract(contract: Any) -> tuple[str | None, dict[str, str]]:
     CSV columns (None and {} without a contract)."""
     if contract is None:
         return None, {}
-    from relayml.contracts import contract_from_yaml, load_contract
+    from relayml.contracts import load_contract
     from relayml.contracts.dtypes import read_types
 
-    if isinstance(contract, str) and "\n" in contract:
-        contract = contract_from_yaml(contract)
     spec = load_contract(contract)
     text: str = spec.to_yaml()
     return text, read_types(spec)
