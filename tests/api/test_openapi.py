@@ -83,6 +83,7 @@ EXPECTED_ROUTES = {
     ("GET", "/api/v1/projects/{project}/policy"),
     ("PUT", "/api/v1/projects/{project}/policy"),
     ("POST", "/api/v1/projects/{project}/models/{name}/versions/{version}/evaluate"),
+    ("GET", "/api/v1/projects/{project}/models/{name}/versions/{version}/report"),
     ("POST", "/api/v1/projects/{project}/models/{name}/versions/{version}/promotions"),
     ("GET", "/api/v1/projects/{project}/requests"),
     ("GET", "/api/v1/requests/{request_id}"),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from relayml.reports.model_report import HEADINGS
 from tests.cli.conftest import Relay, admin_backend
 
 
@@ -31,6 +32,14 @@ def test_demo_quick_runs_twice_in_the_same_home(relay: Relay) -> None:
     # the hand-off: the weak baseline is blocked, the requester may not approve, governance does
     assert "✗ approval refused" in first.out and "✗ self-approval refused" in first.out
     assert "tumour-classifier@production is tumour-classifier@2" in first.out
+    # governance writes the compliance report of the model in production, and says where
+    compliance = relay.home / "reports" / "tumour-classifier-compliance.html"
+    assert str(compliance) in first.out and "chain intact" in first.out
+    page = compliance.read_text()
+    for heading in HEADINGS:
+        assert f"<h2>{heading}</h2>" in page
+    assert "tumour-classifier@2" in page and "evidence checked: auc, slices, data, load" in page
+    assert (relay.home / "reports" / "tumour-classifier-compliance.md").is_file()
     assert "Traceback" not in first.err
 
     second = relay("demo", "--quick", timeout=300)

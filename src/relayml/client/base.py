@@ -289,6 +289,7 @@ class ModelsApi(Protocol):
         target: str,
         slices: list[str] | None = None,
     ) -> dict[str, Any]: ...
+    def report(self, project: str, ref: str) -> dict[str, Any]: ...
     def promote(
         self,
         project: str,

@@ -75,9 +75,15 @@ def _best_model(best_run: str) -> Any:
 
 
 def hand_over(
-    console: Console, admin: Backend, dataset: Any, best_run: str, server: str | None
+    console: Console,
+    admin: Backend,
+    dataset: Any,
+    best_run: str,
+    server: str | None,
+    reports: Path,
 ) -> str:
-    """Run the hand-off; return the ref now in production."""
+    """Run the hand-off, and write the compliance report of what went to production into the
+    `reports` folder; return the ref now in production."""
     from sklearn.dummy import DummyClassifier
 
     x_train, x_val, y_train, y_val = _split(dataset)
@@ -168,4 +174,15 @@ def hand_over(
         f"  history: {move.by} moved production {move.from_version or '-'} → {move.to_version} "
         f"by request {move.request_id}: “{move.reason}”"
     )
+    _as(officer, server)
+    reports.mkdir(parents=True, exist_ok=True)
+    html, md = reports / f"{MODEL}-compliance.html", reports / f"{MODEL}-compliance.md"
+    doc = relay.models.report(f"{MODEL}@production", html=html, md=md)
+    verified = "intact" if doc["audit"]["verified"] else "FAILED"
+    console.print(
+        f"  {OFFICER} writes the compliance report of {doc['model']['ref']} (EU AI Act Annex IV "
+        f"headings, model card, approval record, audit excerpt; chain {verified}):"
+    )
+    console.print(f"    {html}", soft_wrap=True)
+    console.print(f"    {md}", soft_wrap=True)
     return served.version.ref  # type: ignore[no-any-return]

@@ -59,7 +59,14 @@ def run(*, quick: bool = False, server: str | None = None, token: str | None = N
         governance.stakeholder_reads_but_cannot_run(console, token_, batch, server)
 
         _chapter(console, 5, "Hand the best model to production", "data scientist → governance")
-        in_production = registry.hand_over(console, session.backend, dataset, ranked[0].id, server)
+        in_production = registry.hand_over(
+            console,
+            session.backend,
+            dataset,
+            ranked[0].id,
+            server,
+            session.settings.home / "reports",
+        )
         session = relay.init(project=governance.PROJECT, server=server, token=token)
 
         _chapter(console, 6, "Is production still like training?", "ML engineer")
@@ -85,7 +92,8 @@ def run(*, quick: bool = False, server: str | None = None, token: str | None = N
             "starting a run.\n"
             f"• {in_production} went to production through a promotion request: a baseline "
             "below the stakeholder's floor was blocked by the policy, a self-approval was "
-            "refused, and governance approved with the evidence in front of it.\n"
+            "refused, governance approved with the evidence in front of it, and wrote the "
+            "compliance report.\n"
             f"• The drift check flagged {', '.join(drifted) or 'nothing'} in the shifted window "
             "and nothing in the unchanged one.\n"
             "• Every step, the refusal included, is in a hash-chained audit trail that verifies.",
@@ -104,6 +112,8 @@ def run(*, quick: bool = False, server: str | None = None, token: str | None = N
         f"relay artifacts get {best} model.skops --dest ./best-model",
         f"relay --project {governance.PROJECT} models history {registry.MODEL}",
         f"relay --project {governance.PROJECT} requests ls",
+        f"relay --project {governance.PROJECT} models report {registry.MODEL}@production "
+        "--html report.html --md report.md",
         f"relay audit log --project {governance.PROJECT} --limit 20",
         "relay audit verify",
         "relay server    # the same over REST; API docs at http://127.0.0.1:8080/docs",

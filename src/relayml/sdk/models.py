@@ -11,7 +11,9 @@ verified on every load), move unprotected aliases, open promotion requests and r
 
 from __future__ import annotations
 
+import os
 import warnings
+from pathlib import Path
 from typing import Any
 
 from relayml.client.base import Backend
@@ -166,6 +168,58 @@ def evaluate(
     """The version's metrics on a dataset version (``holdout@2``), overall and per slice."""
     backend, proj = _backend(project)
     return backend.models.evaluate(proj, ref, dataset, target, slices)
+
+
+def check_report_paths(*paths: str | os.PathLike[str] | None) -> None:
+    """Refuse, before any work, a report path that cannot be written."""
+    for p in paths:
+        if p is None:
+            continue
+        path = Path(p)
+        if path.is_dir():
+            raise InvalidInput(f"{path} is a directory; give a file name for the report")
+        if not path.parent.is_dir():
+            raise InvalidInput(f"no folder {path.parent} to write the report in; create it first")
+
+
+def write_report(
+    doc: dict[str, Any],
+    *,
+    html: str | os.PathLike[str] | None = None,
+    md: str | os.PathLike[str] | None = None,
+) -> None:
+    """Render a compliance report's document (what `backend.models.report` returns) to a
+    self-contained HTML file and/or a Markdown file, each written whole or not at all."""
+    from relayml.reports.model_report import render_html, render_markdown
+
+    for p, render in ((html, render_html), (md, render_markdown)):
+        if p is None:
+            continue
+        path = Path(p)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        try:
+            tmp.write_text(render(doc), encoding="utf-8")
+            os.replace(tmp, path)
+        finally:
+            tmp.unlink(missing_ok=True)
+
+
+def report(
+    ref: str,
+    *,
+    html: str | os.PathLike[str] | None = None,
+    md: str | os.PathLike[str] | None = None,
+    project: str | None = None,
+) -> dict[str, Any]:
+    """The compliance report of the version `ref` (model governance): everything Relay holds
+    about it, under the headings of the EU AI Act's Annex IV, with a model card and an audit
+    excerpt. Returns the document; writes a self-contained HTML page to `html` and Markdown to
+    `md` when given (each file whole or not at all)."""
+    check_report_paths(html, md)
+    backend, proj = _backend(project)
+    doc = backend.models.report(proj, ref)
+    write_report(doc, html=html, md=md)
+    return doc
 
 
 def promote(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from relayml.domain.audit import (
     AuditAction,
     AuditEvent,
@@ -18,6 +20,27 @@ from relayml.domain.identity import GLOBAL_SCOPE, Principal
 from relayml.domain.roles import Action
 from relayml.errors import InvalidInput, Unprocessable
 from relayml.services.base import ServiceBase
+from relayml.store.base import MetadataStore, Transaction
+
+
+def check_trail(
+    store: MetadataStore, tx: Transaction, checkpoints: Sequence[Checkpoint] | None
+) -> VerifyResult:
+    """The chain, every MAC and the exported `checkpoints` (read before `tx`'s snapshot began),
+    as `relay audit verify` checks them; shared with the compliance report."""
+    anchor = store.anchor
+    head = tx.audit.head()
+    if anchor is None:
+        return verify_chain(tx.audit.iter_all(), (head.seq, head.hash) if head else None)
+    has_entities = bool(tx.identity.list_users() or tx.identity.list_projects())
+    return verify_trail(
+        tx.audit.iter_all(),
+        head,
+        anchor.keys,
+        checkpoints,
+        has_entities,
+        reread=anchor.checkpoints.read,
+    )
 
 
 class AuditService(ServiceBase):
@@ -63,18 +86,7 @@ class AuditService(ServiceBase):
         checkpoints = anchor.checkpoints.read() if anchor else None
         with self.read() as tx:
             self.require(tx, who, Action.AUDIT_READ, GLOBAL_SCOPE, EntityKind.AUDIT, "verify")
-            head = tx.audit.head()
-            if anchor is None:
-                return verify_chain(tx.audit.iter_all(), (head.seq, head.hash) if head else None)
-            has_entities = bool(tx.identity.list_users() or tx.identity.list_projects())
-            return verify_trail(
-                tx.audit.iter_all(),
-                head,
-                anchor.keys,
-                checkpoints,
-                has_entities,
-                reread=anchor.checkpoints.read,
-            )
+            return check_trail(self.store, tx, checkpoints)
 
     def checkpoint(self, who: Principal) -> Checkpoint:
         """Export a checkpoint of the chain's head now (admin; also done every N events)."""

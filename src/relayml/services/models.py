@@ -545,6 +545,51 @@ class ModelService(ServiceBase):
         doc["model"] = version.ref
         return doc
 
+    # the compliance report ---------------------------------------------------------------
+    def report(self, who: Principal, project: str, ref: str) -> dict[str, Any]:
+        """The compliance report's document for the version `ref`: what Relay holds about it
+        (version, run, data and lineage, the applied promotion's evidence and approval record,
+        the card, the alias history, an audit excerpt and the chain's verification), as JSON.
+        `relayml.reports.model_report` renders it (Markdown, self-contained HTML)."""
+        from relayml.services.model_report import gather
+
+        model_ref(ref)
+        anchor = self.store.anchor
+        # Read before the snapshot, as `relay audit verify` does (services/audit.py).
+        checkpoints = anchor.checkpoints.read() if anchor else None
+        with self.read() as tx:
+            self.require_in_project(
+                tx, who, Action.COMPLIANCE_REPORT, project, EntityKind.MODEL, ref
+            )
+            _, version = self._find(tx, project, ref)
+            doc = gather(
+                self.store,
+                tx,
+                project=project,
+                model_id=self._model(tx, project, version.name),
+                version=version,
+                policy=self._policy(tx, project),
+                checkpoints=checkpoints,
+                generated_by=who.user,
+                now=utcnow(),
+            )
+        with self.write() as tx:
+            roles = self.require_in_project(
+                tx, who, Action.COMPLIANCE_REPORT, project, EntityKind.MODEL, version.ref
+            )
+            payload = {"audit_verified": doc["audit"]["verified"]}
+            self.record(
+                tx,
+                who,
+                roles,
+                Action.COMPLIANCE_REPORT,
+                project,
+                EntityKind.MODEL,
+                version.ref,
+                payload,
+            )
+        return doc
+
     # promotion requests ------------------------------------------------------------------
     def promote(
         self,

@@ -303,3 +303,62 @@ class ModelContract:
         assert {s["value"] for s in ev["slices"]} == {"north", "south"}
         with pytest.raises(InvalidInput, match="no column"):
             team.ds.models.evaluate(p, "churn@1", "holdout@1", "nope")
+
+    def test_compliance_report(self, contract: ContractEnv, tmp_path: Path) -> None:
+        from relayml.domain.tracking import MetricPoint
+
+        team, run_id = _team(contract, tmp_path)
+        p = team.project
+        team.ds.tracking.log_batch(
+            run_id, params={"C": 1.0}, metrics=[MetricPoint("train_auc", 0.91, 0, 0)]
+        )
+        _register(team, tmp_path, "a", run_id)
+        team.gov.models.apply_policy(
+            p,
+            POLICY + "evaluation:\n  dataset: holdout@1\n  target: label\n  slices: [region]\n",
+        )
+        team.ds.models.set_card(p, "churn", {"intended_use": "rank churn risk"})
+        req = team.ds.models.promote(p, "churn@1", "production", note="first one")
+        team.gov.models.approve(req.id, "evidence checked")
+        stakeholder = contract.as_role(p, "stakeholder")
+        with pytest.raises(PermissionDenied, match=r"compliance\.report"):
+            stakeholder.models.report(p, "churn@1")
+        with pytest.raises(PermissionDenied):
+            team.ds.models.report(p, "churn@1")
+        doc = team.gov.models.report(p, "churn@production")
+        assert doc["model"]["ref"] == "churn@1" and doc["model"]["aliases"] == ["production"]
+        assert doc["run"]["id"] == run_id and doc["run"]["params"] == {"C": "1.0"}
+        assert doc["run"]["metrics"] == {"train_auc": 0.91}
+        (data,) = doc["datasets"]
+        assert (data["ref"], data["status"], data["rows"]) == ("holdout@1", "valid", 300)
+        promo = doc["promotion"]
+        assert (promo["id"], promo["state"], promo["decided_by"]) == (
+            req.id,
+            "applied",
+            team.gov.user,
+        )
+        assert [(r["user"], r["kind"]) for r in promo["reviews"]] == [(team.gov.user, "approve")]
+        (evaluation,) = [e for e in promo["evidence"] if e["name"] == "evaluation"]
+        slices = evaluation["details"]["candidate"]["slices"]
+        assert {s["value"] for s in slices} == {"north", "south"}
+        assert doc["card"]["fields"] == {"intended_use": "rank churn risk"}
+        assert [(m["alias"], m["to_version"], m["request_id"]) for m in doc["alias_history"]] == [
+            ("production", 1, req.id)
+        ]
+        audit = doc["audit"]
+        assert audit["verified"] and audit["checked"] > 0
+        actions = [(e["action"], e["outcome"]) for e in audit["events"]]
+        assert {("model.register", "ok"), ("promotion.approve", "ok")} <= set(actions)
+        assert ("compliance.report", "denied") in actions  # the stakeholder's attempt
+        assert ("compliance.report", "ok") not in actions  # read before it is recorded
+        with pytest.raises(NotFound):
+            team.gov.models.report(p, "churn@7")
+        events = contract.admin.audit.log(project=p, action="compliance.report")
+        assert [(e.actor, e.entity_id, e.outcome) for e in events][:1] == [
+            (team.gov.user, "churn@1", "ok")
+        ]
+        assert any(e.actor == stakeholder.user and e.outcome == "denied" for e in events)
+        again = team.gov.models.report(p, "churn@1")
+        assert ("compliance.report", "ok") in [
+            (e["action"], e["outcome"]) for e in again["audit"]["events"]
+        ]

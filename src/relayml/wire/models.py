@@ -25,7 +25,7 @@ from relayml.domain.models import (
     VersionStatus,
 )
 from relayml.domain.policy import DEFAULT, Policy, parse_policy
-from relayml.wire.common import Number, WireModel
+from relayml.wire.common import Number, Time, WireModel
 
 
 class ModelVersionOut(WireModel):
@@ -338,3 +338,169 @@ class EvaluationOut(WireModel):
     metrics: dict[str, Number]
     calibration: dict[str, Any] | None
     slices: list[SliceOut]
+
+
+# --- the compliance report (services/model_report.py builds it; times are ISO 8601) --------
+
+
+class ReportVersionOut(WireModel):
+    name: str
+    version: int
+    ref: str
+    digest: str
+    size: int
+    flavor: Flavor
+    unsafe_pickle: bool
+    status: VersionStatus
+    description: str
+    tags: dict[str, str]
+    aliases: list[str]
+    created_at: Time
+    created_by: str
+    signature: dict[str, Any] | None
+    environment: dict[str, Any]
+    run_id: str | None
+
+
+class ReportRunOut(WireModel):
+    id: str
+    experiment: str
+    name: str
+    status: str
+    user: str
+    start_time: Time
+    end_time: Time | None
+    params: dict[str, str]
+    metrics: dict[str, Number]
+    tags: dict[str, str]
+
+
+class ReportProducerOut(WireModel):
+    pipeline_run: str
+    pipeline: str
+    step: str | None
+    status: str
+    params: dict[str, Any]
+    steps: list[str]
+    started_at: Time
+    ended_at: Time | None
+
+
+class ReportDatasetOut(WireModel):
+    ref: str
+    digest: str
+    rows: int
+    status: str
+    description: str
+    source: str
+    created_at: Time
+    created_by: str
+    columns: list[dict[str, Any]]
+    contract: str | None
+    quality: dict[str, Any] | None
+    parents: list[str]
+    producer: ReportProducerOut | None
+    released_by: str | None
+    release_reason: str | None
+
+
+class ReportReviewOut(WireModel):
+    user: str
+    kind: ReviewKind
+    text: str
+    at: Time
+    roles: list[str]
+
+
+class ReportPromotionOut(WireModel):
+    id: str
+    alias: str
+    state: RequestState
+    requester: str
+    note: str
+    created_at: Time
+    holder_version: int | None
+    policy_version: int
+    decided_by: str | None
+    decided_at: Time | None
+    override_reason: str | None
+    evidence: list[EvidenceOut]
+    reviews: list[ReportReviewOut]
+
+
+class ReportRequirementOut(WireModel):
+    metric: str
+    min: Number | None
+    max: Number | None
+    set_by: str
+    set_at: Time
+
+
+class ReportRuleOut(WireModel):
+    approvals: int
+    approvers: list[str]
+    evidence: list[Evidence]
+    allow_override: bool
+
+
+class ReportPolicyOut(WireModel):
+    version: int
+    separation_of_duties: bool
+    protected: dict[str, ReportRuleOut]
+
+
+class ReportCardOut(WireModel):
+    revision: int
+    updated_by: str | None
+    updated_at: Time | None
+    fields: dict[str, str]
+
+
+class ReportAliasMoveOut(WireModel):
+    alias: str
+    from_version: int | None
+    to_version: int | None
+    by: str
+    at: Time
+    reason: str
+    request_id: str | None
+
+
+class ReportAuditEventOut(WireModel):
+    seq: int
+    at: Time
+    actor: str
+    roles: list[str]
+    action: str
+    entity: str
+    outcome: str
+    count: int
+    hash: str
+
+
+class ReportAuditOut(WireModel):
+    verified: bool
+    checked: int
+    first_bad_seq: int | None
+    reason: str
+    checkpoints: int
+    events: list[ReportAuditEventOut]
+
+
+class ComplianceReportOut(WireModel):
+    """What `relay models report` renders: everything Relay holds about one model version,
+    organised for EU AI Act Annex IV technical documentation (docs/models.md)."""
+
+    format: int
+    project: str
+    generated_at: Time
+    generated_by: str
+    model: ReportVersionOut
+    run: ReportRunOut | None
+    datasets: list[ReportDatasetOut]
+    promotion: ReportPromotionOut | None
+    requirements: list[ReportRequirementOut]
+    policy: ReportPolicyOut
+    card: ReportCardOut
+    alias_history: list[ReportAliasMoveOut]
+    audit: ReportAuditOut

@@ -24,6 +24,7 @@ from relayml.api.streaming import BINARY_BODY, receive, send
 from relayml.wire.datasets import UploadOut
 from relayml.wire.models import (
     AliasMoveOut,
+    ComplianceReportOut,
     EvaluationOut,
     InboxItemOut,
     ModelCardOut,
@@ -324,6 +325,18 @@ def evaluate(
         who, project, _ref(name, version), body.dataset, body.target, body.slices
     )
     return json(EvaluationOut.model_validate(found))
+
+
+@router.get(
+    "/projects/{project}/models/{name}/versions/{version}/report",
+    response_model=ComplianceReportOut,
+    summary="The compliance report's document for a version (EU AI Act Annex IV headings)",
+)
+def report(
+    project: str, name: str, version: str, services: ServicesDep, who: PrincipalDep
+) -> Response:
+    found = services.models.report(who, project, _ref(name, version))
+    return json(ComplianceReportOut.model_validate(found))
 
 
 @router.post(

@@ -284,6 +284,42 @@ def card(
         output.print_(f"  {key:24} {text}")
 
 
+def report(
+    ref: Annotated[str, typer.Argument(help="The version, e.g. churn@3 or churn@production.")],
+    html: Annotated[
+        Path | None, typer.Option("--html", help="Write the report as one self-contained page.")
+    ] = None,
+    md: Annotated[Path | None, typer.Option("--md", help="Write the report as Markdown.")] = None,
+    project: ProjectOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """The compliance report of a version (model governance): Annex IV headings, model card,
+    approval record and audit excerpt, from what Relay holds."""
+    from relayml.sdk.models import check_report_paths, write_report
+
+    check_report_paths(html, md)
+    with state.backend() as backend:
+        doc = backend.models.report(state.project(project), ref)
+    write_report(doc, html=html, md=md)
+    if as_json:
+        output.emit_json(doc)
+        return
+    verified = "intact" if doc["audit"]["verified"] else "FAILED: " + doc["audit"]["reason"]
+    promo = doc["promotion"]
+    output.print_(
+        f"compliance report of {doc['model']['ref']}: "
+        + (
+            f"approved by request {promo['id']} ({promo['alias']})"
+            if promo
+            else "no applied promotion"
+        )
+        + f"; audit chain {verified}"
+    )
+    for label, path in (("html", html), ("markdown", md)):
+        if path is not None:
+            output.print_(f"  {label}: {path}")
+
+
 def evaluate(
     ref: Annotated[str, typer.Argument(help="The version, e.g. churn@3.")],
     dataset: Annotated[str, typer.Argument(help="The dataset version, e.g. holdout@2.")],
@@ -570,6 +606,7 @@ def register(app: typer.Typer) -> None:
         ("archive", archive),
         ("card", card),
         ("evaluate", evaluate),
+        ("report", report),
         ("promote", promote),
     )
     for name, fn in commands:

@@ -25,6 +25,7 @@ from relayml.errors import InvalidInput
 from relayml.wire.datasets import UploadOut
 from relayml.wire.models import (
     AliasMoveOut,
+    ComplianceReportOut,
     EvaluationOut,
     InboxItemOut,
     ModelCardOut,
@@ -169,6 +170,10 @@ class HttpModels:
         body = {"dataset": dataset, "target": target, "slices": list(slices or [])}
         found = self.t.call("POST", f"{_version_url(project, ref)}/evaluate", json=body)
         return EvaluationOut.model_validate(found).model_dump()
+
+    def report(self, project: str, ref: str) -> dict[str, Any]:
+        found = self.t.call("GET", f"{_version_url(project, ref)}/report")
+        return ComplianceReportOut.model_validate(found).model_dump(mode="json")
 
     def promote(
         self,
