@@ -26,6 +26,7 @@ def test_exported_members() -> None:
             "UserCodeError",
             "__version__",
             "active_run",
+            "autolog",
             "datasets",
             "drift",
             "gc",

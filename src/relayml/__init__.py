@@ -42,6 +42,7 @@ __all__ = [
     "UserCodeError",
     "__version__",
     "active_run",
+    "autolog",
     "datasets",
     "drift",
     "gc",
@@ -62,6 +63,7 @@ __all__ = [
 if TYPE_CHECKING:
     from relayml import datasets, drift, models, pipelines, policy, requests, webhooks
     from relayml.pipelines.dag import pipeline, step
+    from relayml.sdk.autolog import autolog
     from relayml.sdk.datasets import Dataset
     from relayml.sdk.models import inbox
     from relayml.sdk.run import ActiveRun, Run, active_run, get_run, search_runs, start_run
@@ -73,6 +75,7 @@ _LAZY = {
     "Dataset": "relayml.sdk.datasets",
     "Run": "relayml.sdk.run",
     "active_run": "relayml.sdk.run",
+    "autolog": "relayml.sdk.autolog",
     "get_run": "relayml.sdk.run",
     "search_runs": "relayml.sdk.run",
     "start_run": "relayml.sdk.run",

@@ -40,7 +40,7 @@ def _backend(project: str | None) -> tuple[Backend, str]:
 
 def register(
     name: str,
-    model: Any,
+    model: Any = None,
     *,
     run: Run | str | None = None,
     input_example: Any = None,
@@ -52,9 +52,25 @@ def register(
     """Register `model` as `name`'s next version, saved in the safest format that fits it
     (scikit-learn via skops, ONNX, XGBoost, LightGBM). The signature is inferred from
     `input_example` by running the model on it. A model with no safe format is saved as a
-    pickle only with ``unsafe_pickle=True``, which is recorded on the version."""
+    pickle only with ``unsafe_pickle=True``, which is recorded on the version.
+
+    With `relay.autolog()` on, `model` may be left out: the model the run's last fit produced
+    is registered, its signature inferred from the first rows it was fitted on (unless
+    `input_example` is given)."""
     from relayml.flavors.formats import dump_model
 
+    if model is None:
+        from relayml.sdk.autolog import autologged_model
+
+        found = autologged_model(run) if isinstance(run, Run) else None
+        if found is None:
+            raise InvalidInput(
+                f"give the model to register as {name!r}, or fit one inside this run with "
+                "relay.autolog() on and pass the run (run=run)"
+            )
+        model, example = found
+        if input_example is None:
+            input_example = example
     backend, proj = _backend(project)
     run_id = run.id if isinstance(run, Run) else run
     saved = dump_model(model, input_example=input_example, unsafe_pickle=unsafe_pickle)

@@ -32,6 +32,7 @@ from relayml.sdk.flusher import HEARTBEAT_INTERVAL, flusher
 if TYPE_CHECKING:
     import pandas as pd
 
+    from relayml.domain.models import ModelVersion
     from relayml.sdk.datasets import Dataset
 
 _active: contextvars.ContextVar[tuple[ActiveRun, ...]] = contextvars.ContextVar(
@@ -139,7 +140,18 @@ class ActiveRun(Run):
         self._error: BaseException | None = None
         self._ended = False
         self._token: contextvars.Token[tuple[ActiveRun, ...]] | None = None
+        # (model, input example) of the last fit `relay.autolog()` saw in this run
+        self._autologged: tuple[Any, Any] | None = None
         flusher.register(self)
+
+    def register_model(self, name: str, **kwargs: Any) -> ModelVersion:
+        """Register the model the last scikit-learn fit in this run produced (with
+        `relay.autolog()` on) as `name`'s next version, its signature inferred from the first
+        rows it was fitted on; `kwargs` as for `relay.models.register` (description, tags,
+        input_example ...)."""
+        from relayml.sdk.models import register
+
+        return register(name, None, run=self, **kwargs)
 
     # params & tags (written at once: a conflicting param must fail where it was logged)
     def log_param(self, key: str, value: Any) -> None:
