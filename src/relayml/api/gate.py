@@ -3,7 +3,10 @@
 1. Authentication first: the bearer token is checked (the same check as the `PrincipalDep`
    dependency, which then reuses the result) and an unauthenticated request is answered 401
    without reading a byte of its body, and the connection closed.
-2. JSON bodies are capped (`RELAY_MAX_JSON_BYTES`): a declared Content-Length over the cap is
+2. Request ids: a POST or PATCH sent with an `Idempotency-Key` is claimed for its caller before
+   it runs, and its answer is kept (`services/idempotency.py`); sent again with the same key,
+   it gets that answer back (`Idempotency-Replayed: true`) instead of running twice.
+3. JSON bodies are capped (`RELAY_MAX_JSON_BYTES`): a declared Content-Length over the cap is
    refused before reading, and a body without one (or with a false one) as soon as the bytes
    received pass it. Routes marked `@streams_body` (uploads) are not capped: they stream to the
    artifact store and never hold the body in memory.
@@ -22,10 +25,13 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from relayml.api.auth import PRINCIPAL_STATE, principal_from_header
 from relayml.api.bodies import BadInput, check_url
 from relayml.api.errors import error_response
+from relayml.domain.identity import Principal
 from relayml.errors import InvalidInput, RelayError
 from relayml.services import Services
+from relayml.services.idempotency import KEY_HEADER, MAX_BODY, REPLAYED_HEADER
 
 PREFIX = "/api/v1/"
+_NOT_IDEMPOTENT = frozenset({"POST", "PATCH"})
 F = TypeVar("F", bound=Callable[..., Any])
 
 
@@ -71,7 +77,60 @@ class Gate:
             await error_response(exc, headers)(scope, receive, send)
             return
         scope.setdefault("state", {})[PRINCIPAL_STATE] = principal
+        key = Headers(scope=scope).get(KEY_HEADER.lower())
+        if key is not None and scope["method"] in _NOT_IDEMPOTENT:
+            await self._once(scope, receive, send, principal, key)
+            return
         await self.app(scope, self._capped(scope, receive), send)
+
+    async def _once(
+        self, scope: Scope, receive: Receive, send: Send, principal: Principal, key: str
+    ) -> None:
+        """Run the request at most once for (caller, key); replay the kept answer after."""
+        keys = self.services.idempotency
+        try:
+            recorded = await anyio.to_thread.run_sync(
+                keys.begin, principal, key, scope["method"], scope["path"]
+            )
+        except RelayError as exc:
+            await error_response(exc)(scope, receive, send)
+            return
+        if recorded is not None:
+            headers = [
+                (b"content-type", recorded.content_type.encode("latin-1")),
+                (b"content-length", str(len(recorded.body)).encode()),
+                (REPLAYED_HEADER.lower().encode(), b"true"),
+            ]
+            await send(
+                {"type": "http.response.start", "status": recorded.status, "headers": headers}
+            )
+            await send({"type": "http.response.body", "body": recorded.body})
+            return
+        status = 0
+        content_type = "application/json"
+        body = bytearray()
+
+        async def capture(message: Message) -> None:
+            nonlocal status, content_type
+            if message["type"] == "http.response.start":
+                status = int(message["status"])
+                for name, value in message.get("headers", []):
+                    if name.lower() == b"content-type":
+                        content_type = value.decode("latin-1")
+            elif message["type"] == "http.response.body" and len(body) <= MAX_BODY:
+                body.extend(message.get("body", b""))
+            await send(message)
+
+        try:
+            await self.app(scope, self._capped(scope, receive), capture)
+        except BaseException:
+            with anyio.CancelScope(shield=True):
+                await anyio.to_thread.run_sync(keys.release, principal, key)
+            raise
+        with anyio.CancelScope(shield=True):
+            await anyio.to_thread.run_sync(
+                keys.finish, principal, key, status or 500, bytes(body), content_type
+            )
 
     def _capped(self, scope: Scope, receive: Receive) -> Receive:
         limit = self.max_json_bytes

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -24,6 +25,19 @@ from relayml.errors import IntegrityError, InvalidInput, RelayError, ServerUnava
 
 _TIMEOUT = httpx.Timeout(300.0, connect=10.0)
 _IDEMPOTENT = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
+KEY_HEADER = "Idempotency-Key"
+_ATTEMPTS = 3
+_IN_PROGRESS_WAIT = 30.0  # seconds to wait for a first attempt the server is still running
+
+
+def _in_progress(response: httpx.Response) -> bool:
+    if response.status_code != 409:
+        return False
+    try:
+        details = orjson.loads(response.content)["error"]["details"]
+    except (orjson.JSONDecodeError, KeyError, TypeError):
+        return False
+    return isinstance(details, dict) and details.get("idempotency") == "in_progress"
 
 
 def seg(value: str) -> str:
@@ -90,22 +104,35 @@ class HttpTransport:
         params: dict[str, Any] | None = None,
     ) -> Any:
         content = orjson.dumps(json) if json is not None else None
-        headers = {"Content-Type": "application/json"} if content is not None else None
+        headers: dict[str, str] = (
+            {"Content-Type": "application/json"} if content is not None else {}
+        )
+        if method not in _IDEMPOTENT:
+            # A request id makes the call safe to send again: the server keeps its answer, so
+            # a repeat after a lost answer gets that answer instead of doing the work twice.
+            headers[KEY_HEADER] = uuid.uuid4().hex
         if params:
             params = {k: v for k, v in params.items() if v is not None}
-        for attempt in (1, 2):
+        deadline = time.monotonic() + _IN_PROGRESS_WAIT
+        attempt = 0
+        while True:
+            attempt += 1
             try:
                 response = self._http.request(
                     method, path, content=content, headers=headers, params=params
                 )
-                break
             except httpx.TransportError as exc:
-                # A pooled keep-alive connection the server (or a proxy) has since closed
-                # fails the first request on it: try once more, on a fresh connection, when
-                # a repeat cannot do anything twice (an idempotent method, or nothing sent).
-                safe = method in _IDEMPOTENT or isinstance(exc, httpx.ConnectError)
-                if attempt == 2 or not safe:
+                # A pooled keep-alive connection the server (or a proxy) has since closed, or
+                # an answer lost on the way back: try again on a fresh connection. Safe for
+                # every method: idempotent ones by nature, the others by their request id.
+                if attempt >= _ATTEMPTS:
                     raise self._unavailable(exc) from None
+                time.sleep(0.05 * attempt)
+                continue
+            if _in_progress(response) and time.monotonic() < deadline:
+                time.sleep(0.1)  # the first attempt is still running on the server
+                continue
+            break
         self._raise_for(response)
         if response.status_code == 204 or not response.content:
             return None

@@ -12,6 +12,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -532,4 +533,22 @@ request_reviews = Table(
     Column("text", Text, nullable=False, default=""),
     Column("roles", JSON, nullable=False),
     Column("at", TS, nullable=False),
+)
+
+
+# --- request ids (migration 0014) -----------------------------------------------------------
+# A non-idempotent request sent with an Idempotency-Key is recorded here with its answer, so a
+# client that lost the answer (a dropped connection) can send it again and get the same answer
+# instead of doing the work twice. `status` is NULL while the first attempt is still running.
+idempotency_keys = Table(
+    "idempotency_keys",
+    metadata,
+    Column("user", String(128), primary_key=True),
+    Column("key", String(128), primary_key=True),
+    Column("method", String(8), nullable=False),
+    Column("path", Text, nullable=False),
+    Column("status", Integer, nullable=True),
+    Column("body", LargeBinary, nullable=True),
+    Column("content_type", String(128), nullable=True),
+    Column("created_at", TS, nullable=False, index=True),
 )

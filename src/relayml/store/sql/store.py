@@ -15,6 +15,7 @@ from relayml.store.sql.audit import SqlAudit
 from relayml.store.sql.blobs import SqlBlobs
 from relayml.store.sql.datasets import SqlDatasets
 from relayml.store.sql.engine import current_revision, ensure_schema, make_engine, timeout_error
+from relayml.store.sql.idempotency import SqlIdempotency
 from relayml.store.sql.identity import SqlIdentity
 from relayml.store.sql.models import SqlModels
 from relayml.store.sql.notifications import SqlNotifications
@@ -39,6 +40,7 @@ class SqlTx:
         self.storage = SqlStorage(conn)
         self.blobs = SqlBlobs(conn)
         self.models = SqlModels(conn)
+        self.idempotency = SqlIdempotency(conn)
 
 
 class SqlStore:
