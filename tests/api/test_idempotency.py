@@ -3,6 +3,7 @@ the same Idempotency-Key and gets the first answer; the work is never done twice
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import threading
 from collections.abc import Iterator
@@ -128,10 +129,8 @@ class DropFirstAnswer:
             pass
         finally:
             for sock in (client, upstream):
-                try:
+                with contextlib.suppress(OSError):
                     sock.shutdown(socket.SHUT_RDWR)  # wakes the other thread's recv now
-                except OSError:
-                    pass
                 sock.close()
 
     def close(self) -> None:
