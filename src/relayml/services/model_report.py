@@ -25,7 +25,7 @@ from relayml.store.base import MetadataStore, Transaction
 
 REPORT_FORMAT = 1
 MAX_AUDIT_EVENTS = 200
-MAX_REQUESTS = 50
+MAX_REQUESTS = 1000  # the store's page; a version's own requests are far fewer
 
 
 def _t(value: datetime | None) -> str | None:
@@ -45,10 +45,12 @@ def gather(
     now: datetime,
 ) -> dict[str, Any]:
     name = version.name
-    requests = tx.models.list_requests([project], None, name, MAX_REQUESTS)
-    applied = [
-        r for r in requests if r.version == version.version and r.state is RequestState.APPLIED
+    requests = [
+        r
+        for r in tx.models.list_requests([project], None, name, MAX_REQUESTS)
+        if r.version == version.version
     ]
+    applied = [r for r in requests if r.state is RequestState.APPLIED]
     promotion = max(applied, key=lambda r: r.decided_at or r.created_at) if applied else None
     card = tx.models.card(model_id, name)
     verified = check_trail(store, tx, checkpoints)
@@ -96,7 +98,7 @@ def gather(
             "first_bad_seq": verified.first_bad_seq,
             "reason": verified.reason,
             "checkpoints": verified.checkpoints,
-            "events": _audit(tx, project, name, requests),
+            "events": _audit(tx, project, name, requests[:50]),
         },
     }
     return json_safe(doc)  # type: ignore[no-any-return]
