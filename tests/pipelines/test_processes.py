@@ -11,6 +11,8 @@ import textwrap
 import time
 from pathlib import Path
 
+import pytest
+
 from relayml.domain.tracking import RunStatus
 from tests.cli.conftest import admin_backend
 from tests.pipelines.conftest import assert_process_exits
@@ -73,7 +75,7 @@ import relayml as relay
 
 @relay.step
 def slow() -> int:
-    with open("worker.pid", "w") as fh:
+    with open(PID_FILE, "w") as fh:
         fh.write(str(os.getpid()))
     time.sleep(300)
     return 1
@@ -84,18 +86,29 @@ def p():
 """
 
 
-def test_sigterm_kills_the_step_worker_and_ends_the_run(tmp_path: Path) -> None:
-    (tmp_path / "etl.py").write_text(textwrap.dedent(SLOW))
+@pytest.mark.parametrize("executor", ["local", "ray"])
+def test_sigterm_kills_the_step_worker_and_ends_the_run(tmp_path: Path, executor: str) -> None:
+    pid_file = tmp_path / "worker.pid"
+    script = f"PID_FILE = {str(pid_file)!r}\n" + textwrap.dedent(SLOW)
+    (tmp_path / "etl.py").write_text(script)
     home = tmp_path / ".relay"
     proc = subprocess.Popen(
-        [sys.executable, "-m", "relayml.cli.app", "pipelines", "run", "etl.py:p"],
+        [
+            sys.executable,
+            "-m",
+            "relayml.cli.app",
+            "pipelines",
+            "run",
+            "etl.py:p",
+            "--executor",
+            executor,
+        ],
         cwd=tmp_path,
         env=_env(home),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    pid_file = tmp_path / "worker.pid"
-    deadline = time.monotonic() + 120
+    deadline = time.monotonic() + 180
     while not (pid_file.exists() and pid_file.read_text()):
         assert proc.poll() is None, "relay pipelines run ended before its step started"
         assert time.monotonic() < deadline, "the step never started"

@@ -48,6 +48,9 @@ def run_attempt(task: Task) -> Result:
                 os.environ[k] = v
 
 
+_KILL_WAIT = 10.0  # seconds to wait for a force-cancelled task's worker to go
+
+
 class RayAttempt:
     def __init__(self, ray: Any, ref: Any) -> None:
         self.ray = ray
@@ -66,6 +69,10 @@ class RayAttempt:
     def kill(self) -> None:
         with contextlib.suppress(Exception):  # it may have finished meanwhile
             self.ray.cancel(self.ref, force=True)
+            # Cancelling is a request to the raylet: wait for the worker to be gone, or a
+            # shutdown that follows (SIGTERM, Ctrl-C) would stop the raylet first and leave
+            # the worker running its step with nobody to stop it.
+            self.ray.wait([self.ref], timeout=_KILL_WAIT)
 
 
 class RayExecutor:
