@@ -39,3 +39,15 @@ def test_plain_aliases_within_the_limits_still_work() -> None:
     text = "columns:\n  a: &t {type: int64, min: 0}\n  b: *t\n"
     contract = contract_from_yaml(text)
     assert [c.name for c in contract.columns] == ["a", "b"]
+
+
+@pytest.mark.parametrize("char", ["\x8c", "\x00", "\x1b"])
+def test_a_control_character_is_invalid_input_not_a_crash(char: str) -> None:
+    """PyYAML's reader refuses non-printable characters while its loader is built; that used to
+    escape as yaml.ReaderError (a 500 over REST, found by the schema fuzzer on PUT /policy)."""
+    from relayml.domain.policy import parse_policy
+
+    with pytest.raises(InvalidInput, match="not valid YAML: .*special characters"):
+        parse_policy(f"protected: {{}}\n# {char}\n")
+    with pytest.raises(InvalidInput, match="not valid YAML"):
+        contract_from_yaml(f"columns: {{}}\n# {char}\n")

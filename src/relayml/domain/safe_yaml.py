@@ -66,7 +66,11 @@ def load_yaml(text: str, origin: str = "<yaml>") -> tuple[Any, Any]:
         raise InvalidInput(f"{origin}: YAML must be text, got {type(text).__name__}")
     if len(text) > MAX_CHARS:
         raise InvalidInput(f"{origin}: the YAML is longer than {MAX_CHARS:,} characters")
-    loader = _LimitedLoader(text)
+    try:
+        # the reader refuses control characters as the loader is built, so build it in here
+        loader = _LimitedLoader(text)
+    except yaml.YAMLError as exc:
+        raise InvalidInput(f"{origin}: not valid YAML: {exc}") from None
     try:
         node = loader.get_single_node()
         data = loader.construct_document(node) if node is not None else None
