@@ -1,0 +1,468 @@
+"""The REST authorization matrix (issue 9, "What must be shown"): every operation of the OpenAPI
+document called by 23 identities (authz_world.py) against a real `relay server` on 127.0.0.1,
+once on SQLite and once on PostgreSQL, with path parameters that name real entities.
+
+The expected answer comes from `PERMISSIONS` through ROUTES, which names each operation's
+Action and any rule that decides besides the table (ownership, separation of duties, checks
+made platform-wide). An operation the app serves that ROUTES does not classify fails the test.
+Allowed calls never answer 401 or 403; a denied one answers 401 when the token does not
+authenticate, and 403 otherwise: a role in another project gets 403 (the project exists; it is
+never 404, which is kept for names that do not exist). No call answers 5xx.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+import httpx
+import pytest
+
+from relayml.domain.identity import Role
+from relayml.domain.roles import PERMISSIONS, Action
+from relayml.testing.server import running_server
+from tests.api.authz_world import API, APPROVERS, OWNER, POLICY, P, World, build_world
+from tests.api.conftest import error_of
+
+A = Action
+
+
+class Rule(StrEnum):
+    """What decides besides the action's roles in the project the route names."""
+
+    TABLE = "the table alone"
+    PUBLIC = "no token needed"
+    SIGNED_IN = "any identity that authenticates; the answer is filtered to the caller"
+    PLATFORM = "checked platform-wide ('*'): a role in one project does not give it"
+    SELF_OR_PLATFORM = "the user themselves, or a platform admin (the route names another user)"
+    RUN_OWNER = "only the run's owner or an admin writes to a run"
+    REQUESTER = "only the requester or an admin withdraws a request"
+    APPROVERS = "the policy's approvers, never the requester nor the run's author (SoD)"
+
+
+RULE_SAYS = {
+    Rule.RUN_OWNER: "only its owner or an admin",
+    Rule.REQUESTER: "only the requester",
+    Rule.APPROVERS: "needs one of the roles",
+}
+"""What a denial by the rule (where the table alone would allow) says."""
+
+Call = Callable[[World, httpx.Client, str], httpx.Response]
+"""(world, the identity's client, the identity's name) -> the response."""
+
+
+@dataclass(frozen=True)
+class Route:
+    actions: tuple[Action, ...]  # every one must be allowed (e.g. evaluate reads the dataset)
+    call: Call
+    rule: Rule = Rule.TABLE
+
+
+def _v(w: World, path: str) -> str:
+    return API + path.format(P=P, **{k: v for k, v in w.ids.items() if isinstance(v, str)})
+
+
+def get(path: str, **params: Any) -> Call:
+    return lambda w, c, _: c.get(_v(w, path), params=params)
+
+
+def post(path: str, body: Any = None) -> Call:
+    return lambda w, c, _: c.post(_v(w, path), json=body if body is not None else {})
+
+
+def put(path: str, body: Any = None, content: bytes | None = None) -> Call:
+    if content is not None:
+        return lambda w, c, _: c.put(_v(w, path), content=content)
+    return lambda w, c, _: c.put(_v(w, path), json=body)
+
+
+def patch(path: str, body: Any) -> Call:
+    return lambda w, c, _: c.patch(_v(w, path), json=body)
+
+
+def on_fresh_run(method: str, tail: str, **kw: Any) -> Call:
+    """The call on a new running run of OWNER's, so every identity meets the same state."""
+    return lambda w, c, _: c.request(method, f"{API}/runs/{w.fresh_run()}{tail}", **kw)
+
+
+def on_fresh_pipeline_run(method: str, tail: str, **kw: Any) -> Call:
+    return lambda w, c, _: c.request(
+        method, f"{API}/pipeline-runs/{w.fresh_pipeline_run()}{tail}", **kw
+    )
+
+
+def on_request(verb: str, body: Any, fresh_for: frozenset[Role], version: int = 2) -> Call:
+    """The call on the shared open request, or on a new one for an identity the table lets do
+    `verb` (whose call may decide it)."""
+
+    def call(w: World, c: httpx.Client, name: str) -> httpx.Response:
+        ident = w.identities[name]
+        mine = ident.valid and (ident.roles_in_p & fresh_for)
+        request_id = w.fresh_request(version) if mine else w.ids["request"]
+        return c.post(f"{API}/requests/{request_id}/{verb}", json=body)
+
+    return call
+
+
+def add_webhook(w: World, c: httpx.Client, _: str) -> httpx.Response:
+    r = c.post(f"{API}/projects/{P}/webhooks", json={"url": "http://127.0.0.1:9/h"})
+    if r.status_code == 201:  # never kept: it would be called on every later event
+        w.ok(w.admin.delete(f"{API}/projects/{P}/webhooks/{r.json()['webhook']['id']}"))
+    return r
+
+
+def remove_webhook(w: World, c: httpx.Client, _: str) -> httpx.Response:
+    hook = w.fresh_webhook()
+    r = c.delete(f"{API}/projects/{P}/webhooks/{hook}")
+    if r.status_code != 204:  # never kept: it would be called on every later event
+        w.ok(w.admin.delete(f"{API}/projects/{P}/webhooks/{hook}"))
+    return r
+
+
+def regrant_then_revoke(w: World, c: httpx.Client, _: str) -> httpx.Response:
+    w.admin.post(f"{API}/users/victim/grants", json={"role": "data_engineer", "project": P})
+    return c.delete(f"{API}/users/victim/grants/data_engineer", params={"project": P})
+
+
+def _body(w: World, key: str) -> Any:
+    return w.ids[key]
+
+
+M = "/projects/{P}/models/churn"
+DS = "/projects/{P}/datasets/holdout/versions"
+RUN = "/runs/{run}"
+PRUN = "/pipeline-runs/{pipeline_run}"
+STEP = {"status": "running"}
+ROUTES: dict[tuple[str, str], Route] = {
+    ("GET", "/healthz"): Route((), lambda w, c, _: c.get("/healthz"), Rule.PUBLIC),
+    # identity
+    ("GET", "/api/v1/whoami"): Route((), get("/whoami"), Rule.SIGNED_IN),
+    ("GET", "/api/v1/projects"): Route((A.PROJECT_READ,), get("/projects"), Rule.SIGNED_IN),
+    ("POST", "/api/v1/projects"): Route(
+        (A.PROJECT_CREATE,),
+        lambda w, c, _: c.post(f"{API}/projects", json={"name": f"n-{w.counter()}"}),
+        Rule.PLATFORM,
+    ),
+    ("PUT", "/api/v1/projects/{project}"): Route((A.PROJECT_READ,), put("/projects/{P}", {})),
+    ("GET", "/api/v1/users"): Route((A.USER_READ,), get("/users", project=P)),
+    ("POST", "/api/v1/users"): Route(
+        (A.USER_MANAGE,),
+        lambda w, c, _: c.post(
+            f"{API}/users",
+            json={"name": f"u-{w.counter()}", "roles": ["stakeholder"], "project": P},
+        ),
+    ),
+    ("POST", "/api/v1/users/{user}/tokens"): Route(
+        (A.USER_MANAGE,), post("/users/victim/tokens"), Rule.SELF_OR_PLATFORM
+    ),
+    ("GET", "/api/v1/tokens"): Route((), get("/tokens"), Rule.SIGNED_IN),
+    ("DELETE", "/api/v1/tokens/{token_id}"): Route(
+        (A.USER_MANAGE,),
+        lambda w, c, _: c.delete(f"{API}/tokens/{w.fresh_victim_token()}"),
+        Rule.SELF_OR_PLATFORM,
+    ),
+    ("POST", "/api/v1/users/{user}/deactivate"): Route(
+        (A.USER_MANAGE,), post("/users/victim/deactivate"), Rule.PLATFORM
+    ),
+    ("POST", "/api/v1/users/{user}/activate"): Route(
+        (A.USER_MANAGE,), post("/users/victim/activate"), Rule.PLATFORM
+    ),
+    ("POST", "/api/v1/users/{user}/grants"): Route(
+        (A.GRANT_MANAGE,), post("/users/victim/grants", {"role": "data_scientist", "project": P})
+    ),
+    ("DELETE", "/api/v1/users/{user}/grants/{role}"): Route((A.GRANT_MANAGE,), regrant_then_revoke),
+    # tracking
+    ("GET", "/api/v1/projects/{project}/experiments"): Route(
+        (A.EXPERIMENT_READ,), get("/projects/{P}/experiments")
+    ),
+    ("POST", "/api/v1/projects/{project}/runs"): Route(
+        (A.RUN_CREATE,), post("/projects/{P}/runs", {"experiment": "matrix"})
+    ),
+    ("GET", "/api/v1/projects/{project}/runs"): Route((A.RUN_READ,), get("/projects/{P}/runs")),
+    ("GET", "/api/v1/runs/{run_id}"): Route((A.RUN_READ,), get(RUN)),
+    ("POST", "/api/v1/runs/{run_id}/batch"): Route(
+        (A.RUN_UPDATE,),
+        on_fresh_run("POST", "/batch", json={"metrics": [["loss", 0.1, 1, 0]]}),
+        Rule.RUN_OWNER,
+    ),
+    ("POST", "/api/v1/runs/{run_id}/end"): Route(
+        (A.RUN_UPDATE,), on_fresh_run("POST", "/end", json={"status": "finished"}), Rule.RUN_OWNER
+    ),
+    ("GET", "/api/v1/runs/{run_id}/metrics/{key}"): Route(
+        (A.RUN_READ,), get(RUN + "/metrics/loss")
+    ),
+    # artifacts
+    ("PUT", "/api/v1/runs/{run_id}/artifacts/{path}"): Route(
+        (A.ARTIFACT_WRITE,), on_fresh_run("PUT", "/artifacts/b.txt", content=b"b"), Rule.RUN_OWNER
+    ),
+    ("GET", "/api/v1/runs/{run_id}/artifacts"): Route((A.ARTIFACT_READ,), get(RUN + "/artifacts")),
+    ("GET", "/api/v1/runs/{run_id}/artifacts/{path}"): Route(
+        (A.ARTIFACT_READ,), get(RUN + "/artifacts/a.txt")
+    ),
+    # audit and storage
+    ("GET", "/api/v1/audit"): Route((A.AUDIT_READ,), get("/audit", project=P, limit=5)),
+    ("GET", "/api/v1/audit/verify"): Route((A.AUDIT_READ,), get("/audit/verify"), Rule.PLATFORM),
+    ("POST", "/api/v1/audit/checkpoints"): Route(
+        (A.AUDIT_CHECKPOINT,), post("/audit/checkpoints"), Rule.PLATFORM
+    ),
+    ("POST", "/api/v1/storage/gc"): Route((A.STORAGE_GC,), post("/storage/gc"), Rule.PLATFORM),
+    # datasets
+    ("PUT", "/api/v1/projects/{project}/datasets/uploads"): Route(
+        (A.DATASET_PUBLISH,), put("/projects/{P}/datasets/uploads", content=b"PAR1 not really")
+    ),
+    ("POST", "/api/v1/projects/{project}/datasets/{name}/versions"): Route(
+        (A.DATASET_PUBLISH,),
+        lambda w, c, _: c.post(_v(w, DS), json={"blob": w.ids["parquet"]}),
+    ),
+    ("GET", "/api/v1/projects/{project}/datasets/{name}/versions"): Route(
+        (A.DATASET_READ,), get(DS)
+    ),
+    ("GET", "/api/v1/projects/{project}/datasets"): Route(
+        (A.DATASET_READ,), get("/projects/{P}/datasets")
+    ),
+    ("GET", "/api/v1/projects/{project}/datasets/{name}/versions/{version}"): Route(
+        (A.DATASET_READ,), get(DS + "/1")
+    ),
+    ("GET", "/api/v1/projects/{project}/datasets/{name}/versions/{version}/data"): Route(
+        (A.DATASET_READ,), get(DS + "/1/data")
+    ),
+    ("GET", "/api/v1/projects/{project}/datasets/{name}/versions/{version}/sketch"): Route(
+        (A.DATASET_READ,), get(DS + "/1/sketch")
+    ),
+    ("GET", "/api/v1/projects/{project}/datasets/{name}/versions/{version}/lineage"): Route(
+        (A.DATASET_READ,), get(DS + "/1/lineage")
+    ),
+    ("POST", "/api/v1/projects/{project}/datasets/{name}/versions/{version}/release"): Route(
+        (A.DATASET_RELEASE,), post(DS + "/2/release", {"reason": "checked by hand"})
+    ),
+    ("POST", "/api/v1/runs/{run_id}/datasets"): Route(
+        (A.RUN_UPDATE, A.DATASET_READ),
+        on_fresh_run("POST", "/datasets", json={"ref": "holdout@1"}),
+        Rule.RUN_OWNER,
+    ),
+    # pipelines
+    ("PUT", "/api/v1/projects/{project}/pipelines/{name}"): Route(
+        (A.PIPELINE_EDIT,),
+        put("/projects/{P}/pipelines/nightly", {"module": "etl:nightly", "steps": [{"name": "a"}]}),
+    ),
+    ("GET", "/api/v1/pipelines"): Route((A.PIPELINE_READ,), get("/pipelines", project=P)),
+    ("POST", "/api/v1/projects/{project}/pipelines/{name}/runs"): Route(
+        (A.PIPELINE_RUN,), post("/projects/{P}/pipelines/nightly/runs", {"steps": [{"name": "a"}]})
+    ),
+    ("GET", "/api/v1/projects/{project}/pipeline-runs"): Route(
+        (A.PIPELINE_READ,), get("/projects/{P}/pipeline-runs")
+    ),
+    ("GET", "/api/v1/pipeline-runs/{run_id}"): Route((A.PIPELINE_READ,), get(PRUN)),
+    ("PUT", "/api/v1/pipeline-runs/{run_id}/steps/{step}"): Route(
+        (A.PIPELINE_RUN,), on_fresh_pipeline_run("PUT", "/steps/a", json=STEP)
+    ),
+    ("POST", "/api/v1/pipeline-runs/{run_id}/finish"): Route(
+        (A.PIPELINE_RUN,), post(PRUN + "/finish", {"status": "finished"})
+    ),
+    ("GET", "/api/v1/projects/{project}/pipeline-cache/{cache_key}"): Route(
+        (A.PIPELINE_READ,), get("/projects/{P}/pipeline-cache/{cache_key}")
+    ),
+    ("PUT", "/api/v1/pipeline-runs/{run_id}/blobs"): Route(
+        (A.PIPELINE_RUN,), on_fresh_pipeline_run("PUT", "/blobs", content=b"more output")
+    ),
+    ("GET", "/api/v1/pipeline-runs/{run_id}/blobs/{digest}"): Route(
+        (A.PIPELINE_READ,), get(PRUN + "/blobs/{blob}")
+    ),
+    # webhooks
+    ("POST", "/api/v1/projects/{project}/webhooks"): Route((A.WEBHOOK_MANAGE,), add_webhook),
+    ("GET", "/api/v1/projects/{project}/webhooks"): Route(
+        (A.WEBHOOK_READ,), get("/projects/{P}/webhooks")
+    ),
+    ("DELETE", "/api/v1/projects/{project}/webhooks/{webhook_id}"): Route(
+        (A.WEBHOOK_MANAGE,), remove_webhook
+    ),
+    ("GET", "/api/v1/projects/{project}/webhook-deliveries"): Route(
+        (A.WEBHOOK_READ,), get("/projects/{P}/webhook-deliveries")
+    ),
+    # the model registry
+    ("PUT", "/api/v1/projects/{project}/models/uploads"): Route(
+        (A.MODEL_REGISTER,),
+        lambda w, c, _: c.put(f"{API}/projects/{P}/models/uploads", content=w.ids["model_bytes"]),
+    ),
+    ("POST", "/api/v1/projects/{project}/models/{name}/versions"): Route(
+        (A.MODEL_REGISTER,),
+        lambda w, c, _: c.post(
+            f"{API}/projects/{P}/models/other/versions", json=_body(w, "model_body")
+        ),
+    ),
+    ("GET", "/api/v1/projects/{project}/models"): Route(
+        (A.MODEL_READ,), get("/projects/{P}/models")
+    ),
+    ("GET", "/api/v1/projects/{project}/models/{name}/versions"): Route(
+        (A.MODEL_READ,), get(M + "/versions")
+    ),
+    ("GET", "/api/v1/projects/{project}/models/{name}/versions/{version}"): Route(
+        (A.MODEL_READ,), get(M + "/versions/1")
+    ),
+    ("GET", "/api/v1/projects/{project}/models/{name}/versions/{version}/artifact"): Route(
+        (A.MODEL_READ,), get(M + "/versions/1/artifact")
+    ),
+    ("GET", "/api/v1/projects/{project}/models/{name}/history"): Route(
+        (A.MODEL_READ,), get(M + "/history")
+    ),
+    ("PUT", "/api/v1/projects/{project}/models/{name}/aliases/{alias}"): Route(
+        (A.MODEL_REGISTER,), put(M + "/aliases/staging", {"version": "1"})
+    ),
+    ("PATCH", "/api/v1/projects/{project}/models/{name}/versions/{version}/tags"): Route(
+        (A.MODEL_REGISTER,), patch(M + "/versions/1/tags", {"tags": {"k": "v"}})
+    ),
+    ("POST", "/api/v1/projects/{project}/models/{name}/versions/{version}/archive"): Route(
+        (A.MODEL_REGISTER,), post(M + "/versions/3/archive")
+    ),
+    ("GET", "/api/v1/projects/{project}/models/{name}/card"): Route(
+        (A.MODEL_READ,), get(M + "/card")
+    ),
+    ("PATCH", "/api/v1/projects/{project}/models/{name}/card"): Route(
+        (A.MODEL_CARD_EDIT,), patch(M + "/card", {"fields": {"intended_use": "rank churn"}})
+    ),
+    ("GET", "/api/v1/projects/{project}/models/{name}/requirements"): Route(
+        (A.MODEL_READ,), get(M + "/requirements")
+    ),
+    ("PUT", "/api/v1/projects/{project}/models/{name}/requirements/{metric}"): Route(
+        (A.REQUIREMENT_SET,), put(M + "/requirements/auc", {"min": 0.5})
+    ),
+    ("GET", "/api/v1/projects/{project}/policy"): Route(
+        (A.MODEL_READ,), get("/projects/{P}/policy")
+    ),
+    ("PUT", "/api/v1/projects/{project}/policy"): Route(
+        (A.POLICY_MANAGE,),
+        lambda w, c, _: c.put(f"{API}/projects/{P}/policy", json={"text": POLICY}),
+    ),
+    ("POST", "/api/v1/projects/{project}/models/{name}/versions/{version}/evaluate"): Route(
+        (A.MODEL_EVALUATE, A.DATASET_READ),
+        post(M + "/versions/1/evaluate", {"dataset": "holdout@1", "target": "label"}),
+    ),
+    ("POST", "/api/v1/projects/{project}/models/{name}/versions/{version}/promotions"): Route(
+        (A.PROMOTION_REQUEST,), post(M + "/versions/2/promotions", {"alias": "production"})
+    ),
+    ("GET", "/api/v1/projects/{project}/requests"): Route(
+        (A.REQUEST_READ,), get("/projects/{P}/requests")
+    ),
+    ("GET", "/api/v1/requests/{request_id}"): Route((A.REQUEST_READ,), get("/requests/{request}")),
+    ("POST", "/api/v1/requests/{request_id}/approve"): Route(
+        (A.PROMOTION_APPROVE,), on_request("approve", {}, APPROVERS, version=1), Rule.APPROVERS
+    ),
+    ("POST", "/api/v1/requests/{request_id}/reject"): Route(
+        (A.PROMOTION_APPROVE,), on_request("reject", {"reason": "no"}, APPROVERS), Rule.APPROVERS
+    ),
+    ("POST", "/api/v1/requests/{request_id}/withdraw"): Route(
+        (A.PROMOTION_REQUEST,),
+        on_request("withdraw", {}, PERMISSIONS[A.PROMOTION_REQUEST]),
+        Rule.REQUESTER,
+    ),
+    ("POST", "/api/v1/requests/{request_id}/comments"): Route(
+        (A.REQUEST_UPDATE,), post("/requests/{request}/comments", {"text": "looked at it"})
+    ),
+    ("GET", "/api/v1/inbox"): Route((A.REQUEST_READ,), get("/inbox", project=P), Rule.SIGNED_IN),
+}
+
+
+def expected(route: Route, w: World, name: str) -> bool:
+    """Whether the identity `name` may make this call, from PERMISSIONS and the route's rule."""
+    ident = w.identities[name]
+    if route.rule is Rule.PUBLIC:
+        return True
+    if not ident.valid:
+        return False
+    if route.rule is Rule.SIGNED_IN:
+        return True
+    if route.rule in (Rule.PLATFORM, Rule.SELF_OR_PLATFORM):
+        return ident.platform_admin  # the routes name another user than the caller
+    roles = ident.roles_in_p  # the platform admin holds admin in every project
+    if not all(PERMISSIONS[a] & roles for a in route.actions):
+        return False
+    if route.rule in (Rule.RUN_OWNER, Rule.REQUESTER):
+        return name == OWNER or Role.ADMIN in roles
+    if route.rule is Rule.APPROVERS:
+        return bool(roles & APPROVERS) and name != OWNER
+    return True
+
+
+def table_allows(route: Route, w: World, name: str) -> bool:
+    roles = w.identities[name].roles_in_p
+    return all(PERMISSIONS[a] & roles for a in route.actions)
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgres"])
+def world(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[World]:
+    home = tmp_path_factory.mktemp(f"authz-{request.param}")
+    url = None if request.param == "sqlite" else request.getfixturevalue("pg_database")
+    with running_server(home, database_url=url) as info:
+        yield from build_world(info, home)
+
+
+def test_every_route_is_classified(world: World) -> None:
+    spec = world.admin.get("/openapi.json").json()
+    served = {(m.upper(), p) for p, ops in spec["paths"].items() for m in ops}
+    assert not served - set(ROUTES), f"classify these in ROUTES: {sorted(served - set(ROUTES))}"
+    assert not set(ROUTES) - served, f"gone from the app: {sorted(set(ROUTES) - served)}"
+
+
+def test_the_matrix(world: World) -> None:
+    wrong: list[str] = []
+    succeeded: dict[tuple[str, str], int] = {}
+    for key, route in ROUTES.items():
+        for name, ident in world.identities.items():
+            r = route.call(world, ident.client, name)
+            allowed = expected(route, world, name)
+            code = r.status_code
+            where = f"{key[0]} {key[1]} as {name}: {code}"
+            if code >= 500:
+                wrong.append(f"{where} (server error) {r.text[:200]}")
+            elif allowed and code in (401, 403):
+                wrong.append(f"{where} (allowed by {route.rule.value}) {r.text[:200]}")
+            elif not allowed and code != (403 if ident.valid else 401):
+                wrong.append(f"{where} (expected {403 if ident.valid else 401}) {r.text[:200]}")
+            elif not allowed:
+                message = str(error_of(r)["message"])
+                by_rule = route.rule in RULE_SAYS and table_allows(route, world, name)
+                if by_rule and RULE_SAYS[route.rule] not in message:
+                    wrong.append(f"{where} denied without naming the rule: {message}")
+            elif code < 300:
+                succeeded[key] = succeeded.get(key, 0) + 1
+    assert not wrong, "\n".join(wrong)
+    # the parameters name real entities: every route succeeds for someone
+    assert set(succeeded) == set(ROUTES), sorted(set(ROUTES) - set(succeeded))
+
+
+def test_separation_of_duties_and_protected_aliases(world: World) -> None:
+    """The rules the matrix's identities cannot reach alone: a user holding both
+    data_scientist and model_governance may approve, but not a request they opened, nor one
+    for a version trained by a run of theirs; and a protected alias never moves directly."""
+    made = world.ok(
+        world.admin.post(
+            f"{API}/users",
+            json={"name": "both", "roles": ["data_scientist", "model_governance"], "project": P},
+        )
+    )
+    with httpx.Client(
+        base_url=world.server.url, headers={"Authorization": f"Bearer {made['token']}"}
+    ) as both:
+        run_id = world.ok(both.post(f"{API}/projects/{P}/runs", json={"experiment": "sod"}))["id"]
+        body = {**world.ids["model_body"], "run_id": run_id}
+        world.ok(both.post(f"{API}/projects/{P}/models/sod/versions", json=body))
+        promote = {"alias": "production"}
+        theirs = world.as_(OWNER).post(
+            f"{API}/projects/{P}/models/sod/versions/1/promotions", json=promote
+        )
+        r = both.post(f"{API}/requests/{world.ok(theirs)['id']}/approve", json={})
+        assert r.status_code == 403 and "separation of duties" in r.text and run_id in r.text
+        own = both.post(f"{API}/projects/{P}/models/churn/versions/2/promotions", json=promote)
+        r = both.post(f"{API}/requests/{world.ok(own)['id']}/approve", json={})
+        assert r.status_code == 403 and "separation of duties" in r.text and "opened" in r.text
+        gov = world.as_("in:model_governance")
+        done = gov.post(f"{API}/requests/{world.ok(theirs)['id']}/approve", json={})
+        assert world.ok(done)["state"] == "applied"
+    r = world.admin.put(
+        f"{API}/projects/{P}/models/churn/aliases/production", json={"version": "2"}
+    )
+    assert r.status_code == 403 and "protected" in str(error_of(r)["message"])
