@@ -47,7 +47,7 @@ def test_a_control_character_is_invalid_input_not_a_crash(char: str) -> None:
     escape as yaml.ReaderError (a 500 over REST, found by the schema fuzzer on PUT /policy)."""
     from relayml.domain.policy import parse_policy
 
-    with pytest.raises(InvalidInput, match="not valid YAML: .*special characters"):
+    with pytest.raises(InvalidInput, match=r"not valid YAML: .*special characters"):
         parse_policy(f"protected: {{}}\n# {char}\n")
     with pytest.raises(InvalidInput, match="not valid YAML"):
         contract_from_yaml(f"columns: {{}}\n# {char}\n")
