@@ -316,6 +316,9 @@ ROUTES: dict[tuple[str, str], Route] = {
     ("POST", "/api/v1/projects/{project}/models/{name}/versions/{version}/archive"): Route(
         (A.MODEL_REGISTER,), post(M + "/versions/3/archive")
     ),
+    ("GET", "/api/v1/projects/{project}/models/{name}/versions/{version}/report"): Route(
+        (A.COMPLIANCE_REPORT,), get(M + "/versions/1/report")
+    ),
     ("GET", "/api/v1/projects/{project}/models/{name}/card"): Route(
         (A.MODEL_READ,), get(M + "/card")
     ),
