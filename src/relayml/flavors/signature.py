@@ -160,6 +160,8 @@ def _conform(spec: ColumnSpec, column: pd.Series[Any]) -> pd.Series[Any]:
                 f"{_NOUN[actual]} (e.g. {_example_value(column, declared)}); "
                 f"{_hint(declared, actual)}"
             )
+    if declared is ColumnType.FLOAT and column.dtype == np.float64:
+        return column  # already what the model was given: no copy, the caller's frame reused
     if declared is ColumnType.FLOAT or (declared is ColumnType.INTEGER and nulls):
         # numeric columns reach the model as NumPy floats, nulls as NaN, as they were trained
         return column.astype("float64")

@@ -193,9 +193,9 @@ class ModelService(ServiceBase):
             if run_id is not None and tx.tracking.run_project(run_id) != project:
                 raise NotFound(f"no run {run_id} in project {project!r}")
             mid = tx.models.ensure_model(project, name, "", who.user, utcnow())
-            for existing in tx.models.versions(project, name):
-                if existing.digest == blob:
-                    return existing
+            existing = tx.models.version_with_digest(mid, blob)
+            if existing is not None:
+                return existing
             mv = ModelVersion(
                 project=project,
                 name=name,
@@ -509,12 +509,14 @@ class ModelService(ServiceBase):
     def _evaluate(
         self, version: ModelVersion, dataset: tuple[str, str], target: str, slices: list[str]
     ) -> dict[str, Any]:
+        return self._score(version, self._frame(dataset, target, slices), target, slices)
+
+    def _frame(self, dataset: tuple[str, str], target: str, slices: list[str]) -> tuple[str, Any]:
+        """The dataset version as a pandas frame (read and verified once, however many models
+        are evaluated on it), with the target and slice columns checked present."""
         import pyarrow as pa
         import pyarrow.parquet as pq
 
-        from relayml.stats.evaluation import evaluate_classifier, evaluate_regressor
-
-        model = self._load(version)
         ref, blob = dataset
         table = pq.read_table(pa.BufferReader(b"".join(self.artifacts.iter_verified(blob))))
         missing = [c for c in [target, *slices] if c not in table.column_names]
@@ -528,7 +530,15 @@ class ModelService(ServiceBase):
                     else ""
                 )
             )
-        frame = table.to_pandas()
+        return ref, table.to_pandas()
+
+    def _score(
+        self, version: ModelVersion, data: tuple[str, Any], target: str, slices: list[str]
+    ) -> dict[str, Any]:
+        from relayml.stats.evaluation import evaluate_classifier, evaluate_regressor
+
+        model = self._load(version)
+        ref, frame = data
         truth = frame[target].to_numpy()
         columns = model.feature_names or [c for c in frame.columns if c != target]
         features = frame[[c for c in columns if c in frame.columns]]
@@ -767,10 +777,11 @@ class ModelService(ServiceBase):
         else:
             ds, target, slices = evaluation_on
             try:
-                candidate = self._evaluate(version, blob, target, slices)
+                frame = self._frame(blob, target, slices)
+                candidate = self._score(version, frame, target, slices)
                 if holder is not None:
                     try:
-                        current = self._evaluate(holder, blob, target, slices)
+                        current = self._score(holder, frame, target, slices)
                     except RelayError as exc:
                         current = {"error": exc.message}
                 add(

@@ -218,6 +218,23 @@ class SqlModels:
         aliases = self._aliases_of([int(r.id) for r in rows])
         return [self._version(r, aliases.get(int(r.id), ())) for r in rows]
 
+    def version_with_digest(self, model_id: int, digest: str) -> ModelVersion | None:
+        """The model's version holding exactly these artifact bytes, if any (the digest
+        column's index: one row read, however many versions the model has)."""
+        v = s.model_versions.c
+        q = (
+            select(*_VERSION_COLUMNS)
+            .select_from(s.model_versions.join(s.models))
+            .where(v.model_id == model_id, v.digest == digest)
+            .order_by(v.version)
+            .limit(1)
+        )
+        row = self.conn.execute(q).first()
+        if row is None:
+            return None
+        vid = int(row.id)
+        return self._version(row, self._aliases_of([vid]).get(vid, ()))
+
     def set_status(self, version_id: int, status: VersionStatus) -> None:
         v = s.model_versions.c
         self.conn.execute(
