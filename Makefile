@@ -8,7 +8,7 @@ DEMO_STAMP := $(VENV)/.relay-demo
 TEST_STAMP := $(VENV)/.relay-test
 PYTEST_ARGS ?=
 
-.PHONY: install install-demo demo test lint format bench clean
+.PHONY: install install-demo demo test lint format bench bench-registry clean
 
 install: $(TEST_STAMP)
 install-demo: $(DEMO_STAMP)
@@ -47,6 +47,10 @@ bench: install
 	$(PY) benchmarks/contracts/run.py
 	$(PY) benchmarks/cli/run.py
 	$(PY) benchmarks/publish/run.py
+	$(PY) benchmarks/registry/run.py
+
+bench-registry: install
+	$(PY) benchmarks/registry/run.py $(BENCH_ARGS)
 
 clean:
 	rm -rf .relay .pytest_cache .mypy_cache .ruff_cache
