@@ -37,6 +37,27 @@ MAX_DEPTH = 20
 _RETRIES = 3
 
 
+def _contract_conflict(existing: DatasetVersion, quality: dict[str, Any] | None) -> Conflict:
+    """The same content again, under a contract the existing version was not checked against:
+    a version is its content and keeps the contract it was published under, so say so (and
+    what this contract found) rather than return the version as if it had been checked."""
+    before = "under another contract" if existing.contract_digest else "without a contract"
+    verdict = ""
+    if quality is not None:
+        failed = [c.get("name", "?") for c in quality.get("checks", []) if not c.get("passed")]
+        verdict = (
+            f"; the contract you gave fails {', '.join(map(str, failed))} on it"
+            if failed
+            else "; the contract you gave passes on it"
+        )
+    return Conflict(
+        f"this data is already {existing.ref}, published {before}{verdict}. A version is its "
+        "content and keeps its contract: check the data with relay contracts check, or "
+        "publish changed data for a new version",
+        version=existing.ref,
+    )
+
+
 class DatasetService(ServiceBase):
     # helpers -----------------------------------------------------------------------------
     def _find(
@@ -117,6 +138,8 @@ class DatasetService(ServiceBase):
             scan = _scan(path, checked)
             existing = self._existing(project, name, scan.digest)
             if existing is not None:
+                if checked.digest is not None and existing.contract_digest != checked.digest:
+                    raise _contract_conflict(existing, checked.report())
                 return existing
             scan.bin_pass(path)
         sketch_blob, _ = self.artifacts.put_bytes(json.dumps(scan.sketch).encode())

@@ -9,7 +9,7 @@ import pytest
 
 from relayml.domain.datasets import DatasetStatus
 from relayml.domain.pipelines import StepSpec
-from relayml.errors import NotFound, PermissionDenied, Unprocessable
+from relayml.errors import Conflict, NotFound, PermissionDenied, Unprocessable
 from relayml.testing.contract import ContractEnv
 
 CONTRACT = """\
@@ -63,6 +63,25 @@ class DatasetContract:
             b.datasets.get(p, "loans@9")
         with pytest.raises(NotFound):
             b.datasets.get(p, "nope")
+
+    def test_the_same_data_under_a_new_contract_is_not_passed_off_as_checked(
+        self, contract: ContractEnv, tmp_path: Path
+    ) -> None:
+        b = contract.admin
+        p = contract.new_project()
+        plain = b.datasets.publish(p, "tx", _parquet(tmp_path, "n", [1.0, -3.0]))
+        assert plain.contract is None
+        with pytest.raises(
+            Conflict,
+            match=r"already tx@1, published without a contract; the "
+            r"contract you gave fails amount\.range",
+        ):
+            b.datasets.publish(p, "tx", _parquet(tmp_path, "n2", [1.0, -3.0]), contract=CONTRACT)
+        assert [v.version for v in b.datasets.versions(p, "tx")] == [1]
+        # the same data and the same contract again (a retry) is the same version
+        checked = b.datasets.publish(p, "ty", _parquet(tmp_path, "c", [1.0]), contract=CONTRACT)
+        again = b.datasets.publish(p, "ty", _parquet(tmp_path, "c2", [1.0]), contract=CONTRACT)
+        assert again.version == checked.version == 1
 
     def test_quarantine_refuses_until_released(self, contract: ContractEnv, tmp_path: Path) -> None:
         b = contract.admin
