@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,7 +19,7 @@ from relayml.testing.contract_notifications import NotificationContract
 from relayml.testing.contract_pipelines import PipelineContract
 from relayml.testing.contract_storage import StorageContract
 from relayml.testing.contract_tracking import TrackingContract
-from tests.conftest import settings_for
+from tests.conftest import _scratch_database, settings_for
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgres", "http"])
@@ -40,12 +41,19 @@ def contract(
             for b in [env.admin, *env.opened]:
                 b.close()
         return
-    url = request.getfixturevalue("pg_database") if request.param == "postgres" else None
+    with contextlib.ExitStack() as stack:
+        url = None
+        if request.param == "postgres":  # a database of its own: other modules' servers write
+            # audit events MACed with their own keys into the session's database
+            base = request.getfixturevalue("pg_database")
+            url = stack.enter_context(_scratch_database(base, "relay_contract"))
+        yield from _embedded(request.param, home, url)
+
+
+def _embedded(kind: str, home: Path, url: str | None) -> Iterator[ContractEnv]:
     settings = settings_for(home, url)
     admin = connect(settings=settings).backend
-    env = ContractEnv(
-        request.param, admin, lambda token: connect(settings=settings, token=token).backend
-    )
+    env = ContractEnv(kind, admin, lambda token: connect(settings=settings, token=token).backend)
     yield env
     for b in [env.admin, *env.opened]:
         b.close()

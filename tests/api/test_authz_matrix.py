@@ -25,6 +25,7 @@ from relayml.domain.roles import PERMISSIONS, Action
 from relayml.testing.server import running_server
 from tests.api.authz_world import API, APPROVERS, OWNER, POLICY, P, World, build_world
 from tests.api.conftest import error_of
+from tests.conftest import _scratch_database
 
 A = Action
 
@@ -398,8 +399,16 @@ def world(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[World]:
     home = tmp_path_factory.mktemp(f"authz-{request.param}")
-    url = None if request.param == "sqlite" else request.getfixturevalue("pg_database")
-    with running_server(home, database_url=url) as info:
+    if request.param == "sqlite":
+        with running_server(home) as info:
+            yield from build_world(info, home)
+        return
+    # a database of its own: its audit trail is MACed with this server's key only
+    base = request.getfixturevalue("pg_database")
+    with (
+        _scratch_database(base, "relay_authz") as url,
+        running_server(home, database_url=url) as info,
+    ):
         yield from build_world(info, home)
 
 

@@ -10,6 +10,7 @@ their validation and work rather than stopping at "no such project".
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator
 from typing import Any
 
@@ -21,6 +22,7 @@ from hypothesis import HealthCheck, Phase, given, settings
 from schemathesis.specs.openapi.checks import response_schema_conformance
 
 from relayml.testing.server import ServerInfo, running_server
+from tests.conftest import _scratch_database
 
 PROJECT = "fuzz"
 EXAMPLES = 6
@@ -31,8 +33,13 @@ EXAMPLES = 6
 def fuzz_server(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[ServerInfo]:
-    url = None if request.param == "sqlite" else request.getfixturevalue("pg_database")
-    with running_server(tmp_path_factory.mktemp(f"fuzz-{request.param}"), database_url=url) as info:
+    with contextlib.ExitStack() as stack:
+        url = None
+        if request.param == "postgres":  # a database of its own, as every other server's
+            base = request.getfixturevalue("pg_database")
+            url = stack.enter_context(_scratch_database(base, "relay_fuzz"))
+        home = tmp_path_factory.mktemp(f"fuzz-{request.param}")
+        info = stack.enter_context(running_server(home, database_url=url))
         headers = {"Authorization": f"Bearer {info.admin_token}"}
         r = httpx.post(f"{info.url}/api/v1/projects", json={"name": PROJECT}, headers=headers)
         assert r.status_code == 201, r.text
