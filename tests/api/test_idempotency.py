@@ -57,6 +57,20 @@ def test_the_same_key_gets_the_same_answer_and_does_the_work_once(server: Server
         assert len(_runs(server, "idem-a")) == 2
 
 
+def test_a_repeat_sent_the_moment_the_answer_arrives_gets_it(server: ServerInfo) -> None:
+    """The answer is recorded before the client sees it: a repeat sent at once is replayed,
+    never told the first attempt is still running (or worse)."""
+    with _client(server) as c:
+        c.put("/api/v1/projects/idem-d")
+        for i in range(100):
+            key = {"Idempotency-Key": f"at-once-{i:04d}"}
+            first = c.post("/api/v1/projects/idem-d/runs", json={"experiment": "e"}, headers=key)
+            again = c.post("/api/v1/projects/idem-d/runs", json={"experiment": "e"}, headers=key)
+            assert (first.status_code, again.status_code) == (201, 201), again.text
+            assert again.json()["id"] == first.json()["id"]
+    assert len(_runs(server, "idem-d")) == 100
+
+
 def test_keys_belong_to_their_caller(server: ServerInfo) -> None:
     with _client(server) as c:
         c.put("/api/v1/projects/idem-b")

@@ -109,17 +109,42 @@ class Gate:
         status = 0
         content_type = "application/json"
         body = bytearray()
+        held: list[Message] = []  # the answer, kept back until it is recorded
+        passing = False  # too large to keep: sent as it comes, not recorded
+        kept = False
+
+        async def record() -> None:
+            nonlocal kept
+            kept = True
+            with anyio.CancelScope(shield=True):
+                await anyio.to_thread.run_sync(
+                    keys.finish, principal, key, status or 500, bytes(body), content_type
+                )
 
         async def capture(message: Message) -> None:
-            nonlocal status, content_type
+            # The answer is recorded before the client sees any of it, so a repeat that the
+            # client sends as soon as it has the answer finds it kept, never still running.
+            nonlocal status, content_type, passing
+            if passing:
+                await send(message)
+                return
             if message["type"] == "http.response.start":
                 status = int(message["status"])
                 for name, value in message.get("headers", []):
                     if name.lower() == b"content-type":
                         content_type = value.decode("latin-1")
-            elif message["type"] == "http.response.body" and len(body) <= MAX_BODY:
+            elif message["type"] == "http.response.body":
                 body.extend(message.get("body", b""))
-            await send(message)
+                if len(body) > MAX_BODY:
+                    passing = True
+            held.append(message)
+            done = message["type"] == "http.response.body" and not message.get("more_body")
+            if passing or done:
+                if done and not passing:
+                    await record()
+                for m in held:
+                    await send(m)
+                held.clear()
 
         try:
             await self.app(scope, self._capped(scope, receive), capture)
@@ -127,10 +152,9 @@ class Gate:
             with anyio.CancelScope(shield=True):
                 await anyio.to_thread.run_sync(keys.release, principal, key)
             raise
-        with anyio.CancelScope(shield=True):
-            await anyio.to_thread.run_sync(
-                keys.finish, principal, key, status or 500, bytes(body), content_type
-            )
+        if not kept:  # too large, or no complete answer: let a repeat run again
+            with anyio.CancelScope(shield=True):
+                await anyio.to_thread.run_sync(keys.release, principal, key)
 
     def _capped(self, scope: Scope, receive: Receive) -> Receive:
         limit = self.max_json_bytes

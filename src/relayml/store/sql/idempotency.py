@@ -8,6 +8,7 @@ from sqlalchemy import Connection, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError as SAIntegrityError
 
 from relayml.store.sql import schema as s
+from relayml.store.sql._util import utc
 
 
 class SqlIdempotency:
@@ -26,7 +27,7 @@ class SqlIdempotency:
         ).first()
         if row is None:
             return None
-        return row[0], row[1], row[2], row[3], row[4], row[5]
+        return row[0], row[1], row[2], row[3], row[4], utc(row[5])
 
     def claim(self, user: str, key: str, method: str, path: str, now: datetime) -> bool:
         """Claim a new key for a request now starting; False if it was claimed already."""
