@@ -86,7 +86,7 @@ def test_keys_belong_to_their_caller(server: ServerInfo) -> None:
     assert theirs.json()["user"] == "idem-ann"
 
 
-def test_a_failed_request_is_not_kept(server: ServerInfo) -> None:
+def test_a_refused_request_is_kept_and_replayed(server: ServerInfo) -> None:
     """A refused request (4xx) is kept as it was; a retry after fixing nothing gets it again."""
     with _client(server) as c:
         key = {"Idempotency-Key": "refused-once-1"}

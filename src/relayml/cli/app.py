@@ -79,11 +79,11 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "pipelines": ("pipelines", "Pipelines: steps as a DAG, cached, retried, scheduled."),
     "webhooks": ("webhooks", "Webhooks: a project's events, signed, to URLs you choose."),
     "models": ("models", "The model registry: versions, aliases, promotion, evaluation."),
-    "requests": ("models", "Promotion requests: review them (approve, reject, comment)."),
-    "policy": ("models", "The project's promotion policy, as code."),
-    "requirements": ("models", "Stakeholders' metric bounds on a model."),
+    "requests": ("requests", "Promotion requests: review them (approve, reject, comment)."),
+    "policy": ("requests", "The project's promotion policy, as code."),
+    "requirements": ("requests", "Stakeholders' metric bounds on a model."),
     "inbox": (
-        "models",
+        "requests",
         "What awaits your roles: promotion requests to review, quarantined datasets.",
     ),
 }
