@@ -10,7 +10,32 @@ See docs/data-engineer.md.
 
 from __future__ import annotations
 
-from relayml.sdk.datasets import Dataset, diff, get, lineage, publish, release, versions
+from relayml.sdk.datasets import (
+    Dataset,
+    DatasetDeprecationWarning,
+    deprecate,
+    diff,
+    get,
+    lineage,
+    publish,
+    quarantine,
+    release,
+    undeprecate,
+    versions,
+)
 from relayml.sdk.datasets import list_datasets as list
 
-__all__ = ["Dataset", "diff", "get", "lineage", "list", "publish", "release", "versions"]
+__all__ = [
+    "Dataset",
+    "DatasetDeprecationWarning",
+    "deprecate",
+    "diff",
+    "get",
+    "lineage",
+    "list",
+    "publish",
+    "quarantine",
+    "release",
+    "undeprecate",
+    "versions",
+]

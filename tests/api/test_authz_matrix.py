@@ -238,6 +238,16 @@ ROUTES: dict[tuple[str, str], Route] = {
     ("POST", "/api/v1/projects/{project}/datasets/{name}/versions/{version}/release"): Route(
         (A.DATASET_RELEASE,), post(DS + "/2/release", {"reason": "checked by hand"})
     ),
+    # on the quarantined version 2, so the matrix's other routes keep reading version 1
+    ("POST", "/api/v1/projects/{project}/datasets/{name}/versions/{version}/quarantine"): Route(
+        (A.DATASET_RELEASE,), post(DS + "/2/quarantine", {"reason": "found by hand"})
+    ),
+    ("POST", "/api/v1/projects/{project}/datasets/{name}/versions/{version}/deprecate"): Route(
+        (A.DATASET_RELEASE,), post(DS + "/2/deprecate", {"reason": "superseded"})
+    ),
+    ("POST", "/api/v1/projects/{project}/datasets/{name}/versions/{version}/undeprecate"): Route(
+        (A.DATASET_RELEASE,), post(DS + "/2/undeprecate", {"reason": "needed after all"})
+    ),
     ("POST", "/api/v1/runs/{run_id}/datasets"): Route(
         (A.RUN_UPDATE, A.DATASET_READ),
         on_fresh_run("POST", "/datasets", json={"ref": "holdout@1"}),

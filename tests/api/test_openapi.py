@@ -59,6 +59,9 @@ EXPECTED_ROUTES = {
     ("GET", "/api/v1/projects/{project}/datasets/{name}/versions/{version}/sketch"),
     ("GET", "/api/v1/projects/{project}/datasets/{name}/versions/{version}/lineage"),
     ("POST", "/api/v1/projects/{project}/datasets/{name}/versions/{version}/release"),
+    ("POST", "/api/v1/projects/{project}/datasets/{name}/versions/{version}/quarantine"),
+    ("POST", "/api/v1/projects/{project}/datasets/{name}/versions/{version}/deprecate"),
+    ("POST", "/api/v1/projects/{project}/datasets/{name}/versions/{version}/undeprecate"),
     ("POST", "/api/v1/runs/{run_id}/datasets"),
     # webhooks
     ("POST", "/api/v1/projects/{project}/webhooks"),

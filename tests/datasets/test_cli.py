@@ -63,6 +63,21 @@ def test_datasets_cli_end_to_end(relay: Relay, tmp_path: Path) -> None:
     audit = relay("audit", "log", "--json", "--action", "dataset.release")
     assert audit.code == 0 and "loans@2" in audit.out
 
+    # undo the release; deprecate the old version: readable with a warning, marked everywhere
+    back = relay("datasets", "quarantine", "loans@2", "--reason", "finance disagrees")
+    assert back.code == 0 and "quarantined loans@2" in back.out
+    assert relay("datasets", "get", "loans@2", "-o", str(tmp_path / "z.parquet")).code == 7
+    dep = relay("datasets", "deprecate", "loans@1", "--reason", "use loans@3 when it lands")
+    assert dep.code == 0, dep.err
+    warned = relay("datasets", "get", "loans@1", "-o", str(tmp_path / "old.parquet"))
+    assert warned.code == 0 and "deprecated" in warned.err and "use loans@3" in warned.err
+    listed = relay("datasets", "versions", "loans")
+    assert "deprecated" in listed.out
+    shown = relay("datasets", "show", "loans@1")
+    assert "deprecated by" in shown.out and "use loans@3" in shown.out
+    assert relay("datasets", "show", "loans@1", "--json").json()["deprecated_by"]
+    assert relay("datasets", "undeprecate", "loans@1", "--reason", "needed").code == 0
+
 
 def test_drift_gate_against_a_dataset_version_in_a_named_project(
     relay: Relay, tmp_path: Path

@@ -104,6 +104,14 @@ def print_(renderable: Any = "") -> None:
     console().print(renderable)
 
 
+def warn(message: str) -> None:
+    """A warning on stderr (stdout stays what the command produces)."""
+    import sys
+
+    sys.stderr.write(f"warning: {message}\n")
+    sys.stderr.flush()
+
+
 def escape(text: str) -> str:
     from rich.markup import escape as _escape
 

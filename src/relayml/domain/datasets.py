@@ -73,6 +73,20 @@ class DatasetVersion:
     released_at: datetime | None = None
     released_by: str | None = None
     release_reason: str | None = None
+    # put back into quarantine by a person (after a release, or when a problem its contract
+    # did not catch is found); None while quarantined by its contract at publish
+    quarantined_at: datetime | None = None
+    quarantined_by: str | None = None
+    quarantine_reason: str | None = None
+    # deprecated: still readable (readers are warned), but new uses are refused and a bare
+    # name no longer resolves to it
+    deprecated_at: datetime | None = None
+    deprecated_by: str | None = None
+    deprecation_reason: str | None = None
+
+    @property
+    def deprecated(self) -> bool:
+        return self.deprecated_at is not None
 
     @property
     def ref(self) -> str:

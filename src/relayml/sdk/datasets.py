@@ -7,6 +7,7 @@ backend; the service (in-process or on the server) validates, profiles and regis
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime
 from pathlib import Path
@@ -34,6 +35,21 @@ if TYPE_CHECKING:
 ProgressFn = Callable[[int, int | None], None]  # (rows written, total rows if known)
 
 
+class DatasetDeprecationWarning(UserWarning):
+    """Reading a dataset version a data engineer deprecated: it still reads, but runs may no
+    longer use it; the message says who deprecated it and why."""
+
+
+def _warn_if_deprecated(v: DatasetVersion) -> None:
+    if v.deprecated_at is not None:
+        warnings.warn(
+            f"{v.ref} is deprecated (by {v.deprecated_by}: {v.deprecation_reason}); runs may "
+            "no longer use it",
+            DatasetDeprecationWarning,
+            stacklevel=3,
+        )
+
+
 class Dataset:
     """One immutable dataset version: its metadata now, its data on demand."""
 
@@ -58,6 +74,11 @@ class Dataset:
     @property
     def status(self) -> DatasetStatus:
         return self._v.status
+
+    @property
+    def deprecated(self) -> bool:
+        """Deprecated by a data engineer: readable, but runs may no longer use it."""
+        return self._v.deprecated
 
     @property
     def schema(self) -> list[dict[str, Any]]:
@@ -120,6 +141,16 @@ class Dataset:
     def to_pandas(self, columns: list[str] | None = None) -> pd.DataFrame:
         frame: pd.DataFrame = self.to_arrow(columns).to_pandas()
         return frame
+
+    def to_polars(self, columns: list[str] | None = None) -> Any:
+        """The data as a ``polars.DataFrame`` (polars reads the Parquet file itself)."""
+        try:
+            import polars as pl
+        except ImportError:
+            raise InvalidInput(
+                "to_polars needs polars, which is not installed: pip install polars"
+            ) from None
+        return pl.read_parquet(self.path(), columns=columns)
 
     def iter_batches(
         self, batch_size: int = 65_536, columns: list[str] | None = None
@@ -263,6 +294,7 @@ def get(
     text = ref.ref if isinstance(ref, Dataset) else ref
     r = parse_ref(text, version)
     found = backend.datasets.get(proj, str(r), allow_quarantined)
+    _warn_if_deprecated(found)
     return Dataset(backend, found, allow_quarantined=allow_quarantined)
 
 
@@ -300,6 +332,27 @@ def release(ref: str | Dataset, reason: str, *, project: str | None = None) -> D
     backend, proj = _backend(project)
     found = backend.datasets.release(proj, ref.ref if isinstance(ref, Dataset) else ref, reason)
     return Dataset(backend, found)
+
+
+def quarantine(ref: str | Dataset, reason: str, *, project: str | None = None) -> Dataset:
+    """Refuse a version to readers again (undo a release), recording who and why (audited)."""
+    backend, proj = _backend(project)
+    text = ref.ref if isinstance(ref, Dataset) else ref
+    return Dataset(backend, backend.datasets.quarantine(proj, text, reason))
+
+
+def deprecate(ref: str | Dataset, reason: str, *, project: str | None = None) -> Dataset:
+    """Deprecate a version: readers are warned, runs may no longer use it (audited)."""
+    backend, proj = _backend(project)
+    text = ref.ref if isinstance(ref, Dataset) else ref
+    return Dataset(backend, backend.datasets.deprecate(proj, text, reason))
+
+
+def undeprecate(ref: str | Dataset, reason: str, *, project: str | None = None) -> Dataset:
+    """Withdraw a version's deprecation (audited)."""
+    backend, proj = _backend(project)
+    text = ref.ref if isinstance(ref, Dataset) else ref
+    return Dataset(backend, backend.datasets.undeprecate(proj, text, reason))
 
 
 # --- drift -----------------------------------------------------------------------------------

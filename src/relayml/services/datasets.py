@@ -73,8 +73,9 @@ class DatasetService(ServiceBase):
                 )
             if r.version is None:
                 raise Unprocessable(
-                    f"every version of dataset {r.name!r} is quarantined; see them with: relay "
-                    f"datasets versions {r.name}, then release one or pass allow_quarantined=True"
+                    f"every version of dataset {r.name!r} is quarantined or deprecated; see "
+                    f"them with: relay datasets versions {r.name}, then name one (name@N), "
+                    "release one, or pass allow_quarantined=True"
                 )
             raise NotFound(
                 f"dataset {r.name!r} has no version {r.version}; see its versions with: "
@@ -276,31 +277,65 @@ class DatasetService(ServiceBase):
 
     # mutations ---------------------------------------------------------------------------
     def release(self, who: Principal, project: str, ref: str, reason: str) -> DatasetVersion:
+        """Let readers use a quarantined version, with the reason it may be used."""
+        return self._change(who, project, ref, reason, Action.DATASET_RELEASE)
+
+    def quarantine(self, who: Principal, project: str, ref: str, reason: str) -> DatasetVersion:
+        """Refuse a version to readers again: undo a release, or stop data whose problem its
+        contract did not catch. Runs that used it keep their lineage."""
+        return self._change(who, project, ref, reason, Event.DATASET_QUARANTINE)
+
+    def deprecate(self, who: Principal, project: str, ref: str, reason: str) -> DatasetVersion:
+        """Keep a version readable (readers are warned) but refuse new uses of it by runs, and
+        stop resolving the bare dataset name to it."""
+        return self._change(who, project, ref, reason, Event.DATASET_DEPRECATE)
+
+    def undeprecate(self, who: Principal, project: str, ref: str, reason: str) -> DatasetVersion:
+        """Withdraw a deprecation."""
+        return self._change(who, project, ref, reason, Event.DATASET_UNDEPRECATE)
+
+    def _change(
+        self, who: Principal, project: str, ref: str, reason: str, change: Action | Event
+    ) -> DatasetVersion:
+        verb = _VERBS[change]
         r = parse_ref(ref)
         if r.version is None:
-            raise InvalidInput(f"name the version to release, e.g. {r.name}@4, not {ref!r}")
+            raise InvalidInput(f"name the version to {verb}, e.g. {r.name}@4, not {ref!r}")
         if not isinstance(reason, str) or not reason.strip():
-            raise InvalidInput("a release needs a reason: say why this data may be used")
-        reason = check_text("release reason", reason.strip())
+            raise InvalidInput(f"to {verb} a dataset version, give a reason readers will see")
+        reason = check_text(f"{verb} reason", reason.strip())
         with self.write() as tx:
             roles = self.require_in_project(
                 tx, who, Action.DATASET_RELEASE, project, EntityKind.DATASET, str(r)
             )
             vid, version = self._find(tx, project, str(r), allow_quarantined=True)
-            if version.status is not DatasetStatus.QUARANTINED:
-                raise Conflict(f"{version.ref} is {version.status.value}, not quarantined")
-            tx.datasets.release(vid, who.user, utcnow(), reason)
-            payload = {"reason": reason, "failed_checks": version.failed_checks()}
-            self.record(
-                tx,
-                who,
-                roles,
-                Action.DATASET_RELEASE,
-                project,
-                EntityKind.DATASET,
-                version.ref,
-                payload,
-            )
+            now = utcnow()
+            payload: dict[str, Any] = {"reason": reason}
+            if change is Action.DATASET_RELEASE:
+                if version.status is not DatasetStatus.QUARANTINED:
+                    raise Conflict(f"{version.ref} is {version.status.value}, not quarantined")
+                tx.datasets.release(vid, who.user, now, reason)
+                payload["failed_checks"] = version.failed_checks()
+            elif change is Event.DATASET_QUARANTINE:
+                if version.status is DatasetStatus.QUARANTINED:
+                    raise Conflict(f"{version.ref} is quarantined already")
+                tx.datasets.quarantine(vid, who.user, now, reason)
+                payload["was"] = version.status.value
+                if version.release_reason:
+                    payload["release_reason"] = version.release_reason
+            elif change is Event.DATASET_DEPRECATE:
+                if version.deprecated:
+                    raise Conflict(
+                        f"{version.ref} was deprecated already, by {version.deprecated_by}: "
+                        f"{version.deprecation_reason}"
+                    )
+                tx.datasets.deprecate(vid, who.user, now, reason)
+            else:
+                if not version.deprecated:
+                    raise Conflict(f"{version.ref} is not deprecated")
+                tx.datasets.deprecate(vid, None, None, None)
+                payload["deprecation_reason"] = version.deprecation_reason
+            self.record(tx, who, roles, change, project, EntityKind.DATASET, version.ref, payload)
             found = tx.datasets.find_version(project, r.name, r.version, True)
             assert found is not None
             return found[1]
@@ -316,11 +351,31 @@ class DatasetService(ServiceBase):
             )
             self.require(tx, who, Action.DATASET_READ, project, EntityKind.DATASET, ref)
             vid, version = self._find(tx, project, ref, allow_quarantined)
+            if version.deprecated:
+                raise deprecated_error(version)
             tx.datasets.add_use(vid, run_id, who.user, utcnow())
             tx.tracking.log(run_id, tags={f"relay.dataset.{version.name}": version.ref})
             payload = {"dataset": version.ref, "digest": version.digest}
             self.record(tx, who, roles, Event.DATASET_USE, project, EntityKind.RUN, run_id, payload)
             return version
+
+
+_VERBS: dict[Action | Event, str] = {
+    Action.DATASET_RELEASE: "release",
+    Event.DATASET_QUARANTINE: "quarantine",
+    Event.DATASET_DEPRECATE: "deprecate",
+    Event.DATASET_UNDEPRECATE: "undeprecate",
+}
+
+
+def deprecated_error(version: DatasetVersion) -> Unprocessable:
+    return Unprocessable(
+        f"{version.ref} is deprecated (by {version.deprecated_by}: "
+        f"{version.deprecation_reason}); new uses are refused. Use a newer version (relay "
+        f"datasets versions {version.name}), or ask a data engineer to withdraw the "
+        f"deprecation (relay datasets undeprecate {version.ref} --reason TEXT)",
+        ref=version.ref,
+    )
 
 
 def quarantined_error(version: DatasetVersion) -> Unprocessable:

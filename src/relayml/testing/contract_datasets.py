@@ -9,7 +9,7 @@ import pytest
 
 from relayml.domain.datasets import DatasetStatus
 from relayml.domain.pipelines import StepSpec
-from relayml.errors import Conflict, NotFound, PermissionDenied, Unprocessable
+from relayml.errors import Conflict, InvalidInput, NotFound, PermissionDenied, Unprocessable
 from relayml.testing.contract import ContractEnv
 
 CONTRACT = """\
@@ -117,6 +117,53 @@ class DatasetContract:
             (engineer.user, "tx@2", "ok"),
             (scientist.user, "tx@2", "denied"),
         }
+
+    def test_undo_release_and_deprecate(self, contract: ContractEnv, tmp_path: Path) -> None:
+        b = contract.admin
+        p = contract.new_project()
+        b.datasets.publish(p, "tx", _parquet(tmp_path, "g", [1.0]), contract=CONTRACT)
+        b.datasets.publish(p, "tx", _parquet(tmp_path, "b", [1.0, -3.0]), contract=CONTRACT)
+        engineer = contract.as_role(p, "data_engineer")
+        engineer.datasets.release(p, "tx@2", "refunds are negative")
+        run = b.tracking.create_run(project=p, experiment="train")
+        # undo the release: readers are refused again, who and why are kept
+        back = engineer.datasets.quarantine(p, "tx@2", "finance says refunds must be positive")
+        assert back.status is DatasetStatus.QUARANTINED
+        assert back.quarantined_by == engineer.user
+        assert back.quarantine_reason == "finance says refunds must be positive"
+        with pytest.raises(Unprocessable, match=r"tx@2 is quarantined"):
+            b.datasets.use(run.id, "tx@2")
+        assert b.datasets.get(p, "tx").version == 1
+        with pytest.raises(Conflict, match="quarantined already"):
+            engineer.datasets.quarantine(p, "tx@2", "again")
+        # deprecate: still readable, new uses refused, the bare name skips it
+        b.datasets.publish(p, "tx", _parquet(tmp_path, "c", [1.0, 2.0]), contract=CONTRACT)
+        old = engineer.datasets.deprecate(p, "tx@1", "superseded by tx@3 (fixed currency)")
+        assert old.deprecated and old.deprecated_by == engineer.user
+        assert b.datasets.get(p, "tx@1").deprecation_reason == "superseded by tx@3 (fixed currency)"
+        assert b.datasets.get(p, "tx").version == 3
+        with pytest.raises(Unprocessable, match=r"tx@1 is deprecated.*superseded"):
+            b.datasets.use(run.id, "tx@1")
+        with pytest.raises(Conflict, match="deprecated already"):
+            engineer.datasets.deprecate(p, "tx@1", "twice")
+        scientist = contract.as_role(p, "data_scientist")
+        for change in (scientist.datasets.deprecate, scientist.datasets.undeprecate,
+                       scientist.datasets.quarantine):  # fmt: skip
+            with pytest.raises(PermissionDenied, match=r"dataset\.release"):
+                change(p, "tx@3", "not mine to decide")
+        for change in (engineer.datasets.deprecate, engineer.datasets.quarantine):
+            with pytest.raises(InvalidInput, match="reason"):
+                change(p, "tx@3", "  ")
+            with pytest.raises(InvalidInput, match="name the version"):
+                change(p, "tx", "which one?")
+        restored = engineer.datasets.undeprecate(p, "tx@1", "tx@3 was wrong after all")
+        assert not restored.deprecated and restored.deprecation_reason is None
+        assert b.datasets.use(run.id, "tx@1").ref == "tx@1"
+        with pytest.raises(Conflict, match="not deprecated"):
+            engineer.datasets.undeprecate(p, "tx@1", "again")
+        actions = [e.action for e in b.audit.log(project=p, entity_kind="dataset", limit=50)]
+        for action in ("dataset.quarantine", "dataset.deprecate", "dataset.undeprecate"):
+            assert action in actions
 
     def test_lineage_both_ways(self, contract: ContractEnv, tmp_path: Path) -> None:
         b = contract.admin

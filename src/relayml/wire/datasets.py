@@ -55,6 +55,12 @@ class DatasetVersionOut(WireModel):
     released_at: Time | None = None
     released_by: str | None = None
     release_reason: str | None = None
+    quarantined_at: Time | None = None
+    quarantined_by: str | None = None
+    quarantine_reason: str | None = None
+    deprecated_at: Time | None = None
+    deprecated_by: str | None = None
+    deprecation_reason: str | None = None
 
     @classmethod
     def from_domain(cls, obj: DatasetVersion) -> DatasetVersionOut:
@@ -83,6 +89,12 @@ class DatasetVersionOut(WireModel):
             released_at=maybe_time_out(obj.released_at),
             released_by=obj.released_by,
             release_reason=obj.release_reason,
+            quarantined_at=maybe_time_out(obj.quarantined_at),
+            quarantined_by=obj.quarantined_by,
+            quarantine_reason=obj.quarantine_reason,
+            deprecated_at=maybe_time_out(obj.deprecated_at),
+            deprecated_by=obj.deprecated_by,
+            deprecation_reason=obj.deprecation_reason,
         )
 
     def to_domain(self) -> DatasetVersion:
@@ -110,6 +122,12 @@ class DatasetVersionOut(WireModel):
             released_at=maybe_time_in(self.released_at),
             released_by=self.released_by,
             release_reason=self.release_reason,
+            quarantined_at=maybe_time_in(self.quarantined_at),
+            quarantined_by=self.quarantined_by,
+            quarantine_reason=self.quarantine_reason,
+            deprecated_at=maybe_time_in(self.deprecated_at),
+            deprecated_by=self.deprecated_by,
+            deprecation_reason=self.deprecation_reason,
         )
 
 

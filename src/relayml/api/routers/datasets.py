@@ -207,6 +207,57 @@ def release(
 
 
 @router.post(
+    "/projects/{project}/datasets/{name}/versions/{version}/quarantine",
+    response_model=DatasetVersionOut,
+    summary="Refuse a version to readers again (undo a release), with the reason (audited)",
+)
+def quarantine(
+    project: str,
+    name: str,
+    version: str,
+    body: DatasetRelease,
+    services: ServicesDep,
+    who: PrincipalDep,
+) -> Response:
+    found = services.datasets.quarantine(who, project, _ref(name, version), body.reason)
+    return json(DatasetVersionOut.from_domain(found))
+
+
+@router.post(
+    "/projects/{project}/datasets/{name}/versions/{version}/deprecate",
+    response_model=DatasetVersionOut,
+    summary="Deprecate a version: readable with a warning, new uses refused (audited)",
+)
+def deprecate(
+    project: str,
+    name: str,
+    version: str,
+    body: DatasetRelease,
+    services: ServicesDep,
+    who: PrincipalDep,
+) -> Response:
+    found = services.datasets.deprecate(who, project, _ref(name, version), body.reason)
+    return json(DatasetVersionOut.from_domain(found))
+
+
+@router.post(
+    "/projects/{project}/datasets/{name}/versions/{version}/undeprecate",
+    response_model=DatasetVersionOut,
+    summary="Withdraw a version's deprecation, with the reason (audited)",
+)
+def undeprecate(
+    project: str,
+    name: str,
+    version: str,
+    body: DatasetRelease,
+    services: ServicesDep,
+    who: PrincipalDep,
+) -> Response:
+    found = services.datasets.undeprecate(who, project, _ref(name, version), body.reason)
+    return json(DatasetVersionOut.from_domain(found))
+
+
+@router.post(
     "/runs/{run_id}/datasets",
     response_model=DatasetVersionOut,
     summary="Record that a run used a dataset version",

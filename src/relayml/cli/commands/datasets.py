@@ -1,4 +1,5 @@
-"""`relay datasets ls|versions|show|publish|get|diff|lineage|release`: versioned datasets."""
+"""`relay datasets ls|versions|show|publish|get|diff|lineage|release|quarantine|deprecate|
+undeprecate`: versioned datasets."""
 
 from __future__ import annotations
 
@@ -81,7 +82,8 @@ def versions(
     t = output.table("ref", "status", "rows", "digest", "created", "by", "source", no_wrap=("ref",))
     for v in items:
         t.add_row(
-            v.ref, _status(v.status.value), f"{v.rows:,}", v.digest[:12],
+            v.ref, _status(v.status.value) + (" [yellow]deprecated[/]" if v.deprecated else ""),
+            f"{v.rows:,}", v.digest[:12],
             output.when(v.created_at, seconds=False), v.created_by, output.escape(v.source),
         )  # fmt: skip
     output.print_(t)
@@ -104,7 +106,8 @@ def show(
 
 
 def _show(v: DatasetVersion) -> None:
-    output.print_(f"[bold]{v.project}/{v.ref}[/]  {_status(v.status.value)}")
+    deprecated = "  [yellow]deprecated[/]" if v.deprecated else ""
+    output.print_(f"[bold]{v.project}/{v.ref}[/]  {_status(v.status.value)}{deprecated}")
     output.print_(f"rows {v.rows:,}   size {v.size:,} B   digest {v.digest}")
     output.print_(f"published {output.when(v.created_at)} by {v.created_by}")
     if v.description:
@@ -120,6 +123,14 @@ def _show(v: DatasetVersion) -> None:
     if v.released_by:
         reason = output.escape(v.release_reason or "")
         output.print_(f"released by {v.released_by} at {output.when(v.released_at)}: {reason}")
+    if v.quarantined_by:
+        reason = output.escape(v.quarantine_reason or "")
+        when = output.when(v.quarantined_at)
+        output.print_(f"put back into quarantine by {v.quarantined_by} at {when}: {reason}")
+    if v.deprecated_by:
+        reason = output.escape(v.deprecation_reason or "")
+        when = output.when(v.deprecated_at)
+        output.print_(f"[yellow]deprecated[/] by {v.deprecated_by} at {when}: {reason}")
     t = output.table(
         "column", "type", "missing", "distinct", "min", "max", "mean", "std", "top",
         title="Profile",
@@ -222,6 +233,13 @@ def get(
     """Download a version's data as Parquet (verified against its sha256) or CSV."""
     proj = state.project(project)
     with state.backend() as backend:
+        v = backend.datasets.get(proj, ref, allow_quarantined)
+        ref = v.ref
+        if v.deprecated:
+            output.warn(
+                f"{v.ref} is deprecated (by {v.deprecated_by}: {v.deprecation_reason}); "
+                "runs may no longer use it"
+            )
         if out.suffix.lower() == ".csv":
             import pyarrow.csv as pcsv
 
@@ -337,8 +355,44 @@ def release(
     output.print_(f"released {v.ref}: {output.escape(v.release_reason or '')}")
 
 
+def quarantine(
+    ref: Annotated[str, typer.Argument(help="The version, e.g. loans@4.")],
+    reason: Annotated[str, typer.Option("--reason", help="Why readers must stop using it.")],
+    project: ProjectOpt = None,
+) -> None:
+    """Put a version back into quarantine (undo a release, or stop data with a problem its
+    contract did not catch); readers are refused it again (audited)."""
+    with state.backend() as backend:
+        v = backend.datasets.quarantine(state.project(project), ref, reason)
+    output.print_(f"quarantined {v.ref}: {output.escape(v.quarantine_reason or '')}")
+
+
+def deprecate(
+    ref: Annotated[str, typer.Argument(help="The version, e.g. loans@2.")],
+    reason: Annotated[str, typer.Option("--reason", help="Why, and what to use instead.")],
+    project: ProjectOpt = None,
+) -> None:
+    """Deprecate a version: still readable (readers are warned), new uses by runs refused,
+    and the bare dataset name no longer resolves to it (audited)."""
+    with state.backend() as backend:
+        v = backend.datasets.deprecate(state.project(project), ref, reason)
+    output.print_(f"deprecated {v.ref}: {output.escape(v.deprecation_reason or '')}")
+
+
+def undeprecate(
+    ref: Annotated[str, typer.Argument(help="The deprecated version, e.g. loans@2.")],
+    reason: Annotated[str, typer.Option("--reason", help="Why it may be used again.")],
+    project: ProjectOpt = None,
+) -> None:
+    """Withdraw a version's deprecation (audited)."""
+    with state.backend() as backend:
+        v = backend.datasets.undeprecate(state.project(project), ref, reason)
+    output.print_(f"{v.ref} is no longer deprecated")
+
+
 def register(app: typer.Typer) -> None:
     group = typer.Typer(help="Versioned datasets: publish, validate, profile, lineage.")
-    for fn in (ls, versions, show, publish, get, diff, lineage, release):
+    commands = (ls, versions, show, publish, get, diff, lineage, release, quarantine, deprecate)
+    for fn in (*commands, undeprecate):
         group.command(fn.__name__)(fn)
     app.add_typer(group, name="datasets", no_args_is_help=True)

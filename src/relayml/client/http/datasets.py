@@ -89,8 +89,19 @@ class HttpDatasets:
         return LineageOut.model_validate(found).to_domain()
 
     def release(self, project: str, ref: str, reason: str) -> DatasetVersion:
-        url = f"{_version_url(project, ref)}/release"
-        found = self.t.call("POST", url, json={"reason": reason})
+        return self._change(project, ref, "release", reason)
+
+    def quarantine(self, project: str, ref: str, reason: str) -> DatasetVersion:
+        return self._change(project, ref, "quarantine", reason)
+
+    def deprecate(self, project: str, ref: str, reason: str) -> DatasetVersion:
+        return self._change(project, ref, "deprecate", reason)
+
+    def undeprecate(self, project: str, ref: str, reason: str) -> DatasetVersion:
+        return self._change(project, ref, "undeprecate", reason)
+
+    def _change(self, project: str, ref: str, verb: str, reason: str) -> DatasetVersion:
+        found = self.t.call("POST", f"{_version_url(project, ref)}/{verb}", json={"reason": reason})
         return DatasetVersionOut.model_validate(found).to_domain()
 
     def use(self, run_id: str, ref: str, allow_quarantined: bool = False) -> DatasetVersion:

@@ -54,7 +54,7 @@ class SqlDatasets:
         u = s.dataset_versions.alias("usable").c
         usable = (
             select(func.max(u.version))
-            .where(u.dataset_id == d.id, u.status.in_(_USABLE))
+            .where(u.dataset_id == d.id, u.status.in_(_USABLE), u.deprecated_at.is_(None))
             .correlate(s.datasets)
             .scalar_subquery()
         )
@@ -92,7 +92,7 @@ class SqlDatasets:
             q = q.where(v.version == version)
         else:
             if not include_quarantined:
-                q = q.where(v.status.in_(_USABLE))
+                q = q.where(v.status.in_(_USABLE), v.deprecated_at.is_(None))
             q = q.order_by(v.version.desc()).limit(1)
         row = self.conn.execute(q).first()
         return (int(row.id), self._version(row)) if row else None
@@ -142,6 +142,12 @@ class SqlDatasets:
             "released_at": version.released_at,
             "released_by": version.released_by,
             "release_reason": version.release_reason,
+            "quarantined_at": version.quarantined_at,
+            "quarantined_by": version.quarantined_by,
+            "quarantine_reason": version.quarantine_reason,
+            "deprecated_at": version.deprecated_at,
+            "deprecated_by": version.deprecated_by,
+            "deprecation_reason": version.deprecation_reason,
         }
         result = self.conn.execute(s.dataset_versions.insert().values(**row))
         pk = result.inserted_primary_key
@@ -162,6 +168,28 @@ class SqlDatasets:
                 released_by=by,
                 release_reason=reason,
             )
+        )
+
+    def quarantine(self, version_id: int, by: str, now: datetime, reason: str) -> None:
+        self.conn.execute(
+            update(s.dataset_versions)
+            .where(s.dataset_versions.c.id == version_id)
+            .values(
+                status=DatasetStatus.QUARANTINED.value,
+                quarantined_at=now,
+                quarantined_by=by,
+                quarantine_reason=reason,
+            )
+        )
+
+    def deprecate(
+        self, version_id: int, by: str | None, now: datetime | None, reason: str | None
+    ) -> None:
+        """Mark a version deprecated (by, now and reason given) or not deprecated (all None)."""
+        self.conn.execute(
+            update(s.dataset_versions)
+            .where(s.dataset_versions.c.id == version_id)
+            .values(deprecated_at=now, deprecated_by=by, deprecation_reason=reason)
         )
 
     # lineage -----------------------------------------------------------------------------
@@ -246,4 +274,10 @@ class SqlDatasets:
             released_at=utc_or_none(row.released_at),
             released_by=row.released_by,
             release_reason=row.release_reason,
+            quarantined_at=utc_or_none(row.quarantined_at),
+            quarantined_by=row.quarantined_by,
+            quarantine_reason=row.quarantine_reason,
+            deprecated_at=utc_or_none(row.deprecated_at),
+            deprecated_by=row.deprecated_by,
+            deprecation_reason=row.deprecation_reason,
         )

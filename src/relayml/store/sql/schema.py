@@ -255,6 +255,12 @@ dataset_versions = Table(
     Column("released_at", TS, nullable=True),
     Column("released_by", String(128), nullable=True),
     Column("release_reason", Text, nullable=True),
+    Column("quarantined_at", TS, nullable=True),
+    Column("quarantined_by", String(128), nullable=True),
+    Column("quarantine_reason", Text, nullable=True),
+    Column("deprecated_at", TS, nullable=True),
+    Column("deprecated_by", String(128), nullable=True),
+    Column("deprecation_reason", Text, nullable=True),
     UniqueConstraint("dataset_id", "version"),
     UniqueConstraint("dataset_id", "digest", name="uq_dataset_versions_dataset_id_digest"),
 )
