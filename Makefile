@@ -2,8 +2,9 @@
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
-# `make demo` installs only what the demo needs (Relay + scikit-learn/skops); `make test` adds
-# the test, lint and Ray extras. Each has its own stamp, so neither reinstalls needlessly.
+# `make demo` installs what the demo needs (Relay + scikit-learn/skops and the model server's
+# extra); `make test` adds the test, lint and Ray extras. Each has its own stamp, so neither
+# reinstalls needlessly.
 DEMO_STAMP := $(VENV)/.relay-demo
 TEST_STAMP := $(VENV)/.relay-test
 PYTEST_ARGS ?=
@@ -19,7 +20,7 @@ $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
 
 $(DEMO_STAMP): pyproject.toml | $(VENV)/bin/python
-	$(PY) -m pip install -q --disable-pip-version-check -e ".[ml]"
+	$(PY) -m pip install -q --disable-pip-version-check -e ".[ml,serve]"
 	@touch $(DEMO_STAMP)
 
 $(TEST_STAMP): pyproject.toml | $(VENV)/bin/python

@@ -39,3 +39,20 @@ def open_backend(
         services.close()
         raise
     return LocalBackend(services, principal)
+
+
+def acting_as(backend: Backend, token: str) -> Backend:
+    """The Relay `backend` talks to, as the user `token` authenticates (refused now if it does
+    not): the same in-process services bound to that user (the token checked through the
+    services' token cache), or a new http connection carrying that token. Close the result
+    when done; that leaves `backend` open. The model server acts as the caller this way."""
+    from relayml.client.local import LocalBackend
+
+    if isinstance(backend, LocalBackend):
+        principal = backend.services.identity.authenticate(token)
+        return LocalBackend(backend.services, principal, owns_services=False)
+    from relayml.client.http import HttpBackend
+
+    if isinstance(backend, HttpBackend):
+        return HttpBackend(backend.transport.url, token)
+    raise TypeError(f"cannot act as another user through a {type(backend).__name__}")

@@ -39,8 +39,11 @@ from relayml.services import Services
 class LocalBackend:
     kind = "local"
 
-    def __init__(self, services: Services, principal: Principal) -> None:
+    def __init__(
+        self, services: Services, principal: Principal, *, owns_services: bool = True
+    ) -> None:
         self.services = services
+        self._owns_services = owns_services
         self.principal = principal
         self.user = principal.user
         s, p = services, principal
@@ -55,7 +58,9 @@ class LocalBackend:
         self.models: ModelsApi = bind(ModelsApi, s.models, p, ModelFiles(s, p))
 
     def close(self) -> None:
-        self.services.close()
+        """Close the services, unless they were lent (`client.connect.acting_as`)."""
+        if self._owns_services:
+            self.services.close()
 
 
 class Bound:

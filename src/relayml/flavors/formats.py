@@ -189,6 +189,13 @@ class LoadedModel:
         return getattr(self._predictor, "model", None)
 
     @property
+    def predictor(self) -> Predictor:
+        """The model without the signature check, for a caller that has already checked its
+        input against the signature and built the frame in its order (the model server
+        checks each request as it parses it, then runs one frame for many requests)."""
+        return self._predictor
+
+    @property
     def feature_names(self) -> list[str] | None:
         """The input columns: the signature's, else those the model was fitted on, if known."""
         if self.signature is not None:
