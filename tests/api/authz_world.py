@@ -241,6 +241,8 @@ def _populate(w: World, tmp: Path) -> None:
     w.ids["request"] = w.fresh_request()  # stays open: only denied calls touch it
     ok(admin.put(f"{API}/projects/{P}/pipelines/nightly",
                  json={"module": "etl:nightly", "steps": [{"name": "a"}]}))  # fmt: skip
+    daily = {"module": "etl:daily", "schedule": "0 3 * * *", "steps": [{"name": "a"}]}
+    ok(admin.put(f"{API}/projects/{P}/pipelines/daily", json=daily))  # paused and resumed
     prun = ok(
         admin.post(f"{API}/projects/{P}/pipelines/nightly/runs", json={"steps": [{"name": "a"}]})
     )["id"]

@@ -122,6 +122,24 @@ def remove_webhook(w: World, c: httpx.Client, _: str) -> httpx.Response:
     return r
 
 
+DAILY = f"{API}/projects/{P}/pipelines/daily"
+
+
+def pause_daily(w: World, c: httpx.Client, _: str) -> httpx.Response:
+    r = c.post(f"{DAILY}/pause", json={"reason": "matrix"})
+    if r.status_code == 200:  # every identity meets a running schedule
+        w.ok(w.admin.post(f"{DAILY}/resume"))
+    return r
+
+
+def resume_daily(w: World, c: httpx.Client, _: str) -> httpx.Response:
+    w.admin.post(f"{DAILY}/pause", json={"reason": "matrix"})  # 409 when a denial left it paused
+    r = c.post(f"{DAILY}/resume")
+    if r.status_code != 200:
+        w.ok(w.admin.post(f"{DAILY}/resume"))
+    return r
+
+
 def regrant_then_revoke(w: World, c: httpx.Client, _: str) -> httpx.Response:
     w.admin.post(f"{API}/users/victim/grants", json={"role": "data_engineer", "project": P})
     return c.delete(f"{API}/users/victim/grants/data_engineer", params={"project": P})
@@ -259,6 +277,15 @@ ROUTES: dict[tuple[str, str], Route] = {
         put("/projects/{P}/pipelines/nightly", {"module": "etl:nightly", "steps": [{"name": "a"}]}),
     ),
     ("GET", "/api/v1/pipelines"): Route((A.PIPELINE_READ,), get("/pipelines", project=P)),
+    ("GET", "/api/v1/projects/{project}/pipelines/{name}"): Route(
+        (A.PIPELINE_READ,), get("/projects/{P}/pipelines/daily")
+    ),
+    ("POST", "/api/v1/projects/{project}/pipelines/{name}/pause"): Route(
+        (A.SCHEDULE_MANAGE,), pause_daily
+    ),
+    ("POST", "/api/v1/projects/{project}/pipelines/{name}/resume"): Route(
+        (A.SCHEDULE_MANAGE,), resume_daily
+    ),
     ("POST", "/api/v1/projects/{project}/pipelines/{name}/runs"): Route(
         (A.PIPELINE_RUN,), post("/projects/{P}/pipelines/nightly/runs", {"steps": [{"name": "a"}]})
     ),

@@ -41,6 +41,9 @@ EXPECTED_ROUTES = {
     # pipelines
     ("PUT", "/api/v1/projects/{project}/pipelines/{name}"),
     ("GET", "/api/v1/pipelines"),
+    ("GET", "/api/v1/projects/{project}/pipelines/{name}"),
+    ("POST", "/api/v1/projects/{project}/pipelines/{name}/pause"),
+    ("POST", "/api/v1/projects/{project}/pipelines/{name}/resume"),
     ("POST", "/api/v1/projects/{project}/pipelines/{name}/runs"),
     ("GET", "/api/v1/projects/{project}/pipeline-runs"),
     ("GET", "/api/v1/pipeline-runs/{run_id}"),

@@ -73,3 +73,41 @@ def test_pipeline_commands(tmp_path: Path) -> None:
 
     once = relay("scheduler", "--once")  # registered just now: no slot is due yet
     assert once.code == 0 and once.out == ""
+
+
+def test_pause_resume_and_the_next_run(tmp_path: Path) -> None:
+    (tmp_path / "etl.py").write_text(textwrap.dedent(CODE))
+    relay = Relay(tmp_path / ".relay")
+    assert relay("pipelines", "register", "etl.py:nightly").code == 0
+
+    listed = relay("pipelines", "ls")
+    assert listed.code == 0, listed.err
+    assert "next run" in listed.out and " 03:00 UTC" in listed.out
+    (info,) = relay("pipelines", "ls", "--json").json()
+    assert info["next_run"].endswith("T03:00:00+00:00") and info["paused"] is None
+
+    paused = relay("pipelines", "pause", "nightly", "--reason", "source down until Monday")
+    assert paused.code == 0, paused.err
+    assert "paused nightly: source down until Monday" in paused.out
+    listed = relay("pipelines", "ls")
+    assert (
+        "paused by admin: source down until Monday" in listed.out and "03:00 UTC" not in listed.out
+    )
+    shown = relay("pipelines", "show", "nightly")
+    assert shown.code == 0, shown.err
+    assert "paused by admin: source down until Monday" in shown.out and "0 3 * * *" in shown.out
+    as_json = relay("pipelines", "show", "nightly", "--json").json()
+    assert as_json["paused"]["reason"] == "source down until Monday"
+    assert as_json["next_run"] is None
+
+    again = relay("pipelines", "pause", "nightly", "--reason", "twice")
+    assert again.code != 0 and "paused already, by admin" in again.err
+    assert relay("pipelines", "pause", "nightly", "--reason", " ").code == 2  # no reason
+    missing = relay("pipelines", "pause", "nope", "--reason", "x")
+    assert missing.code != 0 and "no pipeline 'nope'" in missing.err
+
+    resumed = relay("pipelines", "resume", "nightly")
+    assert resumed.code == 0, resumed.err
+    assert "resumed nightly; next run" in resumed.out and "03:00 UTC" in resumed.out
+    audit = relay("audit", "log", "--json", "--action", "schedule.pause")
+    assert audit.code == 0 and "nightly" in audit.out

@@ -120,3 +120,24 @@ def test_a_failed_scheduled_run_alerts_the_webhook(
     assert payload["pipeline"] == "broken" and payload["run_id"] == outcome.run.id
     assert payload["trigger"] == "schedule" and payload["failed_steps"] == ["load"]
     assert "ValueError: negative batch -1" in payload["error"]
+
+
+def test_a_paused_schedule_starts_nothing_until_resumed(
+    backend: Backend, write_module: WriteModule
+) -> None:
+    ref = write_module(SCHEDULED) + ":daily"
+    register(backend, ref, "etl")
+    (info,) = backend.pipelines.list_pipelines("etl", scheduled=True)
+    assert info.schedule_since is not None
+    backend.pipelines.pause("etl", "daily", "the warehouse is being migrated")
+    later = info.schedule_since + timedelta(days=3)
+    assert scheduler.tick(backend, now=later) == []  # three slots came while it was paused
+    assert backend.pipelines.list_runs("etl", "daily") == []
+
+    resumed = backend.pipelines.resume("etl", "daily")
+    assert resumed.schedule_since is not None and resumed.schedule_since > info.schedule_since
+    # Catching up counts from the resume: nothing is due at the moment it was resumed.
+    assert scheduler.tick(backend, now=resumed.schedule_since) == []
+    (outcome,) = scheduler.tick(backend, now=later)
+    assert outcome.run is not None and outcome.run.status is RunStatus.FINISHED
+    assert outcome.slot == later.replace(hour=3, minute=0, second=0, microsecond=0)

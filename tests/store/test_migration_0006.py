@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from alembic import command
 from sqlalchemy import JSON, column, table, text
 
-from relayml.domain.scheduling import ScheduleKey, ScheduleKind
+from relayml.domain.scheduling import ScheduleKey, ScheduleKind, ScheduleState
 from relayml.store.sql import engine as eng
 from relayml.store.sql import schema as s
 from relayml.store.sql.store import SqlStore
@@ -54,10 +54,8 @@ def test_claims_move_to_schedule_claims_and_back(store_url: str) -> None:
             daily = tx.pipelines.get_pipeline("p", "daily")
             assert daily is not None
             assert (daily.schedule_since, daily.last_scheduled) == (SINCE, SLOT)
-            assert tx.schedules.state(ScheduleKey(ScheduleKind.PIPELINE, "p", "fresh")) == (
-                SINCE,
-                None,
-            )
+            fresh = tx.schedules.state(ScheduleKey(ScheduleKind.PIPELINE, "p", "fresh"))
+            assert fresh == ScheduleState(SINCE, None)
             assert tx.schedules.state(ScheduleKey(ScheduleKind.PIPELINE, "p", "manual")) is None
         with store.write() as tx:  # the migrated claim still guards its slot
             key = ScheduleKey(ScheduleKind.PIPELINE, "p", "daily")

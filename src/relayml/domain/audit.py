@@ -49,6 +49,8 @@ class Event(StrEnum):
     PIPELINE_REGISTER = "pipeline.register"
     PIPELINE_STEP = "pipeline.step"
     PIPELINE_FINISH = "pipeline.finish"
+    SCHEDULE_PAUSE = "schedule.pause"
+    SCHEDULE_RESUME = "schedule.resume"
     WEBHOOK_ADD = "webhook.add"
     WEBHOOK_REMOVE = "webhook.remove"
     ALIAS_MOVE = "alias.move"

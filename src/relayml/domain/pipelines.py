@@ -9,6 +9,7 @@ from enum import StrEnum
 from typing import Any
 
 from relayml.domain.enums import parse_enum
+from relayml.domain.scheduling import Pause
 from relayml.domain.tracking import DEPRECATED_SUCCEEDED, RunStatus
 from relayml.errors import InvalidInput, UserCodeError
 
@@ -140,7 +141,9 @@ class PipelineInfo:
     created_by: str
     updated_at: datetime
     last_scheduled: datetime | None = None  # the last cron slot a scheduled run was started for
-    schedule_since: datetime | None = None  # when the current schedule was set
+    schedule_since: datetime | None = None  # when the current schedule was set (or resumed)
+    paused: Pause | None = None  # paused schedules start nothing until resumed
+    next_run: datetime | None = None  # the slot the scheduler starts next, as of the read
 
 
 @dataclass

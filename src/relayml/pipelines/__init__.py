@@ -30,12 +30,15 @@ if TYPE_CHECKING:
 __all__ = [
     "Pipeline",
     "Step",
+    "get",
     "get_run",
     "list",
     "logs",
     "output",
+    "pause",
     "pipeline",
     "register",
+    "resume",
     "run",
     "runs",
     "step",
@@ -111,6 +114,26 @@ def register(
         if info.name == pipe.name:
             return info
     raise AssertionError("registered pipeline not listed")  # pragma: no cover
+
+
+def get(name: str, *, project: str | None = None) -> PipelineInfo:
+    """A registered pipeline: its schedule, when it runs next (`next_run`), any pause."""
+    backend, default_project, _ = _session()
+    return backend.pipelines.get_pipeline(project or default_project, name)
+
+
+def pause(name: str, reason: str, *, project: str | None = None) -> PipelineInfo:
+    """Pause a pipeline's schedule: `relay scheduler` starts nothing of it until `resume`.
+    Manual runs and backfills still run. Needs schedule.manage; audited."""
+    backend, default_project, _ = _session()
+    return backend.pipelines.pause(project or default_project, name, reason)
+
+
+def resume(name: str, *, project: str | None = None) -> PipelineInfo:
+    """Resume a paused schedule from now: the slots missed while paused are not run
+    (backfill them if they are needed). Audited."""
+    backend, default_project, _ = _session()
+    return backend.pipelines.resume(project or default_project, name)
 
 
 def list_pipelines(project: str | None = None) -> builtins.list[PipelineInfo]:

@@ -32,7 +32,8 @@ from relayml.domain.pipelines import (
 )
 from relayml.domain.refs import parse_ref
 from relayml.domain.roles import Action, is_allowed
-from relayml.domain.scheduling import ScheduleKey, ScheduleKind
+from relayml.domain.scheduling import Pause, Schedule, ScheduleKey, ScheduleKind, next_slot
+from relayml.domain.text import check_reason
 from relayml.domain.tracking import RunStatus, check_run_id, parse_status
 from relayml.errors import Conflict, InvalidInput, NotFound
 from relayml.services.base import ServiceBase, utcnow
@@ -50,6 +51,25 @@ def _text(value: str | None) -> str | None:
     if value is None:
         return None
     return value if len(value) <= MAX_TEXT else value[: MAX_TEXT - 20] + "\n... (truncated)"
+
+
+def _key(project: str, name: str) -> ScheduleKey:
+    return ScheduleKey(ScheduleKind.PIPELINE, project, name)
+
+
+def _with_next_run(info: PipelineInfo, now: datetime) -> PipelineInfo:
+    """The pipeline with the slot its schedule starts next, as of `now` (None when it has no
+    schedule or is paused)."""
+    if info.schedule is not None:
+        schedule = Schedule(
+            _key(info.project, info.name),
+            info.schedule,
+            info.schedule_since,
+            info.last_scheduled,
+            info.paused,
+        )
+        info.next_run = next_slot(schedule, now)
+    return info
 
 
 def _check_module(module: str) -> str:
@@ -118,19 +138,88 @@ class PipelineService(ServiceBase):
                 updated_at=now,
             )
             tx.pipelines.save_pipeline(info)
-            key = ScheduleKey(ScheduleKind.PIPELINE, project, name)
             if old is not None and old.schedule == cron:
                 info.schedule_since, info.last_scheduled = old.schedule_since, old.last_scheduled
-            elif cron is not None:
-                info.schedule_since = now  # a new schedule catches up from now, not from 1970
-                tx.schedules.restart(key, now)
-            else:
-                tx.schedules.remove(key)
+            else:  # a new schedule catches up from now, not from 1970; a pause stays
+                info.schedule_since = now if cron is not None else None
+                tx.schedules.restart(_key(project, name), info.schedule_since)
+            info.paused = old.paused if old is not None else None
             payload = {"module": module, "schedule": cron, "params": info.params}
             self.record(
                 tx, who, roles, Event.PIPELINE_REGISTER, project, EntityKind.PIPELINE, name, payload
             )
-            return info
+            return _with_next_run(info, now)
+
+    def get_pipeline(self, who: Principal, project: str, name: str) -> PipelineInfo:
+        """One pipeline: its code reference, graph, schedule with its next run, pause."""
+        check_name("pipeline", name)
+        with self.read() as tx:
+            self.require_in_project(
+                tx, who, Action.PIPELINE_READ, project, EntityKind.PIPELINE, name
+            )
+            return _with_next_run(self._pipeline(tx, project, name), utcnow())
+
+    def pause(self, who: Principal, project: str, name: str, reason: str) -> PipelineInfo:
+        """Pause a pipeline's schedule: no scheduler starts it until it is resumed. Manual
+        runs and backfills still run."""
+        check_name("pipeline", name)
+        text = check_reason("pause reason", reason)
+        with self.write() as tx:
+            roles = self.require_in_project(
+                tx, who, Action.SCHEDULE_MANAGE, project, EntityKind.PIPELINE, name
+            )
+            info = self._pipeline(tx, project, name)
+            if info.schedule is None:
+                raise Conflict(
+                    f"pipeline {name!r} has no schedule to pause: it runs only when started; "
+                    "give it one with @relay.pipeline(schedule='0 3 * * *')"
+                )
+            if info.paused is not None:
+                raise Conflict(
+                    f"pipeline {name!r} is paused already, by {info.paused.by} since "
+                    f"{info.paused.at:%Y-%m-%d %H:%M} UTC: {info.paused.reason}"
+                )
+            now = utcnow()
+            if not tx.schedules.pause(_key(project, name), Pause(who.user, now, text)):
+                raise Conflict(f"pipeline {name!r} was paused at the same moment by someone else")
+            payload = {"reason": text, "schedule": info.schedule}
+            self.record(
+                tx, who, roles, Event.SCHEDULE_PAUSE, project, EntityKind.PIPELINE, name, payload
+            )
+            return _with_next_run(self._pipeline(tx, project, name), now)
+
+    def resume(self, who: Principal, project: str, name: str) -> PipelineInfo:
+        """Resume a paused schedule. It catches up from now, as a new schedule does: the slots
+        missed while it was paused are not run (backfill them if they are needed)."""
+        check_name("pipeline", name)
+        with self.write() as tx:
+            roles = self.require_in_project(
+                tx, who, Action.SCHEDULE_MANAGE, project, EntityKind.PIPELINE, name
+            )
+            info = self._pipeline(tx, project, name)
+            paused = info.paused
+            if paused is None:
+                raise Conflict(f"pipeline {name!r} is not paused")
+            now = utcnow()
+            if not tx.schedules.resume(_key(project, name), now):
+                raise Conflict(f"pipeline {name!r} was resumed at the same moment by someone else")
+            payload = {
+                "paused_by": paused.by,
+                "paused_at": paused.at.isoformat(),
+                "pause_reason": paused.reason,
+            }
+            self.record(
+                tx, who, roles, Event.SCHEDULE_RESUME, project, EntityKind.PIPELINE, name, payload
+            )
+            return _with_next_run(self._pipeline(tx, project, name), now)
+
+    def _pipeline(self, tx: Transaction, project: str, name: str) -> PipelineInfo:
+        info = tx.pipelines.get_pipeline(project, name)
+        if info is None:
+            raise NotFound(
+                f"no pipeline {name!r} in project {project!r}; see them with: relay pipelines ls"
+            )
+        return info
 
     def list_pipelines(
         self, who: Principal, project: str | None = None, *, scheduled: bool = False
@@ -141,13 +230,16 @@ class PipelineService(ServiceBase):
                 self.require_in_project(
                     tx, who, Action.PIPELINE_READ, project, EntityKind.PROJECT, project
                 )
-                return tx.pipelines.list_pipelines([project], scheduled)
-            readable = [
-                p.name
-                for p in tx.identity.list_projects()
-                if is_allowed(self.roles(tx, who.user, p.name), Action.PIPELINE_READ)
-            ]
-            return tx.pipelines.list_pipelines(readable, scheduled)
+                found = tx.pipelines.list_pipelines([project], scheduled)
+            else:
+                readable = [
+                    p.name
+                    for p in tx.identity.list_projects()
+                    if is_allowed(self.roles(tx, who.user, p.name), Action.PIPELINE_READ)
+                ]
+                found = tx.pipelines.list_pipelines(readable, scheduled)
+        now = utcnow()
+        return [_with_next_run(info, now) for info in found]
 
     # runs --------------------------------------------------------------------------------
     def start_run(
@@ -186,7 +278,13 @@ class PipelineService(ServiceBase):
                 self.require(
                     tx, who, Action.SCHEDULE_MANAGE, project, EntityKind.PIPELINE, pipeline
                 )
-                key = ScheduleKey(ScheduleKind.PIPELINE, project, pipeline)
+                key = _key(project, pipeline)
+                state = tx.schedules.state(key)
+                if state is not None and state.paused is not None:
+                    raise Conflict(
+                        f"pipeline {pipeline!r} is {state.paused}; its slots are not started "
+                        f"until: relay pipelines resume {pipeline}"
+                    )
                 if not tx.schedules.claim(key, scheduled_for, who.user, utcnow()):
                     raise Conflict(
                         f"pipeline {pipeline!r} already started for the slot "

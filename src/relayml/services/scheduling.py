@@ -13,7 +13,7 @@ from relayml.domain.audit import EntityKind
 from relayml.domain.identity import Principal
 from relayml.domain.pipelines import check_cron
 from relayml.domain.roles import Action
-from relayml.domain.scheduling import Schedule, ScheduleKey, ScheduleKind
+from relayml.domain.scheduling import Schedule, ScheduleKey, ScheduleKind, ScheduleState
 from relayml.errors import InvalidInput
 from relayml.services.base import ServiceBase, utcnow
 
@@ -34,8 +34,8 @@ class SchedulingService(ServiceBase):
             self.require_in_project(
                 tx, who, MANAGE[key.kind], key.project, EntityKind.SCHEDULE, str(key)
             )
-            since, last = tx.schedules.state(key) or (None, None)
-        return Schedule(key, cron_text, since, last)
+            state = tx.schedules.state(key) or ScheduleState()
+        return Schedule(key, cron_text, state.since, state.last_slot, state.paused)
 
     def restart(self, who: Principal, key: ScheduleKey, since: datetime | None = None) -> None:
         """(Re)start a schedule: slots up to `since` (default: now) are not due."""

@@ -147,6 +147,62 @@ class PipelineContract:
         (info,) = b.pipelines.list_pipelines(p)
         assert info.last_scheduled == slot
 
+    def test_next_run_pause_and_resume(self, contract: ContractEnv) -> None:
+        b = contract.admin
+        p = contract.new_project()
+        before = datetime.now(UTC)
+        info = b.pipelines.register(p, "daily", module="m:d", schedule="0 3 * * *", steps=GRAPH)
+        assert info.next_run is not None and info.paused is None
+        assert (info.next_run.hour, info.next_run.minute) == (3, 0)
+        assert before < info.next_run <= before + timedelta(days=1)  # the first slot after now
+        assert b.pipelines.get_pipeline(p, "daily").next_run == info.next_run
+        b.pipelines.register(p, "adhoc", module="m:a", steps=GRAPH)
+        assert b.pipelines.get_pipeline(p, "adhoc").next_run is None
+
+        engineer = contract.as_role(p, "data_engineer")
+        paused = engineer.pipelines.pause(p, "daily", "  source down until Monday ")
+        assert paused.paused is not None and paused.next_run is None
+        assert paused.paused.reason == "source down until Monday"
+        assert paused.paused.by != "" and paused.paused.at >= before
+        (listed,) = [x for x in b.pipelines.list_pipelines(p) if x.name == "daily"]
+        assert listed.paused == paused.paused and listed.next_run is None
+        slot = before.replace(hour=3, minute=0, second=0, microsecond=0) + timedelta(days=1)
+        with pytest.raises(Conflict, match="paused by"):  # a scheduler cannot claim its slots
+            b.pipelines.start_run(p, "daily", steps=GRAPH, trigger="schedule", scheduled_for=slot)
+        with pytest.raises(Conflict, match="paused already"):
+            b.pipelines.pause(p, "daily", "again")
+        kept = b.pipelines.register(p, "daily", module="m:d", schedule="0 4 * * *", steps=GRAPH)
+        assert kept.paused == paused.paused  # a new cron in the code does not undo the pause
+
+        for bad in ("", "   ", "\ud800 lone surrogate", "x" * 2001, "nul\x00"):
+            with pytest.raises(InvalidInput):
+                b.pipelines.pause(p, "adhoc", bad)
+        with pytest.raises(Conflict, match="no schedule"):
+            b.pipelines.pause(p, "adhoc", "why not")
+        with pytest.raises(NotFound):
+            b.pipelines.pause(p, "missing", "gone")
+        with pytest.raises(InvalidInput):
+            b.pipelines.get_pipeline(p, "bad name!")
+        scientist = contract.as_role(p, "data_scientist")
+        assert scientist.pipelines.get_pipeline(p, "daily").paused is not None
+        with pytest.raises(PermissionDenied):
+            scientist.pipelines.resume(p, "daily")
+
+        resumed = engineer.pipelines.resume(p, "daily")
+        assert resumed.paused is None and resumed.schedule == "0 4 * * *"
+        assert resumed.schedule_since is not None and resumed.schedule_since >= paused.paused.at
+        assert resumed.next_run is not None and resumed.next_run > resumed.schedule_since
+        assert (resumed.next_run.hour, resumed.next_run.minute) == (4, 0)
+        with pytest.raises(Conflict, match="not paused"):
+            engineer.pipelines.resume(p, "daily")
+        run = b.pipelines.start_run(
+            p, "daily", steps=GRAPH, trigger="schedule", scheduled_for=resumed.next_run
+        )
+        assert run.scheduled_for == resumed.next_run
+        events = b.audit.log(project=p, entity_kind="pipeline", entity_id="daily")
+        actions = [e.action for e in events]
+        assert "schedule.pause" in actions and "schedule.resume" in actions
+
     def test_pipeline_permissions(self, contract: ContractEnv) -> None:
         p = contract.new_project()
         contract.admin.pipelines.register(p, "etl", module="m:etl", steps=GRAPH[:1])

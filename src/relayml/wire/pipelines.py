@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from pydantic import Field
+
 from relayml.domain.pipelines import (
     PipelineInfo,
     PipelineRun,
@@ -14,6 +16,7 @@ from relayml.domain.pipelines import (
     Trigger,
     check_step_name,
 )
+from relayml.domain.scheduling import Pause
 from relayml.domain.tracking import RunStatus
 from relayml.wire.common import (
     Time,
@@ -37,6 +40,21 @@ class StepSpecOut(WireModel):
         return StepSpec(check_step_name(self.name), tuple(self.upstream))
 
 
+class PauseOut(WireModel):
+    """Who paused a schedule, when, and why."""
+
+    by: str
+    at: Time
+    reason: str
+
+    @classmethod
+    def from_domain(cls, obj: Pause) -> PauseOut:
+        return cls(by=obj.by, at=time_out(obj.at), reason=obj.reason)
+
+    def to_domain(self) -> Pause:
+        return Pause(by=self.by, at=time_in(self.at), reason=self.reason)
+
+
 class PipelineOut(WireModel):
     project: str
     name: str
@@ -49,6 +67,10 @@ class PipelineOut(WireModel):
     updated_at: Time
     last_scheduled: Time | None = None
     schedule_since: Time | None = None
+    paused: PauseOut | None = None
+    next_run: Time | None = Field(
+        None, description="The slot the scheduler starts next; null without a schedule or paused"
+    )
 
     @classmethod
     def from_domain(cls, obj: PipelineInfo) -> PipelineOut:
@@ -64,6 +86,8 @@ class PipelineOut(WireModel):
             updated_at=time_out(obj.updated_at),
             last_scheduled=maybe_time_out(obj.last_scheduled),
             schedule_since=maybe_time_out(obj.schedule_since),
+            paused=PauseOut.from_domain(obj.paused) if obj.paused else None,
+            next_run=maybe_time_out(obj.next_run),
         )
 
     def to_domain(self) -> PipelineInfo:
@@ -79,6 +103,8 @@ class PipelineOut(WireModel):
             updated_at=time_in(self.updated_at),
             last_scheduled=maybe_time_in(self.last_scheduled),
             schedule_since=maybe_time_in(self.schedule_since),
+            paused=self.paused.to_domain() if self.paused else None,
+            next_run=maybe_time_in(self.next_run),
         )
 
 

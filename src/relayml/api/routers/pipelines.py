@@ -41,6 +41,10 @@ class PipelineRegister(Body):
     steps: list[StepSpecBody] = Field(default_factory=list)
 
 
+class PipelinePause(Body):
+    reason: str = Field(examples=["upstream source down until Monday"])
+
+
 class PipelineRunStart(Body):
     steps: list[StepSpecBody] = Field(min_length=1)
     trigger: str = "manual"
@@ -154,6 +158,36 @@ def list_pipelines(
 ) -> Response:
     found = services.pipelines.list_pipelines(who, project, scheduled=scheduled)
     return json([PipelineOut.from_domain(p) for p in found])
+
+
+@router.get(
+    "/projects/{project}/pipelines/{name}",
+    response_model=PipelineOut,
+    summary="A pipeline: code reference, graph, schedule with its next run, pause",
+)
+def get_pipeline(project: str, name: str, services: ServicesDep, who: PrincipalDep) -> Response:
+    return json(PipelineOut.from_domain(services.pipelines.get_pipeline(who, project, name)))
+
+
+@router.post(
+    "/projects/{project}/pipelines/{name}/pause",
+    response_model=PipelineOut,
+    summary="Pause a pipeline's schedule, with the reason (audited)",
+)
+def pause(
+    project: str, name: str, body: PipelinePause, services: ServicesDep, who: PrincipalDep
+) -> Response:
+    info = services.pipelines.pause(who, project, name, body.reason)
+    return json(PipelineOut.from_domain(info))
+
+
+@router.post(
+    "/projects/{project}/pipelines/{name}/resume",
+    response_model=PipelineOut,
+    summary="Resume a paused schedule from now; slots missed while paused are not run (audited)",
+)
+def resume(project: str, name: str, services: ServicesDep, who: PrincipalDep) -> Response:
+    return json(PipelineOut.from_domain(services.pipelines.resume(who, project, name)))
 
 
 @router.post(

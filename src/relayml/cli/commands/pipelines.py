@@ -1,4 +1,4 @@
-"""`relay pipelines ls|register|run|runs|show` and `relay scheduler`."""
+"""`relay pipelines ls|register|run|runs|show|pause|resume` and `relay scheduler`."""
 
 from __future__ import annotations
 
@@ -13,7 +13,8 @@ from relayml.cli import output, state
 if TYPE_CHECKING:
     from rich.tree import Tree
 
-    from relayml.domain.pipelines import PipelineRun, StepRun
+    from relayml.client.base import Backend
+    from relayml.domain.pipelines import PipelineInfo, PipelineRun, StepRun
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON on stdout.")]
 ProjectOpt = Annotated[str | None, typer.Option("--project", "-p", help="Project.")]
@@ -113,13 +114,26 @@ def ls(project: ProjectOpt = None, as_json: JsonFlag = False) -> None:
         output.emit_json([PipelineOut.from_domain(p) for p in found])
         return
     t = output.table(
-        "pipeline", "steps", "schedule", "module", "updated", title=f"Pipelines in {name}"
-    )
+        "pipeline", "steps", "schedule", "next run", "module", "updated",
+        title=f"Pipelines in {name}",
+    )  # fmt: skip
     for p in found:
-        t.add_row(p.name, str(len(p.steps)), p.schedule or "-", p.module, output.when(p.updated_at))
+        t.add_row(
+            p.name, str(len(p.steps)), p.schedule or "-", _next_run(p), p.module,
+            output.when(p.updated_at),
+        )  # fmt: skip
     output.print_(t)
     if not found:
         output.print_("[dim]no pipelines yet: relay pipelines run FILE.py:NAME registers one[/]")
+
+
+def _next_run(p: PipelineInfo) -> str:
+    """When the scheduler starts it next, or who paused it and why."""
+    if p.paused is not None:
+        return f"[yellow]paused[/] by {p.paused.by}: {output.escape(p.paused.reason)}"
+    if p.next_run is None:
+        return "-"
+    return f"{output.when(p.next_run, seconds=False)} UTC"
 
 
 def register_pipeline(
@@ -233,18 +247,29 @@ def runs(
 
 
 def show(
-    run_id: Annotated[str, typer.Argument(help="A pipeline run id.")],
+    target: Annotated[str, typer.Argument(help="A pipeline run id, or a pipeline's name.")],
     logs: Annotated[
         str | None, typer.Option("--logs", help="Print what this step printed instead.")
     ] = None,
+    project: ProjectOpt = None,
     as_json: JsonFlag = False,
 ) -> None:
-    """A pipeline run: the DAG with step states and durations, errors, or a step's logs."""
+    """A pipeline run (the DAG with step states and durations, errors, or a step's logs), or
+    a pipeline (its schedule and next run, or who paused it and why)."""
 
+    from relayml.domain.pipelines import PipelineRun
     from relayml.scratch import scratch_dir
 
     with state.backend() as backend:
-        result = backend.pipelines.get_run(run_id)
+        found = _run_or_pipeline(backend, target, project)
+        if not isinstance(found, PipelineRun):
+            if logs is not None:
+                from relayml.errors import InvalidInput
+
+                raise InvalidInput(f"--logs reads a step of a run; {target!r} is a pipeline")
+            _show_pipeline(found, as_json)
+            return
+        result, run_id = found, found.id
         if logs is not None:
             digest = result.step(logs).logs_digest
             if digest is None:
@@ -265,6 +290,91 @@ def show(
         output.print_(f"[red]step {s.name} failed:[/] {output.escape(s.error or '')}")
         if s.user_traceback:
             output.print_(output.escape(s.user_traceback.rstrip()))
+
+
+def _run_or_pipeline(backend: Backend, target: str, project: str | None) -> Any:
+    """The run with this id, else the project's pipeline of this name."""
+    from relayml.errors import NotFound
+
+    looks_like_run = len(target) == 32 and target.isalnum()
+    if looks_like_run:
+        try:
+            return backend.pipelines.get_run(target)
+        except NotFound:
+            pass
+    name = state.project(project)
+    try:
+        return backend.pipelines.get_pipeline(name, target)
+    except NotFound:
+        if not looks_like_run:
+            raise
+        raise NotFound(
+            f"no pipeline run {target!r}, and no pipeline of that name in project {name!r}; "
+            "list them with: relay pipelines runs, relay pipelines ls"
+        ) from None
+
+
+def _show_pipeline(p: PipelineInfo, as_json: bool) -> None:
+    if as_json:
+        from relayml.wire.pipelines import PipelineOut
+
+        output.emit_json(PipelineOut.from_domain(p))
+        return
+    output.print_(f"[bold]{p.project}/{p.name}[/]  {p.module}")
+    if p.schedule is not None:
+        output.print_(f"schedule  {p.schedule} (UTC)   next run  {_next_run(p)}")
+        if p.last_scheduled is not None:
+            output.print_(f"last slot started  {output.when(p.last_scheduled, seconds=False)} UTC")
+    elif p.paused is not None:
+        output.print_(f"no schedule   {_next_run(p)}")
+    else:
+        output.print_("no schedule: it runs when started (relay pipelines run)")
+    if p.paused is not None:
+        when = output.when(p.paused.at)
+        output.print_(f"paused at {when} UTC; resume with: relay pipelines resume {p.name}")
+    if p.params:
+        output.print_(f"parameters  {output.escape(json.dumps(p.params))}")
+    graph = ", ".join(
+        s.name + (f" (reads {', '.join(s.upstream)})" if s.upstream else "") for s in p.steps
+    )
+    output.print_(f"steps  {graph or '-'}")
+    output.print_(
+        f"registered {output.when(p.created_at)} by {p.created_by}, "
+        f"updated {output.when(p.updated_at)}"
+    )
+
+
+def pause(
+    name: Annotated[str, typer.Argument(help="The pipeline.")],
+    reason: Annotated[str, typer.Option("--reason", help="Why, for whoever reads it next.")],
+    project: ProjectOpt = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Pause a pipeline's schedule: the scheduler starts nothing of it until it is resumed
+    (manual runs and backfills still run). Audited."""
+    with state.backend() as backend:
+        info = backend.pipelines.pause(state.project(project), name, reason)
+    if as_json:
+        _show_pipeline(info, True)
+        return
+    why = output.escape(info.paused.reason if info.paused else reason)
+    output.print_(f"paused {info.name}: {why}")
+    output.print_(f"[dim]relay pipelines resume {info.name} starts its schedule again[/]")
+
+
+def resume(
+    name: Annotated[str, typer.Argument(help="The paused pipeline.")],
+    project: ProjectOpt = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Resume a paused schedule from now: the slots missed while it was paused are not run
+    (relay pipelines backfill runs them). Audited."""
+    with state.backend() as backend:
+        info = backend.pipelines.resume(state.project(project), name)
+    if as_json:
+        _show_pipeline(info, True)
+        return
+    output.print_(f"resumed {info.name}; next run {_next_run(info)}")
 
 
 def scheduler(
@@ -317,5 +427,7 @@ def register(app: typer.Typer) -> None:
     group.command("run")(run)
     group.command("runs")(runs)
     group.command("show")(show)
+    group.command("pause")(pause)
+    group.command("resume")(resume)
     app.add_typer(group, name="pipelines", no_args_is_help=True)
     app.command("scheduler")(scheduler)

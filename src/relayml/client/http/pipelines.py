@@ -63,6 +63,20 @@ class HttpPipelines:
         rows = self.t.call("GET", f"{API}/pipelines", params=params)
         return [PipelineOut.model_validate(p).to_domain() for p in rows]
 
+    def get_pipeline(self, project: str, name: str) -> PipelineInfo:
+        found = self.t.call("GET", _pipeline_url(project, name))
+        return PipelineOut.model_validate(found).to_domain()
+
+    def pause(self, project: str, name: str, reason: str) -> PipelineInfo:
+        found = self.t.call(
+            "POST", f"{_pipeline_url(project, name)}/pause", json={"reason": reason}
+        )
+        return PipelineOut.model_validate(found).to_domain()
+
+    def resume(self, project: str, name: str) -> PipelineInfo:
+        found = self.t.call("POST", f"{_pipeline_url(project, name)}/resume", json={})
+        return PipelineOut.model_validate(found).to_domain()
+
     def start_run(
         self,
         project: str,

@@ -103,7 +103,10 @@ class HttpTransport:
         json: Any = None,
         params: dict[str, Any] | None = None,
     ) -> Any:
-        content = orjson.dumps(json) if json is not None else None
+        try:
+            content = orjson.dumps(json) if json is not None else None
+        except TypeError as exc:  # a lone surrogate in text, or a value JSON cannot carry
+            raise InvalidInput(f"the request cannot be sent as JSON: {exc}") from None
         headers: dict[str, str] = (
             {"Content-Type": "application/json"} if content is not None else {}
         )

@@ -21,6 +21,7 @@ from relayml.domain.scheduling import ScheduleKind
 from relayml.domain.tracking import RunStatus
 from relayml.store.sql import schema as s
 from relayml.store.sql._util import utc, utc_or_none
+from relayml.store.sql.scheduling import pause_of
 
 
 # The JSON columns' own codec (`pipelines.steps`, `pipeline_steps.output`): the stored shape is
@@ -70,6 +71,7 @@ def _pipeline(row: Row[Any]) -> PipelineInfo:
         updated_at=utc(row.updated_at),
         last_scheduled=utc_or_none(row.last_slot),
         schedule_since=utc_or_none(row.since),
+        paused=pause_of(row),
     )
 
 
@@ -107,9 +109,16 @@ def _step(row: Row[Any]) -> StepRun:
     )
 
 
-# A pipeline with its schedule's claim state (since, last slot) from schedule_claims.
+# A pipeline with its schedule's claim state (since, last slot, pause) from schedule_claims.
 _claims = s.schedule_claims.c
-_WITH_CLAIMS = select(s.pipelines, _claims.since, _claims.last_slot).select_from(
+_WITH_CLAIMS = select(
+    s.pipelines,
+    _claims.since,
+    _claims.last_slot,
+    _claims.paused_at,
+    _claims.paused_by,
+    _claims.pause_reason,
+).select_from(
     s.pipelines.outerjoin(
         s.schedule_claims,
         and_(

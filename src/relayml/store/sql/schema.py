@@ -340,7 +340,8 @@ pipeline_steps = Table(
 
 # The claim state of every cron schedule, whatever its kind (pipeline, monitor): when the
 # schedule was set, and the newest slot a scheduler claimed. A claim is one conditional UPDATE
-# of this row, so two schedulers racing for a slot leave one winner.
+# of this row, so two schedulers racing for a slot leave one winner. A paused schedule
+# (migration 0016: who, when, why) claims nothing until it is resumed.
 schedule_claims = Table(
     "schedule_claims",
     metadata,
@@ -351,6 +352,9 @@ schedule_claims = Table(
     Column("last_slot", TS, nullable=True),
     Column("claimed_at", TS, nullable=True),
     Column("claimed_by", String(128), nullable=True),
+    Column("paused_at", TS, nullable=True),
+    Column("paused_by", String(128), nullable=True),
+    Column("pause_reason", Text, nullable=True),
 )
 
 # --- notifications (migration 0007) ------------------------------------------------------------
