@@ -4,12 +4,14 @@
     mv = relay.models.register("churn", model, run=run, input_example=X[:5])
     m = relay.models.load("churn@champion"); m.predict(df)
     req = relay.models.promote("churn@3", to="production", note="beats v2 on the holdout")
+    relay.models.score("churn@production", "input.parquet", "scored.parquet")
 
 See docs/ml-engineer.md and docs/governance.md.
 """
 
 from __future__ import annotations
 
+from relayml.scoring import score
 from relayml.sdk.models import (
     archive,
     card,
@@ -41,6 +43,7 @@ __all__ = [
     "register",
     "report",
     "requirements",
+    "score",
     "set_alias",
     "set_card",
     "set_requirement",

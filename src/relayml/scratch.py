@@ -45,7 +45,8 @@ class ScratchDir:
     mtime: float  # the newest modification inside it
 
 
-def _alive(pid: int) -> bool:
+def pid_alive(pid: int) -> bool:
+    """Whether process `pid` still runs (one owned by another user counts as running)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -66,7 +67,7 @@ def orphaned_scratch() -> list[ScratchDir]:
         if not entry.is_dir() or len(parts) != 3 or not parts[1].isdigit():
             continue
         pid = int(parts[1])
-        if _alive(pid):
+        if pid_alive(pid):
             continue
         size, newest = 0, entry.stat().st_mtime
         for sub in entry.rglob("*"):

@@ -79,6 +79,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "pipelines": ("pipelines", "Pipelines: steps as a DAG, cached, retried, scheduled."),
     "webhooks": ("webhooks", "Webhooks: a project's events, signed, to URLs you choose."),
     "models": ("models", "The model registry: versions, aliases, promotion, evaluation."),
+    "score": (
+        "scoring",
+        "Score a Parquet or CSV table of any size with a registry model (here or on Ray).",
+    ),
     "requests": ("requests", "Promotion requests: review them (approve, reject, comment)."),
     "policy": ("requests", "The project's promotion policy, as code."),
     "requirements": ("requests", "Stakeholders' metric bounds on a model."),

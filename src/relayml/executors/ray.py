@@ -75,37 +75,50 @@ class RayAttempt:
             self.ray.wait([self.ref], timeout=_KILL_WAIT)
 
 
+def import_ray(what: str) -> Any:
+    """The ray module, or InvalidInput saying how to install it (`what` needs it)."""
+    try:
+        import ray
+    except ImportError:
+        raise InvalidInput(
+            f"{what} needs Ray; install it with: pip install 'relayml[ray]'"
+        ) from None
+    return ray
+
+
+def start_ray(ray: Any, max_workers: int | None = None) -> bool:
+    """Make Ray ready in this process: the cluster at $RAY_ADDRESS, a Ray already initialised
+    here, or a new local one with `max_workers` CPUs (default: up to 2). True when this call
+    started it, so the caller shuts it down."""
+    if ray.is_initialized():
+        return False
+    address = os.environ.get("RAY_ADDRESS") or None
+    try:
+        if address:
+            ray.init(address=address, log_to_driver=False)
+        else:
+            ray.init(
+                num_cpus=max_workers or min(2, default_workers()),
+                include_dashboard=False,
+                log_to_driver=False,
+            )
+    except Exception as exc:
+        where = f"the Ray cluster at {address}" if address else "a local Ray"
+        raise ServerUnavailable(
+            f"could not start or reach {where}: {type(exc).__name__}: {exc}; "
+            "check RAY_ADDRESS or run with --executor local"
+        ) from None
+    return True
+
+
 class RayExecutor:
     name = "ray"
 
     def __init__(self, max_workers: int | None = None) -> None:
-        try:
-            import ray
-        except ImportError:
-            raise InvalidInput(
-                "the ray executor needs Ray; install it with: pip install 'relayml[ray]'"
-            ) from None
+        ray = import_ray("the ray executor")
         self.ray = ray
-        self.started = False
-        if not ray.is_initialized():
-            address = os.environ.get("RAY_ADDRESS") or None
-            try:
-                if address:
-                    ray.init(address=address, log_to_driver=False)
-                else:
-                    ray.init(
-                        num_cpus=max_workers or min(2, default_workers()),
-                        include_dashboard=False,
-                        log_to_driver=False,
-                    )
-            except Exception as exc:
-                where = f"the Ray cluster at {address}" if address else "a local Ray"
-                raise ServerUnavailable(
-                    f"could not start or reach {where}: {type(exc).__name__}: {exc}; "
-                    "check RAY_ADDRESS or run with --executor local"
-                ) from None
-            self.started = True
-        cpus = int(ray.cluster_resources().get("CPU", 1))  # type: ignore[no-untyped-call]
+        self.started = start_ray(ray, max_workers)
+        cpus = int(ray.cluster_resources().get("CPU", 1))
         self.max_workers = max_workers or max(1, cpus)
         self._remote = ray.remote(num_cpus=1, max_retries=0)(run_attempt)
 

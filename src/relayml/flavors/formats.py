@@ -227,6 +227,16 @@ class LoadedModel:
         """Class probabilities per row, columns in ``classes`` order (classifiers only)."""
         return self._predictor.predict_proba(self._frame(data))
 
+    def predict_with_proba(
+        self, data: Any
+    ) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any] | None]:
+        """``(predict(data), predict_proba(data))``, the input checked once; the probabilities
+        are None for a model that has none. Each is the model's own answer (a calibrated
+        classifier's label need not be its most probable class)."""
+        frame = self._frame(data)
+        proba = self._predictor.predict_proba(frame) if self.has_proba else None
+        return self._predictor.predict(frame), proba
+
     def __repr__(self) -> str:
         return f"LoadedModel(flavor={self.flavor.value!r}, digest={self.digest[:12]}...)"
 

@@ -97,8 +97,19 @@ def load(ref: str, *, unsafe_pickle: bool = False, project: str | None = None) -
     sha256 is checked against the registry's on every load; a pickled version loads only with
     ``unsafe_pickle=True``. Differences from the environment it was trained in that matter are
     warned about (``RuntimeWarning``)."""
-    from relayml.flavors.formats import load_model
+    version, data = fetch(ref, unsafe_pickle=unsafe_pickle, project=project)
+    loaded = load_version(version, data, unsafe_pickle=unsafe_pickle)
+    for warning in loaded.environment_warnings:
+        warnings.warn(f"{version.ref}: {warning}", RuntimeWarning, stacklevel=2)
+    return loaded
 
+
+def fetch(
+    ref: str, *, unsafe_pickle: bool = False, project: str | None = None
+) -> tuple[ModelVersion, bytes]:
+    """The version at `ref` and its artifact's bytes, to load where they are needed (a Ray
+    worker) with `load_version`, which checks them. A pickle is refused here already unless
+    ``unsafe_pickle=True``."""
     backend, proj = _backend(project)
     version = backend.models.get(proj, ref)
     if version.unsafe_pickle and not unsafe_pickle:
@@ -108,16 +119,23 @@ def load(ref: str, *, unsafe_pickle: bool = False, project: str | None = None) -
         )
     with scratch_dir("model") as tmp:
         path = backend.models.download(proj, version.ref, tmp / "model.bin")
-        loaded = load_model(
-            path,
-            flavor=version.flavor,
-            digest=version.digest,
-            signature=version.signature,
-            environment=version.environment,
-            unsafe_pickle=unsafe_pickle,
-        )
-    for warning in loaded.environment_warnings:
-        warnings.warn(f"{version.ref}: {warning}", RuntimeWarning, stacklevel=2)
+        return version, path.read_bytes()
+
+
+def load_version(version: ModelVersion, data: bytes, *, unsafe_pickle: bool = False) -> Any:
+    """`version`'s artifact `data` as a `LoadedModel` (``.version`` is `version`), through the
+    safe loader: its sha256 checked against the registry's, skops' allow-list, pickle only
+    with ``unsafe_pickle=True``."""
+    from relayml.flavors.formats import load_model
+
+    loaded = load_model(
+        data,
+        flavor=version.flavor,
+        digest=version.digest,
+        signature=version.signature,
+        environment=version.environment,
+        unsafe_pickle=unsafe_pickle,
+    )
     loaded.version = version  # type: ignore[attr-defined]
     return loaded
 

@@ -82,11 +82,13 @@ def open_csv(
     dtypes: Mapping[str, str] | None = None,
     *,
     contract_types: Mapping[str, str] | None = None,
+    declared_in: str = "the contract",
 ) -> tuple[Any, Iterator[Any]]:
     """``(schema, record batches)`` of a CSV file, read block by block with the given types.
 
     ``dtypes`` must name columns the file has; ``contract_types`` (a contract's declared
-    types, for columns it has) give way to ``dtypes``.
+    types, for columns it has, or a model signature's: ``declared_in`` says which, for the
+    error message) give way to ``dtypes``.
     """
     import pyarrow as pa
     import pyarrow.csv as pcsv
@@ -104,7 +106,7 @@ def open_csv(
         reader = pcsv.open_csv(path, read_options=read, parse_options=parse,
                                convert_options=convert)  # fmt: skip
     except pa.ArrowInvalid as exc:
-        failure = _Failure(path, parse, {**declared, **given}, origin)
+        failure = _Failure(path, parse, {**declared, **given}, origin, declared_in)
         raise failure.error(exc, 0) from None
     except OSError as exc:
         raise InvalidInput(f"cannot read CSV file {str(path)!r}: {exc}") from None
@@ -115,7 +117,8 @@ def open_csv(
             f"it has {reader.schema.names}"
         )
     schema = reader.schema.remove_metadata()
-    failure = _Failure(path, parse, dict(zip(schema.names, schema.types, strict=True)), origin)
+    types = dict(zip(schema.names, schema.types, strict=True))
+    failure = _Failure(path, parse, types, origin, declared_in)
     return schema, _batches(reader, failure)
 
 
@@ -136,8 +139,16 @@ def _batches(reader: Any, failure: _Failure) -> Iterator[Any]:
 class _Failure:
     """Explains a conversion error: which column, which row, which two types."""
 
-    def __init__(self, path: Path, parse: Any, types: Mapping[str, Any], origin: dict[str, str]):
+    def __init__(
+        self,
+        path: Path,
+        parse: Any,
+        types: Mapping[str, Any],
+        origin: dict[str, str],
+        declared_in: str,
+    ) -> None:
         self.path, self.parse, self.types, self.origin = path, parse, types, origin
+        self.declared_in = declared_in
 
     def error(self, exc: Exception, start: int) -> InvalidInput:
         found = self._locate(str(exc), start)
@@ -159,9 +170,9 @@ class _Failure:
         how = self.origin.get(column)
         if how == "contract":
             message = (
-                f"{where} is {expected} in the contract, but data row {row} holds {seen} "
-                f"{value}. Fix the file or the contract, or read the column as {seen} "
-                f"({fix}) and let the contract's type check report it"
+                f"{where} is {expected} in {self.declared_in}, but data row {row} holds "
+                f"{seen} {value}. Fix the file or {self.declared_in}, or read the column as "
+                f"{seen} ({fix}) and let the check against {self.declared_in} report it"
             )
         elif how == "given":
             message = (
