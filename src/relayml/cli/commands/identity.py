@@ -144,13 +144,20 @@ def tokens_ls(
         str | None, typer.Option("--user", "-u", help="Only this user's tokens.")
     ] = None,
     as_json: JsonFlag = False,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="Print only token ids, one per line.")
+    ] = False,
 ) -> None:
     """List tokens (never their secrets): your own; a platform admin sees everyone's."""
+    import sys
     from datetime import UTC, datetime
 
     with state.backend() as backend:
         me = backend.user
         tokens = backend.identity.list_tokens(user)
+    if quiet:
+        sys.stdout.write("".join(f"{tok.id}\n" for tok in tokens))
+        return
     if as_json:
         output.emit_json(tokens)
         return

@@ -37,6 +37,9 @@ def ls(
     ] = None,
     project: Annotated[str | None, typer.Option("--project", "-p", help="Project.")] = None,
     as_json: JsonFlag = False,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="Print only run ids, one per line.")
+    ] = False,
 ) -> None:
     """Search a project's runs (newest first unless --order-by)."""
     name = state.project(project)
@@ -50,6 +53,9 @@ def ls(
             page_token=page_token,
         )
     more = f"more runs: add --page-token {page.next_page_token}" if page.next_page_token else ""
+    if quiet:
+        sys.stdout.write("".join(f"{r.id}\n" for r in page.runs))
+        return
     if as_json:
         from relayml.wire.tracking import RunOut
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from typing import Annotated
 
 import typer
@@ -33,11 +34,20 @@ def add(
     output.print_("[dim]check each delivery's Relay-Signature with it (docs/webhooks.md)[/]")
 
 
-def ls(project: ProjectOpt = None, as_json: JsonOpt = False) -> None:
+def ls(
+    project: ProjectOpt = None,
+    as_json: JsonOpt = False,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="Print only webhook ids, one per line.")
+    ] = False,
+) -> None:
     """The project's webhooks (never their secrets)."""
     proj = state.project(project)
     with state.backend() as backend:
         hooks = backend.notifications.list_webhooks(proj)
+    if quiet:
+        sys.stdout.write("".join(f"{h.id}\n" for h in hooks))
+        return
     if as_json:
         output.emit_json(hooks)
         return
