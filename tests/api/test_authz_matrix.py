@@ -286,6 +286,10 @@ ROUTES: dict[tuple[str, str], Route] = {
     ("POST", "/api/v1/projects/{project}/pipelines/{name}/resume"): Route(
         (A.SCHEDULE_MANAGE,), resume_daily
     ),
+    ("GET", "/api/v1/projects/{project}/pipelines/{name}/backfill-plan"): Route(
+        (A.PIPELINE_RUN,),
+        get("/projects/{P}/pipelines/daily/backfill-plan", start="2026-11-01", end="2026-11-07"),
+    ),
     ("POST", "/api/v1/projects/{project}/pipelines/{name}/runs"): Route(
         (A.PIPELINE_RUN,), post("/projects/{P}/pipelines/nightly/runs", {"steps": [{"name": "a"}]})
     ),

@@ -44,6 +44,7 @@ EXPECTED_ROUTES = {
     ("GET", "/api/v1/projects/{project}/pipelines/{name}"),
     ("POST", "/api/v1/projects/{project}/pipelines/{name}/pause"),
     ("POST", "/api/v1/projects/{project}/pipelines/{name}/resume"),
+    ("GET", "/api/v1/projects/{project}/pipelines/{name}/backfill-plan"),
     ("POST", "/api/v1/projects/{project}/pipelines/{name}/runs"),
     ("GET", "/api/v1/projects/{project}/pipeline-runs"),
     ("GET", "/api/v1/pipeline-runs/{run_id}"),

@@ -111,3 +111,60 @@ def test_pause_resume_and_the_next_run(tmp_path: Path) -> None:
     assert "resumed nightly; next run" in resumed.out and "03:00 UTC" in resumed.out
     audit = relay("audit", "log", "--json", "--action", "schedule.pause")
     assert audit.code == 0 and "nightly" in audit.out
+
+
+BACKFILLED = """
+import relayml as relay
+
+@relay.step
+def day(slot: str) -> str:
+    if slot.startswith("2026-11-02"):
+        raise ValueError(f"no data for {slot}")
+    return slot[:10]
+
+@relay.pipeline(schedule="0 3 * * *")
+def daily(slot: str = "by hand"):
+    day(slot)
+"""
+
+
+def test_backfill_a_date_range(tmp_path: Path) -> None:
+    (tmp_path / "etl.py").write_text(textwrap.dedent(BACKFILLED))
+    relay = Relay(tmp_path / ".relay")
+    assert relay("pipelines", "register", "etl.py:daily").code == 0
+
+    first = relay("pipelines", "backfill", "daily", "--from", "2026-11-01", "--to", "2026-11-03")
+    assert first.code == 10, first.err  # a backfilled run failed
+    assert "backfilling daily: 3 slot(s) of '0 3 * * *'" in first.out
+    for day in ("2026-11-01 03:00", "2026-11-02 03:00", "2026-11-03 03:00"):
+        assert day in first.out
+    assert "2 finished, 1 failed, 0 skipped" in first.out
+    assert "1 of 3 backfilled runs of pipeline 'daily' failed" in first.err
+
+    again = relay(
+        "pipelines", "backfill", "daily", "--from", "2026-11-01", "--to", "2026-11-03", "--json"
+    )
+    assert again.code == 10
+    done = again.json()
+    assert [s["slot"][:10] for s in done["plan"]["skipped"]] == ["2026-11-01", "2026-11-03"]
+    assert [(r["scheduled_for"], r["status"]) for r in done["runs"]] == [
+        ("2026-11-02T03:00:00+00:00", "failed")
+    ]
+    shown = relay("pipelines", "backfill", "daily", "--from", "2026-11-01", "--to", "2026-11-01")
+    assert shown.code == 0 and "skipped 2026-11-01 03:00" in shown.out
+    rerun = relay(
+        "pipelines", "backfill", "daily", "--from", "2026-11-01", "--to", "2026-11-01", "--rerun"
+    )
+    assert rerun.code == 0 and "1 finished, 0 failed, 0 skipped" in rerun.out
+    runs = relay("pipelines", "runs", "daily", "--json").json()
+    assert len(runs) == 5 and {r["trigger"] for r in runs} == {"backfill"}
+    assert relay("pipelines", "ls", "--json").json()[0]["last_scheduled"] is None
+
+    backwards = relay(
+        "pipelines", "backfill", "daily", "--from", "2026-11-07", "--to", "2026-11-01"
+    )
+    assert backwards.code == 2 and "before it starts" in backwards.err
+    garbled = relay("pipelines", "backfill", "daily", "--from", "11/01/2026", "--to", "2026-11-02")
+    assert garbled.code == 2 and "is not a date" in garbled.err
+    missing = relay("pipelines", "backfill", "nope", "--from", "2026-11-01", "--to", "2026-11-02")
+    assert missing.code != 0 and "no pipeline 'nope'" in missing.err

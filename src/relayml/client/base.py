@@ -38,7 +38,14 @@ from relayml.domain.models import (
     Requirement,
 )
 from relayml.domain.notifications import Delivery, IssuedWebhook, Webhook
-from relayml.domain.pipelines import PipelineInfo, PipelineRun, StepOutput, StepRun, StepSpec
+from relayml.domain.pipelines import (
+    BackfillPlan,
+    PipelineInfo,
+    PipelineRun,
+    StepOutput,
+    StepRun,
+    StepSpec,
+)
 from relayml.domain.policy import Policy
 from relayml.domain.storage import DEFAULT_GRACE, GcReport
 from relayml.domain.tracking import ArtifactInfo, Experiment, MetricPoint, RunPage, RunRecord
@@ -206,6 +213,16 @@ class PipelinesApi(Protocol):
     def get_pipeline(self, project: str, name: str) -> PipelineInfo: ...
     def pause(self, project: str, name: str, reason: str) -> PipelineInfo: ...
     def resume(self, project: str, name: str) -> PipelineInfo: ...
+    def backfill_plan(
+        self,
+        project: str,
+        pipeline: str,
+        start: datetime | str,
+        end: datetime | str,
+        *,
+        every: str | None = None,
+        rerun: bool = False,
+    ) -> BackfillPlan: ...
     def start_run(
         self,
         project: str,

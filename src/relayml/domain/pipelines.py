@@ -44,7 +44,17 @@ class StepStatus(StrEnum):
 
 class Trigger(StrEnum):
     MANUAL = "manual"
-    SCHEDULE = "schedule"
+    SCHEDULE = "schedule"  # a cron slot, claimed once by a scheduler
+    BACKFILL = "backfill"  # a past slot, run on request; the schedule's claims are untouched
+
+    @property
+    def has_slot(self) -> bool:
+        """Runs of this trigger are for a cron slot (`scheduled_for`), and a pipeline
+        parameter named `slot` receives it."""
+        return self in (Trigger.SCHEDULE, Trigger.BACKFILL)
+
+
+SLOT_PARAM = "slot"  # a pipeline parameter of this name receives the run's slot (ISO 8601)
 
 
 class ExecutorKind(StrEnum):
@@ -144,6 +154,21 @@ class PipelineInfo:
     schedule_since: datetime | None = None  # when the current schedule was set (or resumed)
     paused: Pause | None = None  # paused schedules start nothing until resumed
     next_run: datetime | None = None  # the slot the scheduler starts next, as of the read
+
+
+@dataclass(frozen=True)
+class BackfillPlan:
+    """The slots a backfill runs, oldest first, and those it skips because a run for them
+    already finished (unless asked to run them again)."""
+
+    project: str
+    pipeline: str
+    cron: str
+    start: datetime
+    end: datetime
+    until: datetime  # the end, or now if the range reaches past it: later slots are the scheduler's
+    slots: list[datetime]
+    skipped: list[tuple[datetime, str]] = field(default_factory=list)  # (slot, finished run id)
 
 
 @dataclass

@@ -23,13 +23,17 @@ from relayml.pipelines.dag import Pipeline, Step, pipeline, step
 from relayml.scratch import scratch_dir
 
 if TYPE_CHECKING:
+    from datetime import date, datetime
+
     from relayml.client.base import Backend
     from relayml.config import Settings
     from relayml.domain.pipelines import PipelineInfo, PipelineRun
+    from relayml.pipelines.backfills import Backfill
 
 __all__ = [
     "Pipeline",
     "Step",
+    "backfill",
     "get",
     "get_run",
     "list",
@@ -114,6 +118,34 @@ def register(
         if info.name == pipe.name:
             return info
     raise AssertionError("registered pipeline not listed")  # pragma: no cover
+
+
+def backfill(
+    target: Pipeline[Any] | str,
+    start: datetime | date | str,
+    end: datetime | date | str,
+    *,
+    every: str | None = None,
+    rerun: bool = False,
+    params: dict[str, Any] | None = None,
+    executor: str = "local",
+    no_cache: bool = False,
+    max_workers: int | None = None,
+    project: str | None = None,
+) -> Backfill:
+    """Run a pipeline once per past cron slot of [start, end] (a bare date as `end` includes
+    its day), oldest first, each with trigger ``backfill`` and its slot; slots a run already
+    finished are skipped unless `rerun`. `every` gives the slots' cron for a pipeline without
+    a schedule (or instead of it). The schedule itself is untouched. A failed run does not
+    raise: see ``.failed`` and ``.raise_for_status()``. At most 1,000 slots at a time."""
+    from relayml.pipelines.backfills import backfill as _backfill
+
+    backend, default_project, settings = _session()
+    return _backfill(
+        backend, target, start, end, project=project or default_project, every=every,
+        rerun=rerun, params=params, executor=executor, no_cache=no_cache,
+        max_workers=max_workers, env=worker_env(settings),
+    )  # fmt: skip
 
 
 def get(name: str, *, project: str | None = None) -> PipelineInfo:

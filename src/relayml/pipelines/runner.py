@@ -24,7 +24,7 @@ from types import FrameType
 from typing import Any
 
 from relayml.client.base import Backend
-from relayml.domain.pipelines import PipelineRun, StepOutput, StepStatus
+from relayml.domain.pipelines import SLOT_PARAM, PipelineRun, StepOutput, StepStatus
 from relayml.errors import InvalidInput
 from relayml.executors.base import Attempt, Executor, Result, Task, get_executor
 from relayml.pipelines import cache, loader, outputs
@@ -84,7 +84,9 @@ def run_pipeline(
     `PipelineRun.raise_for_status`). SIGTERM is handled as Ctrl-C is: the steps still running
     are killed and the run ends failed."""
     refuse_nested_run()
-    pipe, _ref, graph = register(backend, target, project, params)
+    pipe, _ref = resolve(target)
+    params = trigger_params(pipe, params, scheduled_for)
+    pipe, _ref, graph = register(backend, pipe, project, params)
     values = pipe.bind(params)
     runner = executor if not isinstance(executor, str) else get_executor(executor, max_workers)
     try:
@@ -103,6 +105,17 @@ def run_pipeline(
         if isinstance(executor, str):
             runner.close()
     return backend.pipelines.get_run(run.id)
+
+
+def trigger_params(
+    pipe: Pipeline[Any], params: dict[str, Any] | None, scheduled_for: datetime | None
+) -> dict[str, Any]:
+    """The run's parameters, with what its trigger gives: a parameter named `slot` receives
+    the slot of a scheduled or backfill run as ISO 8601 text."""
+    values = dict(params or {})
+    if scheduled_for is not None and SLOT_PARAM in pipe.signature.parameters:
+        values[SLOT_PARAM] = scheduled_for.isoformat()
+    return values
 
 
 def refuse_nested_run() -> None:

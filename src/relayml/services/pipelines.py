@@ -16,6 +16,7 @@ from relayml.domain.audit import EntityKind, Event
 from relayml.domain.identity import GLOBAL_SCOPE, Principal, check_name
 from relayml.domain.notifications import pipeline_run_failed
 from relayml.domain.pipelines import (
+    BackfillPlan,
     PipelineInfo,
     PipelineRun,
     StepOutput,
@@ -32,7 +33,15 @@ from relayml.domain.pipelines import (
 )
 from relayml.domain.refs import parse_ref
 from relayml.domain.roles import Action, is_allowed
-from relayml.domain.scheduling import Pause, Schedule, ScheduleKey, ScheduleKind, next_slot
+from relayml.domain.scheduling import (
+    Pause,
+    Schedule,
+    ScheduleKey,
+    ScheduleKind,
+    next_slot,
+    parse_moment,
+    slots_between,
+)
 from relayml.domain.text import check_reason
 from relayml.domain.tracking import RunStatus, check_run_id, parse_status
 from relayml.errors import Conflict, InvalidInput, NotFound
@@ -262,8 +271,12 @@ class PipelineService(ServiceBase):
         graph = check_graph(list(steps or []))
         if not graph:
             raise InvalidInput(f"pipeline {pipeline!r} has no steps; call a @relay.step in it")
-        if (kind is Trigger.SCHEDULE) != (scheduled_for is not None):
-            raise InvalidInput("scheduled_for is given with trigger 'schedule', and only then")
+        if kind.has_slot != (scheduled_for is not None):
+            raise InvalidInput(
+                "scheduled_for is given with trigger 'schedule' or 'backfill', and only then"
+            )
+        if scheduled_for is not None:
+            scheduled_for = parse_moment(scheduled_for, "scheduled_for")
         run_id = uuid.uuid4().hex
         with self.write() as tx:
             roles = self.require_in_project(
@@ -274,7 +287,7 @@ class PipelineService(ServiceBase):
                     f"no pipeline {pipeline!r} in project {project!r}; running it with "
                     "relay pipelines run registers it"
                 )
-            if scheduled_for is not None:
+            if kind is Trigger.SCHEDULE and scheduled_for is not None:
                 self.require(
                     tx, who, Action.SCHEDULE_MANAGE, project, EntityKind.PIPELINE, pipeline
                 )
@@ -322,6 +335,66 @@ class PipelineService(ServiceBase):
                 payload,
             )
             return run
+
+    def backfill_plan(
+        self,
+        who: Principal,
+        project: str,
+        pipeline: str,
+        start: datetime | str,
+        end: datetime | str,
+        *,
+        every: str | None = None,
+        rerun: bool = False,
+    ) -> BackfillPlan:
+        """The slots a backfill of [start, end] runs, oldest first: the pipeline's cron slots
+        (or `every`'s) up to now, less those a finished run has done unless `rerun`. `start`
+        and `end` are datetimes or ISO 8601 text (UTC unless an offset is given; a bare date
+        as the end includes its day). At most MAX_BACKFILL_SLOTS; the schedule's claim state
+        is not read nor touched."""
+        check_name("pipeline", pipeline)
+        begin = parse_moment(start, "the backfill's start")
+        finish = parse_moment(end, "the backfill's end", end_of_day=True)  # a date: all of it
+        cron = check_cron(every)
+        if not isinstance(rerun, bool):
+            raise InvalidInput(f"rerun is true or false, not {rerun!r:.40}")
+        if finish < begin:
+            raise InvalidInput(
+                f"the backfill ends ({finish.isoformat()}) before it starts "
+                f"({begin.isoformat()}); give --to on or after --from"
+            )
+        now = utcnow()
+        if begin > now:
+            raise InvalidInput(
+                f"the backfill starts at {begin.isoformat()}, after now: a backfill runs past "
+                "slots; the scheduler runs the coming ones"
+            )
+        with self.read() as tx:
+            self.require_in_project(
+                tx, who, Action.PIPELINE_RUN, project, EntityKind.PIPELINE, pipeline
+            )
+            info = self._pipeline(tx, project, pipeline)
+            cron = cron or info.schedule
+            if cron is None:
+                raise InvalidInput(
+                    f"pipeline {pipeline!r} has no schedule, so it has no slots to backfill; "
+                    "name them with --every CRON (every='0 3 * * *')"
+                )
+            until = min(finish, now)
+            slots = slots_between(cron, begin, until)
+            done: dict[datetime, str] = {}
+            if slots and not rerun:
+                done = tx.pipelines.finished_slots(project, pipeline, slots[0], slots[-1])
+        return BackfillPlan(
+            project=project,
+            pipeline=pipeline,
+            cron=cron,
+            start=begin,
+            end=finish,
+            until=until,
+            slots=[slot for slot in slots if slot not in done],
+            skipped=[(slot, done[slot]) for slot in slots if slot in done],
+        )
 
     def record_step(
         self,

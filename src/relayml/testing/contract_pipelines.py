@@ -12,7 +12,7 @@ import pytest
 
 from relayml.domain.pipelines import StepOutput, StepSpec, StepStatus, Trigger
 from relayml.domain.tracking import RunStatus
-from relayml.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from relayml.errors import Conflict, InvalidInput, NotFound, PermissionDenied, UserCodeError
 from relayml.testing.contract import ContractEnv
 
 GRAPH = [StepSpec("load"), StepSpec("clean", ("load",)), StepSpec("report", ("clean",))]
@@ -39,6 +39,23 @@ def sums(n: int = 4):
     total(xs)
     broken(xs)
 """
+
+
+BACKFILLED = """
+import relayml as relay
+
+@relay.step
+def day(slot: str) -> str:
+    if slot.startswith("2026-11-02"):
+        raise ValueError("no data for " + slot)
+    return slot[:10]
+
+@relay.pipeline(schedule="0 3 * * *")
+def daily(slot: str = "by hand"):
+    day(slot)
+"""
+
+NOV = [datetime(2026, 11, d, 3, tzinfo=UTC) for d in range(1, 8)]
 
 
 def _key(text: str) -> str:
@@ -202,6 +219,95 @@ class PipelineContract:
         events = b.audit.log(project=p, entity_kind="pipeline", entity_id="daily")
         actions = [e.action for e in events]
         assert "schedule.pause" in actions and "schedule.resume" in actions
+
+    def test_backfill_plans_the_slots_no_run_finished(self, contract: ContractEnv) -> None:
+        b = contract.admin
+        p = contract.new_project()
+        before = b.pipelines.register(
+            p, "daily", module="m:d", schedule="0 3 * * *", steps=GRAPH[:1]
+        )
+        plan = b.pipelines.backfill_plan(p, "daily", "2026-11-01", "2026-11-07")  # days included
+        assert plan.slots == NOV and plan.skipped == [] and plan.cron == "0 3 * * *"
+        assert (plan.pipeline, plan.until) == ("daily", plan.end)
+
+        done = b.pipelines.start_run(
+            p, "daily", steps=GRAPH[:1], trigger="backfill", scheduled_for=NOV[1]
+        )
+        assert done.trigger is Trigger.BACKFILL and done.scheduled_for == NOV[1]
+        b.pipelines.record_step(done.id, "load", status="finished", attempts=1)
+        b.pipelines.finish_run(done.id, "finished")
+        failed = b.pipelines.start_run(
+            p, "daily", steps=GRAPH[:1], trigger="backfill", scheduled_for=NOV[2]
+        )
+        b.pipelines.finish_run(failed.id, "failed", "load: no data")
+        again = b.pipelines.backfill_plan(p, "daily", NOV[0], NOV[-1])
+        assert again.skipped == [(NOV[1], done.id)]
+        assert again.slots == [NOV[0], *NOV[2:]]  # the failed slot is planned again
+        rerun = b.pipelines.backfill_plan(p, "daily", NOV[0], NOV[-1], rerun=True)
+        assert rerun.slots == NOV and rerun.skipped == []
+        after = b.pipelines.get_pipeline(p, "daily")  # the schedule's claims are untouched
+        assert (after.last_scheduled, after.schedule_since) == (None, before.schedule_since)
+
+        hourly = b.pipelines.backfill_plan(
+            p, "daily", "2026-11-01T00:00", "2026-11-01T07:30+02:00", every="0 * * * *"
+        )
+        assert hourly.cron == "0 * * * *" and len(hourly.slots) == 6  # 00:00 .. 05:00 UTC
+        now = datetime.now(UTC)
+        recent = b.pipelines.backfill_plan(
+            p, "daily", now - timedelta(days=2), now + timedelta(days=9)
+        )
+        assert recent.until <= datetime.now(UTC) and recent.end > recent.until
+        assert 1 <= len(recent.slots) <= 3 and all(s <= recent.until for s in recent.slots)
+
+        b.pipelines.register(p, "adhoc", module="m:a", steps=GRAPH[:1])
+        with pytest.raises(InvalidInput, match="--every"):
+            b.pipelines.backfill_plan(p, "adhoc", "2026-11-01", "2026-11-02")
+        adhoc = b.pipelines.backfill_plan(p, "adhoc", "2026-11-01", "2026-11-02", every="0 3 * * *")
+        assert adhoc.slots == NOV[:2]
+        with pytest.raises(InvalidInput, match="before it starts"):
+            b.pipelines.backfill_plan(p, "daily", "2026-11-07", "2026-11-01")
+        with pytest.raises(InvalidInput, match="1,000"):
+            b.pipelines.backfill_plan(p, "daily", "2026-01-01", "2026-11-01", every="* * * * *")
+        with pytest.raises(InvalidInput, match="after now"):
+            b.pipelines.backfill_plan(p, "daily", now + timedelta(days=1), now + timedelta(days=2))
+        for bad in ("2026-13-01", "last week", str(2**63), "\ud800", "0001-01-01"):
+            with pytest.raises(InvalidInput):
+                b.pipelines.backfill_plan(p, "daily", bad, "2026-11-07")
+        with pytest.raises(InvalidInput, match="cron"):
+            b.pipelines.backfill_plan(p, "daily", "2026-11-01", "2026-11-02", every="daily")
+        with pytest.raises(NotFound):
+            b.pipelines.backfill_plan(p, "missing", "2026-11-01", "2026-11-02")
+        with pytest.raises(InvalidInput, match="scheduled_for"):
+            b.pipelines.start_run(p, "daily", steps=GRAPH[:1], trigger="backfill")
+        with pytest.raises(PermissionDenied):
+            scientist = contract.as_role(p, "data_scientist")
+            scientist.pipelines.backfill_plan(p, "daily", "2026-11-01", "2026-11-02")
+
+    def test_backfill_runs_each_slot_with_its_slot(
+        self, contract: ContractEnv, tmp_path: Path
+    ) -> None:
+        from relayml.pipelines.backfills import backfill
+
+        b = contract.admin
+        p = contract.new_project()
+        module = tmp_path / f"daily_{uuid.uuid4().hex[:6]}.py"
+        module.write_text(textwrap.dedent(BACKFILLED))
+        done = backfill(b, f"{module}:daily", "2026-11-01", "2026-11-03", project=p)
+        assert [r.scheduled_for for r in done.runs] == NOV[:3]  # oldest first
+        assert {r.trigger for r in done.runs} == {Trigger.BACKFILL}
+        ok, bad = RunStatus.FINISHED, RunStatus.FAILED
+        assert [r.status for r in done.runs] == [ok, bad, ok]
+        assert done.runs[0].params["slot"] == "2026-11-01T03:00:00+00:00"
+        assert done.runs[0].step("day").output == StepOutput(
+            "value", _key('"2026-11-01"'), "2026-11-01"
+        )
+        with pytest.raises(UserCodeError, match=r"1 of 3 .*2026-11-02T03:00"):
+            done.raise_for_status()
+        again = backfill(b, "daily", "2026-11-01", "2026-11-03", project=p)  # by its name
+        assert again.plan.skipped == [(NOV[0], done.runs[0].id), (NOV[2], done.runs[2].id)]
+        assert [(r.scheduled_for, r.status) for r in again.runs] == [(NOV[1], RunStatus.FAILED)]
+        (info,) = b.pipelines.list_pipelines(p)
+        assert info.last_scheduled is None  # the live schedule claimed nothing
 
     def test_pipeline_permissions(self, contract: ContractEnv) -> None:
         p = contract.new_project()

@@ -7,6 +7,7 @@ from typing import Any
 from pydantic import Field
 
 from relayml.domain.pipelines import (
+    BackfillPlan,
     PipelineInfo,
     PipelineRun,
     StepOutput,
@@ -255,3 +256,53 @@ class CachedOutputOut(WireModel):
 
     def to_domain(self) -> StepOutput | None:
         return self.output.to_domain() if self.output else None
+
+
+class SkippedSlotOut(WireModel):
+    slot: Time
+    run_id: str = Field(description="The finished run that did this slot")
+
+
+class BackfillPlanOut(WireModel):
+    """The slots a backfill runs, oldest first, and those it skips (a run finished them)."""
+
+    project: str
+    pipeline: str
+    cron: str
+    start: Time
+    end: Time
+    until: Time = Field(description="The end, or the moment of planning if the end is later")
+    slots: list[Time]
+    skipped: list[SkippedSlotOut]
+
+    @classmethod
+    def from_domain(cls, obj: BackfillPlan) -> BackfillPlanOut:
+        return cls(
+            project=obj.project,
+            pipeline=obj.pipeline,
+            cron=obj.cron,
+            start=time_out(obj.start),
+            end=time_out(obj.end),
+            until=time_out(obj.until),
+            slots=[time_out(s) for s in obj.slots],
+            skipped=[SkippedSlotOut(slot=time_out(s), run_id=r) for s, r in obj.skipped],
+        )
+
+    def to_domain(self) -> BackfillPlan:
+        return BackfillPlan(
+            project=self.project,
+            pipeline=self.pipeline,
+            cron=self.cron,
+            start=time_in(self.start),
+            end=time_in(self.end),
+            until=time_in(self.until),
+            slots=[time_in(s) for s in self.slots],
+            skipped=[(time_in(s.slot), s.run_id) for s in self.skipped],
+        )
+
+
+class BackfillOut(WireModel):
+    """What `relay pipelines backfill --json` prints: the plan and the runs it started."""
+
+    plan: BackfillPlanOut
+    runs: list[PipelineRunOut]

@@ -19,7 +19,13 @@ from relayml.api.streaming import BINARY_BODY, receive, send
 from relayml.domain.pipelines import OUTPUT_KINDS, StepOutput, StepSpec, check_step_name
 from relayml.errors import InvalidInput
 from relayml.wire.common import Stored
-from relayml.wire.pipelines import CachedOutputOut, PipelineOut, PipelineRunOut, StepRunOut
+from relayml.wire.pipelines import (
+    BackfillPlanOut,
+    CachedOutputOut,
+    PipelineOut,
+    PipelineRunOut,
+    StepRunOut,
+)
 
 router = APIRouter(
     prefix="/api/v1", route_class=Route, tags=["pipelines"], responses=ERROR_RESPONSES
@@ -188,6 +194,27 @@ def pause(
 )
 def resume(project: str, name: str, services: ServicesDep, who: PrincipalDep) -> Response:
     return json(PipelineOut.from_domain(services.pipelines.resume(who, project, name)))
+
+
+@router.get(
+    "/projects/{project}/pipelines/{name}/backfill-plan",
+    response_model=BackfillPlanOut,
+    summary="The slots a backfill of [start, end] runs, and those a finished run already did",
+)
+def backfill_plan(
+    project: str,
+    name: str,
+    services: ServicesDep,
+    who: PrincipalDep,
+    start: Annotated[str, Query(description="ISO 8601 date or time (UTC if no offset)")],
+    end: Annotated[str, Query(description="ISO 8601 date or time; a date includes its day")],
+    every: Annotated[str | None, Query(description="A cron to use instead of the schedule")] = None,
+    rerun: Annotated[bool, Query(description="Plan slots a finished run did too")] = False,
+) -> Response:
+    plan = services.pipelines.backfill_plan(
+        who, project, name, start, end, every=every, rerun=rerun
+    )
+    return json(BackfillPlanOut.from_domain(plan))
 
 
 @router.post(

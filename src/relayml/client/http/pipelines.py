@@ -11,6 +11,7 @@ from relayml.client.http.transport import HttpTransport, seg
 from relayml.client.http.urls import API, name_seg, project_url, run_seg
 from relayml.domain.artifacts import check_digest
 from relayml.domain.pipelines import (
+    BackfillPlan,
     PipelineInfo,
     PipelineRun,
     StepOutput,
@@ -20,6 +21,7 @@ from relayml.domain.pipelines import (
 )
 from relayml.wire.common import Stored
 from relayml.wire.pipelines import (
+    BackfillPlanOut,
     CachedOutputOut,
     PipelineOut,
     PipelineRunOut,
@@ -76,6 +78,25 @@ class HttpPipelines:
     def resume(self, project: str, name: str) -> PipelineInfo:
         found = self.t.call("POST", f"{_pipeline_url(project, name)}/resume", json={})
         return PipelineOut.model_validate(found).to_domain()
+
+    def backfill_plan(
+        self,
+        project: str,
+        pipeline: str,
+        start: datetime | str,
+        end: datetime | str,
+        *,
+        every: str | None = None,
+        rerun: bool = False,
+    ) -> BackfillPlan:
+        params = {
+            "start": start.isoformat() if isinstance(start, datetime) else start,
+            "end": end.isoformat() if isinstance(end, datetime) else end,
+            "every": every,
+            "rerun": rerun,
+        }
+        url = f"{_pipeline_url(project, pipeline)}/backfill-plan"
+        return BackfillPlanOut.model_validate(self.t.call("GET", url, params=params)).to_domain()
 
     def start_run(
         self,

@@ -124,6 +124,10 @@ class HttpTransport:
                 response = self._http.request(
                     method, path, content=content, headers=headers, params=params
                 )
+            except UnicodeEncodeError as exc:  # a lone surrogate in a query parameter
+                raise InvalidInput(
+                    f"the request cannot be sent: {exc.reason} in {exc.object!r:.60}"
+                ) from None
             except httpx.TransportError as exc:
                 # A pooled keep-alive connection the server (or a proxy) has since closed, or
                 # an answer lost on the way back: try again on a fresh connection. Safe for

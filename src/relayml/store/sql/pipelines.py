@@ -238,6 +238,25 @@ class SqlPipelines:
         q = q.order_by(r.started_at.desc(), r.id).limit(limit)
         return [_run(row) for row in self.conn.execute(q)]
 
+    def finished_slots(
+        self, project: str, pipeline: str, first: datetime, last: datetime
+    ) -> dict[datetime, str]:
+        """The slots in [first, last] that a run of the pipeline finished, each with the id of
+        its newest finished run."""
+        r = s.pipeline_runs.c
+        q = (
+            select(r.scheduled_for, r.id)
+            .where(
+                r.project == project,
+                r.pipeline == pipeline,
+                r.status == RunStatus.FINISHED.value,
+                r.scheduled_for >= first,
+                r.scheduled_for <= last,
+            )
+            .order_by(r.started_at)
+        )
+        return {utc(row.scheduled_for): row.id for row in self.conn.execute(q)}
+
     def finish_run(self, run_id: str, status: RunStatus, error: str | None, now: datetime) -> None:
         self.conn.execute(
             update(s.pipeline_runs)
