@@ -4,7 +4,7 @@ Every fenced block names its language. ```python blocks run in one namespace per
 ```shell blocks run with bash (`-e -o pipefail`: a failing command fails the example) at their
 place between them, in the same fresh directory and store, with the `relay` command on PATH.
 ```console blocks are shown, not run: what cannot run here (`make demo`, a server that stays up,
-`export` lines for another machine). Other languages (text, yaml, json, http) are data.
+`export` lines for another machine). Other languages (text, yaml, toml, json, http) are data.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ ROOT = Path(__file__).resolve().parent.parent
 DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 FENCE = re.compile(r"^```(\S*)\n(.*?)^```", re.S | re.M)
 RUN = {"python", "shell"}
-SHOWN = {"console", "text", "yaml", "json", "http"}
+SHOWN = {"console", "text", "yaml", "toml", "json", "http"}
 
 DRIVER = """
 import subprocess as _subprocess

@@ -20,7 +20,10 @@ from relayml.sdk.datasets import (
     publish,
     quarantine,
     release,
+    trust_check,
+    trusted_checks,
     undeprecate,
+    untrust_check,
     versions,
 )
 from relayml.sdk.datasets import list_datasets as list
@@ -36,6 +39,9 @@ __all__ = [
     "publish",
     "quarantine",
     "release",
+    "trust_check",
+    "trusted_checks",
     "undeprecate",
+    "untrust_check",
     "versions",
 ]

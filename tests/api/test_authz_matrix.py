@@ -65,6 +65,9 @@ def _v(w: World, path: str) -> str:
     return API + path.format(P=P, **{k: v for k, v in w.ids.items() if isinstance(v, str)})
 
 
+CHECK = "relayml.testing.checks:positive_amount"  # on the allow-list (tests/conftest.py)
+
+
 def get(path: str, **params: Any) -> Call:
     return lambda w, c, _: c.get(_v(w, path), params=params)
 
@@ -265,6 +268,20 @@ ROUTES: dict[tuple[str, str], Route] = {
     ),
     ("POST", "/api/v1/projects/{project}/datasets/{name}/versions/{version}/undeprecate"): Route(
         (A.DATASET_RELEASE,), post(DS + "/2/undeprecate", {"reason": "needed after all"})
+    ),
+    ("GET", "/api/v1/installed-checks"): Route((), get("/installed-checks"), Rule.SIGNED_IN),
+    ("GET", "/api/v1/projects/{project}/trusted-checks"): Route(
+        (A.DATASET_READ,), get("/projects/{P}/trusted-checks")
+    ),
+    ("POST", "/api/v1/projects/{project}/trusted-checks"): Route(
+        (A.CHECK_TRUST,),
+        post("/projects/{P}/trusted-checks", {"ref": CHECK, "reason": "reviewed"}),
+    ),
+    ("DELETE", "/api/v1/projects/{project}/trusted-checks/{ref}"): Route(
+        (A.CHECK_TRUST,),
+        lambda w, c, _: c.delete(
+            f"{API}/projects/{P}/trusted-checks/{CHECK}", params={"reason": "gone"}
+        ),
     ),
     ("POST", "/api/v1/runs/{run_id}/datasets"): Route(
         (A.RUN_UPDATE, A.DATASET_READ),

@@ -46,6 +46,7 @@ class Event(StrEnum):
     DATASET_QUARANTINE = "dataset.quarantine"
     DATASET_DEPRECATE = "dataset.deprecate"
     DATASET_UNDEPRECATE = "dataset.undeprecate"
+    CHECK_UNTRUST = "check.untrust"
     PIPELINE_REGISTER = "pipeline.register"
     PIPELINE_STEP = "pipeline.step"
     PIPELINE_FINISH = "pipeline.finish"

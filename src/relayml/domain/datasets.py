@@ -102,6 +102,19 @@ class DatasetVersion:
 
 
 @dataclass(frozen=True)
+class TrustedCheck:
+    """A custom check (`module:function`) a project's published contracts may run: installed
+    on the server and trusted in the project by an admin."""
+
+    project: str
+    ref: str
+    reason: str
+    added_by: str
+    added_at: datetime
+    installed: bool = True  # False: trusted here, but no longer installed on this server
+
+
+@dataclass(frozen=True)
 class RunUse:
     """A run that used a dataset version."""
 

@@ -26,6 +26,7 @@ class Action(StrEnum):
     DATASET_PUBLISH = "dataset.publish"
     DATASET_RELEASE = "dataset.release"
     CONTRACT_EDIT = "contract.edit"
+    CHECK_TRUST = "check.trust"  # let published data run an installed custom check (admin)
     PIPELINE_READ = "pipeline.read"
     PIPELINE_RUN = "pipeline.run"
     PIPELINE_EDIT = "pipeline.edit"
@@ -89,6 +90,7 @@ PERMISSIONS: dict[Action, frozenset[Role]] = {
     Action.DATASET_PUBLISH: _DATA,
     Action.DATASET_RELEASE: _DATA,
     Action.CONTRACT_EDIT: _DATA,
+    Action.CHECK_TRUST: frozenset({R.ADMIN}),
     Action.PIPELINE_READ: _EVERYONE,
     Action.PIPELINE_RUN: _DATA,
     Action.PIPELINE_EDIT: _DATA,

@@ -20,6 +20,7 @@ from relayml.domain.datasets import (
     DatasetStatus,
     DatasetVersion,
     LineageNode,
+    TrustedCheck,
     diff_versions,
 )
 from relayml.domain.refs import parse_ref
@@ -353,6 +354,24 @@ def undeprecate(ref: str | Dataset, reason: str, *, project: str | None = None) 
     backend, proj = _backend(project)
     text = ref.ref if isinstance(ref, Dataset) else ref
     return Dataset(backend, backend.datasets.undeprecate(proj, text, reason))
+
+
+def trusted_checks(*, project: str | None = None) -> list[TrustedCheck]:
+    """The custom checks the project's published contracts may run."""
+    backend, proj = _backend(project)
+    return backend.datasets.list_trusted_checks(proj)
+
+
+def trust_check(ref: str, reason: str, *, project: str | None = None) -> TrustedCheck:
+    """Let the project's published contracts run an installed custom check (admin; audited)."""
+    backend, proj = _backend(project)
+    return backend.datasets.trust_check(proj, ref, reason)
+
+
+def untrust_check(ref: str, reason: str, *, project: str | None = None) -> None:
+    """Stop the project's published contracts from running a check (admin; audited)."""
+    backend, proj = _backend(project)
+    backend.datasets.untrust_check(proj, ref, reason)
 
 
 # --- drift -----------------------------------------------------------------------------------

@@ -22,6 +22,7 @@ from relayml.domain.datasets import (
     DatasetStatus,
     DatasetVersion,
     LineageNode,
+    TrustedCheck,
     check_text,
 )
 from relayml.domain.identity import Principal, check_name
@@ -125,11 +126,14 @@ class DatasetService(ServiceBase):
         if any(p.endswith("@latest") for p in parent_refs):
             raise InvalidInput(f"parents must name versions (e.g. loans@3), got {parents}")
         clean_producer = _producer(producer)
-        checked = _Contract(contract)
+        if contract is not None and not isinstance(contract, str):
+            raise InvalidInput("the contract must be sent as YAML text")
         with self.read() as tx:
             self.require_in_project(
                 tx, who, Action.DATASET_PUBLISH, project, EntityKind.DATASET, name
             )
+            trusted = [c.ref for c in tx.datasets.trusted_checks(project)] if contract else []
+            checked = _Contract(contract, project, trusted)
             for p in parent_refs:
                 self._find(tx, project, p, allow_quarantined=True)
             if clean_producer is not None:
@@ -301,9 +305,7 @@ class DatasetService(ServiceBase):
         r = parse_ref(ref)
         if r.version is None:
             raise InvalidInput(f"name the version to {verb}, e.g. {r.name}@4, not {ref!r}")
-        if not isinstance(reason, str) or not reason.strip():
-            raise InvalidInput(f"to {verb} a dataset version, give a reason readers will see")
-        reason = check_text(f"{verb} reason", reason.strip())
+        reason = _reason(f"{verb} a dataset version", reason)
         with self.write() as tx:
             roles = self.require_in_project(
                 tx, who, Action.DATASET_RELEASE, project, EntityKind.DATASET, str(r)
@@ -340,6 +342,75 @@ class DatasetService(ServiceBase):
             assert found is not None
             return found[1]
 
+    # trusted custom checks ---------------------------------------------------------------
+    def installed_checks(self, who: Principal) -> dict[str, str]:
+        """The custom checks this server may run (`module:function` -> where declared): its
+        allow-list, from entry points of group relayml_checks and RELAY_TRUSTED_CHECKS."""
+        from relayml.contracts.trusted import installed_checks
+
+        del who  # any signed-in user may see what the server can run
+        return installed_checks()
+
+    def list_trusted_checks(self, who: Principal, project: str) -> list[TrustedCheck]:
+        """The custom checks the project's published contracts may run."""
+        from relayml.contracts.trusted import installed_checks
+
+        with self.read() as tx:
+            self.require_in_project(
+                tx, who, Action.DATASET_READ, project, EntityKind.PROJECT, project
+            )
+            found = tx.datasets.trusted_checks(project)
+        installed = installed_checks()
+        return [replace(c, installed=c.ref in installed) for c in found]
+
+    def trust_check(self, who: Principal, project: str, ref: str, reason: str) -> TrustedCheck:
+        """Let the project's published contracts run an installed custom check (admin)."""
+        from relayml.contracts.trusted import check_ref, installed_checks
+
+        check_ref(ref)
+        reason = _reason("trust a check", reason)
+        installed = installed_checks()
+        with self.write() as tx:
+            roles = self.require_in_project(
+                tx, who, Action.CHECK_TRUST, project, EntityKind.PROJECT, project
+            )
+            if ref not in installed:
+                known = ", ".join(installed) or "none"
+                raise Unprocessable(
+                    f"{ref} is not installed on this server, so it cannot be trusted: a check "
+                    "is installed by a package's entry point (group relayml_checks) or by the "
+                    f"server's RELAY_TRUSTED_CHECKS. Installed: {known}"
+                )
+            if any(c.ref == ref for c in tx.datasets.trusted_checks(project)):
+                raise Conflict(f"{ref} is trusted in project {project!r} already")
+            check = TrustedCheck(project, ref, reason, who.user, utcnow())
+            tx.datasets.trust_check(check)
+            payload = {"ref": ref, "reason": reason, "installed_by": installed[ref]}
+            self.record(
+                tx, who, roles, Action.CHECK_TRUST, project, EntityKind.PROJECT, project, payload
+            )
+            return check
+
+    def untrust_check(self, who: Principal, project: str, ref: str, reason: str) -> None:
+        """Stop the project's published contracts from running a check (admin). Versions it
+        checked keep their reports; a new publish naming it is refused."""
+        from relayml.contracts.trusted import check_ref
+
+        check_ref(ref)
+        reason = _reason("stop trusting a check", reason)
+        with self.write() as tx:
+            roles = self.require_in_project(
+                tx, who, Action.CHECK_TRUST, project, EntityKind.PROJECT, project
+            )
+            if not tx.datasets.untrust_check(project, ref):
+                raise NotFound(
+                    f"{ref} is not trusted in project {project!r}; see: relay contracts trusted"
+                )
+            payload = {"ref": ref, "reason": reason}
+            self.record(
+                tx, who, roles, Event.CHECK_UNTRUST, project, EntityKind.PROJECT, project, payload
+            )
+
     def use(
         self, who: Principal, run_id: str, ref: str, allow_quarantined: bool = False
     ) -> DatasetVersion:
@@ -358,6 +429,12 @@ class DatasetService(ServiceBase):
             payload = {"dataset": version.ref, "digest": version.digest}
             self.record(tx, who, roles, Event.DATASET_USE, project, EntityKind.RUN, run_id, payload)
             return version
+
+
+def _reason(doing: str, reason: str) -> str:
+    if not isinstance(reason, str) or not reason.strip():
+        raise InvalidInput(f"to {doing}, give a reason (it is kept and shown)")
+    return check_text("reason", reason.strip())
 
 
 _VERBS: dict[Action | Event, str] = {
@@ -446,18 +523,27 @@ def _downstream(tx: Transaction, vid: int, depth: int) -> list[LineageNode]:
 class _Contract:
     """The optional contract: parsed once, fed every batch, its report kept as a dict."""
 
-    def __init__(self, text: str | None) -> None:
+    def __init__(self, text: str | None, project: str, trusted: list[str]) -> None:
         self.text: str | None = None
         self.digest: str | None = None
         self.validator: Any = None
         if not text:
             return
-        if not isinstance(text, str):
-            raise InvalidInput("the contract must be sent as YAML text")
         from relayml.contracts import Validator, contract_from_yaml
+        from relayml.contracts.trusted import installed_checks
 
-        # Code in a contract (custom checks) is never run here: trust_code stays off.
-        contract = contract_from_yaml(text, origin="the dataset's contract")
+        # Code a contract names (custom checks) runs here only if an admin trusted it in the
+        # project and the server has it installed; trust_code stays off.
+        installed = installed_checks()
+        runnable = [ref for ref in trusted if ref in installed]
+        hint = (
+            f"a check runs on published data once it is installed on the server and an admin "
+            f"of project {project!r} trusts it (relay contracts trust MODULE:FUNCTION --reason "
+            "TEXT; see relay contracts trusted)"
+        )
+        contract = contract_from_yaml(
+            text, trusted=runnable, untrusted_hint=hint, origin="the dataset's contract"
+        )
         self.text = contract.to_yaml()
         self.digest = contract.digest
         self.validator = Validator(contract)

@@ -165,6 +165,52 @@ class DatasetContract:
         for action in ("dataset.quarantine", "dataset.deprecate", "dataset.undeprecate"):
             assert action in actions
 
+    def test_trusted_custom_checks(self, contract: ContractEnv, tmp_path: Path) -> None:
+        b = contract.admin
+        p, other = contract.new_project(), contract.new_project()
+        ref = "relayml.testing.checks:positive_amount"
+        text = f"columns:\n  amount:\n    custom:\n      - {{name: positive, function: '{ref}'}}\n"
+        data = _parquet(tmp_path, "neg", [1.0, -2.0])
+        with pytest.raises(InvalidInput, match=r"only when it is trusted.*relay contracts trust"):
+            b.datasets.publish(p, "tx", data, contract=text)  # installed, not trusted here
+        assert b.datasets.list_datasets(p) == []  # nothing half-published
+        assert ref in b.datasets.installed_checks()
+        engineer = contract.as_role(p, "data_engineer")
+        with pytest.raises(PermissionDenied, match=r"check\.trust"):
+            engineer.datasets.trust_check(p, ref, "I wrote it")
+        with pytest.raises(Unprocessable, match="not installed on this server"):
+            b.datasets.trust_check(p, "os:system", "no")
+        with pytest.raises(InvalidInput, match=r"package\.module:function"):
+            b.datasets.trust_check(p, "os.system", "no")
+        with pytest.raises(InvalidInput, match="reason"):
+            b.datasets.trust_check(p, ref, " ")
+        trusted = b.datasets.trust_check(p, ref, "reviewed in PR 12")
+        assert (trusted.ref, trusted.added_by, trusted.reason) == (ref, b.user, "reviewed in PR 12")
+        with pytest.raises(Conflict, match="already"):
+            b.datasets.trust_check(p, ref, "again")
+        assert [c.ref for c in engineer.datasets.list_trusted_checks(p)] == [ref]
+        # the server runs it on published data: the negative amount quarantines the version
+        v = engineer.datasets.publish(p, "tx", data, contract=text)
+        assert v.status is DatasetStatus.QUARANTINED
+        assert any("positive" in c for c in v.failed_checks())
+        ok = engineer.datasets.publish(
+            p, "tx", _parquet(tmp_path, "pos", [1.0, 2.0]), contract=text
+        )
+        assert ok.status is DatasetStatus.VALID
+        with pytest.raises(InvalidInput, match="only when it is trusted"):  # trust is per project
+            b.datasets.publish(other, "tx", data, contract=text)
+        with pytest.raises(PermissionDenied, match=r"check\.trust"):
+            engineer.datasets.untrust_check(p, ref, "mine now")
+        b.datasets.untrust_check(p, ref, "owner left; unreviewed changes")
+        assert b.datasets.list_trusted_checks(p) == []
+        with pytest.raises(NotFound, match="not trusted"):
+            b.datasets.untrust_check(p, ref, "twice")
+        with pytest.raises(InvalidInput, match="only when it is trusted"):
+            b.datasets.publish(p, "tx", _parquet(tmp_path, "n2", [3.0, -1.0]), contract=text)
+        assert b.datasets.get(p, "tx@2").status is DatasetStatus.VALID  # what it checked stays
+        actions = [e.action for e in b.audit.log(project=p, entity_kind="project", limit=50)]
+        assert "check.trust" in actions and "check.untrust" in actions
+
     def test_lineage_both_ways(self, contract: ContractEnv, tmp_path: Path) -> None:
         b = contract.admin
         p = contract.new_project()

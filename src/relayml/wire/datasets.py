@@ -12,6 +12,7 @@ from relayml.domain.datasets import (
     DatasetVersion,
     LineageNode,
     RunUse,
+    TrustedCheck,
 )
 from relayml.wire.common import (
     Time,
@@ -215,4 +216,34 @@ class LineageOut(WireModel):
             parents=[p.to_domain() for p in self.parents],
             children=[c.to_domain() for c in self.children],
             runs=[r.to_domain() for r in self.runs],
+        )
+
+
+class TrustedCheckOut(WireModel):
+    project: str
+    ref: str
+    reason: str
+    added_by: str
+    added_at: Time
+    installed: bool = True
+
+    @classmethod
+    def from_domain(cls, obj: TrustedCheck) -> TrustedCheckOut:
+        return cls(
+            project=obj.project,
+            ref=obj.ref,
+            reason=obj.reason,
+            added_by=obj.added_by,
+            added_at=time_out(obj.added_at),
+            installed=obj.installed,
+        )
+
+    def to_domain(self) -> TrustedCheck:
+        return TrustedCheck(
+            project=self.project,
+            ref=self.ref,
+            reason=self.reason,
+            added_by=self.added_by,
+            added_at=time_in(self.added_at),
+            installed=self.installed,
         )

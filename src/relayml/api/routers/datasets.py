@@ -19,7 +19,13 @@ from relayml.api.bodies import Route
 from relayml.api.gate import streams_body
 from relayml.api.responses import BINARY_RESPONSE, ERROR_RESPONSES, json
 from relayml.api.streaming import BINARY_BODY, receive, send
-from relayml.wire.datasets import DatasetInfoOut, DatasetVersionOut, LineageOut, UploadOut
+from relayml.wire.datasets import (
+    DatasetInfoOut,
+    DatasetVersionOut,
+    LineageOut,
+    TrustedCheckOut,
+    UploadOut,
+)
 
 router = APIRouter(
     prefix="/api/v1", route_class=Route, tags=["datasets"], responses=ERROR_RESPONSES
@@ -47,6 +53,11 @@ class DatasetPublish(Body):
 
 class DatasetRelease(Body):
     reason: str = Field(examples=["the 12 negative amounts are refunds; checked with finance"])
+
+
+class TrustCheck(Body):
+    ref: str = Field(examples=["mychecks.loans:payment_fits"])
+    reason: str = Field(examples=["reviewed in PR 123; owned by the risk data team"])
 
 
 class DatasetUse(Body):
@@ -265,3 +276,51 @@ def undeprecate(
 def use(run_id: str, body: DatasetUse, services: ServicesDep, who: PrincipalDep) -> Response:
     found = services.datasets.use(who, run_id, body.ref, body.allow_quarantined)
     return json(DatasetVersionOut.from_domain(found))
+
+
+@router.get(
+    "/installed-checks",
+    response_model=dict[str, str],
+    summary="The custom checks this server may run (module:function -> where declared)",
+)
+def installed_checks(services: ServicesDep, who: PrincipalDep) -> Response:
+    return json(services.datasets.installed_checks(who))
+
+
+@router.get(
+    "/projects/{project}/trusted-checks",
+    response_model=list[TrustedCheckOut],
+    summary="The custom checks the project's published contracts may run",
+)
+def list_trusted_checks(project: str, services: ServicesDep, who: PrincipalDep) -> Response:
+    found = services.datasets.list_trusted_checks(who, project)
+    return json([TrustedCheckOut.from_domain(c) for c in found])
+
+
+@router.post(
+    "/projects/{project}/trusted-checks",
+    response_model=TrustedCheckOut,
+    status_code=201,
+    summary="Trust an installed custom check in the project (admin; audited)",
+)
+def trust_check(
+    project: str, body: TrustCheck, services: ServicesDep, who: PrincipalDep
+) -> Response:
+    found = services.datasets.trust_check(who, project, body.ref, body.reason)
+    return json(TrustedCheckOut.from_domain(found), status_code=201)
+
+
+@router.delete(
+    "/projects/{project}/trusted-checks/{ref}",
+    status_code=204,
+    summary="Stop trusting a custom check in the project (admin; audited)",
+)
+def untrust_check(
+    project: str,
+    ref: str,
+    services: ServicesDep,
+    who: PrincipalDep,
+    reason: Annotated[str, Query(max_length=8000)] = "",
+) -> Response:
+    services.datasets.untrust_check(who, project, ref, reason)
+    return Response(status_code=204)

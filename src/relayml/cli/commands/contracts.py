@@ -1,4 +1,5 @@
-"""`relay contracts check | infer`: validate data against a contract (a CI gate), draft one.
+"""`relay contracts check | infer | trusted | trust | untrust`: validate data against a contract
+(a CI gate), draft one, and manage the custom checks published data may run.
 
 Exit codes of `check`: 0 when every `error` check passed (failed `warn` checks are shown but do
 not fail it); 1 (EXIT_FAILED) when an `error` check failed; bad input (a contract that does not
@@ -113,6 +114,72 @@ def infer_command(
         return
     out.write_text(text, encoding="utf-8")
     output.print_(f"wrote {out} ({len(contract.columns)} columns)")
+
+
+ProjectOpt = Annotated[
+    str | None, typer.Option("--project", "-p", help="Project (default: the global one).")
+]
+CheckArg = Annotated[
+    str, typer.Argument(metavar="MODULE:FUNCTION", help="The check, e.g. mychecks.loans:fits.")
+]
+
+
+@contracts_app.command("trusted")
+def trusted_command(
+    project: ProjectOpt = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON on stdout.")] = False,
+) -> None:
+    """The custom checks this project's published contracts may run, and those installed on
+    the server that an admin could trust."""
+    proj = state.project(project)
+    with state.backend() as backend:
+        trusted = backend.datasets.list_trusted_checks(proj)
+        installed = backend.datasets.installed_checks()
+    if as_json:
+        from relayml.wire.datasets import TrustedCheckOut
+
+        output.emit_json([TrustedCheckOut.from_domain(c) for c in trusted])
+        return
+    t = output.table("check", "state", "trusted by", "at", "reason", title=f"Checks in {proj}")
+    for c in trusted:
+        state_ = "[green]trusted[/]" if c.installed else "[red]trusted, not installed[/]"
+        t.add_row(c.ref, state_, c.added_by, output.when(c.added_at), output.escape(c.reason))
+    shown = {c.ref for c in trusted}
+    for ref, where in installed.items():
+        if ref not in shown:
+            t.add_row(ref, "installed", "-", "-", output.escape(where))
+    output.print_(t)
+    if not trusted and not installed:
+        output.print_(
+            "[dim]no custom checks installed on the server: a package declares them under the "
+            "entry-point group relayml_checks, or the server lists them in RELAY_TRUSTED_CHECKS[/]"
+        )
+
+
+@contracts_app.command("trust")
+def trust_command(
+    ref: CheckArg,
+    reason: Annotated[str, typer.Option("--reason", help="Why it may run (kept, audited).")],
+    project: ProjectOpt = None,
+) -> None:
+    """Let the project's published contracts run an installed custom check (admin)."""
+    with state.backend() as backend:
+        c = backend.datasets.trust_check(state.project(project), ref, reason)
+    output.print_(f"trusted {c.ref} in project {c.project}")
+
+
+@contracts_app.command("untrust")
+def untrust_command(
+    ref: CheckArg,
+    reason: Annotated[str, typer.Option("--reason", help="Why it may no longer run.")],
+    project: ProjectOpt = None,
+) -> None:
+    """Stop the project's published contracts from running a check (admin); versions it
+    checked keep their reports, a new publish naming it is refused."""
+    proj = state.project(project)
+    with state.backend() as backend:
+        backend.datasets.untrust_check(proj, ref, reason)
+    output.print_(f"{ref} is no longer trusted in project {proj}")
 
 
 def register(app: typer.Typer) -> None:

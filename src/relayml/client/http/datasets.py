@@ -12,10 +12,16 @@ from typing import Any
 
 from relayml.client.http.transport import HttpTransport, seg
 from relayml.client.http.urls import API, name_seg, project_url, run_seg
-from relayml.domain.datasets import DatasetInfo, DatasetVersion, LineageNode
+from relayml.domain.datasets import DatasetInfo, DatasetVersion, LineageNode, TrustedCheck
 from relayml.domain.identity import check_name
 from relayml.domain.refs import parse_ref
-from relayml.wire.datasets import DatasetInfoOut, DatasetVersionOut, LineageOut, UploadOut
+from relayml.wire.datasets import (
+    DatasetInfoOut,
+    DatasetVersionOut,
+    LineageOut,
+    TrustedCheckOut,
+    UploadOut,
+)
 
 
 def _version_url(project: str, ref: str) -> str:
@@ -99,6 +105,23 @@ class HttpDatasets:
 
     def undeprecate(self, project: str, ref: str, reason: str) -> DatasetVersion:
         return self._change(project, ref, "undeprecate", reason)
+
+    def installed_checks(self) -> dict[str, str]:
+        found = self.t.call("GET", f"{API}/installed-checks")
+        return {str(k): str(v) for k, v in found.items()}
+
+    def list_trusted_checks(self, project: str) -> list[TrustedCheck]:
+        rows = self.t.call("GET", f"{project_url(project)}/trusted-checks")
+        return [TrustedCheckOut.model_validate(c).to_domain() for c in rows]
+
+    def trust_check(self, project: str, ref: str, reason: str) -> TrustedCheck:
+        body = {"ref": ref, "reason": reason}
+        found = self.t.call("POST", f"{project_url(project)}/trusted-checks", json=body)
+        return TrustedCheckOut.model_validate(found).to_domain()
+
+    def untrust_check(self, project: str, ref: str, reason: str) -> None:
+        url = f"{project_url(project)}/trusted-checks/{seg(ref)}"
+        self.t.call("DELETE", url, params={"reason": reason})
 
     def _change(self, project: str, ref: str, verb: str, reason: str) -> DatasetVersion:
         found = self.t.call("POST", f"{_version_url(project, ref)}/{verb}", json={"reason": reason})

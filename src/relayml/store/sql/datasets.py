@@ -8,7 +8,13 @@ from typing import Any
 
 from sqlalchemy import Connection, Row, func, select, update
 
-from relayml.domain.datasets import DatasetInfo, DatasetStatus, DatasetVersion, RunUse
+from relayml.domain.datasets import (
+    DatasetInfo,
+    DatasetStatus,
+    DatasetVersion,
+    RunUse,
+    TrustedCheck,
+)
 from relayml.store.sql import schema as s
 from relayml.store.sql._util import upsert, utc, utc_or_none
 
@@ -191,6 +197,32 @@ class SqlDatasets:
             .where(s.dataset_versions.c.id == version_id)
             .values(deprecated_at=now, deprecated_by=by, deprecation_reason=reason)
         )
+
+    # trusted custom checks ---------------------------------------------------------------
+    def trusted_checks(self, project: str) -> list[TrustedCheck]:
+        c = s.trusted_checks.c
+        q = select(s.trusted_checks).where(c.project == project).order_by(c.ref)
+        return [
+            TrustedCheck(r.project, r.ref, r.reason, r.added_by, utc(r.added_at))
+            for r in self.conn.execute(q)
+        ]
+
+    def trust_check(self, check: TrustedCheck) -> None:
+        row = {
+            "project": check.project,
+            "ref": check.ref,
+            "reason": check.reason,
+            "added_by": check.added_by,
+            "added_at": check.added_at,
+        }
+        self.conn.execute(s.trusted_checks.insert().values(**row))
+
+    def untrust_check(self, project: str, ref: str) -> bool:
+        c = s.trusted_checks.c
+        done = self.conn.execute(
+            s.trusted_checks.delete().where(c.project == project, c.ref == ref)
+        )
+        return bool(done.rowcount)
 
     # lineage -----------------------------------------------------------------------------
     def add_use(self, version_id: int, run_id: str, by: str, now: datetime) -> None:

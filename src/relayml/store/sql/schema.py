@@ -281,6 +281,18 @@ dataset_uses = Table(
     Column("used_by", String(128), nullable=False),
 )
 
+# The custom checks (module:function) a project's published contracts may run; installed on
+# the server and trusted here by an admin (migration 0017).
+trusted_checks = Table(
+    "trusted_checks",
+    metadata,
+    Column("project", String(128), ForeignKey("projects.name"), primary_key=True),
+    Column("ref", String(250), primary_key=True),
+    Column("reason", Text, nullable=False),
+    Column("added_by", String(128), nullable=False),
+    Column("added_at", TS, nullable=False),
+)
+
 # --- pipelines (migration 0003) ----------------------------------------------------------------
 
 # A pipeline as registered: where its code lives, its schedule and its graph's shape.
