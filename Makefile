@@ -49,6 +49,7 @@ bench: install
 	$(PY) benchmarks/cli/run.py
 	$(PY) benchmarks/publish/run.py
 	$(PY) benchmarks/registry/run.py
+	$(PY) benchmarks/serving/score.py
 
 bench-registry: install
 	$(PY) benchmarks/registry/run.py $(BENCH_ARGS)

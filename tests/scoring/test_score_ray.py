@@ -56,6 +56,13 @@ def test_ray_scores_a_parquet_and_a_csv_file_as_this_process_does(
     assert np.array_equal(
         scored["prediction"].to_numpy(), workspace.model.predict(frame[["x1", "x2"]])
     )
+
+    folder = workspace.root / "parts"
+    folder.mkdir()
+    for i, start in enumerate(range(0, 2_500, 1_000)):
+        write_parquet(frame.iloc[start : start + 1_000], folder / f"part-{i}.parquet", 300)
+    from_folder = relay.models.score("churn@1", folder, "folder.parquet", executor="ray")
+    assert pq.read_table(from_folder.output).equals(pq.read_table(here.output))
     assert ray_cluster.is_initialized()  # a Ray the caller started is left running
 
 

@@ -1,12 +1,12 @@
-"""Scoring on Ray Data: the input read by Ray's tasks, batches predicted by a pool of actors
-(each loads the model once, through the same safe loader, from the bytes the driver fetched),
-and the scored batches streamed back, in input order, to the driver's writer.
+"""Scoring on Ray Data: the input read by Ray tasks (one per Parquet row group, with Relay's
+reader), batches predicted by a pool of actors (each loads the model once, through the same
+safe loader, from the bytes the driver fetched), and the scored batches streamed back, in input
+order, to the driver's writer.
 
 Ray is the cluster at $RAY_ADDRESS, one already initialised in this process, or a local one
 started for the job (and stopped after it), as for the pipelines' Ray executor. The input path
 must be readable from every node (a shared filesystem, or object storage), and relayml must be
-installed on the workers. A Parquet input is split by Ray across files and row groups; a CSV
-file is read by one task with Relay's CSV reader.
+installed on the workers. A CSV file is read by one task with Relay's CSV reader.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ import pyarrow as pa
 from relayml.domain.models import ModelVersion
 from relayml.errors import RelayError, UserCodeError, from_dict
 from relayml.scoring.plan import Plan, score_table
-from relayml.scoring.source import Source, read_batches
+from relayml.scoring.source import Source, parts, read_part
 
 
 class _Scorer:
@@ -57,8 +57,8 @@ def _decode(text: str) -> RelayError:
 
 
 def _read(items: pa.Table, source: Source, columns: list[str], rows: int) -> Iterator[pa.Table]:
-    for _ in range(items.num_rows):  # one item: the file
-        for batch in read_batches(source, columns, rows):
+    for part in items.to_pylist():
+        for batch in read_part(source, part, columns, rows):
             yield pa.Table.from_batches([batch])
 
 
@@ -84,14 +84,15 @@ def score_on_ray(
     context.execution_options.preserve_order = True
     context.enable_progress_bars = False
     try:
-        if source.kind == "csv":
-            dataset = ray.data.from_items([{"path": str(source.path)}]).map_batches(
-                _read, batch_size=1, batch_format="pyarrow",
-                fn_kwargs={"source": source, "columns": plan.read, "rows": rows},
-            )  # fmt: skip
-        else:
-            # the projection is pushed down to the Parquet reader
-            dataset = ray.data.read_parquet(str(source.path)).select_columns(plan.read)
+        # Relay reads the pieces itself, one Ray task per row group (or the CSV file):
+        # Ray's read_parquet split a file into tasks whose order it did not keep
+        pieces = parts(source)
+        if not pieces:
+            return
+        dataset = ray.data.from_items(pieces, override_num_blocks=len(pieces)).map_batches(
+            _read, batch_size=1, batch_format="pyarrow",
+            fn_kwargs={"source": source, "columns": plan.read, "rows": rows},
+        )  # fmt: skip
         cpus = int(ray.cluster_resources().get("CPU", 1))
         actors = workers or max(1, cpus - 1)  # one CPU left for the reading tasks
         scored = dataset.map_batches(

@@ -105,3 +105,29 @@ def read_batches(source: Source, columns: list[str], rows: int) -> Iterator[Any]
             )
         )
     return iter(open_parquet(source.path).iter_batches(batch_size=rows, columns=columns))
+
+
+def parts(source: Source) -> list[dict[str, Any]]:
+    """`source` cut into pieces read independently, in order (for Ray): each row group of each
+    Parquet file (a folder's files in the order `read_batches` reads them), or the CSV file."""
+    if source.kind == "csv":
+        return [{"path": str(source.path), "row_group": -1}]
+    if source.path.is_dir():
+        import pyarrow.dataset as pds
+
+        files = list(pds.dataset(source.path, format="parquet").files)
+    else:
+        files = [str(source.path)]
+    return [
+        {"path": f, "row_group": g}
+        for f in files
+        for g in range(open_parquet(f).metadata.num_row_groups)
+    ]
+
+
+def read_part(source: Source, part: dict[str, Any], columns: list[str], rows: int) -> Iterator[Any]:
+    """One of `parts(source)`: its `columns`, as record batches of at most `rows` rows."""
+    if part["row_group"] < 0:
+        return read_batches(source, columns, rows)
+    pf = open_parquet(part["path"])
+    return iter(pf.iter_batches(batch_size=rows, row_groups=[part["row_group"]], columns=columns))
