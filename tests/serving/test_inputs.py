@@ -154,3 +154,27 @@ def test_csv_frame_is_the_conformed_frame_the_model_takes() -> None:
     csv = b"age,visits,plan,active\n1,2,x,false\n"
     frame = Schema(SIG).parse_csv(csv).frame
     assert isinstance(frame, pd.DataFrame) and frame["age"].dtype == "float64"
+
+
+FLOATS = Signature(
+    inputs=tuple(ColumnSpec(f"f{i}", ColumnType.FLOAT) for i in range(3)),
+    output=OutputSpec(OutputKind.VALUE, ColumnType.FLOAT, ()),
+)
+
+
+def test_many_rows_of_floats_read_as_one_array_and_bad_values_are_still_named() -> None:
+    schema = Schema(FLOATS)
+    records = [{"f2": 3.0, "f0": 1, "f1": 2.5}, {"f0": 4.0, "f1": 5.0, "f2": 6}]
+    parsed = schema.parse(decode_json(orjson.dumps({"records": records})))
+    assert parsed.array is not None and parsed.array.tolist() == [[1, 2.5, 3], [4, 5, 6]]
+    split = {"columns": ["f1", "f0", "f2"], "data": [[2.5, 1, 3], [5, 4, 6]]}
+    parsed = schema.parse(decode_json(orjson.dumps(split)))
+    assert parsed.array is not None and parsed.array.tolist() == [[1, 2.5, 3], [4, 5, 6]]
+    for bad_value, problem in ((True, "type"), ("7", "type"), (None, "null")):
+        rows = [{"f0": 1.0, "f1": 2.0, "f2": 3.0}, {"f0": 1.0, "f1": bad_value, "f2": 3.0}]
+        found = refused({"records": rows}, schema)
+        assert (found["column"], found["problem"]) == ("f1", problem)
+        assert "row 2" in found["message"]
+        data = [[1.0, 2.0, 3.0], [1.0, bad_value, 3.0]]
+        found = refused({"columns": ["f0", "f1", "f2"], "data": data}, schema)
+        assert (found["column"], found["problem"]) == ("f1", problem)

@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import orjson
 import pyarrow.parquet as pq
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
@@ -21,10 +20,18 @@ from sklearn.preprocessing import StandardScaler
 
 from relayml.domain.deployments import ArmRole, ServedArm
 from relayml.errors import Unprocessable
-from relayml.flavors import dump_model, load_model
+from relayml.flavors import (
+    ColumnSpec,
+    ColumnType,
+    OutputKind,
+    OutputSpec,
+    Signature,
+    dump_model,
+    load_model,
+)
 from relayml.serving.arms import Runner
 from relayml.serving.batcher import Arrivals, Batcher
-from relayml.serving.inputs import Parsed
+from relayml.serving.inputs import Parsed, Schema
 from relayml.serving.metrics import Metrics
 from relayml.serving.predlog import SCHEMA_FIELDS, Entry, PredictionLog
 
@@ -133,12 +140,13 @@ def test_one_call_answers_each_request_as_the_model_would(data: Any, array_input
     model = make_pipeline(StandardScaler(), LogisticRegression(max_iter=500)).fit(x, y)
     runner = runner_for(model, x, array_input=array_input)
     assert runner.label_from_proba and runner.array_input is array_input
-    requests = [rows_of(x, 0, 1), rows_of(x, 1, 3), rows_of(x, 4, 1)]
+    as_array = Parsed(None, None, x.iloc[1:4].to_numpy())  # many float rows of one request
+    requests = [rows_of(x, 0, 1), as_array, rows_of(x, 4, 1)]
     answers = runner.run(requests)
     assert [len(a.predictions) for a in answers] == [1, 3, 1]
     got = [p for a in answers for p in a.predictions]
     assert got == model.predict(x.iloc[:5]).tolist()
-    proba = np.array([row for a in answers for row in (a.probabilities or [])])
+    proba = np.concatenate([a.probabilities for a in answers if a.probabilities is not None])
     np.testing.assert_allclose(proba, model.predict_proba(x.iloc[:5]), rtol=1e-12)
 
 
@@ -164,6 +172,11 @@ def test_input_the_model_itself_refuses_is_a_422(data: Any) -> None:
 
 # --- the prediction log ------------------------------------------------------------------------
 
+SIG = Signature(
+    inputs=(ColumnSpec("age", ColumnType.FLOAT), ColumnSpec("plan", ColumnType.STRING)),
+    output=OutputSpec(OutputKind.LABEL, ColumnType.INTEGER, (), (0, 1)),
+)
+
 
 def entry(i: int, n: int = 1, deployment: str = "churn") -> Entry:
     return Entry(
@@ -177,11 +190,10 @@ def entry(i: int, n: int = 1, deployment: str = "churn") -> Entry:
         ts=datetime(2030, 1, 2, tzinfo=UTC).timestamp() + i,
         latency_ms=1.5,
         ids=[f"id-{i}-{k}" for k in range(n)],
-        names=("age", "plan"),
-        rows=[(30.0 + k, "pro") for k in range(n)],
-        frame=None,
+        schema=Schema(SIG),
+        inputs=Parsed([(30.0 + k, "pro") for k in range(n)], None),
         predictions=[1] * n,
-        probabilities=[[0.25, 0.75]] * n,
+        probabilities=np.array([[0.25, 0.75]] * n),
         classes=[0, 1],
     )
 
@@ -230,9 +242,9 @@ def test_every_offered_row_is_written_once_with_the_documented_schema(tmp_path: 
     assert len({r["prediction_id"] for r in rows}) == 11
     assert tuple(rows[0]) == SCHEMA_FIELDS
     first = next(r for r in rows if r["prediction_id"] == "id-0-1")
-    assert orjson.loads(first["inputs"]) == {"age": 31.0, "plan": "pro"}
-    assert orjson.loads(first["prediction"]) == 1
-    assert orjson.loads(first["probabilities"]) == {"0": 0.25, "1": 0.75}
+    assert first["inputs"] == {"age": 31.0, "plan": "pro"}
+    assert first["prediction"] == 1
+    assert first["probabilities"] == {"0": 0.25, "1": 0.75}
     assert first["version"] == 3 and first["arm"] == "primary" and first["request_id"] == "req-0"
     assert first["ts"] == datetime(2030, 1, 2, tzinfo=UTC)
     uris = [u for u, _ in store.segments]
@@ -284,3 +296,37 @@ def test_metrics_page_parses_with_the_prometheus_parser() -> None:
     info = [s for s in families["relay_serving_model_info"].samples]
     assert info[0].labels["version"] == "3" and info[0].labels["ref"] == "churn@production"
     assert families["relay_serving_request_seconds"].type == "histogram"
+
+
+MIXED = Signature(
+    inputs=(
+        ColumnSpec("age", ColumnType.FLOAT, nullable=True),
+        ColumnSpec("visits", ColumnType.INTEGER, nullable=True),
+        ColumnSpec("plan", ColumnType.STRING),
+        ColumnSpec("active", ColumnType.BOOLEAN),
+    ),
+    output=OutputSpec(OutputKind.VALUE, ColumnType.FLOAT, ()),
+)
+
+
+def test_inputs_keep_their_types_and_nulls_whatever_format_they_came_in(tmp_path: Path) -> None:
+    schema = Schema(MIXED)
+    json_rows = Parsed([(None, 2, "pro", True), (1.5, None, "free", False)], None)
+    csv = schema.parse_csv(b"age,visits,plan,active\n,7,team,true\n")
+    store = Store(tmp_path / "store")
+    log = make_log(tmp_path, store)
+    for i, (parsed, n) in enumerate(((json_rows, 2), (csv, 1))):
+        e = entry(i, n=n)
+        e.schema, e.inputs, e.predictions, e.probabilities, e.classes = (
+            schema, parsed, [0.5] * n, None, None
+        )  # fmt: skip
+        log.offer(e)
+    log.close()
+    rows = store.rows()
+    assert [r["inputs"] for r in rows] == [
+        {"age": None, "visits": 2, "plan": "pro", "active": True},
+        {"age": 1.5, "visits": None, "plan": "free", "active": False},
+        {"age": None, "visits": 7, "plan": "team", "active": True},
+    ]
+    assert [r["prediction"] for r in rows] == [0.5] * 3
+    assert all(r["probabilities"] is None for r in rows)

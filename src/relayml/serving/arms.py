@@ -65,7 +65,7 @@ class Answer:
     row for a classifier that has them."""
 
     predictions: list[Any]
-    probabilities: list[list[float]] | None
+    probabilities: np.ndarray[Any, Any] | None  # rows x classes
 
 
 def _final_estimator(model: Any) -> Any:
@@ -136,16 +136,23 @@ class Runner:
             columns[name] = _column(kind, values)
         return pd.DataFrame(columns, copy=False)
 
+    def _frame_of(self, p: Parsed) -> pd.DataFrame:
+        if p.frame is not None:
+            return p.frame
+        if p.array is not None:
+            import pandas as pd
+
+            return pd.DataFrame(p.array, columns=list(self.schema.names), copy=False)
+        return self.frame(p.rows or [])
+
     def batch_frame(self, items: list[Parsed]) -> pd.DataFrame:
         if len(items) == 1:
-            only = items[0]
-            return only.frame if only.frame is not None else self.frame(only.rows or [])
+            return self._frame_of(items[0])
         if all(p.rows is not None for p in items):
             return self.frame(_rows(items))
         import pandas as pd
 
-        frames = [p.frame if p.frame is not None else self.frame(p.rows or []) for p in items]
-        return pd.concat(frames, ignore_index=True)
+        return pd.concat([self._frame_of(p) for p in items], ignore_index=True)
 
     # --- predicting ---------------------------------------------------------------------------
 
@@ -160,7 +167,8 @@ class Runner:
         import numpy as np
 
         if self.proba:
-            proba = np.asarray(predict_proba(data))
+            # C order: a request's rows are then a contiguous slice, written as it is
+            proba = np.ascontiguousarray(predict_proba(data), dtype=np.float64)
             if self.label_from_proba and self.classes is not None:
                 labels = np.asarray(self.classes, dtype=object)[proba.argmax(axis=1)].tolist()
             else:
@@ -189,10 +197,16 @@ class Runner:
             ) from exc
 
     def predict_rows(self, items: list[Parsed]) -> tuple[list[Any], np.ndarray[Any, Any] | None]:
-        if self.array_input and all(p.rows is not None for p in items):
+        if self.array_input and all(p.frame is None for p in items):
             import numpy as np
 
-            return self.predict_array(np.array(_rows(items), dtype=np.float64))
+            if all(p.rows is not None for p in items):
+                return self.predict_array(np.array(_rows(items), dtype=np.float64))
+            arrays = [
+                p.array if p.array is not None else np.array(p.rows, dtype=np.float64)
+                for p in items
+            ]
+            return self.predict_array(arrays[0] if len(arrays) == 1 else np.concatenate(arrays))
         return self.predict_frame(self.batch_frame(items))
 
     def run(self, items: list[Parsed]) -> list[Answer]:
@@ -205,12 +219,13 @@ class Runner:
             raise bad(
                 f"the model could not predict on this input: {exc.message}", problem="model"
             ) from exc
-        rows = proba.tolist() if proba is not None else None
+        if len(items) == 1:
+            return [Answer(labels, proba)]
         out = []
         start = 0
         for p in items:
             end = start + p.size
-            out.append(Answer(labels[start:end], None if rows is None else rows[start:end]))
+            out.append(Answer(labels[start:end], None if proba is None else proba[start:end]))
             start = end
         return out
 

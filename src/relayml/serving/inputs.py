@@ -15,6 +15,7 @@ in its details; a body over the limit is ``TooLarge`` (413).
 from __future__ import annotations
 
 import math
+import operator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -25,6 +26,7 @@ from relayml.domain.models import ColumnType, Signature
 from relayml.errors import InvalidInput, Unprocessable
 
 if TYPE_CHECKING:
+    import numpy as np
     import pandas as pd
 
 MAX_ROWS = 1_000_000  # rows in one request, whatever its format
@@ -40,16 +42,20 @@ def bad(message: str, *, column: str | None = None, problem: str) -> Unprocessab
 
 @dataclass(frozen=True)
 class Parsed:
-    """A request's rows, checked: either plain rows (tuples in the signature's column order,
-    from JSON) or a conformed DataFrame (CSV, Arrow)."""
+    """A request's rows, checked: plain rows (tuples in the signature's column order, from
+    JSON), a float array in that order (many JSON rows of a model that takes only floats), or
+    a conformed DataFrame (CSV, Arrow)."""
 
     rows: list[tuple[Any, ...]] | None
     frame: pd.DataFrame | None
+    array: np.ndarray[Any, Any] | None = None
 
     @property
     def size(self) -> int:
         if self.rows is not None:
             return len(self.rows)
+        if self.array is not None:
+            return len(self.array)
         assert self.frame is not None
         return len(self.frame)
 
@@ -69,6 +75,11 @@ class Schema:
         self.types = tuple(c.type for c in signature.inputs)
         self.nullable = tuple(c.nullable for c in signature.inputs)
         self.all_float = all(t is ColumnType.FLOAT for t in self.types)
+        # the types a row of an all-float model may hold to be read by NumPy in one go (None
+        # is NaN there, so only when every column may be null); anything else takes the
+        # value-by-value path, which names the column and row of a bad value
+        self._numbers = frozenset({float, int, type(None)} if all(self.nullable) else {float, int})
+        self._pick = operator.itemgetter(*self.names)
         # a sticky key that is not a model column may ride along in a record, and is dropped
         self.sticky_key = sticky_key if sticky_key not in self.index else None
         self.name_set = frozenset(self.names)
@@ -175,8 +186,42 @@ class Schema:
         if not items:
             raise bad("the request has no rows; send at least one", problem="empty")
         _limit(len(items))
+        if self.all_float and len(items) > 1 and self.sticky_key is None:
+            array = self._float_records(items)
+            if array is not None:
+                return Parsed(None, None, array)
         read = self.record_with_key if self.sticky_key is not None else self.record
         return Parsed([read(obj, n) for n, obj in enumerate(items, 1)], None)
+
+    def _float_records(self, items: list[Any]) -> np.ndarray[Any, Any] | None:
+        names, numbers, pick = self.name_set, self._numbers, self._pick
+        width = len(self.names)
+        rows = []
+        for obj in items:
+            if type(obj) is not dict or len(obj) != width or obj.keys() != names:
+                return None
+            values = pick(obj) if width > 1 else (obj[self.names[0]],)
+            if not numbers.issuperset(map(type, values)):
+                return None
+            rows.append(values)
+        import numpy as np
+
+        return np.array(rows, dtype=np.float64)
+
+    def _float_data(self, data: list[Any], order: list[int]) -> np.ndarray[Any, Any] | None:
+        numbers = self._numbers
+        width = len(order)
+        for item in data:
+            if (
+                type(item) is not list
+                or len(item) != width
+                or not numbers.issuperset(map(type, item))
+            ):
+                return None
+        import numpy as np
+
+        array = np.array(data, dtype=np.float64)
+        return array if order == list(range(width)) else array[:, order]
 
     def _wrapped(self, doc: dict[str, Any]) -> Parsed:
         if "inputs" in doc:
@@ -203,6 +248,10 @@ class Schema:
         self._columns_problem([c for _, c in keep])
         order = [next(j for j, c in keep if c == n) for n in self.names]
         width = len(columns)
+        if self.all_float and len(data) > 1 and width == len(order):
+            array = self._float_data(data, order)
+            if array is not None:
+                return Parsed(None, None, array)
         value = self.value
         rows = []
         for r, item in enumerate(data, 1):

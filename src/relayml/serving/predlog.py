@@ -3,20 +3,22 @@
 A request hands its answer to ``PredictionLog.offer`` (one call per request and arm, a few
 microseconds): the entry goes into a bounded in-memory queue, or, when the queue already holds
 ``capacity`` rows, is dropped and counted (``dropped``, exported as a metric). One writer
-thread turns entries into rows of a Parquet segment per deployment and rolls the segment when
-it holds ``segment_records`` rows or its oldest row is ``segment_seconds`` old: the file is
-written, uploaded to the artifact store under
+thread gathers entries into a segment per deployment and model version and rolls it when it
+holds ``segment_records`` rows or its oldest row is ``segment_seconds`` old: the rows become
+Arrow columns in a few vectorised steps (the request's own arrays, not a Python object per
+value), the Parquet file is written, uploaded to the artifact store under
 ``serving/<project>/<deployment>/<date>/<server_id>-<seq>.parquet`` and registered through
 ``backend.deployments.record_segment``. ``close`` (SIGTERM) writes everything still queued.
 A crash loses what was not yet written: at most ``segment_seconds`` of answers (plus the
 upload in progress). A segment the store refuses is kept and offered again on each roll and at
 close; ``upload_failures`` counts the refusals.
 
-The schema (docs/serving.md, a data product other tools read):
-prediction_id, ts (timestamp[us, UTC]), deployment, project, model, version (int64), digest,
-arm, request_id, inputs (JSON text: the row's columns), prediction (JSON text: the answer),
-probabilities (JSON text: class -> probability, null when the model gives none),
-latency_ms (float64).
+The schema (docs/serving.md, a data product other tools read): prediction_id, ts
+(timestamp[us, UTC]), deployment, project, model, version (int64), digest, arm, request_id,
+inputs (a struct with one field per signature column, of its type), prediction (the answer's
+type: int64, float64, string or bool), probabilities (a struct of float64 per class, named by
+the class; null for a model without them), latency_ms (float64). One segment holds the rows of
+one model version, so its inputs and outputs have one type.
 """
 
 from __future__ import annotations
@@ -33,11 +35,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import orjson
+from relayml.domain.models import ColumnType
 
 if TYPE_CHECKING:
-    import pandas as pd
+    import numpy as np
     import pyarrow as pa
+
+    from relayml.serving.inputs import Parsed, Schema
 
 log = logging.getLogger("relayml.serving")
 
@@ -58,32 +62,10 @@ SCHEMA_FIELDS = (
 )
 
 
-def log_schema() -> pa.Schema:
-    import pyarrow as pa
-
-    return pa.schema(
-        [
-            ("prediction_id", pa.string()),
-            ("ts", pa.timestamp("us", tz="UTC")),
-            ("deployment", pa.string()),
-            ("project", pa.string()),
-            ("model", pa.string()),
-            ("version", pa.int64()),
-            ("digest", pa.string()),
-            ("arm", pa.string()),
-            ("request_id", pa.string()),
-            ("inputs", pa.string()),
-            ("prediction", pa.string()),
-            ("probabilities", pa.string()),
-            ("latency_ms", pa.float64()),
-        ]
-    )
-
-
 @dataclass(slots=True)
 class Entry:
-    """One request's answer on one arm: what the log needs, kept as the request had it (the
-    rows are turned into JSON on the writer thread, not on the request's path)."""
+    """One request's answer on one arm: what the log needs, kept as the request had it (turned
+    into columns on the writer thread, not on the request's path)."""
 
     deployment: str
     project: str
@@ -95,11 +77,10 @@ class Entry:
     ts: float  # seconds since the epoch, when the answer was ready
     latency_ms: float
     ids: list[str]
-    names: tuple[str, ...]
-    rows: list[tuple[Any, ...]] | None
-    frame: pd.DataFrame | None
+    schema: Schema
+    inputs: Parsed
     predictions: list[Any]
-    probabilities: list[list[float]] | None
+    probabilities: np.ndarray[Any, Any] | None
     classes: list[Any] | None
 
     @property
@@ -117,11 +98,8 @@ class _Segment:
     project: str
     deployment: str
     opened: float  # monotonic time of its first row
-    columns: dict[str, list[Any]] = field(default_factory=lambda: {f: [] for f in SCHEMA_FIELDS})
-
-    @property
-    def records(self) -> int:
-        return len(self.columns["prediction_id"])
+    entries: list[Entry] = field(default_factory=list)
+    records: int = 0
 
 
 class PredictionLog:
@@ -152,7 +130,7 @@ class PredictionLog:
         self._lock = threading.Lock()
         self._wake = threading.Event()
         self._stop = False
-        self._segments: dict[tuple[str, str], _Segment] = {}
+        self._segments: dict[tuple[str, str, str], _Segment] = {}
         self._failed: list[tuple[str, str, Path, str, int, datetime, datetime]] = []
         self._seq = 0
         self.written = 0
@@ -223,69 +201,40 @@ class PredictionLog:
                     return
                 entry = self._queue.popleft()
                 self._queued_rows -= entry.size
-            self._add(entry)
-            segment = self._segments.get((entry.project, entry.deployment))
-            if segment is not None and segment.records >= self.segment_records:
-                self._write(segment)
-
-    def _add(self, e: Entry) -> None:
-        key = (e.project, e.deployment)
-        segment = self._segments.get(key)
-        if segment is None:
-            segment = self._segments[key] = _Segment(e.project, e.deployment, time.monotonic())
-        cols = segment.columns
-        n = e.size
-        ts = datetime.fromtimestamp(e.ts, UTC)
-        cols["prediction_id"].extend(e.ids)
-        for name, value in (
-            ("ts", ts),
-            ("deployment", e.deployment),
-            ("project", e.project),
-            ("model", e.model),
-            ("version", e.version),
-            ("digest", e.digest),
-            ("arm", e.arm),
-            ("request_id", e.request_id),
-            ("latency_ms", e.latency_ms),
-        ):
-            cols[name].extend([value] * n)
-        cols["inputs"].extend(_inputs(e))
-        cols["prediction"].extend(orjson.dumps(p, option=orjson.OPT_SERIALIZE_NUMPY).decode()
-                                  for p in e.predictions)  # fmt: skip
-        if e.probabilities is None or e.classes is None:
-            cols["probabilities"].extend([None] * n)
-        else:
-            keys = [str(c) for c in e.classes]
-            cols["probabilities"].extend(
-                orjson.dumps(dict(zip(keys, row, strict=True))).decode() for row in e.probabilities
-            )
+            key = (entry.project, entry.deployment, entry.digest)
+            segment = self._segments.get(key)
+            if segment is None:
+                segment = _Segment(entry.project, entry.deployment, time.monotonic())
+                self._segments[key] = segment
+            segment.entries.append(entry)
+            segment.records += entry.size
+            if segment.records >= self.segment_records:
+                self._write(key, segment)
 
     def _roll(self, force: bool) -> None:
         now = time.monotonic()
-        for segment in list(self._segments.values()):
+        for key, segment in list(self._segments.items()):
             if force or now - segment.opened >= self.segment_seconds:
-                self._write(segment)
+                self._write(key, segment)
         if self._failed:
             self._retry()
 
-    def _write(self, segment: _Segment) -> None:
-        import pyarrow as pa
+    def _write(self, key: tuple[str, str, str], segment: _Segment) -> None:
         import pyarrow.parquet as pq
 
-        del self._segments[(segment.project, segment.deployment)]
-        records = segment.records
-        if not records:
+        del self._segments[key]
+        if not segment.records:
             return
-        table = pa.Table.from_pydict(segment.columns, schema=log_schema())
-        stamps = segment.columns["ts"]
-        first, last = min(stamps), max(stamps)
+        table = segment_table(segment.entries)
+        first = datetime.fromtimestamp(min(e.ts for e in segment.entries), UTC)
+        last = datetime.fromtimestamp(max(e.ts for e in segment.entries), UTC)
         self._seq += 1
         name = f"{self.server_id}-{self._seq:06d}.parquet"
         uri = f"serving/{segment.project}/{segment.deployment}/{first:%Y-%m-%d}/{name}"
         self._folder.mkdir(parents=True, exist_ok=True)
         path = self._folder / name
         pq.write_table(table, path, compression="zstd")
-        self._store(segment.project, segment.deployment, path, uri, records, first, last)
+        self._store(segment.project, segment.deployment, path, uri, segment.records, first, last)
 
     def _store(
         self,
@@ -315,31 +264,110 @@ class PredictionLog:
             self._store(*args)
 
 
-def _inputs(e: Entry) -> list[str]:
-    names = e.names
-    if e.rows is not None:
-        return [
-            orjson.dumps(
-                dict(zip(names, row, strict=True)),
-                option=orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_NON_STR_KEYS,
-                default=_default,
-            ).decode()
-            for row in e.rows
-        ]
-    assert e.frame is not None
-    records = e.frame.to_dict(orient="records")
-    return [
-        orjson.dumps(r, option=orjson.OPT_SERIALIZE_NUMPY, default=_default).decode()
-        for r in records
+def segment_table(entries: list[Entry]) -> pa.Table:
+    """The rows of ``entries`` (one model version) as the log's Arrow table."""
+    import numpy as np
+    import pyarrow as pa
+
+    sizes = [e.size for e in entries]
+
+    def repeated(values: list[Any], kind: pa.DataType) -> pa.Array:
+        return pa.array(np.repeat(np.array(values, dtype=object), sizes).tolist(), kind)
+
+    ids: list[str] = []
+    predictions: list[Any] = []
+    for e in entries:
+        ids.extend(e.ids)
+        predictions.extend(e.predictions)
+    stamps = np.repeat(np.array([e.ts for e in entries]) * 1e6, sizes).astype("int64")
+    latency = np.repeat(np.array([e.latency_ms for e in entries]), sizes)
+    try:
+        prediction = pa.array(predictions)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        prediction = pa.array([None if p is None else str(p) for p in predictions], pa.string())
+    columns = {
+        "prediction_id": pa.array(ids, pa.string()),
+        "ts": pa.array(stamps, pa.timestamp("us", tz="UTC")),
+        "deployment": repeated([e.deployment for e in entries], pa.string()),
+        "project": repeated([e.project for e in entries], pa.string()),
+        "model": repeated([e.model for e in entries], pa.string()),
+        "version": pa.array(np.repeat([e.version for e in entries], sizes), pa.int64()),
+        "digest": repeated([e.digest for e in entries], pa.string()),
+        "arm": repeated([e.arm for e in entries], pa.string()),
+        "request_id": repeated([e.request_id for e in entries], pa.string()),
+        "inputs": _inputs(entries),
+        "prediction": prediction,
+        "probabilities": _probabilities(entries),
+        "latency_ms": pa.array(latency, pa.float64()),
+    }
+    return pa.table(columns)
+
+
+def _arrow_type(kind: ColumnType) -> pa.DataType:
+    import pyarrow as pa
+
+    return {
+        ColumnType.FLOAT: pa.float64(),
+        ColumnType.INTEGER: pa.int64(),
+        ColumnType.BOOLEAN: pa.bool_(),
+        ColumnType.STRING: pa.string(),
+        ColumnType.DATETIME: pa.timestamp("us", tz="UTC"),
+    }[kind]
+
+
+def _inputs(entries: list[Entry]) -> pa.StructArray:
+    """One struct per row, a field per signature column: built column by column from the
+    requests' own arrays (floats), rows or frames."""
+    import numpy as np
+    import pyarrow as pa
+
+    schema = entries[0].schema
+    names = list(schema.names)
+    types = [_arrow_type(t) for t in schema.types]
+    if schema.all_float:
+        blocks = []
+        for e in entries:
+            p = e.inputs
+            if p.array is not None:
+                blocks.append(p.array)
+            elif p.rows is not None:
+                blocks.append(np.array(p.rows, dtype=np.float64))
+            else:
+                assert p.frame is not None
+                blocks.append(p.frame[names].to_numpy(dtype=np.float64))
+        matrix = np.concatenate(blocks) if len(blocks) > 1 else blocks[0]
+        arrays = [pa.array(matrix[:, i], pa.float64(), from_pandas=True) for i in range(len(names))]
+        return pa.StructArray.from_arrays(arrays, names=names)
+    values: list[list[Any]] = [[] for _ in names]
+    for e in entries:
+        p = e.inputs
+        if p.rows is not None:
+            for column, got in zip(values, zip(*p.rows, strict=True), strict=True):
+                column.extend(got)
+        elif p.array is not None:
+            for i, column in enumerate(values):
+                column.extend(p.array[:, i].tolist())
+        else:
+            assert p.frame is not None
+            for name, column in zip(names, values, strict=True):
+                column.extend(p.frame[name].tolist())
+    arrays = [
+        pa.array(column, kind, from_pandas=True) for column, kind in zip(values, types, strict=True)
     ]
+    return pa.StructArray.from_arrays(arrays, names=names)
 
 
-def _default(value: Any) -> Any:
-    if hasattr(value, "isoformat"):
-        return value.isoformat()
-    if hasattr(value, "item"):
-        return value.item()
-    return str(value)
+def _probabilities(entries: list[Entry]) -> pa.Array:
+    import numpy as np
+    import pyarrow as pa
+
+    classes = entries[0].classes
+    blocks = [e.probabilities for e in entries if e.probabilities is not None]
+    if classes is None or len(blocks) != len(entries):
+        return pa.nulls(sum(e.size for e in entries))
+    matrix = np.concatenate(blocks) if len(blocks) > 1 else blocks[0]
+    arrays = [pa.array(matrix[:, k], pa.float64()) for k in range(len(classes))]
+    return pa.StructArray.from_arrays(arrays, names=[str(c) for c in classes])
 
 
 def make_server_id() -> str:
