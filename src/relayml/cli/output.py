@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from rich.table import Table
 
 PIPE_WIDTH = 200
+EXIT_CHECK_FAILED = 1  # a CI gate's check failed (drift, a contract, a metric, evidence, a review)
 _console: Console | None = None
 
 
@@ -109,6 +110,12 @@ def warn(message: str) -> None:
     import sys
 
     sys.stderr.write(f"warning: {message}\n")
+    sys.stderr.flush()
+
+
+def check_failed(message: str) -> None:
+    """A CI gate's failed check, one line on stderr (the command then exits EXIT_CHECK_FAILED)."""
+    sys.stderr.write(f"check failed: {message}\n")
     sys.stderr.flush()
 
 

@@ -18,7 +18,7 @@ import typer
 from relayml.cli import options, output, state
 from relayml.domain.refs import parse_ref
 
-EXIT_FAILED = 1
+EXIT_FAILED = output.EXIT_CHECK_FAILED
 
 contracts_app = typer.Typer(
     name="contracts",

@@ -12,9 +12,9 @@ from typing import Annotated
 
 import typer
 
-from relayml.cli import options
+from relayml.cli import options, output
 
-EXIT_DRIFT = 1
+EXIT_DRIFT = output.EXIT_CHECK_FAILED
 
 
 def drift(

@@ -323,15 +323,76 @@ def evaluate(
     slice_: Annotated[
         list[str] | None, typer.Option("--slice", help="A column to break metrics down by.")
     ] = None,
+    min_: Annotated[
+        list[str] | None,
+        typer.Option("--min", help="Exit 1 if METRIC is below VALUE: auc=0.8 (repeatable)."),
+    ] = None,
+    max_: Annotated[
+        list[str] | None,
+        typer.Option("--max", help="Exit 1 if METRIC is above VALUE: log_loss=0.4 (repeatable)."),
+    ] = None,
     project: ProjectOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """The version's metrics on a dataset version, overall and per slice."""
+    """The version's metrics on a dataset version, overall and per slice.
+
+    With --min/--max it is a CI gate: exit 1 when an overall metric is out of its bound."""
+    bounds = [*_bounds(min_ or [], "--min"), *_bounds(max_ or [], "--max")]
     with state.backend() as backend:
         ev = backend.models.evaluate(state.project(project), ref, dataset, target, slice_)
+    failed = _out_of_bounds(ev, bounds)
     if as_json:
         output.emit_json(ev)
-        return
+    else:
+        _print_evaluation(ev)
+    for line in failed:
+        output.check_failed(line)
+    if failed:
+        raise typer.Exit(code=output.EXIT_CHECK_FAILED)
+
+
+def _bounds(items: list[str], option: str) -> list[tuple[str, str, float]]:
+    """``["auc=0.8"]`` as ``[("auc", option, 0.8)]``."""
+    from relayml.errors import InvalidInput
+
+    found = []
+    for item in items:
+        name, sep, value = item.partition("=")
+        try:
+            number = float(value)
+        except ValueError:
+            number = float("nan")
+        if not sep or not name.strip() or number != number:
+            raise InvalidInput(f"{option} takes METRIC=VALUE (e.g. auc=0.8), not {item!r}")
+        found.append((name.strip(), option, number))
+    return found
+
+
+def _out_of_bounds(ev: dict[str, Any], bounds: list[tuple[str, str, float]]) -> list[str]:
+    """What is out of its bound, one line each; InvalidInput for a metric not computed."""
+    from relayml.errors import InvalidInput
+
+    metrics = ev["metrics"]
+    failed = []
+    for name, option, bound in bounds:
+        value = metrics.get(name)
+        if not isinstance(value, int | float):
+            raise InvalidInput(
+                f"{option} {name}: {ev['model']} on {ev['dataset']} has no metric {name!r}; "
+                f"it has {', '.join(sorted(metrics))}"
+            )
+        low = option == "--min" and not value >= bound
+        high = option == "--max" and not value <= bound
+        if low or high:
+            side = "below the minimum" if low else "above the maximum"
+            failed.append(
+                f"{name} of {ev['model']} on {ev['dataset']} is "
+                f"{output.number(float(value))}, {side} {output.number(bound)}"
+            )
+    return failed
+
+
+def _print_evaluation(ev: dict[str, Any]) -> None:
     output.print_(f"{ev['model']} on {ev['dataset']} ({ev['rows']} rows, {ev['task']})")
     for k, x in ev["metrics"].items():
         output.print_(f"  {k:10} {output.number(x) if isinstance(x, float) else x}")
@@ -360,6 +421,13 @@ def promote(
         str | None, typer.Option("--eval", help="Evaluate on this dataset (default: policy's).")
     ] = None,
     target: Annotated[str | None, typer.Option(help="The label column, with --eval.")] = None,
+    fail_on_evidence: Annotated[
+        bool,
+        typer.Option(
+            "--fail-on-evidence",
+            help="Exit 1 if required evidence failed (the request is opened all the same).",
+        ),
+    ] = False,
     project: ProjectOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
@@ -368,11 +436,17 @@ def promote(
         req = backend.models.promote(state.project(project), ref, to, note, eval_, target)
     if as_json:
         output.emit_json(req)
-        return
-    print_request(req)
-    output.print_(
-        f"[dim]reviewers see it in relay inbox; follow it with relay requests show {req.id}[/]"
-    )
+    else:
+        print_request(req)
+        output.print_(
+            f"[dim]reviewers see it in relay inbox; follow it with relay requests show {req.id} "
+            f"(relay requests wait {req.id} waits for the decision)[/]"
+        )
+    failed = req.failed_evidence
+    if fail_on_evidence and failed:
+        names = ", ".join(e.name.value for e in failed)
+        output.check_failed(f"required evidence {names} of request {req.id} failed")
+        raise typer.Exit(code=output.EXIT_CHECK_FAILED)
 
 
 def register(app: typer.Typer) -> None:

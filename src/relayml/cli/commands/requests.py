@@ -2,6 +2,7 @@
 `relay requirements` and `relay inbox`.
 
     relay requests ls | show ID | approve ID | reject ID --reason ... | comment ID TEXT
+    relay requests wait ID --timeout 2h      # CI: exit 0 applied, 1 rejected, 13 still open
     relay policy show | apply policy.yaml
     relay requirements set churn --metric auc --min 0.80
     relay inbox
@@ -84,6 +85,42 @@ def requests_show(
         output.emit_json(req)
         return
     print_request(req)
+
+
+def wait(
+    request_id: Annotated[str, typer.Argument(metavar="ID")],
+    timeout: Annotated[
+        str, typer.Option(help="How long to wait for a decision (30s, 15m, 2h, 1d).")
+    ] = "1h",
+    every: Annotated[str, typer.Option(help="How often to look (seconds or 10s, 1m).")] = "5s",
+    as_json: JsonOpt = False,
+) -> None:
+    """Wait for a request's decision, for CI: exit 0 when it is applied (the alias moved), 1
+    when rejected or withdrawn, 13 when still open after --timeout."""
+    import time
+
+    from relayml.domain.durations import parse_duration
+    from relayml.domain.models import RequestState
+    from relayml.errors import Timeout
+
+    limit, pause = parse_duration(timeout), parse_duration(every)
+    deadline = time.monotonic() + limit
+    with state.backend() as backend:
+        req = backend.models.get_request(request_id)
+        while req.state is RequestState.OPEN:
+            if time.monotonic() >= deadline:
+                raise Timeout(
+                    f"request {req.id} (promote {req.ref} to {req.alias}) is still open after "
+                    f"{timeout}; its reviewers see it in relay inbox"
+                )
+            time.sleep(min(pause, max(0.0, deadline - time.monotonic())))
+            req = backend.models.get_request(request_id)
+    if as_json:
+        output.emit_json(req)
+    else:
+        print_request(req)
+    if req.state is not RequestState.APPLIED:
+        raise typer.Exit(code=output.EXIT_CHECK_FAILED)
 
 
 def approve(
@@ -242,6 +279,7 @@ def register(app: typer.Typer) -> None:
     commands: tuple[tuple[str, Any], ...] = (
         ("ls", requests_ls),
         ("show", requests_show),
+        ("wait", wait),
         ("approve", approve),
         ("reject", reject),
         ("withdraw", withdraw),
