@@ -13,6 +13,7 @@ from relayml.testing.contract import ContractEnv
 from relayml.testing.contract_artifacts import ArtifactContract
 from relayml.testing.contract_audit import AuditContract
 from relayml.testing.contract_datasets import DatasetContract
+from relayml.testing.contract_deployments import DeploymentContract
 from relayml.testing.contract_identity import IdentityContract
 from relayml.testing.contract_models import ModelContract
 from relayml.testing.contract_notifications import NotificationContract
@@ -69,6 +70,7 @@ class TestBackendContract(
     PipelineContract,
     NotificationContract,
     ModelContract,
+    DeploymentContract,
 ):
     """Every area's contract (`relayml.testing.contract_<area>`), on each backend."""
 

@@ -28,6 +28,7 @@ def test_exported_members() -> None:
             "active_run",
             "autolog",
             "datasets",
+            "deployments",
             "drift",
             "gc",
             "get_run",

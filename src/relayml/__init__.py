@@ -44,6 +44,7 @@ __all__ = [
     "active_run",
     "autolog",
     "datasets",
+    "deployments",
     "drift",
     "gc",
     "get_run",
@@ -61,7 +62,16 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
-    from relayml import datasets, drift, models, pipelines, policy, requests, webhooks
+    from relayml import (
+        datasets,
+        deployments,
+        drift,
+        models,
+        pipelines,
+        policy,
+        requests,
+        webhooks,
+    )
     from relayml.pipelines.dag import pipeline, step
     from relayml.sdk.autolog import autolog
     from relayml.sdk.datasets import Dataset
@@ -96,7 +106,7 @@ def __getattr__(name: str) -> Any:
         return importlib.import_module("relayml.datasets")
     if name == "pipelines":
         return importlib.import_module("relayml.pipelines")
-    if name in ("webhooks", "models", "requests", "policy"):
+    if name in ("webhooks", "models", "requests", "policy", "deployments"):
         return importlib.import_module(f"relayml.{name}")
     module = _LAZY.get(name)
     if module is None:

@@ -17,6 +17,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -97,6 +98,15 @@ class World:
         r = self.admin.post(f"{API}/projects/{P}/webhooks", json={"url": LOOPBACK_HOOK})
         hook_id: str = self.ok(r)["webhook"]["id"]
         return hook_id
+
+    def fresh_deployment(self) -> str:
+        """A deployment pinned to churn@1 with a canary (churn@2 at 10 %), made by the admin:
+        what promote-canary, rollback and archive change."""
+        name = f"dep-{self.counter()}"
+        body = {"name": name, "target": "churn@1",
+                "traffic": {"canary": "churn@2", "canary_percent": 10}}  # fmt: skip
+        self.ok(self.admin.post(f"{API}/projects/{P}/deployments", json=body))
+        return name
 
     def fresh_victim_token(self) -> str:
         token_id: str = self.ok(self.admin.post(f"{API}/users/victim/tokens", json={}))["token_id"]
@@ -234,6 +244,16 @@ def _populate(w: World, tmp: Path) -> None:
         w.ids["model_body"] = {"blob": mv.digest, "flavor": "sklearn", "environment": env,
                                "signature": sig}  # fmt: skip
         w.ids["model_bytes"] = model.read_bytes()
+        platform.deployments.create(P, "churn-api", "churn@1")
+        segment = tmp / "segment.parquet"
+        segment.write_bytes(b"PAR1 a prediction-log segment")
+        seg = platform.deployments.record_segment(
+            P, "churn-api", segment, uri=f"serving/{P}/churn-api/s-0.parquet", records=1,
+            first_at=datetime(2025, 1, 1, tzinfo=UTC), last_at=datetime(2025, 1, 1, tzinfo=UTC),
+            server_id="s",
+        )  # fmt: skip
+        w.ids["segment"], w.ids["segment_blob"] = seg.id, seg.digest
+        w.ids["segment_bytes"] = segment.read_bytes()
     finally:
         owner.close()
         platform.close()

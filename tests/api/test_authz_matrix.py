@@ -148,11 +148,32 @@ def regrant_then_revoke(w: World, c: httpx.Client, _: str) -> httpx.Response:
     return c.delete(f"{API}/users/victim/grants/data_engineer", params={"project": P})
 
 
+def on_fresh_deployment(tail: str) -> Call:
+    """The call on a new deployment with a canary, so every identity meets the same state."""
+    return lambda w, c, _: c.post(f"{API}/projects/{P}/deployments/{w.fresh_deployment()}{tail}",
+                                  json={})  # fmt: skip
+
+
+def record_segment(w: World, c: httpx.Client, _: str) -> httpx.Response:
+    t = "2025-01-01T00:00:00Z"
+    body = {
+        "uri": f"serving/{P}/churn-api/s-{w.counter()}.parquet",
+        "digest": w.ids["segment_blob"],
+        "records": 1,
+        "first_at": t,
+        "last_at": t,
+        "server_id": "s",
+    }
+    return c.post(f"{API}/projects/{P}/deployments/churn-api/segments", json=body)
+
+
 def _body(w: World, key: str) -> Any:
     return w.ids[key]
 
 
 M = "/projects/{P}/models/churn"
+DEPS = "/projects/{P}/deployments"
+DEP = DEPS + "/churn-api"
 DS = "/projects/{P}/datasets/holdout/versions"
 RUN = "/runs/{run}"
 PRUN = "/pipeline-runs/{pipeline_run}"
@@ -423,6 +444,61 @@ ROUTES: dict[tuple[str, str], Route] = {
         (A.REQUEST_UPDATE,), post("/requests/{request}/comments", {"text": "looked at it"})
     ),
     ("GET", "/api/v1/inbox"): Route((A.REQUEST_READ,), get("/inbox", project=P), Rule.SIGNED_IN),
+    # deployments
+    ("GET", "/api/v1/projects/{project}/deployments"): Route((A.DEPLOYMENT_READ,), get(DEPS)),
+    ("POST", "/api/v1/projects/{project}/deployments"): Route(
+        (A.DEPLOYMENT_CREATE,),
+        lambda w, c, _: c.post(
+            _v(w, DEPS), json={"name": f"new-{w.counter()}", "target": "churn@2"}
+        ),
+    ),
+    ("GET", "/api/v1/projects/{project}/deployments/{name}"): Route((A.DEPLOYMENT_READ,), get(DEP)),
+    ("GET", "/api/v1/projects/{project}/deployments/{name}/history"): Route(
+        (A.DEPLOYMENT_READ,), get(DEP + "/history")
+    ),
+    ("GET", "/api/v1/projects/{project}/deployments/{name}/resolution"): Route(
+        (A.DEPLOYMENT_READ,), get(DEP + "/resolution")
+    ),
+    ("PUT", "/api/v1/projects/{project}/deployments/{name}/target"): Route(
+        (A.DEPLOYMENT_CREATE,), put(DEP + "/target", {"target": "churn@1"})
+    ),
+    ("PUT", "/api/v1/projects/{project}/deployments/{name}/traffic"): Route(
+        (A.DEPLOYMENT_CREATE,), put(DEP + "/traffic", {})
+    ),
+    ("POST", "/api/v1/projects/{project}/deployments/{name}/promote-canary"): Route(
+        (A.DEPLOYMENT_CREATE,), on_fresh_deployment("/promote-canary")
+    ),
+    ("POST", "/api/v1/projects/{project}/deployments/{name}/rollback"): Route(
+        (A.DEPLOYMENT_ROLLBACK,), on_fresh_deployment("/rollback")
+    ),
+    ("POST", "/api/v1/projects/{project}/deployments/{name}/archive"): Route(
+        (A.DEPLOYMENT_CREATE,), on_fresh_deployment("/archive")
+    ),
+    ("PUT", "/api/v1/projects/{project}/deployments/{name}/segments/uploads"): Route(
+        (A.PREDICTION_LOG_WRITE,),
+        lambda w, c, _: c.put(_v(w, DEP + "/segments/uploads"), content=w.ids["segment_bytes"]),
+    ),
+    ("POST", "/api/v1/projects/{project}/deployments/{name}/segments"): Route(
+        (A.PREDICTION_LOG_WRITE,), record_segment
+    ),
+    ("GET", "/api/v1/projects/{project}/deployments/{name}/segments"): Route(
+        (A.DEPLOYMENT_READ,), get(DEP + "/segments")
+    ),
+    ("GET", "/api/v1/projects/{project}/deployments/{name}/segments/{segment_id}/file"): Route(
+        (A.DEPLOYMENT_READ,), get(DEP + "/segments/{segment}/file")
+    ),
+    ("POST", "/api/v1/projects/{project}/deployments/{name}/feedback"): Route(
+        (A.FEEDBACK_SUBMIT,),
+        lambda w, c, _: c.post(
+            _v(w, DEP + "/feedback"), json={"prediction_id": f"p-{w.counter()}", "label": 1}
+        ),
+    ),
+    ("GET", "/api/v1/projects/{project}/deployments/{name}/feedback"): Route(
+        (A.FEEDBACK_READ,), get(DEP + "/feedback")
+    ),
+    ("POST", "/api/v1/projects/{project}/deployments/{name}/feedback/search"): Route(
+        (A.FEEDBACK_READ,), post(DEP + "/feedback/search", {"prediction_ids": ["p-1"]})
+    ),
 }
 
 

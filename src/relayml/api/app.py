@@ -22,6 +22,7 @@ from relayml.api.routers import (
     artifacts,
     audit,
     datasets,
+    deployments,
     identity,
     models,
     notifications,
@@ -66,6 +67,7 @@ def create_app(services: Services, max_json_bytes: int = DEFAULT_MAX_JSON_BYTES)
         pipelines,
         notifications,
         models,
+        deployments,
     ):
         app.include_router(area.router)
 

@@ -90,6 +90,14 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "requests",
         "What awaits your roles: promotion requests to review, quarantined datasets.",
     ),
+    "deploy": (
+        "deployments",
+        "Create a deployment of a model version or alias, with optional canary and shadow.",
+    ),
+    "deployments": (
+        "deployments",
+        "Deployments: what model servers serve, traffic rules, rollback, feedback.",
+    ),
 }
 
 

@@ -453,6 +453,7 @@ class Backend(Protocol):
     pipelines: PipelinesApi
     notifications: NotificationsApi
     models: ModelsApi
+    deployments: DeploymentsApi
 
     def close(self) -> None: ...
 

@@ -13,6 +13,7 @@ import functools
 import inspect
 import os
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -21,6 +22,7 @@ from relayml.client.base import (
     ArtifactsApi,
     AuditApi,
     DatasetsApi,
+    DeploymentsApi,
     IdentityApi,
     ModelsApi,
     NotificationsApi,
@@ -30,6 +32,7 @@ from relayml.client.base import (
 )
 from relayml.domain.artifacts import CHUNK
 from relayml.domain.datasets import DatasetVersion
+from relayml.domain.deployments import LogSegment
 from relayml.domain.identity import Principal
 from relayml.domain.models import ModelVersion
 from relayml.domain.tracking import ArtifactInfo
@@ -56,6 +59,9 @@ class LocalBackend:
         self.pipelines: PipelinesApi = bind(PipelinesApi, s.pipelines, p, PipelineFiles(s, p))
         self.notifications: NotificationsApi = bind(NotificationsApi, s.notifications, p)
         self.models: ModelsApi = bind(ModelsApi, s.models, p, ModelFiles(s, p))
+        self.deployments: DeploymentsApi = bind(
+            DeploymentsApi, s.deployments, p, DeploymentFiles(s, p)
+        )
 
     def close(self) -> None:
         """Close the services, unless they were lent (`client.connect.acting_as`)."""
@@ -243,3 +249,44 @@ class ModelFiles:
     def download(self, project: str, ref: str, dest: str | os.PathLike[str]) -> Path:
         version = self._s.models.get(self._who, project, ref)
         return self._s.artifact_store.download(version.digest, dest)
+
+
+class DeploymentFiles:
+    """`DeploymentsApi`'s file methods: a segment's Parquet file uploaded, then registered;
+    a registered segment written to a local file."""
+
+    def __init__(self, services: Services, principal: Principal) -> None:
+        self._s, self._who = services, principal
+
+    def record_segment(
+        self,
+        project: str,
+        name: str,
+        segment_file: str | os.PathLike[str],
+        *,
+        uri: str,
+        records: int,
+        first_at: datetime,
+        last_at: datetime,
+        server_id: str,
+    ) -> LogSegment:
+        deployments = self._s.deployments
+        with open(segment_file, "rb") as fh:
+            blob, _ = deployments.upload(self._who, project, name, _chunks(fh))
+        return deployments.record_segment(
+            self._who,
+            project,
+            name,
+            uri=uri,
+            digest=blob,
+            records=records,
+            first_at=first_at,
+            last_at=last_at,
+            server_id=server_id,
+        )
+
+    def download_segment(
+        self, project: str, name: str, segment_id: str, dest: str | os.PathLike[str]
+    ) -> Path:
+        found, _ = self._s.deployments.download_segment(self._who, project, name, segment_id)
+        return self._s.artifact_store.download(found.digest, dest)

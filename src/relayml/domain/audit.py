@@ -60,6 +60,11 @@ class Event(StrEnum):
     REQUEST_REJECT = "request.reject"
     REQUEST_WITHDRAW = "request.withdraw"
     REQUEST_COMMENT = "request.comment"
+    DEPLOYMENT_SET_TARGET = "deployment.set_target"
+    DEPLOYMENT_SET_TRAFFIC = "deployment.set_traffic"
+    DEPLOYMENT_PROMOTE_CANARY = "deployment.promote_canary"
+    DEPLOYMENT_ARCHIVE = "deployment.archive"
+    FEEDBACK_REPLACE = "feedback.replace"
 
 
 AuditAction = Action | Event
@@ -83,6 +88,7 @@ class EntityKind(StrEnum):
     MODEL = "model"
     REQUEST = "request"
     POLICY = "policy"
+    DEPLOYMENT = "deployment"
 
 
 def audit_actions() -> list[str]:

@@ -24,6 +24,7 @@ from enum import StrEnum
 
 from relayml.domain.artifacts import check_digest, check_logical_path
 from relayml.domain.identity import check_name
+from relayml.domain.models import AliasMove
 from relayml.domain.refs import Ref, parse_ref
 from relayml.errors import InvalidInput
 
@@ -37,6 +38,7 @@ INT64_MAX = 2**63 - 1
 _STICKY_KEY = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
 _PREDICTION_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$")
 _SERVER_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
+_SEGMENT_URI = re.compile(r"^[A-Za-z0-9._/-]+$")
 
 
 class ArmRole(StrEnum):
@@ -330,6 +332,13 @@ def check_traffic(
     )
 
 
+def check_time(what: str, value: object) -> datetime:
+    """A moment with its time zone (a naive time could be any zone's)."""
+    if not isinstance(value, datetime) or value.tzinfo is None:
+        raise InvalidInput(f"{what} must be a time with a time zone (e.g. 2025-01-31T12:00:00Z)")
+    return value
+
+
 def check_prediction_id(value: object) -> str:
     if not isinstance(value, str) or not _PREDICTION_ID.match(value):
         raise InvalidInput(
@@ -416,15 +425,22 @@ def check_segment(
     prefix = segment_prefix(project, deployment)
     if not isinstance(uri, str) or len(uri) > MAX_SEGMENT_URI:
         raise InvalidInput(f"segment uri must be a path of at most {MAX_SEGMENT_URI} characters")
-    check_text("segment uri", uri, MAX_SEGMENT_URI)
-    if check_logical_path(uri) != uri or not uri.startswith(prefix) or not uri.endswith(".parquet"):
+    if (
+        not _SEGMENT_URI.match(uri)
+        or check_logical_path(uri) != uri
+        or not uri.startswith(prefix)
+        or not uri.endswith(".parquet")
+    ):
         raise InvalidInput(
             f"segment uri {uri!r} must be a Parquet file under {prefix} in the artifact store "
-            f"(e.g. {prefix}2025-01-31/server-1-000001.parquet)"
+            f"(e.g. {prefix}2025-01-31/server-1-000001.parquet), in letters, digits, '.', "
+            "'_', '-' and '/'"
         )
     check_digest(digest)  # type: ignore[arg-type]
     if isinstance(records, bool) or not isinstance(records, int) or not 0 < records <= INT64_MAX:
         raise InvalidInput(f"segment records must be a positive count, not {records!r:.40}")
+    check_time("first_at", first_at)
+    check_time("last_at", last_at)
     if first_at > last_at:
         raise InvalidInput(
             f"segment first_at {first_at.isoformat()} is after its last_at {last_at.isoformat()}"
@@ -480,3 +496,41 @@ def arm_weights(traffic: TrafficRules) -> dict[ArmRole, float]:
     if traffic.shadow is not None:
         weights[ArmRole.SHADOW] = 0.0
     return weights
+
+
+# --- rollback ------------------------------------------------------------------------------
+
+
+def rollback_version(
+    changes: Sequence[DeploymentChange], moves: Sequence[AliasMove]
+) -> tuple[int | None, int | None]:
+    """(the primary version served now, the one a rollback returns to) from the deployment's
+    changes (oldest first) and its model's alias moves (any order).
+
+    The versions served form a stack: a change or a move of the followed alias that serves a
+    new version pushes it; a rollback pops back to the version it returned to. So rolling
+    back twice goes back two versions, never forth again to the one just rolled back from.
+    """
+    stack: list[int] = []
+
+    def push(version: int | None) -> None:
+        if version is not None and (not stack or stack[-1] != version):
+            stack.append(version)
+
+    ordered = sorted(moves, key=lambda m: m.at)
+    for i, change in enumerate(changes):
+        served = change.after.primary_version
+        if change.action is DeploymentAction.ROLLBACK and served in stack:
+            del stack[len(stack) - stack[::-1].index(served) :]
+        else:
+            push(served)
+        alias = target_ref(change.after.target).alias
+        if alias is None or change.after.status is not DeploymentStatus.ACTIVE:
+            continue
+        end = changes[i + 1].at if i + 1 < len(changes) else None
+        for move in ordered:
+            if move.alias == alias and move.at > change.at and (end is None or move.at < end):
+                push(move.to_version)
+    current = stack[-1] if stack else None
+    previous = stack[-2] if len(stack) > 1 else None
+    return current, previous

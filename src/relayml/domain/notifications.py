@@ -29,6 +29,7 @@ class EventKind(StrEnum):
     REQUEST_REJECTED = "request.rejected"
     REQUEST_WITHDRAWN = "request.withdrawn"
     REQUEST_COMMENTED = "request.commented"
+    DEPLOYMENT_CHANGED = "deployment.changed"  # created, retargeted, traffic, promoted, rolled back
 
 
 class DeliveryStatus(StrEnum):

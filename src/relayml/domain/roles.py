@@ -52,6 +52,7 @@ class Action(StrEnum):
     DEPLOYMENT_READ = "deployment.read"
     DEPLOYMENT_CREATE = "deployment.create"
     DEPLOYMENT_ROLLBACK = "deployment.rollback"
+    PREDICTION_LOG_WRITE = "prediction_log.write"  # a model server registers log segments
     MONITOR_READ = "monitor.read"
     MONITOR_MANAGE = "monitor.manage"
     ALERT_ACK = "alert.ack"
@@ -115,6 +116,8 @@ PERMISSIONS: dict[Action, frozenset[Role]] = {
     Action.DEPLOYMENT_READ: _EVERYONE,
     Action.DEPLOYMENT_CREATE: _DEPLOYERS,
     Action.DEPLOYMENT_ROLLBACK: _DEPLOYERS | {R.DEVOPS_ENGINEER},
+    # whoever runs a model server (DevOps too) records what it served
+    Action.PREDICTION_LOG_WRITE: _DEPLOYERS | {R.DEVOPS_ENGINEER},
     Action.MONITOR_READ: _EVERYONE,
     Action.MONITOR_MANAGE: _DEPLOYERS,
     Action.ALERT_ACK: _DEPLOYERS | {R.DEVOPS_ENGINEER, R.DATA_ENGINEER},

@@ -9,6 +9,7 @@ from relayml.services.artifacts import ArtifactService
 from relayml.services.audit import AuditService
 from relayml.services.datasets import DatasetService
 from relayml.services.denials import DenialLimiter
+from relayml.services.deployments import DeploymentsService
 from relayml.services.idempotency import IdempotencyService
 from relayml.services.identity import IdentityService
 from relayml.services.models import ModelService
@@ -45,6 +46,7 @@ class Services:
         self.pipelines = PipelineService(store, artifacts, self.notifications, denials=d)
         self.datasets = DatasetService(store, artifacts, d)
         self.models = ModelService(store, artifacts, self.notifications, denials=d)
+        self.deployments = DeploymentsService(store, artifacts, self.notifications, denials=d)
         self.idempotency = IdempotencyService(store, artifacts, d)
         self.scheduling = SchedulingService(store, artifacts, d)
         self.storage = StorageService(store, artifacts, d)

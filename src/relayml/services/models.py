@@ -282,8 +282,8 @@ class ModelService(PromotionMixin):
             blockers = tx.models.version_in_use(vid)
             if blockers:
                 raise Conflict(
-                    f"{version.ref} is in use ({', '.join(blockers)}); move the alias or close "
-                    "the request first"
+                    f"{version.ref} is in use ({', '.join(blockers)}); move the alias, close "
+                    "the request or point the deployment elsewhere first"
                 )
             tx.models.set_status(vid, VersionStatus.ARCHIVED)
             self.record(

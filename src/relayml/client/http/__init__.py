@@ -13,6 +13,7 @@ from relayml.client.base import (
     ArtifactsApi,
     AuditApi,
     DatasetsApi,
+    DeploymentsApi,
     IdentityApi,
     ModelsApi,
     NotificationsApi,
@@ -23,6 +24,7 @@ from relayml.client.base import (
 from relayml.client.http.artifacts import HttpArtifacts
 from relayml.client.http.audit import HttpAudit
 from relayml.client.http.datasets import HttpDatasets
+from relayml.client.http.deployments import HttpDeployments
 from relayml.client.http.identity import HttpIdentity
 from relayml.client.http.models import HttpModels
 from relayml.client.http.notifications import HttpNotifications
@@ -46,6 +48,7 @@ class HttpBackend:
         self.pipelines: PipelinesApi = HttpPipelines(t)
         self.notifications: NotificationsApi = HttpNotifications(t)
         self.models: ModelsApi = HttpModels(t)
+        self.deployments: DeploymentsApi = HttpDeployments(t)
         try:
             # Fail fast on a wrong URL or a missing/bad token, at relay.init(server=...).
             self.user: str = self.identity.whoami()["user"]

@@ -3,11 +3,13 @@ requirements and promotion requests with their reviews."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, delete, func, insert, select, update
+from sqlalchemy import Connection, Row, delete, func, insert, or_, select, update
 
+from relayml.domain.deployments import DeploymentStatus
 from relayml.domain.models import (
     AliasMove,
     Environment,
@@ -234,6 +236,35 @@ class SqlModels:
             return None
         vid = int(row.id)
         return self._version(row, self._aliases_of([vid]).get(vid, ()))
+
+    def versions_for(
+        self, model_id: int, versions: Sequence[int], aliases: Sequence[str]
+    ) -> tuple[dict[int, ModelVersion], dict[str, int]]:
+        """The versions named by number or held by one of `aliases`, in one statement: what a
+        deployment's arms serve. The versions come without their `aliases` (not read); the
+        second map says which version each alias holds."""
+        v, a = s.model_versions.c, s.model_aliases.c
+        if not versions and not aliases:
+            return {}, {}
+        q = (
+            select(*_VERSION_COLUMNS, a.alias.label("held_alias"))
+            .select_from(
+                s.model_versions.join(s.models).outerjoin(
+                    s.model_aliases, (a.version_id == v.id) & a.alias.in_(list(aliases))
+                )
+            )
+            .where(v.model_id == model_id)
+            .where(or_(v.version.in_(list(versions)), a.alias.is_not(None)))
+        )
+        found: dict[int, ModelVersion] = {}
+        held: dict[str, int] = {}
+        for row in self.conn.execute(q):
+            number = int(row.version)
+            if number not in found:
+                found[number] = self._version(row, ())
+            if row.held_alias is not None:
+                held[row.held_alias] = number
+        return found, held
 
     def set_status(self, version_id: int, status: VersionStatus) -> None:
         v = s.model_versions.c
@@ -522,7 +553,8 @@ class SqlModels:
         return bool(done.rowcount)
 
     def version_in_use(self, version_id: int) -> list[str]:
-        """What keeps a version from being archived: its aliases and open requests."""
+        """What keeps a version from being archived: its aliases, open requests and the active
+        deployments that serve it by number."""
         a, r = s.model_aliases.c, s.promotion_requests.c
         aliases = [
             f"alias {x}"
@@ -534,4 +566,22 @@ class SqlModels:
                 select(r.id).where(r.version_id == version_id, r.state == RequestState.OPEN.value)
             )
         ]
-        return aliases + opened
+        return aliases + opened + self._pinned_by(version_id)
+
+    def _pinned_by(self, version_id: int) -> list[str]:
+        """Active deployments that serve the version by number (target, canary or shadow)."""
+        v, m, d = s.model_versions.c, s.models.c, s.deployments.c
+        row = self.conn.execute(
+            select(m.name, v.version, v.model_id)
+            .select_from(s.model_versions.join(s.models))
+            .where(v.id == version_id)
+        ).first()
+        if row is None:
+            return []
+        ref = f"{row.name}@{row.version}"
+        q = select(d.name).where(
+            d.model_id == row.model_id,
+            d.status == DeploymentStatus.ACTIVE.value,
+            or_(d.target == ref, d.canary == ref, d.shadow == ref),
+        )
+        return [f"deployment {x}" for (x,) in self.conn.execute(q.order_by(d.name))]

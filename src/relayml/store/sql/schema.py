@@ -574,3 +574,77 @@ idempotency_keys = Table(
     Column("content_type", String(128), nullable=True),
     Column("created_at", TS, nullable=False, index=True),
 )
+
+
+# --- deployments (migration 0018) -----------------------------------------------------------
+# A deployment serves one model: its target follows an alias or pins a version, its traffic
+# rules name a canary and a shadow of the same model. `revision` counts changes; each change
+# updates the row only at the revision it read (a racing change is a Conflict) and keeps a
+# row in deployment_changes.
+deployments = Table(
+    "deployments",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("project", String(128), ForeignKey("projects.name"), nullable=False),
+    Column("name", String(128), nullable=False),
+    Column("model_id", Integer, ForeignKey("models.id"), nullable=False, index=True),
+    Column("target", String(256), nullable=False),
+    Column("canary", String(256), nullable=True),
+    Column("canary_percent", Float, nullable=False),
+    Column("sticky_key", String(128), nullable=True),
+    Column("shadow", String(256), nullable=True),
+    Column("unsafe_pickle", Boolean, nullable=False),
+    Column("revision", Integer, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("created_by", String(128), nullable=False),
+    Column("created_at", TS, nullable=False),
+    Column("updated_by", String(128), nullable=False),
+    Column("updated_at", TS, nullable=False),
+    UniqueConstraint("project", "name"),
+)
+
+deployment_changes = Table(
+    "deployment_changes",
+    metadata,
+    Column("deployment_id", String(32), ForeignKey("deployments.id"), primary_key=True),
+    Column("revision", Integer, primary_key=True),
+    Column("action", String(32), nullable=False),
+    Column("who", String(128), nullable=False),
+    Column("at", TS, nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("state_before", JSON, nullable=True),
+    Column("state_after", JSON, nullable=False),
+)
+
+# One row per Parquet file of a deployment's prediction log; `digest` names its blob.
+log_segments = Table(
+    "log_segments",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("deployment_id", String(32), ForeignKey("deployments.id"), nullable=False),
+    Column("uri", String(1024), nullable=False),
+    Column("digest", String(64), nullable=False, index=True),
+    Column("records", BigInteger, nullable=False),
+    Column("first_at", TS, nullable=False),
+    Column("last_at", TS, nullable=False),
+    Column("server_id", String(128), nullable=False),
+    Column("registered_by", String(128), nullable=False),
+    Column("registered_at", TS, nullable=False),
+    UniqueConstraint("deployment_id", "uri"),
+    Index("ix_log_segments_deployment_last_at", "deployment_id", "last_at"),
+)
+
+# Feedback on one prediction: one row per (deployment, prediction id), so a join is exact.
+# `label` is a JSON scalar (NULL: none given).
+feedback = Table(
+    "feedback",
+    metadata,
+    Column("deployment_id", String(32), ForeignKey("deployments.id"), primary_key=True),
+    Column("prediction_id", String(128), primary_key=True),
+    Column("label", JSON(none_as_null=True), nullable=True),
+    Column("outcome", Float, nullable=True),
+    Column("comment", Text, nullable=True),
+    Column("who", String(128), nullable=False),
+    Column("at", TS, nullable=False),
+    Index("ix_feedback_deployment_at", "deployment_id", "at"),
+)

@@ -16,6 +16,7 @@ _REFERENCES: tuple[Column[str], ...] = (
     s.pipeline_steps.c.output_digest,
     s.pipeline_steps.c.logs_digest,
     s.model_versions.c.digest,
+    s.log_segments.c.digest,
 )
 _BATCH = 500
 
@@ -25,8 +26,8 @@ class SqlStorage:
         self.conn = conn
 
     def referenced(self, digests: Iterable[str]) -> set[str]:
-        """The subset of `digests` some run, dataset version, pipeline step or model version
-        refers to."""
+        """The subset of `digests` some run, dataset version, pipeline step, model version or
+        prediction-log segment refers to."""
         wanted = list(dict.fromkeys(digests))
         found: set[str] = set()
         for i in range(0, len(wanted), _BATCH):

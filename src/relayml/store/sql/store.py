@@ -14,6 +14,7 @@ from relayml.store.audit_anchor import AuditAnchor
 from relayml.store.sql.audit import SqlAudit
 from relayml.store.sql.blobs import SqlBlobs
 from relayml.store.sql.datasets import SqlDatasets
+from relayml.store.sql.deployments import SqlDeployments
 from relayml.store.sql.engine import current_revision, ensure_schema, make_engine, timeout_error
 from relayml.store.sql.idempotency import SqlIdempotency
 from relayml.store.sql.identity import SqlIdentity
@@ -41,6 +42,7 @@ class SqlTx:
         self.blobs = SqlBlobs(conn)
         self.models = SqlModels(conn)
         self.idempotency = SqlIdempotency(conn)
+        self.deployments = SqlDeployments(conn)
 
 
 class SqlStore:

@@ -1,0 +1,215 @@
+"""Deployments from Python: create them, change their traffic, promote a canary, roll back,
+see what they serve, and send feedback on predictions.
+
+    dep = relay.deployments.create("churn-api", "churn@production")
+    relay.deployments.set_traffic("churn-api", canary="churn@4", canary_percent=10,
+                                  sticky_key="customer_id")
+    relay.deployments.resolve("churn-api").arms        # the exact versions served now
+    relay.deployments.promote_canary("churn-api")      # once churn@production holds 4
+    relay.deployments.rollback("churn-api")            # back to the version served before
+    relay.deployments.submit_feedback("churn-api", prediction_id, label="churned")
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import datetime
+from pathlib import Path
+
+from relayml.client.base import Backend
+from relayml.domain.deployments import (
+    Deployment,
+    DeploymentChange,
+    Feedback,
+    FeedbackLabel,
+    LogSegment,
+    Resolution,
+    TrafficRules,
+)
+from relayml.sdk import session as _session
+
+
+def _backend(project: str | None) -> tuple[Backend, str]:
+    sess = _session.current()
+    return sess.backend, project or sess.project
+
+
+def create(
+    name: str,
+    target: str,
+    *,
+    canary: str | None = None,
+    canary_percent: float = 0.0,
+    sticky_key: str | None = None,
+    shadow: str | None = None,
+    unsafe_pickle: bool = False,
+    reason: str = "",
+    project: str | None = None,
+) -> Deployment:
+    """Deploy `target` as `name`: ``churn@production`` follows the alias (a server serves
+    whatever version it holds), ``churn@3`` pins version 3. A canary answers
+    `canary_percent` % of requests (the same ones for a given `sticky_key` value); a shadow
+    sees every request and its answers are only recorded. Versions saved as pickle are
+    served only with ``unsafe_pickle=True``."""
+    backend, proj = _backend(project)
+    traffic = TrafficRules(canary, canary_percent, sticky_key, shadow)
+    return backend.deployments.create(
+        proj, name, target, traffic=traffic, unsafe_pickle=unsafe_pickle, reason=reason
+    )
+
+
+def get(name: str, *, project: str | None = None) -> Deployment:
+    backend, proj = _backend(project)
+    return backend.deployments.get(proj, name)
+
+
+def list_deployments(
+    *, include_archived: bool = False, project: str | None = None
+) -> list[Deployment]:
+    backend, proj = _backend(project)
+    return backend.deployments.list_deployments(proj, include_archived)
+
+
+def history(name: str, *, project: str | None = None) -> list[DeploymentChange]:
+    """Every change, newest first: who, when, why, before and after, and the primary version
+    served then."""
+    backend, proj = _backend(project)
+    return backend.deployments.history(proj, name)
+
+
+def resolve(name: str, *, project: str | None = None) -> Resolution:
+    """The exact version and digest each arm serves now, aliases resolved."""
+    backend, proj = _backend(project)
+    return backend.deployments.resolve(proj, name)
+
+
+def set_target(
+    name: str, target: str, *, reason: str = "", project: str | None = None
+) -> Deployment:
+    """Follow another alias or pin another version of the same model."""
+    backend, proj = _backend(project)
+    return backend.deployments.set_target(proj, name, target, reason=reason)
+
+
+def set_traffic(
+    name: str,
+    *,
+    canary: str | None = None,
+    canary_percent: float = 0.0,
+    sticky_key: str | None = None,
+    shadow: str | None = None,
+    reason: str = "",
+    project: str | None = None,
+) -> Deployment:
+    """Replace the traffic rules; with no canary and no shadow, everything goes to the
+    primary again."""
+    backend, proj = _backend(project)
+    return backend.deployments.set_traffic(
+        proj,
+        name,
+        canary=canary,
+        canary_percent=canary_percent,
+        shadow=shadow,
+        sticky_key=sticky_key,
+        reason=reason,
+    )
+
+
+def promote_canary(name: str, *, reason: str = "", project: str | None = None) -> Deployment:
+    """Send all traffic to the canary's version. A deployment that follows an alias is
+    promoted only once the alias holds that version (open a promotion request first)."""
+    backend, proj = _backend(project)
+    return backend.deployments.promote_canary(proj, name, reason=reason)
+
+
+def rollback(name: str, *, reason: str = "", project: str | None = None) -> Deployment:
+    """Back at once to the version served before (or, with a canary live, all traffic to the
+    primary), pinned; `set_target(name, "churn@production")` follows the alias again."""
+    backend, proj = _backend(project)
+    return backend.deployments.rollback(proj, name, reason=reason)
+
+
+def archive(name: str, *, reason: str = "", project: str | None = None) -> Deployment:
+    backend, proj = _backend(project)
+    return backend.deployments.archive(proj, name, reason=reason)
+
+
+def record_segment(
+    name: str,
+    segment_file: str | os.PathLike[str],
+    *,
+    uri: str,
+    records: int,
+    first_at: datetime,
+    last_at: datetime,
+    server_id: str,
+    project: str | None = None,
+) -> LogSegment:
+    """Upload and register one Parquet segment of the deployment's prediction log (model
+    servers do this)."""
+    backend, proj = _backend(project)
+    return backend.deployments.record_segment(
+        proj,
+        name,
+        segment_file,
+        uri=uri,
+        records=records,
+        first_at=first_at,
+        last_at=last_at,
+        server_id=server_id,
+    )
+
+
+def list_segments(
+    name: str,
+    *,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    project: str | None = None,
+) -> list[LogSegment]:
+    """The prediction-log segments with records between `since` and `until`, oldest first."""
+    backend, proj = _backend(project)
+    return backend.deployments.list_segments(proj, name, since=since, until=until)
+
+
+def download_segment(
+    name: str, segment_id: str, dest: str | os.PathLike[str], *, project: str | None = None
+) -> Path:
+    """Write one segment's Parquet file to `dest`, verified against its sha256."""
+    backend, proj = _backend(project)
+    return backend.deployments.download_segment(proj, name, segment_id, dest)
+
+
+def submit_feedback(
+    name: str,
+    prediction_id: str,
+    *,
+    label: FeedbackLabel = None,
+    outcome: float | None = None,
+    comment: str | None = None,
+    replace: bool = False,
+    project: str | None = None,
+) -> Feedback:
+    """Feedback on one prediction (its `prediction_id` from the server's answer): the right
+    label, or an outcome observed later, and a comment. A second for the same prediction
+    needs ``replace=True``."""
+    backend, proj = _backend(project)
+    return backend.deployments.submit_feedback(
+        proj, name, prediction_id, label=label, outcome=outcome, comment=comment, replace=replace
+    )
+
+
+def list_feedback(
+    name: str,
+    *,
+    prediction_ids: list[str] | None = None,
+    since: datetime | None = None,
+    limit: int = 1000,
+    project: str | None = None,
+) -> list[Feedback]:
+    """Feedback oldest first: on exactly `prediction_ids` (a join with the prediction log),
+    from `since` on, or the newest `limit`."""
+    backend, proj = _backend(project)
+    return backend.deployments.list_feedback(
+        proj, name, prediction_ids=prediction_ids, since=since, limit=limit
+    )

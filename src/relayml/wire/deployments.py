@@ -1,0 +1,304 @@
+"""Deployments on the wire: deployments with their traffic rules, what they resolve to, their
+history, prediction-log segments and feedback."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from relayml.domain.deployments import (
+    ArmRole,
+    Deployment,
+    DeploymentAction,
+    DeploymentChange,
+    DeploymentState,
+    DeploymentStatus,
+    Feedback,
+    LogSegment,
+    Resolution,
+    ServedArm,
+    TrafficRules,
+)
+from relayml.wire.common import WireModel
+
+
+class TrafficRulesOut(WireModel):
+    canary: str | None
+    canary_percent: float
+    sticky_key: str | None
+    shadow: str | None
+
+    @classmethod
+    def from_domain(cls, obj: TrafficRules) -> TrafficRulesOut:
+        return cls(
+            canary=obj.canary,
+            canary_percent=obj.canary_percent,
+            sticky_key=obj.sticky_key,
+            shadow=obj.shadow,
+        )
+
+    def to_domain(self) -> TrafficRules:
+        return TrafficRules(
+            canary=self.canary,
+            canary_percent=self.canary_percent,
+            sticky_key=self.sticky_key,
+            shadow=self.shadow,
+        )
+
+
+class DeploymentOut(WireModel):
+    id: str
+    project: str
+    name: str
+    target: str
+    model: str
+    pinned: bool
+    traffic: TrafficRulesOut
+    revision: int
+    status: DeploymentStatus
+    unsafe_pickle: bool
+    created_by: str
+    created_at: datetime
+    updated_by: str
+    updated_at: datetime
+
+    @classmethod
+    def from_domain(cls, obj: Deployment) -> DeploymentOut:
+        return cls(
+            id=obj.id,
+            project=obj.project,
+            name=obj.name,
+            target=obj.target,
+            model=obj.model,
+            pinned=obj.pinned,
+            traffic=TrafficRulesOut.from_domain(obj.traffic),
+            revision=obj.revision,
+            status=obj.status,
+            unsafe_pickle=obj.unsafe_pickle,
+            created_by=obj.created_by,
+            created_at=obj.created_at,
+            updated_by=obj.updated_by,
+            updated_at=obj.updated_at,
+        )
+
+    def to_domain(self) -> Deployment:
+        return Deployment(
+            id=self.id,
+            project=self.project,
+            name=self.name,
+            target=self.target,
+            model=self.model,
+            traffic=self.traffic.to_domain(),
+            revision=self.revision,
+            status=self.status,
+            created_by=self.created_by,
+            created_at=self.created_at,
+            updated_by=self.updated_by,
+            updated_at=self.updated_at,
+            unsafe_pickle=self.unsafe_pickle,
+        )
+
+
+class ServedArmOut(WireModel):
+    role: ArmRole
+    ref: str
+    model: str
+    version: int
+    digest: str
+    flavor: str
+    weight: float
+
+    @classmethod
+    def from_domain(cls, obj: ServedArm) -> ServedArmOut:
+        return cls(
+            role=obj.role,
+            ref=obj.ref,
+            model=obj.model,
+            version=obj.version,
+            digest=obj.digest,
+            flavor=obj.flavor,
+            weight=obj.weight,
+        )
+
+    def to_domain(self) -> ServedArm:
+        return ServedArm(
+            role=self.role,
+            ref=self.ref,
+            model=self.model,
+            version=self.version,
+            digest=self.digest,
+            flavor=self.flavor,
+            weight=self.weight,
+        )
+
+
+class ResolutionOut(WireModel):
+    """What a model server serves now: each arm's exact version and digest."""
+
+    deployment: str
+    project: str
+    revision: int
+    arms: list[ServedArmOut]
+    resolved_at: datetime
+    sticky_key: str | None
+    unsafe_pickle: bool
+
+    @classmethod
+    def from_domain(cls, obj: Resolution) -> ResolutionOut:
+        return cls(
+            deployment=obj.deployment,
+            project=obj.project,
+            revision=obj.revision,
+            arms=[ServedArmOut.from_domain(a) for a in obj.arms],
+            resolved_at=obj.resolved_at,
+            sticky_key=obj.sticky_key,
+            unsafe_pickle=obj.unsafe_pickle,
+        )
+
+    def to_domain(self) -> Resolution:
+        return Resolution(
+            deployment=self.deployment,
+            project=self.project,
+            revision=self.revision,
+            arms=tuple(a.to_domain() for a in self.arms),
+            resolved_at=self.resolved_at,
+            sticky_key=self.sticky_key,
+            unsafe_pickle=self.unsafe_pickle,
+        )
+
+
+class DeploymentStateOut(WireModel):
+    target: str
+    traffic: TrafficRulesOut
+    primary_version: int | None
+    status: DeploymentStatus
+
+    @classmethod
+    def from_domain(cls, obj: DeploymentState) -> DeploymentStateOut:
+        return cls(
+            target=obj.target,
+            traffic=TrafficRulesOut.from_domain(obj.traffic),
+            primary_version=obj.primary_version,
+            status=obj.status,
+        )
+
+    def to_domain(self) -> DeploymentState:
+        return DeploymentState(
+            target=self.target,
+            traffic=self.traffic.to_domain(),
+            primary_version=self.primary_version,
+            status=self.status,
+        )
+
+
+class DeploymentChangeOut(WireModel):
+    deployment: str
+    revision: int
+    action: DeploymentAction
+    who: str
+    at: datetime
+    reason: str
+    before: DeploymentStateOut | None
+    after: DeploymentStateOut
+
+    @classmethod
+    def from_domain(cls, obj: DeploymentChange) -> DeploymentChangeOut:
+        return cls(
+            deployment=obj.deployment,
+            revision=obj.revision,
+            action=obj.action,
+            who=obj.who,
+            at=obj.at,
+            reason=obj.reason,
+            before=DeploymentStateOut.from_domain(obj.before) if obj.before else None,
+            after=DeploymentStateOut.from_domain(obj.after),
+        )
+
+    def to_domain(self) -> DeploymentChange:
+        return DeploymentChange(
+            deployment=self.deployment,
+            revision=self.revision,
+            action=self.action,
+            who=self.who,
+            at=self.at,
+            reason=self.reason,
+            before=self.before.to_domain() if self.before else None,
+            after=self.after.to_domain(),
+        )
+
+
+class LogSegmentOut(WireModel):
+    id: str
+    deployment: str
+    project: str
+    uri: str
+    digest: str
+    records: int
+    first_at: datetime
+    last_at: datetime
+    server_id: str
+    registered_at: datetime
+
+    @classmethod
+    def from_domain(cls, obj: LogSegment) -> LogSegmentOut:
+        return cls(
+            id=obj.id,
+            deployment=obj.deployment,
+            project=obj.project,
+            uri=obj.uri,
+            digest=obj.digest,
+            records=obj.records,
+            first_at=obj.first_at,
+            last_at=obj.last_at,
+            server_id=obj.server_id,
+            registered_at=obj.registered_at,
+        )
+
+    def to_domain(self) -> LogSegment:
+        return LogSegment(
+            id=self.id,
+            deployment=self.deployment,
+            project=self.project,
+            uri=self.uri,
+            digest=self.digest,
+            records=self.records,
+            first_at=self.first_at,
+            last_at=self.last_at,
+            server_id=self.server_id,
+            registered_at=self.registered_at,
+        )
+
+
+class FeedbackOut(WireModel):
+    prediction_id: str
+    deployment: str
+    project: str
+    label: bool | int | float | str | None
+    outcome: float | None
+    comment: str | None
+    who: str
+    at: datetime
+
+    @classmethod
+    def from_domain(cls, obj: Feedback) -> FeedbackOut:
+        return cls(
+            prediction_id=obj.prediction_id,
+            deployment=obj.deployment,
+            project=obj.project,
+            label=obj.label,
+            outcome=obj.outcome,
+            comment=obj.comment,
+            who=obj.who,
+            at=obj.at,
+        )
+
+    def to_domain(self) -> Feedback:
+        return Feedback(
+            prediction_id=self.prediction_id,
+            deployment=self.deployment,
+            project=self.project,
+            label=self.label,
+            outcome=self.outcome,
+            comment=self.comment,
+            who=self.who,
+            at=self.at,
+        )
