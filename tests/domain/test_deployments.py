@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import math
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from relayml.domain.deployments import (
     ArmRole,
+    DeploymentAction,
+    DeploymentChange,
+    DeploymentState,
     TrafficRules,
     arm_weights,
     check_deployment_name,
@@ -17,9 +20,11 @@ from relayml.domain.deployments import (
     check_segment,
     check_traffic,
     choose_arm,
+    rollback_version,
     sticky_bucket,
     target_ref,
 )
+from relayml.domain.models import AliasMove
 from relayml.errors import InvalidInput
 
 
@@ -159,3 +164,37 @@ def test_arm_weights() -> None:
         ArmRole.CANARY: 12.5,
         ArmRole.SHADOW: 0.0,
     }
+
+
+T0 = datetime(2025, 1, 1, tzinfo=UTC)
+
+
+def _change(
+    minute: int, action: DeploymentAction, target: str, served: int | None
+) -> DeploymentChange:
+    at = T0 + timedelta(minutes=minute)
+    after = DeploymentState(target, TrafficRules(), served)
+    return DeploymentChange("api", minute, action, "u", at, "", None, after)
+
+
+def _move(minute: int, to: int, alias: str = "production") -> AliasMove:
+    at = T0 + timedelta(minutes=minute)
+    return AliasMove("p", "churn", alias, None, to, "u", at, "", None)
+
+
+def test_rollback_walks_back_the_versions_served_never_forth() -> None:
+    A = DeploymentAction
+    changes = [_change(0, A.CREATE, "churn@production", 1)]
+    moves = [_move(5, 2), _move(10, 3), _move(-5, 1)]  # a move before the deployment: not served
+    assert rollback_version(changes, moves) == (3, 2)
+    changes.append(_change(11, A.ROLLBACK, "churn@2", 2))
+    assert rollback_version(changes, moves) == (2, 1)
+    changes.append(_change(12, A.ROLLBACK, "churn@1", 1))
+    assert rollback_version(changes, moves) == (1, None)
+    # moves of the alias while the deployment was pinned were not served
+    moves.append(_move(13, 4))
+    assert rollback_version(changes, moves) == (1, None)
+    # following the alias again serves what it holds now; another alias's moves do not count
+    changes.append(_change(14, A.SET_TARGET, "churn@production", 4))
+    moves.append(_move(15, 9, alias="staging"))
+    assert rollback_version(changes, moves) == (4, 1)
