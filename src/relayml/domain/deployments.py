@@ -222,6 +222,12 @@ def check_text(what: str, value: object, limit: int) -> str:
     return value
 
 
+def check_bool(what: str, value: object) -> bool:
+    if not isinstance(value, bool):
+        raise InvalidInput(f"{what} must be true or false, not {value!r:.40}")
+    return value
+
+
 def check_reason(reason: object) -> str:
     if reason is None:
         return ""

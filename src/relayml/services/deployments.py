@@ -13,34 +13,25 @@ model server polls: the exact versions and digests each arm serves now, in one r
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import replace
-from datetime import datetime
 from typing import Any
 
 from relayml.domain.audit import AuditAction, EntityKind, Event
 from relayml.domain.deployments import (
-    MAX_FEEDBACK_IDS,
     ArmRole,
     Deployment,
     DeploymentAction,
     DeploymentChange,
     DeploymentState,
     DeploymentStatus,
-    Feedback,
-    FeedbackLabel,
-    LogSegment,
     Resolution,
     ServedArm,
     TrafficRules,
     arm_weights,
+    check_bool,
     check_deployment_name,
-    check_feedback,
-    check_prediction_id,
-    check_prediction_ids,
     check_reason,
-    check_segment,
-    check_time,
     check_traffic,
     rollback_version,
     target_ref,
@@ -53,14 +44,8 @@ from relayml.domain.roles import Action
 from relayml.errors import Conflict, InvalidInput, NotFound, Unprocessable
 from relayml.services.base import utcnow
 from relayml.services.notifications import Pending
-from relayml.services.registry import RegistryBase
+from relayml.services.prediction_data import PredictionDataMixin
 from relayml.store.base import Transaction
-
-
-def _check_bool(what: str, value: object) -> bool:
-    if not isinstance(value, bool):
-        raise InvalidInput(f"{what} must be true or false, not {value!r:.40}")
-    return value
 
 
 def _refs(dep_target: str, traffic: TrafficRules) -> list[tuple[ArmRole, str]]:
@@ -72,17 +57,11 @@ def _refs(dep_target: str, traffic: TrafficRules) -> list[tuple[ArmRole, str]]:
     return arms
 
 
-class DeploymentsService(RegistryBase):
-    # lookups ------------------------------------------------------------------------------
-    def _get(self, tx: Transaction, project: str, name: str) -> tuple[int, Deployment]:
-        found = tx.deployments.get(project, name)
-        if found is None:
-            raise NotFound(
-                f"no deployment {name!r} in project {project!r}; list them with: "
-                f"relay deployments ls -p {project}"
-            )
-        return found
+class DeploymentsService(PredictionDataMixin):
+    """Deployments and their changes here; the prediction log's segments and feedback in
+    `services/prediction_data.py`."""
 
+    # lookups ------------------------------------------------------------------------------
     @staticmethod
     def _active(dep: Deployment) -> None:
         if not dep.active:
@@ -161,7 +140,7 @@ class DeploymentsService(RegistryBase):
     def list_deployments(
         self, who: Principal, project: str, include_archived: bool = False
     ) -> list[Deployment]:
-        _check_bool("include_archived", include_archived)
+        check_bool("include_archived", include_archived)
         with self.read() as tx:
             self.require_in_project(
                 tx, who, Action.DEPLOYMENT_READ, project, EntityKind.PROJECT, project
@@ -249,7 +228,7 @@ class DeploymentsService(RegistryBase):
             sticky_key=rules.sticky_key,
             shadow=rules.shadow,
         )
-        _check_bool("unsafe_pickle", unsafe_pickle)
+        check_bool("unsafe_pickle", unsafe_pickle)
         reason = check_reason(reason)
         pending: list[Pending] = []
         with self.write() as tx:
@@ -596,214 +575,3 @@ class DeploymentsService(RegistryBase):
             text=text,
         )
         return self.notifications.enqueue(tx, note)
-
-    # prediction-log segments ----------------------------------------------------------------
-    def upload(
-        self,
-        who: Principal,
-        project: str,
-        name: str,
-        chunks: Iterable[bytes],
-        expected_digest: str | None = None,
-    ) -> tuple[str, int]:
-        """Store a segment file's bytes for a later `record_segment`; returns (sha256, size)."""
-        name = check_deployment_name(name)
-        with self.read() as tx:
-            self.require_in_project(
-                tx, who, Action.PREDICTION_LOG_WRITE, project, EntityKind.DEPLOYMENT, name
-            )
-            self._get(tx, project, name)
-        return self.store_upload(who, project, chunks, expected_digest)
-
-    def record_segment(
-        self,
-        who: Principal,
-        project: str,
-        name: str,
-        *,
-        uri: str,
-        digest: str,
-        records: int,
-        first_at: datetime,
-        last_at: datetime,
-        server_id: str,
-    ) -> LogSegment:
-        """Register an uploaded Parquet segment of the deployment's prediction log. The same
-        uri with the same bytes again returns the first registration (a retry); with other
-        bytes it is a Conflict. An archived deployment still takes the last segments its
-        servers flush."""
-        name = check_deployment_name(name)
-        check_segment(
-            project,
-            name,
-            uri=uri,
-            digest=digest,
-            records=records,
-            first_at=first_at,
-            last_at=last_at,
-            server_id=server_id,
-        )
-        with self.write() as tx:
-            roles = self.require_in_project(
-                tx, who, Action.PREDICTION_LOG_WRITE, project, EntityKind.DEPLOYMENT, name
-            )
-            _, dep = self._get(tx, project, name)
-            existing = tx.deployments.segment(dep, uri=uri)
-            if existing is not None:
-                if existing.digest == digest:
-                    return existing
-                raise Conflict(
-                    f"segment {uri} of deployment {name!r} is registered with other bytes "
-                    f"(sha256 {existing.digest[:12]}...); give each segment file its own name"
-                )
-            self.require_blob(tx, project, digest, "segment file")
-            seg = LogSegment(
-                id=uuid.uuid4().hex,
-                deployment=name,
-                project=project,
-                uri=uri,
-                digest=digest,
-                records=records,
-                first_at=first_at,
-                last_at=last_at,
-                server_id=server_id,
-                registered_at=utcnow(),
-            )
-            tx.deployments.add_segment(dep, seg, who.user)
-            payload = {"uri": uri, "digest": digest, "records": records, "server_id": server_id}
-            self.record(
-                tx,
-                who,
-                roles,
-                Action.PREDICTION_LOG_WRITE,
-                project,
-                EntityKind.DEPLOYMENT,
-                name,
-                payload,
-            )
-            return seg
-
-    def list_segments(
-        self,
-        who: Principal,
-        project: str,
-        name: str,
-        *,
-        since: datetime | None = None,
-        until: datetime | None = None,
-    ) -> list[LogSegment]:
-        """The segments holding records between `since` and `until` (either open), oldest
-        first."""
-        name = check_deployment_name(name)
-        if since is not None:
-            check_time("since", since)
-        if until is not None:
-            check_time("until", until)
-        with self.read() as tx:
-            self.require_in_project(
-                tx, who, Action.DEPLOYMENT_READ, project, EntityKind.DEPLOYMENT, name
-            )
-            _, dep = self._get(tx, project, name)
-            return tx.deployments.segments(dep, since, until)
-
-    def download_segment(
-        self, who: Principal, project: str, name: str, segment_id: str
-    ) -> tuple[LogSegment, Iterator[bytes]]:
-        """The segment and its bytes, verified against their sha256 as they stream."""
-        name = check_deployment_name(name)
-        if not isinstance(segment_id, str) or len(segment_id) != 32 or not segment_id.isalnum():
-            raise InvalidInput(
-                f"invalid segment id {segment_id!r:.40}: list them with relay deployments "
-                "segments NAME"
-            )
-        with self.read() as tx:
-            self.require_in_project(
-                tx, who, Action.DEPLOYMENT_READ, project, EntityKind.DEPLOYMENT, name
-            )
-            _, dep = self._get(tx, project, name)
-            found = tx.deployments.segment(dep, segment_id=segment_id)
-            if found is None:
-                raise NotFound(
-                    f"deployment {name!r} has no segment {segment_id}; list them with: relay "
-                    f"deployments segments {name}"
-                )
-        return found, self.artifacts.iter_verified(found.digest)
-
-    # feedback -------------------------------------------------------------------------------
-    def submit_feedback(
-        self,
-        who: Principal,
-        project: str,
-        name: str,
-        prediction_id: str,
-        *,
-        label: FeedbackLabel = None,
-        outcome: float | None = None,
-        comment: str | None = None,
-        replace: bool = False,
-    ) -> Feedback:
-        """Feedback on one prediction: the right label, or an outcome observed later, with a
-        comment. One per prediction: a second is a Conflict unless `replace`. Taken by
-        archived deployments too (ground truth arrives late)."""
-        name = check_deployment_name(name)
-        prediction_id = check_prediction_id(prediction_id)
-        lab, out, com = check_feedback(label, outcome, comment)
-        _check_bool("replace", replace)
-        with self.write() as tx:
-            roles = self.require_in_project(
-                tx, who, Action.FEEDBACK_SUBMIT, project, EntityKind.DEPLOYMENT, name
-            )
-            _, dep = self._get(tx, project, name)
-            existing = tx.deployments.feedback(dep, prediction_id)
-            if existing is not None and not replace:
-                raise Conflict(
-                    f"prediction {prediction_id} of {name!r} already has feedback (from "
-                    f"{existing.who} at {existing.at.isoformat(timespec='seconds')}); replace "
-                    "it with --replace (replace=True)"
-                )
-            fb = Feedback(prediction_id, name, project, lab, out, com, who.user, utcnow())
-            tx.deployments.put_feedback(dep, fb, replace=existing is not None)
-            event: AuditAction = (
-                Action.FEEDBACK_SUBMIT if existing is None else (Event.FEEDBACK_REPLACE)
-            )
-            payload = {"prediction_id": prediction_id, "label": lab, "outcome": out, "comment": com}
-            self.record(
-                tx,
-                who,
-                roles,
-                event,
-                project,
-                EntityKind.DEPLOYMENT,
-                f"{name}/{prediction_id}",
-                payload,
-            )
-            return fb
-
-    def list_feedback(
-        self,
-        who: Principal,
-        project: str,
-        name: str,
-        *,
-        prediction_ids: list[str] | None = None,
-        since: datetime | None = None,
-        limit: int = 1000,
-    ) -> list[Feedback]:
-        """Feedback oldest first: on exactly these prediction ids (for a join), or from
-        `since` on (the first `limit`), or the newest `limit`."""
-        name = check_deployment_name(name)
-        ids = check_prediction_ids(prediction_ids)
-        if since is not None:
-            check_time("since", since)
-        if (
-            isinstance(limit, bool)
-            or not isinstance(limit, int)
-            or not 1 <= limit <= (MAX_FEEDBACK_IDS)
-        ):
-            raise InvalidInput(f"limit must be 1 to {MAX_FEEDBACK_IDS}, not {limit!r:.40}")
-        with self.read() as tx:
-            self.require_in_project(
-                tx, who, Action.FEEDBACK_READ, project, EntityKind.DEPLOYMENT, name
-            )
-            _, dep = self._get(tx, project, name)
-            return tx.deployments.list_feedback(dep, ids, since, limit)
