@@ -10,13 +10,19 @@ import re
 from datetime import UTC, datetime
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
 import pytest
+import sklearn
 import yaml
 
+import relayml as relay
 from relayml.domain.deployments import Deployment, DeploymentStatus, TrafficRules
 from relayml.domain.models import Environment, Flavor, ModelVersion, VersionStatus
 from relayml.errors import Conflict, InvalidInput
 from relayml.packaging import ExportOptions, k8s_name, render, write_bundle
+from relayml.sdk import session
+from tests.cli.conftest import Relay, one_error_line
 
 NOW = datetime(2026, 12, 2, tzinfo=UTC)
 INSTRUCTIONS = {
@@ -34,10 +40,12 @@ def deployment(name: str = "churn-api", project: str = "churn") -> Deployment:
     )  # fmt: skip
 
 
-def version(packages: dict[str, str] | None = None) -> ModelVersion:
+def version(
+    packages: dict[str, str] | None = None, number: int = 3, flavor: Flavor = Flavor.SKLEARN
+) -> ModelVersion:
     return ModelVersion(
-        project="churn", name="churn", version=3, digest="ab" * 32, size=10,
-        flavor=Flavor.SKLEARN, signature=None,
+        project="churn", name="churn", version=number, digest="ab" * 32, size=10,
+        flavor=flavor, signature=None,
         environment=Environment("3.12.4", packages or {"scikit-learn": "1.9.1", "skops": "0.11"}),
         run_id=None, unsafe_pickle=False, status=VersionStatus.READY, description="", tags={},
         created_at=NOW, created_by="sam",
@@ -66,7 +74,7 @@ OPTIONS = ExportOptions(server_url="https://relay.example.com", cpu="500m", memo
 
 
 def test_the_manifests_parse_with_the_kinds_probes_and_scrape_annotations() -> None:
-    files = render(deployment(), version(), OPTIONS)
+    files = render(deployment(), [version()], OPTIONS)
     assert sorted(files) == ["Dockerfile", "README.md", "kubernetes.yaml"]
     docs = list(yaml.safe_load_all(files["kubernetes.yaml"]))
     assert [(d["apiVersion"], d["kind"]) for d in docs] == [
@@ -103,7 +111,7 @@ def test_the_manifests_parse_with_the_kinds_probes_and_scrape_annotations() -> N
 
 
 def test_the_dockerfile_is_valid_and_pins_the_model_environment() -> None:
-    files = render(deployment(), version(), OPTIONS)
+    files = render(deployment(), [version()], OPTIONS)
     steps = instructions(files["Dockerfile"])
     assert steps[0] == ("FROM", "python:3.12-slim")  # the model's Python
     assert {word for word, _ in steps} <= INSTRUCTIONS
@@ -123,10 +131,21 @@ def test_the_dockerfile_is_valid_and_pins_the_model_environment() -> None:
     assert "/healthz" in exec_form(health.split(" CMD ", 1)[1])[2]
 
 
+def test_every_arm_s_packages_are_pinned_the_primary_s_first() -> None:
+    primary = version({"numpy": "2.4.6", "scikit-learn": "1.9.1", "skops": "0.11"})
+    canary = version({"numpy": "2.3.0", "onnxruntime": "1.22.1"}, 4, Flavor.ONNX)
+    files = render(deployment(), [primary, canary], OPTIONS)
+    [install] = [exec_form(a) for w, a in instructions(files["Dockerfile"]) if "pip" in a]
+    assert install[3:] == ["numpy==2.4.6", "scikit-learn==1.9.1", "skops==0.11",
+                           "onnxruntime==1.22.1"]  # fmt: skip
+    assert "`churn@4` beside it" in files["README.md"]
+    assert "numpy 2.3.0 (churn@4; 2.4.6 is pinned)" in files["README.md"]
+
+
 def test_names_and_registry_values_cannot_escape_their_files() -> None:
     odd = deployment(name="Churn_API.v2", project="risk.team")
     crafted = version({"scikit-learn": "1.9.1", "numpy": '2; curl evil | sh"', 'x"\nRUN rm': "1"})
-    files = render(odd, crafted, OPTIONS)
+    files = render(odd, [crafted], OPTIONS)
     name = k8s_name("Churn_API.v2")
     assert DNS_LABEL.match(name) and name.startswith("churn-api-v2-")
     assert k8s_name("Churn_API.v2") != k8s_name("churn-api.v2")  # never the same object
@@ -151,7 +170,7 @@ def test_no_token_is_written_and_the_folder_is_written_whole(
 ) -> None:
     token = "rly_secret_token_value"
     monkeypatch.setenv("RELAY_TOKEN", token)
-    files = render(deployment(), None, OPTIONS)  # serving nothing yet
+    files = render(deployment(), [], OPTIONS)  # serving nothing yet
     out = tmp_path / "deploy"
     written = write_bundle(files, out)
     assert sorted(p.name for p in out.iterdir()) == sorted(p.name for p in written)
@@ -161,7 +180,7 @@ def test_no_token_is_written_and_the_folder_is_written_whole(
     [install] = [exec_form(a) for w, a in instructions(files["Dockerfile"]) if "pip" in a]
     assert any(r.startswith("relayml[ml,serve]==") for r in install)
     assert write_bundle(files, out) == written  # the same files again: fine
-    changed = render(deployment(), version(), OPTIONS)
+    changed = render(deployment(), [version()], OPTIONS)
     with pytest.raises(Conflict, match="--force"):
         write_bundle(changed, out)
     assert (out / "Dockerfile").read_text() == files["Dockerfile"]  # untouched
@@ -177,3 +196,40 @@ def test_no_token_is_written_and_the_folder_is_written_whole(
 def test_bad_options_are_refused(option: str, value: object) -> None:
     with pytest.raises(InvalidInput):
         ExportOptions(**{"server_url": "https://relay.example.com", option: value})  # type: ignore[arg-type]
+
+
+def test_relay_deployments_export_writes_the_bundle_of_a_real_deployment(tmp_path: Path) -> None:
+    from sklearn.linear_model import LogisticRegression
+
+    home = tmp_path / ".relay"
+    relay.init("churn", home=home)
+    try:
+        X = pd.DataFrame({"x1": np.arange(20.0), "x2": np.arange(20.0) % 3})
+        model = LogisticRegression().fit(X, (X.x1 > 9).astype(int))
+        relay.models.register("churn", model, input_example=X[:3])
+    finally:
+        session.reset()
+    cli = Relay(home)
+    made = cli("deploy", "churn@1", "--name", "Churn_API.v2", "-p", "churn")
+    assert made.code == 0, made.err
+    no_url = cli("deployments", "export", "Churn_API.v2", "-p", "churn")
+    assert no_url.code == 2 and "give --server-url" in one_error_line(no_url)
+    done = cli(
+        "deployments", "export", "Churn_API.v2", "--out", "deploy", "-p", "churn",
+        "--server-url", "https://relay.example.com", "--json",
+    )  # fmt: skip
+    assert done.code == 0, done.err
+    assert sorted(Path(p).name for p in json.loads(done.out)["files"]) == sorted(
+        ["Dockerfile", "kubernetes.yaml", "README.md"]
+    )
+    out = tmp_path / "deploy"
+    docs = list(yaml.safe_load_all((out / "kubernetes.yaml").read_text()))
+    [container] = docs[1]["spec"]["template"]["spec"]["containers"]
+    assert container["args"][:3] == ["relay", "serve", "Churn_API.v2"]
+    assert DNS_LABEL.match(docs[1]["metadata"]["name"])
+    steps = instructions((out / "Dockerfile").read_text())
+    [install] = [exec_form(a) for w, a in steps if "pip" in a]
+    assert f"scikit-learn=={sklearn.__version__}" in install  # the version's environment
+    missing = cli("deployments", "export", "nope", "--server-url", "https://r.example", "-p",
+                  "churn")  # fmt: skip
+    assert missing.code == 5

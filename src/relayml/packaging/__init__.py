@@ -1,6 +1,6 @@
 """A deployment as files a team's own cluster runs: `relay deployments export NAME --out deploy/`.
 
-    files = render(deployment, version, ExportOptions(server_url="https://relay.example"))
+    files = render(deployment, [primary, canary], ExportOptions(server_url="https://relay.example"))
     write_bundle(files, Path("deploy"), force=False)
 
 writes ``Dockerfile`` (an image running ``relay serve NAME``, the model's Python and flavor
@@ -21,6 +21,7 @@ import hashlib
 import os
 import re
 import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -91,21 +92,22 @@ def k8s_name(name: str) -> str:
 
 
 def render(
-    deployment: Deployment, version: ModelVersion | None, options: ExportOptions
+    deployment: Deployment, versions: Sequence[ModelVersion], options: ExportOptions
 ) -> dict[str, str]:
-    """The bundle's files, by name. `version` is what the deployment serves now (its Python
-    and packages are pinned in the image); None when it serves nothing yet."""
+    """The bundle's files, by name. `versions` are what the deployment serves now, its primary
+    first, then any canary and shadow (the primary's Python is the image's, and every arm's
+    packages are pinned in it); empty when it serves nothing yet."""
     from relayml.packaging.docker import dockerfile
     from relayml.packaging.kubernetes import manifests
     from relayml.packaging.readme import readme
 
     name = k8s_name(deployment.name)
     image = options.image or f"relay-{name}:{__version__}"
-    docker, skipped = dockerfile(deployment, version, options)
+    docker, skipped = dockerfile(deployment, versions, options)
     return {
         "Dockerfile": docker,
         "kubernetes.yaml": manifests(deployment, name, image, options),
-        "README.md": readme(deployment, version, name, image, options, skipped),
+        "README.md": readme(deployment, versions, name, image, options, skipped),
     }
 
 

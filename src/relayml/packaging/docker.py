@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Sequence
 
 from relayml.domain.deployments import Deployment
 from relayml.domain.models import ModelVersion
@@ -29,25 +30,33 @@ def python_of(version: ModelVersion | None) -> str:
     return found.group(1) if found else DEFAULT_PYTHON
 
 
-def pins(version: ModelVersion | None) -> tuple[list[str], list[str]]:
-    """``(["scikit-learn==1.9.1", ...], skipped)``: the flavor's packages at the versions the
-    model was saved with; an entry that is not a plain name and version is skipped."""
-    if version is None:
-        return [], []
+def pins(versions: Sequence[ModelVersion]) -> tuple[list[str], list[str]]:
+    """``(["scikit-learn==1.9.1", ...], skipped)``: the flavor packages of every version served
+    (the primary first: where two arms recorded different versions of a package, its wins),
+    at the versions they were saved with. An entry that is not a plain name and version, or
+    that disagrees with the one pinned, is skipped and said."""
+    chosen: dict[str, str] = {}
     found, skipped = [], []
-    for name, v in version.environment.packages.items():
-        if _DIST.match(name) and _VERSION.match(v):
-            found.append(f"{name}=={v}")
-        else:
-            skipped.append(f"{name} {v}")
+    for version in versions:
+        for name, v in version.environment.packages.items():
+            key = re.sub(r"[-_.]+", "-", name.lower())
+            if not (_DIST.match(name) and _VERSION.match(v)):
+                skipped.append(f"{name} {v} ({version.ref})")
+            elif key not in chosen:
+                chosen[key] = v
+                found.append(f"{name}=={v}")
+            elif chosen[key] != v:
+                skipped.append(f"{name} {v} ({version.ref}; {chosen[key]} is pinned)")
     return found, skipped
 
 
 def dockerfile(
-    deployment: Deployment, version: ModelVersion | None, options: ExportOptions
+    deployment: Deployment, versions: Sequence[ModelVersion], options: ExportOptions
 ) -> tuple[str, list[str]]:
-    """The Dockerfile's text, and the recorded packages it could not pin."""
-    pinned, skipped = pins(version)
+    """The Dockerfile's text, and the recorded packages it could not pin. `versions`: what
+    the deployment serves, its primary first (empty: nothing yet)."""
+    version = versions[0] if versions else None
+    pinned, skipped = pins(versions)
     extras = "serve" if pinned else "ml,serve"  # no version yet: scikit-learn and skops
     relay = options.relay_requirement or f"relayml[{extras}]=={__version__}"
     port = str(options.port)

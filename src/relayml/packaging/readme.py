@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from relayml.domain.deployments import Deployment
 from relayml.domain.models import ModelVersion
 from relayml.packaging import ExportOptions
@@ -11,23 +13,22 @@ from relayml.packaging.kubernetes import GRACE_SECONDS, secret_name
 
 def readme(
     deployment: Deployment,
-    version: ModelVersion | None,
+    versions: Sequence[ModelVersion],
     name: str,
     image: str,
     options: ExportOptions,
     skipped: list[str],
 ) -> str:
     port = options.port
+    version = versions[0] if versions else None
     served = (
         f"`{version.ref}` (sha256 `{version.digest[:12]}`, {version.flavor.value})"
         if version is not None
         else "nothing yet (the image installs Relay's scikit-learn support)"
     )
-    pinned = (
-        ", ".join(f"{k} {v}" for k, v in version.environment.packages.items())
-        if version is not None
-        else "none"
-    )
+    if len(versions) > 1:
+        served += " (and " + ", ".join(f"`{v.ref}`" for v in versions[1:]) + " beside it)"
+    pinned = ", ".join(f"{k} {x}" for v in versions for k, x in v.environment.packages.items())
     lines = [
         f"# Relay deployment `{deployment.name}`: image and Kubernetes manifests",
         "",
@@ -41,7 +42,7 @@ def readme(
         "| file | what it is |",
         "| --- | --- |",
         f"| `Dockerfile` | Python {python_of(version)} (the model's), Relay with the `serve` "
-        f"extra and the model's packages as the registry recorded them ({pinned}); runs "
+        f"extra and the model's packages as the registry recorded them ({pinned or 'none'}); runs "
         f"`relay serve {deployment.name} --host 0.0.0.0 --port {port}` as a non-root user |",
         f"| `kubernetes.yaml` | ConfigMap `{name[:56]}-relay` (the Relay server's URL and the "
         f"project), Deployment `{name}` ({options.replicas} replicas, {options.cpu} CPU and "

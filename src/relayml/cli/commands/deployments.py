@@ -6,12 +6,14 @@ canary, roll back, archive, see what they serve, send feedback, list log segment
     relay deployments promote-canary churn-api
     relay deployments rollback churn-api --reason "error rate up"
     relay deployments feedback churn-api PREDICTION_ID --label churned
+    relay deployments export churn-api --out deploy/      # Dockerfile + Kubernetes manifests
 """
 
 from __future__ import annotations
 
 import json
 from datetime import datetime
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -433,6 +435,62 @@ def segments(
     output.print_(f"[dim]{len(found)} segments, {total} records[/]")
 
 
+def export(
+    name: NameArg,
+    out: Annotated[Path, typer.Option("--out", "-o", help="The folder to write into.")] = Path(
+        "deploy"
+    ),
+    server_url: Annotated[
+        str | None,
+        typer.Option(help="The Relay server the model server asks (default: the one in use)."),
+    ] = None,
+    image: Annotated[
+        str | None, typer.Option(help="The image reference (default relay-NAME:VERSION).")
+    ] = None,
+    replicas: Annotated[int, typer.Option(help="Pods of the model server.")] = 2,
+    cpu: Annotated[str, typer.Option(help="CPU per pod, requested and the limit.")] = "1",
+    memory: Annotated[str, typer.Option(help="Memory per pod, requested and the limit.")] = "1Gi",
+    relay_requirement: Annotated[
+        str | None, typer.Option(help="What pip installs for Relay (default relayml[serve]==V).")
+    ] = None,
+    force: Annotated[bool, typer.Option("--force", help="Overwrite files that differ.")] = False,
+    project: ProjectOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Write a Dockerfile, Kubernetes manifests and a README that run this deployment's model
+    server in your own cluster (probes on /healthz and /readyz, Prometheus scrape annotations,
+    the token from a Secret: never written)."""
+    from relayml.domain.deployments import ArmRole
+    from relayml.errors import InvalidInput
+    from relayml.packaging import ExportOptions, render, write_bundle
+
+    url = server_url or state.options.server or state.settings().server_url
+    if not url:
+        raise InvalidInput(
+            "give --server-url: the Relay server the exported model server will ask what to "
+            "serve (this command runs on an embedded store, which a cluster cannot reach)"
+        )
+    options = ExportOptions(
+        server_url=url, image=image, replicas=replicas, cpu=cpu, memory=memory,
+        relay_requirement=relay_requirement,
+    )  # fmt: skip
+    proj = state.project(project)
+    with state.backend() as backend:
+        dep = backend.deployments.get(proj, name)
+        res = backend.deployments.resolve(proj, name)
+        arms = sorted(res.arms, key=lambda a: list(ArmRole).index(a.role))  # primary first
+        versions = [backend.models.get(proj, f"{a.model}@{a.version}") for a in arms]
+    files = render(dep, versions, options)
+    written = write_bundle(files, out, force=force)
+    if as_json:
+        output.emit_json({"deployment": dep.name, "files": [str(p) for p in written]})
+        return
+    output.print_(f"wrote {', '.join(output.escape(str(p)) for p in written)}")
+    output.print_(
+        f"[dim]next: see {output.escape(str(out / 'README.md'))} (build, secret, apply)[/]"
+    )
+
+
 def register(app: typer.Typer) -> None:
     app.command("deploy")(deploy)
     deployments = typer.Typer(
@@ -451,6 +509,7 @@ def register(app: typer.Typer) -> None:
         ("feedback", feedback),
         ("feedback-ls", feedback_ls),
         ("segments", segments),
+        ("export", export),
     )
     for name, fn in commands:
         deployments.command(name)(fn)
