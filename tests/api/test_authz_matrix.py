@@ -331,6 +331,9 @@ ROUTES: dict[tuple[str, str], Route] = {
     ("POST", "/api/v1/projects/{project}/pipelines/{name}/runs"): Route(
         (A.PIPELINE_RUN,), post("/projects/{P}/pipelines/nightly/runs", {"steps": [{"name": "a"}]})
     ),
+    ("GET", "/api/v1/pipeline-triggers/due"): Route(
+        (A.SCHEDULE_MANAGE,), get("/pipeline-triggers/due", project=P)
+    ),
     ("GET", "/api/v1/projects/{project}/pipeline-runs"): Route(
         (A.PIPELINE_READ,), get("/projects/{P}/pipeline-runs")
     ),

@@ -46,6 +46,7 @@ EXPECTED_ROUTES = {
     ("POST", "/api/v1/projects/{project}/pipelines/{name}/resume"),
     ("GET", "/api/v1/projects/{project}/pipelines/{name}/backfill-plan"),
     ("POST", "/api/v1/projects/{project}/pipelines/{name}/runs"),
+    ("GET", "/api/v1/pipeline-triggers/due"),
     ("GET", "/api/v1/projects/{project}/pipeline-runs"),
     ("GET", "/api/v1/pipeline-runs/{run_id}"),
     ("PUT", "/api/v1/pipeline-runs/{run_id}/steps/{step}"),

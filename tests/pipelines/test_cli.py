@@ -168,3 +168,42 @@ def test_backfill_a_date_range(tmp_path: Path) -> None:
     assert garbled.code == 2 and "is not a date" in garbled.err
     missing = relay("pipelines", "backfill", "nope", "--from", "2026-11-01", "--to", "2026-11-02")
     assert missing.code != 0 and "no pipeline 'nope'" in missing.err
+
+
+WATCHER = """
+import relayml as relay
+
+@relay.step
+def rows(dataset: str) -> int:
+    return relay.datasets.get(dataset).record.rows
+
+@relay.pipeline(on_publish="loans")
+def retrain(dataset: str = "loans"):
+    rows(dataset)
+"""
+
+
+def test_a_publication_starts_the_watching_pipeline(tmp_path: Path) -> None:
+    (tmp_path / "watch.py").write_text(textwrap.dedent(WATCHER))
+    (tmp_path / "v1.csv").write_text("id,amount\n1,10.5\n")
+    (tmp_path / "v2.csv").write_text("id,amount\n1,10.5\n2,3.0\n")
+    relay = Relay(tmp_path / ".relay")
+    assert relay("datasets", "publish", "loans", "v1.csv").code == 0
+    assert relay("pipelines", "register", "watch.py:retrain").code == 0
+    listed = relay("pipelines", "ls")
+    assert "on publish of loans" in listed.out
+    assert "each new version of loans (after loans@1)" in relay("pipelines", "show", "retrain").out
+    assert relay("scheduler", "--once").out == ""  # loans@1 was there before
+
+    assert relay("datasets", "publish", "loans", "v2.csv").code == 0
+    once = relay("scheduler", "--once")
+    assert once.code == 0, once.err
+    assert "default/retrain published loans@2: run" in once.out and "finished" in once.out
+    (run,) = relay("pipelines", "runs", "retrain", "--json").json()
+    assert (run["trigger"], run["dataset"], run["params"]) == (
+        "dataset", "loans@2", {"dataset": "loans@2"}
+    )  # fmt: skip
+    shown = relay("pipelines", "show", run["id"], "--json").json()
+    assert shown["steps"][0]["output"]["value"] == 2
+    assert "dataset loans@2" in relay("pipelines", "runs", "retrain").out
+    assert relay("scheduler", "--once").out == ""  # started once

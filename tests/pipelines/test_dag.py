@@ -111,3 +111,22 @@ def test_parameters() -> None:
 
     with pytest.raises(InvalidInput, match=r"calls no @relay\.step"):
         empty.build()
+
+
+def test_on_publish_names_datasets_and_needs_defaults() -> None:
+    def retrain(dataset: str = "loans") -> None:
+        ingest(dataset)
+
+    assert relay.pipeline(on_publish="loans")(retrain).on_publish == ["loans"]
+    watched = relay.pipeline(on_publish=["loans", "rates", "loans"])(retrain)
+    assert watched.on_publish == ["loans", "rates"]
+    bad_values: list[Any] = ["loans@3", "no spaces", ["ok", 3], 7, [f"d{i}" for i in range(21)]]
+    for bad in bad_values:
+        with pytest.raises(InvalidInput, match=r"on_publish|dataset"):
+            relay.pipeline(on_publish=bad)(retrain)
+
+    def needs_input(dataset: str) -> None:
+        ingest(dataset)
+
+    with pytest.raises(InvalidInput, match="when data is published, so every parameter"):
+        relay.pipeline(on_publish="loans")(needs_input)

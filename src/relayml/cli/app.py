@@ -61,7 +61,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     ),
     "scheduler": (
         "pipelines",
-        "Run scheduled pipelines when their cron slot comes (a missed slot runs once).",
+        "Run scheduled pipelines when their cron slot comes, and watching ones on new data.",
     ),
     "db": ("db", "The metadata database."),
     "projects": ("identity", "Projects: the scope of runs, models and role grants."),

@@ -40,6 +40,7 @@ from relayml.domain.models import (
 from relayml.domain.notifications import Delivery, IssuedWebhook, Webhook
 from relayml.domain.pipelines import (
     BackfillPlan,
+    DueTrigger,
     PipelineInfo,
     PipelineRun,
     StepOutput,
@@ -210,6 +211,7 @@ class PipelinesApi(Protocol):
         schedule: str | None = None,
         params: dict[str, Any] | None = None,
         steps: list[StepSpec] | None = None,
+        on_publish: list[str] | None = None,
     ) -> PipelineInfo: ...
     def list_pipelines(
         self, project: str | None = None, *, scheduled: bool = False
@@ -237,7 +239,9 @@ class PipelinesApi(Protocol):
         params: dict[str, Any] | None = None,
         steps: list[StepSpec] | None = None,
         scheduled_for: datetime | None = None,
+        dataset: str | None = None,
     ) -> PipelineRun: ...
+    def due_triggers(self, project: str | None = None) -> list[DueTrigger]: ...
     def record_step(
         self,
         run_id: str,

@@ -119,6 +119,7 @@ def pipeline_run_failed(run: PipelineRun) -> Event:
         "run_id": run.id,
         "trigger": run.trigger.value,
         "scheduled_for": run.scheduled_for.isoformat() if run.scheduled_for else None,
+        "dataset": run.dataset,
         "failed_steps": [s.name for s in run.failed_steps],
         "skipped_steps": [s.name for s in run.steps if s.status.value == "skipped"],
         "error": run.error,

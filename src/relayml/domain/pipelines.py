@@ -9,6 +9,7 @@ from enum import StrEnum
 from typing import Any
 
 from relayml.domain.enums import parse_enum
+from relayml.domain.identity import check_name
 from relayml.domain.scheduling import Pause
 from relayml.domain.tracking import DEPRECATED_SUCCEEDED, RunStatus
 from relayml.errors import InvalidInput, UserCodeError
@@ -46,6 +47,7 @@ class Trigger(StrEnum):
     MANUAL = "manual"
     SCHEDULE = "schedule"  # a cron slot, claimed once by a scheduler
     BACKFILL = "backfill"  # a past slot, run on request; the schedule's claims are untouched
+    DATASET = "dataset"  # a new version of a dataset the pipeline watches (on_publish)
 
     @property
     def has_slot(self) -> bool:
@@ -55,6 +57,56 @@ class Trigger(StrEnum):
 
 
 SLOT_PARAM = "slot"  # a pipeline parameter of this name receives the run's slot (ISO 8601)
+DATASET_PARAM = "dataset"  # ... and one of this name the version that triggered it ("loans@7")
+MAX_WATCHED = 20  # datasets one pipeline's on_publish may name
+
+
+def check_on_publish(value: object) -> list[str]:
+    """The datasets whose new versions start the pipeline: a name or a list of names, each
+    once, in the order given."""
+    if value is None:
+        return []
+    names = [value] if isinstance(value, str) else value
+    if not isinstance(names, list | tuple) or not all(isinstance(n, str) for n in names):
+        raise InvalidInput(
+            f"on_publish is a dataset name or a list of names, e.g. on_publish='loans', "
+            f"not {value!r:.60}"
+        )
+    if len(names) > MAX_WATCHED:
+        raise InvalidInput(f"on_publish names {len(names)} datasets; at most {MAX_WATCHED}")
+    seen: list[str] = []
+    for n in names:
+        if "@" in n:
+            raise InvalidInput(
+                f"on_publish names datasets, not versions: write {n.split('@')[0]!r}, not {n!r}"
+            )
+        check_name("dataset", n)
+        if n not in seen:
+            seen.append(n)
+    return seen
+
+
+@dataclass(frozen=True)
+class DatasetTrigger:
+    """A pipeline watching a dataset: its newest version that started a run, or the newest
+    that existed when the trigger was set (versions up to it never start one)."""
+
+    dataset: str
+    last_version: int
+
+
+@dataclass(frozen=True)
+class DueTrigger:
+    """A usable version of a watched dataset that has not started the pipeline yet."""
+
+    project: str
+    pipeline: str
+    dataset: str
+    version: int
+
+    @property
+    def ref(self) -> str:
+        return f"{self.dataset}@{self.version}"
 
 
 class ExecutorKind(StrEnum):
@@ -152,8 +204,9 @@ class PipelineInfo:
     updated_at: datetime
     last_scheduled: datetime | None = None  # the last cron slot a scheduled run was started for
     schedule_since: datetime | None = None  # when the current schedule was set (or resumed)
-    paused: Pause | None = None  # paused schedules start nothing until resumed
+    paused: Pause | None = None  # paused, it starts nothing (slots, publications) until resumed
     next_run: datetime | None = None  # the slot the scheduler starts next, as of the read
+    on_publish: list[DatasetTrigger] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -207,6 +260,7 @@ class PipelineRun:
     ended_at: datetime | None = None
     error: str | None = None
     scheduled_for: datetime | None = None
+    dataset: str | None = None  # the version whose publication started it ("loans@7")
     steps: list[StepRun] = field(default_factory=list)
 
     @property

@@ -22,13 +22,17 @@ def failure_event(run: PipelineRun) -> Event:
     return pipeline_run_failed(run)
 
 
-def not_started_event(info: PipelineInfo, slot: datetime, error: str) -> Event:
-    """A scheduled run that could not even start (no run exists to report)."""
+def not_started_event(
+    info: PipelineInfo, error: str, *, slot: datetime | None = None, dataset: str | None = None
+) -> Event:
+    """A scheduled run (for a cron slot, or a published dataset version) that could not even
+    start (no run exists to report)."""
     payload: dict[str, Any] = {
         "pipeline": info.name,
         "run_id": None,
-        "trigger": "schedule",
-        "scheduled_for": slot.isoformat(),
+        "trigger": "schedule" if dataset is None else "dataset",
+        "scheduled_for": slot.isoformat() if slot is not None else None,
+        "dataset": dataset,
         "failed_steps": [],
         "skipped_steps": [],
         "error": error,

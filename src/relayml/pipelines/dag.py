@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any, Generic, ParamSpec, TypeVar, cast, overload
 
 from relayml.domain.durations import parse_duration
-from relayml.domain.pipelines import StepSpec, check_cron, check_step_name
+from relayml.domain.pipelines import StepSpec, check_cron, check_on_publish, check_step_name
 from relayml.errors import InvalidInput
 
 P = ParamSpec("P")
@@ -197,20 +197,27 @@ class Pipeline(Generic[P]):
     """A function made a pipeline: calling steps in it builds the graph."""
 
     def __init__(
-        self, fn: Callable[P, Any], *, name: str | None = None, schedule: str | None = None
+        self,
+        fn: Callable[P, Any],
+        *,
+        name: str | None = None,
+        schedule: str | None = None,
+        on_publish: str | list[str] | tuple[str, ...] | None = None,
     ) -> None:
         from relayml.domain.identity import check_name
 
         self.fn = fn
         self.name = check_name("pipeline", name or fn.__name__)
         self.schedule = check_cron(schedule)
+        self.on_publish = check_on_publish(on_publish)
         self.signature = inspect.signature(fn)
         _wraps(self, fn, self.name)
-        if self.schedule is not None:
+        if self.schedule is not None or self.on_publish:
             missing = [p for p, v in self.defaults().items() if v is inspect.Parameter.empty]
             if missing:
+                how = "on a schedule" if self.schedule is not None else "when data is published"
                 raise InvalidInput(
-                    f"pipeline {self.name!r} runs on a schedule, so every parameter needs a "
+                    f"pipeline {self.name!r} runs {how}, so every parameter needs a "
                     f"default; {missing} have none"
                 )
 
@@ -270,11 +277,14 @@ def pipeline(
     *,
     name: str | None = None,
     schedule: str | None = None,
+    on_publish: str | list[str] | tuple[str, ...] | None = None,
 ) -> Any:
-    """Make a function a pipeline; `schedule` is a cron expression for `relay scheduler`."""
+    """Make a function a pipeline. `schedule` is a cron expression for `relay scheduler`;
+    `on_publish` a dataset name (or a list): `relay scheduler` starts one run per new usable
+    version of it, and a parameter named `dataset` receives that version ("loans@7")."""
 
     def wrap(f: Callable[P, Any]) -> Pipeline[P]:
-        return Pipeline(f, name=name, schedule=schedule)
+        return Pipeline(f, name=name, schedule=schedule, on_publish=on_publish)
 
     return wrap(fn) if fn is not None else wrap
 

@@ -24,7 +24,13 @@ from types import FrameType
 from typing import Any
 
 from relayml.client.base import Backend
-from relayml.domain.pipelines import SLOT_PARAM, PipelineRun, StepOutput, StepStatus
+from relayml.domain.pipelines import (
+    DATASET_PARAM,
+    SLOT_PARAM,
+    PipelineRun,
+    StepOutput,
+    StepStatus,
+)
 from relayml.errors import InvalidInput
 from relayml.executors.base import Attempt, Executor, Result, Task, get_executor
 from relayml.pipelines import cache, loader, outputs
@@ -61,8 +67,9 @@ def register(
     graph = pipe.build(params)
     defaults = {k: v for k, v in pipe.defaults().items() if v is not pipe.signature.empty}
     backend.pipelines.register(
-        project, pipe.name, module=ref, schedule=pipe.schedule, params=defaults, steps=graph.specs()
-    )
+        project, pipe.name, module=ref, schedule=pipe.schedule, params=defaults,
+        steps=graph.specs(), on_publish=list(pipe.on_publish),
+    )  # fmt: skip
     return pipe, ref, graph
 
 
@@ -76,6 +83,7 @@ def run_pipeline(
     no_cache: bool = False,
     trigger: str = "manual",
     scheduled_for: datetime | None = None,
+    dataset: str | None = None,
     env: dict[str, str] | None = None,
     max_workers: int | None = None,
     on_update: Callable[[str, StepStatus], None] | None = None,
@@ -85,7 +93,7 @@ def run_pipeline(
     are killed and the run ends failed."""
     refuse_nested_run()
     pipe, _ref = resolve(target)
-    params = trigger_params(pipe, params, scheduled_for)
+    params = trigger_params(pipe, params, scheduled_for, dataset)
     pipe, _ref, graph = register(backend, pipe, project, params)
     values = pipe.bind(params)
     runner = executor if not isinstance(executor, str) else get_executor(executor, max_workers)
@@ -98,6 +106,7 @@ def run_pipeline(
             executor=runner.name,
             params=values,
             scheduled_for=scheduled_for,
+            dataset=dataset,
         )
         with sigterm_interrupts():
             _Orchestrator(backend, run, graph, runner, no_cache, env or {}, on_update).drive()
@@ -108,13 +117,19 @@ def run_pipeline(
 
 
 def trigger_params(
-    pipe: Pipeline[Any], params: dict[str, Any] | None, scheduled_for: datetime | None
+    pipe: Pipeline[Any],
+    params: dict[str, Any] | None,
+    scheduled_for: datetime | None,
+    dataset: str | None = None,
 ) -> dict[str, Any]:
     """The run's parameters, with what its trigger gives: a parameter named `slot` receives
-    the slot of a scheduled or backfill run as ISO 8601 text."""
+    the slot of a scheduled or backfill run as ISO 8601 text, one named `dataset` the version
+    whose publication started the run ("loans@7")."""
     values = dict(params or {})
     if scheduled_for is not None and SLOT_PARAM in pipe.signature.parameters:
         values[SLOT_PARAM] = scheduled_for.isoformat()
+    if dataset is not None and DATASET_PARAM in pipe.signature.parameters:
+        values[DATASET_PARAM] = dataset
     return values
 
 

@@ -9,6 +9,6 @@ lives in `relayml.domain.scheduling.due_slot`.
 
 from __future__ import annotations
 
-from relayml.scheduling.loop import Outcome, Source, serve, tick
+from relayml.scheduling.loop import Outcome, Source, repeat, serve, tick
 
-__all__ = ["Outcome", "Source", "serve", "tick"]
+__all__ = ["Outcome", "Source", "repeat", "serve", "tick"]

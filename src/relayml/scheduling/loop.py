@@ -59,12 +59,24 @@ def serve(
     stop: threading.Event | None = None,
 ) -> None:
     """Tick every `interval` seconds until `stop` is set (or the process is interrupted)."""
+
+    def once() -> None:
+        for outcome in tick(sources):
+            if report is not None:
+                report(outcome)
+
+    repeat(once, interval=interval, stop=stop)
+
+
+def repeat(
+    work: Callable[[], None], *, interval: float = 30.0, stop: threading.Event | None = None
+) -> None:
+    """Call `work` every `interval` seconds until `stop` is set; a RelayError it raises (the
+    server briefly unreachable) is reported and the next round tries again."""
     stop = stop or threading.Event()
     while not stop.is_set():
         try:
-            for outcome in tick(sources):
-                if report is not None:
-                    report(outcome)
-        except RelayError as exc:  # e.g. the server is briefly unreachable: try again later
+            work()
+        except RelayError as exc:
             sys.stderr.write(f"relay scheduler: {exc.message}\n")
         stop.wait(interval)

@@ -16,7 +16,6 @@ from relayml.domain.audit import EntityKind, Event
 from relayml.domain.identity import GLOBAL_SCOPE, Principal, check_name
 from relayml.domain.notifications import pipeline_run_failed
 from relayml.domain.pipelines import (
-    BackfillPlan,
     PipelineInfo,
     PipelineRun,
     StepOutput,
@@ -26,6 +25,7 @@ from relayml.domain.pipelines import (
     Trigger,
     check_cron,
     check_graph,
+    check_on_publish,
     check_step_name,
     parse_executor,
     parse_step_status,
@@ -34,20 +34,14 @@ from relayml.domain.pipelines import (
 from relayml.domain.refs import parse_ref
 from relayml.domain.roles import Action, is_allowed
 from relayml.domain.scheduling import (
-    Pause,
-    Schedule,
-    ScheduleKey,
-    ScheduleKind,
-    next_slot,
     parse_moment,
-    slots_between,
 )
-from relayml.domain.text import check_reason
 from relayml.domain.tracking import RunStatus, check_run_id, parse_status
 from relayml.errors import Conflict, InvalidInput, NotFound
-from relayml.services.base import ServiceBase, utcnow
+from relayml.services.base import utcnow
 from relayml.services.denials import DenialLimiter
 from relayml.services.notifications import NotificationService, Pending
+from relayml.services.pipeline_schedules import ScheduleMixin, schedule_key, with_next_run
 from relayml.store.artifacts import ArtifactStore
 from relayml.store.base import MetadataStore, Transaction
 
@@ -62,25 +56,6 @@ def _text(value: str | None) -> str | None:
     return value if len(value) <= MAX_TEXT else value[: MAX_TEXT - 20] + "\n... (truncated)"
 
 
-def _key(project: str, name: str) -> ScheduleKey:
-    return ScheduleKey(ScheduleKind.PIPELINE, project, name)
-
-
-def _with_next_run(info: PipelineInfo, now: datetime) -> PipelineInfo:
-    """The pipeline with the slot its schedule starts next, as of `now` (None when it has no
-    schedule or is paused)."""
-    if info.schedule is not None:
-        schedule = Schedule(
-            _key(info.project, info.name),
-            info.schedule,
-            info.schedule_since,
-            info.last_scheduled,
-            info.paused,
-        )
-        info.next_run = next_slot(schedule, now)
-    return info
-
-
 def _check_module(module: str) -> str:
     if not isinstance(module, str) or ":" not in module or len(module) > 1024:
         raise InvalidInput(
@@ -90,7 +65,7 @@ def _check_module(module: str) -> str:
     return module
 
 
-class PipelineService(ServiceBase):
+class PipelineService(ScheduleMixin):
     def __init__(
         self,
         store: MetadataStore,
@@ -119,19 +94,24 @@ class PipelineService(ServiceBase):
         schedule: str | None = None,
         params: dict[str, Any] | None = None,
         steps: list[StepSpec] | None = None,
+        on_publish: list[str] | None = None,
     ) -> PipelineInfo:
-        """Create or update a pipeline. Setting or changing its schedule needs SCHEDULE_MANAGE."""
+        """Create or update a pipeline. Setting or changing its schedule or the datasets whose
+        publication starts it (`on_publish`) needs SCHEDULE_MANAGE. A newly watched dataset
+        starts it for versions published from now on, not for those that exist already."""
         check_name("pipeline", name)
         _check_module(module)
         cron = check_cron(schedule)
         graph = check_graph(list(steps or []))
+        watched = check_on_publish(on_publish)
         with self.write() as tx:
             roles = self.require_in_project(
                 tx, who, Action.PIPELINE_EDIT, project, EntityKind.PIPELINE, name
             )
             now = utcnow()
             old = tx.pipelines.get_pipeline(project, name)
-            if cron != (old.schedule if old else None):
+            was_watched = {t.dataset for t in old.on_publish} if old else set()
+            if cron != (old.schedule if old else None) or set(watched) != was_watched:
                 roles = self.require(
                     tx, who, Action.SCHEDULE_MANAGE, project, EntityKind.PIPELINE, name
                 )
@@ -151,84 +131,23 @@ class PipelineService(ServiceBase):
                 info.schedule_since, info.last_scheduled = old.schedule_since, old.last_scheduled
             else:  # a new schedule catches up from now, not from 1970; a pause stays
                 info.schedule_since = now if cron is not None else None
-                tx.schedules.restart(_key(project, name), info.schedule_since)
+                tx.schedules.restart(schedule_key(project, name), info.schedule_since)
             info.paused = old.paused if old is not None else None
-            payload = {"module": module, "schedule": cron, "params": info.params}
+            if watched or was_watched:
+                tx.pipelines.set_triggers(project, name, watched, now)
+                saved = tx.pipelines.get_pipeline(project, name)
+                assert saved is not None
+                info.on_publish = saved.on_publish
+            payload = {
+                "module": module,
+                "schedule": cron,
+                "params": info.params,
+                "on_publish": watched,
+            }
             self.record(
                 tx, who, roles, Event.PIPELINE_REGISTER, project, EntityKind.PIPELINE, name, payload
             )
-            return _with_next_run(info, now)
-
-    def get_pipeline(self, who: Principal, project: str, name: str) -> PipelineInfo:
-        """One pipeline: its code reference, graph, schedule with its next run, pause."""
-        check_name("pipeline", name)
-        with self.read() as tx:
-            self.require_in_project(
-                tx, who, Action.PIPELINE_READ, project, EntityKind.PIPELINE, name
-            )
-            return _with_next_run(self._pipeline(tx, project, name), utcnow())
-
-    def pause(self, who: Principal, project: str, name: str, reason: str) -> PipelineInfo:
-        """Pause a pipeline's schedule: no scheduler starts it until it is resumed. Manual
-        runs and backfills still run."""
-        check_name("pipeline", name)
-        text = check_reason("pause reason", reason)
-        with self.write() as tx:
-            roles = self.require_in_project(
-                tx, who, Action.SCHEDULE_MANAGE, project, EntityKind.PIPELINE, name
-            )
-            info = self._pipeline(tx, project, name)
-            if info.schedule is None:
-                raise Conflict(
-                    f"pipeline {name!r} has no schedule to pause: it runs only when started; "
-                    "give it one with @relay.pipeline(schedule='0 3 * * *')"
-                )
-            if info.paused is not None:
-                raise Conflict(
-                    f"pipeline {name!r} is paused already, by {info.paused.by} since "
-                    f"{info.paused.at:%Y-%m-%d %H:%M} UTC: {info.paused.reason}"
-                )
-            now = utcnow()
-            if not tx.schedules.pause(_key(project, name), Pause(who.user, now, text)):
-                raise Conflict(f"pipeline {name!r} was paused at the same moment by someone else")
-            payload = {"reason": text, "schedule": info.schedule}
-            self.record(
-                tx, who, roles, Event.SCHEDULE_PAUSE, project, EntityKind.PIPELINE, name, payload
-            )
-            return _with_next_run(self._pipeline(tx, project, name), now)
-
-    def resume(self, who: Principal, project: str, name: str) -> PipelineInfo:
-        """Resume a paused schedule. It catches up from now, as a new schedule does: the slots
-        missed while it was paused are not run (backfill them if they are needed)."""
-        check_name("pipeline", name)
-        with self.write() as tx:
-            roles = self.require_in_project(
-                tx, who, Action.SCHEDULE_MANAGE, project, EntityKind.PIPELINE, name
-            )
-            info = self._pipeline(tx, project, name)
-            paused = info.paused
-            if paused is None:
-                raise Conflict(f"pipeline {name!r} is not paused")
-            now = utcnow()
-            if not tx.schedules.resume(_key(project, name), now):
-                raise Conflict(f"pipeline {name!r} was resumed at the same moment by someone else")
-            payload = {
-                "paused_by": paused.by,
-                "paused_at": paused.at.isoformat(),
-                "pause_reason": paused.reason,
-            }
-            self.record(
-                tx, who, roles, Event.SCHEDULE_RESUME, project, EntityKind.PIPELINE, name, payload
-            )
-            return _with_next_run(self._pipeline(tx, project, name), now)
-
-    def _pipeline(self, tx: Transaction, project: str, name: str) -> PipelineInfo:
-        info = tx.pipelines.get_pipeline(project, name)
-        if info is None:
-            raise NotFound(
-                f"no pipeline {name!r} in project {project!r}; see them with: relay pipelines ls"
-            )
-        return info
+            return with_next_run(info, now)
 
     def list_pipelines(
         self, who: Principal, project: str | None = None, *, scheduled: bool = False
@@ -248,7 +167,7 @@ class PipelineService(ServiceBase):
                 ]
                 found = tx.pipelines.list_pipelines(readable, scheduled)
         now = utcnow()
-        return [_with_next_run(info, now) for info in found]
+        return [with_next_run(info, now) for info in found]
 
     # runs --------------------------------------------------------------------------------
     def start_run(
@@ -262,9 +181,11 @@ class PipelineService(ServiceBase):
         params: dict[str, Any] | None = None,
         steps: list[StepSpec] | None = None,
         scheduled_for: datetime | None = None,
+        dataset: str | None = None,
     ) -> PipelineRun:
-        """Record a new run with its steps pending. A scheduled run claims its cron slot: a
-        slot already started (by another scheduler) is a Conflict, so each slot runs once."""
+        """Record a new run with its steps pending. A scheduled run claims its cron slot, a
+        run triggered by a dataset (`dataset`, the version: "loans@7") claims that version:
+        one started already (by another scheduler) is a Conflict, so each runs once."""
         check_name("pipeline", pipeline)
         kind = parse_trigger(trigger)
         parse_executor(executor)
@@ -277,21 +198,37 @@ class PipelineService(ServiceBase):
             )
         if scheduled_for is not None:
             scheduled_for = parse_moment(scheduled_for, "scheduled_for")
+        if (kind is Trigger.DATASET) != (dataset is not None):
+            raise InvalidInput(
+                "dataset (the version whose publication started the run, e.g. loans@7) is "
+                "given with trigger 'dataset', and only then"
+            )
+        published = parse_ref(dataset) if dataset is not None else None
+        if published is not None and published.version is None:
+            raise InvalidInput(
+                f"name the version that started the run, e.g. {published.name}@7, not {dataset!r}"
+            )
         run_id = uuid.uuid4().hex
         with self.write() as tx:
             roles = self.require_in_project(
                 tx, who, Action.PIPELINE_RUN, project, EntityKind.PIPELINE_RUN, run_id
             )
-            if tx.pipelines.get_pipeline(project, pipeline) is None:
+            info = tx.pipelines.get_pipeline(project, pipeline)
+            if info is None:
                 raise NotFound(
                     f"no pipeline {pipeline!r} in project {project!r}; running it with "
                     "relay pipelines run registers it"
                 )
+            if published is not None:
+                self.require(
+                    tx, who, Action.SCHEDULE_MANAGE, project, EntityKind.PIPELINE, pipeline
+                )
+                self._claim_version(tx, who, info, published)
             if kind is Trigger.SCHEDULE and scheduled_for is not None:
                 self.require(
                     tx, who, Action.SCHEDULE_MANAGE, project, EntityKind.PIPELINE, pipeline
                 )
-                key = _key(project, pipeline)
+                key = schedule_key(project, pipeline)
                 state = tx.schedules.state(key)
                 if state is not None and state.paused is not None:
                     raise Conflict(
@@ -314,6 +251,7 @@ class PipelineService(ServiceBase):
                 user=who.user,
                 started_at=utcnow(),
                 scheduled_for=scheduled_for,
+                dataset=str(published) if published is not None else None,
                 steps=[StepRun(s.name, StepStatus.PENDING, s.upstream) for s in graph],
             )
             tx.pipelines.create_run(run)
@@ -323,6 +261,7 @@ class PipelineService(ServiceBase):
                 "executor": executor,
                 "params": run.params,
                 "scheduled_for": scheduled_for.isoformat() if scheduled_for else None,
+                "dataset": run.dataset,
             }
             self.record(
                 tx,
@@ -335,66 +274,6 @@ class PipelineService(ServiceBase):
                 payload,
             )
             return run
-
-    def backfill_plan(
-        self,
-        who: Principal,
-        project: str,
-        pipeline: str,
-        start: datetime | str,
-        end: datetime | str,
-        *,
-        every: str | None = None,
-        rerun: bool = False,
-    ) -> BackfillPlan:
-        """The slots a backfill of [start, end] runs, oldest first: the pipeline's cron slots
-        (or `every`'s) up to now, less those a finished run has done unless `rerun`. `start`
-        and `end` are datetimes or ISO 8601 text (UTC unless an offset is given; a bare date
-        as the end includes its day). At most MAX_BACKFILL_SLOTS; the schedule's claim state
-        is not read nor touched."""
-        check_name("pipeline", pipeline)
-        begin = parse_moment(start, "the backfill's start")
-        finish = parse_moment(end, "the backfill's end", end_of_day=True)  # a date: all of it
-        cron = check_cron(every)
-        if not isinstance(rerun, bool):
-            raise InvalidInput(f"rerun is true or false, not {rerun!r:.40}")
-        if finish < begin:
-            raise InvalidInput(
-                f"the backfill ends ({finish.isoformat()}) before it starts "
-                f"({begin.isoformat()}); give --to on or after --from"
-            )
-        now = utcnow()
-        if begin > now:
-            raise InvalidInput(
-                f"the backfill starts at {begin.isoformat()}, after now: a backfill runs past "
-                "slots; the scheduler runs the coming ones"
-            )
-        with self.read() as tx:
-            self.require_in_project(
-                tx, who, Action.PIPELINE_RUN, project, EntityKind.PIPELINE, pipeline
-            )
-            info = self._pipeline(tx, project, pipeline)
-            cron = cron or info.schedule
-            if cron is None:
-                raise InvalidInput(
-                    f"pipeline {pipeline!r} has no schedule, so it has no slots to backfill; "
-                    "name them with --every CRON (every='0 3 * * *')"
-                )
-            until = min(finish, now)
-            slots = slots_between(cron, begin, until)
-            done: dict[datetime, str] = {}
-            if slots and not rerun:
-                done = tx.pipelines.finished_slots(project, pipeline, slots[0], slots[-1])
-        return BackfillPlan(
-            project=project,
-            pipeline=pipeline,
-            cron=cron,
-            start=begin,
-            end=finish,
-            until=until,
-            slots=[slot for slot in slots if slot not in done],
-            skipped=[(slot, done[slot]) for slot in slots if slot in done],
-        )
 
     def record_step(
         self,

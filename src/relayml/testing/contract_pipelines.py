@@ -4,13 +4,24 @@ from __future__ import annotations
 
 import hashlib
 import textwrap
+import threading
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
-from relayml.domain.pipelines import StepOutput, StepSpec, StepStatus, Trigger
+from relayml.client.base import Backend
+from relayml.domain.datasets import DatasetStatus, DatasetVersion
+from relayml.domain.pipelines import (
+    DatasetTrigger,
+    PipelineRun,
+    StepOutput,
+    StepSpec,
+    StepStatus,
+    Trigger,
+)
 from relayml.domain.tracking import RunStatus
 from relayml.errors import Conflict, InvalidInput, NotFound, PermissionDenied, UserCodeError
 from relayml.testing.contract import ContractEnv
@@ -56,6 +67,25 @@ def daily(slot: str = "by hand"):
 """
 
 NOV = [datetime(2026, 11, d, 3, tzinfo=UTC) for d in range(1, 8)]
+
+
+POSITIVE = """\
+columns:
+  amount:
+    type: float64
+    min: 0
+"""
+
+
+def _parquet(folder: Path, amounts: list[float]) -> Path:
+    import pyarrow as pa
+
+    from relayml.tables.parquet import write_normalized
+
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "loans.parquet"
+    write_normalized(pa.table({"id": list(range(len(amounts))), "amount": amounts}), path, None)
+    return path
 
 
 def _key(text: str) -> str:
@@ -308,6 +338,123 @@ class PipelineContract:
         assert [(r.scheduled_for, r.status) for r in again.runs] == [(NOV[1], RunStatus.FAILED)]
         (info,) = b.pipelines.list_pipelines(p)
         assert info.last_scheduled is None  # the live schedule claimed nothing
+
+    def test_a_published_version_starts_a_watching_pipeline_once(
+        self, contract: ContractEnv, tmp_path: Path
+    ) -> None:
+        b = contract.admin
+        p = contract.new_project()
+
+        def publish(amount: float, contract_text: str | None = None) -> DatasetVersion:
+            path = _parquet(tmp_path / uuid.uuid4().hex, [amount])
+            return b.datasets.publish(p, "loans", path, contract=contract_text)
+
+        def start(ref: str | None, trigger: str = "dataset") -> PipelineRun:
+            return b.pipelines.start_run(
+                p, "retrain", steps=GRAPH[:1], trigger=trigger, dataset=ref
+            )
+
+        publish(1.0)  # loans@1 exists before the trigger: it never starts the pipeline
+        info = b.pipelines.register(
+            p, "retrain", module="m:r", steps=GRAPH[:1], on_publish=["loans", "rates", "loans"]
+        )
+        assert info.on_publish == [DatasetTrigger("loans", 1), DatasetTrigger("rates", 0)]
+        assert info.next_run is None and b.pipelines.due_triggers(p) == []
+        publish(2.0)
+        assert publish(-1.0, POSITIVE).status is DatasetStatus.QUARANTINED  # loans@3
+        publish(4.0)
+        assert [t.ref for t in b.pipelines.due_triggers(p)] == ["loans@2", "loans@4"]
+
+        run = start("loans@2")
+        assert (run.trigger, run.dataset) == (Trigger.DATASET, "loans@2")
+        with pytest.raises(Conflict, match="already started"):
+            start("loans@2")
+        with pytest.raises(Conflict, match="quarantined"):
+            start("loans@3")
+        b.datasets.release(p, "loans@3", "checked by hand")  # released before loans@4 ran
+        assert [t.ref for t in b.pipelines.due_triggers(p)] == ["loans@3", "loans@4"]
+        start("loans@4")
+        with pytest.raises(Conflict, match="or a later version"):
+            start("loans@3")  # passed over: the pipeline does not go back to older data
+        assert b.pipelines.due_triggers(p) == []
+        publish(5.0)
+        b.datasets.deprecate(p, "loans@5", "wrong currency")
+        assert b.pipelines.due_triggers(p) == []
+        with pytest.raises(Conflict, match="deprecated"):
+            start("loans@5")
+        (watch,) = [
+            t for t in b.pipelines.get_pipeline(p, "retrain").on_publish if t.dataset == "loans"
+        ]
+        assert watch.last_version == 4
+
+        for bad in ("loans", "loans@latest", "bad name!@2", None):
+            with pytest.raises(InvalidInput):
+                start(bad)
+        with pytest.raises(InvalidInput):
+            start("loans@4", trigger="manual")
+        with pytest.raises(InvalidInput, match="does not watch"):
+            start("other@1")
+        with pytest.raises(NotFound):
+            start("rates@1")
+        for on_publish in (["loans@2"], ["bad name!"], [f"d{i}" for i in range(21)]):
+            with pytest.raises(InvalidInput):
+                b.pipelines.register(
+                    p, "retrain", module="m:r", steps=GRAPH[:1], on_publish=on_publish
+                )
+
+        # pausing covers publications; resuming skips what was published meanwhile
+        assert b.pipelines.pause(p, "retrain", "rates are being rebuilt").paused is not None
+        publish(6.0)
+        assert b.pipelines.due_triggers(p) == []
+        with pytest.raises(Conflict, match="paused"):
+            start("loans@6")
+        resumed = b.pipelines.resume(p, "retrain")
+        assert DatasetTrigger("loans", 6) in resumed.on_publish
+        assert b.pipelines.due_triggers(p) == []
+        publish(7.0)
+        assert [t.ref for t in b.pipelines.due_triggers() if t.project == p] == ["loans@7"]
+
+        scientist = contract.as_role(p, "data_scientist")
+        with pytest.raises(PermissionDenied):
+            scientist.pipelines.due_triggers(p)
+        assert [t for t in scientist.pipelines.due_triggers() if t.project == p] == []
+        unwatched = b.pipelines.register(p, "retrain", module="m:r", steps=GRAPH[:1])
+        assert unwatched.on_publish == [] and b.pipelines.due_triggers(p) == []
+        with pytest.raises(InvalidInput, match="does not watch"):
+            start("loans@7")
+        runs = b.pipelines.list_runs(p, "retrain")
+        assert sorted(r.dataset or "" for r in runs) == ["loans@2", "loans@4"]
+
+    def test_racing_schedulers_start_each_version_once(
+        self, contract: ContractEnv, tmp_path: Path
+    ) -> None:
+        b = contract.admin
+        p = contract.new_project()
+        b.pipelines.register(p, "retrain", module="m:r", steps=GRAPH[:1], on_publish=["loans"])
+        for amount in (1.0, 2.0, 3.0, 4.0):
+            b.datasets.publish(p, "loans", _parquet(tmp_path / uuid.uuid4().hex, [amount]))
+        schedulers = [contract.as_role(p, "data_engineer") for _ in range(4)]
+        ready = threading.Barrier(len(schedulers))
+
+        def tick(backend: Backend) -> list[str]:
+            due = backend.pipelines.due_triggers(p)
+            ready.wait(timeout=60)  # every scheduler saw every version before any starts one
+            started: list[str] = []
+            for trigger in due:
+                try:
+                    run = backend.pipelines.start_run(
+                        p, "retrain", steps=GRAPH[:1], trigger="dataset", dataset=trigger.ref
+                    )
+                except Conflict:
+                    continue
+                started.append(run.dataset or "")
+            return started
+
+        with ThreadPoolExecutor(len(schedulers)) as pool:
+            started = [ref for refs in pool.map(tick, schedulers) for ref in refs]
+        assert sorted(started) == ["loans@1", "loans@2", "loans@3", "loans@4"]
+        runs = b.pipelines.list_runs(p, "retrain")
+        assert sorted(r.dataset or "" for r in runs) == sorted(started)
 
     def test_pipeline_permissions(self, contract: ContractEnv) -> None:
         p = contract.new_project()

@@ -8,6 +8,8 @@ from pydantic import Field
 
 from relayml.domain.pipelines import (
     BackfillPlan,
+    DatasetTrigger,
+    DueTrigger,
     PipelineInfo,
     PipelineRun,
     StepOutput,
@@ -56,6 +58,41 @@ class PauseOut(WireModel):
         return Pause(by=self.by, at=time_in(self.at), reason=self.reason)
 
 
+class DatasetTriggerOut(WireModel):
+    """A dataset whose new versions start the pipeline."""
+
+    dataset: str
+    last_version: int = Field(
+        description="The newest version that started a run, or the newest when the trigger "
+        "was set: only later versions start it"
+    )
+
+    @classmethod
+    def from_domain(cls, obj: DatasetTrigger) -> DatasetTriggerOut:
+        return cls(dataset=obj.dataset, last_version=obj.last_version)
+
+    def to_domain(self) -> DatasetTrigger:
+        return DatasetTrigger(self.dataset, self.last_version)
+
+
+class DueTriggerOut(WireModel):
+    """A published version that should start a pipeline and has not yet."""
+
+    project: str
+    pipeline: str
+    dataset: str
+    version: int
+
+    @classmethod
+    def from_domain(cls, obj: DueTrigger) -> DueTriggerOut:
+        return cls(
+            project=obj.project, pipeline=obj.pipeline, dataset=obj.dataset, version=obj.version
+        )
+
+    def to_domain(self) -> DueTrigger:
+        return DueTrigger(self.project, self.pipeline, self.dataset, self.version)
+
+
 class PipelineOut(WireModel):
     project: str
     name: str
@@ -72,6 +109,7 @@ class PipelineOut(WireModel):
     next_run: Time | None = Field(
         None, description="The slot the scheduler starts next; null without a schedule or paused"
     )
+    on_publish: list[DatasetTriggerOut] = []
 
     @classmethod
     def from_domain(cls, obj: PipelineInfo) -> PipelineOut:
@@ -89,6 +127,7 @@ class PipelineOut(WireModel):
             schedule_since=maybe_time_out(obj.schedule_since),
             paused=PauseOut.from_domain(obj.paused) if obj.paused else None,
             next_run=maybe_time_out(obj.next_run),
+            on_publish=[DatasetTriggerOut.from_domain(t) for t in obj.on_publish],
         )
 
     def to_domain(self) -> PipelineInfo:
@@ -106,6 +145,7 @@ class PipelineOut(WireModel):
             schedule_since=maybe_time_in(self.schedule_since),
             paused=self.paused.to_domain() if self.paused else None,
             next_run=maybe_time_in(self.next_run),
+            on_publish=[t.to_domain() for t in self.on_publish],
         )
 
 
@@ -205,6 +245,7 @@ class PipelineRunOut(WireModel):
     ended_at: Time | None
     error: str | None
     scheduled_for: Time | None
+    dataset: str | None = Field(None, description="The version whose publication started it")
     duration: float | None
     steps: list[StepRunOut]
 
@@ -223,6 +264,7 @@ class PipelineRunOut(WireModel):
             ended_at=maybe_time_out(obj.ended_at),
             error=obj.error,
             scheduled_for=maybe_time_out(obj.scheduled_for),
+            dataset=obj.dataset,
             duration=obj.duration,
             steps=[StepRunOut.from_domain(s) for s in obj.steps],
         )
@@ -241,6 +283,7 @@ class PipelineRunOut(WireModel):
             ended_at=maybe_time_in(self.ended_at),
             error=self.error,
             scheduled_for=maybe_time_in(self.scheduled_for),
+            dataset=self.dataset,
             steps=[s.to_domain() for s in self.steps],
         )
 

@@ -22,6 +22,7 @@ from relayml.wire.common import Stored
 from relayml.wire.pipelines import (
     BackfillPlanOut,
     CachedOutputOut,
+    DueTriggerOut,
     PipelineOut,
     PipelineRunOut,
     StepRunOut,
@@ -45,6 +46,7 @@ class PipelineRegister(Body):
     schedule: str | None = Field(None, examples=["0 3 * * *"])
     params: dict[str, Any] = Field(default_factory=dict)
     steps: list[StepSpecBody] = Field(default_factory=list)
+    on_publish: list[str] = Field(default_factory=list, examples=[["loans"]])
 
 
 class PipelinePause(Body):
@@ -57,6 +59,7 @@ class PipelineRunStart(Body):
     executor: str = "local"
     params: dict[str, Any] = Field(default_factory=dict)
     scheduled_for: datetime | None = None
+    dataset: str | None = Field(None, examples=["loans@7"])
 
 
 class StepOutputBody(Body):
@@ -147,6 +150,7 @@ def register_pipeline(
         schedule=body.schedule,
         params=body.params,
         steps=_specs(body.steps),
+        on_publish=body.on_publish,
     )
     return json(PipelineOut.from_domain(info))
 
@@ -235,8 +239,23 @@ def start_run(
         params=body.params,
         steps=_specs(body.steps),
         scheduled_for=body.scheduled_for,
+        dataset=body.dataset,
     )
     return json(PipelineRunOut.from_domain(run), status_code=201)
+
+
+@router.get(
+    "/pipeline-triggers/due",
+    response_model=list[DueTriggerOut],
+    summary="Published versions that should start a pipeline and have not yet (for schedulers)",
+)
+def due_triggers(
+    services: ServicesDep,
+    who: PrincipalDep,
+    project: Annotated[str | None, Query()] = None,
+) -> Response:
+    found = services.pipelines.due_triggers(who, project)
+    return json([DueTriggerOut.from_domain(t) for t in found])
 
 
 @router.get(

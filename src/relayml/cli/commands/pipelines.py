@@ -65,7 +65,7 @@ def _tree(run: PipelineRun) -> Tree:
 
     title = (
         f"[bold]{run.pipeline}[/] run {run.id} {_status(run.status.value)} "
-        f"({run.trigger.value}, {run.executor}, {_seconds(run.duration)})"
+        f"({_trigger(run)}, {run.executor}, {_seconds(run.duration)})"
     )
     root = Tree(title)
     branches: dict[str, Tree] = {}
@@ -74,6 +74,15 @@ def _tree(run: PipelineRun) -> Tree:
         label = _step_label(s)
         branches[s.name] = (parent or root).add(label)
     return root
+
+
+def _trigger(run: PipelineRun) -> str:
+    """What started the run: manual, a slot, or a published version."""
+    if run.dataset is not None:
+        return f"{run.trigger.value} {run.dataset}"
+    if run.scheduled_for is not None:
+        return f"{run.trigger.value} {output.when(run.scheduled_for, seconds=False)}"
+    return run.trigger.value
 
 
 def _step_label(s: StepRun) -> str:
@@ -121,12 +130,20 @@ def ls(project: ProjectOpt = None, as_json: JsonFlag = False) -> None:
     )  # fmt: skip
     for p in found:
         t.add_row(
-            p.name, str(len(p.steps)), p.schedule or "-", _next_run(p), p.module,
+            p.name, str(len(p.steps)), _when_it_runs(p), _next_run(p), p.module,
             output.when(p.updated_at),
         )  # fmt: skip
     output.print_(t)
     if not found:
         output.print_("[dim]no pipelines yet: relay pipelines run FILE.py:NAME registers one[/]")
+
+
+def _when_it_runs(p: PipelineInfo) -> str:
+    """Its cron, and the datasets whose new versions start it."""
+    parts = [p.schedule] if p.schedule else []
+    if p.on_publish:
+        parts.append("on publish of " + ", ".join(t.dataset for t in p.on_publish))
+    return "; ".join(parts) or "-"
 
 
 def _next_run(p: PipelineInfo) -> str:
@@ -242,7 +259,7 @@ def runs(
     )  # fmt: skip
     for r in found:
         t.add_row(
-            r.id, r.pipeline, _status(r.status.value), r.trigger.value, r.executor,
+            r.id, r.pipeline, _status(r.status.value), _trigger(r), r.executor,
             output.when(r.started_at), _seconds(r.duration),
         )  # fmt: skip
     output.print_(t)
@@ -329,8 +346,11 @@ def _show_pipeline(p: PipelineInfo, as_json: bool) -> None:
             output.print_(f"last slot started  {output.when(p.last_scheduled, seconds=False)} UTC")
     elif p.paused is not None:
         output.print_(f"no schedule   {_next_run(p)}")
-    else:
+    elif not p.on_publish:
         output.print_("no schedule: it runs when started (relay pipelines run)")
+    for t in p.on_publish:
+        since = f"after {t.dataset}@{t.last_version}" if t.last_version else "from its first"
+        output.print_(f"runs on each new version of {t.dataset} ({since})")
     if p.paused is not None:
         when = output.when(p.paused.at)
         output.print_(f"paused at {when} UTC; resume with: relay pipelines resume {p.name}")
@@ -486,7 +506,10 @@ def scheduler(
         ),
     ] = None,
 ) -> None:
-    """Run scheduled pipelines when their cron slot comes (a missed slot runs once)."""
+    """Run scheduled pipelines when their cron slot comes, and watching ones on new data.
+
+    A missed slot runs once; each new usable version of a dataset a pipeline watches
+    (on_publish) starts it once."""
     from relayml.pipelines import scheduler as sched
     from relayml.pipelines import worker_env
 
@@ -496,8 +519,9 @@ def scheduler(
         what = o.run.status.value if o.run else f"could not start: {o.error}"
         rid = o.run.id if o.run else "-"
         alert = " (alert sent)" if o.alerted else ""
+        cause = f"slot {o.slot.isoformat()}" if o.slot is not None else f"published {o.dataset}"
         output.print_(
-            f"{o.pipeline.project}/{o.pipeline.name} slot {o.slot.isoformat()}: "
+            f"{o.pipeline.project}/{o.pipeline.name} {cause}: "
             f"run {rid} {_status(what) if o.run else what}{alert}"
         )
 

@@ -12,6 +12,7 @@ from relayml.client.http.urls import API, name_seg, project_url, run_seg
 from relayml.domain.artifacts import check_digest
 from relayml.domain.pipelines import (
     BackfillPlan,
+    DueTrigger,
     PipelineInfo,
     PipelineRun,
     StepOutput,
@@ -23,6 +24,7 @@ from relayml.wire.common import Stored
 from relayml.wire.pipelines import (
     BackfillPlanOut,
     CachedOutputOut,
+    DueTriggerOut,
     PipelineOut,
     PipelineRunOut,
     StepOutputOut,
@@ -48,12 +50,14 @@ class HttpPipelines:
         schedule: str | None = None,
         params: dict[str, Any] | None = None,
         steps: list[StepSpec] | None = None,
+        on_publish: list[str] | None = None,
     ) -> PipelineInfo:
         body = {
             "module": module,
             "schedule": schedule,
             "params": params or {},
             "steps": [StepSpecOut.from_domain(s).model_dump() for s in steps or []],
+            "on_publish": on_publish or [],
         }
         found = self.t.call("PUT", _pipeline_url(project, name), json=body)
         return PipelineOut.model_validate(found).to_domain()
@@ -108,6 +112,7 @@ class HttpPipelines:
         params: dict[str, Any] | None = None,
         steps: list[StepSpec] | None = None,
         scheduled_for: datetime | None = None,
+        dataset: str | None = None,
     ) -> PipelineRun:
         body = {
             "steps": [StepSpecOut.from_domain(s).model_dump() for s in steps or []],
@@ -115,9 +120,14 @@ class HttpPipelines:
             "executor": executor,
             "params": params or {},
             "scheduled_for": scheduled_for.isoformat() if scheduled_for else None,
+            "dataset": dataset,
         }
         found = self.t.call("POST", f"{_pipeline_url(project, pipeline)}/runs", json=body)
         return PipelineRunOut.model_validate(found).to_domain()
+
+    def due_triggers(self, project: str | None = None) -> list[DueTrigger]:
+        rows = self.t.call("GET", f"{API}/pipeline-triggers/due", params={"project": project})
+        return [DueTriggerOut.model_validate(r).to_domain() for r in rows]
 
     def record_step(
         self,

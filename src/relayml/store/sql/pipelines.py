@@ -6,9 +6,12 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, and_, or_, select, update
+from sqlalchemy import Connection, Row, and_, delete, func, or_, select, update
 
+from relayml.domain.datasets import DatasetStatus
 from relayml.domain.pipelines import (
+    DatasetTrigger,
+    DueTrigger,
     PipelineInfo,
     PipelineRun,
     StepOutput,
@@ -89,6 +92,7 @@ def _run(row: Row[Any]) -> PipelineRun:
         ended_at=utc_or_none(row.ended_at),
         error=row.error,
         scheduled_for=utc_or_none(row.scheduled_for),
+        dataset=row.dataset,
     )
 
 
@@ -108,6 +112,8 @@ def _step(row: Row[Any]) -> StepRun:
         ended_at=utc_or_none(row.ended_at),
     )
 
+
+_USABLE = [DatasetStatus.VALID.value, DatasetStatus.RELEASED.value]
 
 # A pipeline with its schedule's claim state (since, last slot, pause) from schedule_claims.
 _claims = s.schedule_claims.c
@@ -138,7 +144,11 @@ class SqlPipelines:
     def get_pipeline(self, project: str, name: str) -> PipelineInfo | None:
         p = s.pipelines.c
         row = self.conn.execute(_WITH_CLAIMS.where(p.project == project, p.name == name)).first()
-        return _pipeline(row) if row else None
+        if row is None:
+            return None
+        info = _pipeline(row)
+        info.on_publish = self._triggers([project]).get((project, name), [])
+        return info
 
     def save_pipeline(self, info: PipelineInfo) -> None:
         values = {
@@ -174,7 +184,122 @@ class SqlPipelines:
             q = q.where(p.project.in_(list(projects)))
         if scheduled:
             q = q.where(p.schedule.is_not(None))
-        return [_pipeline(r) for r in self.conn.execute(q)]
+        found = [_pipeline(r) for r in self.conn.execute(q)]
+        triggers = self._triggers(projects)
+        for info in found:
+            info.on_publish = triggers.get((info.project, info.name), [])
+        return found
+
+    # dataset triggers ----------------------------------------------------------------------
+    def _triggers(
+        self, projects: Sequence[str] | None
+    ) -> dict[tuple[str, str], list[DatasetTrigger]]:
+        t = s.dataset_triggers.c
+        q = select(t.project, t.pipeline, t.dataset, t.last_version).order_by(t.dataset)
+        if projects is not None:
+            q = q.where(t.project.in_(list(projects)))
+        found: dict[tuple[str, str], list[DatasetTrigger]] = {}
+        for row in self.conn.execute(q):
+            trigger = DatasetTrigger(row.dataset, int(row.last_version))
+            found.setdefault((row.project, row.pipeline), []).append(trigger)
+        return found
+
+    def _newest_version(self, project: str, dataset: str) -> int:
+        """The newest version number of a dataset, whatever its state; 0 if it has none."""
+        d, v = s.datasets.c, s.dataset_versions.c
+        newest = self.conn.execute(
+            select(func.max(v.version))
+            .select_from(s.dataset_versions.join(s.datasets))
+            .where(d.project == project, d.name == dataset)
+        ).scalar()
+        return int(newest or 0)
+
+    def set_triggers(self, project: str, pipeline: str, datasets: list[str], now: datetime) -> None:
+        """Watch exactly `datasets`. A new watch starts after the dataset's newest version, so
+        versions that exist already never start the pipeline; a kept one keeps its place."""
+        t = s.dataset_triggers.c
+        mine = (t.project == project, t.pipeline == pipeline)
+        self.conn.execute(delete(s.dataset_triggers).where(*mine, t.dataset.not_in(datasets)))
+        kept = {row.dataset for row in self.conn.execute(select(t.dataset).where(*mine))}
+        for name in datasets:
+            if name not in kept:
+                self.conn.execute(
+                    s.dataset_triggers.insert().values(
+                        project=project,
+                        pipeline=pipeline,
+                        dataset=name,
+                        last_version=self._newest_version(project, name),
+                        since=now,
+                    )
+                )
+
+    def skip_published(self, project: str, pipeline: str) -> None:
+        """Move each watch past the dataset's newest version (a resume: what was published
+        while the pipeline was paused does not start it)."""
+        t = s.dataset_triggers.c
+        mine = (t.project == project, t.pipeline == pipeline)
+        for row in self.conn.execute(select(t.dataset, t.last_version).where(*mine)).all():
+            newest = self._newest_version(project, row.dataset)
+            if newest > row.last_version:
+                self.conn.execute(
+                    update(s.dataset_triggers)
+                    .where(*mine, t.dataset == row.dataset, t.last_version < newest)
+                    .values(last_version=newest)
+                )
+
+    def claim_trigger(
+        self, project: str, pipeline: str, dataset: str, version: int, by: str, now: datetime
+    ) -> bool:
+        """Claim `version` of a watched dataset unless it or a later version started the
+        pipeline already: exactly one caller wins."""
+        t = s.dataset_triggers.c
+        done = self.conn.execute(
+            update(s.dataset_triggers)
+            .where(
+                t.project == project,
+                t.pipeline == pipeline,
+                t.dataset == dataset,
+                t.last_version < version,
+            )
+            .values(last_version=version, claimed_at=now, claimed_by=by)
+        )
+        return bool(done.rowcount)
+
+    def due_triggers(self, projects: Sequence[str], limit: int) -> list[DueTrigger]:
+        """Usable versions (valid or released, not deprecated) of watched datasets newer than
+        each watch's last version, of pipelines not paused; oldest first per watch."""
+        t, d, v = s.dataset_triggers.c, s.datasets.c, s.dataset_versions.c
+        paused = (
+            select(_claims.name)
+            .where(
+                _claims.kind == ScheduleKind.PIPELINE.value,
+                _claims.project == t.project,
+                _claims.name == t.pipeline,
+                _claims.paused_at.is_not(None),
+            )
+            .exists()
+        )
+        q = (
+            select(t.project, t.pipeline, t.dataset, v.version)
+            .select_from(
+                s.dataset_triggers.join(
+                    s.datasets, and_(d.project == t.project, d.name == t.dataset)
+                ).join(s.dataset_versions, v.dataset_id == d.id)
+            )
+            .where(
+                t.project.in_(list(projects)),
+                v.version > t.last_version,
+                v.status.in_(_USABLE),
+                v.deprecated_at.is_(None),
+                ~paused,
+            )
+            .order_by(t.project, t.pipeline, t.dataset, v.version)
+            .limit(limit)
+        )
+        return [
+            DueTrigger(r.project, r.pipeline, r.dataset, int(r.version))
+            for r in self.conn.execute(q)
+        ]
 
     # runs --------------------------------------------------------------------------------
     def create_run(self, run: PipelineRun) -> None:
@@ -192,6 +317,7 @@ class SqlPipelines:
                 ended_at=None,
                 error=None,
                 scheduled_for=run.scheduled_for,
+                dataset=run.dataset,
             )
         )
         rows = [

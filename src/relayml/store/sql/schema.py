@@ -325,6 +325,7 @@ pipeline_runs = Table(
     Column("ended_at", TS, nullable=True),
     Column("error", Text, nullable=True),
     Column("scheduled_for", TS, nullable=True),
+    Column("dataset", String(300), nullable=True),  # the version that triggered it (0019)
     Index("ix_pipeline_runs_project_pipeline", "project", "pipeline", "started_at"),
 )
 
@@ -367,6 +368,24 @@ schedule_claims = Table(
     Column("paused_at", TS, nullable=True),
     Column("paused_by", String(128), nullable=True),
     Column("pause_reason", Text, nullable=True),
+)
+
+# --- dataset triggers (migration 0019) ---------------------------------------------------------
+
+# A pipeline watching a dataset (`@relay.pipeline(on_publish=...)`): `last_version` is the newest
+# version that started a run, or the newest that existed when the trigger was set. A scheduler
+# claims a new version with one conditional UPDATE (`... WHERE last_version < :version`) in the
+# transaction that records the run, so each version starts the pipeline once.
+dataset_triggers = Table(
+    "dataset_triggers",
+    metadata,
+    Column("project", String(128), ForeignKey("projects.name"), primary_key=True),
+    Column("pipeline", String(128), primary_key=True),
+    Column("dataset", String(128), primary_key=True),
+    Column("last_version", Integer, nullable=False),
+    Column("since", TS, nullable=False),
+    Column("claimed_at", TS, nullable=True),
+    Column("claimed_by", String(128), nullable=True),
 )
 
 # --- notifications (migration 0007) ------------------------------------------------------------
