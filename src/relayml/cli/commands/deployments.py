@@ -12,7 +12,7 @@ canary, roll back, archive, see what they serve, send feedback, list log segment
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -435,6 +435,94 @@ def segments(
     output.print_(f"[dim]{len(found)} segments, {total} records[/]")
 
 
+def compare(
+    name: NameArg,
+    since: Annotated[
+        datetime | None, typer.Option(help="From this UTC time on.", formats=_TIMES)
+    ] = None,
+    until: Annotated[
+        datetime | None, typer.Option(help="Up to this UTC time.", formats=_TIMES)
+    ] = None,
+    last: Annotated[
+        str | None, typer.Option(help="The last 24h, 7d ... (instead of --since).")
+    ] = None,
+    alpha: Annotated[float, typer.Option(help="Significance level of the tests.")] = 0.05,
+    project: ProjectOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Each arm side by side: requests, latency, predictions against the primary's (the drift
+    engine), agreement with the primary, and realised metrics from feedback, with the test that
+    says whether a difference is real."""
+    from datetime import timedelta
+
+    from relayml.compare import compare as compare_arms
+    from relayml.domain.durations import parse_duration
+    from relayml.errors import InvalidInput
+
+    if last is not None and since is not None:
+        raise InvalidInput("give --since or --last, not both")
+    start = since.replace(tzinfo=UTC) if since is not None else None
+    if last is not None:
+        start = datetime.now(UTC) - timedelta(seconds=parse_duration(last))
+    end = until.replace(tzinfo=UTC) if until is not None else None
+    proj = state.project(project)
+    with state.backend() as backend:
+        found = compare_arms(backend, proj, name, since=start, until=end, alpha=alpha)
+    if as_json:
+        output.emit_json(found.to_dict())
+        return
+    _print_comparison(found)
+
+
+def _print_comparison(c: Any) -> None:
+    output.print_(
+        f"{c.deployment}: {c.rows:,} answered rows in {c.segments} log segments, "
+        f"{c.feedback:,} with feedback"
+    )
+    if not c.arms:
+        output.print_("  no predictions logged in this window (relay deployments segments NAME)")
+        return
+    t = output.table(
+        "arm", "version", "requests", "p50 / p99 ms", "predictions", "vs primary",
+        "agreement", "realised",
+    )  # fmt: skip
+    for a in c.arms:
+        shares = sorted(a.predictions.items(), key=lambda kv: -kv[1])[:5]
+        if c.classifier:
+            dist = ", ".join(f"{output.escape(k)} {v:.0%}" for k, v in shares)
+        else:
+            dist = f"mean {output.number(a.predictions['mean'])}"
+        drift = "-"
+        if a.drift is not None:
+            verdict = "[red]differs[/]" if a.drift["drifted"] else "same"
+            drift = f"{verdict} (effect {output.number(a.drift['effect'])})"
+        agree = "-"
+        if a.agreement is not None:
+            agree = (
+                f"{a.agreement['rate']:.1%} [{a.agreement['low']:.1%}, "
+                f"{a.agreement['high']:.1%}] n={a.agreement['pairs']}"
+                if a.agreement["pairs"]
+                else "other requests"
+            )
+        real = "-"
+        if a.realised is not None:
+            real = (
+                f"{a.realised['metric']} {output.number(a.realised['value'])} n={a.realised['n']}"
+            )
+            if "pvalue" in a.realised:
+                word = "[red]real difference[/]" if a.realised["real"] else "no real difference"
+                real += (
+                    f" vs {output.number(a.realised['primary_value'])}: {word} "
+                    f"({a.realised['test']} p={output.number(a.realised['pvalue'])})"
+                )
+        lat = f"{output.number(a.latency_ms['p50'])} / {output.number(a.latency_ms['p99'])}"
+        t.add_row(a.arm, str(a.version), f"{a.requests:,}", lat, dist, drift, agree, real)
+    output.print_(t)
+    for a in c.arms:
+        if a.drift is not None:
+            output.print_(f"  {a.arm} v{a.version}: {output.escape(a.drift['reason'])}")
+
+
 def export(
     name: NameArg,
     out: Annotated[Path, typer.Option("--out", "-o", help="The folder to write into.")] = Path(
@@ -509,6 +597,7 @@ def register(app: typer.Typer) -> None:
         ("feedback", feedback),
         ("feedback-ls", feedback_ls),
         ("segments", segments),
+        ("compare", compare),
         ("export", export),
     )
     for name, fn in commands:
