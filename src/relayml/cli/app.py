@@ -51,6 +51,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "server",
         "Serve the Relay REST API under /api/v1 (OpenAPI at /docs, health at /healthz).",
     ),
+    "serve": (
+        "serving",
+        "Serve deployments' models over HTTP: follows the registry, logs every prediction.",
+    ),
     "demo": (
         "demo",
         "Train and track real models, rank them, see a stakeholder refused, verify the audit.",
