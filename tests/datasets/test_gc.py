@@ -4,6 +4,7 @@ a dry run removes nothing; the SDK, the local backend and REST share one service
 from __future__ import annotations
 
 import os
+import tempfile
 import time
 from pathlib import Path
 
@@ -15,7 +16,13 @@ from relayml.sdk.session import connect
 from tests.conftest import settings_for
 
 
-def test_gc_keeps_referenced_and_young_blobs(tmp_path: Path) -> None:
+def test_gc_keeps_referenced_and_young_blobs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # scratch directories of its own: gc also sweeps those of dead processes on this machine,
+    # and other tests running beside this one kill processes that hold some
+    (tmp_path / "tmp").mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "tmp"))
     settings = settings_for(tmp_path)
     admin = connect(settings=settings, project="p").backend
     run = admin.tracking.create_run(project="p", experiment="e")
