@@ -25,6 +25,10 @@ def test_demo_quick_runs_twice_in_the_same_home(relay: Relay) -> None:
     assert rows["next month"].split("│")[3].strip() == "mean_radius, mean_texture"
     assert rows["2026-11"].split("│")[3].strip() == "tumours@1"
     assert "quarantined" in rows["2026-12"]
+    # the nightly schedule: its next run, then paused with the reason
+    flat = " ".join(first.out.split())  # as a reader sees it, whatever the terminal's width
+    assert "Scheduled nightly_prepare at '0 2 * * *' (UTC)" in flat and "next run 20" in flat
+    assert "nightly_prepare is paused by" in flat and "new server this week" in flat
     assert "Leaderboard" in first.out
     assert "refused" in first.out and "run.create needs one of" in first.out
     assert "audit_verify(): intact" in first.out
@@ -45,6 +49,7 @@ def test_demo_quick_runs_twice_in_the_same_home(relay: Relay) -> None:
     second = relay("demo", "--quick", timeout=300)
     assert second.code == 0, second.err
     assert "already exists from an earlier demo" in second.out
+    assert "nightly_prepare is paused by" in " ".join(second.out.split())  # not paused twice
     assert "audit_verify(): intact" in second.out
     report = relay.home / "reports" / "drift.html"
     assert report.exists() and "mean_radius" in report.read_text()

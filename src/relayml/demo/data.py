@@ -101,4 +101,27 @@ def prepare_data(console: Console, home: Path) -> Any:
         f"[green]✓[/] {validated.ref} is validated: {validated.rows} rows, digest "
         f"{validated.digest[:12]}…; the data scientists train on it."
     )
+    schedule_nightly(console)
     return validated
+
+
+NIGHTLY = "nightly_prepare"
+
+
+def schedule_nightly(console: Console) -> None:
+    """The lab exports every night: schedule the pipeline, then pause it for a known outage."""
+    import relayml as relay
+
+    info = relay.pipelines.register(f"relayml.demo.etl:{NIGHTLY}")
+    if info.paused is None:  # a demo told again finds it paused already
+        when = f"{info.next_run:%Y-%m-%d %H:%M} UTC" if info.next_run else "-"
+        console.print(
+            f"Scheduled {NIGHTLY} at '{info.schedule}' (UTC) for the lab's nightly export; "
+            f"next run {when}."
+        )
+        info = relay.pipelines.pause(NIGHTLY, "the lab's export moves to a new server this week")
+    console.print(
+        f"[yellow]⏸[/] {NIGHTLY} is {info.paused}. `relay pipelines resume {NIGHTLY}` "
+        f"starts it again; `relay pipelines backfill {NIGHTLY} --from DAY --to DAY` runs the "
+        "nights it missed."
+    )

@@ -1,7 +1,8 @@
 """The demo's data pipeline: ingest a raw CSV export, clean it, publish it under a contract.
 
 Steps run in their own processes and import this module by reference, so it lives in the
-package (`relay pipelines run relayml.demo.etl:prepare`).
+package (`relay pipelines run relayml.demo.etl:prepare`). `nightly_prepare` is the same on the
+lab's nightly export, on a schedule (the demo registers it and pauses it).
 """
 
 from __future__ import annotations
@@ -46,4 +47,11 @@ def publish(data: Any, contract: str, source: str) -> Any:
 
 @relay.pipeline
 def prepare(raw_path: str, contract_path: str) -> Any:
+    return publish(clean(ingest(raw_path)), contract_path, raw_path)
+
+
+@relay.pipeline(schedule="0 2 * * *")
+def nightly_prepare(
+    raw_path: str = "lab-export.csv", contract_path: str = "tumours.contract.yaml"
+) -> Any:
     return publish(clean(ingest(raw_path)), contract_path, raw_path)

@@ -106,6 +106,7 @@ def run(*, quick: bool = False, server: str | None = None, token: str | None = N
     for line in (
         f"relay --project {governance.PROJECT} datasets lineage {dataset.ref}",
         f"relay --project {governance.PROJECT} pipelines runs",
+        f"relay --project {governance.PROJECT} pipelines ls    # the nightly schedule, paused",
         f"relay runs ls --project {governance.PROJECT} --order-by 'metrics.roc_auc DESC'",
         f"relay runs show {best}",
         f"relay runs compare {best} {second}",

@@ -271,6 +271,15 @@ class Pipeline(Generic[P]):
         return f"<relay pipeline {self.name}>"
 
 
+@overload
+def pipeline(fn: Callable[P, Any], /) -> Pipeline[P]: ...
+@overload
+def pipeline(
+    *,
+    name: str | None = None,
+    schedule: str | None = None,
+    on_publish: str | list[str] | tuple[str, ...] | None = None,
+) -> Callable[[Callable[P, Any]], Pipeline[P]]: ...
 def pipeline(
     fn: Callable[P, Any] | None = None,
     /,
@@ -278,7 +287,7 @@ def pipeline(
     name: str | None = None,
     schedule: str | None = None,
     on_publish: str | list[str] | tuple[str, ...] | None = None,
-) -> Any:
+) -> Pipeline[P] | Callable[[Callable[P, Any]], Pipeline[P]]:
     """Make a function a pipeline. `schedule` is a cron expression for `relay scheduler`;
     `on_publish` a dataset name (or a list): `relay scheduler` starts one run per new usable
     version of it, and a parameter named `dataset` receives that version ("loans@7")."""
