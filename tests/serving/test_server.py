@@ -79,13 +79,19 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
 
 
 @contextmanager
-def serving(world: World, *args: str, name: str = "bc-api") -> Iterator[tuple[str, Any]]:
-    """`relay serve NAME` in its own process; yields its URL and the process (stopped with
-    SIGTERM at the end if still running)."""
+def serving(
+    world: World | Path, *args: str, name: str = "bc-api", env: dict[str, str] | None = None
+) -> Iterator[tuple[str, Any]]:
+    """`relay serve NAME` in its own process (on `world`'s store, or with `home` as RELAY_HOME
+    and `env` naming a server); yields its URL and the process (stopped with SIGTERM at the end
+    if still running)."""
     port = free_port()
+    home = world.home if isinstance(world, World) else world
+    extra = env or {}
     env = {k: v for k, v in os.environ.items() if not k.startswith("RELAY_")}
-    env.update(RELAY_HOME=str(world.home), RELAY_USER="admin")
-    log = world.home.parent / f"serve-{port}.log"
+    env.update(RELAY_HOME=str(home), RELAY_USER="admin", **extra)
+    home.parent.mkdir(parents=True, exist_ok=True)
+    log = home.parent / f"serve-{port}.log"
     cmd = [sys.executable, "-m", "relayml.cli.app", "serve", name, "--port", str(port),
            "--poll", "0.2", "--segment-seconds", "0.5", *args]  # fmt: skip
     with open(log, "wb") as out:
@@ -258,7 +264,10 @@ def test_batches_in_other_formats_answer_row_by_row(world: World, server: str) -
     csv = ",".join(names) + "\n" + "\n".join(",".join(repr(r[n]) for n in names) for r in rows)
     by_csv = httpx.post(f"{server}/predict", content=csv.encode(),
                         headers={"content-type": "text/csv"}).json()  # fmt: skip
-    by_records = httpx.post(f"{server}/predict", json={"records": rows}).json()
+    answer = httpx.post(f"{server}/predict", json={"records": rows},
+                        headers={"X-Request-Id": "order-7"})  # fmt: skip
+    assert answer.headers["x-request-id"] == "order-7" and answer.json()["request_id"] == "order-7"
+    by_records = answer.json()
     v2 = httpx.post(
         f"{server}/v2/models/bc-api/infer",
         json={"inputs": [{"name": n, "shape": [5], "datatype": "FP64",
@@ -398,3 +407,46 @@ def test_a_tiny_log_queue_drops_and_counts(world: World) -> None:
     assert dropped > 0
     logged = len([r for r in segment_rows(world, since) if r["arm"] == "primary"])
     assert logged + dropped == answered  # every answer written or counted
+
+
+def test_against_a_relay_server_with_a_token(tmp_path: Path) -> None:
+    """The server reaches Relay over http as an ML engineer: it loads through the REST API,
+    registers its log segments there, and submits feedback as the caller's token."""
+    from relayml.client.http import HttpBackend
+    from relayml.testing.server import running_server
+
+    x, y = load_breast_cancer(return_X_y=True, as_frame=True)
+    x.columns = [c.replace(" ", "_") for c in x.columns]
+    model = make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000)).fit(x, y)
+    saved = save_model(model, tmp_path / "m.skops", input_example=x[:5])
+    assert saved.signature is not None
+    with running_server(tmp_path / "relay") as info:
+        admin = HttpBackend(info.url, info.admin_token)
+        try:
+            admin.models.register(
+                P, "bc", tmp_path / "m.skops", flavor=saved.flavor.value,
+                environment=saved.environment.to_dict(), signature=saved.signature.to_dict(),
+            )  # fmt: skip
+            admin.models.set_alias(P, "bc@1", "staging", "first")
+            admin.deployments.create(P, "bc-api", "bc@staging")
+            engineer = admin.identity.create_user("eng", ["ml_engineer"], P).token
+            sam = admin.identity.create_user("sam", ["stakeholder"], P).token
+            env = {"RELAY_SERVER_URL": info.url, "RELAY_TOKEN": engineer}
+            row = {k: float(v) for k, v in x.iloc[0].items()}
+            with serving(tmp_path / "serve" / ".relay", env=env) as (url, proc):
+                answer = httpx.post(f"{url}/predict", json=row).json()
+                pid = answer["prediction_ids"][0]
+                fb = httpx.post(f"{url}/feedback", json={"prediction_id": pid, "label": 0},
+                                headers={"Authorization": f"Bearer {sam}"})  # fmt: skip
+                assert fb.status_code == 201 and fb.json()["who"] == "sam"
+                assert stop(proc) == 0
+            assert answer["version"] == 1
+            (seg,) = admin.deployments.list_segments(P, "bc-api")
+            path = admin.deployments.download_segment(P, "bc-api", seg.id, tmp_path / "seg")
+            logged = pq.read_table(path).to_pylist()
+            assert [r["prediction_id"] for r in logged] == [pid]
+            assert logged[0]["inputs"] == row
+            (got,) = admin.deployments.list_feedback(P, "bc-api", prediction_ids=[pid])
+            assert got.who == "sam" and got.label == 0
+        finally:
+            admin.close()
