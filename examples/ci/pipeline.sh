@@ -3,6 +3,12 @@
 #
 #   check -> train -> evaluate -> request -> deploy-staging -> smoke -> promote
 #
+# deploy-staging points the staging deployment at the new version and waits until its model
+# server ($STAGING_URL) answers from it (readiness, then a smoke request); if it does not, the
+# deployment is rolled back, the server never stopped answering from the old version, and the
+# stage exits 1. The staging deployment and its server are set up once:
+#   relay deploy churn@1 --name churn-staging && relay serve churn-staging --port 8600
+#
 #   bash examples/ci/pipeline.sh            # every stage, in order
 #   bash examples/ci/pipeline.sh evaluate   # one stage (CI systems run one per step)
 #
@@ -25,6 +31,10 @@ set -euo pipefail
 : "${HOLDOUT:=holdout@latest}"                  # the dataset version evaluated on
 : "${MIN_METRICS:=auc=0.75}"                    # bounds, space-separated: "auc=0.8 accuracy=0.7"
 : "${ALIAS:=production}"                        # the protected alias to promote to
+: "${STAGING:=${MODEL}-staging}"                # the staging deployment (created once, served)
+: "${STAGING_URL:=http://127.0.0.1:8600}"       # ... by `relay serve $STAGING` at this URL
+: "${DEPLOY_TIMEOUT:=300}"                      # seconds for staging to load the new version
+: "${SMOKE_RECORDS:=}"                          # JSON records for the smoke test (optional)
 : "${APPROVAL_TIMEOUT:=2h}"                     # how long `promote` waits for the reviewers
 : "${TRAIN_CMD:=python examples/ci/train.py}"   # prints the registered ref as its last line
 : "${RELAY_CI_STATE:=.relay-ci.env}"
@@ -80,21 +90,35 @@ request() {
   return "$code"
 }
 
+deploy_staging() {
+  recall REF
+  say "deploy to staging: $STAGING at $STAGING_URL serves $REF"
+  $RELAY deployments set-target "$STAGING" "$REF" --wait --url "$STAGING_URL" \
+    --timeout "$DEPLOY_TIMEOUT" --reason "CI ${CI_COMMIT_SHA:-${GITHUB_SHA:-local}}"
+}
+
+smoke() {
+  say "smoke test: $STAGING at $STAGING_URL${SMOKE_RECORDS:+ with $SMOKE_RECORDS}"
+  local records=()
+  [[ -n $SMOKE_RECORDS ]] && records=(--smoke "$SMOKE_RECORDS")
+  $RELAY deployments smoke "$STAGING" --url "$STAGING_URL" "${records[@]}" --rollback
+}
+
 promote() {
   recall REQUEST
   say "promote on approval: waiting up to $APPROVAL_TIMEOUT for request $REQUEST"
   $RELAY requests wait "$REQUEST" --timeout "$APPROVAL_TIMEOUT"
 }
 
-STAGES=(check train evaluate request promote)
+STAGES=(check train evaluate request deploy-staging smoke promote)
 if (( $# )); then
   for stage in "$@"; do
     if [[ " ${STAGES[*]} " != *" $stage "* ]]; then
       echo "unknown stage $stage; the stages are: ${STAGES[*]}" >&2
       exit 2
     fi
-    "$stage"
+    "${stage//-/_}"
   done
 else
-  for stage in "${STAGES[@]}"; do "$stage"; done
+  for stage in "${STAGES[@]}"; do "${stage//-/_}"; done
 fi

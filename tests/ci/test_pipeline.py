@@ -5,7 +5,9 @@ the first stage, a model under its metric bound at `evaluate`, a rejected reques
 
 from __future__ import annotations
 
+import json
 import os
+import signal
 import subprocess
 import sys
 import threading
@@ -14,12 +16,14 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import httpx
 import numpy as np
 import pandas as pd
 import pytest
 
 from relayml.client.base import Backend
 from relayml.sdk import session
+from relayml.testing.server import free_port
 from tests.conftest import settings_for
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -49,6 +53,15 @@ class Workspace:
     admin: Backend
     ci_token: str
     gov_token: str
+    staging_url: str
+
+    def staging_answers(self) -> str:
+        """The version the staging server answers from now."""
+        records = [{"tenure": 12.0, "spend": 40.0}]
+        reply = httpx.post(f"{self.staging_url}/deployments/churn-staging/predict",
+                           json={"records": records})  # fmt: skip
+        assert reply.status_code == 200, reply.text
+        return reply.headers["relay-model-version"]
 
     def run(self, *stages: str, **env: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
@@ -84,8 +97,41 @@ def workspace(tmp_path: Path) -> Iterator[Workspace]:
         cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300,
     )  # fmt: skip
     assert published.returncode == 0, published.stderr
-    yield Workspace(tmp_path, env, admin, ci, gov)
-    admin.close()
+    # set up once, as the MLOps engineer would: a first model, the staging deployment, its server
+    first = subprocess.run(["bash", str(SCRIPT), "check", "train"], cwd=tmp_path, env=env,
+                           capture_output=True, text=True, timeout=600)  # fmt: skip
+    assert first.returncode == 0, first.stderr
+    admin.deployments.create("churn", "churn-staging", "churn@1")
+    port = free_port()
+    env["STAGING_URL"] = f"http://127.0.0.1:{port}"
+    env["DEPLOY_TIMEOUT"] = "60"
+    log = tmp_path / "serve.log"
+    with open(log, "wb") as out:
+        server = subprocess.Popen(
+            [sys.executable, "-m", "relayml.cli.app", "serve", "churn-staging", "--port",
+             str(port), "--poll", "0.2", "-p", "churn"],
+            cwd=tmp_path, env=env, stdout=out, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            assert server.poll() is None, log.read_text()[-3000:]
+            try:
+                if httpx.get(f"{env['STAGING_URL']}/readyz", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert time.monotonic() < deadline, log.read_text()[-3000:]
+            time.sleep(0.1)
+        yield Workspace(tmp_path, env, admin, ci, gov, env["STAGING_URL"])
+    finally:
+        server.send_signal(signal.SIGTERM)
+        try:
+            server.wait(60)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+        admin.close()
 
 
 def _review_when_opened(ws: Workspace, verdict: str) -> threading.Thread:
@@ -115,28 +161,51 @@ def _review_when_opened(ws: Workspace, verdict: str) -> threading.Thread:
 
 
 def test_a_good_model_goes_to_production_once_governance_approves(workspace: Workspace) -> None:
+    assert workspace.staging_answers() == "1"
     reviewer = _review_when_opened(workspace, "approve")
     done = workspace.run()
     reviewer.join(timeout=60)
     assert done.returncode == 0, done.stderr
-    for stage in ("contracts check", "train", "evaluate", "promotion request", "promote on"):
+    for stage in ("contracts check", "train", "evaluate", "promotion request",
+                  "deploy to staging", "smoke test", "promote on"):  # fmt: skip
         assert f"== {stage}" in done.stderr
     state = (workspace.root / ".relay-ci.env").read_text()
-    assert "REF=churn@1" in state and "REQUEST=" in state
+    assert "REF=churn@2" in state and "REQUEST=" in state
+    assert "ready: smoke request of 1 record(s) answered by version 2" in done.stderr
+    assert workspace.staging_answers() == "2"
     production = workspace.admin.models.get("churn", "churn@production")
-    assert production.version == 1
-    assert (
-        f"request {state.split('REQUEST=')[1].strip()}: promote churn@1 to production "
-        "applied" in done.stdout
-    )
+    assert production.version == 2
+    request = state.split("REQUEST=")[1].strip()
+    assert f"request {request}: promote churn@2 to production applied" in done.stdout
 
     # the next candidate: a reviewer rejects it, and the promote stage fails the pipeline
     reviewer = _review_when_opened(workspace, "reject")
     rejected = workspace.run("train", "evaluate", "request", "promote")
     reviewer.join(timeout=60)
     assert rejected.returncode == 1, rejected.stderr
-    assert "promote churn@2 to production rejected" in rejected.stdout
-    assert workspace.admin.models.get("churn", "churn@production").version == 1
+    assert "promote churn@3 to production rejected" in rejected.stdout
+    assert workspace.admin.models.get("churn", "churn@production").version == 2
+
+
+def test_a_failed_smoke_test_fails_the_pipeline_and_staging_keeps_the_old_version(
+    workspace: Workspace,
+) -> None:
+    # a model trained with a column (promo) that the traffic's records do not carry
+    frame = churn_frame(600, seed=4).assign(promo=1.0)
+    frame.to_csv(workspace.root / "data" / "promo.csv", index=False)
+    smoke = workspace.root / "smoke.json"
+    smoke.write_text(json.dumps([{"tenure": 12.0, "spend": 40.0}, {"tenure": 1.0, "spend": 90.0}]))
+    failed = workspace.run("check", "train", "deploy-staging", "smoke",
+                           TRAIN_DATA="data/promo.csv", SMOKE_RECORDS=str(smoke))  # fmt: skip
+    assert failed.returncode == 1, failed.stderr
+    assert "== smoke test" in failed.stderr and "== promote" not in failed.stderr
+    assert "check failed: smoke request answered 422" in failed.stderr
+    assert "check failed: rolled churn-staging back to churn@1" in failed.stderr
+    assert workspace.admin.deployments.get("churn", "churn-staging").target == "churn@1"
+    deadline = time.monotonic() + 30
+    while workspace.staging_answers() != "1":  # the server follows the rollback
+        assert time.monotonic() < deadline
+        time.sleep(0.2)
 
 
 def test_each_failed_check_stops_the_pipeline_at_its_stage(workspace: Workspace) -> None:
@@ -146,15 +215,15 @@ def test_each_failed_check_stops_the_pipeline_at_its_stage(workspace: Workspace)
     stopped = workspace.run(TRAIN_DATA="data/bad.csv")
     assert stopped.returncode == 1, stopped.stderr
     assert "== contracts check" in stopped.stderr and "== train" not in stopped.stderr
-    assert workspace.admin.models.list_models("churn") == []  # nothing trained
+    assert len(workspace.admin.models.versions("churn", "churn")) == 1  # nothing new trained
 
     low = workspace.run(MIN_METRICS="auc=0.6 accuracy=0.9999")
     assert low.returncode == 1, low.stderr
-    assert "check failed: accuracy of churn@1 on holdout@" in low.stderr
+    assert "check failed: accuracy of churn@2 on holdout@" in low.stderr
     assert "== promotion request" not in low.stderr
     assert workspace.open_requests() == []  # no request for a model under its bound
 
-    unknown = workspace.run("deploy")
+    unknown = workspace.run("deploy")  # the stage is deploy-staging
     assert unknown.returncode == 2 and "unknown stage deploy" in unknown.stderr
 
 

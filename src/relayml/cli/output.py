@@ -113,6 +113,12 @@ def warn(message: str) -> None:
     sys.stderr.flush()
 
 
+def note(message: str) -> None:
+    """A line on stderr for people (stdout stays what the command prints, JSON included)."""
+    sys.stderr.write(f"{message}\n")
+    sys.stderr.flush()
+
+
 def check_failed(message: str) -> None:
     """A CI gate's failed check, one line on stderr (the command then exits EXIT_CHECK_FAILED)."""
     sys.stderr.write(f"check failed: {message}\n")

@@ -43,6 +43,27 @@ ShadowOpt = Annotated[
 ]
 
 
+WaitOpt = Annotated[
+    bool,
+    typer.Option(
+        "--wait",
+        help="Wait until the model server at --url serves the change and answers a smoke "
+        "request; exit 1 otherwise (a changed deployment is rolled back).",
+    ),
+]
+UrlOpt = Annotated[
+    str | None, typer.Option("--url", help="The model server to wait for (http://host:8600).")
+]
+TimeoutOpt = Annotated[
+    float, typer.Option("--timeout", help="Seconds to wait for the server (with --wait).")
+]
+SmokeOpt = Annotated[
+    Path | None,
+    typer.Option("--smoke", help="JSON records for the smoke request (default: one row built "
+                 "from the signature)."),
+]  # fmt: skip
+
+
 def _emit(value: Any) -> None:
     from relayml.wire import deployments as w
 
@@ -100,12 +121,17 @@ def deploy(
         typer.Option("--unsafe-pickle", help="Allow serving pickle versions (they run code)."),
     ] = False,
     reason: ReasonOpt = "",
+    wait: WaitOpt = False,
+    url: UrlOpt = None,
+    timeout: TimeoutOpt = 120.0,
+    smoke: SmokeOpt = None,
     project: ProjectOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Create a deployment of a model version or alias, with optional canary and shadow."""
     from relayml.domain.deployments import TrafficRules
 
+    _check_wait(wait, url)
     proj = state.project(project)
     traffic = TrafficRules(canary, canary_percent, sticky_key, shadow)
     with state.backend() as backend:
@@ -113,12 +139,15 @@ def deploy(
             proj, name, target, traffic=traffic, unsafe_pickle=unsafe_pickle, reason=reason
         )
         res = backend.deployments.resolve(proj, dep.name)
-    if as_json:
-        _emit(dep)
-        return
-    output.print_(f"deployed {_line(dep)}")
-    _served(res)
-    output.print_(f"[dim]serve it with: relay serve {dep.name}[/]")
+        if as_json:
+            _emit(dep)
+        else:
+            output.print_(f"deployed {_line(dep)}")
+            _served(res)
+        if wait and url is not None:
+            _wait(backend, proj, res, url, timeout, smoke, rollback=False)
+        elif not as_json:
+            output.print_(f"[dim]serve it with: relay serve {dep.name}[/]")
 
 
 def ls(
@@ -209,19 +238,89 @@ def set_target(
     name: NameArg,
     target: Annotated[str, typer.Argument(help="churn@production or churn@3.")],
     reason: ReasonOpt = "",
+    wait: WaitOpt = False,
+    url: UrlOpt = None,
+    timeout: TimeoutOpt = 120.0,
+    smoke: SmokeOpt = None,
     project: ProjectOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Follow another alias or pin another version (of the same model)."""
+    """Follow another alias or pin another version (of the same model).
+
+    With --wait --url, exit 0 only once the model server serves it and answers a smoke
+    request; otherwise the deployment is rolled back (the server never stopped serving the
+    previous version) and the exit code is 1."""
+    _check_wait(wait, url)
     proj = state.project(project)
     with state.backend() as backend:
         dep = backend.deployments.set_target(proj, name, target, reason=reason)
         res = backend.deployments.resolve(proj, name)
-    if as_json:
-        _emit(dep)
+        if as_json:
+            _emit(dep)
+        else:
+            output.print_(_line(dep))
+            _served(res)
+        if wait and url is not None:
+            _wait(backend, proj, res, url, timeout, smoke, rollback=True)
+
+
+def smoke_test(
+    name: NameArg,
+    url: Annotated[str, typer.Option("--url", help="The model server (http://host:8600).")],
+    smoke: SmokeOpt = None,
+    timeout: TimeoutOpt = 30.0,
+    rollback: Annotated[
+        bool, typer.Option("--rollback", help="Roll the deployment back when the check fails.")
+    ] = False,
+    project: ProjectOpt = None,
+) -> None:
+    """Smoke-test a running model server for CI: it serves what the deployment resolves to and
+    answers the records 200 from one of those versions; exit 1 otherwise."""
+    proj = state.project(project)
+    with state.backend() as backend:
+        res = backend.deployments.resolve(proj, name)
+        _wait(backend, proj, res, url, timeout, smoke, rollback=rollback)
+
+
+def _check_wait(wait: bool, url: str | None) -> None:
+    from relayml.errors import InvalidInput
+
+    if wait and not url:
+        raise InvalidInput("--wait needs --url: the model server to wait for (http://host:8600)")
+    if url and not wait:
+        raise InvalidInput("--url is for --wait; add --wait to wait for the model server")
+
+
+def _wait(
+    backend: Any, proj: str, res: Any, url: str, timeout: float, smoke: Path | None, rollback: bool
+) -> None:
+    """Wait for the server and smoke-test it; on failure roll back (a change) and exit 1."""
+    from relayml import rollout
+
+    primary = next((a for a in res.arms if a.role.value == "primary"), None)
+    if primary is None:
+        records = rollout.read_records(smoke) if smoke else None
+    else:
+        version = backend.models.get(proj, f"{primary.model}@{primary.version}")
+        records = (
+            rollout.read_records(smoke) if smoke else [rollout.example_record(version.signature)]
+        )
+    base = url.rstrip("/")
+    outcome = rollout.wait_served(base, res, timeout=timeout)
+    if outcome.ok and records is not None:
+        outcome = rollout.smoke(base, res, records)
+    if outcome.ok:
+        output.note(f"ready: {outcome.message}")
         return
-    output.print_(_line(dep))
-    _served(res)
+    output.check_failed(outcome.message)
+    if rollback:
+        back = backend.deployments.rollback(
+            proj, res.deployment, reason=f"relay --wait: {outcome.message}"[:2000]
+        )
+        now = backend.deployments.resolve(proj, back.name)
+        served = ", ".join(f"{a.role.value} v{a.version}" for a in now.arms) or "nothing"
+        output.check_failed(f"rolled {back.name} back to {back.target} ({served})")
+    raise typer.Exit(code=output.EXIT_CHECK_FAILED)
 
 
 def set_traffic(
@@ -598,6 +697,7 @@ def register(app: typer.Typer) -> None:
         ("feedback-ls", feedback_ls),
         ("segments", segments),
         ("compare", compare),
+        ("smoke", smoke_test),
         ("export", export),
     )
     for name, fn in commands:
