@@ -13,7 +13,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from relayml.errors import InvalidInput
+from relayml.domain.text import check_text as _check_text
 
 MAX_TEXT = 8000
 
@@ -29,10 +29,7 @@ class DatasetStatus(StrEnum):
 
 
 def check_text(kind: str, value: str | None) -> str:
-    text = value or ""
-    if not isinstance(text, str) or len(text) > MAX_TEXT:
-        raise InvalidInput(f"dataset {kind} must be a string of at most {MAX_TEXT} characters")
-    return text
+    return _check_text(f"dataset {kind}", value or "", MAX_TEXT)
 
 
 @dataclass(frozen=True)

@@ -26,6 +26,7 @@ from relayml.domain.artifacts import check_digest, check_logical_path
 from relayml.domain.identity import check_name
 from relayml.domain.models import AliasMove
 from relayml.domain.refs import Ref, parse_ref
+from relayml.domain.text import check_text
 from relayml.errors import InvalidInput
 
 MAX_REASON = 2000
@@ -202,24 +203,6 @@ class Feedback:
 
 def check_deployment_name(name: object) -> str:
     return check_name("deployment", name)  # type: ignore[arg-type]
-
-
-def check_text(what: str, value: object, limit: int) -> str:
-    """Text a person wrote: at most ``limit`` characters, no NUL, valid Unicode (a lone
-    surrogate cannot be stored, so it is refused here, not by the database)."""
-    if not isinstance(value, str):
-        raise InvalidInput(f"{what} must be text, not {type(value).__name__}")
-    if len(value) > limit:
-        raise InvalidInput(f"{what} is {len(value)} characters long; the limit is {limit}")
-    if "\x00" in value:
-        raise InvalidInput(f"{what} contains NUL (\\x00); remove it")
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        raise InvalidInput(
-            f"{what} is not valid Unicode (it holds a lone surrogate); send UTF-8 text"
-        ) from None
-    return value
 
 
 def check_bool(what: str, value: object) -> bool:

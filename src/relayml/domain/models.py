@@ -12,6 +12,7 @@ from enum import StrEnum
 from typing import Any
 
 from relayml.domain.enums import parse_enum
+from relayml.domain.text import check_text as _check_text
 from relayml.errors import InvalidInput
 
 MAX_COLUMNS = 100_000
@@ -291,9 +292,7 @@ class Evidence(StrEnum):
 
 
 def check_text(what: str, value: object, limit: int = MAX_TEXT) -> str:
-    if not isinstance(value, str) or "\x00" in value or len(value) > limit:
-        raise InvalidInput(f"{what} must be text of at most {limit} characters without NUL")
-    return value
+    return _check_text(what, value, limit)
 
 
 def check_tags(tags: object) -> dict[str, str]:

@@ -156,6 +156,9 @@ class DatasetContract:
                 change(p, "tx@3", "  ")
             with pytest.raises(InvalidInput, match="name the version"):
                 change(p, "tx", "which one?")
+            for bad in ("a lone \ud800 surrogate", "a NUL \x00", "x" * 9000):
+                with pytest.raises(InvalidInput):
+                    change(p, "tx@3", bad)
         restored = engineer.datasets.undeprecate(p, "tx@1", "tx@3 was wrong after all")
         assert not restored.deprecated and restored.deprecation_reason is None
         assert b.datasets.use(run.id, "tx@1").ref == "tx@1"

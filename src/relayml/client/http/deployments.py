@@ -25,9 +25,9 @@ from relayml.domain.deployments import (
     check_prediction_id,
     check_prediction_ids,
     check_reason,
-    check_text,
     check_time,
 )
+from relayml.domain.text import check_text
 from relayml.errors import InvalidInput
 from relayml.wire.datasets import UploadOut
 from relayml.wire.deployments import (
