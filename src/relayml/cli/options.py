@@ -6,6 +6,9 @@ from typing import Annotated
 
 import typer
 
+TIMES = ["%Y-%m-%dT%H:%M:%S", "%Y-%m-%d"]  # the formats of --since/--until (UTC)
+DeploymentArg = Annotated[str, typer.Argument(help="The deployment's name (e.g. churn-api).")]
+
 DtypeOpt = Annotated[
     list[str] | None,
     typer.Option(

@@ -13,19 +13,17 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
-from relayml.cli import output, state
+from relayml.cli import options, output, state
+from relayml.cli.releases import SmokeOpt, TimeoutOpt, UrlOpt, WaitOpt, check_wait, wait_for
 
-_TIMES = ["%Y-%m-%dT%H:%M:%S", "%Y-%m-%d"]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON on stdout.")]
 ProjectOpt = Annotated[
     str | None, typer.Option("--project", "-p", help="Project (default: the global one).")
 ]
-NameArg = Annotated[str, typer.Argument(help="The deployment's name (e.g. churn-api).")]
 ReasonOpt = Annotated[str, typer.Option("--reason", help="Why (kept in the history and audit).")]
 CanaryOpt = Annotated[
     str | None, typer.Option("--canary", help="A version or alias answering a share of traffic.")
@@ -41,27 +39,6 @@ ShadowOpt = Annotated[
     str | None,
     typer.Option("--shadow", help="A version or alias sent every request; answers only logged."),
 ]
-
-
-WaitOpt = Annotated[
-    bool,
-    typer.Option(
-        "--wait",
-        help="Wait until the model server at --url serves the change and answers a smoke "
-        "request; exit 1 otherwise (a changed deployment is rolled back).",
-    ),
-]
-UrlOpt = Annotated[
-    str | None, typer.Option("--url", help="The model server to wait for (http://host:8600).")
-]
-TimeoutOpt = Annotated[
-    float, typer.Option("--timeout", help="Seconds to wait for the server (with --wait).")
-]
-SmokeOpt = Annotated[
-    Path | None,
-    typer.Option("--smoke", help="JSON records for the smoke request (default: one row built "
-                 "from the signature)."),
-]  # fmt: skip
 
 
 def _emit(value: Any) -> None:
@@ -131,7 +108,7 @@ def deploy(
     """Create a deployment of a model version or alias, with optional canary and shadow."""
     from relayml.domain.deployments import TrafficRules
 
-    _check_wait(wait, url)
+    check_wait(wait, url)
     proj = state.project(project)
     traffic = TrafficRules(canary, canary_percent, sticky_key, shadow)
     with state.backend() as backend:
@@ -145,7 +122,7 @@ def deploy(
             output.print_(f"deployed {_line(dep)}")
             _served(res)
         if wait and url is not None:
-            _wait(backend, proj, res, url, timeout, smoke, rollback=False)
+            wait_for(backend, proj, res, url, timeout, smoke, rollback=False)
         elif not as_json:
             output.print_(f"[dim]serve it with: relay serve {dep.name}[/]")
 
@@ -179,7 +156,7 @@ def ls(
         output.print_(f"[dim]no deployments in {proj}; {hint}[/]")
 
 
-def show(name: NameArg, project: ProjectOpt = None, as_json: JsonOpt = False) -> None:
+def show(name: options.DeploymentArg, project: ProjectOpt = None, as_json: JsonOpt = False) -> None:
     """One deployment: its target, traffic rules and the exact versions it serves now."""
     proj = state.project(project)
     with state.backend() as backend:
@@ -198,7 +175,9 @@ def show(name: NameArg, project: ProjectOpt = None, as_json: JsonOpt = False) ->
     _served(res)
 
 
-def resolve(name: NameArg, project: ProjectOpt = None, as_json: JsonOpt = False) -> None:
+def resolve(
+    name: options.DeploymentArg, project: ProjectOpt = None, as_json: JsonOpt = False
+) -> None:
     """The exact versions and digests each arm serves now (what model servers poll)."""
     with state.backend() as backend:
         res = backend.deployments.resolve(state.project(project), name)
@@ -209,7 +188,9 @@ def resolve(name: NameArg, project: ProjectOpt = None, as_json: JsonOpt = False)
     _served(res)
 
 
-def history(name: NameArg, project: ProjectOpt = None, as_json: JsonOpt = False) -> None:
+def history(
+    name: options.DeploymentArg, project: ProjectOpt = None, as_json: JsonOpt = False
+) -> None:
     """Every change, newest first: what it did, who, why, and the primary version before and
     after."""
     with state.backend() as backend:
@@ -235,7 +216,7 @@ def history(name: NameArg, project: ProjectOpt = None, as_json: JsonOpt = False)
 
 
 def set_target(
-    name: NameArg,
+    name: options.DeploymentArg,
     target: Annotated[str, typer.Argument(help="churn@production or churn@3.")],
     reason: ReasonOpt = "",
     wait: WaitOpt = False,
@@ -250,7 +231,7 @@ def set_target(
     With --wait --url, exit 0 only once the model server serves it and answers a smoke
     request; otherwise the deployment is rolled back (the server never stopped serving the
     previous version) and the exit code is 1."""
-    _check_wait(wait, url)
+    check_wait(wait, url)
     proj = state.project(project)
     with state.backend() as backend:
         dep = backend.deployments.set_target(proj, name, target, reason=reason)
@@ -261,70 +242,11 @@ def set_target(
             output.print_(_line(dep))
             _served(res)
         if wait and url is not None:
-            _wait(backend, proj, res, url, timeout, smoke, rollback=True)
-
-
-def smoke_test(
-    name: NameArg,
-    url: Annotated[str, typer.Option("--url", help="The model server (http://host:8600).")],
-    smoke: SmokeOpt = None,
-    timeout: TimeoutOpt = 30.0,
-    rollback: Annotated[
-        bool, typer.Option("--rollback", help="Roll the deployment back when the check fails.")
-    ] = False,
-    project: ProjectOpt = None,
-) -> None:
-    """Smoke-test a running model server for CI: it serves what the deployment resolves to and
-    answers the records 200 from one of those versions; exit 1 otherwise."""
-    proj = state.project(project)
-    with state.backend() as backend:
-        res = backend.deployments.resolve(proj, name)
-        _wait(backend, proj, res, url, timeout, smoke, rollback=rollback)
-
-
-def _check_wait(wait: bool, url: str | None) -> None:
-    from relayml.errors import InvalidInput
-
-    if wait and not url:
-        raise InvalidInput("--wait needs --url: the model server to wait for (http://host:8600)")
-    if url and not wait:
-        raise InvalidInput("--url is for --wait; add --wait to wait for the model server")
-
-
-def _wait(
-    backend: Any, proj: str, res: Any, url: str, timeout: float, smoke: Path | None, rollback: bool
-) -> None:
-    """Wait for the server and smoke-test it; on failure roll back (a change) and exit 1."""
-    from relayml import rollout
-
-    primary = next((a for a in res.arms if a.role.value == "primary"), None)
-    if primary is None:
-        records = rollout.read_records(smoke) if smoke else None
-    else:
-        version = backend.models.get(proj, f"{primary.model}@{primary.version}")
-        records = (
-            rollout.read_records(smoke) if smoke else [rollout.example_record(version.signature)]
-        )
-    base = url.rstrip("/")
-    outcome = rollout.wait_served(base, res, timeout=timeout)
-    if outcome.ok and records is not None:
-        outcome = rollout.smoke(base, res, records)
-    if outcome.ok:
-        output.note(f"ready: {outcome.message}")
-        return
-    output.check_failed(outcome.message)
-    if rollback:
-        back = backend.deployments.rollback(
-            proj, res.deployment, reason=f"relay --wait: {outcome.message}"[:2000]
-        )
-        now = backend.deployments.resolve(proj, back.name)
-        served = ", ".join(f"{a.role.value} v{a.version}" for a in now.arms) or "nothing"
-        output.check_failed(f"rolled {back.name} back to {back.target} ({served})")
-    raise typer.Exit(code=output.EXIT_CHECK_FAILED)
+            wait_for(backend, proj, res, url, timeout, smoke, rollback=True)
 
 
 def set_traffic(
-    name: NameArg,
+    name: options.DeploymentArg,
     canary: CanaryOpt = None,
     canary_percent: PercentOpt = 0.0,
     sticky_key: StickyOpt = None,
@@ -355,7 +277,10 @@ def set_traffic(
 
 
 def promote_canary(
-    name: NameArg, reason: ReasonOpt = "", project: ProjectOpt = None, as_json: JsonOpt = False
+    name: options.DeploymentArg,
+    reason: ReasonOpt = "",
+    project: ProjectOpt = None,
+    as_json: JsonOpt = False,
 ) -> None:
     """All traffic to the canary's version. A deployment that follows an alias is promoted
     only once the alias holds that version (open a promotion request first)."""
@@ -371,7 +296,10 @@ def promote_canary(
 
 
 def rollback(
-    name: NameArg, reason: ReasonOpt = "", project: ProjectOpt = None, as_json: JsonOpt = False
+    name: options.DeploymentArg,
+    reason: ReasonOpt = "",
+    project: ProjectOpt = None,
+    as_json: JsonOpt = False,
 ) -> None:
     """Back at once to the version served before (with a canary live: all traffic to the
     primary). The deployment is pinned to that version."""
@@ -393,7 +321,10 @@ def rollback(
 
 
 def archive(
-    name: NameArg, reason: ReasonOpt = "", project: ProjectOpt = None, as_json: JsonOpt = False
+    name: options.DeploymentArg,
+    reason: ReasonOpt = "",
+    project: ProjectOpt = None,
+    as_json: JsonOpt = False,
 ) -> None:
     """Stop serving the deployment; its history, log segments and feedback stay."""
     with state.backend() as backend:
@@ -417,7 +348,7 @@ def _label(text: str | None) -> Any:
 
 
 def feedback(
-    name: NameArg,
+    name: options.DeploymentArg,
     prediction_id: Annotated[str, typer.Argument(help="The prediction_id the server returned.")],
     label: Annotated[
         str | None,
@@ -457,19 +388,18 @@ def feedback(
 
 
 def feedback_ls(
-    name: NameArg,
+    name: options.DeploymentArg,
     ids: Annotated[
         list[str] | None, typer.Option("--id", help="Only these prediction ids (repeatable).")
     ] = None,
     since: Annotated[
-        datetime | None, typer.Option(help="From this UTC time on.", formats=_TIMES)
+        datetime | None, typer.Option(help="From this UTC time on.", formats=options.TIMES)
     ] = None,
     limit: Annotated[int, typer.Option(help="At most this many (1-10000).")] = 1000,
     project: ProjectOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Feedback on the deployment's predictions, oldest first."""
-    from datetime import UTC
 
     with state.backend() as backend:
         found = backend.deployments.list_feedback(
@@ -496,18 +426,17 @@ def feedback_ls(
 
 
 def segments(
-    name: NameArg,
+    name: options.DeploymentArg,
     since: Annotated[
-        datetime | None, typer.Option(help="From this UTC time on.", formats=_TIMES)
+        datetime | None, typer.Option(help="From this UTC time on.", formats=options.TIMES)
     ] = None,
     until: Annotated[
-        datetime | None, typer.Option(help="Up to this UTC time.", formats=_TIMES)
+        datetime | None, typer.Option(help="Up to this UTC time.", formats=options.TIMES)
     ] = None,
     project: ProjectOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """The Parquet segments of the deployment's prediction log, oldest first."""
-    from datetime import UTC
 
     with state.backend() as backend:
         found = backend.deployments.list_segments(
@@ -534,151 +463,9 @@ def segments(
     output.print_(f"[dim]{len(found)} segments, {total} records[/]")
 
 
-def compare(
-    name: NameArg,
-    since: Annotated[
-        datetime | None, typer.Option(help="From this UTC time on.", formats=_TIMES)
-    ] = None,
-    until: Annotated[
-        datetime | None, typer.Option(help="Up to this UTC time.", formats=_TIMES)
-    ] = None,
-    last: Annotated[
-        str | None, typer.Option(help="The last 24h, 7d ... (instead of --since).")
-    ] = None,
-    alpha: Annotated[float, typer.Option(help="Significance level of the tests.")] = 0.05,
-    project: ProjectOpt = None,
-    as_json: JsonOpt = False,
-) -> None:
-    """Each arm side by side: requests, latency, predictions against the primary's (the drift
-    engine), agreement with the primary, and realised metrics from feedback, with the test that
-    says whether a difference is real."""
-    from datetime import timedelta
-
-    from relayml.compare import compare as compare_arms
-    from relayml.domain.durations import parse_duration
-    from relayml.errors import InvalidInput
-
-    if last is not None and since is not None:
-        raise InvalidInput("give --since or --last, not both")
-    start = since.replace(tzinfo=UTC) if since is not None else None
-    if last is not None:
-        start = datetime.now(UTC) - timedelta(seconds=parse_duration(last))
-    end = until.replace(tzinfo=UTC) if until is not None else None
-    proj = state.project(project)
-    with state.backend() as backend:
-        found = compare_arms(backend, proj, name, since=start, until=end, alpha=alpha)
-    if as_json:
-        output.emit_json(found.to_dict())
-        return
-    _print_comparison(found)
-
-
-def _print_comparison(c: Any) -> None:
-    output.print_(
-        f"{c.deployment}: {c.rows:,} answered rows in {c.segments} log segments, "
-        f"{c.feedback:,} with feedback"
-    )
-    if not c.arms:
-        output.print_("  no predictions logged in this window (relay deployments segments NAME)")
-        return
-    t = output.table(
-        "arm", "version", "requests", "p50 / p99 ms", "predictions", "vs primary",
-        "agreement", "realised",
-    )  # fmt: skip
-    for a in c.arms:
-        shares = sorted(a.predictions.items(), key=lambda kv: -kv[1])[:5]
-        if c.classifier:
-            dist = ", ".join(f"{output.escape(k)} {v:.0%}" for k, v in shares)
-        else:
-            dist = f"mean {output.number(a.predictions['mean'])}"
-        drift = "-"
-        if a.drift is not None:
-            verdict = "[red]differs[/]" if a.drift["drifted"] else "same"
-            drift = f"{verdict} (effect {output.number(a.drift['effect'])})"
-        agree = "-"
-        if a.agreement is not None:
-            agree = (
-                f"{a.agreement['rate']:.1%} [{a.agreement['low']:.1%}, "
-                f"{a.agreement['high']:.1%}] n={a.agreement['pairs']}"
-                if a.agreement["pairs"]
-                else "other requests"
-            )
-        real = "-"
-        if a.realised is not None:
-            real = (
-                f"{a.realised['metric']} {output.number(a.realised['value'])} n={a.realised['n']}"
-            )
-            if "pvalue" in a.realised:
-                word = "[red]real difference[/]" if a.realised["real"] else "no real difference"
-                real += (
-                    f" vs {output.number(a.realised['primary_value'])}: {word} "
-                    f"({a.realised['test']} p={output.number(a.realised['pvalue'])})"
-                )
-        lat = f"{output.number(a.latency_ms['p50'])} / {output.number(a.latency_ms['p99'])}"
-        t.add_row(a.arm, str(a.version), f"{a.requests:,}", lat, dist, drift, agree, real)
-    output.print_(t)
-    for a in c.arms:
-        if a.drift is not None:
-            output.print_(f"  {a.arm} v{a.version}: {output.escape(a.drift['reason'])}")
-
-
-def export(
-    name: NameArg,
-    out: Annotated[Path, typer.Option("--out", "-o", help="The folder to write into.")] = Path(
-        "deploy"
-    ),
-    server_url: Annotated[
-        str | None,
-        typer.Option(help="The Relay server the model server asks (default: the one in use)."),
-    ] = None,
-    image: Annotated[
-        str | None, typer.Option(help="The image reference (default relay-NAME:VERSION).")
-    ] = None,
-    replicas: Annotated[int, typer.Option(help="Pods of the model server.")] = 2,
-    cpu: Annotated[str, typer.Option(help="CPU per pod, requested and the limit.")] = "1",
-    memory: Annotated[str, typer.Option(help="Memory per pod, requested and the limit.")] = "1Gi",
-    relay_requirement: Annotated[
-        str | None, typer.Option(help="What pip installs for Relay (default relayml[serve]==V).")
-    ] = None,
-    force: Annotated[bool, typer.Option("--force", help="Overwrite files that differ.")] = False,
-    project: ProjectOpt = None,
-    as_json: JsonOpt = False,
-) -> None:
-    """Write a Dockerfile, Kubernetes manifests and a README that run this deployment's model
-    server in your own cluster (probes on /healthz and /readyz, Prometheus scrape annotations,
-    the token from a Secret: never written)."""
-    from relayml.domain.deployments import ArmRole
-    from relayml.errors import InvalidInput
-    from relayml.packaging import ExportOptions, render, write_bundle
-
-    url = server_url or state.options.server or state.settings().server_url
-    if not url:
-        raise InvalidInput(
-            "give --server-url: the Relay server the exported model server will ask what to "
-            "serve (this command runs on an embedded store, which a cluster cannot reach)"
-        )
-    options = ExportOptions(
-        server_url=url, image=image, replicas=replicas, cpu=cpu, memory=memory,
-        relay_requirement=relay_requirement,
-    )  # fmt: skip
-    proj = state.project(project)
-    with state.backend() as backend:
-        dep = backend.deployments.get(proj, name)
-        res = backend.deployments.resolve(proj, name)
-        arms = sorted(res.arms, key=lambda a: list(ArmRole).index(a.role))  # primary first
-        versions = [backend.models.get(proj, f"{a.model}@{a.version}") for a in arms]
-    files = render(dep, versions, options)
-    written = write_bundle(files, out, force=force)
-    if as_json:
-        output.emit_json({"deployment": dep.name, "files": [str(p) for p in written]})
-        return
-    output.print_(f"wrote {', '.join(output.escape(str(p)) for p in written)}")
-    output.print_(
-        f"[dim]next: see {output.escape(str(out / 'README.md'))} (build, secret, apply)[/]"
-    )
-
-
 def register(app: typer.Typer) -> None:
+    from relayml.cli import releases
+
     app.command("deploy")(deploy)
     deployments = typer.Typer(
         help="Deployments: what model servers serve, traffic rules, rollback, feedback."
@@ -696,9 +483,9 @@ def register(app: typer.Typer) -> None:
         ("feedback", feedback),
         ("feedback-ls", feedback_ls),
         ("segments", segments),
-        ("compare", compare),
-        ("smoke", smoke_test),
-        ("export", export),
+        ("compare", releases.compare),
+        ("smoke", releases.smoke_test),
+        ("export", releases.export),
     )
     for name, fn in commands:
         deployments.command(name)(fn)
