@@ -93,9 +93,9 @@ def score(
     metadata (key ``relay.scoring``) names the model version and digest that scored it.
 
     Memory stays bounded by `batch_rows` rows; the output appears whole or not at all.
-    ``executor="ray"`` scores on Ray Data (`workers` actors, default one per CPU of the
-    cluster; the input must be readable from every node). CSV columns are read with `dtypes`
-    (column -> type), else the signature's types."""
+    ``executor="ray"`` scores on Ray Data (`workers` actors, default the cluster's CPUs less
+    one, left for reading; the input must be readable from every node). CSV columns are read
+    with `dtypes` (column -> type), else the signature's types."""
     # pyarrow and the model libraries load here, so `import relayml.models` stays light
     from relayml.scoring.local import score_here
     from relayml.scoring.output import ScoredWriter, check_output
