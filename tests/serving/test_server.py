@@ -70,6 +70,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
         models[version] = model
     backend.models.set_alias(P, "bc@1", "staging", "first")
     backend.deployments.create(P, "bc-api", "bc@staging")
+    backend.deployments.create(P, "bc-old", "bc@1")
     token = backend.identity.create_user("sam", ["stakeholder"], P).token
     rows = [{k: float(v) for k, v in r.items()} for r in x.iloc[:200].to_dict(orient="records")]
     try:
@@ -450,3 +451,29 @@ def test_against_a_relay_server_with_a_token(tmp_path: Path) -> None:
             assert got.who == "sam" and got.label == 0
         finally:
             admin.close()
+
+
+def test_a_deployment_that_does_not_exist_stops_relay_serve(world: World) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RELAY_")}
+    env.update(RELAY_HOME=str(world.home), RELAY_USER="admin")
+    done = subprocess.run(
+        [sys.executable, "-m", "relayml.cli.app", "serve", "bc-api", "nope", "--port",
+         str(free_port())],
+        env=env, capture_output=True, text=True, timeout=STARTUP,
+    )  # fmt: skip
+    assert done.returncode == 5, done.stderr
+    assert "nope" in done.stderr
+
+
+def test_an_archived_deployment_stops_answering(world: World) -> None:
+    with serving(world, name="bc-old") as (url, proc):
+        assert httpx.post(f"{url}/predict", json=world.rows[0]).status_code == 200
+        world.backend.deployments.archive(P, "bc-old", reason="replaced")
+        deadline = time.monotonic() + 30
+        while httpx.get(f"{url}/readyz").status_code == 200:
+            assert time.monotonic() < deadline, "still ready after the archive"
+            time.sleep(0.1)
+        refused = httpx.post(f"{url}/predict", json=world.rows[0])
+        assert refused.status_code == 503
+        assert "archived" in refused.json()["error"]["message"]
+        assert stop(proc) == 0

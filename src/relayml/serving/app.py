@@ -216,7 +216,15 @@ class ModelServer:
             self.access.flush()
 
     def _install(self, s: Served, res: Resolution, runners: dict[str, Runner]) -> None:
-        """Swap in the plan for ``res`` (on the event loop's thread: one assignment)."""
+        """Swap in the plan for ``res`` (on the event loop's thread: one assignment); a
+        resolution without arms takes the deployment out of service."""
+        if not runners:
+            old, s.plan = s.plan, None
+            self.access.write({"event": "stopped", "ts": time.time(), "deployment": s.name,
+                               "revision": res.revision, "problem": s.problem})  # fmt: skip
+            if old is not None:
+                self._retire(old)
+            return
         arms = {
             a.role: LiveArm(s.name, a, runners[a.digest], s.arrivals, self.metrics, self.options)
             for a in res.arms
@@ -244,9 +252,12 @@ class ModelServer:
         gc.freeze()
         if old is not None:
             self.metrics.swaps.labels(s.name).inc()
-            task = asyncio.get_running_loop().create_task(old.retire())
-            self._retiring.add(task)
-            task.add_done_callback(self._retiring.discard)
+            self._retire(old)
+
+    def _retire(self, plan: Plan) -> None:
+        task = asyncio.get_running_loop().create_task(plan.retire())
+        self._retiring.add(task)
+        task.add_done_callback(self._retiring.discard)
 
     def _store_segment(
         self, project: str, deployment: str, path: Path, uri: str, records: int, first: Any,

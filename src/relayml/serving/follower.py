@@ -102,13 +102,16 @@ class Follower:
             if self._keys.get(s.name) == key:
                 return None
             if not res.arms or res.arm(ArmRole.PRIMARY) is None:
+                # archived, or its alias points nowhere: stop answering for it (503) until it
+                # resolves to a version again
                 s.problem = (
-                    f"deployment {s.name} serves nothing now (its target resolves to no "
-                    "version, or it was archived)"
+                    f"deployment {s.name} serves nothing now (it was archived, or its target "
+                    "resolves to no version); see relay deployments show "
+                    f"{s.name} -p {s.project}"
                 )
-                if strict:
-                    log.warning("%s", s.problem)
-                return None
+                log.warning("%s", s.problem)
+                self._keys[s.name] = key
+                return None if strict else (res, {})
             runners: dict[str, Runner] = {}
             try:
                 for arm in res.arms:
