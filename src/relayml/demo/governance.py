@@ -33,6 +33,17 @@ def stakeholder_token(console: Console, admin: Backend) -> str:
     return issued.token
 
 
+def user_token(admin: Backend, name: str, roles: list[str]) -> str:
+    """A token for `name` holding `roles` in the demo's project: a new user, or on a re-run the
+    same user with the roles granted again and a fresh token."""
+    try:
+        return admin.identity.create_user(name, roles, PROJECT).token
+    except Conflict:
+        for role in roles:
+            admin.identity.grant(name, role, PROJECT)
+        return admin.identity.issue_token(name).token
+
+
 def stakeholder_reads_but_cannot_run(
     console: Console, token: str, batch: str, server: str | None = None
 ) -> str:

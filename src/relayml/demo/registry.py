@@ -13,8 +13,8 @@ from rich.console import Console
 
 import relayml as relay
 from relayml.client.base import Backend
-from relayml.demo.governance import PROJECT, STAKEHOLDER
-from relayml.errors import Conflict, PermissionDenied, RelayError, Unprocessable
+from relayml.demo.governance import PROJECT, STAKEHOLDER, user_token
+from relayml.errors import PermissionDenied, RelayError, Unprocessable
 
 MODEL = "tumour-classifier"
 LEAD = "lee"  # a lead data scientist who also reviews for governance
@@ -37,20 +37,13 @@ model_card: [intended_use, limitations, owners]
 """
 
 
-def _user(admin: Backend, name: str, roles: list[str]) -> str:
-    try:
-        return admin.identity.create_user(name, roles, PROJECT).token
-    except Conflict:
-        for role in roles:
-            admin.identity.grant(name, role, PROJECT)
-        return admin.identity.issue_token(name).token
-
-
 def _as(token: str, server: str | None) -> None:
     relay.init(project=PROJECT, server=server, token=token)
 
 
-def _split(dataset: Any) -> tuple[Any, Any, Any, Any]:
+def split(dataset: Any) -> tuple[Any, Any, Any, Any]:
+    """x_train, x_val, y_train, y_val: the features (patient_id left out; the dataset's index
+    kept, so it finds a row's patient) and the diagnosis, a quarter held out."""
     from sklearn.model_selection import train_test_split
 
     frame = dataset.to_pandas()
@@ -65,11 +58,12 @@ def _evidence(console: Console, req: Any) -> None:
         console.print(f"    {mark} {e.name.value:12} {e.summary}")
 
 
-def _best_model(best_run: str) -> Any:
+def model_of_run(run_id: str) -> Any:
+    """The fitted model a training run of chapter 2 saved as its artifact."""
     from relayml.flavors.formats import load_model
 
     with tempfile.TemporaryDirectory(prefix="relay-demo-") as tmp:
-        path = relay.get_run(best_run).download_artifact("model.skops", tmp)
+        path = relay.get_run(run_id).download_artifact("model.skops", tmp)
         data = Path(path).read_bytes()
     return load_model(data, flavor="sklearn", digest=hashlib.sha256(data).hexdigest()).model
 
@@ -86,14 +80,14 @@ def hand_over(
     `reports` folder; return the ref now in production."""
     from sklearn.dummy import DummyClassifier
 
-    x_train, x_val, y_train, y_val = _split(dataset)
+    x_train, x_val, y_train, y_val = split(dataset)
     holdout = x_val.assign(diagnosis=y_val.to_numpy())
     published = relay.datasets.publish("holdout", holdout, description="the evaluation split")
     console.print(f"The data engineer publishes the evaluation split as [bold]{published.ref}[/].")
-    best = _best_model(best_run)  # the winner of chapter 3, from its run's artifact
+    best = model_of_run(best_run)  # the winner of chapter 3, from its run's artifact
     lead, officer = (
-        _user(admin, LEAD, ["data_scientist"]),
-        _user(admin, OFFICER, ["model_governance"]),
+        user_token(admin, LEAD, ["data_scientist"]),
+        user_token(admin, OFFICER, ["model_governance"]),
     )
     admin.identity.grant(LEAD, "model_governance", PROJECT)  # a lead who also reviews others
     stakeholder = admin.identity.issue_token(STAKEHOLDER).token

@@ -9,7 +9,7 @@ from rich.console import Console
 from rich.panel import Panel
 from rich.rule import Rule
 
-from relayml.demo import data, experiments, governance, monitoring, registry
+from relayml.demo import data, experiments, governance, monitoring, registry, serving
 
 
 def _chapter(console: Console, number: int, title: str, who: str) -> None:
@@ -36,8 +36,9 @@ def run(*, quick: bool = False, server: str | None = None, token: str | None = N
             "A data engineer publishes validated data, a data scientist trains and tracks "
             "models on it, a stakeholder reads the results but "
             "may not change them, the best model is promoted to production past a policy, "
-            "an ML engineer checks production data for shift, and model "
-            "governance checks the audit trail.\n"
+            "an ML engineer serves it and tries the runner-up as a canary, a stakeholder "
+            "sends feedback, DevOps rolls back, an ML engineer checks production data for "
+            "shift, and model governance checks the audit trail.\n"
             f"Project [bold]{governance.PROJECT}[/], acting as [bold]{session.user}[/], "
             f"stored in {where}",
             title="relay demo" + (" --quick" if quick else ""),
@@ -53,6 +54,7 @@ def run(*, quick: bool = False, server: str | None = None, token: str | None = N
 
         _chapter(console, 3, "Compare them", "data scientist")
         ranked = experiments.show_leaderboard(console, batch)
+        best, second = ranked[0].id, ranked[1].id if len(ranked) > 1 else ranked[0].id
 
         _chapter(console, 4, "Share results, not write access", "admin → stakeholder")
         token_ = governance.stakeholder_token(console, session.backend)
@@ -69,15 +71,32 @@ def run(*, quick: bool = False, server: str | None = None, token: str | None = N
         )
         session = relay.init(project=governance.PROJECT, server=server, token=token)
 
-        _chapter(console, 6, "Is production still like training?", "ML engineer")
+        requests = (200, 200, 50) if quick else (500, 500, 100)
+        home = session.settings.home
+        with serving.ServingStory(console, session.backend, dataset, home, server) as story:
+            _chapter(console, 6, "Serve it, and try the runner-up", "ML engineer")
+            story.deploy_and_serve(requests[0])
+            story.canary(second, requests[1])
+
+            _chapter(
+                console, 7, "Feedback, a comparison, a rollback", "stakeholder → ML eng. → DevOps"
+            )
+            story.feedback()
+            story.compare_arms()
+            story.metrics()
+            story.roll_back(requests[2])
+            story.stop_and_show_log()
+        served = story.result
+        session = relay.init(project=governance.PROJECT, server=server, token=token)
+
+        _chapter(console, 8, "Is production still like training?", "ML engineer")
         drifted = monitoring.check_drift(console, session.settings.home / "reports", dataset)
 
-        _chapter(console, 7, "Check the record", "model governance")
+        _chapter(console, 9, "Check the record", "model governance")
         governance.show_audit(console, session.backend)
     finally:
         sessions.reset()
 
-    best, second = ranked[0].id, ranked[1].id if len(ranked) > 1 else ranked[0].id
     elapsed = time.monotonic() - started
     console.print()
     console.print(
@@ -94,6 +113,18 @@ def run(*, quick: bool = False, server: str | None = None, token: str | None = N
             "below the stakeholder's floor was blocked by the policy, a self-approval was "
             "refused, governance approved with the evidence in front of it, and wrote the "
             "compliance report.\n"
+            f"• {serving.ML_ENGINEER} (ML engineer) deployed {registry.MODEL}@production as "
+            f"'{serving.DEPLOYMENT}' and ran relay serve on 127.0.0.1: {served.requests} "
+            f"single-row requests, every answer naming the version that gave it; "
+            f"{served.canary}, the runner-up, answered {served.arms.get('canary', 0)} of them "
+            f"as a {serving.CANARY_PERCENT:g} % canary sticky by patient.\n"
+            f"• {governance.STAKEHOLDER} sent feedback through the server and the lab's system "
+            f"the other biopsy results: {served.feedback} labels, joined to the predictions by "
+            f"id. Compared from the prediction log, the canary had {served.verdict}.\n"
+            f"• {serving.DEVOPS} (DevOps) read /metrics and rolled back to "
+            f"{served.rolled_back_to} at once, kept in the deployment's history.\n"
+            f"• On SIGTERM the server wrote its prediction log: {served.segments} Parquet "
+            f"segments, {served.records} records, registered in Relay.\n"
             f"• The drift check flagged {', '.join(drifted) or 'nothing'} in the shifted window "
             "and nothing in the unchanged one.\n"
             "• Every step, the refusal included, is in a hash-chained audit trail that verifies.",
@@ -115,6 +146,15 @@ def run(*, quick: bool = False, server: str | None = None, token: str | None = N
         f"relay --project {governance.PROJECT} requests ls",
         f"relay --project {governance.PROJECT} models report {registry.MODEL}@production "
         "--html report.html --md report.md",
+        f"relay --project {governance.PROJECT} deployments show {serving.DEPLOYMENT}",
+        f"relay --project {governance.PROJECT} deployments history {serving.DEPLOYMENT}",
+        f"relay --project {governance.PROJECT} deployments compare {serving.DEPLOYMENT}",
+        f"relay --project {governance.PROJECT} deployments segments {serving.DEPLOYMENT}",
+        f"relay --project {governance.PROJECT} deployments feedback-ls {serving.DEPLOYMENT}",
+        f"relay --project {governance.PROJECT} deployments set-target {serving.DEPLOYMENT} "
+        f"{registry.MODEL}@production    # follow the alias again",
+        f"relay --project {governance.PROJECT} serve {serving.DEPLOYMENT} --port 8600    "
+        "# then: curl -s 127.0.0.1:8600/metrics",
         f"relay audit log --project {governance.PROJECT} --limit 20",
         "relay audit verify",
         "relay server    # the same over REST; API docs at http://127.0.0.1:8080/docs",
