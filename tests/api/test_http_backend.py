@@ -62,7 +62,7 @@ def test_users_tokens_grants(backend: HttpBackend, server: ServerInfo, project: 
         with pytest.raises(PermissionDenied):
             ann.tracking.create_run(project=project, experiment="e")
         users = {u.name: u for u in backend.identity.list_users(project)}
-        assert [r.value for r in users[issued.user].grants[project]] == ["stakeholder"]
+        assert users[issued.user].grants[project] == ["stakeholder"]
         fresh = ann.identity.issue_token(issued.user)
         assert fresh.token != issued.token
         again = HttpBackend(server.url, fresh.token)

@@ -89,6 +89,7 @@ class EntityKind(StrEnum):
     REQUEST = "request"
     POLICY = "policy"
     DEPLOYMENT = "deployment"
+    ROLES = "roles"  # a roles document; entity_id is SCOPE@VERSION ('*' for the installation)
 
 
 def audit_actions() -> list[str]:

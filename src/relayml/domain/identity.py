@@ -24,6 +24,10 @@ _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 
 
 class Role(StrEnum):
+    """The built-in roles. A grant names a role by its name, which is one of these or a custom
+    role an admin defined (`domain/roles.py`, `relay roles apply`); sets of role names are
+    `frozenset[str]`, and a member here is its own name (`Role.ADMIN == "admin"`)."""
+
     DATA_ENGINEER = "data_engineer"
     DATA_SCIENTIST = "data_scientist"
     ML_ENGINEER = "ml_engineer"
@@ -35,7 +39,22 @@ class Role(StrEnum):
 
 
 def parse_role(value: object) -> Role:
+    """A built-in role from its name; custom roles are checked against a project's role table
+    (`RoleTable.require_known`)."""
     return parse_enum(Role, "role", value)
+
+
+_ROLE_NAME = re.compile(r"[a-z][a-z0-9_]{0,31}")
+
+
+def check_role_name(value: object) -> str:
+    """A role name's spelling (whether the role exists depends on where it is used)."""
+    if not isinstance(value, str) or not _ROLE_NAME.fullmatch(value):
+        raise InvalidInput(
+            f"invalid role name {value!r}: a role name is 1-32 lowercase letters, digits or "
+            "'_', starting with a letter (e.g. risk_officer)"
+        )
+    return value
 
 
 def check_name(kind: str, value: str) -> str:
@@ -56,12 +75,13 @@ def check_project(value: str) -> str:
 
 @dataclass(frozen=True)
 class Principal:
-    """An authenticated caller and the roles they hold, per project ('*' = every project)."""
+    """An authenticated caller and the names of the roles they hold, per project ('*' = every
+    project)."""
 
     user: str
-    grants: dict[str, frozenset[Role]] = field(default_factory=dict)
+    grants: dict[str, frozenset[str]] = field(default_factory=dict)
 
-    def roles_in(self, project: str) -> frozenset[Role]:
+    def roles_in(self, project: str) -> frozenset[str]:
         return self.grants.get(project, frozenset()) | self.grants.get(GLOBAL_SCOPE, frozenset())
 
 
@@ -69,7 +89,7 @@ class Principal:
 class User:
     name: str
     created_at: datetime
-    grants: dict[str, list[Role]]
+    grants: dict[str, list[str]]  # project -> role names
     active: bool = True
 
 

@@ -16,6 +16,9 @@ protected:                         # aliases that move only by an approved promo
     allow_override: false          # may failed evidence be overridden, with a written reason
 ```
 
+Approvers are role names, built-in or custom (`relay roles`); applying a policy checks that
+each is a role of the project that may approve (`promotion.approve`).
+
 A project without a policy has `DEFAULT`: `production` and `champion` protected, one approval
 from `model_governance`, separation of duties, the load check, data checks, requirements and
 (when an evaluation dataset is set) the evaluation required. Unknown keys are refused by name,
@@ -28,9 +31,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from relayml.domain.enums import parse_enum
-from relayml.domain.identity import Role, parse_role
+from relayml.domain.identity import Role, check_role_name
 from relayml.domain.models import MODEL_CARD_FIELDS, Evidence
 from relayml.domain.refs import _ALIAS, parse_ref
+from relayml.domain.roles import Action, RoleTable
 from relayml.domain.safe_yaml import load_yaml
 from relayml.errors import InvalidInput
 
@@ -47,7 +51,7 @@ class Improvement:
 @dataclass(frozen=True)
 class AliasRule:
     approvals: int = 1
-    approvers: frozenset[Role] = frozenset({Role.MODEL_GOVERNANCE})
+    approvers: frozenset[str] = frozenset({Role.MODEL_GOVERNANCE.value})  # role names
     evidence: tuple[Evidence, ...] = (
         Evidence.LOAD_CHECK,
         Evidence.DATA_CHECKS,
@@ -117,7 +121,7 @@ def _rule(alias: str, data: object) -> AliasRule:
     raw_roles = d.get("approvers", [Role.MODEL_GOVERNANCE.value])
     if not isinstance(raw_roles, list) or not raw_roles:
         raise InvalidInput(f"policy protected.{alias}.approvers must be a non-empty list of roles")
-    approvers = frozenset(parse_role(r) for r in raw_roles)
+    approvers = frozenset(check_role_name(r) for r in raw_roles)
     raw_ev = d.get("evidence", [e.value for e in AliasRule().evidence])
     if not isinstance(raw_ev, list):
         raise InvalidInput(f"policy protected.{alias}.evidence must be a list")
@@ -192,3 +196,17 @@ def parse_policy(text: str, version: int = 0) -> Policy:
         version=version,
         text=text,
     )
+
+
+def approver_problems(policy: Policy, table: RoleTable) -> list[tuple[str, str, str]]:
+    """(alias, role, what is wrong) for each approver `policy` names that could not approve
+    under `table`: not a role there, or a role without promotion.approve."""
+    problems = []
+    for alias, rule in policy.protected.items():
+        for role in sorted(rule.approvers):
+            info = table.get(role)
+            if info is None:
+                problems.append((alias, role, "is not a role here"))
+            elif Action.PROMOTION_APPROVE not in info.actions:
+                problems.append((alias, role, "may not approve (no promotion.approve)"))
+    return problems

@@ -15,6 +15,7 @@ from relayml.services.identity import IdentityService
 from relayml.services.models import ModelService
 from relayml.services.notifications import NotificationService
 from relayml.services.pipelines import PipelineService
+from relayml.services.roles import RoleService
 from relayml.services.scheduling import SchedulingService
 from relayml.services.storage import StorageService
 from relayml.services.token_cache import DEFAULT_TTL_SECONDS, TokenCache
@@ -47,6 +48,7 @@ class Services:
         self.datasets = DatasetService(store, artifacts, d)
         self.models = ModelService(store, artifacts, self.notifications, denials=d)
         self.deployments = DeploymentsService(store, artifacts, self.notifications, denials=d)
+        self.roles = RoleService(store, artifacts, d)
         self.idempotency = IdempotencyService(store, artifacts, d)
         self.scheduling = SchedulingService(store, artifacts, d)
         self.storage = StorageService(store, artifacts, d)

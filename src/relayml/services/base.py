@@ -18,14 +18,15 @@ from relayml.domain.audit import (
     payload_digest,
 )
 from relayml.domain.identity import GLOBAL_SCOPE, Principal, Role, check_name
-from relayml.domain.roles import PERMISSIONS, Action, is_allowed
+from relayml.domain.roles import Action, RoleTable
 from relayml.domain.tracking import check_run_id
 from relayml.errors import NotFound, PermissionDenied, RelayError, Unprocessable
 from relayml.services.denials import DenialLimiter
+from relayml.services.role_tables import table_for
 from relayml.store.artifacts import ArtifactStore
 from relayml.store.base import MetadataStore, Transaction
 
-PER_PROJECT_FORM = frozenset({Action.USER_READ, Action.AUDIT_READ})
+PER_PROJECT_FORM = frozenset({Action.USER_READ, Action.AUDIT_READ, Action.ROLE_READ})
 """Actions checked platform-wide when no project is named, that a project's roles allow there."""
 
 log = logging.getLogger(__name__)
@@ -56,7 +57,7 @@ class ServiceBase:
         project: str,
         entity_kind: EntityKind,
         entity_id: str,
-    ) -> frozenset[Role]:
+    ) -> frozenset[str]:
         """`require` for an action named by its project: the project must exist first (a
         NotFound that says who creates it and how), then the caller's roles there allow it."""
         check_name("project", project)
@@ -66,12 +67,22 @@ class ServiceBase:
             )
         return self.require(tx, who, action, project, entity_kind, entity_id)
 
-    def roles(self, tx: Transaction, user: str, project: str) -> frozenset[Role]:
+    def roles(self, tx: Transaction, user: str, project: str) -> frozenset[str]:
+        """The names of the roles `user` holds in `project` (with their platform-wide ones)."""
         grants = tx.identity.grants_of(user)
         roles = grants.get(GLOBAL_SCOPE, frozenset())
         if project != GLOBAL_SCOPE:
             roles = roles | grants.get(project, frozenset())
         return roles
+
+    @staticmethod
+    def table(tx: Transaction, project: str) -> RoleTable:
+        """What each role may do in `project` ('*': the installation): the built-in table with
+        the installation's and the project's roles documents applied (services/role_tables)."""
+        return table_for(tx, project)
+
+    def allowed(self, tx: Transaction, roles: frozenset[str], action: Action, project: str) -> bool:
+        return self.table(tx, project).allows(roles, action)
 
     def require(
         self,
@@ -81,14 +92,16 @@ class ServiceBase:
         project: str,
         entity_kind: EntityKind,
         entity_id: str,
-    ) -> frozenset[Role]:
-        """Return the caller's roles in `project` if they allow `action`; otherwise record the
-        denied attempt (in its own transaction, so it survives the rollback) and raise."""
+    ) -> frozenset[str]:
+        """Return the caller's roles in `project` if they allow `action` there (the project's
+        role table); otherwise record the denied attempt (in its own transaction, so it
+        survives the rollback) and raise."""
         roles = self.roles(tx, who.user, project)
-        if is_allowed(roles, action):
+        table = self.table(tx, project)
+        if table.allows(roles, action):
             return roles
-        needed = ", ".join(sorted(r.value for r in PERMISSIONS[action]))
-        held = ", ".join(sorted(r.value for r in roles)) or "no roles"
+        needed = ", ".join(table.holders(action)) or "(no role here)"
+        held = ", ".join(sorted(roles)) or "no roles"
         where = "every project" if project == GLOBAL_SCOPE else f"project {project!r}"
         message = (
             f"{who.user} holds {held} in {where}; {action.value} needs one of: {needed}. "
@@ -99,7 +112,7 @@ class ServiceBase:
     def denied(
         self,
         who: Principal,
-        roles: frozenset[Role],
+        roles: frozenset[str],
         action: Action,
         project: str,
         entity_kind: EntityKind,
@@ -111,7 +124,7 @@ class ServiceBase:
         # Recorded by read()/write() once this transaction has rolled back.
         denied.audit_record = {
             "actor": who.user,
-            "roles": [r.value for r in roles],
+            "roles": sorted(roles),
             "action": action,
             "entity_kind": entity_kind,
             "entity_id": entity_id,
@@ -123,7 +136,7 @@ class ServiceBase:
 
     def require_run_writer(
         self, tx: Transaction, who: Principal, action: Action, run_id: str, what: str | None
-    ) -> tuple[str, frozenset[Role]]:
+    ) -> tuple[str, frozenset[str]]:
         """The run's project and the caller's roles, if the caller may write `what` ("params,
         metrics", "artifacts", ...; None for what a finished run still takes, like tags) to
         it: the role allows `action`, the caller started the run or is an admin, and the run
@@ -166,7 +179,11 @@ class ServiceBase:
             )
         if action in PER_PROJECT_FORM:
             grants = tx.identity.grants_of(user)
-            allowed = sorted(p for p, r in grants.items() if is_allowed(r, action))
+            allowed = sorted(
+                p
+                for p, r in grants.items()
+                if p != GLOBAL_SCOPE and table_for(tx, p).allows(r, action)
+            )
             if allowed:
                 return f"{user} may do this per project: name one with --project {allowed[0]}"
             return (
@@ -223,7 +240,7 @@ class ServiceBase:
                 )
 
     def export_checkpoint(
-        self, seq: int, digest: str, actor: str, roles: frozenset[Role]
+        self, seq: int, digest: str, actor: str, roles: frozenset[str]
     ) -> Checkpoint:
         """Append (seq, hash), MACed, to the checkpoint log, then record that in the chain, in
         this order: a crash in between leaves an extra checkpoint, never a missing one."""
@@ -235,7 +252,7 @@ class ServiceBase:
         with self.store.write() as tx:
             tx.audit.append(
                 actor=actor,
-                roles=[r.value for r in roles],
+                roles=sorted(roles),
                 action=Action.AUDIT_CHECKPOINT,
                 entity_kind=EntityKind.AUDIT,
                 entity_id=str(seq),
@@ -269,7 +286,7 @@ class ServiceBase:
         self,
         tx: Transaction,
         who: Principal,
-        roles: frozenset[Role],
+        roles: frozenset[str],
         action: AuditAction,
         project: str,
         entity_kind: EntityKind,
@@ -278,7 +295,7 @@ class ServiceBase:
     ) -> None:
         tx.audit.append(
             actor=who.user,
-            roles=[r.value for r in roles],
+            roles=sorted(roles),
             action=action,
             entity_kind=entity_kind,
             entity_id=entity_id,

@@ -36,7 +36,7 @@ from relayml.domain.deployments import (
     rollback_version,
     target_ref,
 )
-from relayml.domain.identity import Principal, Role
+from relayml.domain.identity import Principal
 from relayml.domain.models import ModelVersion, VersionStatus
 from relayml.domain.notifications import Event as Notification
 from relayml.domain.notifications import EventKind
@@ -507,7 +507,7 @@ class DeploymentsService(PredictionDataMixin):
         self,
         tx: Transaction,
         who: Principal,
-        roles: frozenset[Role],
+        roles: frozenset[str],
         model_id: int,
         old: Deployment,
         new: Deployment,
@@ -534,7 +534,7 @@ class DeploymentsService(PredictionDataMixin):
         self,
         tx: Transaction,
         who: Principal,
-        roles: frozenset[Role],
+        roles: frozenset[str],
         event: AuditAction,
         dep: Deployment,
         change: DeploymentChange,

@@ -20,11 +20,11 @@ from relayml.domain.identity import (
     User,
     check_name,
     check_project,
+    check_role_name,
     check_token_id,
-    parse_role,
     token_lifetime,
 )
-from relayml.domain.roles import Action, is_allowed
+from relayml.domain.roles import Action
 from relayml.errors import Conflict, InvalidInput, NotFound, PermissionDenied, Unauthenticated
 from relayml.services.base import ServiceBase, utcnow
 from relayml.services.denials import DenialLimiter
@@ -132,7 +132,7 @@ class IdentityService(ServiceBase):
             grants = tx.identity.grants_of(who.user)
         return {
             "user": who.user,
-            "grants": {p: sorted(r.value for r in g) for p, g in grants.items()},
+            "grants": {p: sorted(g) for p, g in grants.items()},
         }
 
     # projects ----------------------------------------------------------------------------
@@ -160,7 +160,8 @@ class IdentityService(ServiceBase):
             if found is not None:
                 self.require(tx, who, Action.PROJECT_READ, name, EntityKind.PROJECT, name)
                 return found
-            if not is_allowed(self.roles(tx, who.user, GLOBAL_SCOPE), Action.PROJECT_CREATE):
+            mine = self.roles(tx, who.user, GLOBAL_SCOPE)
+            if not self.allowed(tx, mine, Action.PROJECT_CREATE, GLOBAL_SCOPE):
                 raise NotFound(
                     f"no project {name!r}; check the name (relay projects ls), or ask an admin "
                     f"to create it (relay projects create {name})"
@@ -201,13 +202,20 @@ class IdentityService(ServiceBase):
         check_name("user", name)
         check_project(project)
         lifetime = token_lifetime(expires)
-        parsed = [parse_role(r) for r in roles]
-        if not parsed:
+        if not isinstance(roles, list) or not roles:
             raise InvalidInput("give the new user at least one role (--role ROLE)")
+        parsed = sorted({check_role_name(r) for r in roles})
+        with self.read() as tx:  # before the project is made: a new one has the installation's
+            table = self.table(tx, project)
+            for role in parsed:
+                table.require_known(role, _where(project))
         if project != GLOBAL_SCOPE:
             self.ensure_project(who, project)
         with self.write() as tx:
             mine = self.require(tx, who, Action.USER_MANAGE, project, EntityKind.USER, name)
+            table = self.table(tx, project)
+            for role in parsed:
+                table.require_known(role, _where(project))
             if tx.identity.user_exists(name):
                 raise Conflict(
                     f"user {name!r} already exists; grant roles with relay users grant {name} "
@@ -218,7 +226,7 @@ class IdentityService(ServiceBase):
             for role in parsed:
                 tx.identity.add_grant(name, project, role, who.user, now)
             issued = self._issue(tx, name, lifetime)
-            payload = {"name": name, "project": project, "roles": sorted(r.value for r in parsed)}
+            payload = {"name": name, "project": project, "roles": parsed}
             self.record(tx, who, mine, Action.USER_MANAGE, project, EntityKind.USER, name, payload)
             token_payload = {"token_id": issued.token_id, "expires_at": issued.expires_at}
             self.record(
@@ -285,7 +293,8 @@ class IdentityService(ServiceBase):
         user=None means everyone's (for anyone else, their own)."""
         with self.read() as tx:
             if user is None:
-                admin = is_allowed(self.roles(tx, who.user, GLOBAL_SCOPE), Action.USER_MANAGE)
+                mine = self.roles(tx, who.user, GLOBAL_SCOPE)
+                admin = self.allowed(tx, mine, Action.USER_MANAGE, GLOBAL_SCOPE)
                 user = None if admin else who.user
             if user is not None:
                 self._require_self_or_admin(tx, who, user, "list tokens")
@@ -360,13 +369,15 @@ class IdentityService(ServiceBase):
         ]
 
     def grant(self, who: Principal, user: str, role: str, project: str) -> None:
-        self._change_grant(who, user, parse_role(role), check_project(project), add=True)
+        """Grant `role` (a built-in role or one the project's role table defines: relay roles
+        ls) in `project` ('*': every project, with the installation's roles)."""
+        self._change_grant(who, user, check_role_name(role), check_project(project), add=True)
 
     def revoke(self, who: Principal, user: str, role: str, project: str) -> None:
-        self._change_grant(who, user, parse_role(role), check_project(project), add=False)
+        self._change_grant(who, user, check_role_name(role), check_project(project), add=False)
 
     def _change_grant(
-        self, who: Principal, user: str, role: Role, project: str, *, add: bool
+        self, who: Principal, user: str, role: str, project: str, *, add: bool
     ) -> None:
         with self.write() as tx:
             if project == GLOBAL_SCOPE:
@@ -378,16 +389,21 @@ class IdentityService(ServiceBase):
             if not tx.identity.user_exists(user):
                 raise NotFound(f"no user {user!r}; create one with relay users create {user}")
             if add:
+                self.table(tx, project).require_known(role, _where(project))
                 tx.identity.add_grant(user, project, role, who.user, utcnow())
             else:
                 last_admin = self._active_platform_admins(tx) == [user]
-                if role is Role.ADMIN and project == GLOBAL_SCOPE and last_admin:
+                if role == Role.ADMIN and project == GLOBAL_SCOPE and last_admin:
                     raise Conflict(
                         f"{user} is the last platform admin; grant admin to someone else first"
                     )
                 if not tx.identity.remove_grant(user, project, role):
-                    raise NotFound(f"{user} does not hold {role.value} in {project!r}")
+                    raise NotFound(f"{user} does not hold {role} in {project!r}")
             action = Event.GRANT_ADD if add else Event.GRANT_REMOVE
-            payload = {"user": user, "role": role.value, "project": project}
+            payload = {"user": user, "role": role, "project": project}
             self.record(tx, who, mine, action, project, EntityKind.USER, user, payload)
         self.token_cache.clear()  # a user left with no role stops authenticating here at once
+
+
+def _where(project: str) -> str:
+    return "the installation (grants in '*')" if project == GLOBAL_SCOPE else f"project {project!r}"

@@ -232,7 +232,7 @@ def _policy(p: Policy) -> dict[str, Any]:
         "protected": {
             alias: {
                 "approvals": rule.approvals,
-                "approvers": sorted(r.value for r in rule.approvers),
+                "approvers": sorted(rule.approvers),
                 "evidence": [e.value for e in rule.evidence],
                 "allow_override": rule.allow_override,
             }

@@ -33,7 +33,7 @@ from relayml.domain.models import (
     check_tags,
     check_text,
 )
-from relayml.domain.policy import Policy, parse_policy
+from relayml.domain.policy import Policy, approver_problems, parse_policy
 from relayml.domain.refs import parse_ref
 from relayml.domain.roles import Action
 from relayml.domain.tracking import check_run_id
@@ -376,6 +376,15 @@ class ModelService(PromotionMixin):
             roles = self.require_in_project(
                 tx, who, Action.POLICY_MANAGE, project, EntityKind.POLICY, project
             )
+            table = self.table(tx, project)
+            problems = approver_problems(parsed, table)
+            if problems:
+                said = "; ".join(f"protected.{a}.approvers: {r} {why}" for a, r, why in problems)
+                raise InvalidInput(
+                    f"{said}. Name roles of project {project!r} that may approve: "
+                    f"{', '.join(table.holders(Action.PROMOTION_APPROVE))} (relay roles ls -p "
+                    f"{project}; an admin defines roles with relay roles apply)"
+                )
             current = tx.models.policy(project)
             version = (current[0] if current else 0) + 1
             tx.models.add_policy(project, version, text, who.user, utcnow())

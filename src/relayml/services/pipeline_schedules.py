@@ -12,7 +12,7 @@ from relayml.domain.datasets import DatasetStatus
 from relayml.domain.identity import Principal, check_name
 from relayml.domain.pipelines import BackfillPlan, DueTrigger, PipelineInfo, check_cron
 from relayml.domain.refs import Ref
-from relayml.domain.roles import Action, is_allowed
+from relayml.domain.roles import Action
 from relayml.domain.scheduling import (
     Pause,
     Schedule,
@@ -171,7 +171,9 @@ class ScheduleMixin(ServiceBase):
                 projects = [
                     p.name
                     for p in tx.identity.list_projects()
-                    if is_allowed(self.roles(tx, who.user, p.name), Action.SCHEDULE_MANAGE)
+                    if self.allowed(
+                        tx, self.roles(tx, who.user, p.name), Action.SCHEDULE_MANAGE, p.name
+                    )
                 ]
             return tx.pipelines.due_triggers(projects, MAX_DUE) if projects else []
 

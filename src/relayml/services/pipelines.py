@@ -32,7 +32,7 @@ from relayml.domain.pipelines import (
     parse_trigger,
 )
 from relayml.domain.refs import parse_ref
-from relayml.domain.roles import Action, is_allowed
+from relayml.domain.roles import Action
 from relayml.domain.scheduling import (
     parse_moment,
 )
@@ -163,7 +163,9 @@ class PipelineService(ScheduleMixin):
                 readable = [
                     p.name
                     for p in tx.identity.list_projects()
-                    if is_allowed(self.roles(tx, who.user, p.name), Action.PIPELINE_READ)
+                    if self.allowed(
+                        tx, self.roles(tx, who.user, p.name), Action.PIPELINE_READ, p.name
+                    )
                 ]
                 found = tx.pipelines.list_pipelines(readable, scheduled)
         now = utcnow()

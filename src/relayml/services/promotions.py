@@ -27,7 +27,7 @@ from relayml.domain.models import (
 )
 from relayml.domain.notifications import model_request_event
 from relayml.domain.refs import parse_ref
-from relayml.domain.roles import PERMISSIONS, Action
+from relayml.domain.roles import Action
 from relayml.errors import (
     Conflict,
     InvalidInput,
@@ -41,7 +41,6 @@ from relayml.services.registry import model_ref
 from relayml.store.base import Transaction
 
 MAX_REQUESTS = 1000
-_RELEASERS = PERMISSIONS[Action.DATASET_RELEASE]
 
 
 class PromotionMixin(EvidenceMixin):
@@ -220,7 +219,7 @@ class PromotionMixin(EvidenceMixin):
             if req.state is not RequestState.OPEN and kind is not ReviewKind.COMMENT:
                 raise Conflict(f"request {req.id} is {req.state.value}; only open requests change")
             now = utcnow()
-            review = Review(who.user, kind, text, now, tuple(sorted(r.value for r in roles)))
+            review = Review(who.user, kind, text, now, tuple(sorted(roles)))
             event: str = kind.value
             if (
                 kind is ReviewKind.WITHDRAW
@@ -263,7 +262,7 @@ class PromotionMixin(EvidenceMixin):
         self,
         tx: Transaction,
         who: Principal,
-        roles: frozenset[Role],
+        roles: frozenset[str],
         req: PromotionRequest,
         mid: int,
         vid: int,
@@ -275,8 +274,8 @@ class PromotionMixin(EvidenceMixin):
                 f"alias {req.alias!r} is no longer protected; withdraw request {req.id} and set "
                 "the alias directly"
             )
-        if not (rule.approvers & roles):
-            wanted = ", ".join(sorted(r.value for r in rule.approvers))
+        if rule.approvers.isdisjoint(roles):
+            wanted = ", ".join(sorted(rule.approvers))
             raise PermissionDenied(
                 f"approving a move of {req.alias!r} needs one of the roles: {wanted} "
                 f"(project {req.project!r}'s policy)"
@@ -303,7 +302,7 @@ class PromotionMixin(EvidenceMixin):
         self,
         tx: Transaction,
         who: Principal,
-        roles: frozenset[Role],
+        roles: frozenset[str],
         req: PromotionRequest,
         mid: int,
         vid: int,
@@ -397,13 +396,16 @@ class PromotionMixin(EvidenceMixin):
                 roles = self.roles(tx, who.user, p)
                 if not roles:
                     continue
+                table = self.table(tx, p)
                 policy = self._policy(tx, p)
+                approves = table.allows(roles, Action.PROMOTION_APPROVE)
                 for req in tx.models.list_requests([p], [RequestState.OPEN], None, MAX_REQUESTS):
                     rule = policy.rule(req.alias)
                     mine = req.requester == who.user
                     if (
                         rule is not None
-                        and rule.approvers & roles
+                        and approves
+                        and not rule.approvers.isdisjoint(roles)
                         and not mine
                         and not any(
                             r.user == who.user and r.kind is ReviewKind.APPROVE for r in req.reviews
@@ -420,7 +422,7 @@ class PromotionMixin(EvidenceMixin):
                                 "promotion_request", p, req.id, title, req.created_at, req.requester
                             )
                         )
-                if roles & _RELEASERS:
+                if table.allows(roles, Action.DATASET_RELEASE):
                     for info in tx.datasets.list_datasets(p):
                         for v in tx.datasets.versions(p, info.name):
                             if v.status is DatasetStatus.QUARANTINED:

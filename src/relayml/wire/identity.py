@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from relayml.domain.identity import IssuedToken, Project, Role, TokenInfo, User
+from relayml.domain.identity import IssuedToken, Project, TokenInfo, User
 from relayml.wire.common import Time, WireModel, maybe_time_in, maybe_time_out, time_in, time_out
 
 
@@ -52,7 +52,7 @@ class UserOut(WireModel):
         return cls(
             name=obj.name,
             created_at=time_out(obj.created_at),
-            grants={p: [r.value for r in roles] for p, roles in obj.grants.items()},
+            grants={p: [str(r) for r in roles] for p, roles in obj.grants.items()},
             active=obj.active,
         )
 
@@ -60,7 +60,7 @@ class UserOut(WireModel):
         return User(
             name=self.name,
             created_at=time_in(self.created_at),
-            grants={p: [Role(r) for r in roles] for p, roles in self.grants.items()},
+            grants={p: list(roles) for p, roles in self.grants.items()},
             active=self.active,
         )
 

@@ -276,7 +276,7 @@ class PolicyOut(WireModel):
             protected={
                 alias: AliasRuleOut(
                     approvals=r.approvals,
-                    approvers=sorted(x.value for x in r.approvers),
+                    approvers=sorted(r.approvers),
                     evidence=[e.value for e in r.evidence],
                     min_improvement=(
                         {"metric": r.min_improvement.metric, "by": r.min_improvement.by}

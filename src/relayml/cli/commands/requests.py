@@ -185,7 +185,7 @@ def policy_show(project: ProjectOpt = None, as_json: JsonOpt = False) -> None:
         ev = pol.evaluation
         output.print_(f"  evaluation: {ev.dataset}, target {ev.target}, slices {list(ev.slices)}")
     for alias, rule in pol.protected.items():
-        who = ", ".join(sorted(r.value for r in rule.approvers))
+        who = ", ".join(sorted(rule.approvers))
         ev_names = ", ".join(e.value for e in rule.evidence)
         output.print_(
             f"  {alias}: {rule.approvals} approval(s) from {who}; evidence: {ev_names}"

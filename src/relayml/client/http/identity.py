@@ -13,8 +13,8 @@ from relayml.domain.identity import (
     Project,
     TokenInfo,
     User,
+    check_role_name,
     check_token_id,
-    parse_role,
 )
 from relayml.wire.identity import IssuedTokenOut, ProjectOut, TokenInfoOut, UserOut, WhoamiOut
 
@@ -86,5 +86,5 @@ class HttpIdentity:
         self.t.call("POST", f"{API}/users/{name_seg('user', user)}/grants", json=body)
 
     def revoke(self, user: str, role: str, project: str) -> None:
-        path = f"{API}/users/{name_seg('user', user)}/grants/{seg(parse_role(role).value)}"
+        path = f"{API}/users/{name_seg('user', user)}/grants/{seg(check_role_name(role))}"
         self.t.call("DELETE", path, params={"project": project})

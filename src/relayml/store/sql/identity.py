@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, bindparam, delete, literal, select, update
 
-from relayml.domain.identity import Project, Role, TokenInfo, User
+from relayml.domain.identity import Project, TokenInfo, User
 from relayml.store.sql import schema as s
 from relayml.store.sql._util import upsert, utc, utc_or_none
 
@@ -62,21 +63,29 @@ class SqlIdentity:
             User(r.name, utc(r.created_at), grants.get(r.name, {}), bool(r.active)) for r in rows
         ]
 
-    def _all_grants(self) -> dict[str, dict[str, list[Role]]]:
-        out: dict[str, dict[str, list[Role]]] = defaultdict(lambda: defaultdict(list))
+    def _all_grants(self) -> dict[str, dict[str, list[str]]]:
+        out: dict[str, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
         q = select(s.grants).order_by(s.grants.c.user, s.grants.c.project, s.grants.c.role)
         for r in self.conn.execute(q):
-            out[r.user][r.project].append(Role(r.role))
+            out[r.user][r.project].append(r.role)
         return {u: dict(p) for u, p in out.items()}
 
-    def grants_of(self, user: str) -> dict[str, frozenset[Role]]:
-        out: dict[str, set[Role]] = defaultdict(set)
+    def grants_of(self, user: str) -> dict[str, frozenset[str]]:
+        out: dict[str, set[str]] = defaultdict(set)
         for project, role in self.conn.execute(_GRANTS_OF, {"user": user}):
-            out[project].add(Role(role))
+            out[project].add(role)
         return {p: frozenset(roles) for p, roles in out.items()}
 
-    def add_grant(self, user: str, project: str, role: Role, by: str, now: datetime) -> None:
-        row = {"user": user, "project": project, "role": role.value}
+    def holders_of(self, roles: Iterable[str]) -> list[tuple[str, str, str]]:
+        g = s.grants.c
+        names = sorted(set(roles))
+        if not names:
+            return []
+        q = select(g.user, g.project, g.role).where(g.role.in_(names))
+        return [(r.user, r.project, r.role) for r in self.conn.execute(q.order_by(g.user))]
+
+    def add_grant(self, user: str, project: str, role: str, by: str, now: datetime) -> None:
+        row = {"user": user, "project": project, "role": role}
         upsert(
             self.conn,
             s.grants,
@@ -85,10 +94,10 @@ class SqlIdentity:
             [],
         )
 
-    def remove_grant(self, user: str, project: str, role: Role) -> bool:
+    def remove_grant(self, user: str, project: str, role: str) -> bool:
         g = s.grants.c
         res = self.conn.execute(
-            delete(s.grants).where(g.user == user, g.project == project, g.role == role.value)
+            delete(s.grants).where(g.user == user, g.project == project, g.role == role)
         )
         return bool(res.rowcount)
 

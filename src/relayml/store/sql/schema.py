@@ -667,3 +667,18 @@ feedback = Table(
     Column("at", TS, nullable=False),
     Index("ix_feedback_deployment_at", "deployment_id", "at"),
 )
+
+
+# --- role documents (migration 0020) --------------------------------------------------------
+# Every version of the installation's roles document (scope '*') and of each project's, kept as
+# written and never edited; the newest version of a scope is the one in force.
+role_documents = Table(
+    "role_documents",
+    metadata,
+    Column("scope", String(128), primary_key=True),
+    Column("version", Integer, primary_key=True),
+    Column("text", Text, nullable=False),
+    Column("digest", String(64), nullable=False),
+    Column("created_by", String(128), nullable=False),
+    Column("created_at", TS, nullable=False),
+)

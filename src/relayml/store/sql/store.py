@@ -21,6 +21,7 @@ from relayml.store.sql.identity import SqlIdentity
 from relayml.store.sql.models import SqlModels
 from relayml.store.sql.notifications import SqlNotifications
 from relayml.store.sql.pipelines import SqlPipelines
+from relayml.store.sql.roles import SqlRoles
 from relayml.store.sql.scheduling import SqlSchedules
 from relayml.store.sql.storage import SqlStorage
 from relayml.store.sql.tracking import SqlTracking
@@ -43,6 +44,7 @@ class SqlTx:
         self.models = SqlModels(conn)
         self.idempotency = SqlIdempotency(conn)
         self.deployments = SqlDeployments(conn)
+        self.roles = SqlRoles(conn)
 
 
 class SqlStore:
