@@ -18,6 +18,7 @@ from relayml.testing.contract_identity import IdentityContract
 from relayml.testing.contract_models import ModelContract
 from relayml.testing.contract_notifications import NotificationContract
 from relayml.testing.contract_pipelines import PipelineContract
+from relayml.testing.contract_roles import RoleContract
 from relayml.testing.contract_storage import StorageContract
 from relayml.testing.contract_tracking import TrackingContract
 from tests.conftest import _scratch_database, settings_for
@@ -71,8 +72,18 @@ class TestBackendContract(
     NotificationContract,
     ModelContract,
     DeploymentContract,
+    RoleContract,
 ):
     """Every area's contract (`relayml.testing.contract_<area>`), on each backend."""
+
+    @pytest.fixture(autouse=True)
+    def _close_what_the_test_opened(self, contract: ContractEnv) -> Iterator[None]:
+        """The users a test connects as are its own: closed after it, so the module's
+        connections to PostgreSQL do not grow with every test (each embedded backend keeps a
+        pool of its own, and the server allows 100)."""
+        yield
+        while contract.opened:
+            contract.opened.pop().close()
 
 
 def test_contract_covers_every_backend_method() -> None:

@@ -39,6 +39,7 @@ def test_exported_members() -> None:
             "pipelines",
             "policy",
             "requests",
+            "roles",
             "search_runs",
             "start_run",
             "step",

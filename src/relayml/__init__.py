@@ -55,6 +55,7 @@ __all__ = [
     "pipelines",
     "policy",
     "requests",
+    "roles",
     "search_runs",
     "start_run",
     "step",
@@ -70,6 +71,7 @@ if TYPE_CHECKING:
         pipelines,
         policy,
         requests,
+        roles,
         webhooks,
     )
     from relayml.pipelines.dag import pipeline, step
@@ -106,7 +108,7 @@ def __getattr__(name: str) -> Any:
         return importlib.import_module("relayml.datasets")
     if name == "pipelines":
         return importlib.import_module("relayml.pipelines")
-    if name in ("webhooks", "models", "requests", "policy", "deployments"):
+    if name in ("webhooks", "models", "requests", "policy", "deployments", "roles"):
         return importlib.import_module(f"relayml.{name}")
     module = _LAZY.get(name)
     if module is None:

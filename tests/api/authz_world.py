@@ -1,7 +1,11 @@
 """A project full of real entities and 23 identities around it, on a live `relay server`: what
 the REST authorization matrix (test_authz_matrix.py) calls every route with.
 
-Identities: each of the 8 roles held in the project (`in:ROLE`), the same role held only in
+Roles: the built-in ones, with the installation's document adding a custom role
+(`risk_officer`: approves promotions, reads no data) and the project's narrowing one built-in
+role (`data_scientist`) and widening another (`stakeholder`); TABLE is what each may do there.
+
+Identities: each of the 9 roles held in the project (`in:ROLE`), the same role held only in
 another project (`out:ROLE`), the platform admin (`platform`), a user whose every grant was
 removed (`no-role`), a revoked token, an expired token, a deactivated user (each of those three
 held admin in the project, and the first two and the last were used before they stopped
@@ -25,6 +29,14 @@ import httpx
 
 from relayml.client.http import HttpBackend
 from relayml.domain.identity import Role
+from relayml.domain.roles import (
+    DEFAULT_TABLE,
+    INSTALLATION,
+    PROJECT,
+    RoleTable,
+    apply_document,
+    parse_roles,
+)
 from relayml.testing.server import ServerInfo
 
 API = "/api/v1"
@@ -33,15 +45,38 @@ Q = "elsewhere"  # the project the `out:` identities hold their role in
 OWNER = f"in:{Role.DATA_SCIENTIST.value}"
 """Owns the project's runs, trained its model versions and opens its promotion requests."""
 
+INSTALLATION_ROLES = """\
+roles:
+  risk_officer:
+    description: approves promotions on risk grounds; reads no raw data
+    actions: [project.read, role.read, model.read, request.read, request.update,
+              promotion.approve, compliance.report, audit.read]
+"""
+PROJECT_ROLES = """\
+roles:
+  data_scientist:
+    remove: [model.card.edit, run.delete]
+  stakeholder:
+    add: [model.evaluate, webhook.read]
+"""
+TABLE: RoleTable = apply_document(
+    apply_document(DEFAULT_TABLE, parse_roles(INSTALLATION_ROLES), INSTALLATION, 1),
+    parse_roles(PROJECT_ROLES),
+    PROJECT,
+    1,
+)
+"""What each role may do in P."""
+ROLES = TABLE.names()
+
 POLICY = """\
 separation_of_duties: true
 protected:
   production:
     approvals: 1
-    approvers: [model_governance]
+    approvers: [risk_officer]
     evidence: [load_check]
 """
-APPROVERS = frozenset({Role.MODEL_GOVERNANCE})
+APPROVERS = frozenset({"risk_officer"})
 """The roles POLICY lets approve or reject a move of `production`."""
 
 
@@ -49,7 +84,7 @@ APPROVERS = frozenset({Role.MODEL_GOVERNANCE})
 class Identity:
     name: str
     client: httpx.Client
-    roles_in_p: frozenset[Role] = frozenset()
+    roles_in_p: frozenset[str] = frozenset()
     valid: bool = True  # the token authenticates
     platform_admin: bool = False
     user: str = ""
@@ -173,20 +208,21 @@ def _populate(w: World, tmp: Path) -> None:
     server, admin, ok = w.server, w.admin, w.ok
     for p in (P, Q):
         ok(admin.post(f"{API}/projects", json={"name": p}))
+    ok(admin.post(f"{API}/role-documents", json={"text": INSTALLATION_ROLES}))
 
     def user(name: str, role: Role | str, project: str, expires: str | None = None) -> Any:
         body = {"name": name, "roles": [str(role)], "project": project, "expires": expires}
         return ok(admin.post(f"{API}/users", json=body))
 
-    for role in Role:
-        made = user(f"in-{role.value}", role, P)
-        w.identities[f"in:{role.value}"] = Identity(
-            f"in:{role.value}", _client(server.url, made["token"]), frozenset({role}),
+    for role in ROLES:
+        made = user(f"in-{role}", role, P)
+        w.identities[f"in:{role}"] = Identity(
+            f"in:{role}", _client(server.url, made["token"]), frozenset({role}),
             user=made["user"],
         )  # fmt: skip
-        made = user(f"out-{role.value}", role, Q)
-        w.identities[f"out:{role.value}"] = Identity(
-            f"out:{role.value}", _client(server.url, made["token"]), user=made["user"]
+        made = user(f"out-{role}", role, Q)
+        w.identities[f"out:{role}"] = Identity(
+            f"out:{role}", _client(server.url, made["token"]), user=made["user"]
         )
     w.identities["platform"] = Identity(
         "platform", _client(server.url, server.admin_token), frozenset({Role.ADMIN}),
@@ -258,6 +294,7 @@ def _populate(w: World, tmp: Path) -> None:
         owner.close()
         platform.close()
     ok(admin.put(f"{API}/projects/{P}/policy", json={"text": POLICY}))
+    ok(admin.post(f"{API}/role-documents", json={"text": PROJECT_ROLES, "project": P}))
     w.ids["request"] = w.fresh_request()  # stays open: only denied calls touch it
     ok(admin.put(f"{API}/projects/{P}/pipelines/nightly",
                  json={"module": "etl:nightly", "steps": [{"name": "a"}]}))  # fmt: skip

@@ -1,13 +1,15 @@
 """The REST authorization matrix (issue 9, "What must be shown"): every operation of the OpenAPI
-document called by 23 identities (authz_world.py) against a real `relay server` on 127.0.0.1,
-once on SQLite and once on PostgreSQL, with path parameters that name real entities.
+document called by 25 identities (authz_world.py: each role, built-in or custom, in the project
+and in another, with a custom role, a narrowed built-in and a widened one in force) against a
+real `relay server` on 127.0.0.1, once on SQLite and once on PostgreSQL, with path parameters
+that name real entities.
 
-The expected answer comes from `PERMISSIONS` through ROUTES, which names each operation's
-Action and any rule that decides besides the table (ownership, separation of duties, checks
-made platform-wide). An operation the app serves that ROUTES does not classify fails the test.
-Allowed calls never answer 401 or 403; a denied one answers 401 when the token does not
-authenticate, and 403 otherwise: a role in another project gets 403 (the project exists; it is
-never 404, which is kept for names that do not exist). No call answers 5xx.
+The expected answer comes from the project's role table (`TABLE`) through ROUTES, which names
+each operation's Action and any rule that decides besides the table (ownership, separation of
+duties, checks made platform-wide). An operation the app serves that ROUTES does not classify
+fails the test. Allowed calls never answer 401 or 403; a denied one answers 401 when the token
+does not authenticate, and 403 otherwise: a role in another project gets 403 (the project
+exists; it is never 404, which is kept for names that do not exist). No call answers 5xx.
 """
 
 from __future__ import annotations
@@ -21,9 +23,19 @@ import httpx
 import pytest
 
 from relayml.domain.identity import Role
-from relayml.domain.roles import PERMISSIONS, Action
+from relayml.domain.roles import Action
 from relayml.testing.server import running_server
-from tests.api.authz_world import API, APPROVERS, OWNER, POLICY, P, World, build_world
+from tests.api.authz_world import (
+    API,
+    APPROVERS,
+    OWNER,
+    POLICY,
+    PROJECT_ROLES,
+    TABLE,
+    P,
+    World,
+    build_world,
+)
 from tests.api.conftest import error_of
 from tests.conftest import _scratch_database
 
@@ -97,13 +109,13 @@ def on_fresh_pipeline_run(method: str, tail: str, **kw: Any) -> Call:
     )
 
 
-def on_request(verb: str, body: Any, fresh_for: frozenset[Role], version: int = 2) -> Call:
+def on_request(verb: str, body: Any, fresh_for: frozenset[str], version: int = 2) -> Call:
     """The call on the shared open request, or on a new one for an identity the table lets do
     `verb` (whose call may decide it)."""
 
     def call(w: World, c: httpx.Client, name: str) -> httpx.Response:
         ident = w.identities[name]
-        mine = ident.valid and (ident.roles_in_p & fresh_for)
+        mine = ident.valid and not ident.roles_in_p.isdisjoint(fresh_for)
         request_id = w.fresh_request(version) if mine else w.ids["request"]
         return c.post(f"{API}/requests/{request_id}/{verb}", json=body)
 
@@ -440,7 +452,7 @@ ROUTES: dict[tuple[str, str], Route] = {
     ),
     ("POST", "/api/v1/requests/{request_id}/withdraw"): Route(
         (A.PROMOTION_REQUEST,),
-        on_request("withdraw", {}, PERMISSIONS[A.PROMOTION_REQUEST]),
+        on_request("withdraw", {}, frozenset(TABLE.holders(A.PROMOTION_REQUEST))),
         Rule.REQUESTER,
     ),
     ("POST", "/api/v1/requests/{request_id}/comments"): Route(
@@ -502,11 +514,19 @@ ROUTES: dict[tuple[str, str], Route] = {
     ("POST", "/api/v1/projects/{project}/deployments/{name}/feedback/search"): Route(
         (A.FEEDBACK_READ,), post(DEP + "/feedback/search", {"prediction_ids": ["p-1"]})
     ),
+    # roles
+    ("GET", "/api/v1/roles"): Route((A.ROLE_READ,), get("/roles", project=P)),
+    ("GET", "/api/v1/roles/{name}"): Route((A.ROLE_READ,), get("/roles/risk_officer", project=P)),
+    ("GET", "/api/v1/role-documents"): Route((A.ROLE_READ,), get("/role-documents", project=P)),
+    ("POST", "/api/v1/role-documents"): Route(  # the same document again: a new version
+        (A.ROLE_MANAGE,), post("/role-documents", {"text": PROJECT_ROLES, "project": P})
+    ),
 }
 
 
 def expected(route: Route, w: World, name: str) -> bool:
-    """Whether the identity `name` may make this call, from PERMISSIONS and the route's rule."""
+    """Whether the identity `name` may make this call, from P's role table and the route's
+    rule."""
     ident = w.identities[name]
     if route.rule is Rule.PUBLIC:
         return True
@@ -517,18 +537,18 @@ def expected(route: Route, w: World, name: str) -> bool:
     if route.rule in (Rule.PLATFORM, Rule.SELF_OR_PLATFORM):
         return ident.platform_admin  # the routes name another user than the caller
     roles = ident.roles_in_p  # the platform admin holds admin in every project
-    if not all(PERMISSIONS[a] & roles for a in route.actions):
+    if not all(TABLE.allows(roles, a) for a in route.actions):
         return False
     if route.rule in (Rule.RUN_OWNER, Rule.REQUESTER):
         return name == OWNER or Role.ADMIN in roles
     if route.rule is Rule.APPROVERS:
-        return bool(roles & APPROVERS) and name != OWNER
+        return not roles.isdisjoint(APPROVERS) and name != OWNER
     return True
 
 
 def table_allows(route: Route, w: World, name: str) -> bool:
     roles = w.identities[name].roles_in_p
-    return all(PERMISSIONS[a] & roles for a in route.actions)
+    return all(TABLE.allows(roles, a) for a in route.actions)
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgres"])
@@ -585,12 +605,12 @@ def test_the_matrix(world: World) -> None:
 
 def test_separation_of_duties_and_protected_aliases(world: World) -> None:
     """The rules the matrix's identities cannot reach alone: a user holding both
-    data_scientist and model_governance may approve, but not a request they opened, nor one
-    for a version trained by a run of theirs; and a protected alias never moves directly."""
+    data_scientist and the custom risk_officer may approve, but not a request they opened, nor
+    one for a version trained by a run of theirs; and a protected alias never moves directly."""
     made = world.ok(
         world.admin.post(
             f"{API}/users",
-            json={"name": "both", "roles": ["data_scientist", "model_governance"], "project": P},
+            json={"name": "both", "roles": ["data_scientist", "risk_officer"], "project": P},
         )
     )
     with httpx.Client(
@@ -608,8 +628,12 @@ def test_separation_of_duties_and_protected_aliases(world: World) -> None:
         own = both.post(f"{API}/projects/{P}/models/churn/versions/2/promotions", json=promote)
         r = both.post(f"{API}/requests/{world.ok(own)['id']}/approve", json={})
         assert r.status_code == 403 and "separation of duties" in r.text and "opened" in r.text
-        gov = world.as_("in:model_governance")
-        done = gov.post(f"{API}/requests/{world.ok(theirs)['id']}/approve", json={})
+        gov = world.as_("in:model_governance")  # the table lets it; P's policy names another
+        r = gov.post(f"{API}/requests/{world.ok(theirs)['id']}/approve", json={})
+        assert r.status_code == 403 and "risk_officer" in str(error_of(r)["message"])
+        risk = world.as_("in:risk_officer")
+        assert risk.get(f"{API}/projects/{P}/datasets").status_code == 403  # reads no data
+        done = risk.post(f"{API}/requests/{world.ok(theirs)['id']}/approve", json={})
         assert world.ok(done)["state"] == "applied"
     r = world.admin.put(
         f"{API}/projects/{P}/models/churn/aliases/production", json={"version": "2"}

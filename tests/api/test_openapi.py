@@ -124,6 +124,11 @@ EXPECTED_ROUTES = {
     ("POST", "/api/v1/projects/{project}/deployments/{name}/feedback/search"),
     # storage
     ("POST", "/api/v1/storage/gc"),
+    # roles
+    ("GET", "/api/v1/roles"),
+    ("GET", "/api/v1/roles/{name}"),
+    ("GET", "/api/v1/role-documents"),
+    ("POST", "/api/v1/role-documents"),
 }
 
 

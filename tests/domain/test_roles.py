@@ -211,8 +211,7 @@ def world(
     admin = connect(settings=settings, project="matrix").backend
     table = DEFAULT_TABLE
     if request.param == "custom":
-        services = admin.services  # type: ignore[attr-defined]
-        services.roles.apply(services.identity.provision_local(admin.user), CUSTOM)
+        admin.roles.apply(CUSTOM)
         table = _custom()
     users = {}
     for role in table.names():
@@ -257,6 +256,8 @@ def _attempts(admin: Backend, run_id: str, file: Path) -> dict[Action, Callable[
         Action.WEBHOOK_MANAGE: lambda b: b.notifications.add_webhook(
             "matrix", "https://hooks.example.com/r"
         ),
+        Action.ROLE_READ: lambda b: b.roles.list_roles("matrix"),
+        Action.ROLE_MANAGE: lambda b: b.roles.apply("", "matrix"),  # the installation's stays
     }
 
 

@@ -27,6 +27,7 @@ from relayml.api.routers import (
     models,
     notifications,
     pipelines,
+    roles,
     storage,
     tracking,
 )
@@ -68,6 +69,7 @@ def create_app(services: Services, max_json_bytes: int = DEFAULT_MAX_JSON_BYTES)
         notifications,
         models,
         deployments,
+        roles,
     ):
         app.include_router(area.router)
 

@@ -53,8 +53,21 @@ class TokenCreate(Body):
 
 
 class GrantCreate(Body):
-    role: str = Field(examples=["data_scientist"])
+    role: str = Field(
+        description="A built-in role or one the project defines (GET /api/v1/roles)",
+        examples=["data_scientist"],
+    )
     project: str = Field(examples=["churn"])
+
+
+class RolesApply(Body):
+    text: str = Field(
+        description="The roles document as YAML (docs/admin.md#custom-roles)",
+        examples=["roles:\n  risk_officer:\n    actions: [model.read, promotion.approve]\n"],
+    )
+    project: str | None = Field(
+        None, description="The project it applies to; none or '*': the installation"
+    )
 
 
 class RunCreate(Body):

@@ -70,6 +70,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "db": ("db", "The metadata database."),
     "projects": ("identity", "Projects: the scope of runs, models and role grants."),
     "users": ("identity", "Users, their API tokens and role grants (admins)."),
+    "roles": (
+        "roles",
+        "Roles: what each may do, custom roles and changes to the built-in ones (admins).",
+    ),
     "tokens": ("identity", "API tokens: list, issue, revoke."),
     "audit": ("audit", "The append-only, hash-chained audit trail."),
     "experiments": ("tracking", "Experiments: named groups of runs in a project."),

@@ -48,6 +48,7 @@ from relayml.domain.pipelines import (
     StepSpec,
 )
 from relayml.domain.policy import Policy
+from relayml.domain.roles import RoleInfo, RolesDocument
 from relayml.domain.storage import DEFAULT_GRACE, GcReport
 from relayml.domain.tracking import ArtifactInfo, Experiment, MetricPoint, RunPage, RunRecord
 
@@ -443,6 +444,16 @@ class DeploymentsApi(Protocol):
     ) -> list[Feedback]: ...
 
 
+class RolesApi(Protocol):
+    """`services.roles`: custom roles and changes to the built-in ones, for the installation
+    (project None) or one project."""
+
+    def list_roles(self, project: str | None = None) -> list[RoleInfo]: ...
+    def get(self, name: str, project: str | None = None) -> RoleInfo: ...
+    def history(self, project: str | None = None, limit: int = 100) -> list[RolesDocument]: ...
+    def apply(self, text: str, project: str | None = None) -> RolesDocument: ...
+
+
 class Backend(Protocol):
     """One caller's connection: local (services in-process) or http (REST)."""
 
@@ -458,6 +469,7 @@ class Backend(Protocol):
     notifications: NotificationsApi
     models: ModelsApi
     deployments: DeploymentsApi
+    roles: RolesApi
 
     def close(self) -> None: ...
 

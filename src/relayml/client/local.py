@@ -27,6 +27,7 @@ from relayml.client.base import (
     ModelsApi,
     NotificationsApi,
     PipelinesApi,
+    RolesApi,
     StorageApi,
     TrackingApi,
 )
@@ -62,6 +63,7 @@ class LocalBackend:
         self.deployments: DeploymentsApi = bind(
             DeploymentsApi, s.deployments, p, DeploymentFiles(s, p)
         )
+        self.roles: RolesApi = bind(RolesApi, s.roles, p)
 
     def close(self) -> None:
         """Close the services, unless they were lent (`client.connect.acting_as`)."""

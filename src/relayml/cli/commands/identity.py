@@ -26,7 +26,7 @@ RoleOpt = Annotated[
         "--role",
         "-r",
         help="data_engineer, data_scientist, ml_engineer, mlops_engineer, devops_engineer, "
-        "model_governance, stakeholder or admin.",
+        "model_governance, stakeholder, admin, or a custom role (relay roles ls).",
     ),
 ]
 

@@ -18,6 +18,7 @@ from relayml.client.base import (
     ModelsApi,
     NotificationsApi,
     PipelinesApi,
+    RolesApi,
     StorageApi,
     TrackingApi,
 )
@@ -29,6 +30,7 @@ from relayml.client.http.identity import HttpIdentity
 from relayml.client.http.models import HttpModels
 from relayml.client.http.notifications import HttpNotifications
 from relayml.client.http.pipelines import HttpPipelines
+from relayml.client.http.roles import HttpRoles
 from relayml.client.http.storage import HttpStorage
 from relayml.client.http.tracking import HttpTracking
 from relayml.client.http.transport import HttpTransport
@@ -49,6 +51,7 @@ class HttpBackend:
         self.notifications: NotificationsApi = HttpNotifications(t)
         self.models: ModelsApi = HttpModels(t)
         self.deployments: DeploymentsApi = HttpDeployments(t)
+        self.roles: RolesApi = HttpRoles(t)
         try:
             # Fail fast on a wrong URL or a missing/bad token, at relay.init(server=...).
             self.user: str = self.identity.whoami()["user"]
