@@ -477,3 +477,23 @@ def test_an_archived_deployment_stops_answering(world: World) -> None:
         assert refused.status_code == 503
         assert "archived" in refused.json()["error"]["message"]
         assert stop(proc) == 0
+
+
+def test_two_workers_count_every_request_on_any_scrape_and_log_every_answer(world: World) -> None:
+    since = time.time()
+    with serving(world, "--workers", "2") as (url, proc):
+        # a new connection each time, so the kernel spreads them over both workers
+        ids = [
+            httpx.post(f"{url}/predict", json=world.rows[i]).json()["prediction_ids"][0]
+            for i in range(40)
+        ]
+        for _ in range(6):  # whichever worker answers the scrape counts all 40
+            families = text_string_to_metric_families(httpx.get(f"{url}/metrics").text)
+            total = sum(
+                s.value for f in families if f.name == "relay_serving_requests"
+                for s in f.samples if s.name.endswith("_total") and s.labels["status"] == "200"
+            )  # fmt: skip
+            assert total == 40
+        assert stop(proc) == 0
+    logged = {r["prediction_id"] for r in segment_rows(world, since) if r["arm"] == "primary"}
+    assert logged == set(ids)

@@ -207,6 +207,7 @@ class ModelServer:
         else:
             shutil.rmtree(self.spool, ignore_errors=True)
         self.access.flush()
+        self.metrics.close()
         if self._owns_backend:
             self.backend.close()
 
@@ -214,6 +215,7 @@ class ModelServer:
         while True:
             await asyncio.sleep(0.25)
             self.access.flush()
+            self.metrics.refresh()
 
     def _install(self, s: Served, res: Resolution, runners: dict[str, Runner]) -> None:
         """Swap in the plan for ``res`` (on the event loop's thread: one assignment); a

@@ -18,6 +18,7 @@ the answer), ``relay_serving_predict_seconds{deployment,version,arm}`` (one mode
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from typing import Any
 
@@ -26,6 +27,7 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 
 LATENCY_BUCKETS = (
     0.0005, 0.001, 0.002, 0.003, 0.005, 0.0075, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
@@ -145,7 +147,59 @@ class Metrics:
             ["deployment"],
             registry=r,
         )
-        r.register(_Live(live))
+        self._live = live
+        self.shared = bool(os.environ.get(MULTIPROC_ENV))
+        if not self.shared:
+            r.register(_Live(live))
+            self._page = r
+            return
+        # --workers N: every process writes its series to files in one folder (prometheus-
+        # client's multiprocess mode, chosen by the environment before it is imported), and a
+        # scrape of any worker reads them all. Counters and histograms add up; the live gauges
+        # are refreshed by each worker a few times a second (`refresh`).
+        from prometheus_client import Gauge
+        from prometheus_client.multiprocess import MultiProcessCollector
+
+        self._depth = Gauge("relay_serving_queue_depth", "Requests waiting for a batch",
+                            ["deployment"], multiprocess_mode="livesum", registry=r)  # fmt: skip
+        self._log_rows = Gauge(
+            "relay_serving_log_queue_rows", "Prediction-log rows in memory, not yet written",
+            multiprocess_mode="livesum", registry=r,
+        )  # fmt: skip
+        self._ready = Gauge("relay_serving_ready", "1 when every worker has every arm loaded",
+                            multiprocess_mode="livemin", registry=r)  # fmt: skip
+        self._info = Gauge(
+            "relay_serving_model_info", "The model version each arm serves (1 now, 0 before)",
+            ["deployment", "arm", "model", "version", "digest", "ref"],
+            multiprocess_mode="livemax", registry=r,
+        )  # fmt: skip
+        self._served: set[tuple[str, ...]] = set()
+        self._page = CollectorRegistry(auto_describe=False)
+        MultiProcessCollector(self._page)  # type: ignore[no-untyped-call]
+
+    def refresh(self) -> None:
+        """Write this worker's live gauges (multiprocess mode; a no-op otherwise)."""
+        if not self.shared:
+            return
+        state = self._live()
+        for name, value in state["queues"].items():
+            self._depth.labels(name).set(value)
+        self._log_rows.set(state["log_queue"])
+        self._ready.set(1 if state["ready"] else 0)
+        now = {tuple(labels) for labels in state["arms"]}
+        for labels in self._served - now:
+            self._info.labels(*labels).set(0)
+        for labels in now:
+            self._info.labels(*labels).set(1)
+        self._served |= now
+
+    def close(self) -> None:
+        """This worker's live gauges leave the page (multiprocess mode)."""
+        if self.shared:
+            from prometheus_client.multiprocess import mark_process_dead
+
+            mark_process_dead(os.getpid())  # type: ignore[no-untyped-call]
 
     def render(self) -> bytes:
-        return generate_latest(self.registry)
+        self.refresh()
+        return generate_latest(self._page)

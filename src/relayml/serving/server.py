@@ -15,6 +15,7 @@ import dataclasses
 import json
 import logging
 import os
+import shutil
 import signal
 import sys
 import time
@@ -142,6 +143,8 @@ def _serve_workers(
     import uvicorn
 
     from relayml.client.connect import open_backend
+    from relayml.scratch import make_scratch
+    from relayml.serving.metrics import MULTIPROC_ENV
 
     backend = open_backend(cfg, server, token)
     try:  # fail fast, in the parent, on a deployment that does not exist
@@ -151,6 +154,9 @@ def _serve_workers(
         backend.close()
     doc = dataclasses.asdict(options)
     os.environ[_OPTIONS_ENV] = json.dumps(doc)
+    # the workers' metrics meet in one folder, so a scrape of any worker counts them all
+    metrics_dir = make_scratch("serve-metrics")
+    os.environ[MULTIPROC_ENV] = str(metrics_dir)
     if server:
         os.environ["RELAY_SERVER_URL"] = server
     if token:
@@ -162,11 +168,14 @@ def _serve_workers(
         options.port,
         options.workers,
     )
-    uvicorn.run(
-        **_uvicorn_config(
-            "relayml.serving.server:worker_app", options, factory=True, workers=options.workers
+    try:
+        uvicorn.run(
+            **_uvicorn_config(
+                "relayml.serving.server:worker_app", options, factory=True, workers=options.workers
+            )
         )
-    )
+    finally:
+        shutil.rmtree(metrics_dir, ignore_errors=True)
 
 
 def worker_app() -> Any:
