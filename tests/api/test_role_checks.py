@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from relayml.errors import PermissionDenied
+from relayml.errors import Conflict, PermissionDenied
 from relayml.services import Services, open_services
 from tests.api.test_token_cache import Statements, _queries
 
@@ -64,3 +64,24 @@ def test_another_process_change_is_in_force_at_the_next_call(
     finally:
         other.close()
     assert services.tracking.create_run(sam, project="churn", experiment="e").user == "sam"
+
+
+def test_an_installation_document_a_projects_own_would_not_apply_on_is_refused(
+    services: Services,
+) -> None:
+    """A project's document that changes an installation role keeps that role alive: dropping
+    it from the installation is refused naming the project, and nothing changes."""
+    admin = services.identity.provision_local("admin")
+    services.identity.create_project(admin, "churn")
+    services.roles.apply(admin, "roles:\n  auditor:\n    actions: [audit.read]\n")
+    services.roles.apply(admin, "roles:\n  auditor:\n    add: [project.read]\n", "churn")
+    with pytest.raises(Conflict, match=r"project 'churn'.*auditor") as info:
+        services.roles.apply(admin, "")
+    assert "relay roles apply FILE --project churn" in str(info.value)
+    assert [d.version for d in services.roles.history(admin)] == [1]
+    assert (
+        services.roles.get(admin, "auditor", "churn").source == "installation, changed by project"
+    )
+    services.roles.apply(admin, "", "churn")  # the project's first, then the installation's
+    services.roles.apply(admin, "")
+    assert [r.name for r in services.roles.list_roles(admin, "churn")][-1] == "admin"
