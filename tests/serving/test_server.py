@@ -497,3 +497,21 @@ def test_two_workers_count_every_request_on_any_scrape_and_log_every_answer(worl
         assert stop(proc) == 0
     logged = {r["prediction_id"] for r in segment_rows(world, since) if r["arm"] == "primary"}
     assert logged == set(ids)
+
+
+def test_several_deployments_share_one_server(world: World) -> None:
+    world.backend.deployments.create(P, "bc-two", "bc@2")
+    with serving(world, "bc-two") as (url, proc):
+        lone = httpx.post(f"{url}/predict", json=world.rows[0])
+        assert lone.status_code == 404
+        assert "bc-api" in lone.text and "/deployments/{name}/predict" in lone.text
+        for name, version in (("bc-api", 1), ("bc-two", 2)):
+            r = httpx.post(f"{url}/deployments/{name}/predict", json=world.rows[0])
+            assert check_answer(world, world.rows[0], r) == version
+            assert r.headers["relay-deployment"] == name
+        listed = httpx.get(f"{url}/deployments").json()["deployments"]
+        assert {d["deployment"]: d["arms"][0]["version"] for d in listed} == {
+            "bc-api": 1,
+            "bc-two": 2,
+        }
+        assert stop(proc) == 0
