@@ -269,3 +269,48 @@ def test_refusing_a_skops_file_does_not_even_import_the_types_module(tmp_path: P
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "refused False"
     assert not (tmp_path / "marker").exists()
+
+
+def _counting_predict(loaded: Any) -> list[int]:
+    """Count the calls to the loaded estimator's own predict."""
+    calls = [0]
+    original = loaded.model.predict
+
+    def predict(X: Any) -> Any:
+        calls[0] += 1
+        return original(X)
+
+    loaded.model.predict = predict
+    return calls
+
+
+def test_predict_with_proba_takes_the_label_from_the_probabilities_once_checked(
+    iris: Data,
+) -> None:
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    X, y = iris
+    model = make_pipeline(StandardScaler(), LogisticRegression(max_iter=500)).fit(X, y)
+    loaded = _load(dump_model(model, input_example=X.head(5)))
+    calls = _counting_predict(loaded)
+    for part in (X.iloc[:50], X.iloc[50:], X):
+        labels, proba = loaded.predict_with_proba(part)
+        np.testing.assert_array_equal(labels, model.predict(part))  # always predict's answer
+        assert labels.dtype == model.predict(part).dtype
+        np.testing.assert_allclose(proba, model.predict_proba(part))
+    assert calls[0] == 1  # predict ran once, to check the arg-max on every row of a call
+
+
+def test_predict_with_proba_asks_predict_of_other_classifiers(cancer: Data) -> None:
+    from sklearn.linear_model import SGDClassifier
+
+    X, y = cancer
+    model = SGDClassifier(loss="log_loss", random_state=0).fit(X.iloc[:200], y.iloc[:200])
+    loaded = _load(dump_model(model, input_example=X.head(5)))
+    calls = _counting_predict(loaded)
+    for _ in range(2):
+        labels, _proba = loaded.predict_with_proba(X.iloc[:100])
+        np.testing.assert_array_equal(labels, model.predict(X.iloc[:100]))
+    assert calls[0] == 2  # not a final estimator Relay knows predicts its most probable class

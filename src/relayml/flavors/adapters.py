@@ -48,6 +48,43 @@ def detect_flavor(model: Any) -> Flavor | None:
     return None
 
 
+# Final estimators whose predict is the class with the highest predict_proba.
+ARGMAX_CLASSIFIERS = frozenset(
+    {
+        "LogisticRegression",
+        "LogisticRegressionCV",
+        "DecisionTreeClassifier",
+        "ExtraTreeClassifier",
+        "RandomForestClassifier",
+        "ExtraTreesClassifier",
+        "GradientBoostingClassifier",
+        "HistGradientBoostingClassifier",
+        "KNeighborsClassifier",
+        "GaussianNB",
+        "MultinomialNB",
+        "BernoulliNB",
+        "ComplementNB",
+        "CategoricalNB",
+        "MLPClassifier",
+        "LinearDiscriminantAnalysis",
+        "QuadraticDiscriminantAnalysis",
+        "XGBClassifier",
+        "LGBMClassifier",
+    }
+)
+
+
+def final_estimator(model: Any) -> Any:
+    """The estimator at the end of a pipeline (or a search's best one)."""
+    while True:
+        if hasattr(model, "steps") and isinstance(model.steps, list) and model.steps:
+            model = model.steps[-1][1]
+        elif hasattr(model, "best_estimator_"):
+            model = model.best_estimator_
+        else:
+            return model
+
+
 def run_user_code(what: str, fn: Callable[[Any], Any], arg: Any) -> Any:
     """``fn(arg)``; anything it raises becomes UserCodeError with the model's traceback."""
     try:

@@ -28,10 +28,12 @@ from relayml.errors import IntegrityError, InvalidInput, Unprocessable
 from relayml.flavors import boosters, trust
 from relayml.flavors import environment as env
 from relayml.flavors.adapters import (
+    ARGMAX_CLASSIFIERS,
     EstimatorPredictor,
     OnnxPredictor,
     Predictor,
     detect_flavor,
+    final_estimator,
 )
 from relayml.flavors.signature import as_frame, enforce, infer_signature
 
@@ -180,6 +182,10 @@ class LoadedModel:
         self.signature = signature
         self.environment_warnings = environment_warnings
         """Differences from the environment the model was saved in (``environment.compare``)."""
+        # predict_with_proba's shortcut: None until a first call has compared the two
+        self._argmax: bool | None = None
+        self._classes: Any = _argmax_classes(predictor)
+        self._label_dtype: Any = None
 
     @property
     def model(self) -> Any:
@@ -231,14 +237,42 @@ class LoadedModel:
         self, data: Any
     ) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any] | None]:
         """``(predict(data), predict_proba(data))``, the input checked once; the probabilities
-        are None for a model that has none. Each is the model's own answer (a calibrated
-        classifier's label need not be its most probable class)."""
+        are None for a model that has none. The labels are always what ``predict`` gives: for a
+        classifier whose final estimator predicts exactly its most probable class (logistic
+        regression, trees, ... ``ARGMAX_CLASSIFIERS``) they are taken from the probabilities,
+        one model call instead of two, once a first call has shown both agree on every row
+        (a calibrated classifier's label need not be its most probable class)."""
+        import numpy as np
+
         frame = self._frame(data)
-        proba = self._predictor.predict_proba(frame) if self.has_proba else None
-        return self._predictor.predict(frame), proba
+        if not self.has_proba:
+            return self._predictor.predict(frame), None
+        proba = self._predictor.predict_proba(frame)
+        if self._argmax is False or self._classes is None:
+            return self._predictor.predict(frame), proba
+        labels = self._classes[np.asarray(proba).argmax(axis=1)]
+        if self._argmax is None:  # the first call: check, on every row of it
+            given = self._predictor.predict(frame)
+            self._argmax = bool(given.shape == labels.shape and np.array_equal(given, labels))
+            self._label_dtype = given.dtype
+            return given, proba
+        return labels.astype(self._label_dtype, copy=False), proba
 
     def __repr__(self) -> str:
         return f"LoadedModel(flavor={self.flavor.value!r}, digest={self.digest[:12]}...)"
+
+
+def _argmax_classes(predictor: Predictor) -> Any:
+    """The classes, as an array, of an estimator whose predict is the arg-max of its
+    predict_proba over them (None for any other model)."""
+    import numpy as np
+
+    model = getattr(predictor, "model", None)
+    if not isinstance(predictor, EstimatorPredictor) or predictor.classes is None:
+        return None
+    if type(final_estimator(model)).__name__ not in ARGMAX_CLASSIFIERS:
+        return None
+    return np.asarray(getattr(model, "classes_", predictor.classes))
 
 
 def _read(source: bytes | str | Path) -> bytes:

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 from relayml.domain.deployments import ServedArm
 from relayml.domain.models import ColumnType, Signature
 from relayml.errors import IntegrityError, Unprocessable, UserCodeError
+from relayml.flavors.adapters import ARGMAX_CLASSIFIERS, final_estimator
 from relayml.serving.inputs import Parsed, Schema, bad
 
 if TYPE_CHECKING:
@@ -33,31 +34,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("relayml.serving")
 
-# Final estimators whose predict is the class with the highest predict_proba.
-ARGMAX_CLASSIFIERS = frozenset(
-    {
-        "LogisticRegression",
-        "LogisticRegressionCV",
-        "DecisionTreeClassifier",
-        "ExtraTreeClassifier",
-        "RandomForestClassifier",
-        "ExtraTreesClassifier",
-        "GradientBoostingClassifier",
-        "HistGradientBoostingClassifier",
-        "KNeighborsClassifier",
-        "GaussianNB",
-        "MultinomialNB",
-        "BernoulliNB",
-        "ComplementNB",
-        "CategoricalNB",
-        "MLPClassifier",
-        "LinearDiscriminantAnalysis",
-        "QuadraticDiscriminantAnalysis",
-        "XGBClassifier",
-        "LGBMClassifier",
-    }
-)
-
 
 @dataclass(frozen=True)
 class Answer:
@@ -66,16 +42,6 @@ class Answer:
 
     predictions: list[Any]
     probabilities: np.ndarray[Any, Any] | None  # rows x classes
-
-
-def _final_estimator(model: Any) -> Any:
-    while True:
-        if hasattr(model, "steps") and isinstance(model.steps, list) and model.steps:
-            model = model.steps[-1][1]
-        elif hasattr(model, "best_estimator_"):
-            model = model.best_estimator_
-        else:
-            return model
 
 
 class Runner:
@@ -103,7 +69,7 @@ class Runner:
         classes = model.classes
         self.classes: list[Any] | None = None if classes is None else _plain(list(classes))
         self.proba = bool(model.has_proba and classes is not None)
-        final = type(_final_estimator(model.model)).__name__
+        final = type(final_estimator(model.model)).__name__
         self.label_from_proba = self.proba and final in ARGMAX_CLASSIFIERS
         nullable = any(c.nullable for c in self.signature.inputs)
         # the array path: an estimator (not a booster's own format, not ONNX) taking numbers
