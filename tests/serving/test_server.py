@@ -336,6 +336,7 @@ def test_feedback_needs_a_token_and_joins_by_prediction_id(world: World, server:
                     headers={"Authorization": f"Bearer {world.stakeholder_token}"})  # fmt: skip
     assert ok.status_code == 201, ok.text
     assert ok.json()["who"] == "sam" and ok.json()["prediction_id"] == pid
+    assert len(ok.headers["x-request-id"]) == 32
     (fb,) = world.backend.deployments.list_feedback(P, "bc-api", prediction_ids=[pid])
     assert fb.label == 1 and fb.who == "sam"
 

@@ -641,6 +641,24 @@ class ModelServer:
     # --- feedback ---------------------------------------------------------------------------
 
     async def _feedback(self, request: Request) -> Response:
+        start = time.perf_counter()
+        rid = request_id(request.headers.get("x-request-id", "").encode("latin-1") or None)
+        response = await self._feedback_answer(request)
+        response.headers["x-request-id"] = rid
+        self.access.write(
+            {
+                "ts": time.time(),
+                "request_id": rid,
+                "method": "POST",
+                "path": request.url.path,
+                "status": response.status_code,
+                "ms": round((time.perf_counter() - start) * 1000.0, 3),
+                "event": "feedback",
+            }
+        )
+        return response
+
+    async def _feedback_answer(self, request: Request) -> Response:
         try:
             token = _bearer(request.headers.get("authorization"))
             chunks, size = [], 0
