@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -28,6 +29,7 @@ from relayml.demo.governance import PROJECT, STAKEHOLDER, user_token
 from relayml.demo.registry import MODEL, model_of_run, split
 from relayml.demo.server import ModelServer, model_server
 from relayml.errors import Conflict, RelayError
+from relayml.sdk.session import Session
 
 DEPLOYMENT = "tumour-api"
 ML_ENGINEER = "mia"
@@ -50,7 +52,7 @@ METRICS = (
 class Served:
     """What the serving chapters did, for the closing panel."""
 
-    primary: str = ""
+    primary: str = ""  # the approved version it served, MODEL@N
     canary: str = ""
     requests: int = 0
     arms: dict[str, int] = field(default_factory=dict)
@@ -399,7 +401,7 @@ class ServingStory:
             "request; until one is approved, the trial ends."
         )
 
-    def _as(self, user: str) -> Any:
+    def _as(self, user: str) -> Session:
         return relay.init(project=PROJECT, server=self.server, token=self.tokens[user])
 
     def _server(self) -> ModelServer:
@@ -408,7 +410,9 @@ class ServingStory:
         return self.live
 
 
-def _wait_for_arms(live: ModelServer, done: Any, timeout: float = 60.0) -> float:
+def _wait_for_arms(
+    live: ModelServer, done: Callable[[dict[str, int]], bool], timeout: float = 60.0
+) -> float:
     """Poll GET /deployments/NAME until the arms it serves (arm -> version) satisfy `done`;
     return how long it took."""
     started = time.monotonic()
