@@ -46,6 +46,18 @@ class World:
         assert reply.status_code == 200, reply.text
         return reply.headers["relay-model-version"]
 
+    def follows(self, version: str, within: float = 30) -> None:
+        """Wait for the server to answer from `version` (a version that refuses these rows
+        may answer until it has followed the deployment)."""
+        deadline = time.monotonic() + within
+        while True:
+            reply = httpx.post(f"{self.url}/deployments/staging/predict",
+                               json={"records": self.rows})  # fmt: skip
+            if reply.headers.get("relay-model-version") == version and reply.status_code == 200:
+                return
+            assert time.monotonic() < deadline, (reply.status_code, reply.text)
+            time.sleep(0.2)
+
 
 def _register(backend: Backend, home: Path, X: pd.DataFrame, y: pd.Series, c: float) -> str:
     path = home.parent / f"m{c}.skops"
@@ -136,11 +148,17 @@ def test_a_version_failing_the_smoke_request_is_rolled_back(world: World, tmp_pa
     assert failed.code == 1, failed.err
     assert "check failed: smoke request answered 422" in failed.err and "x3" in failed.err
     assert world.backend.deployments.get(P, "staging").target == f"churn@{before}"
-    deadline = time.monotonic() + 30
-    while world.answered_by() != before:  # the server follows the rollback
-        assert time.monotonic() < deadline
-        time.sleep(0.2)
+    world.follows(before)  # the server follows the rollback
     ok = world.cli("deployments", "smoke", "staging", "--url", world.url, "--smoke", str(records))
     assert ok.code == 0, ok.err
     bad_flags = world.cli("deployments", "set-target", "staging", "churn@2", "--wait")
     assert bad_flags.code == 2 and "--wait needs --url" in bad_flags.err
+
+
+def test_deploy_wait_on_a_server_that_does_not_serve_the_new_deployment(world: World) -> None:
+    made = world.cli("deploy", "churn@2", "--name", "fresh", "--wait", "--url", world.url,
+                     "--timeout", "2")  # fmt: skip
+    assert made.code == 1, made.err
+    assert "answered 404 to GET /deployments/fresh" in made.err
+    assert "rolled" not in made.err  # a new deployment has nothing to roll back to
+    assert world.backend.deployments.get(P, "fresh").target == "churn@2"  # the record stays
