@@ -20,7 +20,7 @@ def services(tmp_path: Path) -> Iterator[Services]:
     svc.close()
 
 
-def test_resolve_is_four_statements_whatever_the_arms(services: Services, tmp_path: Path) -> None:
+def test_resolve_is_five_statements_whatever_the_arms(services: Services, tmp_path: Path) -> None:
     import numpy as np
     from sklearn.linear_model import LogisticRegression
 
@@ -46,8 +46,9 @@ def test_resolve_is_four_statements_whatever_the_arms(services: Services, tmp_pa
     sql = count.during(
         lambda: seen.append(services.deployments.resolve(admin, "churn", "churn-api"))
     )
-    # the project, the caller's grants, the deployment with its model, the arms' versions
-    assert len(_queries(sql)) == 4, sql
+    # the project, the caller's grants, the role documents in force (custom roles), the
+    # deployment with its model, the arms' versions
+    assert len(_queries(sql)) == 5, sql
     (res,) = seen
     assert [(a.role, a.version) for a in res.arms] == [  # type: ignore[attr-defined]
         (ArmRole.PRIMARY, 1),

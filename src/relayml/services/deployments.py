@@ -159,8 +159,9 @@ class DeploymentsService(PredictionDataMixin):
 
     def resolve(self, who: Principal, project: str, name: str) -> Resolution:
         """What a server serves now: each arm's exact version and digest (aliases resolved),
-        with its share of live traffic. One read transaction of four statements (the
-        project, the caller's grants, the deployment, the arms' versions): servers poll it.
+        with its share of live traffic. One read transaction of five statements (the
+        project, the caller's grants, the role documents in force, the deployment, the arms'
+        versions): servers poll it.
         An archived deployment has no arms; an arm whose alias points nowhere is left out."""
         name = check_deployment_name(name)
         with self.read() as tx:
