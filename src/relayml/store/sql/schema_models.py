@@ -1,0 +1,257 @@
+"""The tables of the later lifecycle areas: the model registry, request ids, deployments and role
+documents. `schema` re-exports them, so the store reads every table as `schema.<name>`."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+from relayml.store.sql.metadata import TS, metadata
+
+# --- the model registry (migration 0013) ---------------------------------------------------
+
+models = Table(
+    "models",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("project", String(128), ForeignKey("projects.name"), nullable=False),
+    Column("name", String(128), nullable=False),
+    Column("description", Text, nullable=False, default=""),
+    Column("created_at", TS, nullable=False),
+    Column("created_by", String(128), nullable=False),
+    UniqueConstraint("project", "name"),
+)
+
+# One immutable artifact per row (status and tags aside); `digest` is the artifact's sha256.
+model_versions = Table(
+    "model_versions",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("model_id", Integer, ForeignKey("models.id"), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("digest", String(64), nullable=False, index=True),
+    Column("size", BigInteger, nullable=False),
+    Column("flavor", String(16), nullable=False),
+    Column("signature", JSON, nullable=True),
+    Column("environment", JSON, nullable=False),
+    Column("run_id", String(32), nullable=True, index=True),
+    Column("unsafe_pickle", Boolean, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("description", Text, nullable=False, default=""),
+    Column("tags", JSON, nullable=False),
+    Column("created_at", TS, nullable=False),
+    Column("created_by", String(128), nullable=False),
+    UniqueConstraint("model_id", "version"),
+)
+
+# At most one holder per alias, by the primary key: two approvals racing for one alias cannot
+# leave two versions behind it.
+model_aliases = Table(
+    "model_aliases",
+    metadata,
+    Column("model_id", Integer, ForeignKey("models.id"), primary_key=True),
+    Column("alias", String(64), primary_key=True),
+    Column("version_id", Integer, ForeignKey("model_versions.id"), nullable=False, index=True),
+    Column("set_at", TS, nullable=False),
+    Column("set_by", String(128), nullable=False),
+)
+
+alias_moves = Table(
+    "alias_moves",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("model_id", Integer, ForeignKey("models.id"), nullable=False, index=True),
+    Column("alias", String(64), nullable=False),
+    Column("from_version", Integer, nullable=True),
+    Column("to_version", Integer, nullable=True),
+    Column("moved_by", String(128), nullable=False),
+    Column("moved_at", TS, nullable=False),
+    Column("reason", Text, nullable=False, default=""),
+    Column("request_id", String(32), nullable=True),
+)
+
+model_cards = Table(
+    "model_cards",
+    metadata,
+    Column("model_id", Integer, ForeignKey("models.id"), primary_key=True),
+    Column("revision", Integer, primary_key=True),
+    Column("fields", JSON, nullable=False),
+    Column("updated_by", String(128), nullable=False),
+    Column("updated_at", TS, nullable=False),
+)
+
+policies = Table(
+    "policies",
+    metadata,
+    Column("project", String(128), ForeignKey("projects.name"), primary_key=True),
+    Column("version", Integer, primary_key=True),
+    Column("text", Text, nullable=False),
+    Column("created_by", String(128), nullable=False),
+    Column("created_at", TS, nullable=False),
+)
+
+requirements = Table(
+    "requirements",
+    metadata,
+    Column("model_id", Integer, ForeignKey("models.id"), primary_key=True),
+    Column("metric", String(128), primary_key=True),
+    Column("min_value", Float, nullable=True),
+    Column("max_value", Float, nullable=True),
+    Column("set_by", String(128), nullable=False),
+    Column("set_at", TS, nullable=False),
+)
+
+promotion_requests = Table(
+    "promotion_requests",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("project", String(128), ForeignKey("projects.name"), nullable=False),
+    Column("model_id", Integer, ForeignKey("models.id"), nullable=False),
+    Column("version_id", Integer, ForeignKey("model_versions.id"), nullable=False),
+    Column("alias", String(64), nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("requester", String(128), nullable=False),
+    Column("note", Text, nullable=False, default=""),
+    Column("created_at", TS, nullable=False),
+    Column("holder_version", Integer, nullable=True),
+    Column("policy_version", Integer, nullable=False),
+    Column("evidence", JSON, nullable=False),
+    Column("decided_by", String(128), nullable=True),
+    Column("decided_at", TS, nullable=True),
+    Column("override_reason", Text, nullable=True),
+    Index("ix_promotion_requests_project_state", "project", "state"),
+)
+
+request_reviews = Table(
+    "request_reviews",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column(
+        "request_id", String(32), ForeignKey("promotion_requests.id"), nullable=False, index=True
+    ),
+    Column("user", String(128), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("text", Text, nullable=False, default=""),
+    Column("roles", JSON, nullable=False),
+    Column("at", TS, nullable=False),
+)
+
+
+# --- request ids (migration 0014) -----------------------------------------------------------
+# A non-idempotent request sent with an Idempotency-Key is recorded here with its answer, so a
+# client that lost the answer (a dropped connection) can send it again and get the same answer
+# instead of doing the work twice. `status` is NULL while the first attempt is still running.
+idempotency_keys = Table(
+    "idempotency_keys",
+    metadata,
+    Column("user", String(128), primary_key=True),
+    Column("key", String(128), primary_key=True),
+    Column("method", String(8), nullable=False),
+    Column("path", Text, nullable=False),
+    Column("status", Integer, nullable=True),
+    Column("body", LargeBinary, nullable=True),
+    Column("content_type", String(128), nullable=True),
+    Column("created_at", TS, nullable=False, index=True),
+)
+
+
+# --- deployments (migration 0018) -----------------------------------------------------------
+# A deployment serves one model: its target follows an alias or pins a version, its traffic
+# rules name a canary and a shadow of the same model. `revision` counts changes; each change
+# updates the row only at the revision it read (a racing change is a Conflict) and keeps a
+# row in deployment_changes.
+deployments = Table(
+    "deployments",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("project", String(128), ForeignKey("projects.name"), nullable=False),
+    Column("name", String(128), nullable=False),
+    Column("model_id", Integer, ForeignKey("models.id"), nullable=False, index=True),
+    Column("target", String(256), nullable=False),
+    Column("canary", String(256), nullable=True),
+    Column("canary_percent", Float, nullable=False),
+    Column("sticky_key", String(128), nullable=True),
+    Column("shadow", String(256), nullable=True),
+    Column("unsafe_pickle", Boolean, nullable=False),
+    Column("revision", Integer, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("created_by", String(128), nullable=False),
+    Column("created_at", TS, nullable=False),
+    Column("updated_by", String(128), nullable=False),
+    Column("updated_at", TS, nullable=False),
+    UniqueConstraint("project", "name"),
+)
+
+deployment_changes = Table(
+    "deployment_changes",
+    metadata,
+    Column("deployment_id", String(32), ForeignKey("deployments.id"), primary_key=True),
+    Column("revision", Integer, primary_key=True),
+    Column("action", String(32), nullable=False),
+    Column("who", String(128), nullable=False),
+    Column("at", TS, nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("state_before", JSON, nullable=True),
+    Column("state_after", JSON, nullable=False),
+)
+
+# One row per Parquet file of a deployment's prediction log; `digest` names its blob.
+log_segments = Table(
+    "log_segments",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("deployment_id", String(32), ForeignKey("deployments.id"), nullable=False),
+    Column("uri", String(1024), nullable=False),
+    Column("digest", String(64), nullable=False, index=True),
+    Column("records", BigInteger, nullable=False),
+    Column("first_at", TS, nullable=False),
+    Column("last_at", TS, nullable=False),
+    Column("server_id", String(128), nullable=False),
+    Column("registered_by", String(128), nullable=False),
+    Column("registered_at", TS, nullable=False),
+    UniqueConstraint("deployment_id", "uri"),
+    Index("ix_log_segments_deployment_last_at", "deployment_id", "last_at"),
+)
+
+# Feedback on one prediction: one row per (deployment, prediction id), so a join is exact.
+# `label` is a JSON scalar (NULL: none given).
+feedback = Table(
+    "feedback",
+    metadata,
+    Column("deployment_id", String(32), ForeignKey("deployments.id"), primary_key=True),
+    Column("prediction_id", String(128), primary_key=True),
+    Column("label", JSON(none_as_null=True), nullable=True),
+    Column("outcome", Float, nullable=True),
+    Column("comment", Text, nullable=True),
+    Column("who", String(128), nullable=False),
+    Column("at", TS, nullable=False),
+    Index("ix_feedback_deployment_at", "deployment_id", "at"),
+)
+
+
+# --- role documents (migration 0020) --------------------------------------------------------
+# Every version of the installation's roles document (scope '*') and of each project's, kept as
+# written and never edited; the newest version of a scope is the one in force.
+role_documents = Table(
+    "role_documents",
+    metadata,
+    Column("scope", String(128), primary_key=True),
+    Column("version", Integer, primary_key=True),
+    Column("text", Text, nullable=False),
+    Column("digest", String(64), nullable=False),
+    Column("created_by", String(128), nullable=False),
+    Column("created_at", TS, nullable=False),
+)
