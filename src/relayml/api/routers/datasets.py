@@ -200,72 +200,41 @@ def lineage(
     )
 
 
-@router.post(
-    "/projects/{project}/datasets/{name}/versions/{version}/release",
-    response_model=DatasetVersionOut,
-    summary="Release a quarantined version, with the reason (audited)",
-)
-def release(
-    project: str,
-    name: str,
-    version: str,
-    body: DatasetRelease,
-    services: ServicesDep,
-    who: PrincipalDep,
-) -> Response:
-    found = services.datasets.release(who, project, _ref(name, version), body.reason)
-    return json(DatasetVersionOut.from_domain(found))
+_STATUS_CHANGES = {
+    "release": "Release a quarantined version, with the reason (audited)",
+    "quarantine": "Refuse a version to readers again (undo a release), with the reason (audited)",
+    "deprecate": "Deprecate a version: readable with a warning, new uses refused (audited)",
+    "undeprecate": "Withdraw a version's deprecation, with the reason (audited)",
+}
 
 
-@router.post(
-    "/projects/{project}/datasets/{name}/versions/{version}/quarantine",
-    response_model=DatasetVersionOut,
-    summary="Refuse a version to readers again (undo a release), with the reason (audited)",
-)
-def quarantine(
-    project: str,
-    name: str,
-    version: str,
-    body: DatasetRelease,
-    services: ServicesDep,
-    who: PrincipalDep,
-) -> Response:
-    found = services.datasets.quarantine(who, project, _ref(name, version), body.reason)
-    return json(DatasetVersionOut.from_domain(found))
+def _status_change(verb: str) -> Any:
+    """The route of one change of a version's status: `services.datasets.<verb>` with a
+    reason; the four share their path, body and answer, so they are made here, not copied."""
+
+    def change(
+        project: str,
+        name: str,
+        version: str,
+        body: DatasetRelease,
+        services: ServicesDep,
+        who: PrincipalDep,
+    ) -> Response:
+        act = getattr(services.datasets, verb)
+        return json(
+            DatasetVersionOut.from_domain(act(who, project, _ref(name, version), body.reason))
+        )
+
+    change.__name__ = verb
+    return change
 
 
-@router.post(
-    "/projects/{project}/datasets/{name}/versions/{version}/deprecate",
-    response_model=DatasetVersionOut,
-    summary="Deprecate a version: readable with a warning, new uses refused (audited)",
-)
-def deprecate(
-    project: str,
-    name: str,
-    version: str,
-    body: DatasetRelease,
-    services: ServicesDep,
-    who: PrincipalDep,
-) -> Response:
-    found = services.datasets.deprecate(who, project, _ref(name, version), body.reason)
-    return json(DatasetVersionOut.from_domain(found))
-
-
-@router.post(
-    "/projects/{project}/datasets/{name}/versions/{version}/undeprecate",
-    response_model=DatasetVersionOut,
-    summary="Withdraw a version's deprecation, with the reason (audited)",
-)
-def undeprecate(
-    project: str,
-    name: str,
-    version: str,
-    body: DatasetRelease,
-    services: ServicesDep,
-    who: PrincipalDep,
-) -> Response:
-    found = services.datasets.undeprecate(who, project, _ref(name, version), body.reason)
-    return json(DatasetVersionOut.from_domain(found))
+for _verb, _summary in _STATUS_CHANGES.items():
+    router.post(
+        f"/projects/{{project}}/datasets/{{name}}/versions/{{version}}/{_verb}",
+        response_model=DatasetVersionOut,
+        summary=_summary,
+    )(_status_change(_verb))
 
 
 @router.post(
