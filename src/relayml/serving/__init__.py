@@ -11,5 +11,7 @@ Modules: `options` (settings and defaults), `inputs` (request bodies checked aga
 signature), `arms` (a loaded model version and its predict call), `batcher` (adaptive
 micro-batching), `plans` (what a deployment serves now, swapped whole), `follower` (polling
 the registry and loading new versions), `shadow`, `predlog` (the prediction log), `metrics`,
-`access` (ids and access logs), `app` (routes), `server` (uvicorn, workers, signals).
+`access` (ids and access logs), `predict` (the prediction handlers, plain ASGI), `routes`
+(health, readiness, metrics, v2 metadata, feedback), `app` (the ASGI application holding them
+together, and its life), `server` (uvicorn, workers, signals).
 """
