@@ -312,6 +312,9 @@ def test_canary_split_is_within_binomial_tolerance_and_sticky(world: World, serv
 
 def test_metrics_parse_and_count_what_was_served(world: World, server: str) -> None:
     httpx.post(f"{server}/predict", json=world.rows[0])
+    first = next(iter(world.rows[0]))  # a wrong type of its own: no other test's request counted
+    wrong = httpx.post(f"{server}/predict", json={**world.rows[0], first: "big"})
+    assert wrong.status_code == 422
     text = httpx.get(f"{server}/metrics").text
     families = {f.name: f for f in text_string_to_metric_families(text)}
     requests = families["relay_serving_requests"].samples
