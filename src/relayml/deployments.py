@@ -26,6 +26,7 @@ from relayml.sdk.deployments import (
     set_target,
     set_traffic,
     submit_feedback,
+    submit_feedback_batch,
 )
 from relayml.sdk.deployments import list_deployments as list
 
@@ -45,4 +46,5 @@ __all__ = [
     "set_target",
     "set_traffic",
     "submit_feedback",
+    "submit_feedback_batch",
 ]

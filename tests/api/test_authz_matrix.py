@@ -511,6 +511,13 @@ ROUTES: dict[tuple[str, str], Route] = {
     ("GET", "/api/v1/projects/{project}/deployments/{name}/feedback"): Route(
         (A.FEEDBACK_READ,), get(DEP + "/feedback")
     ),
+    ("POST", "/api/v1/projects/{project}/deployments/{name}/feedback/batch"): Route(
+        (A.FEEDBACK_SUBMIT,),
+        lambda w, c, _: c.post(
+            _v(w, DEP + "/feedback/batch"),
+            json={"items": [{"prediction_id": f"p-{w.counter()}", "label": 1}]},
+        ),
+    ),
     ("POST", "/api/v1/projects/{project}/deployments/{name}/feedback/search"): Route(
         (A.FEEDBACK_READ,), post(DEP + "/feedback/search", {"prediction_ids": ["p-1"]})
     ),

@@ -120,3 +120,43 @@ def test_roles_feedback_and_segments(registered: Relay) -> None:
     assert [(f["prediction_id"], f["label"]) for f in listed.json()] == [("pred-2", "1")]
     segments = relay("deployments", "segments", "churn-api")
     assert segments.code == 0 and "0 segments, 0 records" in segments.out
+
+
+def test_feedback_import_sends_a_csv_in_batches(registered: Relay, tmp_path: Path) -> None:
+    relay = registered
+    assert relay("deploy", "churn@stable", "--name", "churn-api").code == 0
+    labels = tmp_path / "labels.csv"
+    rows = [f"p-{i},{i % 2},,{'by phone' if i == 3 else ''}" for i in range(2500)]
+    labels.write_text("prediction_id,label,outcome,comment\n" + "\n".join(rows) + "\n")
+    sent = relay("deployments", "feedback-import", "churn-api", str(labels), "--batch", "1000")
+    assert sent.code == 0, sent.err
+    assert "2500 predictions of churn-api recorded in 3 batches (2500 new, 0 replaced)" in sent.out
+    listed = relay("deployments", "feedback-ls", "churn-api", "--id", "p-3", "--json").json()
+    assert [(f["label"], f["comment"]) for f in listed] == [(1, "by phone")]
+    # the second batch meets a labelled prediction: the first is kept, the second and third not
+    again = tmp_path / "again.csv"
+    again.write_text(
+        "prediction_id,outcome\n"
+        + "".join(f"q-{i},1.5\n" for i in range(3))
+        + "p-7,2.5\n"
+        + "q-9,3\n"
+    )
+    refused = relay("deployments", "feedback-import", "churn-api", str(again), "--batch", "3")
+    assert refused.code == 6, refused.err
+    line = one_error_line(refused)
+    assert "batch 2 of 2 (rows 5 to 6)" in line and "the 3 predictions" in line and "p-7" in line
+    kept = relay("deployments", "feedback-ls", "churn-api", "--id", "q-0", "--id", "q-9", "--json")
+    assert [f["prediction_id"] for f in kept.json()] == ["q-0"]
+    replaced = relay(
+        "deployments", "feedback-import", "churn-api", str(again), "--replace", "--json"
+    )  # fmt: skip
+    assert [(b["added"], b["replaced"]) for b in replaced.json()] == [(1, 4)]
+    for content, message in (
+        ("prediction_id,score\np-1,3\n", "needs prediction_id and label"),
+        ("prediction_id,outcome\np-1,high\n", "line 2: outcome 'high' is not a number"),
+        ("prediction_id,label\n", "no rows under its header"),
+    ):
+        bad = tmp_path / "bad.csv"
+        bad.write_text(content)
+        failed = relay("deployments", "feedback-import", "churn-api", str(bad))
+        assert failed.code == 2 and message in one_error_line(failed), failed.err

@@ -22,6 +22,8 @@ from relayml.domain.deployments import (
     Deployment,
     DeploymentChange,
     Feedback,
+    FeedbackBatch,
+    FeedbackItem,
     FeedbackLabel,
     LogSegment,
     Resolution,
@@ -433,6 +435,14 @@ class DeploymentsApi(Protocol):
         comment: str | None = None,
         replace: bool = False,
     ) -> Feedback: ...
+    def submit_feedback_batch(
+        self,
+        project: str,
+        name: str,
+        items: list[FeedbackItem],
+        *,
+        replace: bool = False,
+    ) -> FeedbackBatch: ...
     def list_feedback(
         self,
         project: str,

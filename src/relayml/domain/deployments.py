@@ -198,6 +198,28 @@ class Feedback:
     at: datetime
 
 
+@dataclass(frozen=True)
+class FeedbackItem:
+    """One prediction's feedback in a batch (labels that arrive late come in thousands)."""
+
+    prediction_id: str
+    label: FeedbackLabel = None
+    outcome: float | None = None
+    comment: str | None = None
+
+
+@dataclass(frozen=True)
+class FeedbackBatch:
+    """What a batch of feedback did: how many predictions got their first feedback, how many
+    had theirs replaced, and the sha256 of the batch as recorded (the audit event carries it)."""
+
+    deployment: str
+    project: str
+    added: int
+    replaced: int
+    sha256: str
+
+
 # --- checks -----------------------------------------------------------------------------------
 
 
@@ -380,6 +402,35 @@ def check_feedback(
         )
     com = None if comment is None else check_text("comment", comment, MAX_COMMENT)
     return lab, out, com
+
+
+def check_feedback_items(items: object) -> list[FeedbackItem]:
+    """A batch of feedback: 1 to MAX_FEEDBACK_IDS items, each valid, no prediction twice."""
+    if isinstance(items, str | bytes) or not isinstance(items, list | tuple):
+        raise InvalidInput("feedback items must be a list of FeedbackItem")
+    if not 1 <= len(items) <= MAX_FEEDBACK_IDS:
+        raise InvalidInput(
+            f"a feedback batch holds 1 to {MAX_FEEDBACK_IDS} items, not {len(items)}: "
+            "send larger sets in batches"
+        )
+    out: list[FeedbackItem] = []
+    seen: set[str] = set()
+    for n, item in enumerate(items):
+        if not isinstance(item, FeedbackItem):
+            raise InvalidInput(f"feedback item {n} is a {type(item).__name__}, not a FeedbackItem")
+        pid = check_prediction_id(item.prediction_id)
+        if pid in seen:
+            raise InvalidInput(
+                f"prediction {pid} appears twice in the batch (item {n}); send one feedback "
+                "per prediction"
+            )
+        seen.add(pid)
+        try:
+            lab, outc, com = check_feedback(item.label, item.outcome, item.comment)
+        except InvalidInput as e:
+            raise InvalidInput(f"feedback item {n} ({pid}): {e}") from None
+        out.append(FeedbackItem(pid, lab, outc, com))
+    return out
 
 
 def check_prediction_ids(ids: object) -> list[str] | None:

@@ -8,24 +8,30 @@ see what they serve, and send feedback on predictions.
     relay.deployments.promote_canary("churn-api")      # once churn@production holds 4
     relay.deployments.rollback("churn-api")            # back to the version served before
     relay.deployments.submit_feedback("churn-api", prediction_id, label="churned")
+    relay.deployments.submit_feedback_batch("churn-api", labels.to_dict("records"))
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from relayml.client.base import Backend
 from relayml.domain.deployments import (
     Deployment,
     DeploymentChange,
     Feedback,
+    FeedbackBatch,
+    FeedbackItem,
     FeedbackLabel,
     LogSegment,
     Resolution,
     TrafficRules,
 )
+from relayml.errors import InvalidInput
 from relayml.sdk import session as _session
 
 
@@ -197,6 +203,49 @@ def submit_feedback(
     return backend.deployments.submit_feedback(
         proj, name, prediction_id, label=label, outcome=outcome, comment=comment, replace=replace
     )
+
+
+def submit_feedback_batch(
+    name: str,
+    items: Iterable[FeedbackItem | Mapping[str, Any]],
+    *,
+    replace: bool = False,
+    project: str | None = None,
+) -> FeedbackBatch:
+    """Feedback on many predictions in one call (at most 10,000), all or nothing: each item a
+    ``FeedbackItem`` or a mapping with ``prediction_id`` and ``label`` and/or ``outcome`` (and
+    ``comment``), e.g. ``frame.to_dict("records")``. Predictions that already have feedback
+    make it a Conflict unless ``replace=True``."""
+    batch: list[FeedbackItem] = []
+    for n, item in enumerate(items):
+        if isinstance(item, Mapping):
+            unknown = set(item) - {"prediction_id", "label", "outcome", "comment"}
+            if unknown or "prediction_id" not in item:
+                raise InvalidInput(
+                    f"feedback item {n} needs prediction_id and label and/or outcome (and "
+                    f"comment); it has {sorted(map(str, item))}"
+                )
+            item = FeedbackItem(
+                item["prediction_id"],
+                _scalar(item.get("label")),
+                _scalar(item.get("outcome")),
+                item.get("comment"),
+            )
+        batch.append(item)  # any other type: the service refuses it by name
+    backend, proj = _backend(project)
+    return backend.deployments.submit_feedback_batch(proj, name, batch, replace=replace)
+
+
+def _scalar(value: Any) -> Any:
+    """NumPy scalars (what a DataFrame's records hold) as Python ones; a missing value as None."""
+    if value is None:
+        return None
+    item = getattr(value, "item", None)
+    if callable(item):
+        value = item()
+    if isinstance(value, float) and value != value:
+        return None
+    return value
 
 
 def list_feedback(

@@ -4,6 +4,8 @@ predictions (one per prediction id, so a join with the log is exact)."""
 
 from __future__ import annotations
 
+import hashlib
+import json
 import uuid
 from collections.abc import Iterable, Iterator
 from datetime import datetime
@@ -13,11 +15,14 @@ from relayml.domain.deployments import (
     MAX_FEEDBACK_IDS,
     Deployment,
     Feedback,
+    FeedbackBatch,
+    FeedbackItem,
     FeedbackLabel,
     LogSegment,
     check_bool,
     check_deployment_name,
     check_feedback,
+    check_feedback_items,
     check_prediction_id,
     check_prediction_ids,
     check_segment,
@@ -224,6 +229,70 @@ class PredictionDataMixin(DeploymentLookup):
                 payload,
             )
             return fb
+
+    def submit_feedback_batch(
+        self,
+        who: Principal,
+        project: str,
+        name: str,
+        items: list[FeedbackItem],
+        *,
+        replace: bool = False,
+    ) -> FeedbackBatch:
+        """Feedback on many predictions at once (labels that arrive late, a day's outcomes),
+        all or nothing: a prediction that already has feedback is a Conflict naming it, and
+        nothing is written, unless `replace`. One audit event for the batch carries its count
+        and the sha256 of its items as given (each row keeps who and when)."""
+        name = check_deployment_name(name)
+        checked = check_feedback_items(items)
+        check_bool("replace", replace)
+        canonical = json.dumps(
+            [[i.prediction_id, i.label, i.outcome, i.comment] for i in checked],
+            separators=(",", ":"),
+            ensure_ascii=False,
+        )
+        digest = hashlib.sha256(canonical.encode("utf-8", "surrogatepass")).hexdigest()
+        with self.write() as tx:
+            roles = self.require_in_project(
+                tx, who, Action.FEEDBACK_SUBMIT, project, EntityKind.DEPLOYMENT, name
+            )
+            _, dep = self._get(tx, project, name)
+            ids = [i.prediction_id for i in checked]
+            existing = {
+                f.prediction_id for f in tx.deployments.list_feedback(dep, ids, None, len(ids))
+            }
+            if existing and not replace:
+                first = sorted(existing)[:5]
+                raise Conflict(
+                    f"{len(existing)} of these predictions of {name!r} already have feedback "
+                    f"({', '.join(first)}{' ...' if len(existing) > 5 else ''}); nothing was "
+                    "recorded: replace them with --replace (replace=True) or leave them out"
+                )
+            at = utcnow()
+            fbs = [
+                Feedback(
+                    i.prediction_id, name, project, i.label, i.outcome, i.comment, who.user, at
+                )
+                for i in checked
+            ]
+            tx.deployments.put_feedback_many(dep, fbs, existing)
+            batch = FeedbackBatch(name, project, len(fbs) - len(existing), len(existing), digest)
+            self.record(
+                tx,
+                who,
+                roles,
+                Action.FEEDBACK_SUBMIT,
+                project,
+                EntityKind.DEPLOYMENT,
+                name,
+                {
+                    "batch": len(fbs),
+                    "added": batch.added,
+                    "replaced": batch.replaced,
+                    "sha256": digest,
+                },
+            )
+            return batch
 
     def list_feedback(
         self,

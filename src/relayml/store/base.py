@@ -5,7 +5,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from datetime import datetime
 from typing import Any, Protocol
@@ -319,6 +319,9 @@ class DeploymentRepo(Protocol):
     ) -> list[LogSegment]: ...
     def feedback(self, dep: Deployment, prediction_id: str) -> Feedback | None: ...
     def put_feedback(self, dep: Deployment, fb: Feedback, replace: bool) -> None: ...
+    def put_feedback_many(
+        self, dep: Deployment, fbs: Sequence[Feedback], replace: Collection[str]
+    ) -> None: ...
     def list_feedback(
         self,
         dep: Deployment,

@@ -21,6 +21,7 @@ from relayml.domain.deployments import (
     ArmRole,
     DeploymentAction,
     DeploymentStatus,
+    FeedbackItem,
     TrafficRules,
 )
 from relayml.errors import Conflict, InvalidInput, NotFound, PermissionDenied, Unprocessable
@@ -402,6 +403,65 @@ class DeploymentContract:
         with pytest.raises(NotFound, match="no deployment"):
             fan.deployments.submit_feedback(p, "nope", "pred-9", label=1)
         assert len(fan.deployments.list_feedback(p, "churn-api", limit=10)) == 4
+
+    def test_feedback_arrives_in_batches_all_or_nothing(
+        self, contract: ContractEnv, tmp_path: Path
+    ) -> None:
+        crew = _crew(contract, tmp_path, versions=1)
+        p, fan, ml = crew.project, crew.fan, crew.ml
+        ml.deployments.create(p, "churn-api", "churn@1")
+        items = [FeedbackItem(f"b-{i}", label=i % 2) for i in range(2500)]
+        items[7] = FeedbackItem("b-7", outcome=4.5, comment="late, by phone")
+        batch = fan.deployments.submit_feedback_batch(p, "churn-api", items)
+        assert (batch.added, batch.replaced, len(batch.sha256)) == (2500, 0, 64)
+        found = {
+            f.prediction_id: f for f in fan.deployments.list_feedback(p, "churn-api", limit=3000)
+        }
+        assert len(found) == 2500 and found["b-4"].label == 0 and found["b-5"].label == 1
+        assert (found["b-7"].outcome, found["b-7"].comment, found["b-7"].who) == (
+            4.5,
+            "late, by phone",
+            fan.user,
+        )
+        # one prediction already labelled: the whole batch is refused, nothing of it written
+        again = [FeedbackItem("c-1", label=1), FeedbackItem("b-3", label=0)]
+        with pytest.raises(Conflict, match="b-3"):
+            fan.deployments.submit_feedback_batch(p, "churn-api", again)
+        assert fan.deployments.list_feedback(p, "churn-api", prediction_ids=["c-1"]) == []
+        redo = fan.deployments.submit_feedback_batch(p, "churn-api", again, replace=True)
+        assert (redo.added, redo.replaced) == (1, 1)
+        assert fan.deployments.list_feedback(p, "churn-api", prediction_ids=["b-3"])[0].label == 0
+        bad: list[tuple[str, list[Any]]] = [
+            ("1 to 10000 items", []),
+            ("1 to 10000 items", [FeedbackItem(f"x-{i}", label=1) for i in range(10_001)]),
+            ("appears twice", [FeedbackItem("d-1", label=1), FeedbackItem("d-1", label=0)]),
+            (
+                "item 1 .d-2.: feedback needs a label",
+                [FeedbackItem("d-1", label=1), FeedbackItem("d-2")],
+            ),
+            ("invalid prediction id", [FeedbackItem("has space", label=1)]),
+            ("not a finite number", [FeedbackItem("d-3", outcome=math.inf)]),
+        ]
+        for message, values in bad:
+            with pytest.raises(InvalidInput, match=message):
+                fan.deployments.submit_feedback_batch(p, "churn-api", values)
+        with pytest.raises(PermissionDenied, match=r"feedback\.submit"):
+            crew.ops.deployments.submit_feedback_batch(
+                p, "churn-api", [FeedbackItem("e-1", label=1)]
+            )
+        elsewhere = contract.as_role(contract.new_project(), "stakeholder")
+        with pytest.raises(PermissionDenied):
+            elsewhere.deployments.submit_feedback_batch(
+                p, "churn-api", [FeedbackItem("e-1", label=1)]
+            )
+        # one audit event per batch (its payload: count and digest), on the deployment itself
+        events = contract.admin.audit.log(project=p, entity_kind=EntityKind.DEPLOYMENT)
+        batches = [
+            e.actor
+            for e in events
+            if e.outcome == "ok" and e.action == "feedback.submit" and e.entity_id == "churn-api"
+        ]
+        assert batches == [fan.user, fan.user]
 
     def test_segments_are_registered_listed_and_read_back(
         self, contract: ContractEnv, tmp_path: Path

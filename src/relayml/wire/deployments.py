@@ -13,6 +13,7 @@ from relayml.domain.deployments import (
     DeploymentState,
     DeploymentStatus,
     Feedback,
+    FeedbackBatch,
     LogSegment,
     Resolution,
     ServedArm,
@@ -265,6 +266,33 @@ class LogSegmentOut(WireModel):
             last_at=self.last_at,
             server_id=self.server_id,
             registered_at=self.registered_at,
+        )
+
+
+class FeedbackBatchOut(WireModel):
+    deployment: str
+    project: str
+    added: int
+    replaced: int
+    sha256: str
+
+    @classmethod
+    def from_domain(cls, obj: FeedbackBatch) -> FeedbackBatchOut:
+        return cls(
+            deployment=obj.deployment,
+            project=obj.project,
+            added=obj.added,
+            replaced=obj.replaced,
+            sha256=obj.sha256,
+        )
+
+    def to_domain(self) -> FeedbackBatch:
+        return FeedbackBatch(
+            deployment=self.deployment,
+            project=self.project,
+            added=self.added,
+            replaced=self.replaced,
+            sha256=self.sha256,
         )
 
 

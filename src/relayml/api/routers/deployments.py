@@ -21,11 +21,12 @@ from relayml.api.bodies import Route
 from relayml.api.gate import streams_body
 from relayml.api.responses import BINARY_RESPONSE, ERROR_RESPONSES, json
 from relayml.api.streaming import BINARY_BODY, receive, send
-from relayml.domain.deployments import TrafficRules
+from relayml.domain.deployments import FeedbackItem, TrafficRules
 from relayml.wire.datasets import UploadOut
 from relayml.wire.deployments import (
     DeploymentChangeOut,
     DeploymentOut,
+    FeedbackBatchOut,
     FeedbackOut,
     LogSegmentOut,
     ResolutionOut,
@@ -104,6 +105,18 @@ class FeedbackSubmit(Body):
     label: Label = Field(default=None, examples=["churned"])
     outcome: Percent | None = Field(default=None, examples=[129.5])
     comment: str | None = None
+    replace: StrictBool = False
+
+
+class FeedbackBatchItem(Body):
+    prediction_id: str
+    label: Label = None
+    outcome: Percent | None = None
+    comment: str | None = None
+
+
+class FeedbackBatchSubmit(Body):
+    items: list[FeedbackBatchItem]
     replace: StrictBool = False
 
 
@@ -327,6 +340,22 @@ def submit_feedback(
         replace=body.replace,
     )
     return json(FeedbackOut.from_domain(fb), status_code=201)
+
+
+@router.post(
+    _ONE + "/feedback/batch",
+    status_code=201,
+    response_model=FeedbackBatchOut,
+    summary="Feedback on up to 10,000 predictions at once, all or nothing",
+)
+def submit_feedback_batch(
+    project: str, name: str, body: FeedbackBatchSubmit, services: ServicesDep, who: PrincipalDep
+) -> Response:
+    items = [FeedbackItem(i.prediction_id, i.label, i.outcome, i.comment) for i in body.items]
+    batch = services.deployments.submit_feedback_batch(
+        who, project, name, items, replace=body.replace
+    )
+    return json(FeedbackBatchOut.from_domain(batch), status_code=201)
 
 
 @router.get(

@@ -6,6 +6,7 @@ canary, roll back, archive, see what they serve, send feedback, list log segment
     relay deployments promote-canary churn-api
     relay deployments rollback churn-api --reason "error rate up"
     relay deployments feedback churn-api PREDICTION_ID --label churned
+    relay deployments feedback-import churn-api labels.csv   # many at once, in batches
     relay deployments export churn-api --out deploy/      # Dockerfile + Kubernetes manifests
 """
 
@@ -13,12 +14,14 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
 from relayml.cli import options, output, state
 from relayml.cli.releases import SmokeOpt, TimeoutOpt, UrlOpt, WaitOpt, check_wait, wait_for
+from relayml.errors import InvalidInput, RelayError
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON on stdout.")]
 ProjectOpt = Annotated[
@@ -50,6 +53,7 @@ def _emit(value: Any) -> None:
         "Resolution": w.ResolutionOut,
         "LogSegment": w.LogSegmentOut,
         "Feedback": w.FeedbackOut,
+        "FeedbackBatch": w.FeedbackBatchOut,
     }
     if isinstance(value, list):
         output.emit_json([kinds[type(v).__name__].from_domain(v) for v in value])
@@ -387,6 +391,94 @@ def feedback(
     output.print_(f"feedback on {fb.prediction_id} of {fb.deployment} recorded: {given}")
 
 
+def feedback_import(
+    name: options.DeploymentArg,
+    path: Annotated[
+        Path,
+        typer.Argument(
+            help="A CSV file with a header: prediction_id, and label and/or outcome (comment "
+            "optional).",
+            exists=True,
+            dir_okay=False,
+            readable=True,
+        ),
+    ],
+    replace: Annotated[
+        bool, typer.Option("--replace", help="Replace feedback already given on them.")
+    ] = False,
+    batch_size: Annotated[
+        int, typer.Option("--batch", help="Predictions per request (1-10000); each is all or none.")
+    ] = 1000,
+    project: ProjectOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Send feedback on many predictions from a CSV file (labels that arrived late), in
+    batches that are each recorded whole or not at all."""
+    import csv
+
+    from relayml.domain.deployments import MAX_FEEDBACK_IDS, FeedbackItem
+
+    if not 1 <= batch_size <= MAX_FEEDBACK_IDS:
+        raise InvalidInput(f"--batch must be 1 to {MAX_FEEDBACK_IDS}, not {batch_size}")
+    with path.open(newline="", encoding="utf-8") as f:
+        reader = csv.DictReader(f)
+        columns = set(reader.fieldnames or ())
+        allowed = {"prediction_id", "label", "outcome", "comment"}
+        if (
+            "prediction_id" not in columns
+            or not columns & {"label", "outcome"}
+            or columns - allowed
+        ):
+            raise InvalidInput(
+                f"{path} has columns {sorted(columns)}; it needs prediction_id and label and/or "
+                "outcome (and may have comment), nothing else"
+            )
+        items = []
+        for line, row in enumerate(reader, start=2):
+            outcome = row.get("outcome") or None
+            try:
+                number = None if outcome is None else float(outcome)
+            except ValueError:
+                raise InvalidInput(
+                    f"{path}, line {line}: outcome {outcome!r:.40} is not a number"
+                ) from None
+            items.append(
+                FeedbackItem(
+                    row.get("prediction_id") or "",
+                    _label(row.get("label") or None),
+                    number,
+                    row.get("comment") or None,
+                )
+            )
+    if not items:
+        raise InvalidInput(f"{path} has no rows under its header: nothing to send")
+    batches = [items[i : i + batch_size] for i in range(0, len(items), batch_size)]
+    done: list[Any] = []
+    with state.backend() as backend:
+        proj = state.project(project)
+        for n, chunk in enumerate(batches, start=1):
+            try:
+                done.append(
+                    backend.deployments.submit_feedback_batch(proj, name, chunk, replace=replace)
+                )
+            except RelayError as e:
+                sent = sum(b.added + b.replaced for b in done)
+                raise type(e)(
+                    f"batch {n} of {len(batches)} (rows {(n - 1) * batch_size + 2} to "
+                    f"{(n - 1) * batch_size + len(chunk) + 1}) was refused, nothing of it "
+                    f"recorded; the {sent} predictions of the batches before it were: {e}"
+                ) from None
+    if as_json:
+        _emit(done)
+        return
+    added = sum(b.added for b in done)
+    replaced = sum(b.replaced for b in done)
+    output.print_(
+        f"feedback on {added + replaced} predictions of {name} recorded in {len(done)} "
+        f"batch{'es' if len(done) != 1 else ''} ({added} new, {replaced} replaced)"
+    )
+
+
 def feedback_ls(
     name: options.DeploymentArg,
     ids: Annotated[
@@ -482,6 +574,7 @@ def register(app: typer.Typer) -> None:
         ("archive", archive),
         ("feedback", feedback),
         ("feedback-ls", feedback_ls),
+        ("feedback-import", feedback_import),
         ("segments", segments),
         ("compare", releases.compare),
         ("smoke", releases.smoke_test),

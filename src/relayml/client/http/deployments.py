@@ -16,11 +16,14 @@ from relayml.domain.deployments import (
     Deployment,
     DeploymentChange,
     Feedback,
+    FeedbackBatch,
+    FeedbackItem,
     FeedbackLabel,
     LogSegment,
     Resolution,
     TrafficRules,
     check_feedback,
+    check_feedback_items,
     check_percent,
     check_prediction_id,
     check_prediction_ids,
@@ -33,6 +36,7 @@ from relayml.wire.datasets import UploadOut
 from relayml.wire.deployments import (
     DeploymentChangeOut,
     DeploymentOut,
+    FeedbackBatchOut,
     FeedbackOut,
     LogSegmentOut,
     ResolutionOut,
@@ -245,6 +249,30 @@ class HttpDeployments:
         }
         found = self.t.call("POST", f"{_url(project, name)}/feedback", json=body)
         return FeedbackOut.model_validate(found).to_domain()
+
+    def submit_feedback_batch(
+        self,
+        project: str,
+        name: str,
+        items: list[FeedbackItem],
+        *,
+        replace: bool = False,
+    ) -> FeedbackBatch:
+        checked = check_feedback_items(items)
+        body = {
+            "items": [
+                {
+                    "prediction_id": i.prediction_id,
+                    "label": i.label,
+                    "outcome": i.outcome,
+                    "comment": i.comment,
+                }
+                for i in checked
+            ],
+            "replace": replace,
+        }
+        found = self.t.call("POST", f"{_url(project, name)}/feedback/batch", json=body)
+        return FeedbackBatchOut.model_validate(found).to_domain()
 
     def list_feedback(
         self,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -279,6 +279,40 @@ class SqlDeployments:
                     deployment_id=dep.id, prediction_id=fb.prediction_id, **values
                 )
             )
+
+    def put_feedback_many(
+        self, dep: Deployment, fbs: Sequence[Feedback], replace: Collection[str]
+    ) -> None:
+        """Insert the new ones in one statement, update those in `replace` (which exist)."""
+        f = s.feedback.c
+        rows = [
+            {
+                "deployment_id": dep.id,
+                "prediction_id": fb.prediction_id,
+                "label": fb.label,
+                "outcome": fb.outcome,
+                "comment": fb.comment,
+                "who": fb.who,
+                "at": fb.at,
+            }
+            for fb in fbs
+        ]
+        new = [r for r in rows if r["prediction_id"] not in replace]
+        if new:
+            self.conn.execute(insert(s.feedback), new)
+        for r in rows:
+            if r["prediction_id"] in replace:
+                self.conn.execute(
+                    update(s.feedback)
+                    .where(f.deployment_id == dep.id, f.prediction_id == r["prediction_id"])
+                    .values(
+                        label=r["label"],
+                        outcome=r["outcome"],
+                        comment=r["comment"],
+                        who=r["who"],
+                        at=r["at"],
+                    )
+                )
 
     def list_feedback(
         self,
