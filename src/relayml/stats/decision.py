@@ -150,6 +150,16 @@ def describe_effect(effect: Effect, signal: Signal) -> str:
             f"{effect.value:.1%} of current rows have categories the reference never had{tail} "
             f"(threshold {t:.1%} above the {effect.null:.2%} expected)"
         )
+    if effect.name == "performance_drop":  # a monitor's performance signal (stats/assessment.py)
+        d = signal.detail
+        if d.get("relative"):
+            size = f"{effect.value:+.1%}, threshold +{t:.0%}"
+        else:
+            size = f"{-effect.value:+.3f}, threshold -{t:g}"
+        return (
+            f"{d['source']} {d['metric']} went from {d['reference']:.3f} on the reference "
+            f"to {d['current']:.3f} ({size})"
+        )
     return f"{effect.name} {a:.3g} (threshold {t:g})"
 
 

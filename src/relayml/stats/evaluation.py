@@ -106,9 +106,10 @@ class Evaluation:
 
 
 def _label_indices(
-    y_true: Any, classes: Sequence[Any] | npt.NDArray[Any]
+    y_true: Any, classes: Sequence[Any] | npt.NDArray[Any], what: str = "true label"
 ) -> tuple[npt.NDArray[np.intp], int]:
-    """Each true label's position in ``classes``; InvalidInput naming labels not among them."""
+    """Each true label's position in ``classes``; InvalidInput naming labels not among them.
+    ``what`` names the values in the messages (a monitor maps predicted labels too)."""
     labels = np.asarray(classes)
     if labels.ndim != 1 or labels.size < 2:
         raise InvalidInput(f"a classifier needs at least 2 classes, got {labels.tolist()!r}")
@@ -116,7 +117,7 @@ def _label_indices(
         raise InvalidInput(f"classes must be distinct, got {labels.tolist()!r}")
     truth = np.asarray(y_true)
     if truth.ndim != 1:
-        raise InvalidInput(f"the true labels must be one per row, not shape {truth.shape}")
+        raise InvalidInput(f"the {what}s must be one per row, not shape {truth.shape}")
     order = np.argsort(labels, kind="stable")
     ordered = labels[order]
     try:
@@ -124,14 +125,14 @@ def _label_indices(
         found = ordered[np.minimum(pos, labels.size - 1)] == truth
     except TypeError:
         raise InvalidInput(
-            f"the true labels ({truth.dtype}) cannot be compared with the model's classes "
+            f"the {what}s ({truth.dtype}) cannot be compared with the model's classes "
             f"({labels.dtype}); give labels of the same type as {labels[:5].tolist()!r}"
         ) from None
     found = np.asarray(found, dtype=bool) & (pos < labels.size)
     if not found.all():
         unknown = list(dict.fromkeys(truth[~found].tolist()))[:10]
         raise InvalidInput(
-            f"true label(s) {unknown!r} are not among the model's classes {labels.tolist()!r}; "
+            f"{what}(s) {unknown!r} are not among the model's classes {labels.tolist()!r}; "
             "evaluate on data with the classes the model knows, or retrain"
         )
     return order[pos].astype(np.intp), labels.size
