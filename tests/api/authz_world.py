@@ -163,13 +163,15 @@ def _client(url: str, token: str | None) -> httpx.Client:
 
 
 @functools.cache
-def _model(seed: int) -> tuple[bytes, dict[str, Any], dict[str, Any]]:
-    """A small skops model's bytes, environment and signature (made once for both databases)."""
+def _model(seed: int) -> tuple[bytes, dict[str, Any], dict[str, Any], bytes]:
+    """A small skops model's bytes, environment, signature and golden set (made once for both
+    databases)."""
     import numpy as np
     import pandas as pd
     from sklearn.linear_model import LogisticRegression
 
-    from relayml.flavors.formats import save_model
+    from relayml.flavors.formats import load_model, save_model
+    from relayml.flavors.golden import build_golden
 
     rng = np.random.default_rng(seed)
     X = pd.DataFrame({"x1": rng.normal(size=120), "x2": rng.normal(size=120)})
@@ -178,7 +180,10 @@ def _model(seed: int) -> tuple[bytes, dict[str, Any], dict[str, Any]]:
         path = Path(tmp) / "churn.skops"
         saved = save_model(LogisticRegression().fit(X, y), path, input_example=X[:5])
         assert saved.signature is not None
-        return path.read_bytes(), saved.environment.to_dict(), saved.signature.to_dict()
+        loaded = load_model(saved.data, flavor=saved.flavor, digest=saved.digest,
+                            signature=saved.signature)  # fmt: skip
+        golden = build_golden(loaded, input_example=X[:5])
+        return path.read_bytes(), saved.environment.to_dict(), saved.signature.to_dict(), golden
 
 
 def _holdout(tmp: Path, seed: int = 1) -> Path:
@@ -271,12 +276,15 @@ def _populate(w: World, tmp: Path) -> None:
         art.write_text("artifact")
         owner.artifacts.log_artifact(run.id, "a.txt", art)
         for seed in range(3):  # 1 is approved in the matrix, 2 is requested, 3 gets archived
-            content, env, sig = _model(seed)
+            content, env, sig, golden_bytes = _model(seed)
             model = tmp / f"churn-{seed}.skops"
             model.write_bytes(content)
+            golden = tmp / f"churn-{seed}.golden.parquet"
+            golden.write_bytes(golden_bytes)
             mv = owner.models.register(
-                P, "churn", model, flavor="sklearn", environment=env, signature=sig, run_id=run.id
-            )
+                P, "churn", model, flavor="sklearn", environment=env, signature=sig,
+                run_id=run.id, golden_file=golden,
+            )  # fmt: skip
         w.ids["model_body"] = {"blob": mv.digest, "flavor": "sklearn", "environment": env,
                                "signature": sig}  # fmt: skip
         w.ids["model_bytes"] = model.read_bytes()

@@ -399,6 +399,9 @@ ROUTES: dict[tuple[str, str], Route] = {
     ("GET", "/api/v1/projects/{project}/models/{name}/versions/{version}/artifact"): Route(
         (A.MODEL_READ,), get(M + "/versions/1/artifact")
     ),
+    ("GET", "/api/v1/projects/{project}/models/{name}/versions/{version}/golden"): Route(
+        (A.MODEL_READ,), get(M + "/versions/1/golden")
+    ),
     ("GET", "/api/v1/projects/{project}/models/{name}/history"): Route(
         (A.MODEL_READ,), get(M + "/history")
     ),

@@ -20,6 +20,7 @@ STREAMED = {
     ("GET", "/api/v1/projects/{project}/datasets/{name}/versions/{version}/data"),
     ("GET", "/api/v1/pipeline-runs/{run_id}/blobs/{digest}"),
     ("GET", "/api/v1/projects/{project}/models/{name}/versions/{version}/artifact"),
+    ("GET", "/api/v1/projects/{project}/models/{name}/versions/{version}/golden"),
     ("GET", "/api/v1/projects/{project}/deployments/{name}/segments/{segment_id}/file"),
 }
 """Downloads: the body is the blob's raw bytes."""

@@ -170,6 +170,46 @@ def test_input_the_model_itself_refuses_is_a_422(data: Any) -> None:
     assert info.value.details["problem"] == "model"
 
 
+def test_the_warm_up_runs_on_the_golden_rows_and_says_when_they_differ(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A model that refuses the rows the signature builds (an unseen category "") warms up on
+    its golden rows instead, and a golden set recorded by another model is logged as shifted."""
+    import pandas as pd
+    from sklearn.compose import make_column_transformer
+    from sklearn.preprocessing import OneHotEncoder
+
+    from relayml.flavors.golden import build_golden, read_golden
+
+    rng = np.random.default_rng(0)
+    x = pd.DataFrame({"n": rng.normal(size=200), "city": rng.choice(["a", "b", "c"], 200)})
+    y = (x.n + (x.city == "a") > 0.5).astype(int)
+
+    def fit(c: float) -> Any:
+        prep = make_column_transformer((OneHotEncoder(), ["city"]), (StandardScaler(), ["n"]))
+        return make_pipeline(prep, LogisticRegression(C=c)).fit(x, y)
+
+    def loaded(model: Any) -> Any:
+        saved = dump_model(model, input_example=x[:20])
+        return load_model(saved.data, flavor=saved.flavor, digest=saved.digest,
+                          signature=saved.signature)  # fmt: skip
+
+    model = loaded(fit(1.0))
+    arm = ServedArm(ArmRole.PRIMARY, "m@1", "m", 1, model.digest, "sklearn", 100.0)
+    blind = Runner(arm, model, None)
+    blind.warm_up()  # the built row's "" is a category the encoder never saw
+    assert not blind.label_from_proba
+    golden = read_golden(build_golden(model, input_example=x[:20]), model.signature)
+    caplog.clear()
+    seeing = Runner(arm, model, None)
+    seeing.warm_up(golden)
+    assert seeing.label_from_proba and not caplog.records
+    other = read_golden(build_golden(loaded(fit(0.01)), input_example=x[:20]), model.signature)
+    Runner(arm, model, None).warm_up(other)
+    (warned,) = [r.getMessage() for r in caplog.records]
+    assert "m@1 gives" in warned and "differ from those recorded at registration" in warned
+
+
 # --- the prediction log ------------------------------------------------------------------------
 
 SIG = Signature(

@@ -284,9 +284,11 @@ class ModelsApi(Protocol):
     """`services.models`: the registry — versions, aliases, promotion requests, policy.
 
     Files cross the boundary: `register` takes the local artifact file (written by
-    `relayml.flavors.save_model`) and uploads it before registering (the service's `upload`,
-    then `register` of that blob); `download` writes the version's artifact to `dest`,
-    verified against its sha256, and returns its path.
+    `relayml.flavors.save_model`), and its golden-set file when given
+    (`relayml.flavors.golden.build_golden`), and uploads them before registering (the
+    service's `upload`, then `register` of those blobs); `download` and `download_golden`
+    write the version's artifact or golden set to `dest`, verified against its sha256, and
+    return its path.
     """
 
     def register(
@@ -302,9 +304,11 @@ class ModelsApi(Protocol):
         unsafe_pickle: bool = False,
         description: str = "",
         tags: dict[str, str] | None = None,
+        golden_file: str | os.PathLike[str] | None = None,
     ) -> ModelVersion: ...
     def get(self, project: str, ref: str) -> ModelVersion: ...
     def download(self, project: str, ref: str, dest: str | os.PathLike[str]) -> Path: ...
+    def download_golden(self, project: str, ref: str, dest: str | os.PathLike[str]) -> Path: ...
     def list_models(self, project: str) -> list[ModelInfo]: ...
     def versions(self, project: str, name: str) -> list[ModelVersion]: ...
     def history(self, project: str, name: str, alias: str | None = None) -> list[AliasMove]: ...

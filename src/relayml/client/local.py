@@ -230,10 +230,15 @@ class ModelFiles:
         unsafe_pickle: bool = False,
         description: str = "",
         tags: dict[str, str] | None = None,
+        golden_file: str | os.PathLike[str] | None = None,
     ) -> ModelVersion:
         models = self._s.models
         with open(artifact_file, "rb") as fh:
             blob, _ = models.upload(self._who, project, _chunks(fh))
+        golden = None
+        if golden_file is not None:
+            with open(golden_file, "rb") as fh:
+                golden, _ = models.upload(self._who, project, _chunks(fh))
         return models.register(
             self._who,
             project,
@@ -246,11 +251,16 @@ class ModelFiles:
             unsafe_pickle=unsafe_pickle,
             description=description,
             tags=tags,
+            golden=golden,
         )
 
     def download(self, project: str, ref: str, dest: str | os.PathLike[str]) -> Path:
         version = self._s.models.get(self._who, project, ref)
         return self._s.artifact_store.download(version.digest, dest)
+
+    def download_golden(self, project: str, ref: str, dest: str | os.PathLike[str]) -> Path:
+        found, _ = self._s.models.download_golden(self._who, project, ref)
+        return self._s.artifact_store.download(found.digest, dest)
 
 
 class DeploymentFiles:

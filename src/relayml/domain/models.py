@@ -305,10 +305,29 @@ def check_tags(tags: object) -> dict[str, str]:
     return out
 
 
+MAX_GOLDEN_ROWS = 1_000
+"""The most rows of a golden set given at registration (``golden=``); the input example adds
+its own first rows, at most as many again."""
+MAX_GOLDEN_BYTES = 16 * 1024 * 1024
+"""The largest golden-set file the registry keeps."""
+
+
+@dataclass(frozen=True)
+class GoldenSet:
+    """A version's golden set: input rows (its input example, and an evaluation sample when one
+    was given) with the outputs the model gave on them at registration, kept as a Parquet blob
+    (``relayml.flavors.golden`` writes and reads it). Replaying it through a live server shows
+    whether what serves still behaves like what was registered."""
+
+    digest: str  # sha256 of the Parquet file
+    rows: int
+    size: int  # bytes
+
+
 @dataclass(frozen=True)
 class ModelVersion:
     """One registered version: the artifact's digest and how to load it, what it takes and
-    gives, where it came from, and the aliases that point at it now."""
+    gives, where it came from, its golden set, and the aliases that point at it now."""
 
     project: str
     name: str
@@ -326,6 +345,7 @@ class ModelVersion:
     created_at: datetime
     created_by: str
     aliases: tuple[str, ...] = ()
+    golden: GoldenSet | None = None
 
     @property
     def ref(self) -> str:

@@ -44,6 +44,7 @@ def register(
     *,
     run: Run | str | None = None,
     input_example: Any = None,
+    golden: Any = None,
     unsafe_pickle: bool = False,
     description: str = "",
     tags: dict[str, str] | None = None,
@@ -53,6 +54,11 @@ def register(
     (scikit-learn via skops, ONNX, XGBoost, LightGBM). The signature is inferred from
     `input_example` by running the model on it. A model with no safe format is saved as a
     pickle only with ``unsafe_pickle=True``, which is recorded on the version.
+
+    The version keeps a golden set: the input example's rows (its first 1,000) and the rows
+    of `golden` (an evaluation sample, at most 1,000 rows), with the outputs the saved model
+    gives on them here, so a live server can later be checked against them (`relay monitors
+    check`). ``golden=False`` keeps none (the rows would be stored in the registry).
 
     With `relay.autolog()` on, `model` may be left out: the model the run's last fit produced
     is registered, its signature inferred from the first rows it was fitted on (unless
@@ -73,10 +79,20 @@ def register(
             input_example = example
     backend, proj = _backend(project)
     run_id = run.id if isinstance(run, Run) else run
-    saved = dump_model(model, input_example=input_example, unsafe_pickle=unsafe_pickle)
+    keep = golden is not False
+    sample = golden if keep else None
+    example = input_example if input_example is not None else sample
+    saved = dump_model(model, input_example=example, unsafe_pickle=unsafe_pickle)
+    golden_data = None
+    if keep and example is not None:
+        golden_data = _golden(saved, input_example, sample)
     with scratch_dir("model") as tmp:
         path = tmp / "model.bin"
         path.write_bytes(saved.data)
+        golden_file = None
+        if golden_data is not None:
+            golden_file = tmp / "golden.parquet"
+            golden_file.write_bytes(golden_data)
         return backend.models.register(
             proj,
             name,
@@ -88,7 +104,72 @@ def register(
             unsafe_pickle=saved.unsafe_pickle,
             description=description,
             tags=tags,
+            golden_file=golden_file,
         )
+
+
+def _golden(saved: Any, input_example: Any, golden: Any) -> bytes:
+    """The golden-set file, its outputs computed by the saved bytes loaded back (what a
+    server loading this version will run), not by the object in memory."""
+    from relayml.flavors.formats import load_model
+    from relayml.flavors.golden import build_golden
+
+    loaded = load_model(
+        saved.data,
+        flavor=saved.flavor,
+        digest=saved.digest,
+        signature=saved.signature,
+        unsafe_pickle=saved.unsafe_pickle,
+    )
+    return build_golden(loaded, input_example=input_example, golden=golden)
+
+
+def golden_for_file(
+    artifact: str | os.PathLike[str],
+    rows: str | os.PathLike[str],
+    *,
+    flavor: str,
+    signature: dict[str, Any] | None,
+    unsafe_pickle: bool = False,
+) -> tuple[dict[str, Any], bytes]:
+    """For a model already saved to `artifact` (``relay models register --golden``): its
+    signature (the given one, else inferred from the rows) and the golden-set file of the
+    `rows` (a Parquet or CSV file, at most 1,000 rows), computed by the file loaded here."""
+    import pyarrow as pa
+
+    from relayml.domain.artifacts import sha256_hex
+    from relayml.domain.models import Flavor, Signature
+    from relayml.flavors.formats import load_model
+    from relayml.flavors.golden import build_golden
+    from relayml.flavors.signature import infer_signature
+    from relayml.tables.parquet import open_input
+
+    schema, batches, _ = open_input(rows)
+    table = pa.Table.from_batches(list(batches), schema=schema)
+    data = Path(artifact).read_bytes()
+    sig = Signature.from_dict(signature) if signature is not None else None
+    loaded = load_model(data, flavor=flavor, digest=sha256_hex(data), signature=sig,
+                        unsafe_pickle=unsafe_pickle)  # fmt: skip
+    if sig is None:
+        if loaded.flavor is Flavor.ONNX:
+            raise InvalidInput(
+                "Relay cannot infer an ONNX model's signature from a file; give --signature"
+            )
+        sig = infer_signature(loaded.model, table)
+        loaded.signature = sig
+    return sig.to_dict(), build_golden(loaded, golden=table)
+
+
+def golden(ref: str, *, project: str | None = None) -> Any:
+    """The golden set of the version `ref` as a pandas DataFrame: the input rows, then
+    ``relay:source`` and ``relay:row`` (where each row came from), ``relay:prediction`` and,
+    for a classifier, ``relay:probabilities``: the outputs recorded at registration."""
+    import pyarrow.parquet as pq
+
+    backend, proj = _backend(project)
+    with scratch_dir("golden") as tmp:
+        path = backend.models.download_golden(proj, ref, tmp / "golden.parquet")
+        return pq.read_table(path).to_pandas()
 
 
 def load(ref: str, *, unsafe_pickle: bool = False, project: str | None = None) -> Any:

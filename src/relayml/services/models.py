@@ -20,10 +20,12 @@ from relayml.domain.audit import EntityKind, Event
 from relayml.domain.enums import parse_enum
 from relayml.domain.identity import Principal, check_name
 from relayml.domain.models import (
+    MAX_GOLDEN_BYTES,
     MODEL_CARD_FIELDS,
     AliasMove,
     Environment,
     Flavor,
+    GoldenSet,
     ModelCard,
     ModelInfo,
     ModelVersion,
@@ -93,13 +95,18 @@ class ModelService(PromotionMixin):
         unsafe_pickle: bool = False,
         description: str = "",
         tags: dict[str, str] | None = None,
+        golden: str | None = None,
     ) -> ModelVersion:
         """Register the uploaded artifact `blob` as `name`'s next version. A scikit-learn
         (skops) artifact naming a type outside Relay's allow-list is refused here, before
         anything reads it as a model; a pickle needs `unsafe_pickle=True`, kept on the version.
-        The same bytes registered again to the same model are the existing version."""
+        `golden` is an uploaded golden-set file (``relayml.flavors.golden``), checked against
+        the signature before it is kept. The same bytes registered again to the same model are
+        the existing version."""
         check_name("model", name)
         check_digest(blob)
+        if golden is not None:
+            check_digest(golden)
         chosen = parse_enum(Flavor, "flavor", flavor)
         if not isinstance(unsafe_pickle, bool):
             raise InvalidInput(f"unsafe_pickle must be true or false, not {unsafe_pickle!r}")
@@ -119,8 +126,11 @@ class ModelService(PromotionMixin):
                 tx, who, Action.MODEL_REGISTER, project, EntityKind.MODEL, name
             )
             self.require_blob(tx, project, blob, "model artifact")
+            if golden is not None:
+                self.require_blob(tx, project, golden, "golden set")
         if chosen is Flavor.SKLEARN:
             self._check_skops(blob)
+        golden_set = None if golden is None else self._check_golden(golden, sig)
         with self.write() as tx:
             roles = self.require_in_project(
                 tx, who, Action.MODEL_REGISTER, project, EntityKind.MODEL, name
@@ -147,6 +157,7 @@ class ModelService(PromotionMixin):
                 tags=tags,
                 created_at=utcnow(),
                 created_by=who.user,
+                golden=golden_set,
             )
             tx.models.insert_version(mid, mv)
             payload = {
@@ -154,6 +165,7 @@ class ModelService(PromotionMixin):
                 "flavor": chosen.value,
                 "run": run_id,
                 "unsafe_pickle": unsafe_pickle,
+                "golden": golden,
             }
             self.record(
                 tx, who, roles, Action.MODEL_REGISTER, project, EntityKind.MODEL, mv.ref, payload
@@ -167,6 +179,34 @@ class ModelService(PromotionMixin):
         _, refused = trust.refused_types(data, frozenset())
         if refused:
             raise trust.refusal(refused, "registering")
+
+    def _check_golden(self, digest: str, signature: Signature | None) -> GoldenSet:
+        from relayml.flavors.golden import read_golden
+
+        if signature is None:
+            raise InvalidInput(
+                "a golden set needs the version's signature (the columns its rows are checked "
+                "against); register it with one"
+            )
+        size = self.artifacts.size(digest)
+        if size > MAX_GOLDEN_BYTES:
+            raise InvalidInput(f"the golden set is {size} bytes; the registry keeps at most "
+                               f"{MAX_GOLDEN_BYTES}")  # fmt: skip
+        found = read_golden(b"".join(self.artifacts.iter_verified(digest)), signature)
+        return GoldenSet(digest=digest, rows=len(found), size=size)
+
+    def download_golden(
+        self, who: Principal, project: str, ref: str
+    ) -> tuple[GoldenSet, Iterator[bytes]]:
+        """The version's golden set and its file's bytes, verified as they stream; NotFound
+        when the version has none."""
+        version = self.get(who, project, ref)
+        if version.golden is None:
+            raise NotFound(
+                f"{version.ref} has no golden set: it was registered without an input example "
+                "or golden sample (relay.models.register(..., input_example=X[:5]))"
+            )
+        return version.golden, self.artifacts.iter_verified(version.golden.digest)
 
     def get(self, who: Principal, project: str, ref: str) -> ModelVersion:
         with self.read() as tx:

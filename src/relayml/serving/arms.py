@@ -21,16 +21,20 @@ from typing import TYPE_CHECKING, Any
 
 from relayml.domain.deployments import ServedArm
 from relayml.domain.models import ColumnType, Signature
-from relayml.errors import IntegrityError, Unprocessable, UserCodeError
+from relayml.errors import IntegrityError, RelayError, Unprocessable, UserCodeError
 from relayml.flavors.adapters import ARGMAX_CLASSIFIERS, final_estimator
 from relayml.serving.inputs import Parsed, Schema, bad
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     import numpy as np
     import pandas as pd
 
     from relayml.client.base import Backend
+    from relayml.domain.models import ModelVersion
     from relayml.flavors.formats import LoadedModel
+    from relayml.flavors.golden import Golden
 
 log = logging.getLogger("relayml.serving")
 
@@ -195,12 +199,17 @@ class Runner:
             start = end
         return out
 
-    def warm_up(self) -> None:
-        """Run the model on rows built from the signature, so the first request pays no
-        first-call cost; check there that labels from probabilities match predict, and whether
-        the array path gives what the DataFrame path gives."""
-        row = tuple(_example(c.type) for c in self.signature.inputs)
-        frame = self.frame([row, row])
+    def warm_up(self, golden: Golden | None = None) -> None:
+        """Run the model on the version's golden rows (else on rows built from the signature),
+        so the first request pays no first-call cost; check there that labels from
+        probabilities match predict, and whether the array path gives what the DataFrame path
+        gives. Outputs on golden rows that differ from those recorded at registration are
+        logged (`relay monitors check` is the check that says so to a person)."""
+        if golden is not None:
+            frame = golden.inputs
+        else:
+            row = tuple(_example(c.type) for c in self.signature.inputs)
+            frame = self.frame([row, row])
         try:
             labels, proba = self.predict_frame(frame)
             if self.label_from_proba:
@@ -217,8 +226,28 @@ class Runner:
                 exc,
             )
             return
+        if golden is not None:
+            self._compare(golden, labels, proba)
         if self._array_candidate:
             self.array_input = self._same_by_array(frame, labels, proba)
+
+    def _compare(self, golden: Golden, labels: list[Any], proba: Any) -> None:
+        from relayml.flavors.golden import differences
+
+        found = differences(golden, labels, proba, self.classes)
+        if found:
+            first = found[0]
+            log.warning(
+                "%s@%s gives %d output(s) on its golden set that differ from those recorded "
+                "at registration (first: %s, %s: recorded %r, here %r)",
+                self.arm.model,
+                self.arm.version,
+                len(found),
+                first.where,
+                first.output,
+                first.recorded,
+                first.served,
+            )
 
     def _same_by_array(
         self, frame: pd.DataFrame, labels: list[Any], proba: np.ndarray[Any, Any] | None
@@ -320,8 +349,24 @@ def load_runner(
             environment=version.environment,
             unsafe_pickle=unsafe_pickle,
         )
+        golden = _golden(backend, project, version, tmp)
     for warning in model.environment_warnings:
         log.warning("%s: %s", version.ref, warning)
     runner = Runner(arm, model, sticky_key, array_input=array_input)
-    runner.warm_up()
+    runner.warm_up(golden)
     return runner
+
+
+def _golden(backend: Backend, project: str, version: ModelVersion, tmp: Path) -> Golden | None:
+    """The version's golden set to warm up with, if it has one that reads; a golden set that
+    cannot be had is not a failed load (the signature's rows do instead)."""
+    if version.golden is None:
+        return None
+    from relayml.flavors.golden import read_golden
+
+    try:
+        path = backend.models.download_golden(project, version.ref, tmp / "golden.parquet")
+        return read_golden(path.read_bytes(), version.signature)
+    except RelayError as exc:
+        log.warning("%s: its golden set is not used for the warm-up: %s", version.ref, exc)
+        return None

@@ -130,6 +130,53 @@ class ModelContract:
         with pytest.raises(PermissionDenied):  # governance does not register models
             _register(Team(team.project, team.gov, team.gov, team.eng), tmp_path, "c", None)
 
+    def test_a_golden_set_is_kept_checked_and_downloaded(
+        self, contract: ContractEnv, tmp_path: Path
+    ) -> None:
+        import pyarrow.parquet as pq
+
+        from relayml.flavors.formats import load_model
+        from relayml.flavors.golden import PREDICTION, build_golden, read_golden
+
+        team, run_id = _team(contract, tmp_path)
+        p = team.project
+        path, saved = _model_file(tmp_path, "g")
+        sample = _data(seed=3, n=40)[["x1", "x2"]]
+        loaded = load_model(saved.data, flavor=saved.flavor, digest=saved.digest,
+                            signature=saved.signature)  # fmt: skip
+        golden = tmp_path / "golden.parquet"
+        golden.write_bytes(build_golden(loaded, input_example=sample[:5], golden=sample))
+        reg = {"flavor": "sklearn", "environment": saved.environment.to_dict(),
+               "signature": saved.signature.to_dict(), "run_id": run_id}  # fmt: skip
+        mv = team.ds.models.register(p, "churn", path, golden_file=golden, **reg)
+        assert mv.golden is not None and mv.golden.rows == 45
+        assert mv.golden.digest == hashlib.sha256(golden.read_bytes()).hexdigest()
+        assert team.gov.models.get(p, "churn@1").golden == mv.golden
+        out = team.gov.models.download_golden(p, "churn@1", tmp_path / "out" / "g.parquet")
+        assert out.read_bytes() == golden.read_bytes()
+        back = read_golden(out.read_bytes(), mv.signature)
+        assert back.predictions == loaded.predict(back.inputs).tolist()
+        assert back.where(0) == "row 0 of the input example"
+        assert back.where(5) == "row 0 of the golden sample"
+        # a file that is not a golden set of this signature is refused, and nothing registered
+        bad = tmp_path / "bad.parquet"
+        pq.write_table(pq.read_table(golden).drop_columns([PREDICTION]), bad)
+        other, other_saved = _model_file(tmp_path, "h", noise=True)
+        reg_h = {**reg, "environment": other_saved.environment.to_dict()}
+        with pytest.raises(InvalidInput, match="golden set"):
+            team.ds.models.register(p, "churn", other, golden_file=bad, **reg_h)
+        with pytest.raises(InvalidInput, match="needs the version's signature"):
+            team.ds.models.register(p, "churn", other, flavor="sklearn", golden_file=golden,
+                                    environment=reg_h["environment"])  # fmt: skip
+        assert [v.version for v in team.gov.models.versions(p, "churn")] == [1]
+        plain = team.ds.models.register(p, "churn", other, **reg_h)
+        assert plain.golden is None
+        with pytest.raises(NotFound, match="no golden set"):
+            team.gov.models.download_golden(p, plain.ref, tmp_path / "none.parquet")
+        outsider = contract.as_role(contract.new_project(), "ml_engineer")
+        with pytest.raises((PermissionDenied, NotFound)):
+            outsider.models.download_golden(p, "churn@1", tmp_path / "x.parquet")
+
     def test_a_pickle_needs_unsafe_pickle_and_says_so(
         self, contract: ContractEnv, tmp_path: Path
     ) -> None:

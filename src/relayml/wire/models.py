@@ -12,6 +12,7 @@ from relayml.domain.models import (
     Evidence,
     EvidenceItem,
     Flavor,
+    GoldenSet,
     InboxItem,
     ModelCard,
     ModelInfo,
@@ -26,6 +27,19 @@ from relayml.domain.models import (
 )
 from relayml.domain.policy import DEFAULT, Policy, parse_policy
 from relayml.wire.common import Number, Time, WireModel
+
+
+class GoldenSetOut(WireModel):
+    digest: str
+    rows: int
+    size: int
+
+    @classmethod
+    def from_domain(cls, obj: GoldenSet) -> GoldenSetOut:
+        return cls(digest=obj.digest, rows=obj.rows, size=obj.size)
+
+    def to_domain(self) -> GoldenSet:
+        return GoldenSet(digest=self.digest, rows=self.rows, size=self.size)
 
 
 class ModelVersionOut(WireModel):
@@ -46,6 +60,7 @@ class ModelVersionOut(WireModel):
     created_at: datetime
     created_by: str
     aliases: list[str]
+    golden: GoldenSetOut | None = None
 
     @classmethod
     def from_domain(cls, obj: ModelVersion) -> ModelVersionOut:
@@ -67,6 +82,7 @@ class ModelVersionOut(WireModel):
             created_at=obj.created_at,
             created_by=obj.created_by,
             aliases=list(obj.aliases),
+            golden=None if obj.golden is None else GoldenSetOut.from_domain(obj.golden),
         )
 
     def to_domain(self) -> ModelVersion:
@@ -87,6 +103,7 @@ class ModelVersionOut(WireModel):
             created_at=self.created_at,
             created_by=self.created_by,
             aliases=tuple(self.aliases),
+            golden=None if self.golden is None else self.golden.to_domain(),
         )
 
 

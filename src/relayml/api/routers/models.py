@@ -53,6 +53,9 @@ class ModelRegister(Body):
     unsafe_pickle: bool = False
     description: str = ""
     tags: dict[str, str] | None = None
+    golden: str | None = Field(
+        default=None, description="sha256 of the uploaded golden-set file (Parquet), if any"
+    )
 
 
 class AliasSet(Body):
@@ -149,6 +152,7 @@ def register(
         unsafe_pickle=body.unsafe_pickle,
         description=body.description,
         tags=body.tags,
+        golden=body.golden,
     )
     return json(ModelVersionOut.from_domain(version), status_code=201)
 
@@ -191,6 +195,20 @@ def download(
     project: str, name: str, version: str, services: ServicesDep, who: PrincipalDep
 ) -> Response:
     found, chunks = services.models.download(who, project, _ref(name, version))
+    return send(chunks, found.digest, found.size)
+
+
+@router.get(
+    "/projects/{project}/models/{name}/versions/{version}/golden",
+    response_class=StreamingResponse,
+    responses=BINARY_RESPONSE,
+    summary="The version's golden set as Parquet (input rows and the outputs recorded at "
+    "registration)",
+)
+def download_golden(
+    project: str, name: str, version: str, services: ServicesDep, who: PrincipalDep
+) -> Response:
+    found, chunks = services.models.download_golden(who, project, _ref(name, version))
     return send(chunks, found.digest, found.size)
 
 

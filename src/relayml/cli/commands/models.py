@@ -2,7 +2,8 @@
 promote model versions (reviewing requests is in `requests.py`).
 
     relay models ls | show churn | versions churn | history churn
-    relay models register churn model.skops --run RUN_ID
+    relay models register churn model.skops --run RUN_ID --golden sample.parquet
+    relay models golden churn@3 -o golden.parquet
     relay models set-alias churn@3 staging
     relay models promote churn@4 --to production --note "beats v3 on the holdout"
 """
@@ -48,6 +49,13 @@ def register_(
     signature: Annotated[
         Path | None, typer.Option(help="The signature as JSON (see relay models show --json).")
     ] = None,
+    golden: Annotated[
+        Path | None,
+        typer.Option(
+            help="Rows (Parquet or CSV, at most 1,000) to keep as the golden set with the "
+            "outputs the model gives on them here; infers the signature if none is given."
+        ),
+    ] = None,
     unsafe_pickle: Annotated[
         bool, typer.Option("--unsafe-pickle", help="Allow a pickle (it runs code on load).")
     ] = False,
@@ -61,6 +69,8 @@ def register_(
     from relayml.domain.models import Flavor
     from relayml.errors import InvalidInput
     from relayml.flavors.environment import capture
+    from relayml.scratch import scratch_dir
+    from relayml.sdk.models import golden_for_file
 
     if not artifact.is_file():
         raise InvalidInput(f"no file {artifact}; give the path of a saved model")
@@ -77,7 +87,13 @@ def register_(
             sig = json.loads(signature.read_text(encoding="utf-8"))
         except (OSError, ValueError) as exc:
             raise InvalidInput(f"cannot read the signature {signature}: {exc}") from None
-    with state.backend() as backend:
+    with state.backend() as backend, scratch_dir("golden") as tmp:
+        golden_file = None
+        if golden is not None:
+            sig, data = golden_for_file(artifact, golden, flavor=kind.value, signature=sig,
+                                        unsafe_pickle=unsafe_pickle)  # fmt: skip
+            golden_file = tmp / "golden.parquet"
+            golden_file.write_bytes(data)
         mv = backend.models.register(
             state.project(project),
             name,
@@ -88,11 +104,13 @@ def register_(
             run_id=run,
             unsafe_pickle=unsafe_pickle,
             description=description,
+            golden_file=golden_file,
         )
     if as_json:
         output.emit_json(mv)
         return
-    output.print_(f"registered {_version_line(mv)} sha256 {mv.digest[:12]}")
+    kept = f", golden set of {mv.golden.rows} rows" if mv.golden else ""
+    output.print_(f"registered {_version_line(mv)} sha256 {mv.digest[:12]}{kept}")
 
 
 def ls(project: ProjectOpt = None, as_json: JsonOpt = False) -> None:
@@ -134,6 +152,13 @@ def show(
     output.print_(f"  sha256      {v.digest}  ({v.size} bytes)")
     output.print_(f"  run         {v.run_id or '-'}")
     output.print_(f"  registered  {output.when(v.created_at)} by {v.created_by}")
+    if v.golden is not None:
+        output.print_(
+            f"  golden set  {v.golden.rows} rows with their outputs at registration "
+            f"(sha256 {v.golden.digest[:12]}; relay models golden {v.ref} --out FILE)"
+        )
+    else:
+        output.print_("  golden set  none (registered without an input example)")
     env = ", ".join(f"{k} {x}" for k, x in v.environment.packages.items())
     output.print_(f"  environment Python {v.environment.python}; {env}")
     if v.signature is not None:
@@ -146,6 +171,44 @@ def show(
         )
     if v.tags:
         output.print_(f"  tags        {output.escape(json.dumps(v.tags))}")
+
+
+def golden(
+    ref: Annotated[str, typer.Argument(help="The version, e.g. churn@3 or churn@production.")],
+    out: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write the golden set here (Parquet).")
+    ] = None,
+    project: ProjectOpt = None,
+) -> None:
+    """A version's golden set: its input rows with the outputs recorded at registration
+    (written to --output as Parquet, verified; or its first rows shown)."""
+    import pyarrow.parquet as pq
+
+    from relayml.flavors.golden import PREDICTION, PROBABILITIES, ROW, SOURCE
+    from relayml.scratch import scratch_dir
+
+    proj = state.project(project)
+    with state.backend() as backend:
+        v = backend.models.get(proj, ref)
+        if out is not None:
+            backend.models.download_golden(proj, v.ref, out)
+            output.print_(f"wrote the golden set of {v.ref} -> {output.escape(str(out))}")
+            return
+        with scratch_dir("golden") as tmp:
+            table = pq.read_table(backend.models.download_golden(proj, v.ref, tmp / "g.parquet"))
+    shown = [c for c in (SOURCE, ROW, PREDICTION, PROBABILITIES) if c in table.column_names]
+    t = output.table("source", "row", "prediction", *(["probabilities"] if len(shown) > 3 else []))
+    for row in table.select(shown).slice(0, 10).to_pylist():
+        cells = [str(row[c]) for c in shown]
+        if len(shown) > 3:
+            cells[3] = ", ".join(f"{p:.4g}" for p in row[PROBABILITIES])
+        t.add_row(*(output.escape(c) for c in cells))
+    inputs = len(table.column_names) - len(shown)
+    output.print_(f"{v.ref}: golden set of {table.num_rows} rows, {inputs} input columns")
+    output.print_(t)
+    if table.num_rows > 10:
+        more = table.num_rows - 10
+        output.print_(f"[dim]... and {more} more; write them all with --output FILE[/]")
 
 
 def versions(
@@ -455,6 +518,7 @@ def register(app: typer.Typer) -> None:
         ("register", register_),
         ("ls", ls),
         ("show", show),
+        ("golden", golden),
         ("versions", versions),
         ("history", history),
         ("set-alias", set_alias),

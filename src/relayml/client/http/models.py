@@ -77,9 +77,14 @@ class HttpModels:
         unsafe_pickle: bool = False,
         description: str = "",
         tags: dict[str, str] | None = None,
+        golden_file: str | os.PathLike[str] | None = None,
     ) -> ModelVersion:
         check_name("model", name)
-        uploaded = self.t.put_file(f"{project_url(project)}/models/uploads", artifact_file)
+        uploads = f"{project_url(project)}/models/uploads"
+        uploaded = self.t.put_file(uploads, artifact_file)
+        golden = None
+        if golden_file is not None:
+            golden = UploadOut.model_validate(self.t.put_file(uploads, golden_file)).blob
         body = {
             "blob": UploadOut.model_validate(uploaded).blob,
             "flavor": flavor,
@@ -89,6 +94,7 @@ class HttpModels:
             "unsafe_pickle": unsafe_pickle,
             "description": description,
             "tags": tags,
+            "golden": golden,
         }
         return _version(self.t.call("POST", f"{_model_url(project, name)}/versions", json=body))
 
@@ -97,6 +103,10 @@ class HttpModels:
 
     def download(self, project: str, ref: str, dest: str | os.PathLike[str]) -> Path:
         return self.t.get_file(f"{_version_url(project, ref)}/artifact", dest, what=f"model {ref}")
+
+    def download_golden(self, project: str, ref: str, dest: str | os.PathLike[str]) -> Path:
+        url = f"{_version_url(project, ref)}/golden"
+        return self.t.get_file(url, dest, what=f"the golden set of {ref}")
 
     def list_models(self, project: str) -> list[ModelInfo]:
         rows = self.t.call("GET", f"{project_url(project)}/models")

@@ -23,7 +23,7 @@ class SqlBlobs:
     def reachable(self, project: str, digest: str) -> bool:
         """Whether `project` uploaded the blob or one of its entities refers to it: a run's
         artifact, a pipeline step's output or logs, a dataset version's file or sketch, a model
-        version's artifact, a prediction-log segment."""
+        version's artifact or golden set, a prediction-log segment."""
         u, a, e = s.blob_uploads.c, s.artifacts.c, s.experiments.c
         st, pr = s.pipeline_steps.c, s.pipeline_runs.c
         v, d = s.dataset_versions.c, s.datasets.c
@@ -42,7 +42,10 @@ class SqlBlobs:
             .where(d.project == project, or_(v.blob == digest, v.sketch_blob == digest)),
             exists()
             .select_from(s.model_versions.join(s.models))
-            .where(s.models.c.project == project, s.model_versions.c.digest == digest),
+            .where(
+                s.models.c.project == project,
+                or_(s.model_versions.c.digest == digest, s.model_versions.c.golden == digest),
+            ),
             exists()
             .select_from(s.log_segments.join(s.deployments))
             .where(s.deployments.c.project == project, s.log_segments.c.digest == digest),

@@ -16,6 +16,7 @@ from relayml.domain.models import (
     Evidence,
     EvidenceItem,
     Flavor,
+    GoldenSet,
     ModelCard,
     ModelInfo,
     ModelVersion,
@@ -149,6 +150,9 @@ class SqlModels:
             "tags": dict(mv.tags),
             "created_at": mv.created_at,
             "created_by": mv.created_by,
+            "golden": mv.golden.digest if mv.golden else None,
+            "golden_rows": mv.golden.rows if mv.golden else None,
+            "golden_size": mv.golden.size if mv.golden else None,
         }
         result = self.conn.execute(insert(s.model_versions).values(**row))
         pk = result.inserted_primary_key
@@ -173,6 +177,9 @@ class SqlModels:
             created_at=utc(row.created_at),
             created_by=row.created_by,
             aliases=aliases,
+            golden=None
+            if row.golden is None
+            else GoldenSet(row.golden, int(row.golden_rows), int(row.golden_size)),
         )
 
     def _aliases_of(self, version_ids: list[int]) -> dict[int, tuple[str, ...]]:

@@ -35,7 +35,8 @@ models = Table(
     UniqueConstraint("project", "name"),
 )
 
-# One immutable artifact per row (status and tags aside); `digest` is the artifact's sha256.
+# One immutable artifact per row (status and tags aside); `digest` is the artifact's sha256,
+# `golden` its golden set's.
 model_versions = Table(
     "model_versions",
     metadata,
@@ -54,6 +55,10 @@ model_versions = Table(
     Column("tags", JSON, nullable=False),
     Column("created_at", TS, nullable=False),
     Column("created_by", String(128), nullable=False),
+    # the golden set: a Parquet blob of input rows with the outputs given at registration
+    Column("golden", String(64), nullable=True, index=True),
+    Column("golden_rows", Integer, nullable=True),
+    Column("golden_size", BigInteger, nullable=True),
     UniqueConstraint("model_id", "version"),
 )
 

@@ -16,6 +16,7 @@ _REFERENCES: tuple[Column[str], ...] = (
     s.pipeline_steps.c.output_digest,
     s.pipeline_steps.c.logs_digest,
     s.model_versions.c.digest,
+    s.model_versions.c.golden,
     s.log_segments.c.digest,
 )
 _BATCH = 500
