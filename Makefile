@@ -3,8 +3,8 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 # `make demo` installs what the demo needs (Relay + scikit-learn/skops and the model server's
-# extra); `make test` adds the test, lint and Ray extras. Each has its own stamp, so neither
-# reinstalls needlessly.
+# extra); `make test` adds the test, lint, Ray and UI-test (Playwright) extras. Each has its own
+# stamp, so neither reinstalls needlessly.
 DEMO_STAMP := $(VENV)/.relay-demo
 TEST_STAMP := $(VENV)/.relay-test
 PYTEST_ARGS ?=
@@ -24,7 +24,7 @@ $(DEMO_STAMP): pyproject.toml | $(VENV)/bin/python
 	@touch $(DEMO_STAMP)
 
 $(TEST_STAMP): pyproject.toml | $(VENV)/bin/python
-	$(PY) -m pip install -q --disable-pip-version-check -e ".[dev,ray]"
+	$(PY) -m pip install -q --disable-pip-version-check -e ".[dev,ray,ui]"
 	@touch $(TEST_STAMP) $(DEMO_STAMP)
 
 demo: $(DEMO_STAMP)

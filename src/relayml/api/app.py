@@ -34,6 +34,7 @@ from relayml.api.routers import (
 from relayml.config import DEFAULT_MAX_JSON_BYTES
 from relayml.errors import RelayError
 from relayml.services import Services
+from relayml.ui import routes as ui_routes
 from relayml.version import __version__
 from relayml.wire.common import ErrorBody, HealthOut
 
@@ -72,6 +73,9 @@ def create_app(services: Services, max_json_bytes: int = DEFAULT_MAX_JSON_BYTES)
         roles,
     ):
         app.include_router(area.router)
+
+    # The web UI at / (its routes are plain Starlette routes: not in the OpenAPI document).
+    app.router.routes.extend(ui_routes(lambda request: request.app.state.services))
 
     @app.get(
         "/healthz",

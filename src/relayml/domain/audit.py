@@ -65,6 +65,8 @@ class Event(StrEnum):
     DEPLOYMENT_PROMOTE_CANARY = "deployment.promote_canary"
     DEPLOYMENT_ARCHIVE = "deployment.archive"
     FEEDBACK_REPLACE = "feedback.replace"
+    SESSION_OPEN = "session.open"  # a sign-in to the web UI
+    SESSION_CLOSE = "session.close"  # its sign-out
 
 
 AuditAction = Action | Event

@@ -166,3 +166,26 @@ def token_lifetime(expires: str | float | timedelta | None) -> timedelta:
             f"{MAX_TOKEN_LIFETIME.days}d; issue a new token before it ends instead"
         )
     return lifetime
+
+
+SESSION_LIFETIME = timedelta(hours=12)
+"""How long a web UI sign-in lasts (never past the token it was opened with)."""
+
+
+@dataclass(frozen=True)
+class SessionInfo:
+    """A web UI sign-in as stored (never its secret id): whose, opened with which token, when
+    it ends on its own and when it was signed out."""
+
+    user: str
+    token_id: str
+    created_at: datetime
+    expires_at: datetime
+    ended_at: datetime | None = None
+
+    def state(self, now: datetime) -> str:
+        if self.ended_at is not None:
+            return "signed out"
+        if self.expires_at <= now:
+            return "expired"
+        return "active"

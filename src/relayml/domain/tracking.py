@@ -196,3 +196,12 @@ class RunRecord:
 class RunPage:
     runs: list[RunRecord]
     next_page_token: str | None
+
+
+@dataclass(frozen=True)
+class RunLineage:
+    """A run's lineage: the dataset versions it used and the model versions registered from
+    it, as references (`loans@3`, `churn@2`)."""
+
+    datasets: list[str]
+    models: list[str]

@@ -17,6 +17,7 @@ from relayml.services.notifications import NotificationService
 from relayml.services.pipelines import PipelineService
 from relayml.services.roles import RoleService
 from relayml.services.scheduling import SchedulingService
+from relayml.services.sessions import SessionService
 from relayml.services.storage import StorageService
 from relayml.services.token_cache import DEFAULT_TTL_SECONDS, TokenCache
 from relayml.services.tracking import TrackingService
@@ -52,6 +53,7 @@ class Services:
         self.idempotency = IdempotencyService(store, artifacts, d)
         self.scheduling = SchedulingService(store, artifacts, d)
         self.storage = StorageService(store, artifacts, d)
+        self.sessions = SessionService(store, artifacts, d)  # the web UI's sign-ins
 
     def flush_denials(self) -> None:
         """Write the counts of denials still in their window (at shutdown)."""

@@ -40,6 +40,32 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+def check_usable(info: TokenInfo, user_active: bool) -> None:
+    """Refuse a revoked or expired token, or one whose user is deactivated."""
+    state = info.state(utcnow())
+    if state != "active":
+        when = info.revoked_at if state == "revoked" else info.expires_at
+        raise Unauthenticated(
+            f"token {info.id} of {info.user} was {state} at {when:%Y-%m-%d %H:%M:%S} "
+            "UTC; ask an admin for a new one (relay tokens issue USER)"
+        )
+    if not user_active:
+        raise Unauthenticated(
+            f"user {info.user} is deactivated; an admin reactivates them with: "
+            f"relay users activate {info.user}"
+        )
+
+
+def principal_of(user: str, grants: dict[str, frozenset[str]]) -> Principal:
+    """The principal of a user holding `grants`; refused when they hold no role at all."""
+    if not grants:
+        raise Unauthenticated(
+            f"{user} holds no role in any project; ask an admin to grant one "
+            f"(relay users grant {user} --role ROLE --project PROJECT)"
+        )
+    return Principal(user, grants)
+
+
 class IdentityService(ServiceBase):
     def __init__(
         self,
@@ -72,25 +98,9 @@ class IdentityService(ServiceBase):
                     "the token is unknown; ask an admin for a new one (relay tokens issue USER)"
                 )
             info, active = found
-            state = info.state(utcnow())
-            if state != "active":
-                when = info.revoked_at if state == "revoked" else info.expires_at
-                raise Unauthenticated(
-                    f"token {info.id} of {info.user} was {state} at {when:%Y-%m-%d %H:%M:%S} "
-                    "UTC; ask an admin for a new one (relay tokens issue USER)"
-                )
-            if not active:
-                raise Unauthenticated(
-                    f"user {info.user} is deactivated; an admin reactivates them with: "
-                    f"relay users activate {info.user}"
-                )
+            check_usable(info, active)
             grants = tx.identity.grants_of(info.user)
-        if not grants:
-            raise Unauthenticated(
-                f"{info.user} holds no role in any project; ask an admin to grant one "
-                f"(relay users grant {info.user} --role ROLE --project PROJECT)"
-            )
-        principal = Principal(info.user, grants)
+        principal = principal_of(info.user, grants)
         self.token_cache.put(token_hash, principal, info.expires_at)
         return principal
 
@@ -242,19 +252,10 @@ class IdentityService(ServiceBase):
         tx.identity.add_token(token_id, user, hash_token(token), now, expires_at)
         return IssuedToken(user=user, token=token, token_id=token_id, expires_at=expires_at)
 
-    def _scopes_of(self, tx: Transaction, user: str) -> list[str]:
-        """Where an event about `user` belongs: each project they hold a role in, so that
-        project's governance reads it; '*' for platform grants or a user with none."""
-        grants = tx.identity.grants_of(user)
-        scopes = sorted(p for p in grants if p != GLOBAL_SCOPE)
-        return scopes if scopes and GLOBAL_SCOPE not in grants else [GLOBAL_SCOPE, *scopes]
-
     def _record_about_user(
         self, tx: Transaction, who: Principal, action: Event, user: str, payload: Any
     ) -> None:
-        for scope in self._scopes_of(tx, user):
-            roles = self.roles(tx, who.user, scope)
-            self.record(tx, who, roles, action, scope, EntityKind.USER, user, payload)
+        record_about_user(self, tx, who, action, user, payload)
 
     def _require_self_or_admin(self, tx: Transaction, who: Principal, user: str, what: str) -> None:
         """Anyone for their own tokens (while they hold a role), a platform admin for anyone."""
@@ -403,6 +404,20 @@ class IdentityService(ServiceBase):
             payload = {"user": user, "role": role, "project": project}
             self.record(tx, who, mine, action, project, EntityKind.USER, user, payload)
         self.token_cache.clear()  # a user left with no role stops authenticating here at once
+
+
+def record_about_user(
+    service: ServiceBase, tx: Transaction, who: Principal, action: Event, user: str, payload: Any
+) -> None:
+    """Audit an event about `user` where it belongs: each project they hold a role in, so that
+    project's governance reads it; '*' too for platform grants or a user with none."""
+    grants = tx.identity.grants_of(user)
+    scopes = sorted(p for p in grants if p != GLOBAL_SCOPE)
+    if not scopes or GLOBAL_SCOPE in grants:
+        scopes = [GLOBAL_SCOPE, *scopes]
+    for scope in scopes:
+        roles = service.roles(tx, who.user, scope)
+        service.record(tx, who, roles, action, scope, EntityKind.USER, user, payload)
 
 
 def _where(project: str) -> str:

@@ -17,6 +17,7 @@ from relayml.domain.tracking import (
     LOST_AFTER_SECONDS,
     Experiment,
     MetricPoint,
+    RunLineage,
     RunPage,
     RunRecord,
     check_key,
@@ -199,6 +200,14 @@ class TrackingService(ServiceBase):
             project = self._run_project(tx, run_id)
             self.require(tx, who, Action.RUN_READ, project, EntityKind.RUN, run_id)
             return self._loaded(tx, run_id)
+
+    def lineage(self, who: Principal, run_id: str) -> RunLineage:
+        """What the run came from and led to: the dataset versions it used and the model
+        versions registered from it (each readable by whoever may read the run's project)."""
+        with self.read() as tx:
+            project = self._run_project(tx, run_id)
+            self.require(tx, who, Action.RUN_READ, project, EntityKind.RUN, run_id)
+            return RunLineage(tx.datasets.datasets_used_by(run_id), tx.models.refs_of_run(run_id))
 
     def metric_history(self, who: Principal, run_id: str, key: str) -> list[MetricPoint]:
         check_key("metric", key)

@@ -14,7 +14,7 @@ from relayml.domain.audit import AuditAction, AuditEvent, AuditHead, EntityKind
 from relayml.domain.datasets import DatasetInfo, DatasetVersion, RunUse, TrustedCheck
 from relayml.domain.deployments import Deployment, DeploymentChange, Feedback, LogSegment
 from relayml.domain.filters import Condition, OrderBy
-from relayml.domain.identity import Project, TokenInfo, User
+from relayml.domain.identity import Project, SessionInfo, TokenInfo, User
 from relayml.domain.models import (
     AliasMove,
     ModelCard,
@@ -258,6 +258,10 @@ class ModelRepo(Protocol):
         self, project: str, name: str, version: int | None, alias: str | None
     ) -> tuple[int, ModelVersion] | None: ...
     def versions(self, project: str, name: str) -> list[ModelVersion]: ...
+    def refs_of_run(self, run_id: str) -> list[str]:
+        """`name@version` of every model version registered from the run."""
+        ...
+
     def version_with_digest(self, model_id: int, digest: str) -> ModelVersion | None: ...
     def set_status(self, version_id: int, status: VersionStatus) -> None: ...
     def set_tags(self, version_id: int, tags: dict[str, str]) -> None: ...
@@ -356,6 +360,17 @@ class RolesRepo(Protocol):
     def history(self, scope: str | None, limit: int) -> list[RolesDocument]: ...
 
 
+class SessionRepo(Protocol):
+    def add(
+        self, id_hash: str, token_id: str, user: str, now: datetime, expires_at: datetime
+    ) -> None: ...
+    def find(self, id_hash: str) -> tuple[SessionInfo, TokenInfo, bool] | None:
+        """The session, its token and whether its user is active; one statement."""
+        ...
+
+    def end(self, id_hash: str, now: datetime) -> bool: ...
+
+
 class Transaction(Protocol):
     @property
     def identity(self) -> IdentityRepo: ...
@@ -383,6 +398,8 @@ class Transaction(Protocol):
     def deployments(self) -> DeploymentRepo: ...
     @property
     def roles(self) -> RolesRepo: ...
+    @property
+    def sessions(self) -> SessionRepo: ...
 
 
 class MetadataStore(Protocol):

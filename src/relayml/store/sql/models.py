@@ -227,6 +227,17 @@ class SqlModels:
         aliases = self._aliases_of([int(r.id) for r in rows])
         return [self._version(r, aliases.get(int(r.id), ())) for r in rows]
 
+    def refs_of_run(self, run_id: str) -> list[str]:
+        """`name@version` of every model version registered from the run (its lineage)."""
+        m, v = s.models.c, s.model_versions.c
+        q = (
+            select(m.name, v.version)
+            .select_from(s.model_versions.join(s.models))
+            .where(v.run_id == run_id)
+            .order_by(m.name, v.version)
+        )
+        return [f"{name}@{version}" for name, version in self.conn.execute(q)]
+
     def version_with_digest(self, model_id: int, digest: str) -> ModelVersion | None:
         """The model's version holding exactly these artifact bytes, if any (the digest
         column's index: one row read, however many versions the model has)."""

@@ -1,7 +1,7 @@
 """The metadata tables. Alembic migrations in `migrations/` create and change them.
 
-The registry's, deployments' and role documents' tables live in `schema_models` and are
-named here too (at the end), so every store module reads any table as `schema.<name>`."""
+The registry's, deployments', role documents' and UI sessions' tables live in `schema_models`
+and are named here too (at the end), so every store module reads any table as `schema.<name>`."""
 
 from __future__ import annotations
 
@@ -456,3 +456,4 @@ promotion_requests = _later.promotion_requests
 request_reviews = _later.request_reviews
 requirements = _later.requirements
 role_documents = _later.role_documents
+ui_sessions = _later.ui_sessions

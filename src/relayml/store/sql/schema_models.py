@@ -260,3 +260,19 @@ role_documents = Table(
     Column("created_by", String(128), nullable=False),
     Column("created_at", TS, nullable=False),
 )
+
+
+# --- web UI sessions (migration 0022) ---------------------------------------------------------
+# One row per sign-in: the sha256 of the random session id (the cookie holds the id, never
+# stored), the token it was opened with (a revoked or expired token ends the session), when it
+# ends on its own, and when its user signed out.
+ui_sessions = Table(
+    "ui_sessions",
+    metadata,
+    Column("id_hash", String(64), primary_key=True),
+    Column("token_id", String(16), ForeignKey("tokens.id"), nullable=False, index=True),
+    Column("user", String(128), ForeignKey("users.name"), nullable=False),
+    Column("created_at", TS, nullable=False),
+    Column("expires_at", TS, nullable=False),
+    Column("ended_at", TS, nullable=True),
+)

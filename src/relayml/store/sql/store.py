@@ -23,6 +23,7 @@ from relayml.store.sql.notifications import SqlNotifications
 from relayml.store.sql.pipelines import SqlPipelines
 from relayml.store.sql.roles import SqlRoles
 from relayml.store.sql.scheduling import SqlSchedules
+from relayml.store.sql.sessions import SqlSessions
 from relayml.store.sql.storage import SqlStorage
 from relayml.store.sql.tracking import SqlTracking
 
@@ -45,6 +46,7 @@ class SqlTx:
         self.idempotency = SqlIdempotency(conn)
         self.deployments = SqlDeployments(conn)
         self.roles = SqlRoles(conn)
+        self.sessions = SqlSessions(conn)
 
 
 class SqlStore:

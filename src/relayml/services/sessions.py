@@ -1,0 +1,105 @@
+"""Web UI sessions: a sign-in with a token opens one, every page asks who it stands for.
+
+The cookie carries a random 256-bit session id; the store keeps only its SHA-256, with the
+token the user signed in with. A session stands for its user while it has not been signed out,
+has not expired (`SESSION_LIFETIME`, never past its token's own expiry), its token is neither
+revoked nor expired and its user is active; their roles are read fresh on every request (two
+statements, no cache), so a revoked token or a removed grant ends what the page may do at once.
+The CSRF token of a form is derived from the session id (`csrf_token`): a page that holds the
+cookie's secret can compute it, a cross-site form cannot.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+
+from relayml.domain.audit import Event
+from relayml.domain.identity import SESSION_LIFETIME, Principal
+from relayml.errors import Unauthenticated
+from relayml.services.base import ServiceBase, utcnow
+from relayml.services.identity import check_usable, hash_token, principal_of, record_about_user
+
+_SIGNED_OUT = "your session has ended ({why}); sign in again with your token"
+
+
+def session_hash(session_id: str) -> str:
+    return hashlib.sha256(b"relay-ui-session:" + session_id.encode()).hexdigest()
+
+
+def csrf_token(session_id: str) -> str:
+    """The CSRF token of a session's forms: derived from its secret id, never stored; another
+    site can neither read the cookie nor compute it."""
+    return hashlib.sha256(b"relay-ui-csrf:" + session_id.encode()).hexdigest()
+
+
+def csrf_matches(session_id: str, given: str | None) -> bool:
+    return bool(given) and hmac.compare_digest(csrf_token(session_id), given or "")
+
+
+@dataclass(frozen=True)
+class OpenedSession:
+    """A new session as shown once (its id goes into the cookie, never anywhere else)."""
+
+    id: str
+    user: str
+    expires_at: datetime
+
+
+class SessionService(ServiceBase):
+    def sign_in(self, token: str) -> OpenedSession:
+        """Open a session for the holder of `token` (refused as the API refuses the token)."""
+        token = token.strip() if isinstance(token, str) else ""
+        if not token:
+            raise Unauthenticated("enter your token (an admin issues one: relay users create)")
+        session_id = secrets.token_urlsafe(32)
+        with self.write() as tx:
+            found = tx.identity.token_by_hash(hash_token(token))
+            if found is None:
+                raise Unauthenticated(
+                    "the token is unknown; ask an admin for a new one (relay tokens issue USER)"
+                )
+            info, active = found
+            check_usable(info, active)
+            who = principal_of(info.user, tx.identity.grants_of(info.user))
+            now = utcnow()
+            expires = now + SESSION_LIFETIME
+            if info.expires_at is not None:
+                expires = min(expires, info.expires_at)
+            tx.sessions.add(session_hash(session_id), info.id, info.user, now, expires)
+            payload = {"token_id": info.id, "expires_at": expires}
+            record_about_user(self, tx, who, Event.SESSION_OPEN, info.user, payload)
+        return OpenedSession(session_id, info.user, expires)
+
+    def principal(self, session_id: str | None) -> Principal:
+        """Who an open session stands for, with their grants as they are now."""
+        if not session_id:
+            raise Unauthenticated("you are not signed in; sign in with your token")
+        with self.read() as tx:
+            found = tx.sessions.find(session_hash(session_id))
+            if found is None:
+                raise Unauthenticated(_SIGNED_OUT.format(why="unknown session"))
+            session, token, active = found
+            state = session.state(utcnow())
+            if state != "active":
+                raise Unauthenticated(_SIGNED_OUT.format(why=state))
+            check_usable(token, active)
+            return principal_of(session.user, tx.identity.grants_of(session.user))
+
+    def sign_out(self, session_id: str | None) -> bool:
+        """End a session; False when there was none to end (unknown, or already ended)."""
+        if not session_id:
+            return False
+        with self.write() as tx:
+            found = tx.sessions.find(session_hash(session_id))
+            if found is None or not tx.sessions.end(session_hash(session_id), utcnow()):
+                return False
+            session = found[0]
+            who = Principal(session.user, tx.identity.grants_of(session.user))
+            record_about_user(
+                self, tx, who, Event.SESSION_CLOSE, session.user, {"token_id": session.token_id}
+            )
+        return True

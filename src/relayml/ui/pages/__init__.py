@@ -1,0 +1,15 @@
+"""The UI's pages, one module per area. Adding a page (docs/ui.md):
+
+1. In `ui/pages/<area>.py`: `area = Area(NavItem("Label", "path", Action.X_READ, order))` and
+   `@area.get("/p/{project}/path")` on a function `(ctx: Context) -> Response` that calls the
+   services with `ctx.who` and answers `ctx.render("<area>/page.html", ...)`.
+2. Its templates under `ui/templates/<area>/`, extending `base.html`.
+3. The module in `AREAS` below. Forms POST with the `csrf` field; the wrapper checks it.
+"""
+
+from __future__ import annotations
+
+from relayml.ui.pages import compare, experiments, home
+from relayml.ui.web import Area
+
+AREAS: tuple[Area, ...] = (home.area, experiments.area, compare.area)

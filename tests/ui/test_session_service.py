@@ -1,0 +1,85 @@
+"""SessionService on both databases: what a session stands for, and every way it ends."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import update
+
+from relayml.domain.audit import Event
+from relayml.errors import Unauthenticated
+from relayml.services import Services, open_services
+from relayml.services.base import utcnow
+from relayml.services.sessions import csrf_matches, csrf_token, session_hash
+
+
+@pytest.fixture
+def services(store_url: str, tmp_path: Path) -> Iterator[Services]:
+    s = open_services(store_url, str(tmp_path / "artifacts"))
+    yield s
+    s.close()
+
+
+def test_a_session_stands_for_its_user_until_it_ends(services: Services) -> None:
+    admin = services.identity.provision_local("root")
+    issued = services.identity.create_user(admin, "dana", ["data_scientist"], "default")
+    opened = services.sessions.sign_in(f"  {issued.token}\n")
+    assert opened.user == "dana" and len(opened.id) >= 40
+    assert opened.expires_at <= utcnow() + timedelta(hours=12)
+    who = services.sessions.principal(opened.id)
+    assert who.user == "dana" and who.roles_in("default") == {"data_scientist"}
+    # roles are read afresh: a new grant shows at once
+    services.identity.grant(admin, "dana", "stakeholder", "default")
+    assert services.sessions.principal(opened.id).roles_in("default") == {
+        "data_scientist",
+        "stakeholder",
+    }
+    assert services.sessions.sign_out(opened.id) is True
+    assert services.sessions.sign_out(opened.id) is False
+    with pytest.raises(Unauthenticated, match="signed out"):
+        services.sessions.principal(opened.id)
+    actions = [e.action for e in services.audit.log(admin, project="default", actor="dana")]
+    assert Event.SESSION_OPEN.value in actions and Event.SESSION_CLOSE.value in actions
+
+
+def test_an_expired_session_or_a_revoked_token_ends_it(services: Services) -> None:
+    admin = services.identity.provision_local("root")
+    issued = services.identity.create_user(admin, "dana", ["data_scientist"], "default")
+    first = services.sessions.sign_in(issued.token)
+    second = services.sessions.sign_in(issued.token)
+    from relayml.store.sql import schema as s
+
+    with services.store.write() as tx:  # the first one's twelve hours are up
+        tx.conn.execute(  # type: ignore[attr-defined]
+            update(s.ui_sessions)
+            .where(s.ui_sessions.c.id_hash == session_hash(first.id))
+            .values(expires_at=utcnow() - timedelta(seconds=1))
+        )
+    with pytest.raises(Unauthenticated, match="expired"):
+        services.sessions.principal(first.id)
+    assert services.sessions.principal(second.id).user == "dana"
+    services.identity.revoke_token(admin, issued.token_id)
+    with pytest.raises(Unauthenticated, match="revoked"):
+        services.sessions.principal(second.id)
+    with pytest.raises(Unauthenticated, match="revoked"):
+        services.sessions.sign_in(issued.token)
+
+
+def test_unknown_sessions_and_tokens_are_refused(services: Services) -> None:
+    services.identity.provision_local("root")
+    for bad in (None, "", "nope"):
+        with pytest.raises(Unauthenticated):
+            services.sessions.principal(bad)
+    for token in ("", "   ", "rly_unknown"):
+        with pytest.raises(Unauthenticated):
+            services.sessions.sign_in(token)
+
+
+def test_csrf_tokens_belong_to_one_session() -> None:
+    assert csrf_matches("a", csrf_token("a"))
+    assert not csrf_matches("a", csrf_token("b"))
+    assert not csrf_matches("a", None) and not csrf_matches("a", "")
+    assert csrf_token("a") != csrf_token("b")

@@ -1,0 +1,130 @@
+"""Signing in and out of the web UI over real HTTP: the cookie's flags, CSRF on every form,
+sessions that end with sign-out and with their token, and an API that ignores the cookie."""
+
+from __future__ import annotations
+
+import httpx
+
+from relayml.client.http import HttpBackend
+from tests.ui.conftest import PROJECT, UiWorld, csrf_of, sign_in
+
+
+def test_the_sign_in_page_asks_for_a_token_under_a_strict_policy(ui_world: UiWorld) -> None:
+    r = httpx.get(f"{ui_world.url}/login")
+    assert r.status_code == 200
+    assert '<label for="token">Token</label>' in r.text
+    csp = r.headers["content-security-policy"]
+    assert "script-src 'self'" in csp and "unsafe" not in csp and "frame-ancestors 'none'" in csp
+    assert r.headers["x-content-type-options"] == "nosniff"
+
+
+def test_a_page_without_a_session_sends_the_browser_to_sign_in(ui_world: UiWorld) -> None:
+    r = httpx.get(f"{ui_world.url}/p/{PROJECT}/runs?filter=x")
+    assert r.status_code == 303
+    assert r.headers["location"] == "/login?next=%2Fp%2Fdefault%2Fruns%3Ffilter%3Dx"
+
+
+def test_signing_in_sets_an_httponly_strict_session_cookie(ui_world: UiWorld) -> None:
+    with httpx.Client(base_url=ui_world.url) as c:
+        csrf = csrf_of(c.get("/login").text)
+        r = c.post(
+            "/login",
+            data={"csrf": csrf, "token": ui_world.tokens["data_scientist"], "next": "/p/default/"},
+        )
+        assert r.status_code == 303 and r.headers["location"] == "/p/default/"
+        cookie = next(h for h in r.headers.get_list("set-cookie") if h.startswith("relay_session="))
+        flags = {p.strip().lower() for p in cookie.split(";")}
+        assert "httponly" in flags and "samesite=strict" in flags and "path=/" in flags
+        assert any(f.startswith("max-age=") for f in flags)
+        home = c.get("/p/default/")
+        assert home.status_code == 200 and "dana" in home.text and "data_scientist" in home.text
+
+
+def test_a_bad_token_is_refused_with_the_reason(ui_world: UiWorld) -> None:
+    with httpx.Client(base_url=ui_world.url) as c:
+        csrf = csrf_of(c.get("/login").text)
+        r = c.post("/login", data={"csrf": csrf, "token": "rly_nope", "next": "/"})
+        assert r.status_code == 401
+        assert "the token is unknown" in r.text
+        assert "relay_session" not in c.cookies
+
+
+def test_the_sign_in_form_refuses_a_post_from_another_site(ui_world: UiWorld) -> None:
+    # no login cookie (a cross-site form cannot send it): refused before the token is looked at
+    r = httpx.post(
+        f"{ui_world.url}/login",
+        data={"csrf": "x", "token": ui_world.tokens["data_scientist"], "next": "/"},
+    )
+    assert r.status_code == 403 and "relay_session" not in r.headers.get("set-cookie", "")
+
+
+def test_next_never_leads_to_another_site(ui_world: UiWorld) -> None:
+    token = ui_world.tokens["data_scientist"]
+    for target in ("//evil.example/x", "https://evil.example/", "/\\evil.example"):
+        with httpx.Client(base_url=ui_world.url) as c:
+            csrf = csrf_of(c.get("/login").text)
+            r = c.post("/login", data={"csrf": csrf, "token": token, "next": target})
+            assert r.headers["location"] == "/", target
+
+
+def test_the_api_refuses_a_call_with_only_the_session_cookie(ui_world: UiWorld) -> None:
+    with sign_in(ui_world.url, ui_world.tokens["data_scientist"]) as c:
+        assert c.get("/p/default/").status_code == 200
+        for method, path in (
+            ("GET", "/api/v1/whoami"),
+            ("GET", f"/api/v1/runs/{ui_world.runs[0]}"),
+        ):
+            r = c.request(method, path)
+            assert r.status_code == 401, (path, r.text)
+        r = c.post("/api/v1/projects", json={"name": "by-cookie"})
+        assert r.status_code == 401
+
+
+def test_signing_out_ends_the_session_for_good(ui_world: UiWorld) -> None:
+    with sign_in(ui_world.url, ui_world.tokens["data_scientist"]) as c:
+        cookie = c.cookies["relay_session"]
+        csrf = csrf_of(c.get("/p/default/").text)
+        r = c.post("/logout", data={"csrf": csrf})
+        assert r.status_code == 303 and r.headers["location"] == "/login"
+    # the old cookie, replayed, no longer opens a page
+    replay = httpx.get(f"{ui_world.url}/p/default/", cookies={"relay_session": cookie})
+    assert replay.status_code == 303 and replay.headers["location"].startswith("/login")
+
+
+def test_revoking_the_token_ends_its_sessions(ui_world: UiWorld) -> None:
+    admin = HttpBackend(ui_world.url, ui_world.admin_token)
+    try:
+        issued = admin.identity.issue_token("dana")
+        with sign_in(ui_world.url, issued.token) as c:
+            assert c.get("/p/default/").status_code == 200
+            admin.identity.revoke_token(issued.token_id)
+            r = c.get("/p/default/")
+            assert r.status_code == 303 and r.headers["location"].startswith("/login")
+    finally:
+        admin.close()
+
+
+def test_a_form_without_the_right_csrf_token_is_refused(ui_world: UiWorld) -> None:
+    with sign_in(ui_world.url, ui_world.tokens["stakeholder"]) as c:
+        page = c.get("/p/default/").text
+        good = csrf_of(page)
+        url = "/p/default/requirements"
+        body = {"model": "churn", "metric": "auc", "min": "0.8"}
+        for csrf in (None, "", "0" * 64, good[:-1] + ("0" if good[-1] != "0" else "1")):
+            data = {**body, **({"csrf": csrf} if csrf is not None else {})}
+            r = c.post(url, data=data)
+            assert r.status_code == 403, (csrf, r.text)
+            assert "CSRF" in r.text
+        # another user's token from their own page does not pass for this session
+        with sign_in(ui_world.url, ui_world.tokens["data_scientist"]) as other:
+            theirs = csrf_of(other.get("/p/default/").text)
+        assert c.post(url, data={**body, "csrf": theirs}).status_code == 403
+
+
+def test_a_form_must_be_urlencoded_and_small(ui_world: UiWorld) -> None:
+    with sign_in(ui_world.url, ui_world.tokens["stakeholder"]) as c:
+        csrf = csrf_of(c.get("/p/default/").text)
+        r = c.post("/p/default/requirements", json={"csrf": csrf})
+        assert r.status_code == 400
+        r = c.post("/p/default/requirements", data={"csrf": csrf, "x": "y" * 70_000})
+        assert r.status_code == 400 and "larger than" in r.text
