@@ -57,8 +57,8 @@ def register(
 
     The version keeps a golden set: the input example's rows (its first 1,000) and the rows
     of `golden` (an evaluation sample, at most 1,000 rows), with the outputs the saved model
-    gives on them here, so a live server can later be checked against them (`relay monitors
-    check`). ``golden=False`` keeps none (the rows would be stored in the registry).
+    gives on them here, so a live server can later be checked against them (`relay deployments
+    verify`). ``golden=False`` keeps none (the rows would be stored in the registry).
 
     With `relay.autolog()` on, `model` may be left out: the model the run's last fit produced
     is registered, its signature inferred from the first rows it was fitted on (unless

@@ -204,7 +204,7 @@ class Runner:
         so the first request pays no first-call cost; check there that labels from
         probabilities match predict, and whether the array path gives what the DataFrame path
         gives. Outputs on golden rows that differ from those recorded at registration are
-        logged (`relay monitors check` is the check that says so to a person)."""
+        logged (`relay deployments verify` is the check that says so to a person)."""
         if golden is not None:
             frame = golden.inputs
         else:

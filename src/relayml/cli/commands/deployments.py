@@ -556,7 +556,7 @@ def segments(
 
 
 def register(app: typer.Typer) -> None:
-    from relayml.cli import releases
+    from relayml.cli import releases, shift
 
     app.command("deploy")(deploy)
     deployments = typer.Typer(
@@ -578,6 +578,7 @@ def register(app: typer.Typer) -> None:
         ("segments", segments),
         ("compare", releases.compare),
         ("smoke", releases.smoke_test),
+        ("verify", shift.verify),
         ("export", releases.export),
     )
     for name, fn in commands:
