@@ -70,6 +70,51 @@ def _seed(backend: HttpBackend, scientist: HttpBackend) -> list[str]:
     return ids
 
 
+POLICY = """\
+separation_of_duties: true
+protected:
+  production:
+    approvals: 1
+    approvers: [model_governance]
+    evidence: [load_check]
+"""
+
+
+def _promotion(url: str, tokens: dict[str, str], run_id: str, tmp: Path) -> str:
+    """churn@1 from the first run, and an open request to make it production."""
+    import numpy as np
+    import pandas as pd
+    from sklearn.linear_model import LogisticRegression
+
+    from relayml.flavors.formats import save_model
+
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame({"x1": rng.normal(size=200), "x2": rng.normal(size=200)})
+    model = LogisticRegression().fit(X, (X["x1"] > 0).astype(int))
+    path = tmp / "churn.skops"
+    saved = save_model(model, path, input_example=X[:5])
+    ds, gov = (
+        HttpBackend(url, tokens["data_scientist"]),
+        HttpBackend(url, tokens["model_governance"]),
+    )
+    try:
+        ds.models.register(
+            PROJECT,
+            "churn",
+            path,
+            flavor=saved.flavor.value,
+            environment=saved.environment.to_dict(),
+            signature=saved.signature.to_dict() if saved.signature else None,
+            run_id=run_id,
+            description=f"says who will leave {HOSTILE}",
+        )
+        gov.models.apply_policy(PROJECT, POLICY)
+        return ds.models.promote(PROJECT, "churn@1", "production", note=HOSTILE).id
+    finally:
+        ds.close()
+        gov.close()
+
+
 @pytest.fixture(scope="session")
 def ui_world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[UiWorld]:
     home = tmp_path_factory.mktemp("ui-server")
@@ -91,7 +136,10 @@ def _world(info: ServerInfo, home: Path) -> UiWorld:
         finally:
             scientist.close()
         other = admin.tracking.create_run(project=OTHER, experiment="x", name="hidden")
-        return UiWorld(info.url, info.admin_token, tokens, runs, other.id, home)
+        request_id = _promotion(info.url, tokens, runs[0], home)
+        world = UiWorld(info.url, info.admin_token, tokens, runs, other.id, home)
+        world.extra["request"] = request_id
+        return world
     finally:
         admin.close()
 

@@ -10,7 +10,7 @@ from urllib.parse import quote
 import httpx
 import pytest
 
-from tests.ui.conftest import HOSTILE, OTHER, PROJECT, UiWorld, sign_in
+from tests.ui.conftest import HOSTILE, OTHER, PROJECT, UiWorld, csrf_of, sign_in
 
 
 def _pages(world: UiWorld) -> list[str]:
@@ -118,3 +118,43 @@ def test_static_files_come_from_the_wheel(ui_world: UiWorld) -> None:
         assert again.status_code == 304
     assert httpx.get(f"{ui_world.url}/static/../../etc/passwd").status_code == 404
     assert httpx.get(f"{ui_world.url}/static/templates/base.html").status_code == 404
+
+
+def test_governance_filters_the_trail_and_verifies_the_chain(ui_world: UiWorld) -> None:
+    with sign_in(ui_world.url, ui_world.tokens["model_governance"]) as c:
+        page = c.get(f"/p/{PROJECT}/audit", params={"action": "run.create", "actor": "dana"})
+        assert page.status_code == 200 and page.text.count("<code>run.create</code>") >= 4
+        none = c.get(f"/p/{PROJECT}/audit", params={"since": "2999-01-01T00:00"})
+        assert "No events match." in none.text
+        bad = c.get(f"/p/{PROJECT}/audit", params={"action": "run.explode"})
+        assert bad.status_code == 400 and "run.create" in bad.text  # lists the valid ones
+        r = c.post(f"/p/{PROJECT}/audit/verify", data={"csrf": csrf_of(page.text)})
+        assert r.status_code == 200 and "The audit chain verifies" in r.text
+    with sign_in(ui_world.url, ui_world.tokens["data_scientist"]) as c:
+        assert c.get(f"/p/{PROJECT}/audit").status_code == 403
+        assert "Audit" not in c.get(f"/p/{PROJECT}/").text.split("</nav>")[0]
+
+
+def test_only_the_policy_approvers_see_and_use_approve(ui_world: UiWorld) -> None:
+    request_id = ui_world.extra["request"]
+    url = f"/p/{PROJECT}/registry?request={request_id}"
+    with sign_in(ui_world.url, ui_world.tokens["stakeholder"]) as c:
+        page = c.get(url)
+        assert page.status_code == 200 and "Promote churn@1 to production" in page.text
+        assert ">Approve<" not in page.text and ">Reject<" not in page.text
+        forged = c.post(
+            f"/p/{PROJECT}/requests/{request_id}/approve", data={"csrf": csrf_of(page.text)}
+        )
+        assert forged.status_code == 403 and "promotion.approve needs" in forged.text
+    with sign_in(ui_world.url, ui_world.tokens["data_scientist"]) as c:
+        page = c.get(url)
+        assert ">Approve<" not in page.text  # not an approver (and the requester besides)
+        forged = c.post(
+            f"/p/{PROJECT}/requests/{request_id}/reject",
+            data={"csrf": csrf_of(page.text), "reason": "mine"},
+        )
+        assert forged.status_code == 403
+    with sign_in(ui_world.url, ui_world.tokens["model_governance"]) as c:
+        home = c.get(f"/p/{PROJECT}/").text
+        assert f"request={request_id}" in home  # in governance's inbox
+        assert ">Approve<" in c.get(url).text

@@ -144,6 +144,9 @@ class AuditApi(Protocol):
         actor: str | None = None,
         action: AuditAction | str | None = None,
         limit: int = 100,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        before: int | None = None,
     ) -> list[AuditEvent]: ...
     def verify(self) -> VerifyResult: ...
     def checkpoint(self) -> Checkpoint: ...

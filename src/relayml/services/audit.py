@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import UTC, datetime
 
 from relayml.domain.audit import (
     AuditAction,
@@ -43,6 +44,14 @@ def check_trail(
     )
 
 
+def _utc(value: datetime | None, name: str) -> datetime | None:
+    if value is None:
+        return None
+    if not isinstance(value, datetime):
+        raise InvalidInput(f"{name} must be a time (ISO 8601), got {value!r}")
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
 class AuditService(ServiceBase):
     def log(
         self,
@@ -54,13 +63,21 @@ class AuditService(ServiceBase):
         actor: str | None = None,
         action: AuditAction | str | None = None,
         limit: int = 100,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        before: int | None = None,
     ) -> list[AuditEvent]:
         """The newest events first; `action` and `entity_kind` must be known values (an
-        unknown one is an InvalidInput listing the valid ones, not an empty answer)."""
+        unknown one is an InvalidInput listing the valid ones, not an empty answer). `since`
+        and `until` bound the time (at or after, before; naive times are UTC); `before` pages:
+        the events below that sequence number (the last one of the previous page)."""
         kind = parse_entity_kind(entity_kind) if entity_kind else None
         verb = parse_audit_action(action) if action else None
         if not 1 <= limit <= 10_000:
             raise InvalidInput(f"limit must be between 1 and 10000, got {limit}")
+        since, until = _utc(since, "since"), _utc(until, "until")
+        if before is not None and (isinstance(before, bool) or not isinstance(before, int)):
+            raise InvalidInput(f"before must be an event's sequence number, got {before!r}")
         with self.read() as tx:
             if project is None or project == GLOBAL_SCOPE:
                 project = None
@@ -76,6 +93,9 @@ class AuditService(ServiceBase):
                 project=project,
                 action=verb,
                 limit=limit,
+                since=since,
+                until=until,
+                before=before,
             )
 
     def verify(self, who: Principal) -> VerifyResult:

@@ -87,7 +87,13 @@ class AuditRepo(Protocol):
         project: str | None = None,
         action: AuditAction | None = None,
         limit: int = 100,
-    ) -> list[AuditEvent]: ...
+        since: datetime | None = None,
+        until: datetime | None = None,
+        before: int | None = None,
+    ) -> list[AuditEvent]:
+        """Newest first: at or after `since`, before `until`, below sequence `before`."""
+        ...
+
     def iter_all(self, batch: int = 5000) -> Iterator[AuditEvent]: ...
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 
 from relayml.domain.audit import EntityKind, Event
@@ -13,6 +15,24 @@ from relayml.testing.contract import ContractEnv, _pts
 
 
 class AuditContract:
+    def test_audit_filters_by_time_and_pages(self, contract: ContractEnv) -> None:
+        b = contract.admin
+        p = contract.new_project()
+        for i in range(3):
+            b.tracking.create_run(project=p, experiment="e", name=f"r{i}")
+        newest = b.audit.log(project=p, action="run.create", limit=3)
+        assert len(newest) == 3
+        first, last = newest[-1], newest[0]
+        page = b.audit.log(project=p, action="run.create", limit=2)
+        rest = b.audit.log(project=p, action="run.create", limit=2, before=page[-1].seq)
+        assert [e.seq for e in page + rest] == [e.seq for e in newest]
+        assert b.audit.log(project=p, action="run.create", since=last.ts) == [last]
+        assert first not in b.audit.log(project=p, action="run.create", until=first.ts)
+        naive = last.ts.replace(tzinfo=None)  # a time without a zone is UTC
+        assert b.audit.log(project=p, action="run.create", since=naive) == [last]
+        later = last.ts + timedelta(days=1)
+        assert b.audit.log(project=p, since=later) == []
+
     def test_audit_is_read_by_governance_only(self, contract: ContractEnv) -> None:
         p = contract.new_project()
         gov = contract.as_role(p, "model_governance")

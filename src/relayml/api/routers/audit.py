@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query
@@ -27,6 +28,13 @@ def audit_log(
     actor: Annotated[str | None, Query()] = None,
     action: Annotated[str | None, Query(examples=["run.create"])] = None,
     limit: Annotated[int, Query()] = 100,
+    since: Annotated[
+        datetime | None, Query(description="At or after this time (ISO 8601; UTC if no zone)")
+    ] = None,
+    until: Annotated[datetime | None, Query(description="Before this time (ISO 8601)")] = None,
+    before: Annotated[
+        int | None, Query(description="Below this sequence number: the next page's start")
+    ] = None,
 ) -> Response:
     events = services.audit.log(
         who,
@@ -36,6 +44,9 @@ def audit_log(
         actor=actor,
         action=action,
         limit=limit,
+        since=since,
+        until=until,
+        before=before,
     )
     return json([AuditEventOut.from_domain(e) for e in events])
 

@@ -2,13 +2,26 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated
 
 import typer
 
 from relayml.cli import output, state
+from relayml.errors import InvalidInput
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON on stdout.")]
+
+
+def _time(text: str | None, option: str) -> datetime | None:
+    if text is None:
+        return None
+    try:
+        return datetime.fromisoformat(text)
+    except ValueError:
+        raise InvalidInput(
+            f"{option} {text!r} is not a time; write ISO 8601, e.g. 2026-03-01 or 2026-03-01T12:00"
+        ) from None
 
 
 def log(
@@ -26,6 +39,12 @@ def log(
     ] = None,
     action: Annotated[str | None, typer.Option("--action", help="e.g. run.create.")] = None,
     limit: Annotated[int, typer.Option("--limit", "-n", help="Most recent N events.")] = 50,
+    since: Annotated[
+        str | None, typer.Option("--since", help="At or after this time (ISO 8601, UTC).")
+    ] = None,
+    until: Annotated[
+        str | None, typer.Option("--until", help="Before this time (ISO 8601, UTC).")
+    ] = None,
     as_json: JsonFlag = False,
 ) -> None:
     """Show the most recent audit events, oldest first (model_governance and admin)."""
@@ -38,6 +57,8 @@ def log(
             actor=actor,
             action=action,
             limit=limit,
+            since=_time(since, "--since"),
+            until=_time(until, "--until"),
         )
     events.reverse()
     if as_json:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from relayml.client.http.transport import HttpTransport
 from relayml.client.http.urls import API
 from relayml.domain.audit import AuditAction, AuditEvent, Checkpoint, EntityKind, VerifyResult
@@ -21,6 +23,9 @@ class HttpAudit:
         actor: str | None = None,
         action: AuditAction | str | None = None,
         limit: int = 100,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        before: int | None = None,
     ) -> list[AuditEvent]:
         params = {
             "project": project,
@@ -29,6 +34,9 @@ class HttpAudit:
             "actor": actor,
             "action": str(action) if action is not None else None,
             "limit": limit,
+            "since": since.isoformat() if since is not None else None,
+            "until": until.isoformat() if until is not None else None,
+            "before": before,
         }
         rows = self.t.call("GET", f"{API}/audit", params=params)
         return [AuditEventOut.model_validate(e).to_domain() for e in rows]

@@ -140,6 +140,9 @@ class SqlAudit:
         project: str | None = None,
         action: AuditAction | None = None,
         limit: int = 100,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        before: int | None = None,
     ) -> list[AuditEvent]:
         c = s.audit_events.c
         q = select(*self._columns).order_by(c.seq.desc()).limit(limit)
@@ -153,6 +156,12 @@ class SqlAudit:
             q = q.where(c.project == project)
         if action:
             q = q.where(c.action == action.value)
+        if since is not None:
+            q = q.where(c.ts >= since)
+        if until is not None:
+            q = q.where(c.ts < until)
+        if before is not None:
+            q = q.where(c.seq < before)
         return [_event(r) for r in self.conn.execute(q)]
 
     def iter_all(self, batch: int = 5000) -> Iterator[AuditEvent]:

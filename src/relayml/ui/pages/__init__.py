@@ -9,7 +9,13 @@
 
 from __future__ import annotations
 
-from relayml.ui.pages import compare, experiments, home
+from relayml.ui.pages import audit, compare, experiments, home, registry
 from relayml.ui.web import Area
 
-AREAS: tuple[Area, ...] = (home.area, experiments.area, compare.area)
+AREAS: tuple[Area, ...] = (
+    home.area,
+    experiments.area,
+    compare.area,
+    registry.area,
+    audit.area,
+)

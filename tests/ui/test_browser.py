@@ -1,0 +1,203 @@
+"""Each role in a real browser (Playwright driving Debian's Chromium): sign in, land on the
+role's home, do the role's main task. Every page visited is screenshotted under pytest's base
+temp (`ui-screenshots/`), checked with axe-core (no serious or critical violation) and fails on
+any JavaScript console error or uncaught exception (a Content-Security-Policy violation is one).
+
+axe-core is vendored as one file (tests/ui/axe.min.js, axe-core 4.14.1 from the npm registry,
+MPL-2.0, its licence header kept) and evaluated in the page through the DevTools protocol, so the
+page's own policy (script-src 'self') stays in force for everything else.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.ui.conftest import PROJECT, UiWorld
+
+playwright = pytest.importorskip("playwright.sync_api", reason="the ui extra (Playwright)")
+CHROMIUM = Path("/usr/bin/chromium")
+AXE = (Path(__file__).parent / "axe.min.js").read_text()
+pytestmark = pytest.mark.skipif(
+    not CHROMIUM.exists(), reason="Debian's chromium package (.ci/run installs it)"
+)
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    with playwright.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=str(CHROMIUM))
+        yield b
+        b.close()
+
+
+@pytest.fixture(scope="session")
+def shots(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    where = tmp_path_factory.getbasetemp() / "ui-screenshots"
+    where.mkdir(exist_ok=True)
+    return where
+
+
+class Visit:
+    """One signed-in browser tab that records console errors and checks every page it sees."""
+
+    def __init__(self, page: Any, shots: Path, role: str) -> None:
+        self.page, self.shots, self.role = page, shots, role
+        self.errors: list[str] = []
+        page.on("console", self._console)
+        page.on("pageerror", lambda e: self.errors.append(f"uncaught: {e}"))
+        self.count = 0
+
+    def _console(self, message: Any) -> None:
+        if message.type == "error":
+            self.errors.append(message.text)
+
+    def check(self, name: str) -> None:
+        page = self.page
+        page.wait_for_load_state("networkidle")
+        self.count += 1
+        page.screenshot(
+            path=str(self.shots / f"{self.role}-{self.count:02d}-{name}.png"), full_page=True
+        )
+        page.evaluate(AXE + "\nundefined")
+        result = page.evaluate(
+            "() => axe.run(document, {resultTypes: ['violations']})"
+            ".then(r => r.violations.map(v => ({id: v.id, impact: v.impact, help: v.help,"
+            " nodes: v.nodes.slice(0, 3).map(n => n.target.join(' '))})))"
+        )
+        bad = [v for v in result if v["impact"] in ("serious", "critical")]
+        assert not bad, f"{name} ({page.url}): accessibility violations {bad}"
+        assert not self.errors, f"{name} ({page.url}): console errors {self.errors}"
+
+
+@pytest.fixture
+def visit(browser: Any, ui_world: UiWorld, shots: Path) -> Iterator[Any]:
+    contexts = []
+
+    def start(role: str, width: int = 1280) -> Visit:
+        context = browser.new_context(viewport={"width": width, "height": 900})
+        contexts.append(context)
+        v = Visit(context.new_page(), shots, role)
+        token = ui_world.admin_token if role == "admin" else ui_world.tokens[role]
+        v.page.goto(f"{ui_world.url}/")
+        v.page.wait_for_url("**/login**")
+        v.check("sign-in")
+        v.page.get_by_label("Token").fill(token)
+        v.page.get_by_role("button", name="Sign in").click()
+        v.page.wait_for_url(f"**/p/{PROJECT}/")
+        assert v.page.get_by_role("heading", name="Inbox").is_visible()
+        return v
+
+    yield start
+    for context in contexts:
+        context.close()
+
+
+def test_a_data_scientist_filters_runs_and_compares_two(visit: Any) -> None:
+    v = visit("data_scientist")
+    page = v.page
+    assert page.get_by_role("heading", name="Recent runs").is_visible()
+    v.check("home")
+    page.get_by_role("navigation", name="Areas").get_by_role("link", name="Experiments").click()
+    page.wait_for_url("**/runs")
+    v.check("runs")
+    page.get_by_label("Filter").fill("metrics.auc > 1.0 AND params.depth != '5'")
+    page.get_by_role("button", name="Apply").click()
+    page.wait_for_url(re.compile(r".*filter=.*"))
+    boxes = page.get_by_role("checkbox", name=re.compile("^Select run"))
+    assert boxes.count() == 2  # auc past 1.0: runs 1-3; depth 5 is run 3
+    v.check("runs-filtered")
+    page.get_by_role("link", name=re.compile("^auc")).first.click()  # sort by auc
+    page.wait_for_load_state("networkidle")
+    boxes = page.get_by_role("checkbox", name=re.compile("^Select run"))
+    boxes.nth(0).check()
+    boxes.nth(1).check()
+    page.get_by_role("button", name="Compare selected runs").click()
+    page.wait_for_url("**/compare?**")
+    page.locator("#compare-chart .main-svg").first.wait_for()
+    assert page.get_by_role("heading", name="Compare 2 runs").is_visible()
+    assert page.locator("svg.parcoords polyline").count() == 2
+    v.check("compare")
+    page.get_by_role("link", name=re.compile("^run-")).first.click()
+    page.locator("#run-chart .main-svg").first.wait_for()
+    page.get_by_label("Smoothing").fill("0.6")
+    page.get_by_label("X axis").select_option("relative")
+    page.get_by_text("auc: every value as a table").click()
+    assert page.get_by_role("table", name="auc by step").is_visible()
+    v.check("run")
+
+
+def test_governance_verifies_the_chain_on_the_audit_page(visit: Any) -> None:
+    v = visit("model_governance")
+    page = v.page
+    assert page.get_by_text("The audit chain verifies").is_visible()
+    v.check("home")
+    page.get_by_role("navigation", name="Areas").get_by_role("link", name="Audit").click()
+    page.wait_for_url("**/audit")
+    v.check("audit")
+    page.get_by_label("Action").select_option("run.create")
+    page.get_by_role("button", name="Apply").click()
+    page.wait_for_url(re.compile(r".*action=run.create.*"))
+    page.get_by_role("button", name="Verify chain").click()
+    page.wait_for_url("**/audit/verify")
+    assert page.get_by_role("status").inner_text().startswith("The audit chain verifies")
+    v.check("audit-verified")
+    page.get_by_role("navigation", name="Areas").get_by_role("link", name="Registry").click()
+    page.get_by_role("link", name="promote churn@1 to production").click()
+    assert page.get_by_role("button", name="Approve").is_visible()
+    v.check("registry-request")
+
+
+def test_a_stakeholder_sees_no_write_controls_and_a_forged_write_is_refused(
+    visit: Any, ui_world: UiWorld
+) -> None:
+    v = visit("stakeholder", width=820)  # a tablet's width
+    page = v.page
+    assert page.get_by_role("heading", name="Your models, in plain words").is_visible()
+    v.check("home")
+    request_id = ui_world.extra["request"]
+    page.goto(f"{ui_world.url}/p/{PROJECT}/registry?request={request_id}")
+    assert page.get_by_role("button", name="Approve").count() == 0
+    assert page.get_by_role("button", name="Reject").count() == 0
+    v.check("registry")
+    # the write anyway: a form posted from this page with its own valid CSRF token
+    page.evaluate(
+        """(url) => {
+            const form = document.createElement('form');
+            form.method = 'post';
+            form.action = url;
+            const csrf = document.querySelector('input[name=csrf]').cloneNode();
+            form.appendChild(csrf);
+            document.body.appendChild(form);
+            form.submit();
+        }""",
+        f"/p/{PROJECT}/requests/{request_id}/approve",
+    )
+    page.wait_for_url("**/approve")
+    assert page.get_by_role("heading", name="Not allowed").is_visible()
+    assert "promotion.approve needs" in page.get_by_role("alert").inner_text()
+    v.errors = [e for e in v.errors if "403" not in e]  # the refusal itself, as expected
+    v.check("refused")
+
+
+def test_the_other_roles_land_on_their_homes(visit: Any) -> None:
+    for role, heading in (
+        ("data_engineer", "Datasets and their contracts"),
+        ("ml_engineer", "Deployments"),
+    ):
+        v = visit(role)
+        assert v.page.get_by_role("heading", name=heading).is_visible()
+        v.check("home")
+
+
+def test_the_keyboard_reaches_the_content_first(visit: Any) -> None:
+    v = visit("data_scientist")
+    page = v.page
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.textContent") == "Skip to content"
+    page.keyboard.press("Enter")
+    assert page.evaluate("document.activeElement.id") == "main"
