@@ -15,6 +15,7 @@ from relayml.testing.contract_audit import AuditContract
 from relayml.testing.contract_datasets import DatasetContract
 from relayml.testing.contract_deployments import DeploymentContract
 from relayml.testing.contract_identity import IdentityContract
+from relayml.testing.contract_loops import LoopContract
 from relayml.testing.contract_models import ModelContract
 from relayml.testing.contract_notifications import NotificationContract
 from relayml.testing.contract_pipelines import PipelineContract
@@ -73,6 +74,7 @@ class TestBackendContract(
     ModelContract,
     DeploymentContract,
     RoleContract,
+    LoopContract,
 ):
     """Every area's contract (`relayml.testing.contract_<area>`), on each backend."""
 

@@ -34,6 +34,7 @@ def test_exported_members() -> None:
             "get_run",
             "inbox",
             "init",
+            "loops",
             "models",
             "pipeline",
             "pipelines",

@@ -50,6 +50,7 @@ __all__ = [
     "get_run",
     "inbox",
     "init",
+    "loops",
     "models",
     "pipeline",
     "pipelines",
@@ -67,6 +68,7 @@ if TYPE_CHECKING:
         datasets,
         deployments,
         drift,
+        loops,
         models,
         pipelines,
         policy,
@@ -108,7 +110,7 @@ def __getattr__(name: str) -> Any:
         return importlib.import_module("relayml.datasets")
     if name == "pipelines":
         return importlib.import_module("relayml.pipelines")
-    if name in ("webhooks", "models", "requests", "policy", "deployments", "roles"):
+    if name in ("webhooks", "models", "requests", "policy", "deployments", "roles", "loops"):
         return importlib.import_module(f"relayml.{name}")
     module = _LAZY.get(name)
     if module is None:

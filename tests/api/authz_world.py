@@ -75,6 +75,10 @@ protected:
     approvals: 1
     approvers: [risk_officer]
     evidence: [load_check]
+  champion:                        # what the loops' deployment follows
+    approvals: 1
+    approvers: [risk_officer]
+    evidence: [load_check]
 """
 APPROVERS = frozenset({"risk_officer"})
 """The roles POLICY lets approve or reject a move of `production`."""
@@ -142,6 +146,19 @@ class World:
                 "traffic": {"canary": "churn@2", "canary_percent": 10}}  # fmt: skip
         self.ok(self.admin.post(f"{API}/projects/{P}/deployments", json=body))
         return name
+
+    def fresh_loop(self) -> str:
+        """A loop attached by the admin to loop-api (which follows churn@champion)."""
+        name = f"loop-{self.counter()}"
+        body = {"name": name, "pipeline": "retrain", "deployment": "loop-api"}
+        self.ok(self.admin.post(f"{API}/projects/{P}/loops", json=body))
+        return name
+
+    def fresh_loop_run(self) -> str:
+        """A run, started by the admin, of a fresh loop (one run at a time per loop)."""
+        url = f"{API}/projects/{P}/loops/{self.fresh_loop()}/runs"
+        run_id: str = self.ok(self.admin.post(url, json={"reason": "matrix"}))["id"]
+        return run_id
 
     def fresh_victim_token(self) -> str:
         token_id: str = self.ok(self.admin.post(f"{API}/users/victim/tokens", json={}))["token_id"]
@@ -318,7 +335,36 @@ def _populate(w: World, tmp: Path) -> None:
             "output": {"kind": "file", "digest": blob, "size": 11}}  # fmt: skip
     ok(admin.put(f"{API}/pipeline-runs/{prun}/steps/a", json=step))
     w.ids["cache_key"] = blob
+    _loops(w)
     time.sleep(max(0.0, expired_at - time.monotonic()))
+
+
+def _loops(w: World) -> None:
+    """churn@1 holds champion, loop-api follows it, and one loop run has its canary live
+    (churn@2, after its held request was approved): what `decide` acts on."""
+    admin, ok, risk = w.admin, w.ok, w.as_("in:risk_officer")
+    url = f"{API}/projects/{P}/models/churn/versions/1/promotions"
+    champion = ok(w.as_(OWNER).post(url, json={"alias": "champion"}))["id"]
+    ok(risk.post(f"{API}/requests/{champion}/approve", json={}))
+    body = {"name": "loop-api", "target": "churn@champion"}
+    ok(admin.post(f"{API}/projects/{P}/deployments", json=body))
+    steps = [{"name": "register"}]
+    ok(admin.put(f"{API}/projects/{P}/pipelines/retrain", json={"module": "jobs:retrain",
+                                                               "steps": steps}))  # fmt: skip
+    run_id = w.fresh_loop_run()
+    start = {"steps": steps, "trigger": "loop", "loop_run": run_id}
+    prun = ok(admin.post(f"{API}/projects/{P}/pipelines/retrain/runs", json=start))["id"]
+    out = {"kind": "value", "digest": "0" * 64, "value": "churn@2"}
+    ok(admin.put(f"{API}/pipeline-runs/{prun}/steps/register",
+                 json={"status": "finished", "output": out}))  # fmt: skip
+    ok(admin.post(f"{API}/pipeline-runs/{prun}/finish", json={"status": "finished"}))
+    ok(admin.post(f"{API}/projects/{P}/loop-runs/advance", json={}))
+    request = ok(admin.get(f"{API}/loop-runs/{run_id}"))["request"]
+    ok(risk.post(f"{API}/requests/{request}/approve", json={}))
+    (run,) = ok(admin.post(f"{API}/projects/{P}/loop-runs/advance", json={}))
+    assert run["state"] == "canary", run
+    w.ids["loop_run"] = run_id
+    w.ids["loop_name"] = run["loop"]
 
 
 def _token(w: World, name: str) -> str:

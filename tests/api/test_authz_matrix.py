@@ -179,12 +179,18 @@ def record_segment(w: World, c: httpx.Client, _: str) -> httpx.Response:
     return c.post(f"{API}/projects/{P}/deployments/churn-api/segments", json=body)
 
 
+def attach_loop(w: World, c: httpx.Client, _: str) -> httpx.Response:
+    body = {"name": f"mine-{w.counter()}", "pipeline": "retrain", "deployment": "loop-api"}
+    return c.post(f"{API}/projects/{P}/loops", json=body)
+
+
 def _body(w: World, key: str) -> Any:
     return w.ids[key]
 
 
 M = "/projects/{P}/models/churn"
 DEPS = "/projects/{P}/deployments"
+LOOPS = "/projects/{P}/loops"
 DEP = DEPS + "/churn-api"
 DS = "/projects/{P}/datasets/holdout/versions"
 RUN = "/runs/{run}"
@@ -527,6 +533,49 @@ ROUTES: dict[tuple[str, str], Route] = {
     # roles
     ("GET", "/api/v1/roles"): Route((A.ROLE_READ,), get("/roles", project=P)),
     ("GET", "/api/v1/roles/{name}"): Route((A.ROLE_READ,), get("/roles/risk_officer", project=P)),
+    # loops
+    ("GET", "/api/v1/projects/{project}/loops"): Route((A.LOOP_READ,), get(LOOPS)),
+    ("POST", "/api/v1/projects/{project}/loops"): Route(  # requests and traffic in their name
+        (A.LOOP_MANAGE, A.PROMOTION_REQUEST, A.DEPLOYMENT_CREATE), attach_loop
+    ),
+    ("GET", "/api/v1/projects/{project}/loops/{name}"): Route(
+        (A.LOOP_READ,), get(LOOPS + "/{loop_name}")
+    ),
+    ("POST", "/api/v1/projects/{project}/loops/{name}/detach"): Route(
+        (A.LOOP_MANAGE,),
+        lambda w, c, _: c.post(
+            f"{API}{LOOPS.format(P=P)}/{w.fresh_loop()}/detach", json={"reason": "matrix"}
+        ),
+    ),
+    ("POST", "/api/v1/projects/{project}/loops/{name}/runs"): Route(
+        (A.LOOP_RUN,),
+        lambda w, c, _: c.post(
+            f"{API}{LOOPS.format(P=P)}/{w.fresh_loop()}/runs", json={"reason": "matrix"}
+        ),
+    ),
+    ("POST", "/api/v1/projects/{project}/loop-alerts"): Route(
+        (A.LOOP_RUN,),
+        post(
+            "/projects/{P}/loop-alerts",
+            {"deployment": "loop-api", "kind": "model_shift", "alert": "x", "summary": "s"},
+        ),
+    ),
+    ("GET", "/api/v1/projects/{project}/loop-runs"): Route(
+        (A.LOOP_READ,), get("/projects/{P}/loop-runs")
+    ),
+    ("POST", "/api/v1/projects/{project}/loop-runs/advance"): Route(
+        (A.LOOP_RUN,), post("/projects/{P}/loop-runs/advance")
+    ),
+    ("GET", "/api/v1/loop-runs/{run_id}"): Route((A.LOOP_READ,), get("/loop-runs/{loop_run}")),
+    ("POST", "/api/v1/loop-runs/{run_id}/stop"): Route(
+        (A.LOOP_STOP,),
+        lambda w, c, _: c.post(
+            f"{API}/loop-runs/{w.fresh_loop_run()}/stop", json={"reason": "matrix"}
+        ),
+    ),
+    ("POST", "/api/v1/loop-runs/{run_id}/decide"): Route(  # no evidence yet: it waits
+        (A.LOOP_RUN,), post("/loop-runs/{loop_run}/decide", {"evidence": None})
+    ),
     ("GET", "/api/v1/role-documents"): Route((A.ROLE_READ,), get("/role-documents", project=P)),
     ("POST", "/api/v1/role-documents"): Route(  # the same document again: a new version
         (A.ROLE_MANAGE,), post("/role-documents", {"text": PROJECT_ROLES, "project": P})

@@ -129,6 +129,18 @@ EXPECTED_ROUTES = {
     ("GET", "/api/v1/roles/{name}"),
     ("GET", "/api/v1/role-documents"),
     ("POST", "/api/v1/role-documents"),
+    # loops
+    ("GET", "/api/v1/projects/{project}/loops"),
+    ("POST", "/api/v1/projects/{project}/loops"),
+    ("GET", "/api/v1/projects/{project}/loops/{name}"),
+    ("POST", "/api/v1/projects/{project}/loops/{name}/detach"),
+    ("POST", "/api/v1/projects/{project}/loops/{name}/runs"),
+    ("POST", "/api/v1/projects/{project}/loop-alerts"),
+    ("GET", "/api/v1/projects/{project}/loop-runs"),
+    ("POST", "/api/v1/projects/{project}/loop-runs/advance"),
+    ("GET", "/api/v1/loop-runs/{run_id}"),
+    ("POST", "/api/v1/loop-runs/{run_id}/stop"),
+    ("POST", "/api/v1/loop-runs/{run_id}/decide"),
 }
 
 

@@ -24,6 +24,7 @@ from relayml.api.routers import (
     datasets,
     deployments,
     identity,
+    loops,
     models,
     notifications,
     pipelines,
@@ -71,6 +72,7 @@ def create_app(services: Services, max_json_bytes: int = DEFAULT_MAX_JSON_BYTES)
         models,
         deployments,
         roles,
+        loops,
     ):
         app.include_router(area.router)
 

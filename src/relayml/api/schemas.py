@@ -6,7 +6,7 @@ and service layer, so every interface (SDK, REST, CLI) refuses the same values t
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt
 
@@ -91,3 +91,50 @@ class LogBatch(Body):
 
 class RunEnd(Body):
     status: str = Field("finished", examples=["finished"])
+
+
+class LoopAttach(Body):
+    """A loop to attach: its name and settings (`LoopSpecOut` says what each does)."""
+
+    name: str = Field(examples=["retrain-churn"])
+    pipeline: str = Field(examples=["retrain"])
+    deployment: str = Field(examples=["churn-api"])
+    on: list[str] = Field(default_factory=list, examples=[["data_drift"]])
+    candidate_step: str = "register"
+    params: dict[str, Any] = Field(default_factory=dict)
+    evaluate_on: str | None = Field(None, examples=["holdout"])
+    target: str | None = Field(None, examples=["churned"])
+    canary_percent: float = 10.0
+    min_feedback: int = 100
+    canary_timeout: float | str = Field(7 * 86_400.0, examples=["7d"])
+    pipeline_timeout: float | str = Field(6 * 3600.0, examples=["6h"])
+    alpha: float = 0.05
+
+
+class LoopReason(Body):
+    reason: str = Field(examples=["drift on tenure since the pricing change"])
+
+
+class LoopAlert(Body):
+    """An alert the monitors raised, for the loops that react to its kind."""
+
+    deployment: str
+    kind: str = Field(examples=["data_drift"])
+    alert: str = Field(description="the alert's id: one loop run per alert")
+    summary: str = ""
+
+
+class CanaryEvidenceBody(Body):
+    metric: str = Field(examples=["accuracy"])
+    canary_n: int
+    canary_value: float
+    primary_n: int
+    primary_value: float
+    test: str
+    pvalue: float
+
+
+class LoopDecide(Body):
+    """The canary's comparison with the primary; null: none yet (only the timeout can decide)."""
+
+    evidence: CanaryEvidenceBody | None = None

@@ -106,6 +106,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "deployments",
         "Deployments: what model servers serve, traffic rules, rollback, feedback.",
     ),
+    "loops": (
+        "loops",
+        "Loops: alert -> retrain -> evaluation -> approval -> canary -> promotion.",
+    ),
 }
 
 

@@ -30,6 +30,7 @@ from relayml.domain.deployments import (
     TrafficRules,
 )
 from relayml.domain.identity import DEFAULT_PROJECT, IssuedToken, Project, TokenInfo, User
+from relayml.domain.loops import CanaryEvidence, Loop, LoopRun, LoopSpec
 from relayml.domain.models import (
     AliasMove,
     InboxItem,
@@ -246,6 +247,7 @@ class PipelinesApi(Protocol):
         steps: list[StepSpec] | None = None,
         scheduled_for: datetime | None = None,
         dataset: str | None = None,
+        loop_run: str | None = None,
     ) -> PipelineRun: ...
     def due_triggers(self, project: str | None = None) -> list[DueTrigger]: ...
     def record_step(
@@ -471,6 +473,28 @@ class RolesApi(Protocol):
     def apply(self, text: str, project: str | None = None) -> RolesDocument: ...
 
 
+class LoopsApi(Protocol):
+    """`services.loops`: loops (alert -> retrain -> evaluation -> approval -> canary ->
+    promotion) and their runs. `advance` and `decide` are what a runner calls each tick
+    (`relayml.loops.tick`, which also runs the pipelines)."""
+
+    def attach(self, project: str, name: str, spec: LoopSpec) -> Loop: ...
+    def detach(self, project: str, name: str, reason: str) -> Loop: ...
+    def get(self, project: str, name: str) -> Loop: ...
+    def list_loops(self, project: str) -> list[Loop]: ...
+    def start(self, project: str, name: str, reason: str) -> LoopRun: ...
+    def on_alert(
+        self, project: str, deployment: str, kind: str, alert: str, summary: str
+    ) -> list[LoopRun]: ...
+    def get_run(self, run_id: str) -> LoopRun: ...
+    def list_runs(
+        self, project: str, loop: str | None = None, limit: int = 100
+    ) -> list[LoopRun]: ...
+    def stop(self, run_id: str, reason: str) -> LoopRun: ...
+    def advance(self, project: str) -> list[LoopRun]: ...
+    def decide(self, run_id: str, evidence: CanaryEvidence | None) -> LoopRun: ...
+
+
 class Backend(Protocol):
     """One caller's connection: local (services in-process) or http (REST)."""
 
@@ -487,6 +511,7 @@ class Backend(Protocol):
     models: ModelsApi
     deployments: DeploymentsApi
     roles: RolesApi
+    loops: LoopsApi
 
     def close(self) -> None: ...
 

@@ -24,6 +24,7 @@ from relayml.client.base import (
     DatasetsApi,
     DeploymentsApi,
     IdentityApi,
+    LoopsApi,
     ModelsApi,
     NotificationsApi,
     PipelinesApi,
@@ -64,6 +65,7 @@ class LocalBackend:
             DeploymentsApi, s.deployments, p, DeploymentFiles(s, p)
         )
         self.roles: RolesApi = bind(RolesApi, s.roles, p)
+        self.loops: LoopsApi = bind(LoopsApi, s.loops, p)
 
     def close(self) -> None:
         """Close the services, unless they were lent (`client.connect.acting_as`)."""

@@ -67,6 +67,8 @@ class Event(StrEnum):
     FEEDBACK_REPLACE = "feedback.replace"
     SESSION_OPEN = "session.open"  # a sign-in to the web UI
     SESSION_CLOSE = "session.close"  # its sign-out
+    LOOP_DETACH = "loop.detach"
+    LOOP_STEP = "loop.step"  # one step of a loop run (its kind and text in the payload)
 
 
 AuditAction = Action | Event
@@ -92,6 +94,8 @@ class EntityKind(StrEnum):
     POLICY = "policy"
     DEPLOYMENT = "deployment"
     ROLES = "roles"  # a roles document; entity_id is SCOPE@VERSION ('*' for the installation)
+    LOOP = "loop"
+    LOOP_RUN = "loop_run"
 
 
 def audit_actions() -> list[str]:

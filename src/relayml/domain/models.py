@@ -265,9 +265,12 @@ class VersionStatus(StrEnum):
 
 class RequestState(StrEnum):
     """A promotion request's life: open, then applied (approved and the alias moved, in one
-    transaction), rejected or withdrawn. Only open requests change."""
+    transaction), rejected or withdrawn. Only open requests are reviewed. A request a loop
+    holds (`hold`) becomes `approved` when its approvals are in, and the loop then applies it
+    (its canary won) or withdraws it (the canary lost, or the loop was stopped)."""
 
     OPEN = "open"
+    APPROVED = "approved"
     APPLIED = "applied"
     REJECTED = "rejected"
     WITHDRAWN = "withdrawn"
@@ -443,6 +446,7 @@ class PromotionRequest:
     decided_by: str | None = None
     decided_at: datetime | None = None
     override_reason: str | None = None
+    hold: str | None = None  # "loop:RUN_ID": approval does not move the alias; the loop does
 
     @property
     def ref(self) -> str:

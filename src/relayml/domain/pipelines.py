@@ -48,6 +48,7 @@ class Trigger(StrEnum):
     SCHEDULE = "schedule"  # a cron slot, claimed once by a scheduler
     BACKFILL = "backfill"  # a past slot, run on request; the schedule's claims are untouched
     DATASET = "dataset"  # a new version of a dataset the pipeline watches (on_publish)
+    LOOP = "loop"  # a loop run (alert -> retrain -> canary), which the run's start claims
 
     @property
     def has_slot(self) -> bool:

@@ -81,6 +81,10 @@ class Action(StrEnum):
     MONITOR_READ = "monitor.read"
     MONITOR_MANAGE = "monitor.manage"
     ALERT_ACK = "alert.ack"
+    LOOP_READ = "loop.read"
+    LOOP_MANAGE = "loop.manage"  # attach and detach a loop (alert -> retrain -> canary)
+    LOOP_RUN = "loop.run"  # start a loop run by hand, drive loop runs (the runner's tick)
+    LOOP_STOP = "loop.stop"  # stop a loop run; what it started is undone
     # stakeholders & hand-offs
     FEEDBACK_SUBMIT = "feedback.submit"
     FEEDBACK_READ = "feedback.read"
@@ -148,6 +152,11 @@ PERMISSIONS: dict[Action, frozenset[Role]] = {
     Action.MONITOR_READ: _EVERYONE,
     Action.MONITOR_MANAGE: _DEPLOYERS,
     Action.ALERT_ACK: _DEPLOYERS | {R.DEVOPS_ENGINEER, R.DATA_ENGINEER},
+    Action.LOOP_READ: _EVERYONE,
+    Action.LOOP_MANAGE: _DEPLOYERS,
+    Action.LOOP_RUN: _DEPLOYERS,
+    # a brake: whoever runs, watches or governs the deployment may pull it
+    Action.LOOP_STOP: _DEPLOYERS | {R.DEVOPS_ENGINEER, R.MODEL_GOVERNANCE},
     Action.FEEDBACK_SUBMIT: frozenset({R.STAKEHOLDER, R.ML_ENGINEER, R.ADMIN}),
     Action.FEEDBACK_READ: _EVERYONE,
     Action.REQUIREMENT_SET: frozenset({R.STAKEHOLDER, R.MODEL_GOVERNANCE, R.ADMIN}),

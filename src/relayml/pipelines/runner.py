@@ -87,6 +87,7 @@ def run_pipeline(
     env: dict[str, str] | None = None,
     max_workers: int | None = None,
     on_update: Callable[[str, StepStatus], None] | None = None,
+    loop_run: str | None = None,
 ) -> PipelineRun:
     """Run a pipeline to the end and return its record (failed steps do not raise: see
     `PipelineRun.raise_for_status`). SIGTERM is handled as Ctrl-C is: the steps still running
@@ -107,6 +108,7 @@ def run_pipeline(
             params=values,
             scheduled_for=scheduled_for,
             dataset=dataset,
+            loop_run=loop_run,
         )
         with sigterm_interrupts():
             _Orchestrator(backend, run, graph, runner, no_cache, env or {}, on_update).drive()

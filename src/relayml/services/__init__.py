@@ -12,6 +12,7 @@ from relayml.services.denials import DenialLimiter
 from relayml.services.deployments import DeploymentsService
 from relayml.services.idempotency import IdempotencyService
 from relayml.services.identity import IdentityService
+from relayml.services.loops import LoopService
 from relayml.services.models import ModelService
 from relayml.services.notifications import NotificationService
 from relayml.services.pipelines import PipelineService
@@ -49,6 +50,9 @@ class Services:
         self.datasets = DatasetService(store, artifacts, d)
         self.models = ModelService(store, artifacts, self.notifications, denials=d)
         self.deployments = DeploymentsService(store, artifacts, self.notifications, denials=d)
+        self.loops = LoopService(
+            store, artifacts, self.notifications, self.models, self.deployments, denials=d
+        )
         self.roles = RoleService(store, artifacts, d)
         self.idempotency = IdempotencyService(store, artifacts, d)
         self.scheduling = SchedulingService(store, artifacts, d)

@@ -40,6 +40,7 @@ from relayml.domain.tracking import RunStatus, check_run_id, parse_status
 from relayml.errors import Conflict, InvalidInput, NotFound
 from relayml.services.base import utcnow
 from relayml.services.denials import DenialLimiter
+from relayml.services.loops import claim_pipeline
 from relayml.services.notifications import NotificationService, Pending
 from relayml.services.pipeline_schedules import ScheduleMixin, schedule_key, with_next_run
 from relayml.store.artifacts import ArtifactStore
@@ -184,10 +185,12 @@ class PipelineService(ScheduleMixin):
         steps: list[StepSpec] | None = None,
         scheduled_for: datetime | None = None,
         dataset: str | None = None,
+        loop_run: str | None = None,
     ) -> PipelineRun:
         """Record a new run with its steps pending. A scheduled run claims its cron slot, a
-        run triggered by a dataset (`dataset`, the version: "loans@7") claims that version:
-        one started already (by another scheduler) is a Conflict, so each runs once."""
+        run triggered by a dataset (`dataset`, the version: "loans@7") claims that version,
+        a loop's run (`loop_run`, trigger 'loop') claims that loop run: one started already
+        (by another scheduler or runner) is a Conflict, so each runs once."""
         check_name("pipeline", pipeline)
         kind = parse_trigger(trigger)
         parse_executor(executor)
@@ -204,6 +207,11 @@ class PipelineService(ScheduleMixin):
             raise InvalidInput(
                 "dataset (the version whose publication started the run, e.g. loans@7) is "
                 "given with trigger 'dataset', and only then"
+            )
+        if (kind is Trigger.LOOP) != (loop_run is not None):
+            raise InvalidInput(
+                "loop_run (the loop run the pipeline runs for) is given with trigger 'loop', "
+                "and only then"
             )
         published = parse_ref(dataset) if dataset is not None else None
         if published is not None and published.version is None:
@@ -242,6 +250,8 @@ class PipelineService(ScheduleMixin):
                         f"pipeline {pipeline!r} already started for the slot "
                         f"{scheduled_for.isoformat()} or a later one"
                     )
+            if loop_run is not None:
+                claim_pipeline(self, tx, who, roles, project, pipeline, loop_run, run_id)
             run = PipelineRun(
                 id=run_id,
                 project=project,
@@ -264,6 +274,7 @@ class PipelineService(ScheduleMixin):
                 "params": run.params,
                 "scheduled_for": scheduled_for.isoformat() if scheduled_for else None,
                 "dataset": run.dataset,
+                "loop_run": loop_run,
             }
             self.record(
                 tx,

@@ -9,7 +9,7 @@ separation of duties is checked on every review (not the requester, not the run'
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import Any, NamedTuple
 
 from relayml.domain.audit import EntityKind, Event
 from relayml.domain.datasets import DatasetStatus
@@ -37,10 +37,19 @@ from relayml.errors import (
 )
 from relayml.services.base import utcnow
 from relayml.services.evidence import EvidenceMixin
+from relayml.services.notifications import Pending
 from relayml.services.registry import model_ref
 from relayml.store.base import Transaction
 
 MAX_REQUESTS = 1000
+
+
+class RequestDraft(NamedTuple):
+    """A request with its evidence computed, not yet recorded; its model's and version's ids."""
+
+    request: PromotionRequest
+    model_id: int
+    version_id: int
 
 
 class PromotionMixin(EvidenceMixin):
@@ -58,6 +67,25 @@ class PromotionMixin(EvidenceMixin):
         """Open a request to move the protected `alias` to the version `ref`; its evidence is
         computed now and stored with it. The evaluation dataset is the policy's, unless one is
         given here (`dataset` and `target`)."""
+        draft = self._draft_request(who, project, ref, alias, note, dataset, target)
+        with self.write() as tx:
+            pending = self._open_request(tx, who, draft)
+        self._send(pending)
+        return draft.request
+
+    def _draft_request(
+        self,
+        who: Principal,
+        project: str,
+        ref: str,
+        alias: str,
+        note: str = "",
+        dataset: str | None = None,
+        target: str | None = None,
+        hold: str | None = None,
+    ) -> RequestDraft:
+        """A request to open, its evidence computed (outside any transaction: it loads and
+        runs the models); `_open_request` records it. `hold` is set by the loops service."""
         note = check_text("note", note)
         target_ref = parse_ref(f"{model_ref(ref).name}@{alias}", kind="model", aliases=True)
         if target_ref.alias is None:
@@ -122,36 +150,41 @@ class PromotionMixin(EvidenceMixin):
             holder_version=holder_number,
             policy_version=policy.version,
             evidence=tuple(evidence),
+            hold=hold,
         )
-        with self.write() as tx:
-            roles = self.require_in_project(
-                tx, who, Action.PROMOTION_REQUEST, project, EntityKind.MODEL, ref
+        return RequestDraft(request, mid, vid)
+
+    def _open_request(self, tx: Transaction, who: Principal, draft: RequestDraft) -> list[Pending]:
+        """Record a drafted request in `tx` (refused if the alias moved meanwhile), audited,
+        its `request.opened` event queued (send the pending deliveries after the commit)."""
+        request, mid, vid = draft
+        roles = self.require_in_project(
+            tx, who, Action.PROMOTION_REQUEST, request.project, EntityKind.MODEL, request.ref
+        )
+        if tx.models.alias_holder(mid, request.alias) != request.holder_version:
+            raise Conflict(
+                f"alias {request.alias!r} moved while the evidence was computed; try again"
             )
-            if tx.models.alias_holder(mid, alias) != holder_number:
-                raise Conflict(f"alias {alias!r} moved while the evidence was computed; try again")
-            tx.models.insert_request(request, mid, vid)
-            payload = {
-                "request": request.id,
-                "alias": alias,
-                "version": version.version,
-                "holder": holder_number,
-                "failed": [e.name.value for e in request.failed_evidence],
-            }
-            self.record(
-                tx,
-                who,
-                roles,
-                Action.PROMOTION_REQUEST,
-                project,
-                EntityKind.REQUEST,
-                request.id,
-                payload,
-            )
-            pending = self.notifications.enqueue(
-                tx, model_request_event(request, "opened", who.user)
-            )
-        self._send(pending)
-        return request
+        tx.models.insert_request(request, mid, vid)
+        payload = {
+            "request": request.id,
+            "alias": request.alias,
+            "version": request.version,
+            "holder": request.holder_version,
+            "failed": [e.name.value for e in request.failed_evidence],
+            "hold": request.hold,
+        }
+        self.record(
+            tx,
+            who,
+            roles,
+            Action.PROMOTION_REQUEST,
+            request.project,
+            EntityKind.REQUEST,
+            request.id,
+            payload,
+        )
+        return self.notifications.enqueue(tx, model_request_event(request, "opened", who.user))
 
     def _request(
         self, tx: Transaction, request_id: str, lock: bool = False
@@ -246,6 +279,7 @@ class PromotionMixin(EvidenceMixin):
             elif kind is ReviewKind.APPROVE:
                 applied = self._maybe_apply(tx, who, roles, req, mid, vid, override_reason, now)
                 payload["applied"] = applied
+                payload["hold"] = req.hold
                 event = "applied" if applied else "approved"
             self.record(
                 tx, who, roles, audit_action, req.project, EntityKind.REQUEST, req.id, payload
@@ -331,6 +365,30 @@ class PromotionMixin(EvidenceMixin):
         approvers = {r.user for r in req.reviews if r.kind is ReviewKind.APPROVE} | {who.user}
         if len(approvers) < rule.approvals:
             return False
+        if req.hold is not None:
+            # a loop's request: approved now, applied by the loop when its canary wins
+            if not tx.models.decide(req.id, RequestState.APPROVED, who.user, now, override_reason):
+                raise Conflict(f"request {req.id} was decided meanwhile")
+            return False
+        self._move_alias(tx, who, roles, req, mid, vid, override_reason, now, who.user)
+        if not tx.models.decide(req.id, RequestState.APPLIED, who.user, now, override_reason):
+            raise Conflict(f"request {req.id} was decided meanwhile")
+        return True
+
+    def _move_alias(
+        self,
+        tx: Transaction,
+        who: Principal,
+        roles: frozenset[str],
+        req: PromotionRequest,
+        mid: int,
+        vid: int,
+        override_reason: str | None,
+        now: Any,
+        approved_by: str,
+    ) -> None:
+        """Move the request's alias to its version, if the alias still has the holder the
+        evidence compared against; audited as `alias.move` naming the request."""
         holder = tx.models.alias_holder(mid, req.alias, lock=True)
         if holder != req.holder_version:
             raise Conflict(
@@ -339,10 +397,9 @@ class PromotionMixin(EvidenceMixin):
                 "it and open a new one"
             )
         move = AliasMove(
-            req.project, req.model, req.alias, holder, req.version, who.user, now, req.note, req.id
-        )
-        if not tx.models.decide(req.id, RequestState.APPLIED, who.user, now, override_reason):
-            raise Conflict(f"request {req.id} was decided meanwhile")
+            req.project, req.model, req.alias, holder, req.version, approved_by, now, req.note,
+            req.id,
+        )  # fmt: skip
         tx.models.move_alias(mid, req.alias, vid, move)
         payload = {
             "alias": req.alias,
@@ -350,11 +407,62 @@ class PromotionMixin(EvidenceMixin):
             "to": req.version,
             "request": req.id,
             "override_reason": override_reason,
+            "approved_by": approved_by,
+            "hold": req.hold,
         }
         self.record(
             tx, who, roles, Event.ALIAS_MOVE, req.project, EntityKind.MODEL, req.ref, payload
         )
-        return True
+
+    def _apply_held(
+        self, tx: Transaction, who: Principal, roles: frozenset[str], request_id: str
+    ) -> tuple[PromotionRequest, list[Pending]]:
+        """Apply an approved request a loop holds (its canary won): the alias moves, in `tx`,
+        in the name of the approver who completed it; the request becomes `applied`."""
+        mid, vid, req = self._request(tx, request_id, lock=True)
+        if req.state is not RequestState.APPROVED or req.hold is None:
+            raise Conflict(
+                f"request {req.id} is {req.state.value}; only an approved request a loop holds "
+                "is applied by its loop"
+            )
+        now = utcnow()
+        self._move_alias(
+            tx, who, roles, req, mid, vid, req.override_reason, now, req.decided_by or who.user
+        )
+        if not tx.models.settle(req.id, RequestState.APPLIED):
+            raise Conflict(f"request {req.id} was settled meanwhile")
+        applied = self._request(tx, request_id)[2]
+        return applied, self.notifications.enqueue(
+            tx, model_request_event(applied, "applied", who.user)
+        )
+
+    def _close_held(
+        self, tx: Transaction, who: Principal, roles: frozenset[str], request_id: str, why: str
+    ) -> tuple[PromotionRequest, list[Pending]]:
+        """Withdraw a loop's request that is open or approved (its canary lost, or the loop
+        stopped), with `why` as the withdrawal's text; the alias does not move."""
+        _, _, req = self._request(tx, request_id, lock=True)
+        if req.state not in (RequestState.OPEN, RequestState.APPROVED):
+            return req, []
+        now = utcnow()
+        tx.models.add_review(
+            req.id, Review(who.user, ReviewKind.WITHDRAW, why, now, tuple(sorted(roles)))
+        )
+        if req.state is RequestState.OPEN:
+            done = tx.models.decide(req.id, RequestState.WITHDRAWN, who.user, now)
+        else:
+            done = tx.models.settle(req.id, RequestState.WITHDRAWN)
+        if not done:
+            raise Conflict(f"request {req.id} was decided meanwhile")
+        payload = {"request": req.id, "text": why, "hold": req.hold}
+        self.record(
+            tx, who, roles, Event.REQUEST_WITHDRAW, req.project, EntityKind.REQUEST, req.id,
+            payload,
+        )  # fmt: skip
+        closed = self._request(tx, request_id)[2]
+        return closed, self.notifications.enqueue(
+            tx, model_request_event(closed, "withdraw", who.user)
+        )
 
     def approve(
         self,

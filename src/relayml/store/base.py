@@ -15,6 +15,7 @@ from relayml.domain.datasets import DatasetInfo, DatasetVersion, RunUse, Trusted
 from relayml.domain.deployments import Deployment, DeploymentChange, Feedback, LogSegment
 from relayml.domain.filters import Condition, OrderBy
 from relayml.domain.identity import Project, SessionInfo, TokenInfo, User
+from relayml.domain.loops import Loop, LoopRun
 from relayml.domain.models import (
     AliasMove,
     ModelCard,
@@ -307,6 +308,11 @@ class ModelRepo(Protocol):
         now: datetime,
         override_reason: str | None = None,
     ) -> bool: ...
+    def settle(self, request_id: str, state: RequestState) -> bool:
+        """Move an `approved` (held) request to `state` (applied or withdrawn), keeping who
+        decided it; False if it was no longer approved."""
+        ...
+
     def version_in_use(self, version_id: int) -> list[str]: ...
     def versions_for(
         self, model_id: int, versions: Sequence[int], aliases: Sequence[str]
@@ -377,6 +383,30 @@ class SessionRepo(Protocol):
     def end(self, id_hash: str, now: datetime) -> bool: ...
 
 
+class LoopsRepo(Protocol):
+    def get_loop(self, project: str, name: str) -> Loop | None: ...
+    def list_loops(self, project: str) -> list[Loop]: ...
+    def insert_loop(self, loop: Loop) -> None: ...
+    def replace_loop(self, loop: Loop) -> None:
+        """Write an attached loop's new settings, or its detachment."""
+        ...
+
+    def insert_run(self, run: LoopRun) -> None: ...
+    def get_run(self, run_id: str, lock: bool = False) -> LoopRun | None: ...
+    def run_for_alert(self, project: str, loop: str, alert: str) -> LoopRun | None: ...
+    def list_runs(
+        self,
+        project: str,
+        loop: str | None = None,
+        active: bool | None = None,
+        limit: int = 100,
+    ) -> list[LoopRun]: ...
+    def update_run(self, run: LoopRun, read_revision: int) -> bool:
+        """Write `run` over the row only if it is still at `read_revision`; False if another
+        writer moved it first."""
+        ...
+
+
 class Transaction(Protocol):
     @property
     def identity(self) -> IdentityRepo: ...
@@ -406,6 +436,8 @@ class Transaction(Protocol):
     def roles(self) -> RolesRepo: ...
     @property
     def sessions(self) -> SessionRepo: ...
+    @property
+    def loops(self) -> LoopsRepo: ...
 
 
 class MetadataStore(Protocol):

@@ -6,6 +6,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from pydantic import Field
+
 from relayml.domain.models import (
     AliasMove,
     Environment,
@@ -210,6 +212,11 @@ class PromotionRequestOut(WireModel):
     decided_by: str | None
     decided_at: datetime | None
     override_reason: str | None
+    hold: str | None = Field(
+        None,
+        description="'loop:RUN_ID' when a loop opened the request: its approval makes it "
+        "'approved' and starts the loop's canary; the alias moves only if the canary wins",
+    )
 
     @classmethod
     def from_domain(cls, obj: PromotionRequest) -> PromotionRequestOut:
@@ -239,6 +246,7 @@ class PromotionRequestOut(WireModel):
             decided_by=obj.decided_by,
             decided_at=obj.decided_at,
             override_reason=obj.override_reason,
+            hold=obj.hold,
         )
 
     def to_domain(self) -> PromotionRequest:
@@ -263,6 +271,7 @@ class PromotionRequestOut(WireModel):
             decided_by=self.decided_by,
             decided_at=self.decided_at,
             override_reason=self.override_reason,
+            hold=self.hold,
         )
 
 

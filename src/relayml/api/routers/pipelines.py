@@ -60,6 +60,7 @@ class PipelineRunStart(Body):
     params: dict[str, Any] = Field(default_factory=dict)
     scheduled_for: datetime | None = None
     dataset: str | None = Field(None, examples=["loans@7"])
+    loop_run: str | None = Field(None, description="with trigger 'loop': the loop run it claims")
 
 
 class StepOutputBody(Body):
@@ -240,6 +241,7 @@ def start_run(
         steps=_specs(body.steps),
         scheduled_for=body.scheduled_for,
         dataset=body.dataset,
+        loop_run=body.loop_run,
     )
     return json(PipelineRunOut.from_domain(run), status_code=201)
 

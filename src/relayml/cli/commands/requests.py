@@ -21,7 +21,13 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON on stdout.")]
 ProjectOpt = Annotated[
     str | None, typer.Option("--project", "-p", help="Project (default: the global one).")
 ]
-_STATE = {"open": "yellow", "applied": "green", "rejected": "red", "withdrawn": "dim"}
+_STATE = {
+    "open": "yellow",
+    "approved": "cyan",
+    "applied": "green",
+    "rejected": "red",
+    "withdrawn": "dim",
+}
 
 
 # relay requests -----------------------------------------------------------------------------
@@ -36,6 +42,11 @@ def print_request(req: Any) -> None:
     )
     holder = f"{req.model}@{req.holder_version}" if req.holder_version else "nobody"
     output.print_(f"  current holder {holder}; policy version {req.policy_version}")
+    if req.hold:
+        output.print_(
+            f"  held by {req.hold}: approval starts its canary; the alias moves only if the "
+            "canary wins (relay loops show RUN)"
+        )
     for e in req.evidence:
         mark = "[green]✓[/]" if e.ok else ("[red]✗[/]" if e.required else "[yellow]·[/]")
         need = "" if e.required else " [dim](not required)[/]"
@@ -48,7 +59,7 @@ def print_request(req: Any) -> None:
 
 def requests_ls(
     state_: Annotated[
-        str | None, typer.Option("--state", help="open, applied, rejected or withdrawn.")
+        str | None, typer.Option("--state", help="open, approved, applied, rejected or withdrawn.")
     ] = None,
     model: Annotated[str | None, typer.Option(help="Only this model's.")] = None,
     project: ProjectOpt = None,
@@ -96,7 +107,8 @@ def wait(
     as_json: JsonOpt = False,
 ) -> None:
     """Wait for a request's decision, for CI: exit 0 when it is applied (the alias moved), 1
-    when rejected or withdrawn, 13 when still open after --timeout."""
+    when rejected or withdrawn, 13 when still open (or approved, waiting for its loop's
+    canary) after --timeout."""
     import time
 
     from relayml.domain.durations import parse_duration
@@ -107,11 +119,16 @@ def wait(
     deadline = time.monotonic() + limit
     with state.backend() as backend:
         req = backend.models.get_request(request_id)
-        while req.state is RequestState.OPEN:
+        while req.state in (RequestState.OPEN, RequestState.APPROVED):
             if time.monotonic() >= deadline:
                 raise Timeout(
-                    f"request {req.id} (promote {req.ref} to {req.alias}) is still open after "
-                    f"{timeout}; its reviewers see it in relay inbox"
+                    f"request {req.id} (promote {req.ref} to {req.alias}) is still "
+                    f"{req.state.value} after {timeout}; "
+                    + (
+                        "its reviewers see it in relay inbox"
+                        if req.state is RequestState.OPEN
+                        else f"its loop's canary decides it ({req.hold})"
+                    )
                 )
             time.sleep(min(pause, max(0.0, deadline - time.monotonic())))
             req = backend.models.get_request(request_id)

@@ -15,6 +15,7 @@ from relayml.client.base import (
     DatasetsApi,
     DeploymentsApi,
     IdentityApi,
+    LoopsApi,
     ModelsApi,
     NotificationsApi,
     PipelinesApi,
@@ -27,6 +28,7 @@ from relayml.client.http.audit import HttpAudit
 from relayml.client.http.datasets import HttpDatasets
 from relayml.client.http.deployments import HttpDeployments
 from relayml.client.http.identity import HttpIdentity
+from relayml.client.http.loops import HttpLoops
 from relayml.client.http.models import HttpModels
 from relayml.client.http.notifications import HttpNotifications
 from relayml.client.http.pipelines import HttpPipelines
@@ -52,6 +54,7 @@ class HttpBackend:
         self.models: ModelsApi = HttpModels(t)
         self.deployments: DeploymentsApi = HttpDeployments(t)
         self.roles: RolesApi = HttpRoles(t)
+        self.loops: LoopsApi = HttpLoops(t)
         try:
             # Fail fast on a wrong URL or a missing/bad token, at relay.init(server=...).
             self.user: str = self.identity.whoami()["user"]

@@ -113,6 +113,7 @@ class HttpPipelines:
         steps: list[StepSpec] | None = None,
         scheduled_for: datetime | None = None,
         dataset: str | None = None,
+        loop_run: str | None = None,
     ) -> PipelineRun:
         body = {
             "steps": [StepSpecOut.from_domain(s).model_dump() for s in steps or []],
@@ -121,6 +122,7 @@ class HttpPipelines:
             "params": params or {},
             "scheduled_for": scheduled_for.isoformat() if scheduled_for else None,
             "dataset": dataset,
+            "loop_run": loop_run,
         }
         found = self.t.call("POST", f"{_pipeline_url(project, pipeline)}/runs", json=body)
         return PipelineRunOut.model_validate(found).to_domain()

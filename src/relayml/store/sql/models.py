@@ -462,6 +462,7 @@ class SqlModels:
                 holder_version=req.holder_version,
                 policy_version=req.policy_version,
                 evidence=_evidence_out(req.evidence),
+                hold=req.hold,
             )
         )
 
@@ -505,6 +506,7 @@ class SqlModels:
             decided_by=row.decided_by,
             decided_at=utc_or_none(row.decided_at),
             override_reason=row.override_reason,
+            hold=row.hold,
         )
 
     def get_request(
@@ -570,6 +572,15 @@ class SqlModels:
         )
         return bool(done.rowcount)
 
+    def settle(self, request_id: str, state: RequestState) -> bool:
+        r = s.promotion_requests.c
+        done = self.conn.execute(
+            update(s.promotion_requests)
+            .where(r.id == request_id, r.state == RequestState.APPROVED.value)
+            .values(state=state.value)
+        )
+        return bool(done.rowcount)
+
     def version_in_use(self, version_id: int) -> list[str]:
         """What keeps a version from being archived: its aliases, open requests and the active
         deployments that serve it by number."""
@@ -578,10 +589,11 @@ class SqlModels:
             f"alias {x}"
             for (x,) in self.conn.execute(select(a.alias).where(a.version_id == version_id))
         ]
+        pending = (RequestState.OPEN.value, RequestState.APPROVED.value)
         opened = [
-            f"open request {x}"
-            for (x,) in self.conn.execute(
-                select(r.id).where(r.version_id == version_id, r.state == RequestState.OPEN.value)
+            f"{state} request {x}"
+            for (x, state) in self.conn.execute(
+                select(r.id, r.state).where(r.version_id == version_id, r.state.in_(pending))
             )
         ]
         return aliases + opened + self._pinned_by(version_id)

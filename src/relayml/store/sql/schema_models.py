@@ -137,6 +137,8 @@ promotion_requests = Table(
     Column("decided_by", String(128), nullable=True),
     Column("decided_at", TS, nullable=True),
     Column("override_reason", Text, nullable=True),
+    # "loop:RUN_ID" when a loop opened it: approval does not move the alias (migration 0023)
+    Column("hold", String(64), nullable=True),
     Index("ix_promotion_requests_project_state", "project", "state"),
 )
 
@@ -275,4 +277,49 @@ ui_sessions = Table(
     Column("created_at", TS, nullable=False),
     Column("expires_at", TS, nullable=False),
     Column("ended_at", TS, nullable=True),
+)
+
+
+# --- loops (migration 0023) -------------------------------------------------------------------
+# A loop a project attached (its settings as JSON, the model and protected alias it competes
+# for) and its runs: one row per run, its record of steps as JSON, updated only at the revision
+# it was read at. An alert starts at most one run of a loop (unique (loop, alert)); a pipeline
+# run belongs to at most one loop run (its claim sets `pipeline_run` in the same transaction).
+loops = Table(
+    "loops",
+    metadata,
+    Column("project", String(128), ForeignKey("projects.name"), primary_key=True),
+    Column("name", String(128), primary_key=True),
+    Column("spec", JSON, nullable=False),
+    Column("model", String(128), nullable=False),
+    Column("alias", String(64), nullable=False),
+    Column("created_by", String(128), nullable=False),
+    Column("created_at", TS, nullable=False),
+    Column("detached_by", String(128), nullable=True),
+    Column("detached_at", TS, nullable=True),
+    Column("detach_reason", Text, nullable=True),
+)
+
+loop_runs = Table(
+    "loop_runs",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("project", String(128), ForeignKey("projects.name"), nullable=False),
+    Column("loop", String(128), nullable=False),
+    Column("state", String(32), nullable=False),
+    Column("trigger", String(16), nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("alert", String(64), nullable=True),
+    Column("started_by", String(128), nullable=False),
+    Column("started_at", TS, nullable=False),
+    Column("revision", Integer, nullable=False),
+    Column("pipeline_run", String(32), nullable=True, unique=True),
+    Column("candidate", String(256), nullable=True),
+    Column("request", String(32), nullable=True),
+    Column("canary_since", TS, nullable=True),
+    Column("ended_at", TS, nullable=True),
+    Column("attempts", Integer, nullable=False),
+    Column("steps", JSON, nullable=False),
+    UniqueConstraint("project", "loop", "alert"),
+    Index("ix_loop_runs_project_state", "project", "state"),
 )

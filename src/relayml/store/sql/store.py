@@ -18,6 +18,7 @@ from relayml.store.sql.deployments import SqlDeployments
 from relayml.store.sql.engine import current_revision, ensure_schema, make_engine, timeout_error
 from relayml.store.sql.idempotency import SqlIdempotency
 from relayml.store.sql.identity import SqlIdentity
+from relayml.store.sql.loops import SqlLoops
 from relayml.store.sql.models import SqlModels
 from relayml.store.sql.notifications import SqlNotifications
 from relayml.store.sql.pipelines import SqlPipelines
@@ -47,6 +48,7 @@ class SqlTx:
         self.deployments = SqlDeployments(conn)
         self.roles = SqlRoles(conn)
         self.sessions = SqlSessions(conn)
+        self.loops = SqlLoops(conn)
 
 
 class SqlStore:
