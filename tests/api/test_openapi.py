@@ -96,6 +96,7 @@ EXPECTED_ROUTES = {
     ("PUT", "/api/v1/projects/{project}/policy"),
     ("POST", "/api/v1/projects/{project}/models/{name}/versions/{version}/evaluate"),
     ("GET", "/api/v1/projects/{project}/models/{name}/versions/{version}/report"),
+    ("GET", "/api/v1/projects/{project}/models/{name}/versions/{version}/golden"),
     ("POST", "/api/v1/projects/{project}/models/{name}/versions/{version}/promotions"),
     ("GET", "/api/v1/projects/{project}/requests"),
     ("GET", "/api/v1/requests/{request_id}"),
@@ -122,6 +123,7 @@ EXPECTED_ROUTES = {
     ("POST", "/api/v1/projects/{project}/deployments/{name}/feedback"),
     ("GET", "/api/v1/projects/{project}/deployments/{name}/feedback"),
     ("POST", "/api/v1/projects/{project}/deployments/{name}/feedback/search"),
+    ("POST", "/api/v1/projects/{project}/deployments/{name}/feedback/batch"),
     # storage
     ("POST", "/api/v1/storage/gc"),
     # roles
