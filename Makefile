@@ -9,7 +9,7 @@ DEMO_STAMP := $(VENV)/.relay-demo
 TEST_STAMP := $(VENV)/.relay-test
 PYTEST_ARGS ?=
 
-.PHONY: install install-demo demo test lint format bench bench-registry bench-serving clean
+.PHONY: install install-demo demo test lint format bench bench-registry bench-serving bench-monitoring clean
 
 install: $(TEST_STAMP)
 install-demo: $(DEMO_STAMP)
@@ -51,12 +51,16 @@ bench: install
 	$(PY) benchmarks/registry/run.py
 	$(PY) benchmarks/serving/score.py
 	$(PY) benchmarks/serving/run.py
+	$(PY) benchmarks/monitoring/run.py
 
 bench-registry: install
 	$(PY) benchmarks/registry/run.py $(BENCH_ARGS)
 
 bench-serving: install
 	$(PY) benchmarks/serving/run.py $(BENCH_ARGS)
+
+bench-monitoring: install
+	$(PY) benchmarks/monitoring/run.py $(BENCH_ARGS)
 
 clean:
 	rm -rf .relay .pytest_cache .mypy_cache .ruff_cache

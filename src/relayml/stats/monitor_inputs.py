@@ -116,22 +116,23 @@ def as_table(inputs: Any) -> Any:
 def input_columns(inputs: TableSketch, table: Any) -> Any:
     """The monitored columns of ``table``, checked against the reference's ``inputs``."""
     wanted = list(inputs.columns)
-    missing = [c for c in wanted if c not in table.column_names]
+    present = set(table.column_names)
+    missing = [c for c in wanted if c not in present]
     if missing:
         raise unknown_columns("the window's inputs", missing, table.column_names)
+    schema = table.schema
     for name in wanted:
-        found = infer_kind(table.schema.field(name).type)
+        arrow_type = schema.field(name).type
+        found = infer_kind(arrow_type)
         kind = inputs.kinds[name]
-        if found is not None and not pa.types.is_null(table.schema.field(name).type):
-            if found.is_ordered != kind.is_ordered:
-                raise InvalidInput(
-                    f"input column {name!r} is {table.schema.field(name).type} in this window "
-                    f"but {kind.value} in the reference; send it as the model was trained on it"
-                )
-        elif found is None:
+        if found is None:
             raise InvalidInput(
-                f"input column {name!r} has type {table.schema.field(name).type}, which the "
-                "reference does not have"
+                f"input column {name!r} has type {arrow_type}, which the reference does not have"
+            )
+        if found.is_ordered != kind.is_ordered and not pa.types.is_null(arrow_type):
+            raise InvalidInput(
+                f"input column {name!r} is {arrow_type} in this window but {kind.value} in the "
+                "reference; send it as the model was trained on it"
             )
     return table.select(wanted)
 

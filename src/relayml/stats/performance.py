@@ -49,6 +49,24 @@ def fixed(values: Floats) -> Ints:
     return np.rint(values * UNIT).astype(np.int64)
 
 
+def pack(counts: Ints) -> list[int] | dict[str, Any]:
+    """Integer counts for JSON: a list, or when mostly zero ``{"size", "at", "values"}``
+    (a small window's histograms are mostly empty bins)."""
+    nonzero = np.flatnonzero(counts)
+    if nonzero.size * 2 >= counts.size:
+        out: list[int] = counts.tolist()
+        return out
+    return {"size": int(counts.size), "at": nonzero.tolist(), "values": counts[nonzero].tolist()}
+
+
+def unpack(value: list[int] | dict[str, Any]) -> Ints:
+    if isinstance(value, dict):
+        out = np.zeros(int(value["size"]), dtype=np.int64)
+        out[np.asarray(value["at"], dtype=np.intp)] = value["values"]
+        return out
+    return np.asarray(value, dtype=np.int64)
+
+
 def fixed_sums(ids: npt.NDArray[np.intp], values: Floats, size: int) -> Ints:
     """Per-bin sums of ``values``, each row rounded to fixed point *before* adding, so the sum
     of a whole is the sum of its parts' sums exactly (a batch adds at most 2**53 units in
@@ -216,8 +234,8 @@ class ScoreHistogram:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "counts": [c.tolist() for c in self.counts],
-            "expected": [e.tolist() for e in self.expected],
+            "counts": [pack(c) for c in self.counts],
+            "expected": [pack(e) for e in self.expected],
             "predicted": self.predicted.tolist(),
             "predicted_expected": self.predicted_expected.tolist(),
         }
@@ -225,8 +243,8 @@ class ScoreHistogram:
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> ScoreHistogram:
         return cls(
-            [np.asarray(c, dtype=np.int64) for c in d["counts"]],
-            [np.asarray(e, dtype=np.int64) for e in d["expected"]],
+            [unpack(c) for c in d["counts"]],
+            [unpack(e) for e in d["expected"]],
             np.asarray(d["predicted"], dtype=np.int64),
             np.asarray(d["predicted_expected"], dtype=np.int64),
         )
@@ -382,8 +400,8 @@ class ClassifierCounts:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "positives": [p.tolist() for p in self.positives],
-            "negatives": [q.tolist() for q in self.negatives],
+            "positives": [pack(p) for p in self.positives],
+            "negatives": [pack(q) for q in self.negatives],
             "confusion": self.confusion.tolist(),
             "log_loss": self.log_loss,
         }
@@ -391,8 +409,8 @@ class ClassifierCounts:
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> ClassifierCounts:
         return cls(
-            [np.asarray(p, dtype=np.int64) for p in d["positives"]],
-            [np.asarray(q, dtype=np.int64) for q in d["negatives"]],
+            [unpack(p) for p in d["positives"]],
+            [unpack(q) for q in d["negatives"]],
             np.asarray(d["confusion"], dtype=np.int64),
             int(d["log_loss"]),
         )

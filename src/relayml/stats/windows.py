@@ -24,7 +24,14 @@ from relayml.stats.monitor_inputs import (
     predicted_indices,
     sketch_table,
 )
-from relayml.stats.performance import ClassifierCounts, Metric, RegressionSums, ScoreHistogram
+from relayml.stats.performance import (
+    ClassifierCounts,
+    Metric,
+    RegressionSums,
+    ScoreHistogram,
+    pack,
+    unpack,
+)
 from relayml.stats.sketch import (
     CategoricalSketch,
     ColumnSketch,
@@ -129,14 +136,9 @@ def _compact(sketch: TableSketch) -> dict[str, Any]:
     for name, sk in sketch.columns.items():
         if isinstance(sk, NumericSketch):
             d = sk.to_dict()
-            at = np.flatnonzero(sk.at_edges)
-            d.update(
-                bins=np.diff(sk.cum_counts, prepend=0).tolist(),
-                at_index=at.tolist(),
-                at=sk.at_edges[at].tolist(),
-            )
             for key in ("edges", "cum_counts", "at_edges"):
                 del d[key]
+            d.update(bins=pack(np.diff(sk.cum_counts, prepend=0)), at=pack(sk.at_edges))
             out["columns"][name] = d
         else:
             out["columns"][name] = sk.to_dict()
@@ -148,12 +150,11 @@ def _expand(d: Mapping[str, Any], like: TableSketch) -> TableSketch:
     for name, base in like.columns.items():
         cd = dict(d["columns"][name])
         if isinstance(base, NumericSketch):
-            at = np.zeros(base.edges.size, dtype=np.int64)
-            at[np.asarray(cd["at_index"], dtype=np.intp)] = cd["at"]
-            cd.update(
-                edges=base.edges.tolist(), cum_counts=np.cumsum(cd["bins"]).tolist(),
-                at_edges=at.tolist(),
-            )  # fmt: skip
+            cum = np.cumsum(unpack(cd.pop("bins")))
+            at = unpack(cd.pop("at"))
+            if cum.size != base.edges.size or at.size != base.edges.size:
+                raise ValueError(f"column {name!r} has {cum.size} bins, the reference has more")
+            cd.update(edges=base.edges.tolist(), cum_counts=cum.tolist(), at_edges=at.tolist())
             columns[name] = NumericSketch.from_dict(cd)
         else:
             columns[name] = CategoricalSketch.from_dict(cd)
