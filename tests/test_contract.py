@@ -17,6 +17,7 @@ from relayml.testing.contract_deployments import DeploymentContract
 from relayml.testing.contract_identity import IdentityContract
 from relayml.testing.contract_loops import LoopContract
 from relayml.testing.contract_models import ModelContract
+from relayml.testing.contract_monitors import MonitorContract
 from relayml.testing.contract_notifications import NotificationContract
 from relayml.testing.contract_pipelines import PipelineContract
 from relayml.testing.contract_roles import RoleContract
@@ -75,6 +76,7 @@ class TestBackendContract(
     DeploymentContract,
     RoleContract,
     LoopContract,
+    MonitorContract,
 ):
     """Every area's contract (`relayml.testing.contract_<area>`), on each backend."""
 

@@ -36,6 +36,7 @@ def test_exported_members() -> None:
             "init",
             "loops",
             "models",
+            "monitors",
             "pipeline",
             "pipelines",
             "policy",

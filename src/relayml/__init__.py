@@ -52,6 +52,7 @@ __all__ = [
     "init",
     "loops",
     "models",
+    "monitors",
     "pipeline",
     "pipelines",
     "policy",
@@ -70,6 +71,7 @@ if TYPE_CHECKING:
         drift,
         loops,
         models,
+        monitors,
         pipelines,
         policy,
         requests,
@@ -110,7 +112,16 @@ def __getattr__(name: str) -> Any:
         return importlib.import_module("relayml.datasets")
     if name == "pipelines":
         return importlib.import_module("relayml.pipelines")
-    if name in ("webhooks", "models", "requests", "policy", "deployments", "roles", "loops"):
+    if name in (
+        "webhooks",
+        "models",
+        "requests",
+        "policy",
+        "deployments",
+        "roles",
+        "loops",
+        "monitors",
+    ):
         return importlib.import_module(f"relayml.{name}")
     module = _LAZY.get(name)
     if module is None:

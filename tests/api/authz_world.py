@@ -160,6 +160,25 @@ class World:
         run_id: str = self.ok(self.admin.post(url, json={"reason": "matrix"}))["id"]
         return run_id
 
+    def fresh_monitor(self, paused: bool = False) -> str:
+        """A monitor on churn-api made by the admin (what pause, resume and archive change)."""
+        name = f"mon-{self.counter()}"
+        body = {"deployment": "churn-api", "name": name}
+        self.ok(self.admin.post(f"{API}/projects/{P}/monitors", json=body))
+        if paused:
+            self.ok(self.admin.post(f"{API}/projects/{P}/monitors/{name}/pause", json={}))
+        return name
+
+    def fresh_alert(self) -> str:
+        """A live alert of the churn-api monitor: a passed digest check resolves the one
+        there is, a failed one opens another."""
+        url = f"{API}/projects/{P}/monitors/churn-api/checks"
+        self.ok(self.admin.post(url, json={"kind": "digest", "passed": True}))
+        self.ok(self.admin.post(url, json={"kind": "digest", "passed": False}))
+        found = self.ok(self.admin.get(f"{API}/projects/{P}/alerts"))
+        alert_id: str = found[0]["id"]
+        return alert_id
+
     def fresh_victim_token(self) -> str:
         token_id: str = self.ok(self.admin.post(f"{API}/users/victim/tokens", json={}))["token_id"]
         return token_id
@@ -315,12 +334,14 @@ def _populate(w: World, tmp: Path) -> None:
         )  # fmt: skip
         w.ids["segment"], w.ids["segment_blob"] = seg.id, seg.digest
         w.ids["segment_bytes"] = segment.read_bytes()
+        platform.monitors.create(P, "churn-api", target="label")
     finally:
         owner.close()
         platform.close()
     ok(admin.put(f"{API}/projects/{P}/policy", json={"text": POLICY}))
     ok(admin.post(f"{API}/role-documents", json={"text": PROJECT_ROLES, "project": P}))
     w.ids["request"] = w.fresh_request()  # stays open: only denied calls touch it
+    w.ids["alert"] = w.fresh_alert()
     ok(admin.put(f"{API}/projects/{P}/pipelines/nightly",
                  json={"module": "etl:nightly", "steps": [{"name": "a"}]}))  # fmt: skip
     daily = {"module": "etl:daily", "schedule": "0 3 * * *", "steps": [{"name": "a"}]}

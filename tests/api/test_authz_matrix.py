@@ -184,6 +184,31 @@ def attach_loop(w: World, c: httpx.Client, _: str) -> httpx.Response:
     return c.post(f"{API}/projects/{P}/loops", json=body)
 
 
+def on_fresh_monitor(tail: str, paused: bool = False) -> Call:
+    """The call on a new monitor for an identity the table lets manage monitors (whose call
+    changes it), on the shared one otherwise."""
+
+    def call(w: World, c: httpx.Client, name: str) -> httpx.Response:
+        ident = w.identities[name]
+        mine = ident.valid and TABLE.allows(ident.roles_in_p, A.MONITOR_MANAGE)
+        monitor = w.fresh_monitor(paused) if mine else "churn-api"
+        return c.post(f"{API}/projects/{P}/monitors/{monitor}{tail}", json={})
+
+    return call
+
+
+def on_fresh_alert(tail: str, body: Any) -> Call:
+    """The call on a new live alert for an identity the table lets acknowledge alerts."""
+
+    def call(w: World, c: httpx.Client, name: str) -> httpx.Response:
+        ident = w.identities[name]
+        mine = ident.valid and TABLE.allows(ident.roles_in_p, A.ALERT_ACK)
+        alert = w.fresh_alert() if mine else w.ids["alert"]
+        return c.post(f"{API}/projects/{P}/alerts/{alert}{tail}", json=body)
+
+    return call
+
+
 def _body(w: World, key: str) -> Any:
     return w.ids[key]
 
@@ -192,6 +217,8 @@ M = "/projects/{P}/models/churn"
 DEPS = "/projects/{P}/deployments"
 LOOPS = "/projects/{P}/loops"
 DEP = DEPS + "/churn-api"
+MONS = "/projects/{P}/monitors"
+MON = MONS + "/churn-api"
 DS = "/projects/{P}/datasets/holdout/versions"
 RUN = "/runs/{run}"
 PRUN = "/pipeline-runs/{pipeline_run}"
@@ -529,6 +556,57 @@ ROUTES: dict[tuple[str, str], Route] = {
     ),
     ("POST", "/api/v1/projects/{project}/deployments/{name}/feedback/search"): Route(
         (A.FEEDBACK_READ,), post(DEP + "/feedback/search", {"prediction_ids": ["p-1"]})
+    ),
+    # monitors
+    ("GET", "/api/v1/projects/{project}/monitors"): Route((A.MONITOR_READ,), get(MONS)),
+    ("POST", "/api/v1/projects/{project}/monitors"): Route(
+        (A.MONITOR_MANAGE,),
+        lambda w, c, _: c.post(
+            _v(w, MONS), json={"deployment": "churn-api", "name": f"m-{w.counter()}"}
+        ),
+    ),
+    ("GET", "/api/v1/projects/{project}/monitors/{name}"): Route((A.MONITOR_READ,), get(MON)),
+    ("POST", "/api/v1/projects/{project}/monitors/{name}/pause"): Route(
+        (A.MONITOR_MANAGE,), on_fresh_monitor("/pause")
+    ),
+    ("POST", "/api/v1/projects/{project}/monitors/{name}/resume"): Route(
+        (A.MONITOR_MANAGE,), on_fresh_monitor("/resume", paused=True)
+    ),
+    ("POST", "/api/v1/projects/{project}/monitors/{name}/archive"): Route(
+        (A.MONITOR_MANAGE,), on_fresh_monitor("/archive")
+    ),
+    ("GET", "/api/v1/projects/{project}/monitors/{name}/windows"): Route(
+        (A.MONITOR_READ,), get(MON + "/windows")
+    ),
+    ("GET", "/api/v1/projects/{project}/monitors/{name}/rollups"): Route(
+        (A.MONITOR_READ,), get(MON + "/rollups")
+    ),
+    ("GET", "/api/v1/projects/{project}/monitors/{name}/report"): Route(
+        (A.MONITOR_READ,), get(MON + "/report")
+    ),
+    ("POST", "/api/v1/projects/{project}/monitors/{name}/process"): Route(
+        (A.MONITOR_MANAGE,), post(MON + "/process")
+    ),
+    ("POST", "/api/v1/projects/{project}/monitors/{name}/checks"): Route(
+        (A.MONITOR_MANAGE,), post(MON + "/checks", {"kind": "replay", "passed": True})
+    ),
+    ("GET", "/api/v1/projects/{project}/monitors/{name}/checks"): Route(
+        (A.MONITOR_READ,), get(MON + "/checks")
+    ),
+    ("GET", "/api/v1/projects/{project}/alerts"): Route(
+        (A.MONITOR_READ,), get("/projects/{P}/alerts")
+    ),
+    ("GET", "/api/v1/projects/{project}/alerts/{alert_id}"): Route(
+        (A.MONITOR_READ,), get("/projects/{P}/alerts/{alert}")
+    ),
+    ("POST", "/api/v1/projects/{project}/alerts/{alert_id}/ack"): Route(
+        (A.ALERT_ACK,), on_fresh_alert("/ack", {"note": "on it"})
+    ),
+    ("POST", "/api/v1/projects/{project}/alerts/{alert_id}/comments"): Route(
+        (A.ALERT_ACK,), post("/projects/{P}/alerts/{alert}/comments", {"text": "seen"})
+    ),
+    ("POST", "/api/v1/projects/{project}/alerts/{alert_id}/resolve"): Route(
+        (A.ALERT_ACK,), on_fresh_alert("/resolve", {"reason": "checked"})
     ),
     # roles
     ("GET", "/api/v1/roles"): Route((A.ROLE_READ,), get("/roles", project=P)),

@@ -26,6 +26,7 @@ from relayml.api.routers import (
     identity,
     loops,
     models,
+    monitors,
     notifications,
     pipelines,
     roles,
@@ -73,6 +74,7 @@ def create_app(services: Services, max_json_bytes: int = DEFAULT_MAX_JSON_BYTES)
         deployments,
         roles,
         loops,
+        monitors,
     ):
         app.include_router(area.router)
 

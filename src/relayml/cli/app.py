@@ -110,6 +110,11 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "loops",
         "Loops: alert -> retrain -> evaluation -> approval -> canary -> promotion.",
     ),
+    "monitors": (
+        "monitors",
+        "Monitors: data shift, prediction drift and performance of deployments, per window.",
+    ),
+    "alerts": ("monitors", "Alerts of monitors: list, show, acknowledge, comment, resolve."),
 }
 
 

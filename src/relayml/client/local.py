@@ -26,6 +26,7 @@ from relayml.client.base import (
     IdentityApi,
     LoopsApi,
     ModelsApi,
+    MonitorsApi,
     NotificationsApi,
     PipelinesApi,
     RolesApi,
@@ -66,6 +67,7 @@ class LocalBackend:
         )
         self.roles: RolesApi = bind(RolesApi, s.roles, p)
         self.loops: LoopsApi = bind(LoopsApi, s.loops, p)
+        self.monitors: MonitorsApi = bind(MonitorsApi, s.monitors, p)
 
     def close(self) -> None:
         """Close the services, unless they were lent (`client.connect.acting_as`)."""

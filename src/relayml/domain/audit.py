@@ -69,6 +69,15 @@ class Event(StrEnum):
     SESSION_CLOSE = "session.close"  # its sign-out
     LOOP_DETACH = "loop.detach"
     LOOP_STEP = "loop.step"  # one step of a loop run (its kind and text in the payload)
+    MONITOR_CREATE = "monitor.create"
+    MONITOR_PAUSE = "monitor.pause"
+    MONITOR_RESUME = "monitor.resume"
+    MONITOR_ARCHIVE = "monitor.archive"
+    MONITOR_PROCESS = "monitor.process"  # windows closed or updated, alerts opened or resolved
+    MONITOR_CHECK = "monitor.check"  # a model-shift check recorded
+    ALERT_OPEN = "alert.open"
+    ALERT_COMMENT = "alert.comment"
+    ALERT_RESOLVE = "alert.resolve"
 
 
 AuditAction = Action | Event
@@ -93,6 +102,8 @@ class EntityKind(StrEnum):
     REQUEST = "request"
     POLICY = "policy"
     DEPLOYMENT = "deployment"
+    MONITOR = "monitor"
+    ALERT = "alert"
     ROLES = "roles"  # a roles document; entity_id is SCOPE@VERSION ('*' for the installation)
     LOOP = "loop"
     LOOP_RUN = "loop_run"

@@ -475,8 +475,9 @@ class ModelCard:
 
 @dataclass(frozen=True)
 class InboxItem:
-    """Something that waits for the caller's roles: a promotion request to review, a dataset
-    version in quarantine, (later) an alert."""
+    """Something that waits for the caller's roles: a promotion request to review
+    (`promotion_request`), a dataset version in quarantine (`quarantined_dataset`), a monitor's
+    live alert (`alert`: its id, with its severity)."""
 
     kind: str
     project: str
@@ -484,3 +485,4 @@ class InboxItem:
     title: str
     created_at: datetime
     by: str
+    severity: str | None = None  # alerts: warning or critical

@@ -17,6 +17,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from relayml.domain.models import PromotionRequest
+from relayml.domain.monitors import Alert
+from relayml.domain.numbers import json_safe
 from relayml.domain.pipelines import PipelineRun
 from relayml.errors import InvalidInput
 
@@ -30,6 +32,8 @@ class EventKind(StrEnum):
     REQUEST_WITHDRAWN = "request.withdrawn"
     REQUEST_COMMENTED = "request.commented"
     DEPLOYMENT_CHANGED = "deployment.changed"  # created, retargeted, traffic, promoted, rolled back
+    ALERT_OPENED = "alert.opened"  # a monitor's alert opened (drift, performance, model shift)
+    ALERT_RESOLVED = "alert.resolved"  # it cleared on its own, or someone resolved it
 
 
 class DeliveryStatus(StrEnum):
@@ -172,4 +176,36 @@ def model_request_event(request: PromotionRequest, what: str, by: str) -> Event:
             f"Relay: request {request.id} to promote {request.ref} to {request.alias} "
             f"{verb} by {by}"
         ),
+    )
+
+
+def alert_event(alert: Alert, by: str, opened: bool) -> Event:
+    """The event for an alert that opened or resolved, with what changed, how much and since
+    when, so whoever receives it can act without opening Relay first."""
+    kind = EventKind.ALERT_OPENED if opened else EventKind.ALERT_RESOLVED
+    payload = {
+        "alert": alert.id,
+        "monitor": alert.monitor,
+        "deployment": alert.deployment,
+        "kind": alert.kind.value,
+        "subject": alert.subject,
+        "severity": alert.severity.value,
+        "state": alert.state.value,
+        "owner": alert.owner,
+        "title": alert.title,
+        "details": json_safe(alert.details),
+        "since": alert.since.isoformat(),
+        "windows": alert.windows,
+        "last_window": alert.last_window,
+        "by": by,
+        "link": alert.link,
+    }
+    verb = "opened" if opened else "resolved"
+    return Event(
+        kind,
+        alert.project,
+        f"monitor:{alert.project}/{alert.monitor}",
+        payload,
+        alert.updated_at,
+        text=f"Relay: [{alert.severity.value}] alert {verb} on {alert.monitor}: {alert.title}",
     )

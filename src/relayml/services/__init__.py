@@ -14,6 +14,7 @@ from relayml.services.idempotency import IdempotencyService
 from relayml.services.identity import IdentityService
 from relayml.services.loops import LoopService
 from relayml.services.models import ModelService
+from relayml.services.monitors import MonitorsService
 from relayml.services.notifications import NotificationService
 from relayml.services.pipelines import PipelineService
 from relayml.services.roles import RoleService
@@ -54,6 +55,7 @@ class Services:
             store, artifacts, self.notifications, self.models, self.deployments, denials=d
         )
         self.roles = RoleService(store, artifacts, d)
+        self.monitors = MonitorsService(store, artifacts, self.notifications, denials=d)
         self.idempotency = IdempotencyService(store, artifacts, d)
         self.scheduling = SchedulingService(store, artifacts, d)
         self.storage = StorageService(store, artifacts, d)

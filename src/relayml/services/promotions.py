@@ -35,6 +35,7 @@ from relayml.errors import (
     PermissionDenied,
     Unprocessable,
 )
+from relayml.services.alerts import inbox_items as alert_items
 from relayml.services.base import utcnow
 from relayml.services.evidence import EvidenceMixin
 from relayml.services.notifications import Pending
@@ -490,7 +491,8 @@ class PromotionMixin(EvidenceMixin):
     # the inbox ---------------------------------------------------------------------------
     def inbox(self, who: Principal, project: str | None = None) -> list[InboxItem]:
         """What waits for the caller's roles: promotion requests they may approve (not their
-        own), and quarantined dataset versions for those who may release them."""
+        own), quarantined dataset versions for those who may release them, and the live alerts
+        of monitors their roles own."""
         if project is not None:
             check_name("project", project)
         items: list[InboxItem] = []
@@ -545,4 +547,6 @@ class PromotionMixin(EvidenceMixin):
                                         v.created_by,
                                     )
                                 )
+                if table.allows(roles, Action.MONITOR_READ):
+                    items.extend(alert_items(tx, p, roles))
         return sorted(items, key=lambda i: i.created_at, reverse=True)

@@ -337,6 +337,7 @@ class InboxItemOut(WireModel):
     title: str
     created_at: datetime
     by: str
+    severity: str | None = None
 
     @classmethod
     def from_domain(cls, obj: InboxItem) -> InboxItemOut:

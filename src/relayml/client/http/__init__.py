@@ -17,6 +17,7 @@ from relayml.client.base import (
     IdentityApi,
     LoopsApi,
     ModelsApi,
+    MonitorsApi,
     NotificationsApi,
     PipelinesApi,
     RolesApi,
@@ -30,6 +31,7 @@ from relayml.client.http.deployments import HttpDeployments
 from relayml.client.http.identity import HttpIdentity
 from relayml.client.http.loops import HttpLoops
 from relayml.client.http.models import HttpModels
+from relayml.client.http.monitors import HttpMonitors
 from relayml.client.http.notifications import HttpNotifications
 from relayml.client.http.pipelines import HttpPipelines
 from relayml.client.http.roles import HttpRoles
@@ -55,6 +57,7 @@ class HttpBackend:
         self.deployments: DeploymentsApi = HttpDeployments(t)
         self.roles: RolesApi = HttpRoles(t)
         self.loops: LoopsApi = HttpLoops(t)
+        self.monitors: MonitorsApi = HttpMonitors(t)
         try:
             # Fail fast on a wrong URL or a missing/bad token, at relay.init(server=...).
             self.user: str = self.identity.whoami()["user"]

@@ -441,6 +441,8 @@ blob_uploads = Table(
 
 # --- the registry, deployments and role documents: defined in schema_models -------------------
 
+alert_notes = _later.alert_notes
+alerts = _later.alerts
 alias_moves = _later.alias_moves
 deployment_changes = _later.deployment_changes
 deployments = _later.deployments
@@ -453,6 +455,10 @@ model_aliases = _later.model_aliases
 model_cards = _later.model_cards
 model_versions = _later.model_versions
 models = _later.models
+monitor_checks = _later.monitor_checks
+monitor_segments = _later.monitor_segments
+monitor_windows = _later.monitor_windows
+monitors = _later.monitors
 policies = _later.policies
 promotion_requests = _later.promotion_requests
 request_reviews = _later.request_reviews

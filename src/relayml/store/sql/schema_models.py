@@ -323,3 +323,126 @@ loop_runs = Table(
     UniqueConstraint("project", "loop", "alert"),
     Index("ix_loop_runs_project_state", "project", "state"),
 )
+
+
+# --- monitors (migration 0024) --------------------------------------------------------------
+# A monitor watches one deployment's prediction log in windows. `revision` counts changes
+# (processing included): processing claims the row with a lease (`lease_owner`,
+# `lease_until`, set by a conditional UPDATE) and commits only while it still holds it, so two
+# processors never both write a window. Window documents (summary, performance, assessment)
+# are JSON text written by the store's codec (NaN kept), never the rows themselves.
+monitors = Table(
+    "monitors",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("project", String(128), ForeignKey("projects.name"), nullable=False),
+    Column("name", String(128), nullable=False),
+    Column("deployment_id", String(32), ForeignKey("deployments.id"), nullable=False, index=True),
+    Column("window_kind", String(8), nullable=False),
+    Column("window_seconds", Float, nullable=True),
+    Column("window_rows", BigInteger, nullable=True),
+    Column("reference", String(256), nullable=False),
+    Column("reference_digest", String(64), nullable=True),
+    Column("target", String(256), nullable=True),
+    Column("model_version", Integer, nullable=True),
+    Column("min_rows", BigInteger, nullable=False),
+    Column("alert_k", Integer, nullable=False),
+    Column("alert_n", Integer, nullable=False),
+    Column("label_horizon", Float, nullable=False),
+    Column("grace", Float, nullable=False),
+    Column("owner", String(128), nullable=False),
+    Column("since", TS, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("status_reason", Text, nullable=False),
+    Column("revision", Integer, nullable=False),
+    Column("created_by", String(128), nullable=False),
+    Column("created_at", TS, nullable=False),
+    Column("updated_by", String(128), nullable=False),
+    Column("updated_at", TS, nullable=False),
+    Column("processed_at", TS, nullable=True),
+    Column("feedback_cursor", TS, nullable=True),
+    Column("lease_owner", String(64), nullable=True),
+    Column("lease_until", TS, nullable=True),
+    UniqueConstraint("project", "name"),
+)
+
+monitor_windows = Table(
+    "monitor_windows",
+    metadata,
+    Column("monitor_id", String(32), ForeignKey("monitors.id"), primary_key=True),
+    Column("seq", Integer, primary_key=True),
+    Column("start_at", TS, nullable=False),
+    Column("end_at", TS, nullable=False),
+    Column("rows", BigInteger, nullable=False),
+    Column("labelled", BigInteger, nullable=False),
+    Column("closed", Boolean, nullable=False),
+    Column("summary", Text, nullable=False),
+    Column("performance", Text, nullable=True),
+    Column("assessment", Text, nullable=True),
+    Column("flags", JSON, nullable=False),
+    Column("parts", JSON, nullable=False),
+    Column("closed_at", TS, nullable=True),
+    Column("updated_at", TS, nullable=False),
+    Index("ix_monitor_windows_monitor_start", "monitor_id", "start_at"),
+)
+
+# The log segments a monitor has read (each exactly once).
+monitor_segments = Table(
+    "monitor_segments",
+    metadata,
+    Column("monitor_id", String(32), ForeignKey("monitors.id"), primary_key=True),
+    Column("segment_id", String(32), ForeignKey("log_segments.id"), primary_key=True),
+    Column("consumed_at", TS, nullable=False),
+)
+
+monitor_checks = Table(
+    "monitor_checks",
+    metadata,
+    Column("monitor_id", String(32), ForeignKey("monitors.id"), primary_key=True),
+    Column("seq", Integer, primary_key=True),
+    Column("kind", String(16), nullable=False),
+    Column("passed", Boolean, nullable=False),
+    Column("details", Text, nullable=False),
+    Column("at", TS, nullable=False),
+    Column("by", String(128), nullable=False),
+)
+
+# One row per alert; `live_key` (monitor:kind:subject) is set while it is open or acknowledged
+# and NULL once resolved, so the unique constraint allows one live alert per condition.
+alerts = Table(
+    "alerts",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("project", String(128), ForeignKey("projects.name"), nullable=False),
+    Column("monitor_id", String(32), ForeignKey("monitors.id"), nullable=False, index=True),
+    Column("kind", String(32), nullable=False),
+    Column("subject", String(256), nullable=False),
+    Column("severity", String(16), nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("owner", String(128), nullable=False),
+    Column("title", Text, nullable=False),
+    Column("details", Text, nullable=False),
+    Column("since", TS, nullable=False),
+    Column("first_window", Integer, nullable=True),
+    Column("last_window", Integer, nullable=True),
+    Column("windows", Integer, nullable=False),
+    Column("opened_at", TS, nullable=False),
+    Column("updated_at", TS, nullable=False),
+    Column("acknowledged_by", String(128), nullable=True),
+    Column("acknowledged_at", TS, nullable=True),
+    Column("resolved_by", String(128), nullable=True),
+    Column("resolved_at", TS, nullable=True),
+    Column("live_key", String(512), nullable=True, unique=True),
+    Index("ix_alerts_project_state", "project", "state"),
+)
+
+alert_notes = Table(
+    "alert_notes",
+    metadata,
+    Column("alert_id", String(32), ForeignKey("alerts.id"), primary_key=True),
+    Column("seq", Integer, primary_key=True),
+    Column("at", TS, nullable=False),
+    Column("who", String(128), nullable=False),
+    Column("what", String(16), nullable=False),
+    Column("text", Text, nullable=False),
+)

@@ -18,6 +18,7 @@ _REFERENCES: tuple[Column[str], ...] = (
     s.model_versions.c.digest,
     s.model_versions.c.golden,
     s.log_segments.c.digest,
+    s.monitors.c.reference_digest,
 )
 _BATCH = 500
 

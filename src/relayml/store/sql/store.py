@@ -20,6 +20,7 @@ from relayml.store.sql.idempotency import SqlIdempotency
 from relayml.store.sql.identity import SqlIdentity
 from relayml.store.sql.loops import SqlLoops
 from relayml.store.sql.models import SqlModels
+from relayml.store.sql.monitors import SqlMonitors
 from relayml.store.sql.notifications import SqlNotifications
 from relayml.store.sql.pipelines import SqlPipelines
 from relayml.store.sql.roles import SqlRoles
@@ -49,6 +50,7 @@ class SqlTx:
         self.roles = SqlRoles(conn)
         self.sessions = SqlSessions(conn)
         self.loops = SqlLoops(conn)
+        self.monitors = SqlMonitors(conn)
 
 
 class SqlStore:

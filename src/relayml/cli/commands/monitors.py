@@ -1,0 +1,592 @@
+"""`relay monitors` and `relay alerts`: watch a deployment for data shift, prediction drift and
+performance, run the monitors, read their windows and report, and work their alerts.
+
+    relay monitors create churn-api --window 1h --target churned --alert-after 3/4
+    relay monitors run --once                       # or without --once: every 60 s
+    relay monitors history churn-api --last 24      # or --by day
+    relay monitors report churn-api --html churn-api.html
+    relay alerts ls
+    relay alerts ack ALERT_ID --note "looking"
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+import typer
+
+from relayml.cli import output, state
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON on stdout.")]
+ProjectOpt = Annotated[
+    str | None, typer.Option("--project", "-p", help="Project (default: the global one).")
+]
+ReasonOpt = Annotated[str, typer.Option("--reason", help="Why (kept in the audit trail).")]
+MonitorArg = Annotated[str, typer.Argument(help="The monitor's name (default: its deployment's).")]
+AlertArg = Annotated[str, typer.Argument(help="The alert's id (relay alerts ls).")]
+SinceOpt = Annotated[
+    datetime | None, typer.Option("--since", help="From this moment (UTC unless an offset).")
+]
+UntilOpt = Annotated[
+    datetime | None, typer.Option("--until", help="Up to this moment (UTC unless an offset).")
+]
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    if value is None or value.tzinfo is not None:
+        return value
+    return value.replace(tzinfo=UTC)
+
+
+def _emit(value: Any) -> None:
+    from relayml.wire import monitors as w
+
+    kinds: dict[str, Any] = {
+        "Monitor": w.MonitorOut,
+        "Window": w.WindowOut,
+        "Rollup": w.RollupOut,
+        "Check": w.CheckOut,
+        "Alert": w.AlertOut,
+        "ProcessResult": w.ProcessResultOut,
+        "MonitorReport": w.MonitorReportOut,
+    }
+    if isinstance(value, list):
+        output.emit_json([kinds[type(v).__name__].from_domain(v) for v in value])
+    else:
+        output.emit_json(kinds[type(value).__name__].from_domain(value))
+
+
+def _line(mon: Any) -> str:
+    c = mon.config
+    state_ = "" if mon.active else f" [yellow]{mon.status.value.upper()}[/]"
+    return (
+        f"{mon.name}: {mon.deployment} in windows of {c.window}, reference {c.reference} "
+        f"({mon.model}@{mon.model_version}){state_}"
+    )
+
+
+def _metric(doc: dict[str, Any] | None, part: str) -> str:
+    from relayml.domain.numbers import decode_float
+
+    found = (doc or {}).get(part) or {}
+    for name in ("auc", "accuracy", "rmse", "mae"):
+        if name in found:
+            value = decode_float(found[name].get("value"))
+            return f"{name} {output.number(value)}" if value == value else "-"
+    return "-"
+
+
+# monitors ---------------------------------------------------------------------------------------
+def create(
+    deployment: Annotated[str, typer.Argument(help="The deployment to watch (e.g. churn-api).")],
+    window: Annotated[
+        str,
+        typer.Option("--window", help="A duration (15m, 1h, 1d) or a number of rows (50000)."),
+    ] = "1h",
+    name: Annotated[
+        str | None, typer.Option("--name", help="The monitor's name (default: the deployment's).")
+    ] = None,
+    reference: Annotated[
+        str | None,
+        typer.Option(
+            "--reference",
+            help="Dataset version to compare with (default: the one the model's run used).",
+        ),
+    ] = None,
+    target: Annotated[
+        str | None,
+        typer.Option("--target", help="The reference's label column (calibrates estimates)."),
+    ] = None,
+    min_rows: Annotated[
+        int, typer.Option("--min-rows", help="Rows a window needs before it decides anything.")
+    ] = 100,
+    alert_after: Annotated[
+        str,
+        typer.Option(
+            "--alert-after", help="K/N: alert when K of the last N decided windows show it."
+        ),
+    ] = "3/4",
+    label_horizon: Annotated[
+        str,
+        typer.Option("--label-horizon", help="How long feedback still updates a window (30d)."),
+    ] = "30d",
+    grace: Annotated[
+        str, typer.Option("--grace", help="How long a time window waits past its end (5m).")
+    ] = "5m",
+    owner: Annotated[
+        str, typer.Option("--owner", help="The role whose inbox gets its alerts.")
+    ] = "ml_engineer",
+    since: SinceOpt = None,
+    project: ProjectOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Watch a deployment: drift per input column, prediction drift, performance with and
+    without labels, per window."""
+    with state.backend() as backend:
+        mon = backend.monitors.create(
+            state.project(project),
+            deployment,
+            name=name,
+            window=window,
+            reference=reference,
+            target=target,
+            min_rows=min_rows,
+            alert_after=alert_after,
+            label_horizon=label_horizon,
+            grace=grace,
+            owner=owner,
+            since=_utc(since),
+        )
+    if as_json:
+        _emit(mon)
+        return
+    output.print_(f"monitoring {_line(mon)}")
+    c = mon.config
+    output.print_(
+        f"  alerts to {c.owner} when {c.alert_after} decided windows (>= {c.min_rows} rows) "
+        f"show it; labels count for {output.number(c.label_horizon / 86_400)} days"
+    )
+    output.print_("[dim]process it with: relay monitors run (or --once from cron)[/]")
+
+
+def ls(
+    include_archived: Annotated[bool, typer.Option("--all", help="Archived ones too.")] = False,
+    project: ProjectOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """The project's monitors."""
+    proj = state.project(project)
+    with state.backend() as backend:
+        found = backend.monitors.list_monitors(proj, include_archived)
+    if as_json:
+        _emit(found)
+        return
+    t = output.table(
+        "monitor",
+        "deployment",
+        "window",
+        "reference",
+        "alert after",
+        "owner",
+        "status",
+        "processed",
+    )
+    for m in found:
+        c = m.config
+        t.add_row(
+            m.name,
+            m.deployment,
+            str(c.window),
+            c.reference,
+            str(c.alert_after),
+            c.owner,
+            m.status.value,
+            output.when(m.processed_at),
+        )
+    output.print_(t)
+    if not found:
+        output.print_(
+            f"[dim]no monitors in {proj}; create one with: relay monitors create DEPLOYMENT[/]"
+        )
+
+
+def show(name: MonitorArg, project: ProjectOpt = None, as_json: JsonOpt = False) -> None:
+    """One monitor: its settings, its newest windows and live alerts."""
+    proj = state.project(project)
+    with state.backend() as backend:
+        mon = backend.monitors.get(proj, name)
+        windows = backend.monitors.history(proj, name, last=5)
+        alerts = backend.monitors.list_alerts(proj, monitor=name)
+    if as_json:
+        _emit(mon)
+        return
+    c = mon.config
+    output.print_(_line(mon))
+    output.print_(
+        f"  label column {c.target or '-'}; min rows {c.min_rows}; alert after "
+        f"{c.alert_after}; owner {c.owner}; reading from {output.when(c.since)}"
+    )
+    output.print_(
+        f"  created {output.when(mon.created_at)} by {mon.created_by}; processed "
+        f"{output.when(mon.processed_at)}"
+    )
+    if mon.status_reason:
+        output.print_(f"  {mon.status.value}: {output.escape(mon.status_reason)}")
+    _windows(windows)
+    _alerts(alerts)
+
+
+def _windows(windows: list[Any]) -> None:
+    t = output.table(
+        "window", "start", "end", "rows", "labelled", "decided", "flagged", "estimated", "realised"
+    )
+    for w in windows:
+        flagged = "; ".join(f"{k}: {', '.join(v)}" for k, v in w.flags.items()) or "-"
+        decided = "open" if not w.closed else ("yes" if w.decided else "too few rows")
+        t.add_row(
+            str(w.seq),
+            output.when(w.start),
+            output.when(w.end),
+            str(w.rows),
+            str(w.labelled),
+            decided,
+            output.escape(flagged),
+            _metric(w.assessment, "estimated"),
+            _metric(w.assessment, "realised"),
+        )
+    output.print_(t)
+
+
+def _alerts(alerts: list[Any]) -> None:
+    if not alerts:
+        output.print_("[dim]no live alerts[/]")
+        return
+    t = output.table(
+        "alert", "severity", "state", "monitor", "what", "since", "windows", no_wrap=("alert",)
+    )
+    for a in alerts:
+        t.add_row(
+            a.id,
+            a.severity.value,
+            a.state.value,
+            a.monitor,
+            output.escape(a.title),
+            output.when(a.since),
+            str(a.windows),
+        )
+    output.print_(t)
+
+
+def history(
+    name: MonitorArg,
+    by: Annotated[
+        str, typer.Option("--by", help="window (as they are), day or week (merged).")
+    ] = "window",
+    last: Annotated[int | None, typer.Option("--last", help="Only the newest N windows.")] = None,
+    since: SinceOpt = None,
+    until: UntilOpt = None,
+    project: ProjectOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """The monitor's windows, oldest first, or merged into days or weeks."""
+    from relayml.domain.monitors import parse_period
+
+    period = parse_period(by)
+    proj = state.project(project)
+    with state.backend() as backend:
+        if period is None:
+            found: list[Any] = backend.monitors.history(
+                proj, name, since=_utc(since), until=_utc(until), last=last
+            )
+        else:
+            found = backend.monitors.rollups(
+                proj, name, period=period, since=_utc(since), until=_utc(until)
+            )
+    if as_json:
+        _emit(found)
+        return
+    if period is None:
+        _windows(found)
+        return
+    t = output.table(period, "windows", "rows", "labelled", "flagged", "estimated", "realised")
+    for r in found:
+        flagged = (
+            "; ".join(
+                f"{f['kind']}: {f['subject']}"
+                for f in (r.assessment or {}).get("findings", [])
+                if f.get("flagged")
+            )
+            or "-"
+        )
+        t.add_row(
+            output.when(r.start),
+            str(r.windows),
+            str(r.rows),
+            str(r.labelled),
+            output.escape(flagged),
+            _metric(r.assessment, "estimated"),
+            _metric(r.assessment, "realised"),
+        )
+    output.print_(t)
+
+
+def _status(what: str) -> Any:
+    def change(
+        name: MonitorArg,
+        reason: ReasonOpt = "",
+        project: ProjectOpt = None,
+        as_json: JsonOpt = False,
+    ) -> None:
+        with state.backend() as backend:
+            mon = getattr(backend.monitors, what)(state.project(project), name, reason=reason)
+        if as_json:
+            _emit(mon)
+            return
+        output.print_(f"{mon.name}: {mon.status.value}")
+
+    change.__doc__ = {
+        "pause": "Stop processing a monitor until resumed (its alerts stay).",
+        "resume": "Process a paused monitor again (the windows missed are caught up).",
+        "archive": "Stop a monitor for good: kept with its windows, its live alerts resolved.",
+    }[what]
+    return change
+
+
+def process(name: MonitorArg, project: ProjectOpt = None, as_json: JsonOpt = False) -> None:
+    """Process one monitor now: new log segments into windows, feedback, decisions, alerts."""
+    with state.backend() as backend:
+        result = backend.monitors.process(state.project(project), name)
+    if as_json:
+        _emit(result)
+        return
+    _result(state.project(project), result)
+
+
+def _result(project: str, r: Any) -> None:
+    if not r.claimed:
+        output.print_(f"{project}/{r.monitor}: skipped ({r.note})")
+        return
+    parts = [f"{r.segments} segments, {r.rows} rows"]
+    if r.closed:
+        parts.append(f"closed windows {', '.join(map(str, r.closed))}")
+    if r.updated:
+        parts.append(f"updated {', '.join(map(str, r.updated))}")
+    if r.opened:
+        parts.append(f"[red]{len(r.opened)} alert(s) opened[/]")
+    if r.resolved:
+        parts.append(f"{len(r.resolved)} resolved")
+    output.print_(f"{project}/{r.monitor}: " + "; ".join(parts))
+
+
+def run(
+    once: Annotated[
+        bool, typer.Option("--once", help="One pass over every monitor, then exit.")
+    ] = False,
+    interval: Annotated[float, typer.Option("--interval", help="Seconds between passes.")] = 60.0,
+    project: Annotated[
+        str | None, typer.Option("--project", "-p", help="Only this project's monitors.")
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Process every monitor you manage, every --interval seconds (safe to run twice)."""
+    from relayml.monitoring import runner
+
+    def report(o: runner.Outcome) -> None:
+        if o.error is not None:
+            output.print_(f"{o.project}/{o.monitor}: [red]{output.escape(o.error)}[/]")
+        elif o.result is not None:
+            _result(o.project, o.result)
+
+    proj = state.project_if_chosen(project)
+    with state.backend() as backend:
+        if once:
+            outcomes = runner.tick(backend, proj)
+            if as_json:
+                from relayml.wire.monitors import ProcessResultOut
+
+                output.emit_json(
+                    [
+                        {
+                            "project": o.project,
+                            "monitor": o.monitor,
+                            "error": o.error,
+                            "result": ProcessResultOut.from_domain(o.result) if o.result else None,
+                        }
+                        for o in outcomes
+                    ]
+                )
+                return
+            for o in outcomes:
+                report(o)
+            return
+        output.print_(f"relay monitors run: every {interval:g} s; Ctrl-C stops it")
+        try:
+            runner.serve(backend, project=proj, interval=interval, report=report)
+        except KeyboardInterrupt:
+            output.print_("stopped")
+
+
+def report(
+    name: MonitorArg,
+    html: Annotated[
+        str | None, typer.Option("--html", help="Write the report as one self-contained page.")
+    ] = None,
+    since: SinceOpt = None,
+    until: UntilOpt = None,
+    project: ProjectOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """The monitor's report: a timeline per window, model-shift checks and alerts."""
+    from relayml.sdk.models import check_report_paths
+    from relayml.sdk.monitors import write_html
+
+    check_report_paths(html)
+    with state.backend() as backend:
+        found = backend.monitors.report(
+            state.project(project), name, since=_utc(since), until=_utc(until)
+        )
+    if html is not None:
+        write_html(found, html)
+    if as_json:
+        _emit(found)
+        return
+    _windows(list(found.windows[-10:]))
+    _alerts([a for a in found.alerts if a.state.live])
+    if html is not None:
+        output.print_(f"wrote {html}")
+
+
+def checks(
+    name: MonitorArg,
+    limit: Annotated[int, typer.Option("--limit", help="The newest N.")] = 100,
+    project: ProjectOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """The monitor's model-shift checks (served digest, golden-set replay)."""
+    with state.backend() as backend:
+        found = backend.monitors.checks(state.project(project), name, limit=limit)
+    if as_json:
+        _emit(found)
+        return
+    t = output.table("#", "kind", "result", "at", "by")
+    for c in found:
+        t.add_row(
+            str(c.seq),
+            c.kind.value,
+            "passed" if c.passed else "[red]FAILED[/]",
+            output.when(c.at),
+            c.by,
+        )
+    output.print_(t)
+
+
+# alerts -----------------------------------------------------------------------------------------
+def alerts_ls(
+    monitor: Annotated[str | None, typer.Option("--monitor", help="Only this monitor's.")] = None,
+    include_resolved: Annotated[bool, typer.Option("--all", help="Resolved ones too.")] = False,
+    limit: Annotated[int, typer.Option("--limit", help="At most N.")] = 100,
+    project: ProjectOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Live alerts (open or acknowledged), newest change first."""
+    with state.backend() as backend:
+        found = backend.monitors.list_alerts(
+            state.project(project), monitor=monitor, include_resolved=include_resolved, limit=limit
+        )
+    if as_json:
+        _emit(found)
+        return
+    _alerts(found)
+
+
+def alerts_show(alert_id: AlertArg, project: ProjectOpt = None, as_json: JsonOpt = False) -> None:
+    """One alert: what changed, how much, since when, its life, and where to look."""
+    with state.backend() as backend:
+        a = backend.monitors.get_alert(state.project(project), alert_id)
+    if as_json:
+        _emit(a)
+        return
+    _alert(a)
+
+
+def _alert(a: Any) -> None:
+    import json
+
+    from relayml.domain.numbers import json_safe
+
+    output.print_(f"[bold]{a.severity.value.upper()}[/] {output.escape(a.title)}")
+    output.print_(
+        f"  alert {a.id}, {a.state.value}; {a.kind.value} on {a.subject}; monitor "
+        f"{a.monitor} ({a.deployment}); owner {a.owner}"
+    )
+    output.print_(
+        f"  since {output.when(a.since)}, in {a.windows} windows (newest "
+        f"{a.last_window if a.last_window is not None else '-'})"
+    )
+    reason = a.details.get("latest", {}).get("reason") if isinstance(a.details, dict) else None
+    if reason:
+        output.print_(f"  why: {output.escape(str(reason))}")
+    for n in a.notes:
+        text = f": {output.escape(n.text)}" if n.text else ""
+        output.print_(f"  {output.when(n.at)} {n.who} {n.what}{text}")
+    output.print_(f"[dim]look: {a.link}[/]")
+    if not reason and a.details:
+        output.print_(output.escape(json.dumps(json_safe(a.details), indent=2)[:2000]))
+
+
+def alerts_ack(
+    alert_id: AlertArg,
+    note: Annotated[str, typer.Option("--note", help="What you are doing about it.")] = "",
+    project: ProjectOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Acknowledge an alert: someone is on it (it stays live until it clears or is resolved)."""
+    with state.backend() as backend:
+        a = backend.monitors.ack_alert(state.project(project), alert_id, note=note)
+    if as_json:
+        _emit(a)
+        return
+    output.print_(f"alert {a.id} acknowledged by {a.acknowledged_by}")
+
+
+def alerts_comment(
+    alert_id: AlertArg,
+    text: Annotated[str, typer.Argument(help="The comment.")],
+    project: ProjectOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Add a comment to an alert's record."""
+    with state.backend() as backend:
+        a = backend.monitors.comment_alert(state.project(project), alert_id, text)
+    if as_json:
+        _emit(a)
+        return
+    output.print_(f"alert {a.id}: {len(a.notes)} notes")
+
+
+def alerts_resolve(
+    alert_id: AlertArg,
+    reason: Annotated[str, typer.Option("--reason", help="Why it is resolved (required).")],
+    project: ProjectOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Resolve an alert by hand (it opens anew if its condition still holds)."""
+    with state.backend() as backend:
+        a = backend.monitors.resolve_alert(state.project(project), alert_id, reason=reason)
+    if as_json:
+        _emit(a)
+        return
+    output.print_(f"alert {a.id} resolved by {a.resolved_by}")
+
+
+def register(app: typer.Typer) -> None:
+    monitors = typer.Typer(
+        help="Monitors: data shift, prediction drift and performance of deployments, per window."
+    )
+    commands: tuple[tuple[str, Any], ...] = (
+        ("create", create),
+        ("ls", ls),
+        ("show", show),
+        ("history", history),
+        ("pause", _status("pause")),
+        ("resume", _status("resume")),
+        ("archive", _status("archive")),
+        ("process", process),
+        ("run", run),
+        ("report", report),
+        ("checks", checks),
+    )
+    for name, fn in commands:
+        monitors.command(name)(fn)
+    app.add_typer(monitors, name="monitors", no_args_is_help=True)
+    alerts = typer.Typer(help="Alerts of monitors: list, show, acknowledge, comment, resolve.")
+    for name, fn in (
+        ("ls", alerts_ls),
+        ("show", alerts_show),
+        ("ack", alerts_ack),
+        ("comment", alerts_comment),
+        ("resolve", alerts_resolve),
+    ):
+        alerts.command(name)(fn)
+    app.add_typer(alerts, name="alerts", no_args_is_help=True)

@@ -1,0 +1,710 @@
+"""Processing a monitor: its deployment's prediction log into windows, windows into decisions.
+
+One `process` call:
+
+1. claims the monitor's lease (one conditional UPDATE: of racing processors one wins, the
+   others return at once with `claimed` False);
+2. reads the log segments it has not read (each exactly once) and cuts their primary-arm rows
+   into windows: a time window takes the segments whose rows all fall before the newest
+   window that is complete (its end plus `grace` has passed), so a segment is read whole; a
+   rows window fills the open window in the order segments were logged and closes it at N
+   rows. Each window keeps the summary of its rows (`stats.monitoring.WindowSummary`), the
+   slices of segments they came from (`WindowPart`), and, once closed, its assessment. A
+   segment that arrives after its window closed is merged into it (summaries merge exactly);
+3. joins feedback by prediction id: a closing window's realised performance from the labels
+   there are, and a label that arrives later (within the label horizon) recomputes the
+   performance of exactly the window its prediction is in;
+4. decides (`stats.monitoring.decide`: k of the last n decided windows) and opens, grows or
+   resolves alerts;
+5. commits all of it in one transaction, only while it still holds the lease, and releases
+   it. Until then nothing is written, so a processor killed half-way leaves no half window:
+   its lease runs out (`LEASE_SECONDS`) and the next processor does the work again.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from relayml.domain.audit import EntityKind, Event
+from relayml.domain.deployments import Deployment, LogSegment, check_time
+from relayml.domain.identity import Principal
+from relayml.domain.monitors import (
+    EPOCH,
+    MAX_WINDOWS_LISTED,
+    AlertKind,
+    Monitor,
+    MonitorStatus,
+    ProcessResult,
+    Rollup,
+    Severity,
+    Window,
+    WindowKind,
+    WindowPart,
+    check_monitor_name,
+    parse_period,
+    period_bounds,
+)
+from relayml.domain.roles import Action
+from relayml.errors import InvalidInput
+from relayml.services.base import utcnow
+from relayml.services.monitor_base import MONITOR_ACTOR, MonitorBase
+from relayml.services.monitor_reference import ReferenceCache
+from relayml.services.notifications import Pending
+from relayml.store.base import Transaction
+
+if TYPE_CHECKING:
+    import numpy as np
+    import pyarrow as pa
+
+    from relayml.stats.monitoring import MonitorReference, PerformanceSummary, WindowSummary
+
+LEASE_SECONDS = 300.0  # a processor killed mid-way holds the monitor at most this long
+MAX_SEGMENTS = 500  # per call: a backlog is caught up over several calls
+FEEDBACK_BATCH = 10_000
+FEEDBACK_OVERLAP = timedelta(seconds=60)  # re-read: feedback committed out of time order
+LOG_COLUMNS = ("prediction_id", "ts", "arm", "inputs", "prediction", "probabilities")
+SEVERITY = {
+    AlertKind.DATA_DRIFT: Severity.WARNING,
+    AlertKind.PREDICTION_DRIFT: Severity.WARNING,
+    AlertKind.ESTIMATED_PERFORMANCE: Severity.WARNING,
+    AlertKind.REALISED_PERFORMANCE: Severity.CRITICAL,
+}
+_WORDS = {
+    AlertKind.DATA_DRIFT: "input drift",
+    AlertKind.PREDICTION_DRIFT: "prediction drift",
+    AlertKind.ESTIMATED_PERFORMANCE: "estimated performance down",
+    AlertKind.REALISED_PERFORMANCE: "realised performance down",
+}
+
+
+@dataclass
+class _Rows:
+    """One segment's primary-arm rows from the monitor's start on, in (ts, prediction id)
+    order: the order `WindowPart` indexes."""
+
+    ids: list[str]
+    ts: np.ndarray[Any, Any]  # int64 microseconds since the epoch
+    inputs: pa.Table
+    predictions: np.ndarray[Any, Any]
+    probabilities: np.ndarray[Any, Any] | None
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+
+@dataclass
+class _Work:
+    """A window being built or changed in this call."""
+
+    seq: int | None  # None: new (numbered at commit)
+    start: datetime
+    end: datetime
+    summary: WindowSummary
+    parts: list[WindowPart]
+    rows: int
+    closed: bool
+    old: Window | None = None
+    performance: PerformanceSummary | None = None
+    assessment: dict[str, Any] | None = None
+    flags: dict[str, list[str]] = field(default_factory=dict)
+    labelled: int = 0
+    performance_doc: dict[str, Any] | None = None
+
+
+def _us(moment: datetime) -> int:
+    return int((moment - EPOCH) / timedelta(microseconds=1))
+
+
+def _at(us: int) -> datetime:
+    return EPOCH + timedelta(microseconds=int(us))
+
+
+def _flags(assessment: dict[str, Any]) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    for f in assessment.get("findings", []):
+        if f.get("flagged"):
+            out.setdefault(str(f["kind"]), []).append(str(f["subject"]))
+    return out
+
+
+class ProcessingMixin(MonitorBase):
+    _references = ReferenceCache()
+
+    # the reference and the log ------------------------------------------------------------
+    def _reference(self, mon: Monitor) -> MonitorReference:
+        assert mon.reference_digest is not None
+        return self._references.get(self.artifacts, mon.reference_digest)
+
+    def _read_rows(self, seg: LogSegment, mon: Monitor, ref: MonitorReference) -> _Rows:
+        import numpy as np
+        import pyarrow as pa
+        import pyarrow.compute as pc
+        import pyarrow.parquet as pq
+
+        data = pa.BufferReader(b"".join(self.artifacts.iter_verified(seg.digest)))
+        present = set(pq.read_schema(data).names)
+        missing = [c for c in ("prediction_id", "ts", "inputs", "prediction") if c not in present]
+        if missing:
+            raise InvalidInput(
+                f"log segment {seg.uri} has no column {missing[0]!r}: not a prediction log "
+                "segment in the documented schema (docs/serving.md)"
+            )
+        data.seek(0)
+        table = pq.read_table(data, columns=[c for c in LOG_COLUMNS if c in present])
+        keep = pc.greater_equal(table["ts"], pa.scalar(mon.config.since, table["ts"].type))
+        if "arm" in present:
+            keep = pc.and_(keep, pc.equal(table["arm"], "primary"))
+        scored = ref.classes is not None and "probabilities" in present
+        if scored:
+            keep = pc.and_(keep, pc.is_valid(table["probabilities"]))
+        table = table.filter(keep).sort_by([("ts", "ascending"), ("prediction_id", "ascending")])
+        inputs = table["inputs"].combine_chunks()
+        names = [f.name for f in inputs.type]
+        frame = pa.table(dict(zip(names, inputs.flatten(), strict=True)))
+        proba = None
+        if ref.classes is not None:
+            if not scored:
+                raise InvalidInput(
+                    f"log segment {seg.uri} has no probabilities; the monitor's model is a "
+                    "classifier whose windows need them"
+                )
+            struct = table["probabilities"].combine_chunks()
+            fields = {f.name: i for i, f in enumerate(struct.type)}
+            columns = []
+            for c in ref.classes:
+                if str(c) not in fields:
+                    raise InvalidInput(
+                        f"log segment {seg.uri} has no probability of class {c!r}: it was "
+                        "logged by another model than the monitor's reference"
+                    )
+                columns.append(struct.field(fields[str(c)]).to_numpy(zero_copy_only=False))
+            proba = np.column_stack(columns).astype(np.float64) if columns else None
+        ts = table["ts"].cast(pa.int64()).to_numpy()
+        return _Rows(
+            ids=table["prediction_id"].to_pylist(),
+            ts=ts,
+            inputs=frame,
+            predictions=table["prediction"].to_numpy(zero_copy_only=False),
+            probabilities=proba,
+        )
+
+    def _summarise(self, ref: MonitorReference, rows: _Rows, i: int, j: int) -> WindowSummary:
+        from relayml.stats.monitoring import summarise
+
+        proba = rows.probabilities[i:j] if rows.probabilities is not None else None
+        return summarise(ref, rows.inputs.slice(i, j - i), rows.predictions[i:j], proba)
+
+    # processing ---------------------------------------------------------------------------
+    def process(self, who: Principal, project: str, name: str) -> ProcessResult:
+        """Read what is new in the monitor's log into windows, join feedback, decide and
+        alert; see the module's docstring. Safe to call from many processes at once."""
+        name = check_monitor_name(name)
+        token = uuid.uuid4().hex
+        now = utcnow()
+        with self.write() as tx:
+            self.require_in_project(
+                tx, who, Action.MONITOR_MANAGE, project, EntityKind.MONITOR, name
+            )
+            mon = self._get(tx, project, name)
+            if not mon.active:
+                return ProcessResult(mon.name, False, note=f"monitor is {mon.status.value}")
+            if not tx.monitors.claim(mon.id, token, now, now + timedelta(seconds=LEASE_SECONDS)):
+                return ProcessResult(mon.name, False, note="another processor holds it")
+        try:
+            return self._process(who, mon, token)
+        except BaseException:
+            with self.store.write() as tx:
+                tx.monitors.release(mon.id, token, changed=False)
+            raise
+
+    def _process(self, who: Principal, mon: Monitor, token: str) -> ProcessResult:
+        ref = self._reference(mon)
+        now = utcnow()
+        with self.read() as tx:
+            _, dep = self._deployment(tx, mon.project, mon.deployment)
+            segments = tx.deployments.segments(dep, mon.config.since, None)
+            consumed = tx.monitors.consumed(mon.id)
+            cursor = tx.monitors.feedback_cursor(mon.id)
+            since = (cursor or mon.created_at) - FEEDBACK_OVERLAP
+            fresh = tx.deployments.list_feedback(dep, None, since, FEEDBACK_BATCH)
+            open_windows = (
+                tx.monitors.windows(mon.id, mon.name, closed=False)
+                if mon.config.window.kind is WindowKind.ROWS
+                else []
+            )
+        cache: dict[str, _Rows] = {}
+        by_id = {s.id: s for s in segments}
+
+        def rows_of(segment_id: str) -> _Rows:
+            if segment_id not in cache:
+                cache[segment_id] = self._read_rows(by_id[segment_id], mon, ref)
+            return cache[segment_id]
+
+        new = [s for s in segments if s.id not in consumed]
+        if mon.config.window.kind is WindowKind.TIME:
+            work, read = self._time_windows(mon, ref, new, now, rows_of)
+        else:
+            work, read = self._rows_windows(mon, ref, new, open_windows, rows_of)
+        rows_read = sum(len(rows_of(s.id)) for s in read)
+        # performance of every window that closed or changed, from the feedback there is
+        changing = [w for w in work if w.closed]
+        horizon = timedelta(seconds=mon.config.label_horizon)
+        with self.read() as tx:
+            for w in changing:
+                self._measure(tx, dep, mon, ref, w, rows_of, now - horizon)
+            # late labels: the closed windows (within the horizon) holding their predictions
+            fresh_ids = {f.prediction_id for f in fresh}
+            late: list[_Work] = []
+            if fresh_ids:
+                known = {w.seq for w in work if w.seq is not None}
+                for old in tx.monitors.windows(mon.id, mon.name, since=now - horizon, closed=True):
+                    if old.seq in known:
+                        continue
+                    ids = {
+                        i for p in old.parts for i in rows_of(p.segment_id).ids[p.start : p.stop]
+                    }
+                    if ids.isdisjoint(fresh_ids):
+                        continue
+                    w = self._rework(old, ref)
+                    self._measure(tx, dep, mon, ref, w, rows_of, now - horizon)
+                    if w.performance_doc != old.performance:
+                        late.append(w)
+        new_cursor = max((f.at for f in fresh), default=cursor)
+        for w in [*changing, *late]:
+            self._assess(mon, ref, w)
+        return self._commit(who, mon, token, dep, work + late, read, rows_read, new_cursor)
+
+    # windows ------------------------------------------------------------------------------
+    def _time_windows(
+        self,
+        mon: Monitor,
+        ref: MonitorReference,
+        new: list[LogSegment],
+        now: datetime,
+        rows_of: Any,
+    ) -> tuple[list[_Work], list[LogSegment]]:
+        import numpy as np
+
+        from relayml.stats.monitoring import WindowSummary
+
+        spec = mon.config.window
+        width = int(spec.seconds or 0) * 1_000_000
+        complete = spec.bounds(now - timedelta(seconds=mon.config.grace))[0]
+        ready = [s for s in new if s.last_at < complete][:MAX_SEGMENTS]
+        found: dict[int, _Work] = {}
+        for seg in ready:
+            rows = rows_of(seg.id)
+            if not len(rows):
+                continue
+            starts = rows.ts // width * width
+            cut = np.flatnonzero(np.diff(starts)) + 1
+            for i, j in zip([0, *cut.tolist()], [*cut.tolist(), len(rows)], strict=True):
+                key = int(starts[i])
+                summary = self._summarise(ref, rows, i, j)
+                w = found.get(key)
+                if w is None:
+                    begin = _at(key)
+                    w = _Work(
+                        None,
+                        begin,
+                        begin + timedelta(microseconds=width),
+                        WindowSummary.empty(ref),
+                        [],
+                        0,
+                        True,
+                    )
+                    found[key] = w
+                w.summary = w.summary.merge(summary)
+                w.parts.append(WindowPart(seg.id, i, j))
+                w.rows += j - i
+        if found:
+            with self.read() as tx:
+                olds = tx.monitors.windows_at(mon.id, mon.name, [w.start for w in found.values()])
+            for old in olds:
+                w = found[_us(old.start)]
+                base = self._rework(old, ref)
+                w.seq, w.old = old.seq, old
+                w.summary = base.summary.merge(w.summary)
+                w.parts = [*old.parts, *w.parts]
+                w.rows += old.rows
+        return sorted(found.values(), key=lambda w: w.start), ready
+
+    def _rows_windows(
+        self,
+        mon: Monitor,
+        ref: MonitorReference,
+        new: list[LogSegment],
+        open_windows: list[Window],
+        rows_of: Any,
+    ) -> tuple[list[_Work], list[LogSegment]]:
+        from relayml.stats.monitoring import WindowSummary
+
+        size = int(mon.config.window.rows or 0)
+        ready = sorted(new, key=lambda s: (s.first_at, s.registered_at, s.id))[:MAX_SEGMENTS]
+        out: list[_Work] = []
+        current: _Work | None = None
+        if open_windows:
+            current = self._rework(open_windows[-1], ref)
+        for seg in ready:
+            rows = rows_of(seg.id)
+            pos = 0
+            while pos < len(rows):
+                if current is None:
+                    current = _Work(
+                        None,
+                        _at(int(rows.ts[pos])),
+                        _at(int(rows.ts[pos])),
+                        WindowSummary.empty(ref),
+                        [],
+                        0,
+                        False,
+                    )
+                take = min(len(rows) - pos, size - current.rows)
+                current.summary = current.summary.merge(self._summarise(ref, rows, pos, pos + take))
+                current.parts.append(WindowPart(seg.id, pos, pos + take))
+                current.rows += take
+                current.start = min(current.start, _at(int(rows.ts[pos])))
+                current.end = max(current.end, _at(int(rows.ts[pos + take - 1])))
+                pos += take
+                if current.rows >= size:
+                    current.closed = True
+                    out.append(current)
+                    current = None
+        if current is not None and (current.old is None or current.rows != current.old.rows):
+            out.append(current)
+        return out, ready
+
+    def _rework(self, old: Window, ref: MonitorReference) -> _Work:
+        """A stored window, to change."""
+        from relayml.stats.monitoring import WindowSummary
+
+        return _Work(
+            old.seq,
+            old.start,
+            old.end,
+            WindowSummary.from_dict(old.summary, ref),
+            list(old.parts),
+            old.rows,
+            old.closed,
+            old=old,
+            assessment=old.assessment,
+            flags=old.flags,
+            labelled=old.labelled,
+            performance_doc=old.performance,
+        )
+
+    # performance and assessment -----------------------------------------------------------
+    def _measure(
+        self,
+        tx: Transaction,
+        dep: Deployment,
+        mon: Monitor,
+        ref: MonitorReference,
+        w: _Work,
+        rows_of: Any,
+        horizon_start: datetime,
+    ) -> None:
+        """The window's realised performance from the feedback on its predictions (frozen
+        once the window ended more than the label horizon ago)."""
+        import numpy as np
+
+        from relayml.stats.monitoring import measure
+
+        if w.old is not None and w.end < horizon_start:
+            w.performance_doc = w.old.performance
+            w.labelled = w.old.labelled
+            return
+        ids: list[str] = []
+        preds: list[Any] = []
+        probas: list[Any] = []
+        for p in w.parts:
+            rows = rows_of(p.segment_id)
+            ids.extend(rows.ids[p.start : p.stop])
+            preds.append(rows.predictions[p.start : p.stop])
+            if rows.probabilities is not None:
+                probas.append(rows.probabilities[p.start : p.stop])
+        truth: dict[str, Any] = {}
+        for i in range(0, len(ids), FEEDBACK_BATCH):
+            for f in tx.deployments.list_feedback(
+                dep, ids[i : i + FEEDBACK_BATCH], None, FEEDBACK_BATCH
+            ):
+                value = f.label if f.label is not None else f.outcome
+                if value is not None:
+                    truth[f.prediction_id] = value
+        w.labelled = len(truth)
+        w.performance_doc = None
+        if not truth:
+            return
+        at = np.array([i in truth for i in ids])
+        labels = [truth[i] for i in ids if i in truth]
+        predictions = np.concatenate(preds)[at]
+        proba = np.concatenate(probas)[at] if probas else None
+        perf = measure(ref, predictions, proba, labels)
+        w.performance = perf
+        w.performance_doc = perf.to_dict()
+
+    def _assess(self, mon: Monitor, ref: MonitorReference, w: _Work) -> None:
+        from relayml.stats.monitoring import PerformanceSummary, assess
+
+        perf = w.performance
+        if perf is None and w.performance_doc is not None:
+            perf = PerformanceSummary.from_dict(w.performance_doc)
+        a = assess(ref, w.summary, perf, min_rows=mon.config.min_rows)
+        w.assessment = a.to_dict()
+        w.flags = _flags(w.assessment)
+
+    # deciding -----------------------------------------------------------------------------
+    def _decide(
+        self,
+        tx: Transaction,
+        who: Principal,
+        roles: frozenset[str],
+        mon: Monitor,
+        changed: Sequence[Window],
+    ) -> tuple[list[str], list[str], list[str], list[Pending]]:
+        from relayml.stats.assessment import Finding
+        from relayml.stats.monitoring import decide
+
+        k, n = mon.config.alert_after.k, mon.config.alert_after.n
+        history = tx.monitors.windows(mon.id, mon.name, closed=True, last=max(n * 5, 50))
+        findings = [
+            [Finding.from_dict(f) for f in (w.assessment or {}).get("findings", [])]
+            for w in history
+        ]
+        decisions = {
+            (AlertKind(d.kind.value), d.subject): d for d in decide(findings, k=k, n=n) if d.firing
+        }
+        live = tx.monitors.live_alerts(mon.id)
+        fresh = {w.seq for w in changed}
+        opened: list[str] = []
+        grown: list[str] = []
+        resolved: list[str] = []
+        pending: list[Pending] = []
+        for (kind, subject), d in decisions.items():
+            seen = [w for w in history if subject in w.flags.get(kind.value, [])]
+            newest = seen[-1] if seen else history[-1]
+            latest = d.latest
+            title = (
+                f"{_WORDS[kind]} on {subject}: {latest.measure} {latest.magnitude:.3g} "
+                f"(threshold {latest.threshold:g}), in {d.flagged} of the last {d.counted} "
+                "decided windows"
+            )
+            details = d.to_dict()
+            details["window"] = newest.seq
+            alert = live.get((kind, subject))
+            if alert is None:
+                first = history[d.since] if d.since is not None else newest
+                made, more = self._open_alert(
+                    tx,
+                    who,
+                    roles,
+                    mon,
+                    kind=kind,
+                    subject=subject,
+                    severity=SEVERITY[kind],
+                    title=title,
+                    details=details,
+                    since=first.start,
+                    window=newest.seq,
+                    windows=d.flagged,
+                )
+                made = replace(made, first_window=first.seq)
+                tx.monitors.update_alert(made, made.state)
+                opened.append(made.id)
+                pending.extend(more)
+            else:
+                more_windows = sum(
+                    1
+                    for w in changed
+                    if subject in w.flags.get(kind.value, [])
+                    and (alert.last_window is None or w.seq != alert.last_window)
+                )
+                if more_windows or newest.seq != alert.last_window:
+                    self._grow_alert(
+                        tx,
+                        alert,
+                        title=title,
+                        details=details,
+                        window=newest.seq,
+                        more=more_windows,
+                    )
+                    grown.append(alert.id)
+        for (kind, subject), alert in live.items():
+            if kind is AlertKind.MODEL_SHIFT or (kind, subject) in decisions:
+                continue
+            if not fresh:
+                continue
+            done, more = self._resolve_alert(
+                tx,
+                who,
+                roles,
+                alert,
+                by=MONITOR_ACTOR,
+                text=f"cleared: fewer than {k} of the last {n} decided windows show it",
+            )
+            if done is not None:
+                resolved.append(done.id)
+                pending.extend(more)
+        return opened, grown, resolved, pending
+
+    # committing ---------------------------------------------------------------------------
+    def _commit(
+        self,
+        who: Principal,
+        mon: Monitor,
+        token: str,
+        dep: Deployment,
+        work: list[_Work],
+        read: list[LogSegment],
+        rows: int,
+        cursor: datetime | None,
+    ) -> ProcessResult:
+        now = utcnow()
+        pending: list[Pending] = []
+        with self.write() as tx:
+            roles = self.require_in_project(
+                tx, who, Action.MONITOR_MANAGE, mon.project, EntityKind.MONITOR, mon.name
+            )
+            current = tx.monitors.get(mon.project, mon.name)
+            if current is None or current.id != mon.id or not tx.monitors.holds(mon.id, token, now):
+                return ProcessResult(mon.name, False, note="lost the lease; nothing written")
+            if current.status is not MonitorStatus.ACTIVE:
+                tx.monitors.release(mon.id, token, changed=False)
+                return ProcessResult(mon.name, False, note=f"monitor is {current.status.value}")
+            seq = tx.monitors.next_window_seq(mon.id)
+            closed: list[int] = []
+            updated: list[int] = []
+            stored: list[Window] = []
+            for w in work:
+                new = w.seq is None
+                if new:
+                    w.seq, seq = seq, seq + 1
+                assert w.seq is not None
+                win = Window(
+                    monitor=mon.name,
+                    seq=w.seq,
+                    start=w.start,
+                    end=w.end,
+                    rows=w.rows,
+                    labelled=w.labelled,
+                    closed=w.closed,
+                    summary=w.summary.to_dict(),
+                    performance=w.performance_doc,
+                    assessment=w.assessment,
+                    flags=w.flags,
+                    parts=tuple(w.parts),
+                    closed_at=(w.old.closed_at if w.old is not None and w.old.closed else None)
+                    or (now if w.closed else None),
+                    updated_at=now,
+                )
+                tx.monitors.put_window(mon.id, win, new)
+                if w.closed:
+                    stored.append(win)
+                    if w.old is None or not w.old.closed:
+                        closed.append(win.seq)
+                    else:
+                        updated.append(win.seq)
+            tx.monitors.add_consumed(mon.id, [s.id for s in read], now)
+            opened: list[str] = []
+            grown: list[str] = []
+            resolved: list[str] = []
+            if stored:
+                opened, grown, resolved, pending = self._decide(tx, who, roles, mon, stored)
+            changed = bool(work or read)
+            if changed:
+                payload = {
+                    "segments": len(read),
+                    "rows": rows,
+                    "closed": closed,
+                    "updated": updated,
+                    "opened": opened,
+                    "resolved": resolved,
+                }
+                self.record(
+                    tx,
+                    who,
+                    roles,
+                    Event.MONITOR_PROCESS,
+                    mon.project,
+                    EntityKind.MONITOR,
+                    mon.name,
+                    payload,
+                )
+            tx.monitors.release(
+                mon.id, token, changed=changed, processed_at=now, feedback_cursor=cursor
+            )
+        self._send(pending)
+        return ProcessResult(
+            mon.name,
+            True,
+            segments=len(read),
+            rows=rows,
+            closed=tuple(closed),
+            updated=tuple(updated),
+            opened=tuple(opened),
+            resolved=tuple(resolved),
+            grown=tuple(grown),
+        )
+
+    # rollups ------------------------------------------------------------------------------
+    def rollups(
+        self,
+        who: Principal,
+        project: str,
+        name: str,
+        *,
+        period: str = "day",
+        since: datetime | None = None,
+        until: datetime | None = None,
+    ) -> list[Rollup]:
+        """The closed windows merged into days or ISO weeks (UTC) and assessed anew, oldest
+        first: the summaries merge exactly, so a day is what one window of a day would be."""
+        from relayml.stats.monitoring import PerformanceSummary, WindowSummary, assess
+
+        chosen = parse_period(period)
+        if chosen is None:
+            raise InvalidInput("rollups merge windows by day or week; list windows with history")
+        for what, when in (("since", since), ("until", until)):
+            if when is not None:
+                check_time(what, when)
+        with self.read() as tx:
+            self.require_in_project(
+                tx, who, Action.MONITOR_READ, project, EntityKind.MONITOR, str(name)
+            )
+            mon = self._get(tx, project, name)
+            windows = tx.monitors.windows(mon.id, mon.name, since=since, until=until, closed=True)
+        if len(windows) > 100 * MAX_WINDOWS_LISTED:
+            raise InvalidInput(f"{len(windows)} windows in that period; give a shorter one")
+        if not windows:
+            return []
+        ref = self._reference(mon)
+        groups: dict[datetime, list[Window]] = {}
+        for w in windows:
+            groups.setdefault(period_bounds(chosen, w.start)[0], []).append(w)
+        out = []
+        for start, members in sorted(groups.items()):
+            summary = WindowSummary.empty(ref)
+            perf: PerformanceSummary | None = None
+            for w in members:
+                summary = summary.merge(WindowSummary.from_dict(w.summary, ref))
+                if w.performance is not None:
+                    p = PerformanceSummary.from_dict(w.performance)
+                    perf = p if perf is None else perf.merge(p)
+            a = assess(ref, summary, perf, min_rows=mon.config.min_rows)
+            out.append(
+                Rollup(
+                    mon.name,
+                    chosen,
+                    start,
+                    period_bounds(chosen, start)[1],
+                    len(members),
+                    sum(w.rows for w in members),
+                    sum(w.labelled for w in members),
+                    a.to_dict(),
+                )
+            )
+        return out

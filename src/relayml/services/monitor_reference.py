@@ -1,0 +1,144 @@
+"""A monitor's reference, built once when it is created: the reference dataset version's stored
+drift summary (its input columns), and the served model version's outputs on that dataset
+(probabilities for classifiers, values for regressors), calibrated on its label column when
+one is named. Stored as JSON in the artifact store; read back (and kept per process) by
+processing."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from relayml.domain.models import ModelVersion
+from relayml.errors import InvalidInput, Unprocessable
+from relayml.store.artifacts import ArtifactStore
+
+if TYPE_CHECKING:
+    from relayml.stats.monitoring import MonitorReference
+
+REFERENCE_ROWS = 200_000  # the model runs on at most this many reference rows (a fixed sample)
+_CACHE_SIZE = 32
+
+
+@dataclass(frozen=True)
+class ReferenceInput:
+    dataset_ref: str
+    dataset_blob: str
+    sketch_blob: str
+    model: ModelVersion
+    model_version: int
+
+
+def _load_model(artifacts: ArtifactStore, version: ModelVersion) -> Any:
+    from relayml.flavors.formats import load_model
+
+    if version.unsafe_pickle or version.flavor.runs_code_on_load:
+        raise Unprocessable(
+            f"{version.ref} is a pickle: the server never loads one (it would run its code), so "
+            "it cannot compute the model's outputs on the reference; register the model in a "
+            "safe format (scikit-learn via skops, ONNX, XGBoost, LightGBM)"
+        )
+    data = b"".join(artifacts.iter_verified(version.digest))
+    return load_model(
+        data,
+        flavor=version.flavor,
+        digest=version.digest,
+        signature=version.signature,
+        environment=version.environment,
+    )
+
+
+def build_reference(artifacts: ArtifactStore, source: ReferenceInput, target: str | None) -> bytes:
+    """The reference's JSON: what every window of the monitor is compared with."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from relayml.stats.monitoring import MonitorReference
+    from relayml.stats.sketch import TableSketch
+
+    model = _load_model(artifacts, source.model)
+    features = model.feature_names
+    if not features:
+        raise Unprocessable(
+            f"{source.model.ref} records no input columns (no signature); register it with an "
+            "input example so its inputs can be monitored"
+        )
+    sketch = TableSketch.from_dict(
+        json.loads(b"".join(artifacts.iter_verified(source.sketch_blob)))
+    )
+    known = [*sketch.columns, *sketch.skipped]
+    missing = [c for c in features if c not in known]
+    if missing:
+        raise InvalidInput(
+            f"reference {source.dataset_ref} has no column {missing[0]!r} that "
+            f"{source.model.ref} takes; name a dataset with the model's inputs (--reference)"
+        )
+    keep = [c for c in features if c in sketch.columns]
+    inputs = TableSketch(
+        {c: sketch.kinds[c] for c in keep},
+        {c: sketch.columns[c] for c in keep},
+        sketch.n_rows,
+        {c: why for c, why in sketch.skipped.items() if c in features},
+        [c for c in sketch.id_like if c in keep],
+    )
+    table = pq.read_table(pa.BufferReader(b"".join(artifacts.iter_verified(source.dataset_blob))))
+    if target is not None and target not in table.column_names:
+        raise InvalidInput(
+            f"reference {source.dataset_ref} has no column {target!r} to take labels from; it "
+            f"has {', '.join(table.column_names[:12])}"
+        )
+    if table.num_rows > REFERENCE_ROWS:
+        picked = np.sort(np.random.default_rng(0).choice(table.num_rows, REFERENCE_ROWS, False))
+        table = table.take(pa.array(picked))
+    frame = table.select(features).to_pandas()
+    labels = table.column(target).to_numpy(zero_copy_only=False) if target else None
+    if model.has_proba and model.classes is not None:
+        predictions, proba = model.predict_with_proba(frame)
+        classes = list(model.classes)
+        reference = MonitorReference.build(
+            inputs,
+            task="binary" if len(classes) == 2 else "multiclass",
+            classes=classes,
+            predictions=predictions,
+            probabilities=np.asarray(proba, dtype=np.float64),
+            labels=labels,
+        )
+    else:
+        values = np.asarray(model.predict(frame))
+        if values.dtype.kind not in "fiub":
+            raise Unprocessable(
+                f"{source.model.ref} answers labels without probabilities; a monitor needs a "
+                "classifier's probabilities (predict_proba) or a regressor's numbers"
+            )
+        reference = MonitorReference.build(
+            inputs, task="regression", predictions=values.astype(np.float64), labels=labels
+        )
+    return json.dumps(reference.to_dict(), separators=(",", ":")).encode()
+
+
+class ReferenceCache:
+    """References by digest, read and parsed once per process (they never change)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._found: OrderedDict[str, MonitorReference] = OrderedDict()
+
+    def get(self, artifacts: ArtifactStore, digest: str) -> MonitorReference:
+        from relayml.stats.monitoring import MonitorReference
+
+        with self._lock:
+            found = self._found.get(digest)
+            if found is not None:
+                self._found.move_to_end(digest)
+                return found
+        doc = json.loads(b"".join(artifacts.iter_verified(digest)))
+        ref = MonitorReference.from_dict(doc)
+        with self._lock:
+            self._found[digest] = ref
+            while len(self._found) > _CACHE_SIZE:
+                self._found.popitem(last=False)
+        return ref
