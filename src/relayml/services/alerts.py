@@ -283,6 +283,7 @@ class AlertsMixin(MonitorBase):
                         details=details_doc,
                         since=now,
                         window=None,
+                        first_window=None,
                         windows=0,
                     )
                 else:

@@ -84,6 +84,7 @@ class MonitorBase(ServiceBase):
         details: dict[str, Any],
         since: datetime,
         window: int | None,
+        first_window: int | None,
         windows: int,
     ) -> tuple[Alert, list[Pending]]:
         now = utcnow()
@@ -100,7 +101,7 @@ class MonitorBase(ServiceBase):
             title=title,
             details=details,
             since=since,
-            first_window=window if windows else None,
+            first_window=first_window,
             last_window=window,
             windows=windows,
             opened_at=now,

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -465,7 +465,10 @@ class ProcessingMixin(MonitorBase):
         roles: frozenset[str],
         mon: Monitor,
         changed: Sequence[Window],
+        closed: set[int],
     ) -> tuple[list[str], list[str], list[str], list[Pending]]:
+        """Open, grow or resolve the monitor's alerts after `changed` windows were written
+        (`closed`: the seqs of those that closed in this pass, which make an alert grow)."""
         from relayml.stats.assessment import Finding
         from relayml.stats.monitoring import decide
 
@@ -496,8 +499,14 @@ class ProcessingMixin(MonitorBase):
             details = d.to_dict()
             details["window"] = newest.seq
             alert = live.get((kind, subject))
+            flagged = [subject in w.flags.get(kind.value, []) for w in history]
             if alert is None:
-                first = history[d.since] if d.since is not None else newest
+                # since when: back from the oldest window the rule counted, over the windows
+                # that showed it without a break (one pass may close many)
+                start = d.since if d.since is not None else len(history) - 1
+                while start > 0 and flagged[start - 1]:
+                    start -= 1
+                first = history[start]
                 made, more = self._open_alert(
                     tx,
                     who,
@@ -510,18 +519,14 @@ class ProcessingMixin(MonitorBase):
                     details=details,
                     since=first.start,
                     window=newest.seq,
-                    windows=d.flagged,
+                    first_window=first.seq,
+                    windows=sum(flagged[start:]),
                 )
-                made = replace(made, first_window=first.seq)
-                tx.monitors.update_alert(made, made.state)
                 opened.append(made.id)
                 pending.extend(more)
             else:
                 more_windows = sum(
-                    1
-                    for w in changed
-                    if subject in w.flags.get(kind.value, [])
-                    and (alert.last_window is None or w.seq != alert.last_window)
+                    1 for w in changed if w.seq in closed and subject in w.flags.get(kind.value, [])
                 )
                 if more_windows or newest.seq != alert.last_window:
                     self._grow_alert(
@@ -613,7 +618,9 @@ class ProcessingMixin(MonitorBase):
             grown: list[str] = []
             resolved: list[str] = []
             if stored:
-                opened, grown, resolved, pending = self._decide(tx, who, roles, mon, stored)
+                opened, grown, resolved, pending = self._decide(
+                    tx, who, roles, mon, stored, set(closed)
+                )
             changed = bool(work or read)
             if changed:
                 payload = {
