@@ -227,3 +227,16 @@ def test_the_report_page_is_self_contained(served: Served, tmp_path: Any) -> Non
     assert "default-src 'none'" in text and "<script" not in text
     assert "&lt;script&gt;" in text
     assert text.count('id="window-') == 3 and "income" in text
+
+
+def test_labels_past_the_horizon_leave_a_window_as_it_was(served: Served) -> None:
+    s = served
+    _create(s, label_horizon="1h")  # the windows ended about 11 hours ago
+    s.log({0: 0.0})
+    s.backend.monitors.process(P, "scorecard-api")
+    (before,) = s.backend.monitors.history(P, "scorecard-api")
+    for pid, label in list(zip(s.ids[0], s.truth(0), strict=True))[:100]:
+        s.backend.deployments.submit_feedback(P, "scorecard-api", pid, label=label)
+    assert s.backend.monitors.process(P, "scorecard-api").updated == ()
+    (after,) = s.backend.monitors.history(P, "scorecard-api")
+    assert (after.labelled, after.updated_at) == (0, before.updated_at)

@@ -65,7 +65,7 @@ if TYPE_CHECKING:
 LEASE_SECONDS = 300.0  # a processor killed mid-way holds the monitor at most this long
 MAX_SEGMENTS = 500  # per call: a backlog is caught up over several calls
 FEEDBACK_BATCH = 10_000
-FEEDBACK_OVERLAP = timedelta(seconds=60)  # re-read: feedback committed out of time order
+FEEDBACK_OVERLAP = timedelta(seconds=60)  # re-read: feedback committed after a later label
 LOG_COLUMNS = ("prediction_id", "ts", "arm", "inputs", "prediction", "probabilities")
 SEVERITY = {
     AlertKind.DATA_DRIFT: Severity.WARNING,
@@ -273,7 +273,10 @@ class ProcessingMixin(MonitorBase):
                     self._measure(tx, dep, mon, ref, w, rows_of, now - horizon)
                     if w.performance_doc != old.performance:
                         late.append(w)
-        new_cursor = max((f.at for f in fresh), default=cursor)
+        # the next pass reads feedback from this one's start (less the overlap): each label is
+        # looked at in one or two passes, not in every pass after it; a full batch goes on from
+        # its last label
+        new_cursor = fresh[-1].at if len(fresh) == FEEDBACK_BATCH else now
         for w in [*changing, *late]:
             self._assess(mon, ref, w)
         return self._commit(who, mon, token, dep, work + late, read, rows_read, new_cursor)
