@@ -240,3 +240,50 @@ def test_labels_past_the_horizon_leave_a_window_as_it_was(served: Served) -> Non
     assert s.backend.monitors.process(P, "scorecard-api").updated == ()
     (after,) = s.backend.monitors.history(P, "scorecard-api")
     assert (after.labelled, after.updated_at) == (0, before.updated_at)
+
+
+def test_kill_9_mid_way_leaves_all_or_nothing(served: Served) -> None:
+    """A processor killed with SIGKILL while it works: the windows it was making are all
+    there or none is (one transaction at the end), and once its lease runs out the next pass
+    makes them, once."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from sqlalchemy import text
+
+    from relayml.services.base import utcnow
+
+    s = served
+    _create(s)
+    s.log({h: 0.0 for h in range(10)}, n=400, per_segment=100)  # 40 segments to read
+    store = s.backend.services.store  # type: ignore[attr-defined]
+    code = (
+        "from pathlib import Path; from relayml.sdk.session import connect; "
+        "from tests.conftest import settings_for; "
+        f"b = connect(settings=settings_for(Path({str(s.home)!r})), project={P!r}).backend; "
+        f"b.monitors.process({P!r}, 'scorecard-api')"
+    )
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    proc = subprocess.Popen([sys.executable, "-c", code], env=env, cwd=os.getcwd())
+    lease = text("SELECT lease_owner FROM monitors WHERE name = 'scorecard-api'")
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and proc.poll() is None:
+        with store.read() as tx:
+            if tx.conn.execute(lease).scalar() is not None:
+                break
+        time.sleep(0.005)
+    time.sleep(0.2)  # into its work
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    windows = s.backend.monitors.history(P, "scorecard-api")
+    assert len(windows) in (0, 10), "a half-written pass"
+    with store.write() as tx:  # its lease runs out (here: made to)
+        tx.conn.execute(
+            text("UPDATE monitors SET lease_until = :at WHERE lease_owner IS NOT NULL"),
+            {"at": utcnow() - timedelta(seconds=1)},
+        )
+    s.backend.monitors.process(P, "scorecard-api")
+    assert [w.rows for w in s.backend.monitors.history(P, "scorecard-api")] == [400] * 10
