@@ -24,6 +24,7 @@ One `process` call:
 from __future__ import annotations
 
 import uuid
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -63,7 +64,9 @@ if TYPE_CHECKING:
     from relayml.stats.monitoring import MonitorReference, PerformanceSummary, WindowSummary
 
 LEASE_SECONDS = 300.0  # a processor killed mid-way holds the monitor at most this long
-MAX_SEGMENTS = 500  # per call: a backlog is caught up over several calls
+MAX_SEGMENTS = 500  # per pass: a backlog is caught up over several passes
+MAX_PASS_ROWS = 5_000_000  # per pass (at least one segment)
+KEPT_SEGMENTS = 8  # segments' rows kept in memory at once during a pass
 FEEDBACK_BATCH = 10_000
 FEEDBACK_OVERLAP = timedelta(seconds=60)  # re-read: feedback committed after a later label
 LOG_COLUMNS = ("prediction_id", "ts", "arm", "inputs", "prediction", "probabilities")
@@ -121,6 +124,19 @@ def _us(moment: datetime) -> int:
 
 def _at(us: int) -> datetime:
     return EPOCH + timedelta(microseconds=int(us))
+
+
+def _bounded(segments: list[LogSegment]) -> list[LogSegment]:
+    """The first segments of a backlog one pass reads: at most MAX_SEGMENTS, and no more rows
+    than MAX_PASS_ROWS (but always the first)."""
+    out: list[LogSegment] = []
+    rows = 0
+    for seg in segments[:MAX_SEGMENTS]:
+        if out and rows + seg.records > MAX_PASS_ROWS:
+            break
+        out.append(seg)
+        rows += seg.records
+    return out
 
 
 def _flags(assessment: dict[str, Any]) -> dict[str, list[str]]:
@@ -236,20 +252,26 @@ class ProcessingMixin(MonitorBase):
                 if mon.config.window.kind is WindowKind.ROWS
                 else []
             )
-        cache: dict[str, _Rows] = {}
+        cache: OrderedDict[str, _Rows] = OrderedDict()
         by_id = {s.id: s for s in segments}
 
         def rows_of(segment_id: str) -> _Rows:
-            if segment_id not in cache:
-                cache[segment_id] = self._read_rows(by_id[segment_id], mon, ref)
-            return cache[segment_id]
+            """A segment's rows, the few read last kept (memory stays flat in the backlog)."""
+            if segment_id in cache:
+                cache.move_to_end(segment_id)
+                return cache[segment_id]
+            found = cache[segment_id] = self._read_rows(by_id[segment_id], mon, ref)
+            while len(cache) > KEPT_SEGMENTS:
+                cache.popitem(last=False)
+            return found
 
         new = [s for s in segments if s.id not in consumed]
         if mon.config.window.kind is WindowKind.TIME:
             work, read = self._time_windows(mon, ref, new, now, rows_of)
         else:
             work, read = self._rows_windows(mon, ref, new, open_windows, rows_of)
-        rows_read = sum(len(rows_of(s.id)) for s in read)
+        read_ids = {s.id for s in read}
+        rows_read = sum(p.rows for w in work for p in w.parts if p.segment_id in read_ids)
         # performance of every window that closed or changed, from the feedback there is
         changing = [w for w in work if w.closed]
         horizon = timedelta(seconds=mon.config.label_horizon)
@@ -297,7 +319,7 @@ class ProcessingMixin(MonitorBase):
         spec = mon.config.window
         width = int(spec.seconds or 0) * 1_000_000
         complete = spec.bounds(now - timedelta(seconds=mon.config.grace))[0]
-        ready = [s for s in new if s.last_at < complete][:MAX_SEGMENTS]
+        ready = _bounded([s for s in new if s.last_at < complete])
         found: dict[int, _Work] = {}
         for seg in ready:
             rows = rows_of(seg.id)
@@ -347,7 +369,7 @@ class ProcessingMixin(MonitorBase):
         from relayml.stats.monitoring import WindowSummary
 
         size = int(mon.config.window.rows or 0)
-        ready = sorted(new, key=lambda s: (s.first_at, s.registered_at, s.id))[:MAX_SEGMENTS]
+        ready = _bounded(sorted(new, key=lambda s: (s.first_at, s.registered_at, s.id)))
         out: list[_Work] = []
         current: _Work | None = None
         if open_windows:
@@ -420,6 +442,10 @@ class ProcessingMixin(MonitorBase):
         if w.old is not None and w.end < horizon_start:
             w.performance_doc = w.old.performance
             w.labelled = w.old.labelled
+            return
+        if not tx.deployments.list_feedback(dep, None, w.start, 1):
+            # feedback comes after its prediction: none since the window began, none on it
+            w.performance, w.performance_doc, w.labelled = None, None, 0
             return
         ids: list[str] = []
         preds: list[Any] = []
