@@ -96,7 +96,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "requirements": ("requests", "Stakeholders' metric bounds on a model."),
     "inbox": (
         "requests",
-        "What awaits your roles: promotion requests to review, quarantined datasets.",
+        "What awaits your roles: promotion requests to review, quarantined datasets, alerts.",
     ),
     "deploy": (
         "deployments",

@@ -276,7 +276,7 @@ def inbox(
     ] = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """What awaits your roles: promotion requests to review, quarantined datasets."""
+    """What awaits your roles: promotion requests to review, quarantined datasets, alerts."""
     with state.backend() as backend:
         items = backend.models.inbox(state.project_if_chosen(project))
     if as_json:
@@ -287,7 +287,8 @@ def inbox(
         return
     t = output.table("kind", "project", "id", "what", "since", "by")
     for i in items:
-        t.add_row(i.kind, i.project, i.id, output.escape(i.title), output.when(i.created_at), i.by)
+        kind = f"{i.kind} ({i.severity})" if i.severity else i.kind
+        t.add_row(kind, i.project, i.id, output.escape(i.title), output.when(i.created_at), i.by)
     output.print_(t)
 
 
