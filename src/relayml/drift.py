@@ -101,6 +101,7 @@ def compare(
     """
     from relayml.stats.decision import Thresholds
     from relayml.stats.drift import compare_sketches
+    from relayml.stats.drift_table import compare_table, require_rows, skip_columns
     from relayml.stats.sketch import TableSketch
     from relayml.stats.tables import to_arrow
 
@@ -132,9 +133,9 @@ def compare(
             ref_sketch = _select(ref_sketch, columns)
     else:
         ref_table = to_arrow(reference, columns, side="reference")
-        _require_rows(ref_table, "reference")
+        require_rows(ref_table, "reference")
         ref_sketch = summarize(ref_table, None, categorical, kinds=kinds, bins=bins)
-    ref_sketch = _skip(ref_sketch, columns, exclude)
+    ref_sketch = skip_columns(ref_sketch, columns, exclude)
     wanted = list(ref_sketch.columns)
     if not wanted:
         raise InvalidInput(
@@ -154,20 +155,9 @@ def compare(
         )
         return _with_page(computed)
     cur_table = to_arrow(current, None, side="current")
-    missing = [c for c in wanted if c not in cur_table.column_names]
-    if missing:
-        raise InvalidInput(
-            f"current data lacks column(s) {missing} that the reference has; pass columns=[...] "
-            "to compare only the columns both sides share",
-            missing=missing,
-        )
-    cur_table = cur_table.select(wanted)
-    _require_rows(cur_table, "current")
-    _check_kinds(ref_sketch, cur_table)
-    cur_sketch = summarize(cur_table, like=ref_sketch)
-    report = compare_sketches(
+    report = compare_table(
         ref_sketch,
-        cur_sketch,
+        cur_table,
         thresholds=base,
         column_thresholds=column_thresholds,
         coarse_bins=coarse_bins,
@@ -177,7 +167,9 @@ def compare(
             raise InvalidInput("classifier=True needs the raw reference data, not a summary")
         from relayml.stats.classifier import domain_classifier
 
-        report.classifier = domain_classifier(ref_table, cur_table, ref_sketch.kinds)
+        report.classifier = domain_classifier(
+            ref_table, cur_table.select(list(ref_sketch.columns)), ref_sketch.kinds
+        )
     return _with_page(report)
 
 
@@ -225,11 +217,6 @@ def _thresholds(base: Thresholds, options: Mapping[str, float]) -> Thresholds:
     return base.with_(**{k: float(v) for k, v in options.items()})
 
 
-def _require_rows(table: Any, side: str) -> None:
-    if table.num_rows == 0:
-        raise InvalidInput(f"the {side} data has no rows; drift needs at least one row per side")
-
-
 def _current_summary(current: Any, reference: TableSketch) -> TableSketch:
     """A current-side summary, checked to be on the reference's bins (merge-compatible)."""
     import numpy as np
@@ -271,34 +258,6 @@ def _select(sketch: TableSketch, columns: Sequence[str]) -> TableSketch:
     )
 
 
-def _skip(
-    sketch: TableSketch, columns: Sequence[str] | None, exclude: Sequence[str] | None
-) -> TableSketch:
-    """Drop excluded columns and, unless columns were named, id-like ones; say why in skipped."""
-    from relayml.stats.sketch import ID_LIKE_NOTE, TableSketch
-    from relayml.stats.tables import unknown_columns
-
-    if isinstance(exclude, str):
-        exclude = [exclude]
-    unknown = [c for c in exclude or () if c not in sketch.columns and c not in sketch.skipped]
-    if unknown:
-        raise unknown_columns("the reference", unknown, [*sketch.columns, *sketch.skipped])
-    reasons = {c: "excluded" for c in exclude or ()}
-    if columns is None:
-        for name in sketch.id_like_columns():
-            reasons.setdefault(name, ID_LIKE_NOTE)
-    if not reasons:
-        return sketch
-    keep = [c for c in sketch.columns if c not in reasons]
-    return TableSketch(
-        {c: sketch.kinds[c] for c in keep},
-        {c: sketch.columns[c] for c in keep},
-        sketch.n_rows,
-        {**sketch.skipped, **reasons},
-        [c for c in sketch.id_like if c in keep],
-    )
-
-
 def _read_csv(data: Any, side: str, dtypes: Mapping[str, str] | None = None) -> Any:
     """A CSV path as a pyarrow Table, read as the rest of Relay reads CSV; anything else as is."""
     import os
@@ -318,16 +277,3 @@ def _read_csv(data: Any, side: str, dtypes: Mapping[str, str] | None = None) -> 
     if not parts:
         raise InvalidInput(f"the {side} CSV file {str(path)!r} has no rows")
     return pa.Table.from_batches(parts)
-
-
-def _check_kinds(ref: TableSketch, cur_table: Any) -> None:
-    from relayml.stats.kinds import infer_kind
-
-    for name, kind in ref.kinds.items():
-        inferred = infer_kind(cur_table.schema.field(name).type)
-        if kind.is_ordered and (inferred is None or not inferred.is_ordered):
-            raise InvalidInput(
-                f"column {name!r} is {kind.value} in the reference but has type "
-                f"{cur_table.schema.field(name).type} in the current data; fix the current "
-                "data's type or compare it as categorical on both sides"
-            )

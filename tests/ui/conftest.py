@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -160,3 +161,14 @@ def csrf_of(page: str) -> str:
     found = re.search(r'name="csrf" value="([^"]+)"', page)
     assert found, page[:2000]
     return found.group(1)
+
+
+@pytest.fixture(scope="session")
+def data_world(ui_world: UiWorld) -> Any:
+    """Datasets, contracts, pipeline runs and a deployment on the same server (seed_data.py)."""
+    from tests.ui.seed_data import seed_data
+
+    return seed_data(ui_world)
+
+
+from tests.ui.browser import browser, shots, visit  # noqa: E402, F401 (the shared browser harness)

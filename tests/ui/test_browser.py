@@ -11,90 +11,10 @@ page's own policy (script-src 'self') stays in force for everything else.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
-import pytest
-
+from tests.ui.browser import needs_chromium as pytestmark  # noqa: F401 (the module's marks)
 from tests.ui.conftest import PROJECT, UiWorld
-
-playwright = pytest.importorskip("playwright.sync_api", reason="the ui extra (Playwright)")
-CHROMIUM = Path("/usr/bin/chromium")
-AXE = (Path(__file__).parent / "axe.min.js").read_text()
-pytestmark = pytest.mark.skipif(
-    not CHROMIUM.exists(), reason="Debian's chromium package (.ci/run installs it)"
-)
-
-
-@pytest.fixture(scope="session")
-def browser() -> Iterator[Any]:
-    with playwright.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM))
-        yield b
-        b.close()
-
-
-@pytest.fixture(scope="session")
-def shots(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    where = tmp_path_factory.getbasetemp() / "ui-screenshots"
-    where.mkdir(exist_ok=True)
-    return where
-
-
-class Visit:
-    """One signed-in browser tab that records console errors and checks every page it sees."""
-
-    def __init__(self, page: Any, shots: Path, role: str) -> None:
-        self.page, self.shots, self.role = page, shots, role
-        self.errors: list[str] = []
-        page.on("console", self._console)
-        page.on("pageerror", lambda e: self.errors.append(f"uncaught: {e}"))
-        self.count = 0
-
-    def _console(self, message: Any) -> None:
-        if message.type == "error":
-            self.errors.append(message.text)
-
-    def check(self, name: str) -> None:
-        page = self.page
-        page.wait_for_load_state("networkidle")
-        self.count += 1
-        page.screenshot(
-            path=str(self.shots / f"{self.role}-{self.count:02d}-{name}.png"), full_page=True
-        )
-        page.evaluate(AXE + "\nundefined")
-        result = page.evaluate(
-            "() => axe.run(document, {resultTypes: ['violations']})"
-            ".then(r => r.violations.map(v => ({id: v.id, impact: v.impact, help: v.help,"
-            " nodes: v.nodes.slice(0, 3).map(n => n.target.join(' '))})))"
-        )
-        bad = [v for v in result if v["impact"] in ("serious", "critical")]
-        assert not bad, f"{name} ({page.url}): accessibility violations {bad}"
-        assert not self.errors, f"{name} ({page.url}): console errors {self.errors}"
-
-
-@pytest.fixture
-def visit(browser: Any, ui_world: UiWorld, shots: Path) -> Iterator[Any]:
-    contexts = []
-
-    def start(role: str, width: int = 1280) -> Visit:
-        context = browser.new_context(viewport={"width": width, "height": 900})
-        contexts.append(context)
-        v = Visit(context.new_page(), shots, role)
-        token = ui_world.admin_token if role == "admin" else ui_world.tokens[role]
-        v.page.goto(f"{ui_world.url}/")
-        v.page.wait_for_url("**/login**")
-        v.check("sign-in")
-        v.page.get_by_label("Token").fill(token)
-        v.page.get_by_role("button", name="Sign in").click()
-        v.page.wait_for_url(f"**/p/{PROJECT}/")
-        assert v.page.get_by_role("heading", name="Inbox").is_visible()
-        return v
-
-    yield start
-    for context in contexts:
-        context.close()
 
 
 def test_a_data_scientist_filters_runs_and_compares_two(visit: Any) -> None:

@@ -1,4 +1,10 @@
-"""A drift report as one self-contained HTML page: inline CSS and SVG, no script, no CDN."""
+"""A drift report as one self-contained HTML page: inline CSS and SVG, no script, no CDN.
+
+`body` is the page's content without its document shell: the web UI shows the same content in
+its own layout (its stylesheet carries the rules of `CSS` it needs, under `.drift-report`), so
+the page a user downloads and the page the UI shows cannot differ. Nothing here uses a style
+attribute, so the UI's Content-Security-Policy (no inline styles) holds.
+"""
 
 from __future__ import annotations
 
@@ -22,8 +28,8 @@ font-size:.85rem;font-weight:600} .yes{background:#fde2e1;color:#a4161a}
 .no{background:#e3f4e8;color:#1e6b34} .col{border:1px solid #e5e5e5;border-radius:.5rem;
 padding:1rem;margin:1rem 0} .grid{display:grid;grid-template-columns:440px 1fr;gap:1rem}
 .legend span{display:inline-block;width:.8rem;height:.8rem;margin:0 .3rem 0 .8rem;
-vertical-align:middle} code{background:#f4f4f4;padding:0 .2rem} td.num{font-variant-numeric:
-tabular-nums}
+vertical-align:middle} .legend .ref{background:#4c78a8} .legend .cur{background:#f58518}
+code{background:#f4f4f4;padding:0 .2rem} td.num{font-variant-numeric:tabular-nums}
 """
 
 
@@ -124,7 +130,7 @@ def _signals_table(col: ColumnDrift) -> str:
     return f"<table>{head}{''.join(rows)}</table>"
 
 
-def _column_section(col: ColumnDrift) -> str:
+def _column_section(col: ColumnDrift, h: str = "h3") -> str:
     st = col.statistics
     facts = [
         ("rows (reference / current)", f"{col.n_reference:,} / {col.n_current:,}"),
@@ -154,27 +160,29 @@ def _column_section(col: ColumnDrift) -> str:
     )
     fact_rows = "".join(f"<tr><th>{escape(a)}</th><td>{escape(b)}</td></tr>" for a, b in facts)
     return (
-        f'<div class="col" id="col-{escape(col.name)}"><h3>{escape(col.name)} '
-        f'<span class="muted">({escape(col.kind.value)})</span> {_pill(col.drifted)}</h3>'
+        f'<div class="col" id="col-{escape(col.name)}"><{h}>{escape(col.name)} '
+        f'<span class="muted">({escape(col.kind.value)})</span> {_pill(col.drifted)}</{h}>'
         f"<p><strong>{escape(col.reason)}</strong></p>"
         f'<div class="grid"><div>{histogram_svg(col.histogram)}<div class="legend muted">'
-        f'<span style="background:{REF_COLOR}"></span>reference'
-        f'<span style="background:{CUR_COLOR}"></span>current</div></div>'
+        '<span class="ref"></span>reference<span class="cur"></span>current</div></div>'
         f"<div><table>{fact_rows}</table></div></div>"
         f"<details><summary>tests and effect sizes</summary>{_signals_table(col)}"
         f'<p class="muted">all statistics: {other}</p></details></div>'
     )
 
 
-def render(report: DriftReport, *, title: str = "Data drift report") -> str:
-    """The whole page as a string."""
-    t = report.thresholds
+def headline(report: DriftReport) -> str:
     drifted = report.drifted
-    headline = (
-        f"{len(drifted)} of {len(report.columns)} columns changed enough to matter"
-        if drifted
-        else f"None of the {len(report.columns)} columns changed enough to matter"
-    )
+    if drifted:
+        return f"{len(drifted)} of {len(report.columns)} columns changed enough to matter"
+    return f"None of the {len(report.columns)} columns changed enough to matter"
+
+
+def body(report: DriftReport, *, level: int = 2) -> str:
+    """The report's content (sizes, headline, rule, overview, columns), headings from
+    ``level`` down, escaped throughout."""
+    h, h2 = f"h{level}", f"h{level + 1}"
+    t = report.thresholds
     overview = "".join(
         f"<tr><td><a href='#col-{escape(c.name)}'>{escape(c.name)}</a></td>"
         f"<td>{escape(c.kind.value)}</td><td>{_pill(c.drifted)}</td><td>{escape(c.reason)}</td></tr>"
@@ -190,17 +198,24 @@ def render(report: DriftReport, *, title: str = "Data drift report") -> str:
     )
     extra = ""
     if report.classifier is not None:
-        extra += f"<h2>Joint distribution</h2><p>{escape(report.classifier.reason)}</p>"
+        extra += f"<{h}>Joint distribution</{h}><p>{escape(report.classifier.reason)}</p>"
     if report.skipped:
         items = "".join(f"<li>{escape(k)}: {escape(v)}</li>" for k, v in report.skipped.items())
-        extra += f"<h2>Not compared</h2><ul>{items}</ul>"
-    sections = "".join(_column_section(c) for c in report.columns.values())
+        extra += f"<{h}>Not compared</{h}><ul>{items}</ul>"
+    sections = "".join(_column_section(c, h2) for c in report.columns.values())
+    return (
+        f"<p class='muted'>reference {report.n_reference:,} rows · current "
+        f"{report.n_current:,} rows</p><{h}>{escape(headline(report))}</{h}><p>{rule}</p>"
+        "<table><tr><th>column</th><th>kind</th><th>decision</th><th>why</th></tr>"
+        f"{overview}</table>{extra}<{h}>Columns</{h}>{sections}"
+    )
+
+
+def render(report: DriftReport, *, title: str = "Data drift report") -> str:
+    """The whole page as a string."""
     return (
         "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
         f"<meta name='viewport' content='width=device-width,initial-scale=1'><title>{escape(title)}"
         f"</title><style>{CSS}</style></head><body><h1>{escape(title)}</h1>"
-        f"<p class='muted'>reference {report.n_reference:,} rows · current "
-        f"{report.n_current:,} rows</p><h2>{escape(headline)}</h2><p>{rule}</p>"
-        "<table><tr><th>column</th><th>kind</th><th>decision</th><th>why</th></tr>"
-        f"{overview}</table>{extra}<h2>Columns</h2>{sections}</body></html>"
+        f"{body(report)}</body></html>"
     )

@@ -9,13 +9,27 @@
 
 from __future__ import annotations
 
-from relayml.ui.pages import audit, compare, experiments, home, registry
+from relayml.ui.pages import (
+    audit,
+    compare,
+    contracts,
+    data,
+    drift,
+    experiments,
+    home,
+    pipelines,
+    registry,
+)
 from relayml.ui.web import Area
 
 AREAS: tuple[Area, ...] = (
     home.area,
     experiments.area,
     compare.area,
+    data.area,
+    contracts.area,
+    drift.area,
+    pipelines.area,
     registry.area,
     audit.area,
 )

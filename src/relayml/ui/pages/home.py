@@ -85,8 +85,13 @@ def data_engineer(ctx: Context) -> list[Section]:
     runs = _quietly(lambda: s.pipelines.list_runs(who, p, None, 200)) or []
     failing = [r for r in runs if r.status is RunStatus.FAILED][:WATCH_LIMIT]
     return [
-        Section("Datasets and their contracts", "home/datasets.html", rows),
-        Section("Failing pipeline runs", "home/pipeline_runs.html", failing),
+        Section("Datasets and their contracts", "home/datasets.html", rows, ctx.url("datasets")),
+        Section(
+            "Failing pipeline runs",
+            "home/pipeline_runs.html",
+            failing,
+            ctx.url("pipelines", state="failed"),
+        ),
     ]
 
 
