@@ -519,7 +519,12 @@ class ProcessingMixin(MonitorBase):
         for (kind, subject), d in decisions.items():
             seen = [w for w in history if subject in w.flags.get(kind.value, [])]
             newest = seen[-1] if seen else history[-1]
-            latest = d.latest
+            # how much: the newest window that showed it (the newest decided one may not)
+            latest = next(
+                (f for f in findings[history.index(newest)]
+                 if f.kind.value == kind.value and f.subject == subject and f.flagged),
+                d.latest,
+            )  # fmt: skip
             title = (
                 f"{_WORDS[kind]} on {subject}: {latest.measure} {latest.magnitude:.3g} "
                 f"(threshold {latest.threshold:g}), in {d.flagged} of the last {d.counted} "
@@ -527,6 +532,7 @@ class ProcessingMixin(MonitorBase):
             )
             details = d.to_dict()
             details["window"] = newest.seq
+            details["shown"] = latest.to_dict()  # the finding of that window: effect and why
             alert = live.get((kind, subject))
             flagged = [subject in w.flags.get(kind.value, []) for w in history]
             if alert is None:

@@ -504,7 +504,8 @@ def _alert(a: Any) -> None:
         f"  since {output.when(a.since)}, in {a.windows} windows (newest "
         f"{a.last_window if a.last_window is not None else '-'})"
     )
-    reason = a.details.get("latest", {}).get("reason") if isinstance(a.details, dict) else None
+    shown = a.details.get("shown") or a.details.get("latest") or {}
+    reason = shown.get("reason") if isinstance(shown, dict) else None
     if reason:
         output.print_(f"  why: {output.escape(str(reason))}")
     for n in a.notes:
