@@ -115,6 +115,16 @@ def seed_data(world: UiWorld) -> DataWorld:
             PROJECT, "churn-api", canary="churn@2", canary_percent=20, reason=f"try {HOSTILE}"
         )
 
+        sam = HttpBackend(world.url, world.tokens["stakeholder"])
+        try:
+            labels: list[str | int] = [1, 0, 1, HOSTILE]
+            for i, label in enumerate(labels):
+                sam.deployments.submit_feedback(
+                    PROJECT, "churn-api", f"pred-{i}", label=label, comment=HOSTILE
+                )
+        finally:
+            sam.close()
+
         other = admin.datasets.publish(OTHER, "secret", _frame(tmp / "o.parquet", 0, "AB"))
         return DataWorld(failed.id, good.id, run.id, other.ref)
     finally:

@@ -1,8 +1,8 @@
-"""The data, pipelines and drift pages in the real browser, on the shared harness
+"""The data, pipelines, drift and deployments pages in the real browser, on the shared harness
 of test_browser.py (one Chromium per session, a screenshot of every page, axe-core with no
 serious or critical violation, no console error): a data engineer walks from a dataset to a
 version's profile, quality and lineage, compares one for drift and quarantines another; opens the
-failing pipeline run; a stakeholder at a
+failing pipeline run; an ML engineer changes a deployment's traffic; a stakeholder at a
 tablet's width sees the same pages without a write control."""
 
 from __future__ import annotations
@@ -70,13 +70,33 @@ def test_a_data_engineer_looks_into_a_version_and_quarantines_it(
     v.check("pipeline")
 
 
-def test_a_stakeholder_reads_data_without_controls(
+def test_an_ml_engineer_sets_a_deployments_traffic(visit: Any, data_world: Any) -> None:
+    v = visit("ml_engineer")
+    page = v.page
+    _nav(page, "Deployments")
+    page.wait_for_url("**/deployments")
+    v.check("deployments")
+    page.get_by_role("link", name="churn-api").click()
+    page.wait_for_url("**/deployments/churn-api")
+    v.check("deployment")
+    page.get_by_label("Canary (model@version or @alias; empty for none)").fill("churn@2")
+    page.get_by_label("Canary share of live traffic (%)").fill("10")
+    page.get_by_label("Reason", exact=True).first.fill("a careful start")
+    page.get_by_role("button", name="Set traffic").click()
+    page.wait_for_url("**/deployments/churn-api#traffic")
+    assert page.get_by_role("img", name=re.compile("canary churn@2 10 %")).is_visible()
+    assert page.get_by_role("cell", name="a careful start").is_visible()
+    v.check("deployment-canary")
+
+
+def test_a_stakeholder_reads_data_and_deployments_without_controls(
     visit: Any, ui_world: UiWorld, data_world: Any
 ) -> None:
     v = visit("stakeholder", width=820)
     page = v.page
     for path, name in (
         ("datasets/loans/2", "version"),
+        ("deployments/churn-api", "deployment"),
         ("drift?reference=scores%401&current=scores%402", "drift"),
     ):
         page.goto(f"{ui_world.url}/p/{PROJECT}/{path}")

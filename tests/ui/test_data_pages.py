@@ -1,4 +1,4 @@
-"""Data, pipelines and drift pages over real HTTP: hostile user text escaped on
+"""Data, pipelines, drift and deployments pages over real HTTP: hostile user text escaped on
 every page, write controls only for the roles that may, forged and cross-project requests
 refused by the services, and the drift page showing what relay.drift.compare computes."""
 
@@ -32,6 +32,8 @@ def _pages(data: Any) -> list[str]:
         f"{p}/pipeline-runs/{data.failed_run}",
         f"{p}/pipeline-runs/{data.good_run}",
         f"{p}/drift?reference=loans@1&current=loans@2",
+        f"{p}/deployments",
+        f"{p}/deployments/churn-api",
     ]
 
 
@@ -155,6 +157,7 @@ def test_other_projects_are_refused(ui_world: UiWorld, data_world: Any) -> None:
     with sign_in(ui_world.url, ui_world.tokens["data_engineer"]) as c:
         assert c.get(f"/p/{OTHER}/datasets").status_code == 403
         assert c.get(f"/p/{OTHER}/datasets/secret/1").status_code == 403
+        assert c.get(f"/p/{OTHER}/deployments").status_code == 403
         assert c.get(f"/p/{OTHER}/pipelines").status_code == 403
         page = c.get(f"/p/{PROJECT}/datasets")
         r = c.post(
@@ -184,6 +187,51 @@ def test_pipeline_run_page_shows_steps_retries_and_logs(ui_world: UiWorld, data_
         assert "features@1" in r.text and "1 retry" in r.text
         r = c.get(f"/p/{PROJECT}/pipelines", params={"state": "<x>"})
         assert r.status_code == 400
+
+
+def test_deployment_actions_for_roles_that_may(ui_world: UiWorld, data_world: Any) -> None:
+    path = f"/p/{PROJECT}/deployments/churn-api"
+    with sign_in(ui_world.url, ui_world.tokens["stakeholder"]) as c:
+        page = c.get(path)
+        assert page.status_code == 200
+        assert "Set traffic" not in page.text and "Roll back" not in page.text
+        for action in ("traffic", "promote-canary", "rollback"):
+            r = c.post(f"{path}/{action}", data={"csrf": csrf_of(page.text), "reason": "forged"})
+            assert r.status_code == 403, action
+    with sign_in(ui_world.url, ui_world.tokens["ml_engineer"]) as c:
+        page = c.get(path)
+        text = page.text
+        assert "canary" in text and "churn@2" in text and "20 %" in text
+        assert "Set traffic" in text and "Promote canary" in text and "Roll back" in text
+        assert "4 feedback records: 4 with a label" in text
+        r = c.post(
+            f"{path}/traffic",
+            data={
+                "csrf": csrf_of(text),
+                "canary": "churn@2",
+                "canary_percent": "lots",
+                "reason": "x",
+            },
+        )
+        assert r.status_code == 400 and "not a number" in r.text
+        r = c.post(
+            f"{path}/traffic",
+            data={
+                "csrf": csrf_of(text),
+                "canary": "churn@2",
+                "canary_percent": "35",
+                "reason": "y",
+            },
+        )
+        assert r.status_code == 303
+        page = c.get(path)
+        assert "35 %" in page.text and "set traffic" in page.text
+        r = c.post(f"{path}/rollback", data={"csrf": csrf_of(text), "reason": f"bad {HOSTILE}"})
+        assert r.status_code == 303
+        page = c.get(path)
+        _clean(path, page.text)
+        assert "rollback" in page.text and ESCAPED in page.text
+        assert "Promote canary" not in page.text  # the rollback cleared the canary
 
 
 def test_static_pages_need_a_session(ui_world: UiWorld) -> None:

@@ -14,6 +14,7 @@ from relayml.ui.pages import (
     compare,
     contracts,
     data,
+    deployments,
     drift,
     experiments,
     home,
@@ -31,5 +32,6 @@ AREAS: tuple[Area, ...] = (
     drift.area,
     pipelines.area,
     registry.area,
+    deployments.area,
     audit.area,
 )

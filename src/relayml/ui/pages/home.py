@@ -124,7 +124,7 @@ def lower_is_better(metric: str) -> bool:
 def ml_engineer(ctx: Context) -> list[Section]:
     s, who, p = ctx.services, ctx.who, ctx.project
     deployments = _quietly(lambda: s.deployments.list_deployments(who, p)) or []
-    return [Section("Deployments", "home/deployments.html", deployments)]
+    return [Section("Deployments", "home/deployments.html", deployments, ctx.url("deployments"))]
 
 
 def governance(ctx: Context) -> list[Section]:
