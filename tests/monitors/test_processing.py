@@ -201,6 +201,8 @@ def test_an_alert_storm_is_one_alert_per_condition_with_one_webhook_each(
     assert len(opened) == len(live)  # one page per condition, not per window
     assert {e["payload"]["alert"] for e in opened} == {a.id for a in live}
     assert all(e["payload"]["severity"] in ("warning", "critical") for e in opened)
+    families = {"data_drift", "prediction_drift", "performance", "model_shift"}
+    assert {e["payload"]["family"] for e in opened} <= families
     # the night ends: alerts resolve themselves, and say so once each
     later = Served(s.backend, s.home, s.model, s.signature, s.t0 + timedelta(hours=8))
     later.log({0: 0.0})

@@ -68,6 +68,14 @@ class AlertKind(StrEnum):
     REALISED_PERFORMANCE = "realised_performance"  # performance on feedback fell (the metric)
     MODEL_SHIFT = "model_shift"  # a model-shift check failed (subject: digest or replay)
 
+    @property
+    def family(self) -> str:
+        """What reacts to it (a loop's `--on`): data_drift, prediction_drift, performance
+        (estimated or realised) or model_shift."""
+        if self in (AlertKind.ESTIMATED_PERFORMANCE, AlertKind.REALISED_PERFORMANCE):
+            return "performance"
+        return self.value
+
 
 class Severity(StrEnum):
     WARNING = "warning"

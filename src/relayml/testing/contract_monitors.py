@@ -242,6 +242,7 @@ class MonitorContract:
             ml.monitors.process(p, "churn-api")
         (alert,) = [a for a in ml.monitors.list_alerts(p) if a.subject == "x1"]
         assert alert.kind is AlertKind.DATA_DRIFT and alert.severity is Severity.WARNING
+        assert alert.kind.family == "data_drift"
         assert alert.state is AlertState.OPEN and alert.windows == 3
         assert alert.since == w.t0 + timedelta(hours=4) and "x1" in alert.title
         assert alert.link.startswith("relay monitors report churn-api")

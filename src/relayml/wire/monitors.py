@@ -286,6 +286,7 @@ class AlertOut(WireModel):
     monitor: str
     deployment: str
     kind: AlertKind
+    family: str  # data_drift, prediction_drift, performance or model_shift
     subject: str
     severity: Severity
     state: AlertState
@@ -313,6 +314,7 @@ class AlertOut(WireModel):
             monitor=obj.monitor,
             deployment=obj.deployment,
             kind=obj.kind,
+            family=obj.kind.family,
             subject=obj.subject,
             severity=obj.severity,
             state=obj.state,
