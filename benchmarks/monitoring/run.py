@@ -63,6 +63,20 @@ ENV = {
     "MKL_NUM_THREADS": "1",
 }
 TIMEOUT = 3600
+ENVIRONMENTS = (
+    "Environments (benchmarks/.venvs, latest from PyPI): "
+    + "; ".join(f"{name}: `pip install {' '.join(pk)}`" for name, pk in PEERS.items())
+    + ". whylogs 1.6.4, the latest, fails on import with NumPy 2 (`np.unicode_` was removed) "
+    "although its metadata allows it, so its environment pins NumPy 1 and a pyarrow built "
+    "for it; nothing else had to be changed."
+)
+CLOSE_NOTE = (
+    "Each peer as it decides by default: Evidently's DataDriftPreset; NannyML's univariate "
+    "drift and CBPE with its default chunking (10 chunks a side), a column flagged when any "
+    "chunk alerts; whylogs' `calculate_drift_scores` with its thresholds, a column flagged "
+    "when its category is DRIFT. Relay's rule is the drift engine's (credible and large, "
+    "Benjamini-Hochberg across the columns)."
+)
 INPUT_COLUMNS = 40
 
 
@@ -135,6 +149,8 @@ def render(results: dict[tuple[str, str], dict[str, Any]], truth: list[dict[str,
         "its own process with one BLAS/Arrow thread; *per core* is rows per CPU second of that "
         "process, wall seconds beside it (the machine is shared).",
         "",
+        ENVIRONMENTS,
+        "",
     ]
     targets: list[str] = []
 
@@ -195,6 +211,7 @@ def render(results: dict[tuple[str, str], dict[str, Any]], truth: list[dict[str,
             f"| {tool} | {what} | {r['cpu']:.2f} | {r['wall']:.2f} | {r['peak_rss_mb']:.0f} "
             f"({r['rss_loaded_mb']:.0f}) | {caught} | {false} |"
         )
+    lines += ["", CLOSE_NOTE]
     relay_close, relay_ingest = get("relay", "close"), get("relay", "ingest")
     if relay_close:
         caught, false = score(relay_close["flagged"])
@@ -272,6 +289,11 @@ def render(results: dict[tuple[str, str], dict[str, Any]], truth: list[dict[str,
         targets.append(
             f"Estimate: MAE of AUC Relay {errors['relay']:.6f} vs NannyML CBPE "
             f"{errors['nannyml']:.6f} (target at least as close): {verdict(closer)}"
+            + (
+                " (a tie: the same estimator, agreeing to 1e-5)"
+                if abs(errors["relay"] - errors["nannyml"]) < 1e-5
+                else ""
+            )
         )
         targets.append(
             f"Estimate: NannyML / Relay time = {speed:.0f}x (CPU; target >= 10x): "

@@ -30,7 +30,7 @@ from relayml.stats.monitoring import (
     summarise,
 )
 from relayml.stats.performance import binned_auc
-from relayml.stats.sketch import TableSketch
+from relayml.stats.sketch import NumericSketch, TableSketch
 from relayml.stats.summarize import summarize_table
 from relayml.stats.tables import resolve_kinds
 
@@ -162,6 +162,21 @@ def test_summaries_round_trip_through_json(reference) -> None:
     a = assess(ref_again, w_again, p_again, min_rows=500).to_dict()
     b = assess(reference, window, perf, min_rows=500).to_dict()
     assert json.dumps(a, allow_nan=False) == json.dumps(b, allow_nan=False)
+
+
+def test_the_reference_summary_is_coarsened_exactly(reference) -> None:
+    """512 of the stored sketch's 2,048 edges: the counts there are the data's own counts."""
+    table = traffic(20_000, 1)["table"]
+    for name, coarse in reference.inputs.columns.items():
+        if not isinstance(coarse, NumericSketch):
+            continue
+        assert coarse.edges.size <= 513
+        again = summarize_table(table, {name: reference.inputs.kinds[name]}, like=reference.inputs)
+        direct = again.columns[name]
+        assert isinstance(direct, NumericSketch)
+        assert np.array_equal(direct.cum_counts, coarse.cum_counts)
+        assert np.array_equal(direct.at_edges, coarse.at_edges)
+        assert (direct.below, direct.n) == (coarse.below, coarse.n)
 
 
 def test_windows_store_no_raw_rows_and_stay_small(reference) -> None:
