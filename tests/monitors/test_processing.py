@@ -289,3 +289,33 @@ def test_kill_9_mid_way_leaves_all_or_nothing(served: Served) -> None:
         )
     s.backend.monitors.process(P, "scorecard-api")
     assert [w.rows for w in s.backend.monitors.history(P, "scorecard-api")] == [400] * 10
+
+
+def test_an_unreadable_segment_is_skipped_and_said_not_a_stall(served: Served) -> None:
+    """A segment that is not a prediction log of the monitor's model (another schema, another
+    model's classes) is read once, named in the pass's note and audit event, and passed over:
+    the monitor goes on with the rest instead of failing on it every pass."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    s = served
+    _create(s)
+    bad = s.home / "bad.parquet"
+    first = s.t0 + timedelta(minutes=5)
+    pq.write_table(
+        pa.table({"prediction_id": ["x"], "ts": pa.array([first], pa.timestamp("us", tz="UTC"))}),
+        bad,
+    )
+    day = f"{first:%Y-%m-%d}"
+    s.backend.deployments.record_segment(
+        P, "scorecard-api", bad, uri=f"serving/{P}/scorecard-api/{day}/odd-1.parquet",
+        records=1, first_at=first, last_at=first, server_id="odd",
+    )  # fmt: skip
+    s.log({0: 0.0, 1: 0.0})
+    done = s.backend.monitors.process(P, "scorecard-api")
+    assert done.claimed and done.rows == 400 and len(done.closed) == 2
+    assert "odd-1.parquet" in done.note and "no column 'inputs'" in done.note
+    again = s.backend.monitors.process(P, "scorecard-api")
+    assert again.segments == 0 and again.note == ""
+    events = s.backend.audit.log(project=P, action="monitor.process", limit=5)
+    assert events  # the skip is on the record with the pass

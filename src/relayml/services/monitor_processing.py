@@ -139,6 +139,18 @@ def _bounded(segments: list[LogSegment]) -> list[LogSegment]:
     return out
 
 
+def _cuts(rows: int, first: int, size: int) -> list[tuple[int, int]]:
+    """A segment of `rows` rows cut into slices: the first fills the open window (`first`
+    rows short of full), each next one a whole window of `size`."""
+    out = []
+    pos, room = 0, first
+    while pos < rows:
+        stop = min(rows, pos + room)
+        out.append((pos, stop))
+        pos, room = stop, size
+    return out
+
+
 def _flags(assessment: dict[str, Any]) -> dict[str, list[str]]:
     out: dict[str, list[str]] = {}
     for f in assessment.get("findings", []):
@@ -266,10 +278,11 @@ class ProcessingMixin(MonitorBase):
             return found
 
         new = [s for s in segments if s.id not in consumed]
+        skipped: list[tuple[LogSegment, str]] = []  # unreadable: read once, counted nowhere
         if mon.config.window.kind is WindowKind.TIME:
-            work, read = self._time_windows(mon, ref, new, now, rows_of)
+            work, read = self._time_windows(mon, ref, new, now, rows_of, skipped)
         else:
-            work, read = self._rows_windows(mon, ref, new, open_windows, rows_of)
+            work, read = self._rows_windows(mon, ref, new, open_windows, rows_of, skipped)
         read_ids = {s.id for s in read}
         rows_read = sum(p.rows for w in work for p in w.parts if p.segment_id in read_ids)
         # performance of every window that closed or changed, from the feedback there is
@@ -301,7 +314,7 @@ class ProcessingMixin(MonitorBase):
         new_cursor = fresh[-1].at if len(fresh) == FEEDBACK_BATCH else now
         for w in [*changing, *late]:
             self._assess(mon, ref, w)
-        return self._commit(who, mon, token, dep, work + late, read, rows_read, new_cursor)
+        return self._commit(who, mon, token, dep, work + late, read, rows_read, new_cursor, skipped)
 
     # windows ------------------------------------------------------------------------------
     def _time_windows(
@@ -311,6 +324,7 @@ class ProcessingMixin(MonitorBase):
         new: list[LogSegment],
         now: datetime,
         rows_of: Any,
+        skipped: list[tuple[LogSegment, str]],
     ) -> tuple[list[_Work], list[LogSegment]]:
         import numpy as np
 
@@ -322,14 +336,17 @@ class ProcessingMixin(MonitorBase):
         ready = _bounded([s for s in new if s.last_at < complete])
         found: dict[int, _Work] = {}
         for seg in ready:
-            rows = rows_of(seg.id)
-            if not len(rows):
+            try:
+                rows = rows_of(seg.id)
+                starts = rows.ts // width * width
+                cut = np.flatnonzero(np.diff(starts)) + 1 if len(rows) else np.array([], int)
+                bounds = zip([0, *cut.tolist()], [*cut.tolist(), len(rows)], strict=True)
+                pieces = [(int(starts[i]), i, j, self._summarise(ref, rows, i, j))
+                          for i, j in bounds if j > i]  # fmt: skip
+            except InvalidInput as exc:
+                skipped.append((seg, exc.message))
                 continue
-            starts = rows.ts // width * width
-            cut = np.flatnonzero(np.diff(starts)) + 1
-            for i, j in zip([0, *cut.tolist()], [*cut.tolist(), len(rows)], strict=True):
-                key = int(starts[i])
-                summary = self._summarise(ref, rows, i, j)
+            for key, i, j, summary in pieces:
                 w = found.get(key)
                 if w is None:
                     begin = _at(key)
@@ -365,6 +382,7 @@ class ProcessingMixin(MonitorBase):
         new: list[LogSegment],
         open_windows: list[Window],
         rows_of: Any,
+        skipped: list[tuple[LogSegment, str]],
     ) -> tuple[list[_Work], list[LogSegment]]:
         from relayml.stats.monitoring import WindowSummary
 
@@ -375,9 +393,16 @@ class ProcessingMixin(MonitorBase):
         if open_windows:
             current = self._rework(open_windows[-1], ref)
         for seg in ready:
-            rows = rows_of(seg.id)
-            pos = 0
-            while pos < len(rows):
+            try:
+                rows = rows_of(seg.id)
+                pieces = [
+                    (pos, stop, self._summarise(ref, rows, pos, stop))
+                    for pos, stop in _cuts(len(rows), size - (current.rows if current else 0), size)
+                ]
+            except InvalidInput as exc:
+                skipped.append((seg, exc.message))
+                continue
+            for pos, stop, summary in pieces:
                 if current is None:
                     current = _Work(
                         None,
@@ -388,13 +413,11 @@ class ProcessingMixin(MonitorBase):
                         0,
                         False,
                     )
-                take = min(len(rows) - pos, size - current.rows)
-                current.summary = current.summary.merge(self._summarise(ref, rows, pos, pos + take))
-                current.parts.append(WindowPart(seg.id, pos, pos + take))
-                current.rows += take
+                current.summary = current.summary.merge(summary)
+                current.parts.append(WindowPart(seg.id, pos, stop))
+                current.rows += stop - pos
                 current.start = min(current.start, _at(int(rows.ts[pos])))
-                current.end = max(current.end, _at(int(rows.ts[pos + take - 1])))
-                pos += take
+                current.end = max(current.end, _at(int(rows.ts[stop - 1])))
                 if current.rows >= size:
                     current.closed = True
                     out.append(current)
@@ -602,6 +625,7 @@ class ProcessingMixin(MonitorBase):
         read: list[LogSegment],
         rows: int,
         cursor: datetime | None,
+        skipped: list[tuple[LogSegment, str]],
     ) -> ProcessResult:
         now = utcnow()
         pending: list[Pending] = []
@@ -659,6 +683,7 @@ class ProcessingMixin(MonitorBase):
             changed = bool(work or read)
             if changed:
                 payload = {
+                    "skipped": {seg.uri: why for seg, why in skipped},
                     "segments": len(read),
                     "rows": rows,
                     "closed": closed,
@@ -690,6 +715,7 @@ class ProcessingMixin(MonitorBase):
             opened=tuple(opened),
             resolved=tuple(resolved),
             grown=tuple(grown),
+            note="; ".join(f"skipped segment {seg.uri}: {why}" for seg, why in skipped),
         )
 
     # rollups ------------------------------------------------------------------------------
