@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 
 from relayml.errors import InvalidInput
 from relayml.stats.assessment import FindingKind
+from relayml.stats.calibration import CalibrationMap
 from relayml.stats.evaluation import evaluate_classifier, evaluate_regressor
 from relayml.stats.metrics import roc_auc
 from relayml.stats.monitoring import (
@@ -211,6 +212,46 @@ def test_binned_auc_bound_holds_on_coarse_bins() -> None:
     auc, bound = binned_auc(pos, neg)
     assert abs(auc - roc_auc(hit, score)) <= bound
     assert 0 < bound < 0.1
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    n=st.integers(2, 400),
+    bins=st.integers(1, 50),
+    seed=st.integers(0, 2**32 - 1),
+    ties=st.booleans(),
+)
+def test_binned_auc_is_within_its_bound_of_the_exact_auc(n, bins, seed, ties) -> None:
+    rng = np.random.default_rng(seed)
+    score = rng.random(n)
+    if ties:
+        score = np.round(score, 1)
+    hit = rng.random(n) < score
+    edges = np.sort(rng.random(bins))
+    ids = np.searchsorted(edges, score)
+    pos = np.bincount(ids[hit], minlength=bins + 1).astype(float)
+    neg = np.bincount(ids[~hit], minlength=bins + 1).astype(float)
+    auc, bound = binned_auc(pos, neg)
+    exact = roc_auc(hit, score)
+    if np.isnan(exact):
+        assert np.isnan(auc)
+    else:
+        assert abs(auc - exact) <= bound + 1e-12
+
+
+@settings(max_examples=40, deadline=None)
+@given(n=st.integers(1, 300), seed=st.integers(0, 2**32 - 1))
+def test_calibration_maps_are_monotone_probabilities(n, seed) -> None:
+    rng = np.random.default_rng(seed)
+    score = np.round(rng.random(n), int(rng.integers(1, 4)))
+    hit = rng.random(n) < score**2
+    fitted = CalibrationMap.fit(score, hit)
+    grid = np.linspace(-0.1, 1.1, 101)
+    out = fitted(grid)
+    assert np.all(np.diff(out) >= -1e-15) and out.min() >= 0 and out.max() <= 1
+    # on the reference's own scores, the calibrated mean equals the observed rate (PAV's
+    # blocks preserve their sums)
+    assert fitted(score).mean() == pytest.approx(hit.mean(), abs=1e-9)
 
 
 def test_estimate_is_close_to_realised_on_a_clean_stream(reference) -> None:
