@@ -18,7 +18,7 @@ from dataclasses import replace
 from typing import Any
 
 from relayml.domain.audit import EntityKind, Event
-from relayml.domain.identity import Principal
+from relayml.domain.identity import Principal, Role
 from relayml.domain.models import InboxItem
 from relayml.domain.monitors import (
     CHECK_SEVERITY,
@@ -46,12 +46,13 @@ MAX_DETAILS = 64 * 1024
 
 
 def inbox_items(tx: Transaction, project: str, roles: frozenset[str]) -> list[InboxItem]:
-    """The live alerts of `project` whose owner is one of `roles`, as inbox items."""
+    """The live alerts of `project` whose owner is one of `roles` (an admin's: every one, as
+    the local admin of an embedded store is also its ML engineer), as inbox items."""
     items = []
     for a in tx.monitors.list_alerts(
         [project],
         states=[AlertState.OPEN, AlertState.ACKNOWLEDGED],
-        owners=sorted(roles),
+        owners=None if Role.ADMIN in roles else sorted(roles),
         limit=MAX_ALERTS,
     ):
         acked = f"; acknowledged by {a.acknowledged_by}" if a.acknowledged_by else ""
