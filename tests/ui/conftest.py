@@ -171,4 +171,12 @@ def data_world(ui_world: UiWorld) -> Any:
     return seed_data(ui_world)
 
 
+@pytest.fixture(scope="session")
+def monitor_world(data_world: Any, ui_world: UiWorld) -> Any:
+    """A monitor on churn-api with windows and a live alert (seed_data.py)."""
+    from tests.ui.seed_data import seed_monitor
+
+    return seed_monitor(ui_world)
+
+
 from tests.ui.browser import browser, shots, visit  # noqa: E402, F401 (the shared browser harness)

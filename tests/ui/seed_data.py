@@ -159,3 +159,54 @@ def _register(sci: HttpBackend, tmp: Path, run_id: str) -> None:
         run_id=run_id,
         description="trained on features@1",
     )
+
+
+@dataclass
+class MonitorWorld:
+    alert: str  # a live data-drift alert on x1 (the HTTP tests act on it)
+    score_alert: str  # a live prediction-drift alert on the score (the browser tests' one)
+    monitor: str
+
+
+def seed_monitor(world: UiWorld) -> MonitorWorld:
+    """A monitor on churn-api against a reference of churn@1's inputs, with hourly windows of
+    logged predictions (the documented log schema, as the contract suite writes it) of which
+    the last three moved: a live alert in the ML engineer's inbox."""
+    import pyarrow as pa
+
+    from relayml.tables.parquet import write_normalized
+    from relayml.testing.contract_monitors import Watched, _data, _hour, log_hour
+
+    tmp = world.home / "seed-monitor"
+    tmp.mkdir(exist_ok=True)
+    eng = HttpBackend(world.url, world.tokens["data_engineer"])
+    mle = HttpBackend(world.url, world.tokens["ml_engineer"])
+    try:
+        train = _data(3000)
+        path = tmp / "reference.parquet"
+        write_normalized(pa.Table.from_pandas(train, preserve_index=False), path, None)
+        eng.datasets.publish(PROJECT, "churn-train", path, description=HOSTILE)
+        from sklearn.linear_model import LogisticRegression
+
+        model = LogisticRegression().fit(train[["x1", "x2"]], train["y"])
+        t0 = _hour(8)
+        mon = mle.monitors.create(
+            PROJECT,
+            "churn-api",
+            name="churn-watch",
+            window="1h",
+            reference="churn-train@1",
+            target="y",
+            min_rows=50,
+            alert_after="2/3",
+            since=t0,
+        )
+        w = Watched(PROJECT, mle, model, t0, tmp)
+        for hour in range(6):
+            log_hour(w, hour, shift=2.5 if hour >= 3 else 0.0)
+        mle.monitors.process(PROJECT, mon.name)
+        live = {a.subject: a.id for a in mle.monitors.list_alerts(PROJECT)}
+        return MonitorWorld(live["x1"], live["score"], mon.name)
+    finally:
+        eng.close()
+        mle.close()

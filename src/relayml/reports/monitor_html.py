@@ -1,7 +1,13 @@
 """A monitor's report as one self-contained HTML page: a timeline per window (drift per input
 column, prediction drift, realised against estimated performance), model-shift checks and
 alerts. Inline CSS and SVG, a Content-Security-Policy that allows no script and no fetch,
-every value escaped."""
+every value escaped.
+
+`body` is the page's content without its document shell and title: the web UI shows it in its
+own layout (its stylesheet carries the rules of `CSS` it needs, under `.monitor-report`), so
+the report a user writes with `relay monitors report --html` and the monitor's page in the UI
+cannot differ. Nothing here uses a style attribute (the UI allows no inline styles).
+"""
 
 from __future__ import annotations
 
@@ -117,18 +123,32 @@ def _alert_row(a: Alert) -> str:
     )
 
 
-def render_html(report: MonitorReport) -> str:
+def title(report: MonitorReport) -> str:
     mon = report.monitor
-    c = mon.config
-    windows = report.windows
-    title = f"Monitor {mon.name} on {mon.deployment} (project {mon.project})"
+    return f"Monitor {mon.name} on {mon.deployment} (project {mon.project})"
+
+
+def render_html(report: MonitorReport) -> str:
     out = [
         "<!DOCTYPE html>",
         '<html lang="en"><head><meta charset="utf-8">',
         '<meta http-equiv="Content-Security-Policy" content="default-src \'none\'; '
         "style-src 'unsafe-inline'\">",
-        f"<title>{_e(title)}</title><style>{CSS}</style></head><body>",
-        f"<h1>{_e(title)}</h1>",
+        f"<title>{_e(title(report))}</title><style>{CSS}</style></head><body>",
+        f"<h1>{_e(title(report))}</h1>",
+        body(report),
+        "</body></html>",
+    ]
+    return "\n".join(out)
+
+
+def body(report: MonitorReport) -> str:
+    """The report's content: settings, live alerts, performance, the timeline, drift per
+    column, model-shift checks and every alert (h2 sections)."""
+    mon = report.monitor
+    c = mon.config
+    windows = report.windows
+    out = [
         f'<p class="muted">Generated {_e(report.generated_at.isoformat(timespec="seconds"))}; '
         f"windows of {_e(c.window)}; reference {_e(c.reference)} with "
         f"{_e(mon.model)}@{_e(mon.model_version)}; at least {c.min_rows} rows decide; alerts "
@@ -232,5 +252,4 @@ def render_html(report: MonitorReport) -> str:
                 out.append("</ul>")
     else:
         out.append('<p class="muted">none</p>')
-    out.append("</body></html>")
     return "\n".join(out)

@@ -18,6 +18,7 @@ from relayml.ui.pages import (
     drift,
     experiments,
     home,
+    monitors,
     pipelines,
     registry,
 )
@@ -33,5 +34,6 @@ AREAS: tuple[Area, ...] = (
     pipelines.area,
     registry.area,
     deployments.area,
+    monitors.area,
     audit.area,
 )

@@ -1,0 +1,96 @@
+"""Monitors and alerts: the project's monitors with their live alerts; a monitor's page (its
+timeline per window: drift per input column, prediction drift, realised against estimated
+performance, model-shift checks and alerts), with the content of `relay monitors report
+--html` (`reports.monitor_html.body`); the alerts, and an alert's page with Acknowledge,
+Comment and Resolve for the roles that may (`alert.ack`)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from urllib.parse import quote
+
+from markupsafe import Markup
+from starlette.responses import Response
+
+from relayml.domain.roles import Action
+from relayml.reports.monitor_html import body
+from relayml.ui.web import Area, Context, NavItem
+
+area = Area(NavItem("Monitors", "monitors", Action.MONITOR_READ, 60))
+MAX_ALERTS = 200
+
+
+@area.get("/p/{project}/monitors")
+def monitors(ctx: Context) -> Response:
+    s, who, p = ctx.services, ctx.who, ctx.project
+    archived = ctx.arg("archived") == "1"
+    found = s.monitors.list_monitors(who, p, archived)
+    live = s.monitors.list_alerts(who, p, limit=MAX_ALERTS)
+    return ctx.render(
+        "monitors/monitors.html",
+        monitors=found,
+        alerts=live,
+        live=Counter(a.monitor for a in live),
+        archived=archived,
+    )
+
+
+@area.get("/p/{project}/monitors/{name}")
+def monitor(ctx: Context) -> Response:
+    name = ctx.request.path_params["name"]
+    report = ctx.services.monitors.report(ctx.who, ctx.project, name)
+    return ctx.render(
+        "monitors/monitor.html",
+        report=report,
+        mon=report.monitor,
+        content=Markup(body(report)),  # noqa: S704 (monitor_html escapes every value)
+    )
+
+
+@area.get("/p/{project}/alerts")
+def alerts(ctx: Context) -> Response:
+    every = ctx.arg("resolved") == "1"
+    found = ctx.services.monitors.list_alerts(
+        ctx.who, ctx.project, include_resolved=every, limit=MAX_ALERTS
+    )
+    return ctx.render("monitors/alerts.html", alerts=found, every=every)
+
+
+@area.get("/p/{project}/alerts/{alert_id}")
+def alert(ctx: Context) -> Response:
+    found = ctx.services.monitors.get_alert(
+        ctx.who, ctx.project, ctx.request.path_params["alert_id"]
+    )
+    return ctx.render("monitors/alert.html", alert=found, may_act=ctx.may(Action.ALERT_ACK))
+
+
+def _back(ctx: Context) -> Response:
+    alert_id = quote(ctx.request.path_params["alert_id"], safe="")
+    return ctx.redirect(ctx.url(f"alerts/{alert_id}") + "#notes")
+
+
+@area.post("/p/{project}/alerts/{alert_id}/ack")
+def ack(ctx: Context) -> Response:
+    ctx.services.monitors.ack_alert(
+        ctx.who, ctx.project, ctx.request.path_params["alert_id"], note=ctx.form.get("note", "")
+    )
+    return _back(ctx)
+
+
+@area.post("/p/{project}/alerts/{alert_id}/comment")
+def comment(ctx: Context) -> Response:
+    ctx.services.monitors.comment_alert(
+        ctx.who, ctx.project, ctx.request.path_params["alert_id"], ctx.form.get("text", "")
+    )
+    return _back(ctx)
+
+
+@area.post("/p/{project}/alerts/{alert_id}/resolve")
+def resolve(ctx: Context) -> Response:
+    ctx.services.monitors.resolve_alert(
+        ctx.who,
+        ctx.project,
+        ctx.request.path_params["alert_id"],
+        reason=ctx.form.get("reason", ""),
+    )
+    return _back(ctx)
