@@ -26,6 +26,7 @@ class DataWorld:
     good_run: str  # the run that made features@1
     use_run: str  # an experiment run that used features@1, with churn@2 registered from it
     other_dataset: str  # a dataset in OTHER
+    devops_token: str  # omar, devops_engineer in PROJECT: may roll back, not change traffic
 
 
 def _frame(path: Path, shift: float, grades: str, n: int = 400) -> Path:
@@ -126,7 +127,8 @@ def seed_data(world: UiWorld) -> DataWorld:
             sam.close()
 
         other = admin.datasets.publish(OTHER, "secret", _frame(tmp / "o.parquet", 0, "AB"))
-        return DataWorld(failed.id, good.id, run.id, other.ref)
+        devops = admin.identity.create_user("omar", ["devops_engineer"], PROJECT).token
+        return DataWorld(failed.id, good.id, run.id, other.ref, devops)
     finally:
         for b in (eng, sci, mle, admin):
             b.close()

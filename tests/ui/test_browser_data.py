@@ -102,3 +102,15 @@ def test_a_stakeholder_reads_data_and_deployments_without_controls(
         page.goto(f"{ui_world.url}/p/{PROJECT}/{path}")
         assert page.locator("main form[method=post]").count() == 0, path
         v.check(name)
+
+
+def test_the_lineage_graph_works_from_the_keyboard(visit: Any, data_world: Any) -> None:
+    v = visit("data_engineer")
+    page = v.page
+    page.goto(page.url + "datasets/features/1#lineage")
+    node = page.get_by_role("group", name="Lineage of features@1").get_by_role("link").first
+    node.focus()
+    assert page.evaluate("document.activeElement.closest('svg') !== null")
+    page.keyboard.press("Enter")
+    page.wait_for_url("**/datasets/loans/1")
+    v.check("lineage-by-keyboard")

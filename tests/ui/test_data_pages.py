@@ -198,7 +198,15 @@ def test_deployment_actions_for_roles_that_may(ui_world: UiWorld, data_world: An
         for action in ("traffic", "promote-canary", "rollback"):
             r = c.post(f"{path}/{action}", data={"csrf": csrf_of(page.text), "reason": "forged"})
             assert r.status_code == 403, action
+    with sign_in(ui_world.url, data_world.devops_token) as c:
+        page = c.get(path)
+        assert "Roll back" in page.text and "Set traffic" not in page.text
+        assert "Promote canary" not in page.text
+        r = c.post(f"{path}/traffic", data={"csrf": csrf_of(page.text), "reason": "forged"})
+        assert r.status_code == 403
     with sign_in(ui_world.url, ui_world.tokens["ml_engineer"]) as c:
+        home = c.get(f"/p/{PROJECT}/")
+        assert "Monitors" in home.text and 'href="/p/default/deployments/churn-api"' in home.text
         page = c.get(path)
         text = page.text
         assert "canary" in text and "churn@2" in text and "20 %" in text

@@ -124,7 +124,13 @@ def lower_is_better(metric: str) -> bool:
 def ml_engineer(ctx: Context) -> list[Section]:
     s, who, p = ctx.services, ctx.who, ctx.project
     deployments = _quietly(lambda: s.deployments.list_deployments(who, p)) or []
-    return [Section("Deployments", "home/deployments.html", deployments, ctx.url("deployments"))]
+    monitors = _quietly(lambda: s.monitors.list_monitors(who, p)) or []
+    alerts = _quietly(lambda: s.monitors.list_alerts(who, p, limit=500)) or []
+    live = {m.name: [a for a in alerts if a.monitor == m.name] for m in monitors}
+    return [
+        Section("Deployments", "home/deployments.html", deployments, ctx.url("deployments")),
+        Section("Monitors", "home/monitors.html", (monitors, live), ctx.url("monitors")),
+    ]
 
 
 def governance(ctx: Context) -> list[Section]:
