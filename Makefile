@@ -9,7 +9,7 @@ DEMO_STAMP := $(VENV)/.relay-demo
 TEST_STAMP := $(VENV)/.relay-test
 PYTEST_ARGS ?=
 
-.PHONY: install install-demo demo test lint format bench bench-registry bench-serving bench-monitoring clean
+.PHONY: install install-demo demo test lint format bench bench-registry bench-serving bench-monitoring bench-ui clean
 
 install: $(TEST_STAMP)
 install-demo: $(DEMO_STAMP)
@@ -52,6 +52,7 @@ bench: install
 	$(PY) benchmarks/serving/score.py
 	$(PY) benchmarks/serving/run.py
 	$(PY) benchmarks/monitoring/run.py
+	$(PY) benchmarks/ui/run.py
 
 bench-registry: install
 	$(PY) benchmarks/registry/run.py $(BENCH_ARGS)
@@ -61,6 +62,9 @@ bench-serving: install
 
 bench-monitoring: install
 	$(PY) benchmarks/monitoring/run.py $(BENCH_ARGS)
+
+bench-ui: install
+	$(PY) benchmarks/ui/run.py $(BENCH_ARGS)
 
 clean:
 	rm -rf .relay .pytest_cache .mypy_cache .ruff_cache

@@ -19,7 +19,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -175,18 +175,46 @@ def verify_logged(run_ids: list[str], spec: LogSpec) -> None:
 
 def populate(client: Any, exp_id: str, n: int) -> None:
     """n finished runs, each with one log_batch of its params and metrics."""
+    log_runs(client, exp_id, ((i, p, m, {}) for i, p, m in search_rows(n)), n, "search")
+
+
+Row = tuple[int, dict[str, str], dict[str, float], dict[str, str]]
+
+
+def log_runs(
+    client: Any,
+    exp_id: str,
+    rows: Iterable[Row],
+    total: int,
+    label: str,
+    budget_s: float | None = None,
+) -> int:
+    """Log finished runs `(index, params, latest metrics, tags)` through MLflow's public API,
+    the fastest path it offers a client (per run: `create_run`, one `log_batch` of everything,
+    `set_terminated`); run `i` is `run-{i}`, started at 2026-01-01 + i seconds. Stops once
+    `budget_s` seconds have passed; returns how many runs it logged."""
+    from mlflow.entities import RunTag  # type: ignore[import-not-found, unused-ignore]
+
     base_ms = 1_767_225_600_000  # 2026-01-01T00:00:00Z
-    for i, params, metrics in search_rows(n):
+    t0 = time.perf_counter()
+    done = 0
+    for i, params, metrics, tags in rows:
         ts = base_ms + i * 1000
         run = client.create_run(exp_id, start_time=ts, run_name=f"run-{i}")
         client.log_batch(
             run.info.run_id,
             metrics=[Metric(k, v, ts, 0) for k, v in metrics.items()],
             params=[Param(k, v) for k, v in params.items()],
+            tags=[RunTag(k, v) for k, v in tags.items()],
         )
         client.set_terminated(run.info.run_id, "FINISHED", end_time=ts + 1000)
-        if (i + 1) % 500 == 0 or i + 1 == n:
-            progress(f"mlflow search: populated {i + 1}/{n} runs")
+        done += 1
+        if done % 500 == 0 or done == total:
+            progress(f"mlflow {label}: logged {done}/{total} runs")
+        if budget_s is not None and time.perf_counter() - t0 > budget_s:
+            progress(f"mlflow {label}: stopping at {done} runs (time budget {budget_s:.0f} s)")
+            break
+    return done
 
 
 def search_workload(home: Path, n: int, reps: int, populated: bool) -> dict[str, Any]:

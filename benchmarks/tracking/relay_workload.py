@@ -12,7 +12,7 @@ import argparse
 import contextlib
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -111,6 +111,18 @@ def verify_logged(run_ids: list[str], spec: LogSpec) -> None:
 
 def populate(n: int) -> None:
     """Bulk-insert `n` finished runs straight through the store (population only)."""
+    insert_runs("search", ((i, p, m, {}) for i, p, m in search_rows(n)), n)
+
+
+Row = tuple[int, dict[str, str], dict[str, float], dict[str, str]]
+
+
+def insert_runs(experiment: str, rows: Iterable[Row], total: int, chunk: int = 5000) -> None:
+    """Bulk-insert finished runs `(index, params, latest metrics, tags)` into `experiment` of
+    the current session's project, straight through the store, `chunk` runs a transaction (for
+    populating benchmarks only: the runs, params, tags, metrics and latest-metrics rows and the
+    summary a page of runs is read from, as the services would write them). Run `i` is named
+    `run-{i}` and started at 2026-01-01 + i seconds."""
     from relayml.sdk import session as sdk_session
     from relayml.store.sql import schema as s
     from relayml.store.sql import summary
@@ -119,14 +131,14 @@ def populate(n: int) -> None:
     services = sess.backend.services  # type: ignore[attr-defined]
     base = datetime(2026, 1, 1, tzinfo=UTC)
     with services.store.write() as tx:
-        exp_id = tx.tracking.ensure_experiment(PROJECT, "search", sess.user, base)
-    chunk = 5000
-    rows = list(search_rows(n))
-    for lo in range(0, n, chunk):
+        exp_id = tx.tracking.ensure_experiment(sess.project, experiment, sess.user, base)
+    done = 0
+    for batch in batched(rows, chunk):
         run_rows: list[dict[str, Any]] = []
         param_rows: list[dict[str, Any]] = []
+        tag_rows: list[dict[str, Any]] = []
         point_rows: list[dict[str, Any]] = []
-        for i, params, metrics in rows[lo : lo + chunk]:
+        for i, params, metrics, tags in batch:
             run_id = uuid.uuid4().hex
             start = base + timedelta(seconds=i)
             run_rows.append(
@@ -139,21 +151,38 @@ def populate(n: int) -> None:
                     "start_time": start,
                     "end_time": start + timedelta(seconds=1),
                     "parent_id": None,
-                    "summary": summary.encode(params, {}, metrics),
+                    "summary": summary.encode(params, tags, metrics),
                 }
             )
             ts = int(start.timestamp() * 1000)
             param_rows += [{"run_id": run_id, "key": k, "value": v} for k, v in params.items()]
+            tag_rows += [{"run_id": run_id, "key": k, "value": v} for k, v in tags.items()]
             point_rows += [
                 {"run_id": run_id, "key": k, "value": v, "step": 0, "timestamp": ts}
                 for k, v in metrics.items()
             ]
         with services.store.write() as tx:
             tx.conn.execute(s.runs.insert(), run_rows)
-            tx.conn.execute(s.params.insert(), param_rows)
-            tx.conn.execute(s.metrics.insert(), point_rows)
-            tx.conn.execute(s.latest_metrics.insert(), point_rows)
-        progress(f"relay search: populated {min(lo + chunk, n)}/{n} runs")
+            if param_rows:
+                tx.conn.execute(s.params.insert(), param_rows)
+            if tag_rows:
+                tx.conn.execute(s.tags.insert(), tag_rows)
+            if point_rows:
+                tx.conn.execute(s.metrics.insert(), point_rows)
+                tx.conn.execute(s.latest_metrics.insert(), point_rows)
+        done += len(batch)
+        progress(f"relay {experiment}: populated {done}/{total} runs")
+
+
+def batched(rows: Iterable[Row], size: int) -> Iterator[list[Row]]:
+    batch: list[Row] = []
+    for row in rows:
+        batch.append(row)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
 
 
 def search_workload(home: Path, n: int, reps: int, populated: bool) -> dict[str, Any]:
