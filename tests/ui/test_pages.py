@@ -121,6 +121,22 @@ def test_static_files_come_from_the_wheel(ui_world: UiWorld) -> None:
     assert httpx.get(f"{ui_world.url}/static/templates/base.html").status_code == 404
 
 
+def test_static_files_are_gzipped_for_a_browser_that_accepts_it(ui_world: UiWorld) -> None:
+    url = f"{ui_world.url}/static/vendor/plotly.min.js"
+    plain = httpx.get(url, headers={"accept-encoding": "identity"})
+    assert "content-encoding" not in plain.headers
+    packed = httpx.get(url, headers={"accept-encoding": "gzip, deflate, br"})
+    assert packed.headers["content-encoding"] == "gzip"
+    assert packed.headers["vary"] == "Accept-Encoding"
+    assert int(packed.headers["content-length"]) < len(plain.content) / 2
+    assert packed.content == plain.content  # httpx decodes it: the same file
+    assert packed.headers["etag"] != plain.headers["etag"]
+    again = httpx.get(url, headers={"if-none-match": packed.headers["etag"]})
+    assert again.status_code == 304
+    refused = httpx.get(url, headers={"accept-encoding": "gzip;q=0"})
+    assert "content-encoding" not in refused.headers
+
+
 def test_governance_filters_the_trail_and_verifies_the_chain(ui_world: UiWorld) -> None:
     with sign_in(ui_world.url, ui_world.tokens["model_governance"]) as c:
         page = c.get(f"/p/{PROJECT}/audit", params={"action": "run.create", "actor": "dana"})
