@@ -3,6 +3,10 @@ is due every tick (a slot per minute, never claimed here), and starting it is
 `backend.monitors.process`, whose lease makes a second runner's call return at once with
 nothing done. Monitors the caller may not manage, or that vanish meanwhile, are skipped.
 
+Each alert a pass opens is then handed to the project's loops (`backend.loops.on_alert`, by the
+alert's family: data_drift, prediction_drift, performance, model_shift), which start a run of
+every attached loop that reacts to it; `relay loops run` takes the runs on (docs/loops.md).
+
     relay monitors run              # every project, every 60 s, until Ctrl-C
     relay monitors run --once       # one pass (cron, tests)
 """
@@ -17,6 +21,7 @@ from datetime import datetime
 
 from relayml import scheduling
 from relayml.client.base import Backend
+from relayml.domain.loops import LoopRun
 from relayml.domain.monitors import ProcessResult
 from relayml.domain.scheduling import Schedule, ScheduleKey, ScheduleKind
 from relayml.errors import NotFound, PermissionDenied, RelayError
@@ -30,6 +35,7 @@ class Outcome:
     monitor: str
     result: ProcessResult | None
     error: str | None = None
+    loop_runs: tuple[LoopRun, ...] = ()  # started by the alerts this pass opened
 
 
 class MonitorSource:
@@ -62,8 +68,27 @@ def tick(backend: Backend, project: str | None = None) -> list[Outcome]:
     out = []
     for o in scheduling.tick([MonitorSource(backend, project)]):
         key = o.schedule.key
-        out.append(Outcome(key.project, key.name, o.result, o.error))
+        error = o.error
+        started: tuple[LoopRun, ...] = ()
+        if o.result is not None and o.result.opened:
+            try:
+                started = hand_to_loops(backend, key.project, o.result.opened)
+            except RelayError as exc:  # the windows and alerts are committed; say what failed
+                error = f"the alerts opened, but the loops were not told: {exc.message}"
+        out.append(Outcome(key.project, key.name, o.result, error, started))
     return out
+
+
+def hand_to_loops(backend: Backend, project: str, alerts: tuple[str, ...]) -> tuple[LoopRun, ...]:
+    """Tell the project's loops about newly opened alerts; the loop runs they started (one per
+    loop at most: a loop with a run under way starts no other)."""
+    started: list[LoopRun] = []
+    for alert_id in alerts:
+        alert = backend.monitors.get_alert(project, alert_id)
+        started += backend.loops.on_alert(
+            project, alert.deployment, alert.kind.family, alert.id, alert.title[:1000]
+        )
+    return tuple(started)
 
 
 def serve(

@@ -373,10 +373,12 @@ def run(
     from relayml.monitoring import runner
 
     def report(o: runner.Outcome) -> None:
+        if o.result is not None:
+            _result(o.project, o.result)
         if o.error is not None:
             output.print_(f"{o.project}/{o.monitor}: [red]{output.escape(o.error)}[/]")
-        elif o.result is not None:
-            _result(o.project, o.result)
+        for r in o.loop_runs:
+            output.print_(f"{o.project}/{o.monitor}: loop {r.loop} run {r.id} started by the alert")
 
     proj = state.project_if_chosen(project)
     with state.backend() as backend:
@@ -392,6 +394,7 @@ def run(
                             "monitor": o.monitor,
                             "error": o.error,
                             "result": ProcessResultOut.from_domain(o.result) if o.result else None,
+                            "loop_runs": [r.id for r in o.loop_runs],
                         }
                         for o in outcomes
                     ]
