@@ -322,3 +322,31 @@ def test_the_cli_exits_1_on_a_shift_and_prints_json(world: World) -> None:
                f"http://127.0.0.1:{free_port()}")  # fmt: skip
     assert down.code == 11 and "cannot reach the model server" in down.err, down
     assert "Traceback" not in down.err
+
+
+def test_checks_recorded_on_a_monitor_alert_at_once_saying_what_and_a_pass_resolves(
+    world: World, tmp_path: Path
+) -> None:
+    from relayml.monitoring.shift import record_shift
+    from relayml.tables.parquet import write_normalized
+
+    X, y = _data(0)
+    write_normalized(X.assign(label=y), tmp_path / "train.parquet", None)
+    world.backend.datasets.publish(P, "churn-train", tmp_path / "train.parquet")
+    world.backend.monitors.create(P, "churn-api", name="churn-shift", window=1000,
+                                  reference="churn-train@1", target="label")  # fmt: skip
+    cli = Relay(world.home)
+    bad = cli("deployments", "verify", "churn-api", "--endpoint", world.swapped, "--settle", "0",
+              "--monitor", "churn-shift")  # fmt: skip
+    assert bad.code == 1, bad
+    alerts = {a.subject: a for a in world.backend.monitors.list_alerts(P, monitor="churn-shift")}
+    digest, replay = alerts["digest"], alerts["replay"]
+    assert digest.kind.family == replay.kind.family == "model_shift"
+    assert digest.severity.value == "critical" and replay.severity.value == "warning"
+    assert "primary: the registry resolves churn-api to churn@1 (sha256 " in digest.title
+    assert "golden rows of churn@1 came back otherwise from " in replay.title
+    assert "; first, row " in replay.title and " at registration, " in replay.title
+    good = check_shift(world.backend, P, "churn-api", world.clean)
+    checks = record_shift(world.backend, P, "churn-shift", good)
+    assert [(c.kind.value, c.passed) for c in checks] == [("digest", True), ("replay", True)]
+    assert world.backend.monitors.list_alerts(P, monitor="churn-shift") == []

@@ -36,6 +36,13 @@ def verify(
     replay: Annotated[
         bool, typer.Option("--replay/--no-replay", help="Replay the golden set (default: yes).")
     ] = True,
+    monitor: Annotated[
+        str | None,
+        typer.Option(
+            "--monitor",
+            help="Record the checks on this monitor: a failure alerts at once, a pass resolves.",
+        ),
+    ] = None,
     project: ProjectOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
@@ -43,11 +50,14 @@ def verify(
     registry (each arm's version and sha256), and does it give the outputs recorded at
     registration on the version's golden set (labels equal, probabilities within --atol)?
     Exit 1 when either check fails."""
-    from relayml.monitoring.shift import check_shift
+    from relayml.monitoring.shift import check_shift, record_shift
 
     with state.backend() as backend:
-        report = check_shift(backend, state.project(project), name, endpoint, atol=atol,
-                             settle=settle, replay=replay)  # fmt: skip
+        proj = state.project(project)
+        report = check_shift(backend, proj, name, endpoint, atol=atol, settle=settle,
+                             replay=replay)  # fmt: skip
+        if monitor is not None:
+            record_shift(backend, proj, monitor, report)
     if as_json:
         output.emit_json(report.to_dict())
     else:

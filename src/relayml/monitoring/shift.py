@@ -5,6 +5,7 @@ does it still behave like it?
     report.passed                    # False when either check failed
     report.digest.problems           # ["primary: the registry resolves churn-api to churn@3 ..."]
     report.replay.differences        # [Difference(row=4, where="row 1 of the golden sample", ...)]
+    record_shift(backend, "default", "churn-api", report)   # on a monitor: a failure alerts
 
 **Digest.** The server says what it serves (``GET /deployments/{name}``: every arm's model,
 version and sha256, which it checked against the bytes it loaded); the registry says what the
@@ -34,6 +35,7 @@ from typing import Any
 
 from relayml.client.base import Backend
 from relayml.domain.deployments import Resolution
+from relayml.domain.monitors import Check
 from relayml.errors import InvalidInput, NotFound, ServerUnavailable
 from relayml.flavors.golden import Difference, Golden, differences, read_golden
 from relayml.scratch import scratch_dir
@@ -79,8 +81,17 @@ class DigestCheck:
     def passed(self) -> bool:
         return not self.problems
 
+    @property
+    def message(self) -> str:
+        """One line: what differs, or what serves."""
+        if self.problems:
+            return "; ".join(self.problems)
+        served = ", ".join(f"{a.role} {a.ref}" for a in self.served)
+        return f"{self.endpoint} serves {served}, as the registry resolves {self.deployment}"
+
     def details(self) -> dict[str, Any]:
         return {
+            "message": self.message,
             "deployment": self.deployment,
             "endpoint": self.endpoint,
             "expected": [a.to_dict() for a in self.expected],
@@ -113,8 +124,26 @@ class ReplayCheck:
             return None
         return not self.differences and not self.problems
 
+    @property
+    def message(self) -> str:
+        """One line: how many golden rows came back otherwise (and the first), or why not."""
+        if self.skipped is not None:
+            return self.skipped
+        if self.differences:
+            d = self.differences[0]
+            rows = len({d.row for d in self.differences})
+            return (
+                f"{rows} of {self.rows} golden rows of {self.version} came back otherwise from "
+                f"{self.endpoint} (answered by {self.answered_by}); first, {d.where}: {d.output} "
+                f"{d.recorded!r} at registration, {d.served!r} now"
+            )
+        if self.problems:
+            return "; ".join(self.problems)
+        return f"{self.rows} golden rows of {self.version} gave the recorded outputs"
+
     def details(self) -> dict[str, Any]:
         return {
+            "message": self.message,
             "deployment": self.deployment,
             "endpoint": self.endpoint,
             "version": self.version,
@@ -152,6 +181,19 @@ class ShiftReport:
                            "details": self.replay.details()})  # fmt: skip
         return {"project": self.project, "deployment": self.deployment,
                 "endpoint": self.endpoint, "passed": self.passed, "checks": checks}  # fmt: skip
+
+
+def record_shift(backend: Backend, project: str, monitor: str, report: ShiftReport) -> list[Check]:
+    """Record `report`'s checks on `monitor` (`backend.monitors.record_check`): a failed one
+    alerts at once (the digest critical, the replay a warning), titled by its message; a
+    passing one resolves its alert. A skipped replay is not recorded. The checks recorded."""
+    done = [backend.monitors.record_check(project, monitor, "digest", report.digest.passed,
+                                          report.digest.details())]  # fmt: skip
+    replay = report.replay
+    if replay is not None and replay.passed is not None:
+        done.append(backend.monitors.record_check(project, monitor, "replay", replay.passed,
+                                                  replay.details()))  # fmt: skip
+    return done
 
 
 def _difference(d: Difference) -> dict[str, Any]:
