@@ -2,12 +2,12 @@
 
 ``attach``, ``detach``, ``get``, ``list``, ``start``, ``runs``, ``get_run``, ``stop`` act on
 loops and their runs (docs/loops.md). ``tick`` is one turn of the runner (`relay loops run`;
-the monitors' runner starts runs from the alerts it opens): Relay moves every run as far as it can by itself
-(`backend.loops.advance`), then this process does the two things that run where the caller
-runs: it runs the pipeline of each run waiting for one (the pipeline's start claims the run,
-so two runners never both run it), and it compares each canary with the primary from the
-prediction log and the feedback (`relay deployments compare`) and hands that to
-`backend.loops.decide`.
+the monitors' runner calls it too, after handing its alerts to the loops): Relay moves every
+run as far as it can by itself (`backend.loops.advance`), then this process does the two
+things that run where the caller runs: it runs the pipeline of each run waiting for one (the
+pipeline's start claims the run, so two runners never both run it), and it compares each
+canary with the primary from the prediction log and the feedback (`relay deployments
+compare`) and hands that to `backend.loops.decide`.
 """
 
 from __future__ import annotations

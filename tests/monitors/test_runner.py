@@ -12,6 +12,7 @@ from tests.monitors.conftest import P, Served
 from tests.monitors.test_processing import _create
 
 from relayml.domain.loops import LoopSpec, LoopState
+from relayml.domain.monitors import AlertFamily
 from relayml.monitoring import runner
 from relayml.pipelines.runner import register
 
@@ -44,7 +45,10 @@ def _loops(s: Served, tmp_path: Path) -> None:
     module = tmp_path / "retrain.py"
     module.write_text(textwrap.dedent(PIPELINE))
     register(b, f"{module}:retrain", P)
-    for name, on in (("on-drift", ("data_drift",)), ("on-shift", ("model_shift",))):
+    for name, on in (
+        ("on-drift", (AlertFamily.DATA_DRIFT,)),
+        ("on-shift", (AlertFamily.MODEL_SHIFT,)),
+    ):
         b.loops.attach(P, name, LoopSpec(pipeline="retrain", deployment="scorecard-api", on=on))
 
 

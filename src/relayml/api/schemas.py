@@ -119,7 +119,7 @@ class LoopAlert(Body):
     """An alert the monitors raised, for the loops that react to its kind."""
 
     deployment: str
-    kind: str = Field(examples=["data_drift"])
+    kind: str = Field(examples=["data_drift"], description="the alert's family")
     alert: str = Field(description="the alert's id: one loop run per alert")
     summary: str = ""
 

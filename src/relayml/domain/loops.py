@@ -28,14 +28,13 @@ from typing import Any
 
 from relayml.domain.durations import parse_duration
 from relayml.domain.identity import check_name
+from relayml.domain.monitors import AlertFamily, alert_families
 from relayml.domain.text import check_text
 from relayml.errors import Conflict, InvalidInput
 
 MAX_REASON = 2000
 MAX_PARAMS_BYTES = 16 * 1024
 MAX_STEPS = 200  # steps kept on one run; a run never takes this many (each state is left once)
-ALERT_KINDS = ("data_drift", "prediction_drift", "performance", "model_shift")
-"""The alert kinds a loop may react to (the monitors' alerts)."""
 HELD_PREFIX = "loop:"
 """A promotion request a loop opens is held by it (`PromotionRequest.hold` = "loop:RUN_ID"): its
 approval does not move the alias; the loop applies it when the canary wins."""
@@ -114,7 +113,7 @@ class LoopSpec:
 
     pipeline: str
     deployment: str
-    on: tuple[str, ...] = ()  # alert kinds that start it; () = started by hand only
+    on: tuple[AlertFamily, ...] = ()  # alert families that start it; () = by hand only
     candidate_step: str = "register"
     params: dict[str, Any] = field(default_factory=dict)
     evaluate_on: str | None = None
@@ -294,12 +293,7 @@ def check_spec(spec: LoopSpec) -> LoopSpec:
     check_name("pipeline", spec.pipeline)
     check_name("deployment", spec.deployment)
     check_name("step", spec.candidate_step)
-    on = tuple(dict.fromkeys(spec.on))
-    for kind in on:
-        if kind not in ALERT_KINDS:
-            raise InvalidInput(
-                f"unknown alert kind {kind!r}; a loop reacts to: {', '.join(ALERT_KINDS)}"
-            )
+    on = alert_families(spec.on)
     if not isinstance(spec.params, dict) or not all(isinstance(k, str) for k in spec.params):
         raise InvalidInput("params map the pipeline's parameter names to JSON values")
     try:

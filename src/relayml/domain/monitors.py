@@ -24,7 +24,7 @@ from enum import StrEnum
 from typing import Any
 
 from relayml.domain.durations import parse_duration
-from relayml.domain.enums import parse_enum
+from relayml.domain.enums import choices, parse_enum
 from relayml.domain.identity import check_name
 from relayml.domain.text import check_text
 from relayml.errors import InvalidInput
@@ -58,6 +58,16 @@ class WindowKind(StrEnum):
     ROWS = "rows"
 
 
+class AlertFamily(StrEnum):
+    """What an alert is about, as whoever reacts to it sees it: the one vocabulary of a loop's
+    `on` (docs/loops.md) and of an alert's `family`. Each `AlertKind` belongs to one."""
+
+    DATA_DRIFT = "data_drift"
+    PREDICTION_DRIFT = "prediction_drift"
+    PERFORMANCE = "performance"  # estimated (no labels) or realised (feedback)
+    MODEL_SHIFT = "model_shift"
+
+
 class AlertKind(StrEnum):
     """What an alert is about (the statistics' finding kinds, and model shift); its subject
     says which column, output, metric or check."""
@@ -69,12 +79,12 @@ class AlertKind(StrEnum):
     MODEL_SHIFT = "model_shift"  # a model-shift check failed (subject: digest or replay)
 
     @property
-    def family(self) -> str:
-        """What reacts to it (a loop's `--on`): data_drift, prediction_drift, performance
-        (estimated or realised) or model_shift."""
+    def family(self) -> AlertFamily:
+        """What reacts to it (a loop's `--on`): the two performance kinds are `performance`,
+        every other kind is its own family."""
         if self in (AlertKind.ESTIMATED_PERFORMANCE, AlertKind.REALISED_PERFORMANCE):
-            return "performance"
-        return self.value
+            return AlertFamily.PERFORMANCE
+        return AlertFamily(self.value)
 
 
 class Severity(StrEnum):
@@ -408,6 +418,29 @@ def check_alert_id(value: object) -> str:
 
 def parse_alert_kind(value: object) -> AlertKind:
     return parse_enum(AlertKind, "alert kind", value)
+
+
+def parse_alert_family(value: object) -> AlertFamily:
+    """An alert family; an alert kind that is not one (``estimated_performance``) is refused
+    naming its family."""
+    if isinstance(value, str) and value not in {f.value for f in AlertFamily}:
+        try:
+            kind = AlertKind(value)
+        except ValueError:
+            pass
+        else:
+            raise InvalidInput(
+                f"{value!r} is an alert kind of family {kind.family.value!r}; name the family "
+                f"(one of: {choices(AlertFamily)})"
+            )
+    return parse_enum(AlertFamily, "alert family", value)
+
+
+def alert_families(values: object) -> tuple[AlertFamily, ...]:
+    """A list of alert families (a loop's `on`), each once, in the order given."""
+    if isinstance(values, str) or not isinstance(values, list | tuple):
+        raise InvalidInput(f"give a list of alert families, not {values!r:.40}")
+    return tuple(dict.fromkeys(parse_alert_family(v) for v in values))
 
 
 def parse_alert_state(value: object) -> AlertState:

@@ -188,7 +188,7 @@ def alert_event(alert: Alert, by: str, opened: bool) -> Event:
         "monitor": alert.monitor,
         "deployment": alert.deployment,
         "kind": alert.kind.value,
-        "family": alert.kind.family,
+        "family": alert.kind.family.value,
         "subject": alert.subject,
         "severity": alert.severity.value,
         "state": alert.state.value,

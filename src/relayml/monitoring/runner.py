@@ -1,11 +1,21 @@
-"""The monitors' source for the shared scheduler (`relayml.scheduling`): every active monitor
-is due every tick (a slot per minute, never claimed here), and starting it is
-`backend.monitors.process`, whose lease makes a second runner's call return at once with
-nothing done. Monitors the caller may not manage, or that vanish meanwhile, are skipped.
+"""`relay monitors run`: one pass processes every active monitor, then hands the alerts to the
+project's loops and drives them, so an alert starts its retraining with no person in between.
 
-Each alert a pass opens is then handed to the project's loops (`backend.loops.on_alert`, by the
-alert's family: data_drift, prediction_drift, performance, model_shift), which start a run of
-every attached loop that reacts to it; `relay loops run` takes the runs on (docs/loops.md).
+Each pass, per project:
+
+1. **monitors**: the monitors' source for the shared scheduler (`relayml.scheduling`): every
+   active monitor is due every tick (a slot per minute, never claimed here), and starting it
+   is `backend.monitors.process`, whose lease makes a second runner's call return at once
+   with nothing done. Monitors the caller may not manage, or that vanish meanwhile, are
+   skipped;
+2. **alerts to loops**: every live alert (opened in this pass or still open) whose family an
+   attached loop on its deployment reacts to is handed to `backend.loops.on_alert`, which
+   starts at most one run per alert, and none while the loop has a run under way or for an
+   alert that was already open when the loop's newest run started (that run answers it);
+3. **loops**: when the project has loops, one turn of their runner (`relayml.loops.tick`):
+   Relay moves each run as far as it can, the pipelines of runs waiting for one run here,
+   canaries are compared. A pipeline runs to its end inside the pass, so a long retraining
+   delays the next pass; `--no-loops` leaves the loops to a `relay loops run` of their own.
 
     relay monitors run              # every project, every 60 s, until Ctrl-C
     relay monitors run --once       # one pass (cron, tests)
@@ -16,26 +26,44 @@ from __future__ import annotations
 import sys
 import threading
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from relayml import scheduling
 from relayml.client.base import Backend
-from relayml.domain.loops import LoopRun
-from relayml.domain.monitors import ProcessResult
+from relayml.domain.loops import Loop, LoopRun
+from relayml.domain.monitors import Alert, ProcessResult
 from relayml.domain.scheduling import Schedule, ScheduleKey, ScheduleKind
 from relayml.errors import NotFound, PermissionDenied, RelayError
 
+if TYPE_CHECKING:
+    from relayml.loops import Turn
+
 EVERY_TICK = "* * * * *"
+MAX_ALERTS = 1000  # live alerts handed to loops per project and pass
+RUNS_LOOKED_AT = 100  # a loop's newest runs, to skip alerts it has answered already
 
 
 @dataclass(frozen=True)
 class Outcome:
+    """What a pass did for one monitor: its processing (or the error that stopped it) and the
+    loop runs its alerts started."""
+
     project: str
     monitor: str
     result: ProcessResult | None
     error: str | None = None
-    loop_runs: tuple[LoopRun, ...] = ()  # started by the alerts this pass opened
+    loop_runs: tuple[LoopRun, ...] = ()  # started by its alerts in this pass
+
+
+@dataclass(frozen=True)
+class LoopsOutcome:
+    """What a pass did for one project's loops: each run's turn, or why none was taken."""
+
+    project: str
+    turns: tuple[Turn, ...] = ()
+    error: str | None = None
 
 
 class MonitorSource:
@@ -63,32 +91,87 @@ class MonitorSource:
         return self.backend.monitors.process(schedule.key.project, schedule.key.name)
 
 
-def tick(backend: Backend, project: str | None = None) -> list[Outcome]:
-    """Process every active monitor once; what each did (or the error that stopped it)."""
-    out = []
-    for o in scheduling.tick([MonitorSource(backend, project)]):
-        key = o.schedule.key
-        error = o.error
-        started: tuple[LoopRun, ...] = ()
-        if o.result is not None and o.result.opened:
-            try:
-                started = hand_to_loops(backend, key.project, o.result.opened)
-            except RelayError as exc:  # the windows and alerts are committed; say what failed
-                error = f"the alerts opened, but the loops were not told: {exc.message}"
-        out.append(Outcome(key.project, key.name, o.result, error, started))
+def reacts(loop: Loop, alert: Alert) -> bool:
+    """Whether `loop` starts a run on `alert` (attached, on its deployment, its family)."""
+    spec = loop.spec
+    return loop.attached and spec.deployment == alert.deployment and alert.kind.family in spec.on
+
+
+def hand_to_loops(backend: Backend, project: str, loops: list[Loop]) -> list[tuple[Alert, LoopRun]]:
+    """Hand `project`'s live alerts to the loops that react to them, oldest alert first; the
+    runs started, each with its alert. An alert is passed over when the loop has a run under
+    way, has answered it already, or started its newest run after the alert opened."""
+    reacting = [loop for loop in loops if loop.attached and loop.spec.on]
+    if not reacting:
+        return []
+    alerts = backend.monitors.list_alerts(project, limit=MAX_ALERTS)
+    started: dict[str, tuple[Alert, LoopRun]] = {}
+    for loop in reacting:
+        if any(run.loop == loop.name for _, run in started.values()):
+            continue  # an alert handed to another loop started this one too
+        runs = backend.loops.list_runs(project, loop.name, RUNS_LOOKED_AT)
+        if any(not r.ended for r in runs):
+            continue  # one run at a time; on_alert would refuse it too
+        answered = {r.alert for r in runs if r.alert is not None}
+        newest = runs[0].started_at if runs else None
+        for alert in sorted(alerts, key=lambda a: a.opened_at):
+            if not reacts(loop, alert) or alert.id in answered:
+                continue
+            if newest is not None and alert.opened_at <= newest:
+                continue
+            made = backend.loops.on_alert(
+                project, alert.deployment, alert.kind.family.value, alert.id, alert.title[:1000]
+            )
+            started.update((r.id, (alert, r)) for r in made)
+            if any(r.loop == loop.name for r in made):
+                break  # the loop has a run under way now
+    return list(started.values())
+
+
+def tick(
+    backend: Backend,
+    project: str | None = None,
+    *,
+    loops: bool = True,
+    executor: str = "local",
+    env: dict[str, str] | None = None,
+    on_loops: Callable[[LoopsOutcome], None] | None = None,
+) -> list[Outcome]:
+    """One pass (see the module's docstring): what it did for each monitor. With `loops`,
+    alerts are handed to the projects' loops and the loops driven; what that did is handed
+    to `on_loops`, one `LoopsOutcome` per project with loops. `executor` and `env` are the
+    loops' pipelines' (`relayml.loops.tick`)."""
+    from relayml.loops import tick as loops_tick
+
+    out: list[Outcome] = []
+    for done in scheduling.tick([MonitorSource(backend, project)]):
+        key = done.schedule.key
+        out.append(Outcome(key.project, key.name, done.result, done.error))
+    if not loops:
+        return out
+    for proj in dict.fromkeys(o.project for o in out):
+        try:
+            attached = backend.loops.list_loops(proj)
+        except (PermissionDenied, NotFound):
+            continue
+        if not attached:
+            continue
+        error = None
+        try:
+            for alert, run in hand_to_loops(backend, proj, attached):
+                for i, o in enumerate(out):
+                    if (o.project, o.monitor) == (proj, alert.monitor):
+                        out[i] = replace(o, loop_runs=(*o.loop_runs, run))
+        except RelayError as exc:  # the windows and alerts are committed; say what failed
+            error = f"the loops were not told of the alerts: {exc.message}"
+        turns: list[Turn] = []
+        try:
+            turns = loops_tick(backend, proj, executor=executor, env=env)
+        except RelayError as exc:
+            error = "; ".join(filter(None, [error, f"the loops did not run: {exc.message}"]))
+        if on_loops is not None:
+            on_loops(LoopsOutcome(proj, tuple(turns), error))
     return out
-
-
-def hand_to_loops(backend: Backend, project: str, alerts: tuple[str, ...]) -> tuple[LoopRun, ...]:
-    """Tell the project's loops about newly opened alerts; the loop runs they started (one per
-    loop at most: a loop with a run under way starts no other)."""
-    started: list[LoopRun] = []
-    for alert_id in alerts:
-        alert = backend.monitors.get_alert(project, alert_id)
-        started += backend.loops.on_alert(
-            project, alert.deployment, alert.kind.family, alert.id, alert.title[:1000]
-        )
-    return tuple(started)
 
 
 def serve(
@@ -96,13 +179,18 @@ def serve(
     *,
     project: str | None = None,
     interval: float = 60.0,
+    loops: bool = True,
+    executor: str = "local",
+    env: dict[str, str] | None = None,
     report: Callable[[Outcome], None] | None = None,
+    on_loops: Callable[[LoopsOutcome], None] | None = None,
     stop: threading.Event | None = None,
 ) -> None:
     """Tick every `interval` seconds until `stop` is set (or the process is interrupted)."""
 
     def once() -> None:
-        for outcome in tick(backend, project):
+        done = tick(backend, project, loops=loops, executor=executor, env=env, on_loops=on_loops)
+        for outcome in done:
             if report is not None:
                 report(outcome)
 

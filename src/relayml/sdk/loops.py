@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from relayml.domain.loops import Loop, LoopRun, LoopSpec
+from relayml.domain.monitors import alert_families
 from relayml.sdk import session as _session
 
 
@@ -46,7 +47,7 @@ def attach_loop(
     spec = LoopSpec(
         pipeline=pipeline,
         deployment=deployment,
-        on=tuple(on),
+        on=alert_families(list(on)),
         candidate_step=candidate_step,
         params=dict(params or {}),
         evaluate_on=evaluate_on,

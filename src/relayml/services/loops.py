@@ -46,6 +46,7 @@ from relayml.domain.loops import (
     note,
 )
 from relayml.domain.models import Evidence, RequestState
+from relayml.domain.monitors import parse_alert_family
 from relayml.domain.refs import parse_ref
 from relayml.domain.roles import Action
 from relayml.domain.tracking import RunStatus
@@ -189,10 +190,12 @@ class LoopService(ServiceBase):
     def on_alert(
         self, who: Principal, project: str, deployment: str, kind: str, alert: str, summary: str
     ) -> list[LoopRun]:
-        """An alert of `kind` on `deployment` starts one run of each attached loop that reacts
-        to it, once per alert (however often it is reported) and only while the loop has no
-        run under way. For the monitors' runner; the runs it started."""
+        """An alert of family `kind` (`AlertFamily`: an alert's `kind.family`) on `deployment`
+        starts one run of each attached loop that reacts to it, once per alert (however often
+        it is reported) and only while the loop has no run under way. For the monitors'
+        runner; the runs it started."""
         deployment = check_deployment_name(deployment)
+        family = parse_alert_family(kind)
         summary = check_reason(summary)
         if not isinstance(alert, str) or not alert or len(alert) > 64:
             raise InvalidInput(f"invalid alert id {alert!r:.40}")
@@ -203,7 +206,7 @@ class LoopService(ServiceBase):
             )
             for loop in tx.loops.list_loops(project):
                 spec = loop.spec
-                if not loop.attached or spec.deployment != deployment or kind not in spec.on:
+                if not loop.attached or spec.deployment != deployment or family not in spec.on:
                     continue
                 if tx.loops.run_for_alert(project, loop.name, alert) is not None:
                     continue
@@ -211,8 +214,8 @@ class LoopService(ServiceBase):
                     continue
                 step = LoopStep(
                     StepKind.TRIGGERED, utcnow(), who.user,
-                    f"{kind} alert {alert} on {deployment}: {summary}",
-                    {"alert": alert, "kind": kind},
+                    f"{family.value} alert {alert} on {deployment}: {summary}",
+                    {"alert": alert, "kind": family.value},
                 )  # fmt: skip
                 started.append(self._new_run(tx, who, roles, loop, "alert", summary, alert, step))
         return started

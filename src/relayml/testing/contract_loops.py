@@ -59,9 +59,10 @@ def _world(contract: ContractEnv, tmp_path: Path) -> World:
     w.mle.deployments.create(p, "churn-api", "churn@production", reason="live")
     w.runner.pipelines.register(p, "retrain", module="jobs:retrain", steps=[StepSpec("register")])
     from relayml.domain.loops import LoopSpec
+    from relayml.domain.monitors import AlertFamily
 
     spec = LoopSpec(
-        pipeline="retrain", deployment="churn-api", on=("data_drift",),
+        pipeline="retrain", deployment="churn-api", on=(AlertFamily.DATA_DRIFT,),
         evaluate_on="holdout", target="label", canary_percent=20, min_feedback=50,
     )  # fmt: skip
     loop = w.mle.loops.attach(p, "retrain", spec)
@@ -198,10 +199,19 @@ class LoopContract:
             mlops.loops.attach(p, "mine", spec)  # the loop would request in their name
         with pytest.raises(Conflict, match="attached"):
             w.mle.loops.attach(p, "retrain", spec)
-        with pytest.raises(InvalidInput, match="alert kind"):
-            from dataclasses import replace
+        from dataclasses import replace
 
-            w.mle.loops.attach(p, "other", replace(spec, on=("sunspots",)))
+        with pytest.raises(InvalidInput, match="unknown alert family 'sunspots'"):
+            w.mle.loops.attach(p, "other", replace(spec, on=("sunspots",)))  # type: ignore[arg-type]
+        # one vocabulary: a loop reacts to families; an alert kind is refused naming its family
+        with pytest.raises(InvalidInput, match="family 'performance'"):
+            w.mle.loops.attach(
+                p,
+                "other",
+                replace(spec, on=("estimated_performance",)),  # type: ignore[arg-type]
+            )
+        with pytest.raises(InvalidInput, match="family 'performance'"):
+            w.runner.loops.on_alert(p, "churn-api", "realised_performance", "a-0", "auc down")
         sam = contract.as_role(p, "stakeholder")
         assert [x.name for x in sam.loops.list_loops(p)] == ["retrain"]  # everyone reads
         started = w.runner.loops.on_alert(p, "churn-api", "data_drift", "a-1", "tenure drifted")

@@ -16,6 +16,7 @@ from relayml.domain.loops import (
     LoopStep,
     StepKind,
 )
+from relayml.domain.monitors import AlertFamily
 from relayml.domain.numbers import json_safe
 from relayml.wire.common import Time, WireModel, maybe_time_in, maybe_time_out, time_in, time_out
 
@@ -30,7 +31,7 @@ class LoopSpecOut(WireModel):
 
     pipeline: str
     deployment: str
-    on: list[str] = Field(default_factory=list, examples=[["data_drift", "performance"]])
+    on: list[AlertFamily] = Field(default_factory=list, examples=[["data_drift", "performance"]])
     candidate_step: str = "register"
     params: dict[str, Any] = Field(default_factory=dict)
     evaluate_on: str | None = Field(None, examples=["holdout"])

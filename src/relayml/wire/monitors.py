@@ -10,6 +10,7 @@ from typing import Any
 
 from relayml.domain.monitors import (
     Alert,
+    AlertFamily,
     AlertKind,
     AlertNote,
     AlertState,
@@ -286,7 +287,7 @@ class AlertOut(WireModel):
     monitor: str
     deployment: str
     kind: AlertKind
-    family: str  # data_drift, prediction_drift, performance or model_shift
+    family: AlertFamily  # what a loop's `on` names: the two performance kinds are one
     subject: str
     severity: Severity
     state: AlertState

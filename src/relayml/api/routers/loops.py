@@ -13,6 +13,7 @@ from relayml.api.bodies import Route
 from relayml.api.responses import ERROR_RESPONSES, json
 from relayml.api.schemas import LoopAlert, LoopAttach, LoopDecide, LoopReason
 from relayml.domain.loops import CanaryEvidence, LoopSpec
+from relayml.domain.monitors import alert_families
 from relayml.wire.loops import LoopOut, LoopRunOut
 
 router = APIRouter(prefix="/api/v1", route_class=Route, tags=["loops"], responses=ERROR_RESPONSES)
@@ -33,7 +34,7 @@ def attach(project: str, body: LoopAttach, services: ServicesDep, who: Principal
     spec = LoopSpec(
         pipeline=body.pipeline,
         deployment=body.deployment,
-        on=tuple(body.on),
+        on=alert_families(body.on),
         candidate_step=body.candidate_step,
         params=body.params,
         evaluate_on=body.evaluate_on,

@@ -64,7 +64,11 @@ def attach(
     ],
     on: Annotated[
         list[str] | None,
-        typer.Option("--on", help="An alert kind that starts it (repeat); none: by hand only."),
+        typer.Option(
+            "--on",
+            help="An alert family that starts it (repeat): data_drift, prediction_drift, "
+            "performance, model_shift; none: by hand only.",
+        ),
     ] = None,
     candidate_step: Annotated[
         str,
@@ -102,9 +106,10 @@ def attach(
     """Attach a loop: alert (or by hand) -> pipeline -> candidate -> evaluation -> held
     promotion request -> approval -> canary -> promoted or rolled back."""
     from relayml.domain.loops import LoopSpec
+    from relayml.domain.monitors import alert_families
 
     spec = LoopSpec(
-        pipeline=pipeline, deployment=deployment, on=tuple(on or ()),
+        pipeline=pipeline, deployment=deployment, on=alert_families(on or []),
         candidate_step=candidate_step, params=_params(param), evaluate_on=evaluate_on,
         target=target, canary_percent=canary_percent, min_feedback=min_feedback,
         canary_timeout=canary_timeout, pipeline_timeout=pipeline_timeout, alpha=alpha,

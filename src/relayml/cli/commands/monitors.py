@@ -367,9 +367,17 @@ def run(
     project: Annotated[
         str | None, typer.Option("--project", "-p", help="Only this project's monitors.")
     ] = None,
+    loops: Annotated[
+        bool,
+        typer.Option(
+            "--loops/--no-loops",
+            help="Hand alerts to the project's loops and drive them (default: yes).",
+        ),
+    ] = True,
     as_json: JsonOpt = False,
 ) -> None:
-    """Process every monitor you manage, every --interval seconds (safe to run twice)."""
+    """Process every monitor you manage, every --interval seconds (safe to run twice); then
+    hand the live alerts to the loops that react to them and drive the loops' runs."""
     from relayml.monitoring import runner
 
     def report(o: runner.Outcome) -> None:
@@ -378,12 +386,26 @@ def run(
         if o.error is not None:
             output.print_(f"{o.project}/{o.monitor}: [red]{output.escape(o.error)}[/]")
         for r in o.loop_runs:
-            output.print_(f"{o.project}/{o.monitor}: loop {r.loop} run {r.id} started by the alert")
+            output.print_(
+                f"{o.project}/{o.monitor}: loop {r.loop} run {r.id} started by alert {r.alert}"
+            )
+
+    def said(lo: runner.LoopsOutcome) -> None:
+        if as_json:
+            return
+        for t in lo.turns:
+            line = f"{lo.project}: loop {t.run.loop} run {t.run.id}: {t.did}"
+            output.print_(output.escape(line))
+        if lo.error is not None:
+            output.print_(f"{lo.project}: [red]{output.escape(lo.error)}[/]")
+
+    from relayml.pipelines import worker_env
 
     proj = state.project_if_chosen(project)
+    env = worker_env(state.settings(), state.options.server, state.options.token)
     with state.backend() as backend:
         if once:
-            outcomes = runner.tick(backend, proj)
+            outcomes = runner.tick(backend, proj, loops=loops, env=env, on_loops=said)
             if as_json:
                 from relayml.wire.monitors import ProcessResultOut
 
@@ -405,7 +427,10 @@ def run(
             return
         output.print_(f"relay monitors run: every {interval:g} s; Ctrl-C stops it")
         try:
-            runner.serve(backend, project=proj, interval=interval, report=report)
+            runner.serve(
+                backend, project=proj, interval=interval, loops=loops, env=env, report=report,
+                on_loops=said,
+            )  # fmt: skip
         except KeyboardInterrupt:
             output.print_("stopped")
 

@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import Connection, insert, select, update
 
 from relayml.domain.loops import Loop, LoopRun, LoopSpec, LoopState, LoopStep, StepKind
+from relayml.domain.monitors import AlertFamily
 from relayml.domain.numbers import json_safe
 from relayml.store.sql import schema as s
 from relayml.store.sql._util import utc, utc_or_none
@@ -34,7 +35,7 @@ def _spec_out(spec: LoopSpec) -> dict[str, Any]:
 
 
 def _spec_in(d: dict[str, Any]) -> LoopSpec:
-    return LoopSpec(**{**d, "on": tuple(d.get("on", ()))})
+    return LoopSpec(**{**d, "on": tuple(AlertFamily(f) for f in d.get("on", ()))})
 
 
 def _step_out(step: LoopStep) -> dict[str, Any]:
