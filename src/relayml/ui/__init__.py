@@ -16,7 +16,7 @@ from starlette.routing import BaseRoute
 from relayml.services import Services
 from relayml.ui import signin, static
 from relayml.ui.pages import AREAS
-from relayml.ui.web import page_route
+from relayml.ui.web import MAX_FORM_BYTES, page_route
 
 
 def routes(services_of: Callable[[Request], Services]) -> list[BaseRoute]:
@@ -24,5 +24,6 @@ def routes(services_of: Callable[[Request], Services]) -> list[BaseRoute]:
     out: list[BaseRoute] = [*signin.routes(services_of), *static.routes()]
     for area in AREAS:
         for path, method, view in area.views:
-            out.append(page_route(path, view, method, services_of, nav))
+            limit = area.form_limits.get(path, MAX_FORM_BYTES)  # a GET reads no form
+            out.append(page_route(path, view, method, services_of, nav, limit))
     return out

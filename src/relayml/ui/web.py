@@ -4,7 +4,8 @@ A page is a plain function `(ctx: Context) -> Response`, registered with `@area.
 `@area.post(path)` (`ui/pages/`). The wrapper here, before the page runs:
 1. reads the session cookie and asks the services who it stands for (`SessionService.principal`:
    no session, a signed-out or expired one, a revoked token: to the sign-in page);
-2. for a POST, reads the form (urlencoded, at most `MAX_FORM_BYTES`) and refuses it unless its
+2. for a POST, reads the form (urlencoded, at most `MAX_FORM_BYTES`, or the limit the page
+   gave `area.post`) and refuses it unless its
    `csrf` field is the session's CSRF token (`services.sessions.csrf_token`);
 3. runs the page in the thread pool (the services are synchronous) and turns a `RelayError` into
    a page that says what went wrong, with the error's HTTP status.
@@ -159,16 +160,16 @@ class Context:
 View = Callable[[Context], Response]
 
 
-async def read_form(request: Request) -> dict[str, str]:
-    """An urlencoded form (the UI's only kind), refused past MAX_FORM_BYTES."""
+async def read_form(request: Request, limit: int = MAX_FORM_BYTES) -> dict[str, str]:
+    """An urlencoded form (the UI's only kind), refused past `limit` bytes."""
     kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if kind != "application/x-www-form-urlencoded":
         raise InvalidInput(f"the UI takes forms as application/x-www-form-urlencoded, not {kind!r}")
     body = b""
     async for chunk in request.stream():
         body += chunk
-        if len(body) > MAX_FORM_BYTES:
-            raise InvalidInput(f"the form is larger than {MAX_FORM_BYTES:,} bytes")
+        if len(body) > limit:
+            raise InvalidInput(f"the form is larger than {limit:,} bytes")
     return dict(parse_qsl(body.decode("utf-8", errors="replace"), keep_blank_values=True))
 
 
@@ -227,11 +228,12 @@ def page_route(
     method: str,
     services_of: Callable[[Request], Services],
     nav: tuple[NavItem, ...],
+    max_form_bytes: int = MAX_FORM_BYTES,
 ) -> Route:
     async def endpoint(request: Request) -> Response:
         services = services_of(request)
         try:
-            form = await read_form(request) if method == "POST" else {}
+            form = await read_form(request, max_form_bytes) if method == "POST" else {}
             args = {
                 "session_id": request.cookies.get(SESSION_COOKIE, ""),
                 "form": form,
@@ -251,11 +253,15 @@ class Area:
     def __init__(self, nav: NavItem | None = None) -> None:
         self.nav = nav
         self.views: list[tuple[str, str, View]] = []
+        self.form_limits: dict[str, int] = {}  # path -> a POST's form limit, past the default
 
     def get(self, path: str) -> Callable[[View], View]:
         return self._add(path, "GET")
 
-    def post(self, path: str) -> Callable[[View], View]:
+    def post(self, path: str, max_form_bytes: int = MAX_FORM_BYTES) -> Callable[[View], View]:
+        """A form page; `max_form_bytes` for the few forms that carry a file's text."""
+        if max_form_bytes != MAX_FORM_BYTES:
+            self.form_limits[path] = max_form_bytes
         return self._add(path, "POST")
 
     def _add(self, path: str, method: str) -> Callable[[View], View]:

@@ -339,18 +339,6 @@ def archive(
     output.print_(f"archived {dep.name} (revision {dep.revision})")
 
 
-def _label(text: str | None) -> Any:
-    """A label as typed: a JSON number, true or false as such ("1", "true"), a JSON string
-    in quotes as text ('"1"'), anything else as the text itself."""
-    if text is None:
-        return None
-    try:
-        value = json.loads(text)
-    except ValueError:
-        return text
-    return value if isinstance(value, str | int | float | bool) else text
-
-
 def feedback(
     name: options.DeploymentArg,
     prediction_id: Annotated[str, typer.Argument(help="The prediction_id the server returned.")],
@@ -367,12 +355,14 @@ def feedback(
     as_json: JsonOpt = False,
 ) -> None:
     """Send feedback on one prediction: its right label or a later outcome, and a comment."""
+    from relayml.domain.feedback_text import parse_label
+
     with state.backend() as backend:
         fb = backend.deployments.submit_feedback(
             state.project(project),
             name,
             prediction_id,
-            label=_label(label),
+            label=parse_label(label),
             outcome=outcome,
             comment=comment,
             replace=replace,
@@ -414,44 +404,12 @@ def feedback_import(
 ) -> None:
     """Send feedback on many predictions from a CSV file (labels that arrived late), in
     batches that are each recorded whole or not at all."""
-    import csv
-
-    from relayml.domain.deployments import MAX_FEEDBACK_IDS, FeedbackItem
+    from relayml.domain.deployments import MAX_FEEDBACK_IDS
+    from relayml.domain.feedback_text import feedback_items_from_csv
 
     if not 1 <= batch_size <= MAX_FEEDBACK_IDS:
         raise InvalidInput(f"--batch must be 1 to {MAX_FEEDBACK_IDS}, not {batch_size}")
-    with path.open(newline="", encoding="utf-8") as f:
-        reader = csv.DictReader(f)
-        columns = set(reader.fieldnames or ())
-        allowed = {"prediction_id", "label", "outcome", "comment"}
-        if (
-            "prediction_id" not in columns
-            or not columns & {"label", "outcome"}
-            or columns - allowed
-        ):
-            raise InvalidInput(
-                f"{path} has columns {sorted(columns)}; it needs prediction_id and label and/or "
-                "outcome (and may have comment), nothing else"
-            )
-        items = []
-        for line, row in enumerate(reader, start=2):
-            outcome = row.get("outcome") or None
-            try:
-                number = None if outcome is None else float(outcome)
-            except ValueError:
-                raise InvalidInput(
-                    f"{path}, line {line}: outcome {outcome!r:.40} is not a number"
-                ) from None
-            items.append(
-                FeedbackItem(
-                    row.get("prediction_id") or "",
-                    _label(row.get("label") or None),
-                    number,
-                    row.get("comment") or None,
-                )
-            )
-    if not items:
-        raise InvalidInput(f"{path} has no rows under its header: nothing to send")
+    items = feedback_items_from_csv(path.read_bytes().decode("utf-8"), str(path))
     batches = [items[i : i + batch_size] for i in range(0, len(items), batch_size)]
     done: list[Any] = []
     with state.backend() as backend:

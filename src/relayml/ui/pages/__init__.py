@@ -17,6 +17,7 @@ from relayml.ui.pages import (
     deployments,
     drift,
     experiments,
+    feedback,
     home,
     monitors,
     pipelines,
@@ -34,6 +35,7 @@ AREAS: tuple[Area, ...] = (
     pipelines.area,
     registry.area,
     deployments.area,
+    feedback.area,
     monitors.area,
     audit.area,
 )

@@ -18,6 +18,7 @@ from relayml.domain.identity import Role
 from relayml.domain.roles import Action
 from relayml.domain.tracking import RunStatus
 from relayml.errors import NotFound, PermissionDenied
+from relayml.ui.pages import feedback
 from relayml.ui.web import Area, Context
 
 area = Area()
@@ -190,7 +191,21 @@ def stakeholder(ctx: Context) -> list[Section]:
                 s.models.requirements(who, p, info.name),
             )
         )
-    return [Section("Your models, in plain words", "home/models.html", models)]
+    deployments = _quietly(lambda: s.deployments.list_deployments(who, p)) or []
+    given = (
+        _quietly(lambda: feedback.recent_everywhere(ctx, deployments, WATCH_LIMIT))
+        if ctx.may(Action.FEEDBACK_READ)
+        else None
+    )
+    return [
+        Section("Your models, in plain words", "home/models.html", models),
+        Section(
+            "Feedback on predictions",
+            "home/feedback.html",
+            {"deployments": deployments, "given": given or []},
+            ctx.url("feedback"),
+        ),
+    ]
 
 
 WATCHES: list[tuple[Role, Callable[[Context], list[Section]]]] = [

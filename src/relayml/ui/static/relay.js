@@ -7,6 +7,14 @@ document.addEventListener("DOMContentLoaded", () => {
       if (!window.confirm(form.dataset.confirm)) event.preventDefault();
     });
   }
+  // A file input that fills a text box (data-fills="id"): the browser reads the file, the form
+  // sends its text (a CSV of labels), so the page needs no upload endpoint.
+  for (const input of document.querySelectorAll("input[type=file][data-fills]")) {
+    input.addEventListener("change", async () => {
+      const file = input.files && input.files[0];
+      if (file) document.getElementById(input.dataset.fills).value = await file.text();
+    });
+  }
   // "Select all" boxes for a group of checkboxes (data-select-all="name").
   for (const box of document.querySelectorAll("input[data-select-all]")) {
     box.addEventListener("change", () => {
