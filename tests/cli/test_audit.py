@@ -53,6 +53,10 @@ def test_verify_names_a_deleted_event(seeded: Seeded) -> None:
     assert as_json.code == 9
     assert as_json.json()["first_bad_seq"] == 4
 
+    # asked as the project's governance: the whole chain, the same answer, no event shown
+    as_project = seeded.relay("audit", "verify", "--project", "default", "--json")
+    assert as_project.code == 9 and as_project.json()["first_bad_seq"] == 4
+
 
 def test_audit_log_refuses_an_unknown_action_or_kind_listing_the_valid_ones(seeded: Seeded) -> None:
     typo = seeded.relay("audit", "log", "--action", "run.created")

@@ -83,3 +83,39 @@ def test_csrf_tokens_belong_to_one_session() -> None:
     assert not csrf_matches("a", csrf_token("b"))
     assert not csrf_matches("a", None) and not csrf_matches("a", "")
     assert csrf_token("a") != csrf_token("b")
+
+
+def test_a_sign_in_forgets_sessions_that_ended_over_a_day_ago(services: Services) -> None:
+    from sqlalchemy import func, select
+
+    from relayml.services.sessions import FORGET_AFTER
+    from relayml.store.sql import schema as s
+
+    admin = services.identity.provision_local("root")
+    issued = services.identity.create_user(admin, "dana", ["data_scientist"], "default")
+    old_expired, old_signed_out, recent = (services.sessions.sign_in(issued.token) for _ in "abc")
+    long_ago = utcnow() - FORGET_AFTER - timedelta(minutes=1)
+    t = s.ui_sessions
+    with services.store.write() as tx:
+        conn = tx.conn  # type: ignore[attr-defined]
+        conn.execute(
+            update(t)
+            .where(t.c.id_hash.in_([session_hash(old_expired.id), session_hash(recent.id)]))
+            .values(expires_at=utcnow() - timedelta(hours=1))
+        )
+        conn.execute(
+            update(t).where(t.c.id_hash == session_hash(old_expired.id)).values(expires_at=long_ago)
+        )
+        conn.execute(
+            update(t)
+            .where(t.c.id_hash == session_hash(old_signed_out.id))
+            .values(ended_at=long_ago)
+        )
+    services.sessions.sign_in(issued.token)
+    with services.store.read() as tx:
+        left = tx.conn.execute(select(func.count()).select_from(t)).scalar()  # type: ignore[attr-defined]
+    assert left == 2  # the recent expired one and the new one
+    with pytest.raises(Unauthenticated, match="unknown session"):
+        services.sessions.principal(old_expired.id)
+    with pytest.raises(Unauthenticated, match="expired"):  # still says why, within the day
+        services.sessions.principal(recent.id)

@@ -98,14 +98,26 @@ class AuditService(ServiceBase):
                 before=before,
             )
 
-    def verify(self, who: Principal) -> VerifyResult:
-        """The chain, every MAC, and the exported checkpoints (docs/governance.md)."""
+    def verify(self, who: Principal, project: str | None = None) -> VerifyResult:
+        """The chain, every MAC, and the exported checkpoints (docs/governance.md).
+
+        The chain runs through every project's events, so it is always checked whole. Asked
+        with no project, it needs `audit.read` in '*'; asked for a `project`, `audit.read`
+        there is enough: the answer names no event (ok, or the sequence number where the
+        chain first breaks and what is wrong there: a link, a hash, a MAC, a checkpoint), so a
+        project's governance officer learns that the trail holds and nothing of other
+        projects' events but how many there are."""
         anchor = self.store.anchor
         # Read before the database snapshot: a checkpoint is exported after its event commits,
         # so every checkpoint read here vouches for an event the snapshot holds.
         checkpoints = anchor.checkpoints.read() if anchor else None
         with self.read() as tx:
-            self.require(tx, who, Action.AUDIT_READ, GLOBAL_SCOPE, EntityKind.AUDIT, "verify")
+            if project is None:
+                self.require(tx, who, Action.AUDIT_READ, GLOBAL_SCOPE, EntityKind.AUDIT, "verify")
+            else:
+                self.require_in_project(
+                    tx, who, Action.AUDIT_READ, project, EntityKind.AUDIT, "verify"
+                )
             return check_trail(self.store, tx, checkpoints)
 
     def checkpoint(self, who: Principal) -> Checkpoint:

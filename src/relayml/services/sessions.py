@@ -7,6 +7,11 @@ revoked nor expired and its user is active; their roles are read fresh on every 
 statements, no cache), so a revoked token or a removed grant ends what the page may do at once.
 The CSRF token of a form is derived from the session id (`csrf_token`): a page that holds the
 cookie's secret can compute it, a cross-site form cannot.
+
+Rows of sessions that ended (expired or signed out) more than `FORGET_AFTER` ago are deleted
+by the next sign-in, in its transaction; until then a stale cookie is told why its session
+ended rather than that it is unknown. The deletion is not audited on its own: each session's
+opening (with its expiry) and sign-out are already events, and the row holds nothing more.
 """
 
 from __future__ import annotations
@@ -15,7 +20,7 @@ import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from relayml.domain.audit import Event
 from relayml.domain.identity import SESSION_LIFETIME, Principal
@@ -24,6 +29,7 @@ from relayml.services.base import ServiceBase, utcnow
 from relayml.services.identity import check_usable, hash_token, principal_of, record_about_user
 
 _SIGNED_OUT = "your session has ended ({why}); sign in again with your token"
+FORGET_AFTER = timedelta(days=1)
 
 
 def session_hash(session_id: str) -> str:
@@ -70,6 +76,7 @@ class SessionService(ServiceBase):
             if info.expires_at is not None:
                 expires = min(expires, info.expires_at)
             tx.sessions.add(session_hash(session_id), info.id, info.user, now, expires)
+            tx.sessions.delete_finished(now - FORGET_AFTER)
             payload = {"token_id": info.id, "expires_at": expires}
             record_about_user(self, tx, who, Event.SESSION_OPEN, info.user, payload)
         return OpenedSession(session_id, info.user, expires)

@@ -9,6 +9,7 @@ import pytest
 from relayml.domain.audit import EntityKind, Event
 from relayml.errors import (
     InvalidInput,
+    NotFound,
     PermissionDenied,
 )
 from relayml.testing.contract import ContractEnv, _pts
@@ -42,6 +43,24 @@ class AuditContract:
             ds.audit.log(project=p)
         with pytest.raises(PermissionDenied):
             ds.audit.verify()
+
+    def test_a_projects_governance_verifies_the_whole_chain_for_its_project(
+        self, contract: ContractEnv
+    ) -> None:
+        """The chain runs through every project, so it is checked whole; asked for a project
+        where the caller reads the audit, the answer (ok, or where it breaks) shows no event."""
+        p, q = contract.new_project(), contract.new_project()
+        gov = contract.as_role(p, "model_governance")
+        with pytest.raises(PermissionDenied, match=r"in every project; audit\.read needs"):
+            gov.audit.verify()  # asked platform-wide: a project grant is not enough
+        result = gov.audit.verify(p)
+        assert result.ok and result.checked >= 1
+        with pytest.raises(PermissionDenied, match=r"audit\.read"):
+            gov.audit.verify(q)  # not their project
+        with pytest.raises(PermissionDenied):
+            contract.as_role(p, "data_scientist").audit.verify(p)
+        with pytest.raises(NotFound):
+            gov.audit.verify("no-such-project")
 
     def test_every_mutation_is_audited(self, contract: ContractEnv) -> None:
         b = contract.admin

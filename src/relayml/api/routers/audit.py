@@ -56,8 +56,18 @@ def audit_log(
     response_model=VerifyOut,
     summary="Check the audit trail's hash chain end to end",
 )
-def audit_verify(services: ServicesDep, who: PrincipalDep) -> Response:
-    return json(VerifyOut.from_domain(services.audit.verify(who)))
+def audit_verify(
+    services: ServicesDep,
+    who: PrincipalDep,
+    project: Annotated[
+        str | None,
+        Query(
+            description="Ask as this project's governance (audit.read there): the whole chain "
+            "is checked and no event is shown. Without it: audit.read in '*'."
+        ),
+    ] = None,
+) -> Response:
+    return json(VerifyOut.from_domain(services.audit.verify(who, project)))
 
 
 @router.post(

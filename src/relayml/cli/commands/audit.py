@@ -83,12 +83,22 @@ def log(
         output.print_("[dim]no audit events match[/]")
 
 
-def verify(as_json: JsonFlag = False) -> None:
+def verify(
+    project: Annotated[
+        str | None,
+        typer.Option(
+            "--project",
+            help="Ask as this project's governance (audit.read there is enough): the whole "
+            "chain is still checked, and no event shown. Default: as a platform reader ('*').",
+        ),
+    ] = None,
+    as_json: JsonFlag = False,
+) -> None:
     """Check the whole hash chain; exit 9 naming the first edited, deleted or reordered event."""
     from relayml.errors import IntegrityError
 
     with state.backend() as backend:
-        result = backend.audit.verify()
+        result = backend.audit.verify(project)
     if as_json:
         output.emit_json(result)
         if not result.ok:

@@ -41,8 +41,9 @@ class HttpAudit:
         rows = self.t.call("GET", f"{API}/audit", params=params)
         return [AuditEventOut.model_validate(e).to_domain() for e in rows]
 
-    def verify(self) -> VerifyResult:
-        return VerifyOut.model_validate(self.t.call("GET", f"{API}/audit/verify")).to_domain()
+    def verify(self, project: str | None = None) -> VerifyResult:
+        found = self.t.call("GET", f"{API}/audit/verify", params={"project": project})
+        return VerifyOut.model_validate(found).to_domain()
 
     def checkpoint(self) -> Checkpoint:
         found = self.t.call("POST", f"{API}/audit/checkpoints")

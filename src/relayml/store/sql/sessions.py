@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, select, update
+from sqlalchemy import Connection, bindparam, delete, or_, select, update
 
 from relayml.domain.identity import SessionInfo, TokenInfo
 from relayml.store.sql import schema as s
@@ -65,6 +65,13 @@ class SqlSessions:
             .values(ended_at=now)
         )
         return bool(res.rowcount)
+
+    def delete_finished(self, before: datetime) -> int:
+        """Forget the sessions that expired or were signed out before `before`; how many."""
+        res = self.conn.execute(
+            delete(s.ui_sessions).where(or_(_S.expires_at < before, _S.ended_at < before))
+        )
+        return int(res.rowcount or 0)
 
 
 def _session(row: Any) -> SessionInfo:

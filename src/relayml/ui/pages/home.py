@@ -138,7 +138,7 @@ def governance(ctx: Context) -> list[Section]:
     s, who, p = ctx.services, ctx.who, ctx.project
     pending = _quietly(lambda: s.models.list_requests(who, p, "open")) or []
     events = _quietly(lambda: s.audit.log(who, project=p, limit=WATCH_LIMIT)) or []
-    verified = _quietly(lambda: s.audit.verify(who)) if ctx.may(Action.AUDIT_READ) else None
+    verified = _quietly(lambda: s.audit.verify(who, p)) if ctx.may(Action.AUDIT_READ) else None
     return [
         Section("Pending approvals", "home/requests.html", pending, ctx.url("registry")),
         Section(
