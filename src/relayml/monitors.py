@@ -28,6 +28,7 @@ from relayml.sdk.monitors import (
     resolve_alert,
     resume,
     rollups,
+    set_endpoint,
     write_html,
 )
 from relayml.sdk.monitors import list_monitors as list
@@ -50,5 +51,6 @@ __all__ = [
     "resolve_alert",
     "resume",
     "rollups",
+    "set_endpoint",
     "write_html",
 ]

@@ -587,6 +587,9 @@ ROUTES: dict[tuple[str, str], Route] = {
     ("POST", "/api/v1/projects/{project}/monitors/{name}/process"): Route(
         (A.MONITOR_MANAGE,), post(MON + "/process")
     ),
+    ("POST", "/api/v1/projects/{project}/monitors/{name}/endpoint"): Route(
+        (A.MONITOR_MANAGE,), post(MON + "/endpoint", {"endpoint": "http://127.0.0.1:8600"})
+    ),
     ("POST", "/api/v1/projects/{project}/monitors/{name}/checks"): Route(
         (A.MONITOR_MANAGE,), post(MON + "/checks", {"kind": "replay", "passed": True})
     ),

@@ -136,6 +136,7 @@ EXPECTED_ROUTES = {
     ("POST", "/api/v1/projects/{project}/monitors"),
     ("GET", "/api/v1/projects/{project}/monitors/{name}"),
     ("POST", "/api/v1/projects/{project}/monitors/{name}/pause"),
+    ("POST", "/api/v1/projects/{project}/monitors/{name}/endpoint"),
     ("POST", "/api/v1/projects/{project}/monitors/{name}/resume"),
     ("POST", "/api/v1/projects/{project}/monitors/{name}/archive"),
     ("GET", "/api/v1/projects/{project}/monitors/{name}/windows"),

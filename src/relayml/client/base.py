@@ -523,6 +523,16 @@ class MonitorsApi(Protocol):
         grace: str | float = "5m",
         owner: str = "ml_engineer",
         since: datetime | None = None,
+        endpoint: str | None = None,
+        check_every: str | float = "5m",
+    ) -> Monitor: ...
+    def set_endpoint(
+        self,
+        project: str,
+        name: str,
+        endpoint: str | None,
+        *,
+        check_every: str | float | None = None,
     ) -> Monitor: ...
     def get(self, project: str, name: str) -> Monitor: ...
     def list_monitors(self, project: str, include_archived: bool = False) -> list[Monitor]: ...

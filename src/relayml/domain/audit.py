@@ -75,6 +75,7 @@ class Event(StrEnum):
     MONITOR_ARCHIVE = "monitor.archive"
     MONITOR_PROCESS = "monitor.process"  # windows closed or updated, alerts opened or resolved
     MONITOR_CHECK = "monitor.check"  # a model-shift check recorded
+    MONITOR_ENDPOINT = "monitor.endpoint"  # the live server its runner checks, set or cleared
     ALERT_OPEN = "alert.open"
     ALERT_COMMENT = "alert.comment"
     ALERT_RESOLVE = "alert.resolve"

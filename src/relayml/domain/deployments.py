@@ -34,6 +34,9 @@ MAX_COMMENT = 5000
 MAX_LABEL = 1000
 MAX_SEGMENT_URI = 1024
 MAX_FEEDBACK_IDS = 10_000
+GOLDEN_REQUEST_PREFIX = "relay-golden-"
+"""The request id of a golden-set replay (a model-shift check): its rows are in the prediction
+log like any request's, and monitors leave them out of their windows (they are not traffic)."""
 INT64_MAX = 2**63 - 1
 
 _STICKY_KEY = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")

@@ -39,6 +39,10 @@ DEFAULT_MIN_ROWS = 100
 DEFAULT_HORIZON = "30d"
 DEFAULT_GRACE = "5m"
 DEFAULT_ALERT_AFTER = "3/4"
+DEFAULT_CHECK_EVERY = "5m"
+MIN_CHECK_SECONDS = 10.0
+MAX_CHECK_SECONDS = 7 * 86_400.0
+MAX_ENDPOINT = 2048
 MAX_NOTE = 5000
 MAX_WINDOWS_LISTED = 10_000
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -161,6 +165,8 @@ class MonitorConfig:
     grace: float  # seconds a time window waits past its end for late segments before closing
     owner: str  # the role whose inbox its alerts go to
     since: datetime  # the log is read from this moment on
+    endpoint: str | None = None  # the live model server the runner checks for model shift
+    check_every: float = 300.0  # seconds between two of the runner's model-shift checks
 
 
 @dataclass(frozen=True)
@@ -397,6 +403,38 @@ def check_seconds(what: str, value: object, low: float, high: float) -> float:
             f"{what} {value!r} is out of range: {format_seconds(low)} to {format_seconds(high)}"
         )
     return seconds
+
+
+def check_endpoint(value: object) -> str:
+    """The URL of a live model server as a monitor keeps it: ``http(s)://host[:port][/path]``,
+    no credentials, query or fragment (a token goes in the runner's settings, never in a URL
+    that is stored, listed and audited); no trailing slash."""
+    from urllib.parse import urlsplit
+
+    hint = "give the model server's URL, like http://127.0.0.1:8600"
+    if not isinstance(value, str) or not value or len(value) > MAX_ENDPOINT:
+        raise InvalidInput(f"invalid endpoint {value!r:.60}; {hint}")
+    if any(c.isspace() or ord(c) < 32 or ord(c) == 127 for c in value):
+        raise InvalidInput(f"the endpoint {value!r:.60} has spaces or control characters; {hint}")
+    try:
+        parts = urlsplit(value)
+        port = parts.port
+    except ValueError as exc:
+        raise InvalidInput(f"the endpoint {value!r:.60} is not a URL ({exc}); {hint}") from None
+    if parts.scheme not in ("http", "https"):
+        raise InvalidInput(f"the endpoint {value!r:.60} is not http or https; {hint}")
+    if parts.username is not None or parts.password is not None or "@" in parts.netloc:
+        raise InvalidInput(
+            "the endpoint carries credentials (user:password@); a monitor's endpoint is stored "
+            "and shown, so give the URL alone: the runner's own token reaches the server"
+        )
+    if not parts.hostname:
+        raise InvalidInput(f"the endpoint {value!r:.60} names no host; {hint}")
+    if parts.query or parts.fragment or value.endswith(("?", "#")):
+        raise InvalidInput(f"the endpoint {value!r:.60} has a query or fragment; {hint}")
+    if port == 0:
+        raise InvalidInput(f"the endpoint {value!r:.60} has port 0; {hint}")
+    return value.rstrip("/")
 
 
 def check_note(what: str, value: object, required: bool = False) -> str:

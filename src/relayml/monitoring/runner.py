@@ -8,11 +8,17 @@ Each pass, per project:
    is `backend.monitors.process`, whose lease makes a second runner's call return at once
    with nothing done. Monitors the caller may not manage, or that vanish meanwhile, are
    skipped;
-2. **alerts to loops**: every live alert (opened in this pass or still open) whose family an
+2. **model shift**: a monitor that keeps its live server's URL (`endpoint`) and whose newest
+   check is older than its `check_every` has the server checked (`shift.check_monitor`: the
+   served digest and the golden-set replay, recorded on the monitor, where a failure alerts
+   at once and a pass resolves). Requests time out (`CHECK_TIMEOUT`), and a server that does
+   not answer is reported on the monitor's outcome with nothing recorded (it cannot say what
+   it serves); the pass goes on with the other monitors;
+3. **alerts to loops**: every live alert (opened in this pass or still open) whose family an
    attached loop on its deployment reacts to is handed to `backend.loops.on_alert`, which
    starts at most one run per alert, and none while the loop has a run under way or for an
    alert that was already open when the loop's newest run started (that run answers it);
-3. **loops**: when the project has loops, one turn of their runner (`relayml.loops.tick`):
+4. **loops**: when the project has loops, one turn of their runner (`relayml.loops.tick`):
    Relay moves each run as far as it can, the pipelines of runs waiting for one run here,
    canaries are compared. A pipeline runs to its end inside the pass, so a long retraining
    delays the next pass; `--no-loops` leaves the loops to a `relay loops run` of their own.
@@ -27,13 +33,13 @@ import sys
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from relayml import scheduling
 from relayml.client.base import Backend
 from relayml.domain.loops import Loop, LoopRun
-from relayml.domain.monitors import Alert, ProcessResult
+from relayml.domain.monitors import Alert, Check, Monitor, ProcessResult
 from relayml.domain.scheduling import Schedule, ScheduleKey, ScheduleKind
 from relayml.errors import NotFound, PermissionDenied, RelayError
 
@@ -41,6 +47,8 @@ if TYPE_CHECKING:
     from relayml.loops import Turn
 
 EVERY_TICK = "* * * * *"
+CHECK_TIMEOUT = 30.0  # seconds a model server has to answer one request of a check
+CONNECT_TIMEOUT = 5.0
 MAX_ALERTS = 1000  # live alerts handed to loops per project and pass
 RUNS_LOOKED_AT = 100  # a loop's newest runs, to skip alerts it has answered already
 
@@ -55,6 +63,8 @@ class Outcome:
     result: ProcessResult | None
     error: str | None = None
     loop_runs: tuple[LoopRun, ...] = ()  # started by its alerts in this pass
+    checks: tuple[Check, ...] = ()  # model-shift checks of its endpoint recorded in this pass
+    check_error: str | None = None  # why its endpoint could not be checked
 
 
 @dataclass(frozen=True)
@@ -89,6 +99,41 @@ class MonitorSource:
 
     def start(self, schedule: Schedule, slot: datetime) -> ProcessResult:
         return self.backend.monitors.process(schedule.key.project, schedule.key.name)
+
+
+def check_due(backend: Backend, project: str, mon: Monitor, now: datetime) -> bool:
+    """Whether `mon` keeps an endpoint and its newest model-shift check (by anyone) is older
+    than its `check_every`."""
+    if mon.config.endpoint is None or not mon.active:
+        return False
+    last = backend.monitors.checks(project, mon.name, limit=1)
+    return not last or (now - last[-1].at).total_seconds() >= mon.config.check_every
+
+
+def check_endpoints(
+    backend: Backend, out: list[Outcome], *, settle: float, timeout: float = CHECK_TIMEOUT
+) -> None:
+    """The model-shift checks of the monitors in `out` that a runner processed in this pass
+    (it held the lease) and whose check is due; each outcome replaced with what was done."""
+    import httpx
+
+    from relayml.monitoring.shift import check_monitor
+
+    now = datetime.now(UTC)
+    limits = httpx.Timeout(timeout, connect=min(timeout, CONNECT_TIMEOUT))
+    with httpx.Client(timeout=limits) as http:
+        for i, o in enumerate(out):
+            if o.result is None or not o.result.claimed:
+                continue
+            try:
+                mon = backend.monitors.get(o.project, o.monitor)
+                if not check_due(backend, o.project, mon, now):
+                    continue
+                _, done = check_monitor(backend, o.project, mon.name, settle=settle, client=http)
+            except RelayError as exc:  # a dead server: said, nothing recorded, the pass goes on
+                out[i] = replace(o, check_error=f"model-shift check: {exc.message}")
+            else:
+                out[i] = replace(o, checks=tuple(done))
 
 
 def reacts(loop: Loop, alert: Alert) -> bool:
@@ -133,11 +178,17 @@ def tick(
     project: str | None = None,
     *,
     loops: bool = True,
+    checks: bool = True,
+    settle: float = 10.0,
+    timeout: float = CHECK_TIMEOUT,
     executor: str = "local",
     env: dict[str, str] | None = None,
     on_loops: Callable[[LoopsOutcome], None] | None = None,
 ) -> list[Outcome]:
-    """One pass (see the module's docstring): what it did for each monitor. With `loops`,
+    """One pass (see the module's docstring): what it did for each monitor. With `checks`,
+    the monitors' endpoints are checked for model shift when due (a difference from the
+    registry is asked again for up to `settle` seconds, the time a server takes to follow
+    it; each request has `timeout` seconds). With `loops`,
     alerts are handed to the projects' loops and the loops driven; what that did is handed
     to `on_loops`, one `LoopsOutcome` per project with loops. `executor` and `env` are the
     loops' pipelines' (`relayml.loops.tick`)."""
@@ -147,6 +198,8 @@ def tick(
     for done in scheduling.tick([MonitorSource(backend, project)]):
         key = done.schedule.key
         out.append(Outcome(key.project, key.name, done.result, done.error))
+    if checks:
+        check_endpoints(backend, out, settle=settle, timeout=timeout)
     if not loops:
         return out
     for proj in dict.fromkeys(o.project for o in out):
@@ -180,6 +233,7 @@ def serve(
     project: str | None = None,
     interval: float = 60.0,
     loops: bool = True,
+    checks: bool = True,
     executor: str = "local",
     env: dict[str, str] | None = None,
     report: Callable[[Outcome], None] | None = None,
@@ -189,7 +243,8 @@ def serve(
     """Tick every `interval` seconds until `stop` is set (or the process is interrupted)."""
 
     def once() -> None:
-        done = tick(backend, project, loops=loops, executor=executor, env=env, on_loops=on_loops)
+        done = tick(backend, project, loops=loops, checks=checks, executor=executor, env=env,
+                    on_loops=on_loops)  # fmt: skip
         for outcome in done:
             if report is not None:
                 report(outcome)

@@ -34,15 +34,16 @@ from datetime import UTC, datetime
 from typing import Any
 
 from relayml.client.base import Backend
-from relayml.domain.deployments import Resolution
+from relayml.domain.deployments import GOLDEN_REQUEST_PREFIX, Resolution
 from relayml.domain.monitors import Check
+from relayml.domain.monitors import check_endpoint as check_url
 from relayml.errors import InvalidInput, NotFound, ServerUnavailable
 from relayml.flavors.golden import Difference, Golden, differences, read_golden
 from relayml.scratch import scratch_dir
 
 DEFAULT_ATOL = 1e-6
 DEFAULT_SETTLE = 10.0
-REQUEST_ID_PREFIX = "relay-golden-"
+REQUEST_ID_PREFIX = GOLDEN_REQUEST_PREFIX
 SHOWN = 20  # differences kept in a result's details; the count says how many there were
 _POLL = 0.5
 
@@ -202,18 +203,16 @@ def _difference(d: Difference) -> dict[str, Any]:
 
 
 def check_endpoint(url: str) -> str:
-    """`url` as the checks use it: http(s)://host[:port], no trailing slash."""
+    """`url` as the checks use it: http(s)://host[:port], no credentials, no trailing slash
+    (`domain.monitors.check_endpoint`, the rule a monitor's stored endpoint follows)."""
     import httpx
 
-    if not isinstance(url, str) or not url.startswith(("http://", "https://")):
-        raise InvalidInput(
-            f"the endpoint must be the model server's URL, like http://127.0.0.1:8600, not {url!r}"
-        )
+    url = check_url(url)
     try:
         httpx.URL(url)
     except (httpx.InvalidURL, ValueError) as exc:
         raise InvalidInput(f"the endpoint {url!r} is not a URL: {exc}") from None
-    return url.rstrip("/")
+    return url
 
 
 def _get(http: Any, url: str, path: str) -> Any:
@@ -421,12 +420,38 @@ def check_shift(
     atol: float = DEFAULT_ATOL,
     settle: float = DEFAULT_SETTLE,
     replay: bool = True,
+    client: Any = None,
 ) -> ShiftReport:
     """Both checks of `deployment` against the model server at `endpoint`: the digest first,
-    then (unless ``replay=False``) the golden-set replay."""
+    then (unless ``replay=False``) the golden-set replay. `client` (an ``httpx.Client``) sets
+    the timeouts; by default 10 s for the digest, 120 s for the replay."""
     url = check_endpoint(endpoint)
-    digest = check_digest(backend, project, deployment, url, settle=settle)
+    digest = check_digest(backend, project, deployment, url, settle=settle, client=client)
     replayed = None
     if replay:
-        replayed = check_replay(backend, project, digest.deployment, url, atol=atol)
+        replayed = check_replay(backend, project, digest.deployment, url, atol=atol, client=client)
     return ShiftReport(project, digest.deployment, url, digest, replayed)
+
+
+def check_monitor(
+    backend: Backend,
+    project: str,
+    monitor: str,
+    endpoint: str | None = None,
+    *,
+    atol: float = DEFAULT_ATOL,
+    settle: float = DEFAULT_SETTLE,
+    client: Any = None,
+) -> tuple[ShiftReport, list[Check]]:
+    """Check `monitor`'s deployment against `endpoint` (default: the monitor's own) and record
+    both checks on it (`record_shift`): what `relay monitors check` and the runner do."""
+    mon = backend.monitors.get(project, monitor)
+    url = endpoint if endpoint is not None else mon.config.endpoint
+    if url is None:
+        raise InvalidInput(
+            f"monitor {mon.name!r} has no endpoint to check; give one with --endpoint URL, or "
+            f"keep it on the monitor: relay monitors set-endpoint {mon.name} URL"
+        )
+    report = check_shift(backend, project, mon.deployment, url, atol=atol, settle=settle,
+                         client=client)  # fmt: skip
+    return report, record_shift(backend, project, mon.name, report)

@@ -48,12 +48,16 @@ def create(
     grace: str | float = "5m",
     owner: str = "ml_engineer",
     since: datetime | None = None,
+    endpoint: str | None = None,
+    check_every: str | float = "5m",
     project: str | None = None,
 ) -> Monitor:
     """Watch `deployment` in windows of time (``"1h"``) or rows (``50000``). The reference is
     the training dataset version the deployed model's run used, unless named
     (``reference="loans@3"``); `target` names its label column (calibrates the label-free
-    estimate and gives the reference's performance). See docs/monitoring.md."""
+    estimate and gives the reference's performance). With `endpoint` (the live model server,
+    ``"http://127.0.0.1:8600"``), `relay monitors run` checks it for model shift every
+    `check_every`. See docs/monitoring.md."""
     backend, proj = _backend(project)
     return backend.monitors.create(
         proj,
@@ -68,7 +72,22 @@ def create(
         grace=grace,
         owner=owner,
         since=since,
+        endpoint=endpoint,
+        check_every=check_every,
     )
+
+
+def set_endpoint(
+    name: str,
+    endpoint: str | None,
+    *,
+    check_every: str | float | None = None,
+    project: str | None = None,
+) -> Monitor:
+    """Set (or clear, with None) the live model server `relay monitors run` checks for model
+    shift (the served digest, the golden-set replay), and how often."""
+    backend, proj = _backend(project)
+    return backend.monitors.set_endpoint(proj, name, endpoint, check_every=check_every)
 
 
 def get(name: str, *, project: str | None = None) -> Monitor:

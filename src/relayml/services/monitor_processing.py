@@ -31,7 +31,12 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from relayml.domain.audit import EntityKind, Event
-from relayml.domain.deployments import Deployment, LogSegment, check_time
+from relayml.domain.deployments import (
+    GOLDEN_REQUEST_PREFIX,
+    Deployment,
+    LogSegment,
+    check_time,
+)
 from relayml.domain.identity import Principal
 from relayml.domain.monitors import (
     EPOCH,
@@ -69,7 +74,7 @@ MAX_PASS_ROWS = 5_000_000  # per pass (at least one segment)
 KEPT_SEGMENTS = 8  # segments' rows kept in memory at once during a pass
 FEEDBACK_BATCH = 10_000
 FEEDBACK_OVERLAP = timedelta(seconds=60)  # re-read: feedback committed after a later label
-LOG_COLUMNS = ("prediction_id", "ts", "arm", "inputs", "prediction", "probabilities")
+LOG_COLUMNS = ("prediction_id", "ts", "arm", "request_id", "inputs", "prediction", "probabilities")
 SEVERITY = {
     AlertKind.DATA_DRIFT: Severity.WARNING,
     AlertKind.PREDICTION_DRIFT: Severity.WARNING,
@@ -186,6 +191,9 @@ class ProcessingMixin(MonitorBase):
         keep = pc.greater_equal(table["ts"], pa.scalar(mon.config.since, table["ts"].type))
         if "arm" in present:
             keep = pc.and_(keep, pc.equal(table["arm"], "primary"))
+        if "request_id" in present:  # a golden-set replay (a model-shift check) is no traffic
+            golden = pc.fill_null(pc.starts_with(table["request_id"], GOLDEN_REQUEST_PREFIX), False)
+            keep = pc.and_(keep, pc.invert(golden))
         scored = ref.classes is not None and "probabilities" in present
         if scored:
             keep = pc.and_(keep, pc.is_valid(table["probabilities"]))

@@ -22,14 +22,17 @@ from relayml.domain.audit import EntityKind, Event
 from relayml.domain.deployments import check_time, target_ref
 from relayml.domain.identity import Principal, check_role_name
 from relayml.domain.monitors import (
+    MAX_CHECK_SECONDS,
     MAX_HORIZON_SECONDS,
     MAX_WINDOWS_LISTED,
+    MIN_CHECK_SECONDS,
     Monitor,
     MonitorConfig,
     MonitorReport,
     MonitorStatus,
     Window,
     WindowKind,
+    check_endpoint,
     check_min_rows,
     check_monitor_name,
     check_note,
@@ -75,13 +78,17 @@ class MonitorsService(ProcessingMixin, AlertsMixin):
         grace: str | float = "5m",
         owner: str = "ml_engineer",
         since: datetime | None = None,
+        endpoint: str | None = None,
+        check_every: str | float = "5m",
     ) -> Monitor:
         """Watch `deployment`'s prediction log in windows (`1h`, or `50000` rows). The monitor
         is named after the deployment unless `name` is given. Alerts need `min_rows` rows in a
         window and the condition in `alert_after` (K/N) of the last N decided windows;
         feedback updates a window's realised performance until `label_horizon` after it ends;
         a time window closes `grace` after its end (for segments still being flushed). The
-        log is read from `since` on (default: now). Alerts go to the inbox of `owner`."""
+        log is read from `since` on (default: now). Alerts go to the inbox of `owner`. With
+        `endpoint` (the live model server's URL), the monitors' runner checks it for model
+        shift every `check_every`."""
         check_monitor_name(deployment)
         mon_name = check_monitor_name(name if name is not None else deployment)
         spec = parse_window(window)
@@ -90,6 +97,8 @@ class MonitorsService(ProcessingMixin, AlertsMixin):
         horizon = check_seconds("label horizon", label_horizon, 60.0, MAX_HORIZON_SECONDS)
         wait = check_seconds("grace", grace, 0.001, MAX_GRACE_SECONDS)
         owner = check_role_name(owner)
+        url = check_endpoint(endpoint) if endpoint is not None else None
+        every = check_seconds("check every", check_every, MIN_CHECK_SECONDS, MAX_CHECK_SECONDS)
         if target is not None:
             check_text("target", target, 256)
             if not target:
@@ -130,6 +139,8 @@ class MonitorsService(ProcessingMixin, AlertsMixin):
             grace=wait,
             owner=owner,
             since=start,
+            endpoint=url,
+            check_every=every,
         )
         with self.write() as tx:
             roles = self.require_in_project(
@@ -166,6 +177,8 @@ class MonitorsService(ProcessingMixin, AlertsMixin):
                 "label_horizon": horizon,
                 "owner": owner,
                 "since": start.isoformat(),
+                "endpoint": url,
+                "check_every": every,
             }
             self.record(
                 tx, who, roles, Event.MONITOR_CREATE, project, EntityKind.MONITOR, mon_name, payload
@@ -314,6 +327,55 @@ class MonitorsService(ProcessingMixin, AlertsMixin):
         return MonitorReport(mon, tuple(windows), tuple(checks), tuple(alerts), utcnow())
 
     # changing -----------------------------------------------------------------------------
+    def set_endpoint(
+        self,
+        who: Principal,
+        project: str,
+        name: str,
+        endpoint: str | None,
+        *,
+        check_every: str | float | None = None,
+    ) -> Monitor:
+        """Set (or clear, with None) the live model server the monitors' runner checks for
+        model shift, and how often (`check_every`; None keeps it)."""
+        url = check_endpoint(endpoint) if endpoint is not None else None
+        every = (
+            check_seconds("check every", check_every, MIN_CHECK_SECONDS, MAX_CHECK_SECONDS)
+            if check_every is not None
+            else None
+        )
+        with self.write() as tx:
+            roles = self.require_in_project(
+                tx, who, Action.MONITOR_MANAGE, project, EntityKind.MONITOR, str(name)
+            )
+            mon = self._get(tx, project, name)
+            if mon.status is MonitorStatus.ARCHIVED:
+                raise Conflict(f"monitor {mon.name!r} is archived; it takes no changes")
+            config = replace(
+                mon.config,
+                endpoint=url,
+                check_every=every if every is not None else mon.config.check_every,
+            )
+            done = replace(
+                mon,
+                config=config,
+                revision=mon.revision + 1,
+                updated_by=who.user,
+                updated_at=utcnow(),
+            )
+            if not tx.monitors.set_endpoint(done, mon.revision):
+                raise Conflict(f"monitor {mon.name!r} changed meanwhile; look again and retry")
+            payload = {
+                "endpoint": url,
+                "was": mon.config.endpoint,
+                "check_every": config.check_every,
+            }
+            self.record(
+                tx, who, roles, Event.MONITOR_ENDPOINT, project, EntityKind.MONITOR, mon.name,
+                payload,
+            )  # fmt: skip
+            return done
+
     def pause(self, who: Principal, project: str, name: str, *, reason: str = "") -> Monitor:
         """Stop processing until resumed (windows are caught up on resume); alerts stay."""
         return self._set_status(who, project, name, MonitorStatus.PAUSED, reason)

@@ -334,3 +334,43 @@ class MonitorContract:
         for other in set(after) - {seq}:
             assert after[other].labelled == 0
             assert after[other].updated_at == before[other].updated_at
+
+    def test_a_monitor_keeps_the_live_server_it_checks(
+        self, contract: ContractEnv, tmp_path: Path
+    ) -> None:
+        w = watched(contract, tmp_path, name="watched", endpoint="http://127.0.0.1:8600/")
+        p, ml = w.project, w.ml
+        mon = ml.monitors.get(p, "watched")
+        assert (mon.config.endpoint, mon.config.check_every) == ("http://127.0.0.1:8600", 300.0)
+        bad = [
+            ("ftp://127.0.0.1/", "not http or https"),
+            ("http://ops:s3cret@127.0.0.1:8600", "credentials"),
+            ("http://@127.0.0.1:8600", "credentials"),
+            ("http://127.0.0.1:8600/?token=x", "query"),
+            ("http://", "no host"),
+            ("http://127.0.0.1:99999", "not a URL"),
+            ("http://127.0.0.1:8600/ x", "spaces"),
+            ("127.0.0.1:8600", "not http"),
+        ]
+        for url, said in bad:
+            with pytest.raises(InvalidInput, match=said):
+                ml.monitors.set_endpoint(p, "watched", url)
+            with pytest.raises(InvalidInput, match=said):
+                ml.monitors.create(p, "churn-api", name="bad", endpoint=url)
+        with pytest.raises(InvalidInput, match="check every"):
+            ml.monitors.set_endpoint(p, "watched", "http://a:1", check_every="1s")
+        moved = ml.monitors.set_endpoint(p, "watched", "https://serve.example:443/relay",
+                                         check_every="1h")  # fmt: skip
+        assert moved.config.endpoint == "https://serve.example:443/relay"
+        assert moved.config.check_every == 3600.0 and moved.revision == mon.revision + 1
+        assert ml.monitors.get(p, "watched").config == moved.config
+        cleared = ml.monitors.set_endpoint(p, "watched", None)
+        assert cleared.config.endpoint is None and cleared.config.check_every == 3600.0
+        with pytest.raises(PermissionDenied, match=r"monitor\.manage"):
+            contract.as_role(p, "stakeholder").monitors.set_endpoint(p, "watched", "http://a:1")
+        ml.monitors.archive(p, "watched")
+        with pytest.raises(Conflict, match="archived"):
+            ml.monitors.set_endpoint(p, "watched", "http://a:1")
+        events = contract.admin.audit.log(project=p, entity_kind=EntityKind.MONITOR, limit=50)
+        changes = [e for e in events if e.action == "monitor.endpoint" and e.outcome == "ok"]
+        assert len(changes) == 2 and {e.actor for e in changes} == {ml.user}

@@ -67,6 +67,8 @@ class MonitorOut(WireModel):
     grace: float
     owner: str
     since: datetime
+    endpoint: str | None = None  # the live model server the runner checks for model shift
+    check_every: float = 300.0  # seconds between two of those checks
     status: MonitorStatus
     status_reason: str
     revision: int
@@ -96,6 +98,8 @@ class MonitorOut(WireModel):
             grace=c.grace,
             owner=c.owner,
             since=c.since,
+            endpoint=c.endpoint,
+            check_every=c.check_every,
             status=obj.status,
             status_reason=obj.status_reason,
             revision=obj.revision,
@@ -118,6 +122,8 @@ class MonitorOut(WireModel):
             grace=self.grace,
             owner=self.owner,
             since=self.since,
+            endpoint=self.endpoint,
+            check_every=self.check_every,
         )
         return Monitor(
             id=self.id,

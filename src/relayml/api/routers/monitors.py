@@ -61,6 +61,20 @@ class MonitorCreate(Body):
     grace: Seconds = Field(default="5m", description="How long a time window waits past its end")
     owner: str = Field(default="ml_engineer", description="The role whose inbox gets the alerts")
     since: datetime | None = Field(default=None, description="Read the log from here on")
+    endpoint: str | None = Field(
+        default=None,
+        description="The live model server the runner checks for model shift",
+        examples=["http://127.0.0.1:8600"],
+    )
+    check_every: Seconds = Field(default="5m", description="How often the runner checks it")
+
+
+class EndpointBody(Body):
+    endpoint: str | None = Field(
+        description="The live model server's URL (no credentials); null: no checks",
+        examples=["http://127.0.0.1:8600"],
+    )
+    check_every: Seconds | None = Field(default=None, description="None: unchanged")
 
 
 class ReasonBody(Body):
@@ -113,8 +127,24 @@ def create(project: str, body: MonitorCreate, services: ServicesDep, who: Princi
         grace=body.grace,
         owner=body.owner,
         since=body.since,
+        endpoint=body.endpoint,
+        check_every=body.check_every,
     )
     return json(MonitorOut.from_domain(mon), status_code=201)
+
+
+@router.post(
+    _ONE + "/endpoint",
+    response_model=MonitorOut,
+    summary="Set or clear the live model server the runner checks for model shift",
+)
+def set_endpoint(
+    project: str, name: str, body: EndpointBody, services: ServicesDep, who: PrincipalDep
+) -> Response:
+    mon = services.monitors.set_endpoint(
+        who, project, name, body.endpoint, check_every=body.check_every
+    )
+    return json(MonitorOut.from_domain(mon))
 
 
 @router.get(_ONE, response_model=MonitorOut, summary="A monitor")

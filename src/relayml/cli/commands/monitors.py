@@ -17,6 +17,7 @@ from typing import Annotated, Any
 import typer
 
 from relayml.cli import output, state
+from relayml.domain.monitors import format_seconds
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON on stdout.")]
 ProjectOpt = Annotated[
@@ -27,6 +28,16 @@ MonitorArg = Annotated[str, typer.Argument(help="The monitor's name (default: it
 AlertArg = Annotated[str, typer.Argument(help="The alert's id (relay alerts ls).")]
 SinceOpt = Annotated[
     datetime | None, typer.Option("--since", help="From this moment (UTC unless an offset).")
+]
+EndpointOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--endpoint",
+        help="The live model server (http://127.0.0.1:8600) the runner checks for model shift.",
+    ),
+]
+CheckEveryOpt = Annotated[
+    str, typer.Option("--check-every", help="How often the runner checks --endpoint (5m).")
 ]
 UntilOpt = Annotated[
     datetime | None, typer.Option("--until", help="Up to this moment (UTC unless an offset).")
@@ -118,11 +129,13 @@ def create(
         str, typer.Option("--owner", help="The role whose inbox gets its alerts.")
     ] = "ml_engineer",
     since: SinceOpt = None,
+    endpoint: EndpointOpt = None,
+    check_every: CheckEveryOpt = "5m",
     project: ProjectOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Watch a deployment: drift per input column, prediction drift, performance with and
-    without labels, per window."""
+    without labels, per window; with --endpoint, model shift of the live server too."""
     with state.backend() as backend:
         mon = backend.monitors.create(
             state.project(project),
@@ -137,11 +150,16 @@ def create(
             grace=grace,
             owner=owner,
             since=_utc(since),
+            endpoint=endpoint,
+            check_every=check_every,
         )
     if as_json:
         _emit(mon)
         return
     output.print_(f"monitoring {_line(mon)}")
+    if mon.config.endpoint is not None:
+        every = format_seconds(mon.config.check_every)
+        output.print_(f"  model shift: checks {mon.config.endpoint} every {every}")
     c = mon.config
     output.print_(
         f"  alerts to {c.owner} when {c.alert_after} decided windows (>= {c.min_rows} rows) "
@@ -211,6 +229,8 @@ def show(name: MonitorArg, project: ProjectOpt = None, as_json: JsonOpt = False)
         f"  created {output.when(mon.created_at)} by {mon.created_by}; processed "
         f"{output.when(mon.processed_at)}"
     )
+    if c.endpoint is not None:
+        output.print_(f"  model shift: checks {c.endpoint} every {format_seconds(c.check_every)}")
     if mon.status_reason:
         output.print_(f"  {mon.status.value}: {output.escape(mon.status_reason)}")
     _windows(windows)
@@ -385,6 +405,12 @@ def run(
             _result(o.project, o.result)
         if o.error is not None:
             output.print_(f"{o.project}/{o.monitor}: [red]{output.escape(o.error)}[/]")
+        for c in o.checks:
+            said = "passed" if c.passed else "[red]FAILED[/]"
+            what = output.escape(str(c.details.get("message", "")))
+            output.print_(f"{o.project}/{o.monitor}: {c.kind.value} check {said}: {what}")
+        if o.check_error is not None:
+            output.print_(f"{o.project}/{o.monitor}: [red]{output.escape(o.check_error)}[/]")
         for r in o.loop_runs:
             output.print_(
                 f"{o.project}/{o.monitor}: loop {r.loop} run {r.id} started by alert {r.alert}"
@@ -407,7 +433,7 @@ def run(
         if once:
             outcomes = runner.tick(backend, proj, loops=loops, env=env, on_loops=said)
             if as_json:
-                from relayml.wire.monitors import ProcessResultOut
+                from relayml.wire.monitors import CheckOut, ProcessResultOut
 
                 output.emit_json(
                     [
@@ -417,6 +443,8 @@ def run(
                             "error": o.error,
                             "result": ProcessResultOut.from_domain(o.result) if o.result else None,
                             "loop_runs": [r.id for r in o.loop_runs],
+                            "checks": [CheckOut.from_domain(c) for c in o.checks],
+                            "check_error": o.check_error,
                         }
                         for o in outcomes
                     ]
@@ -463,6 +491,80 @@ def report(
     _alerts([a for a in found.alerts if a.state.live])
     if html is not None:
         output.print_(f"wrote {html}")
+
+
+def set_endpoint(
+    name: MonitorArg,
+    endpoint: Annotated[
+        str | None,
+        typer.Argument(help="The live model server's URL (http://127.0.0.1:8600)."),
+    ] = None,
+    clear: Annotated[
+        bool, typer.Option("--clear", help="Check no server any more (no URL given).")
+    ] = False,
+    check_every: Annotated[
+        str | None, typer.Option("--check-every", help="How often the runner checks it.")
+    ] = None,
+    project: ProjectOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Set the live model server `relay monitors run` checks for model shift (or --clear)."""
+    from relayml.errors import InvalidInput
+
+    if (endpoint is None) != clear:
+        raise InvalidInput("give the server's URL, or --clear to check no server (not both)")
+    with state.backend() as backend:
+        mon = backend.monitors.set_endpoint(
+            state.project(project), name, endpoint, check_every=check_every
+        )
+    if as_json:
+        _emit(mon)
+        return
+    c = mon.config
+    if c.endpoint is None:
+        output.print_(f"{mon.name}: no model server checked")
+    else:
+        output.print_(f"{mon.name}: checks {c.endpoint} every {format_seconds(c.check_every)}")
+
+
+def check(
+    name: MonitorArg,
+    endpoint: Annotated[
+        str | None,
+        typer.Option("--endpoint", help="The model server to check (default: the monitor's)."),
+    ] = None,
+    atol: Annotated[
+        float,
+        typer.Option(help="How far a replayed probability (or value) may be from the recorded."),
+    ] = 1e-6,
+    settle: Annotated[
+        float,
+        typer.Option(
+            help="Seconds a server may take to follow the registry before a difference counts."
+        ),
+    ] = 10.0,
+    project: ProjectOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Check the monitor's live server for model shift now (the served digest, the golden-set
+    replay) and record both on the monitor: a failure alerts at once, a pass resolves. Exit 1
+    when a check fails. (`relay deployments verify` checks without recording.)"""
+    from relayml.cli.shift import print_report
+    from relayml.monitoring.shift import check_monitor
+
+    with state.backend() as backend:
+        report, recorded = check_monitor(
+            backend, state.project(project), name, endpoint, atol=atol, settle=settle
+        )
+    if as_json:
+        doc = report.to_dict()
+        doc["recorded"] = [c.seq for c in recorded]
+        output.emit_json(doc)
+    else:
+        print_report(report)
+        output.print_(f"[dim]recorded as check(s) {', '.join(str(c.seq) for c in recorded)}[/]")
+    if not report.passed:
+        raise typer.Exit(code=output.EXIT_CHECK_FAILED)
 
 
 def checks(
@@ -604,6 +706,8 @@ def register(app: typer.Typer) -> None:
         ("process", process),
         ("run", run),
         ("report", report),
+        ("set-endpoint", set_endpoint),
+        ("check", check),
         ("checks", checks),
     )
     for name, fn in commands:

@@ -20,6 +20,7 @@ from relayml.domain.monitors import (
     Rollup,
     Window,
     check_alert_id,
+    check_endpoint,
     check_min_rows,
     check_note,
     parse_persistence,
@@ -100,10 +101,14 @@ class HttpMonitors:
         grace: str | float = "5m",
         owner: str = "ml_engineer",
         since: datetime | None = None,
+        endpoint: str | None = None,
+        check_every: str | float = "5m",
     ) -> Monitor:
         parse_window(window)  # the service's own checks: the same refusal on every backend
         parse_persistence(alert_after)
         check_min_rows(min_rows)
+        if endpoint is not None:
+            check_endpoint(endpoint)
         body = {
             "deployment": deployment,
             "name": name,
@@ -116,9 +121,26 @@ class HttpMonitors:
             "grace": _seconds("grace", grace),
             "owner": owner,
             "since": _time("since", since),
+            "endpoint": endpoint,
+            "check_every": _seconds("check every", check_every),
         }
         _walk(body)
         return _mon(self.t.call("POST", _url(project), json=body))
+
+    def set_endpoint(
+        self,
+        project: str,
+        name: str,
+        endpoint: str | None,
+        *,
+        check_every: str | float | None = None,
+    ) -> Monitor:
+        if endpoint is not None:
+            check_endpoint(endpoint)
+        every = _seconds("check every", check_every) if check_every is not None else None
+        body = {"endpoint": endpoint, "check_every": every}
+        _walk(body)
+        return _mon(self.t.call("POST", f"{_url(project, name)}/endpoint", json=body))
 
     def get(self, project: str, name: str) -> Monitor:
         return _mon(self.t.call("GET", _url(project, name)))

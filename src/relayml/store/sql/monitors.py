@@ -73,6 +73,8 @@ def _monitor(row: Row[Any]) -> Monitor:
         grace=float(row.grace),
         owner=row.owner,
         since=utc(row.since),
+        endpoint=row.endpoint,
+        check_every=float(row.check_every),
     )
     return Monitor(
         id=row.id,
@@ -168,6 +170,8 @@ class SqlMonitors:
                 grace=c.grace,
                 owner=c.owner,
                 since=c.since,
+                endpoint=c.endpoint,
+                check_every=c.check_every,
                 status=mon.status.value,
                 status_reason=mon.status_reason,
                 revision=mon.revision,
@@ -187,6 +191,22 @@ class SqlMonitors:
             .values(
                 status=mon.status.value,
                 status_reason=mon.status_reason,
+                revision=mon.revision,
+                updated_by=mon.updated_by,
+                updated_at=mon.updated_at,
+            )
+        )
+        return bool(done.rowcount)
+
+    def set_endpoint(self, mon: Monitor, read_revision: int) -> bool:
+        """Write `mon`'s endpoint and check interval if the row is still at `read_revision`."""
+        m = s.monitors.c
+        done = self.conn.execute(
+            update(s.monitors)
+            .where(m.id == mon.id, m.revision == read_revision)
+            .values(
+                endpoint=mon.config.endpoint,
+                check_every=mon.config.check_every,
                 revision=mon.revision,
                 updated_by=mon.updated_by,
                 updated_at=mon.updated_at,

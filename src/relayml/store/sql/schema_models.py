@@ -361,6 +361,8 @@ monitors = Table(
     Column("updated_at", TS, nullable=False),
     Column("processed_at", TS, nullable=True),
     Column("feedback_cursor", TS, nullable=True),
+    Column("endpoint", String(2048), nullable=True),  # the live server checked for model shift
+    Column("check_every", Float, nullable=False, server_default="300"),
     Column("lease_owner", String(64), nullable=True),
     Column("lease_until", TS, nullable=True),
     UniqueConstraint("project", "name"),
