@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from relayml.reports.model_report import HEADINGS
 from tests.cli.conftest import Relay, admin_backend
 from tests.processes import no_process_outlives
@@ -53,20 +55,79 @@ def check_serving(relay: Relay, out: str, *, primary: int, canary: int, run: int
     # DevOps rolled back: the canary gone, everything answered by the primary, pinned
     assert f"serves {model}@{primary} alone (pinned" in out
     assert "✓ 50/50 answers named the version that gave them" in out
+    # the server ran on through the monitoring chapters: every answer and golden row logged
     assert "✓ relay serve stopped on SIGTERM (exit 0)" in out
-    assert "✓ 450 records for 450 answers" in out
+    logged = re.search(r"✓ (\d+) records in \d+ segments for (\d+) answers and 105 golden", out)
+    assert logged is not None and int(logged[1]) == int(logged[2]) + 105
 
     history = relay("deployments", "history", "tumour-api", "-p", "demo", "--json").json()
-    assert [(c["action"], c["who"]) for c in history[:3]] == [
+    assert [(c["action"], c["who"]) for c in history[:6]] == [
+        ("promote_canary", "kai"),  # the loop's canary won
+        ("set_traffic", "kai"),  # the loop's canary started, after governance approved
+        ("set_target", "mia"),  # following production again, to be watched
         ("rollback", "omar"),
         ("set_traffic", "mia"),
-        ("create" if primary == 2 else "set_target", "mia"),
+        # told again, it follows production already: the last run's promotion comes before
+        ("create", "mia") if run == 1 else ("promote_canary", "kai"),
     ]
-    feedback = relay("deployments", "feedback-ls", "tumour-api", "-p", "demo", "--json").json()
-    assert len(feedback) == 200 * run
+    feedback = relay("deployments", "feedback-ls", "tumour-api", "-p", "demo", "--json",
+                     "--limit", "10000").json()  # fmt: skip
+    # 200 in chapter 7, 800 while the monitor watched, 100 a canary batch (two at least)
+    assert len(feedback) >= (200 + 800 + 200) * run
     assert {f["who"] for f in feedback} == {"sam", "lab"}
     segments = relay("deployments", "segments", "tumour-api", "-p", "demo", "--json").json()
-    assert sum(s["records"] for s in segments) == 450 * run
+    assert sum(s["records"] for s in segments) >= int(logged[1]) * run
+
+
+def check_monitoring(relay: Relay, out: str, *, production: int, candidate: int, run: int) -> None:
+    """Chapters 8 to 11: the monitor, the blip that pages nobody, the persistent shift that
+    alerts and starts the loop, the loop to a promotion, model shift caught."""
+    model = "tumour-classifier"
+    windows = table_rows(between(out, "relay monitors history tumour-api", "accuracy est.:"))
+    flat = " ".join(out.split())
+    # the blip (window 2) is flagged but alerts nobody; windows 3 and 4 are clean again
+    assert cells(windows["2"])[3] == "9 of 30" and cells(windows["3"])[3] == "-"
+    assert "window 2 closed (100 rows): 9 inputs drifted, predictions drifted" in flat
+    blip = between(flat, "batch 2 window 2 closed", "batch 3")
+    assert "no alert: not in 2 of the last 3 windows" in blip and "opened" not in blip
+    assert "opened" not in between(flat, "batch 3 ", "batch 6 ")
+    # the shift from batch 5 alerts at batch 6 (2 of the last 3), and starts the loop once
+    at_six = between(flat, "batch 6 window 6 closed", "batch 7")
+    assert re.search(r"⚠ \d+ alerts opened \(data_drift: 9, prediction_drift: 2\)", at_six)
+    assert "loop retrain started by an alert" in at_six
+    assert flat.count("loop retrain started by an alert") == 1
+    # ... whose pipeline the same pass runs, on the data the lab re-measured, to governance
+    assert "loop retrain: pipeline retrain run" in at_six and "finished" in at_six
+    assert "awaiting_approval: promotion request" in at_six
+    # realised accuracy falls on the shifted windows while the label-free estimate does not
+    for seq in ("5", "6", "7", "8"):
+        row = cells(windows[seq])
+        assert row[2] == "100" and int(row[6].rstrip("%")) < 90 <= int(row[5].rstrip("%"))
+    assert "CRITICAL realised performance down on accuracy" in flat
+    report = relay.home / "reports" / ("monitor-tumour-api.html" if run == 1 else "x")
+    if run == 1:
+        assert report.is_file() and 'id="window-8"' in report.read_text()
+    # the loop: retrained on the re-measured data, a held request, approved, canary, promoted
+    assert f"candidate {model}@{candidate}; promotion request" in flat
+    assert "✓ gina approves: request approved, held by loop:" in flat
+    assert f"{model}@production is still {model}@{production}" in flat
+    assert f"✓ promoted: {model}@production is {model}@{candidate}, moved in gina's name" in flat
+    assert "significantly better" in flat
+    after = re.search(r"more patients from the recalibrated scanners: (\d+)% right, against (\d+)%",
+                      flat)  # fmt: skip
+    assert after is not None and int(after[1]) > int(after[2]) + 10
+    runs = relay("loops", "runs", "-p", "demo", "--json").json()
+    assert runs[0]["state"] == "promoted" and runs[0]["trigger"] == "alert"
+    assert runs[0]["candidate"] == f"{model}@{candidate}"
+    # model shift: the demo's server passes, the stale node is caught and alerts at once
+    assert f"digest ok serves primary {model}@{candidate}" in flat
+    assert f"replay ok 105 golden rows of {model}@{candidate}" in flat
+    assert "digest SHIFTED (critical)" in flat
+    assert f"golden rows of {model}@{candidate} came back otherwise from {model}@1" in flat
+    alerts = relay("alerts", "ls", "-p", "demo", "--json").json()
+    shift = {a["subject"]: a["severity"] for a in alerts if a["kind"] == "model_shift"}
+    assert shift == {"digest": "critical", "replay": "warning"}
+    assert not list((relay.home).glob("stale-store-*"))  # the stale node's store is removed
 
 
 def test_demo_quick_runs_twice_in_the_same_home(relay: Relay) -> None:
@@ -81,14 +142,15 @@ def test_demo_quick_runs_twice_in_the_same_home(relay: Relay) -> None:
         "5. Hand the best model",
         "6. Serve it",
         "7. Feedback, a comparison, a rollback",
-        "8. Is production",
-        "9. Check",
+        "8. Watch it",
+        "9. Traffic, a blip, then a real shift",
+        "10. The loop",
+        "11. Is what serves what was approved?",
+        "12. Check",
     )
     for chapter in chapters:
         assert chapter in first.out
     rows = table_rows(first.out)
-    assert rows["this week"].split("│")[3].strip() == "none"
-    assert rows["next month"].split("│")[3].strip() == "mean_radius, mean_texture"
     assert rows["2026-11"].split("│")[3].strip() == "tumours@1"
     assert "quarantined" in rows["2026-12"]
     # the nightly schedule: its next run, then paused with the reason
@@ -112,6 +174,7 @@ def test_demo_quick_runs_twice_in_the_same_home(relay: Relay) -> None:
     assert (relay.home / "reports" / "tumour-classifier-compliance.md").is_file()
     assert "Traceback" not in first.err
     check_serving(relay, first.out, primary=2, canary=3, run=1)
+    check_monitoring(relay, first.out, production=2, candidate=4, run=1)
 
     with no_process_outlives():
         second = relay("demo", "--quick", timeout=300)
@@ -119,18 +182,23 @@ def test_demo_quick_runs_twice_in_the_same_home(relay: Relay) -> None:
     assert "already exists from an earlier demo" in second.out
     assert "nightly_prepare is paused by" in " ".join(second.out.split())  # not paused twice
     assert "tumour-api exists from an earlier demo; mia points it at" in second.out
-    check_serving(relay, second.out, primary=5, canary=6, run=2)
+    check_serving(relay, second.out, primary=6, canary=7, run=2)
+    check_monitoring(relay, second.out, production=6, candidate=8, run=2)
+    assert "The monitor 'tumour-api-2' of an earlier demo is archived" in second.out
     assert "audit_verify(): intact" in second.out
-    report = relay.home / "reports" / "drift.html"
-    assert report.exists() and "mean_radius" in report.read_text()
 
     # what the demo recorded is there for the CLI: two batches of four runs, artifacts included
     # (and the registry chapter's baseline, one per demo)
     runs = relay("runs", "ls", "--project", "demo", "--json").json()
     trained = [r for r in runs if "family" in r["tags"]]
-    assert len(trained) == 8 and len(runs) == 10
+    assert len(trained) == 8 and len(runs) == 12
     assert {r["tags"]["family"] for r in trained} == {"logreg", "gboost", "forest"}
-    assert {r["name"] for r in runs if "family" not in r["tags"]} == {"baseline-prior"}
+    others = [r for r in runs if "family" not in r["tags"]]
+    assert (
+        sorted(r["name"].split("-on-")[0] for r in others)
+        == ["baseline-prior"] * 2 + ["retrain"] * 2
+    )  # the loop's pipeline ran once per demo, as kai
+    assert {r["user"] for r in others if r["name"].startswith("retrain")} == {"kai"}
     best = relay(
         "runs", "ls", "--project", "demo", "--order-by", "metrics.roc_auc DESC", "--json"
     ).json()[0]
@@ -139,8 +207,14 @@ def test_demo_quick_runs_twice_in_the_same_home(relay: Relay) -> None:
     assert paths == ["classification_report.txt", "model.skops", "report.html"]
     assert relay("audit", "verify").code == 0
     moves = relay("models", "history", "tumour-classifier", "-p", "demo", "--json").json()
-    # the serving chapter registered the runner-up as a version of its own (3, then 6)
-    assert [(m["alias"], m["to_version"]) for m in moves] == [("production", 5), ("production", 2)]
+    # the serving chapter registered the runner-up as a version of its own (3, then 7), and the
+    # loop's retrained candidate won production from the approved model (2, then 6)
+    assert [(m["alias"], m["to_version"]) for m in moves] == [
+        ("production", 8),
+        ("production", 6),
+        ("production", 4),
+        ("production", 2),
+    ]
     assert all(m["request_id"] and m["by"] == "gina" for m in moves)
 
 

@@ -9,6 +9,8 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from relayml.errors import RelayError
+
 CONTRACT = """\
 name: tumours
 description: One row per biopsy; what the models in the demo train on.
@@ -125,3 +127,56 @@ def schedule_nightly(console: Console) -> None:
         f"starts it again; `relay pipelines backfill {NIGHTLY} --from DAY --to DAY` runs the "
         "nights it missed."
     )
+
+
+# The clinics' scanners are recalibrated (chapter 9): every size they measure reads 30 % long,
+# so lengths (radius, perimeter) scale by 1.3 and areas by 1.3², while texture, smoothness,
+# concavity and the rest stay as they were.
+SCANNER_SCALE = 1.3
+SIZES = ("radius", "perimeter", "area")
+
+
+def recalibrated(column: str) -> float:
+    """How much the recalibrated scanner scales `column` (1.0: not at all)."""
+    size = next((s for s in SIZES if s in column), None)
+    if size is None:
+        return 1.0
+    return SCANNER_SCALE**2 if size == "area" else SCANNER_SCALE
+
+
+def remeasure(frame: Any) -> Any:
+    """`frame` as the recalibrated scanner would have measured it."""
+    out = frame.copy()
+    for column in out.columns:
+        if (factor := recalibrated(column)) != 1.0:
+            out[column] = out[column] * factor
+    return out
+
+
+def publish_remeasured(home: Path, tumours: Any) -> tuple[str, str]:
+    """What the lab re-measured on the recalibrated scanners, published by the data engineer:
+    its archive of `tumours`' training biopsies through the prepare pipeline (a new tumours
+    version) and this month's biopsied patients as a new holdout version; both refs."""
+    import relayml as relay
+    from relayml.demo.registry import split
+
+    frame = tumours.to_pandas()
+    x_train, x_val, _, y_val = split(tumours)
+    folder = home / "demo-data"
+    folder.mkdir(parents=True, exist_ok=True)
+    export = folder / "lab-export-2027-01-rescanned.csv"
+    remeasure(frame.loc[x_train.index]).to_csv(export, index=False)
+    contract = folder / "tumours.contract.yaml"
+    run = relay.pipelines.run(
+        "relayml.demo.etl:prepare",
+        params={"raw_path": str(export), "contract_path": str(contract)},
+    )
+    run.raise_for_status()
+    published = run.step("publish").output
+    if published is None or published.ref is None:
+        raise RelayError(f"pipeline prepare published nothing from {export}")
+    holdout = remeasure(x_val).assign(diagnosis=y_val.to_numpy())
+    evaluation = relay.datasets.publish(
+        "holdout", holdout, description="this month's biopsies, recalibrated scanners"
+    )
+    return str(published.ref), str(evaluation.ref)

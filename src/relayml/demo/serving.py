@@ -26,7 +26,7 @@ from relayml.client.base import Backend
 from relayml.compare import compare
 from relayml.demo import traffic
 from relayml.demo.governance import PROJECT, STAKEHOLDER, user_token
-from relayml.demo.registry import MODEL, model_of_run, split
+from relayml.demo.registry import MODEL, OFFICER, model_of_run, split
 from relayml.demo.server import ModelServer, model_server
 from relayml.errors import Conflict, RelayError
 from relayml.sdk.session import Session
@@ -35,7 +35,9 @@ DEPLOYMENT = "tumour-api"
 ML_ENGINEER = "mia"
 DEVOPS = "omar"
 LAB = "lab"  # the lab's system, a stakeholder account that posts biopsy results
+MLOPS = "kai"  # the MLOps engineer (also an ML engineer): the pipeline, the loop, the runners
 CANARY_PERCENT = 20.0
+SEGMENT_SECONDS = 0.25  # the log is written often, so each monitor pass sees its batch at once
 # the /metrics lines worth a look in the demo (the full list is in docs/serving.md)
 METRICS = (
     "relay_serving_ready",
@@ -82,6 +84,7 @@ class ServingStory:
         self.tokens: dict[str, str] = {}
         self.realised: dict[str, Any] | None = None  # the canary's, from the comparison
         self.live: ModelServer | None = None
+        self.replayed = 0  # golden rows sent to the server by model-shift checks (logged too)
         self._stack = contextlib.ExitStack()
 
     def __enter__(self) -> ServingStory:
@@ -99,13 +102,16 @@ class ServingStory:
             DEVOPS: user_token(self.admin, DEVOPS, ["devops_engineer"]),
             STAKEHOLDER: self.admin.identity.issue_token(STAKEHOLDER).token,
             LAB: user_token(self.admin, LAB, ["stakeholder"]),
+            MLOPS: user_token(self.admin, MLOPS, ["mlops_engineer", "ml_engineer"]),
+            OFFICER: self.admin.identity.issue_token(OFFICER).token,
         }
         c.print(
             f"The admin adds [bold]{ML_ENGINEER}[/] (ML engineer), [bold]{DEVOPS}[/] (DevOps "
-            f"engineer) and [bold]{LAB}[/] (the lab's system, a stakeholder account) to the "
-            "project, each with a token."
+            f"engineer), [bold]{MLOPS}[/] (MLOps engineer, who also holds ML engineer to run "
+            f"the loop's pipeline) and [bold]{LAB}[/] (the lab's system, a stakeholder account) "
+            "to the project, each with a token."
         )
-        self._as(ML_ENGINEER)
+        self.act_as(ML_ENGINEER)
         target = f"{MODEL}@production"
         c.print(f'[dim]relay.deployments.create("{DEPLOYMENT}", "{target}")[/]')
         try:
@@ -136,6 +142,7 @@ class ServingStory:
                     home=self.home,
                     token=self.tokens[ML_ENGINEER],
                     server=self.server,
+                    segment_seconds=SEGMENT_SECONDS,
                 )
             )
         c.print(
@@ -149,8 +156,8 @@ class ServingStory:
         self.answers += sent.answers
 
     def canary(self, runner_up_run: str, n: int) -> None:
-        c, live = self.console, self._server()
-        self._as(ML_ENGINEER)
+        c, live = self.console, self.live_server()
+        self.act_as(ML_ENGINEER)
         mv = relay.models.register(
             MODEL,
             model_of_run(runner_up_run),
@@ -174,7 +181,7 @@ class ServingStory:
             sticky_key=traffic.STICKY_HEADER,
             reason="try the runner-up on a fifth of patients",
         )
-        waited = _wait_for_arms(live, lambda arms: arms.get("canary") == mv.version)
+        waited = wait_for_arms(live, lambda arms: arms.get("canary") == mv.version)
         self.canary_since = datetime.now(UTC)
         c.print(
             f"[green]✓[/] the server noticed within {waited:.1f} s: loaded {mv.ref}, checked its "
@@ -190,7 +197,7 @@ class ServingStory:
     # -- chapter 7 -------------------------------------------------------------------------
 
     def feedback(self, how_many: int = 5) -> None:
-        c, live = self.console, self._server()
+        c, live = self.console, self.live_server()
         # the wrong answers first (what feedback is for), then right ones, the canary's first
         chosen: dict[str, traffic.Answer] = {}
         seen: set[int] = set()
@@ -218,7 +225,7 @@ class ServingStory:
                 r = client.post("/feedback", json=body, headers=auth)
                 if r.status_code not in (200, 201):
                     raise RelayError(f"feedback was refused ({r.status_code}): {r.text[:300]}")
-        self._as(ML_ENGINEER)
+        self.act_as(ML_ENGINEER)
         found = relay.deployments.list_feedback(DEPLOYMENT, prediction_ids=list(chosen))
         table = Table(
             title=f"{ML_ENGINEER} joins the feedback to the answers by prediction id",
@@ -242,7 +249,7 @@ class ServingStory:
         c.print(f"  {mark} {len(found)}/{len(chosen)} found by prediction id: an exact join.")
 
         rest = [a for a in self.canary_answers if a.prediction_id not in chosen]
-        self._as(LAB)
+        self.act_as(LAB)
         c.print(
             f"\nThe lab's system ([bold]{LAB}[/]) posts the other {len(rest)} biopsy results of "
             "the canary's time as delayed ground truth:"
@@ -258,10 +265,10 @@ class ServingStory:
         self.result.feedback = len(chosen) + len(rest)
 
     def compare_arms(self) -> None:
-        c, live = self.console, self._server()
+        c, live = self.console, self.live_server()
         with c.status("waiting for the server to write the canary's prediction log"):
-            _wait_for_log(live, len(self.answers))
-        session = self._as(ML_ENGINEER)
+            wait_for_log(live, len(self.answers))
+        session = self.act_as(ML_ENGINEER)
         c.print(
             f"\n{ML_ENGINEER} compares the arms over the canary's time, from the prediction log "
             "and the feedback (relay deployments compare):"
@@ -307,7 +314,7 @@ class ServingStory:
         c.print(f"  The canary, {MODEL}@{canary.version}: {self.result.verdict}.")
 
     def metrics(self) -> None:
-        c, live = self.console, self._server()
+        c, live = self.console, self.live_server()
         text = httpx.get(f"{live.url}/metrics", timeout=30.0).text
         lines = [line for line in text.splitlines() if line.split("{")[0].split(" ")[0] in METRICS]
         c.print(f"\n[bold]{DEVOPS}[/] (DevOps) scrapes GET /metrics (Prometheus); an excerpt:")
@@ -315,14 +322,14 @@ class ServingStory:
             c.print(f"  {line}", soft_wrap=True, markup=False, style="dim")
 
     def roll_back(self, n: int) -> None:
-        c, live = self.console, self._server()
-        self._as(DEVOPS)
+        c, live = self.console, self.live_server()
+        self.act_as(DEVOPS)
         c.print(f"\n{self._why_roll_back()} {DEVOPS} (DevOps) rolls the canary back, at once:")
         c.print(f'[dim]relay.deployments.rollback("{DEPLOYMENT}")[/]')
         reason = f"canary: {self.result.verdict}"[:2000]
         dep = relay.deployments.rollback(DEPLOYMENT, reason=reason)
         self.result.rolled_back_to = dep.target
-        waited = _wait_for_arms(live, lambda arms: "canary" not in arms)
+        waited = wait_for_arms(live, lambda arms: "canary" not in arms)
         c.print(
             f"[green]✓[/] {DEPLOYMENT} revision {dep.revision} serves {dep.target} alone "
             f"(pinned; the server followed within {waited:.1f} s). Following the alias again is "
@@ -334,12 +341,12 @@ class ServingStory:
         self._history()
 
     def stop_and_show_log(self) -> None:
-        c, live = self.console, self._server()
+        c, live = self.console, self.live_server()
         with c.status("SIGTERM: answering what is in flight, writing the prediction log"):
             code = live.stop()
         mark = "[green]✓[/]" if code == 0 else "[red]✗[/]"
         c.print(f"\n{mark} relay serve stopped on SIGTERM (exit {code}).")
-        self._as(ML_ENGINEER)
+        self.act_as(ML_ENGINEER)
         segments = relay.deployments.list_segments(DEPLOYMENT, since=self._since)
         table = Table(
             title=f"relay deployments segments {DEPLOYMENT}: what this server wrote",
@@ -347,7 +354,11 @@ class ServingStory:
         )
         for col in ("segment", "records", "first (UTC)", "last (UTC)"):
             table.add_column(col, justify="right" if col == "records" else "left")
-        for s in segments:
+        shown = segments if len(segments) <= 6 else [*segments[:3], None, *segments[-2:]]
+        for s in shown:
+            if s is None:
+                table.add_row(f"… {len(segments) - 5} more", "", "", "")
+                continue
             table.add_row(
                 s.uri.rsplit("/", 1)[-1],
                 str(s.records),
@@ -358,11 +369,13 @@ class ServingStory:
         records = sum(s.records for s in segments)
         self.result.segments, self.result.records = len(segments), records
         self.result.requests = len(self.answers)
-        mark = "[green]✓[/]" if records == len(self.answers) else "[red]✗[/]"
+        expected = len(self.answers) + self.replayed
+        mark = "[green]✓[/]" if records == expected else "[red]✗[/]"
+        replayed = f" and {self.replayed} golden rows replayed" if self.replayed else ""
         c.print(
-            f"  {mark} {records} records for {len(self.answers)} answers: one Parquet row per "
-            "prediction (inputs, outputs, version, arm, latency), registered in Relay for "
-            "monitoring to read."
+            f"  {mark} {records} records in {len(segments)} segments for {len(self.answers)} "
+            f"answers{replayed}: one Parquet row per prediction (inputs, outputs, version, arm, "
+            "latency), registered in Relay for monitoring to read."
         )
 
     # -- helpers ---------------------------------------------------------------------------
@@ -401,16 +414,31 @@ class ServingStory:
             "request; until one is approved, the trial ends."
         )
 
-    def _as(self, user: str) -> Session:
+    def act_as(self, user: str) -> Session:
+        """Make `user` the SDK's caller from here on."""
         return relay.init(project=PROJECT, server=self.server, token=self.tokens[user])
 
-    def _server(self) -> ModelServer:
+    def wait_for_log(self) -> None:
+        """Until the server has written every answer so far to its prediction log."""
+        wait_for_log(self.live_server(), len(self.answers))
+
+    def post_labels(self, answers: list[traffic.Answer]) -> int:
+        """The lab posts the biopsy results of `answers` in one call; how many."""
+        if answers:
+            self.act_as(LAB)
+            relay.deployments.submit_feedback_batch(
+                DEPLOYMENT,
+                [{"prediction_id": a.prediction_id, "label": a.patient.diagnosis} for a in answers],
+            )
+        return len(answers)
+
+    def live_server(self) -> ModelServer:
         if self.live is None:
             raise RelayError("the model server has not been started")
         return self.live
 
 
-def _wait_for_arms(
+def wait_for_arms(
     live: ModelServer, done: Callable[[dict[str, int]], bool], timeout: float = 60.0
 ) -> float:
     """Poll GET /deployments/NAME until the arms it serves (arm -> version) satisfy `done`;
@@ -430,7 +458,7 @@ def _wait_for_arms(
             time.sleep(0.1)
 
 
-def _wait_for_log(live: ModelServer, answers: int, timeout: float = 60.0) -> None:
+def wait_for_log(live: ModelServer, answers: int, timeout: float = 60.0) -> None:
     """Poll GET /metrics until the server has written `answers` rows to stored log segments."""
     started = time.monotonic()
     prefix = f'relay_serving_log_records_written_total{{deployment="{DEPLOYMENT}"}} '

@@ -9,7 +9,16 @@ from rich.console import Console
 from rich.panel import Panel
 from rich.rule import Rule
 
-from relayml.demo import data, experiments, governance, monitoring, registry, serving
+from relayml.demo import (
+    data,
+    experiments,
+    governance,
+    loop,
+    monitoring,
+    registry,
+    serving,
+    shift,
+)
 
 
 def _chapter(console: Console, number: int, title: str, who: str) -> None:
@@ -37,8 +46,12 @@ def run(*, quick: bool = False, server: str | None = None, token: str | None = N
             "models on it, a stakeholder reads the results but "
             "may not change them, the best model is promoted to production past a policy, "
             "an ML engineer serves it and tries the runner-up as a canary, a stakeholder "
-            "sends feedback, DevOps rolls back, an ML engineer checks production data for "
-            "shift, and model governance checks the audit trail.\n"
+            "sends feedback, DevOps rolls back. Then the loop closes: an ML engineer watches "
+            "the deployment and an MLOps engineer attaches a retraining loop; the clinics' "
+            "scanners are recalibrated half-way through the traffic, the monitor alerts, the "
+            "loop retrains, governance approves, the canary wins and is promoted; a node "
+            "serving a model swapped behind the registry's back is caught; and model "
+            "governance checks the audit trail.\n"
             f"Project [bold]{governance.PROJECT}[/], acting as [bold]{session.user}[/], "
             f"stored in {where}",
             title="relay demo" + (" --quick" if quick else ""),
@@ -73,6 +86,10 @@ def run(*, quick: bool = False, server: str | None = None, token: str | None = N
 
         requests = (200, 200, 50) if quick else (500, 500, 100)
         home = session.settings.home
+
+        def as_admin() -> None:  # the demo's own session: the data engineer's part
+            relay.init(project=governance.PROJECT, server=server, token=token)
+
         with serving.ServingStory(console, session.backend, dataset, home, server) as story:
             _chapter(console, 6, "Serve it, and try the runner-up", "ML engineer")
             story.deploy_and_serve(requests[0])
@@ -85,14 +102,26 @@ def run(*, quick: bool = False, server: str | None = None, token: str | None = N
             story.compare_arms()
             story.metrics()
             story.roll_back(requests[2])
+
+            _chapter(console, 8, "Watch it, and say what to do when it drifts", "ML eng. → MLOps")
+            watched = monitoring.watch(story)
+
+            _chapter(console, 9, "Traffic, a blip, then a real shift", "clinics → ML engineer")
+            monitoring.stream(story, watched, dataset, as_admin)
+
+            _chapter(
+                console, 10, "The loop: retrain, approve, canary, promote", "MLOps → governance"
+            )
+            looped = loop.run_loop(story, watched)
+            monitoring.rebase(story, watched)
+
+            _chapter(console, 11, "Is what serves what was approved?", "ML engineer → DevOps")
+            shifted = shift.check(story, watched.monitor, looped.holder)
             story.stop_and_show_log()
         served = story.result
         session = relay.init(project=governance.PROJECT, server=server, token=token)
 
-        _chapter(console, 8, "Is production still like training?", "ML engineer")
-        drifted = monitoring.check_drift(console, session.settings.home / "reports", dataset)
-
-        _chapter(console, 9, "Check the record", "model governance")
+        _chapter(console, 12, "Check the record", "model governance")
         governance.show_audit(console, session.backend)
     finally:
         sessions.reset()
@@ -123,10 +152,11 @@ def run(*, quick: bool = False, server: str | None = None, token: str | None = N
             f"id. Compared from the prediction log, the canary had {served.verdict}.\n"
             f"• {serving.DEVOPS} (DevOps) read /metrics and rolled back to "
             f"{served.rolled_back_to} at once, kept in the deployment's history.\n"
-            f"• On SIGTERM the server wrote its prediction log: {served.segments} Parquet "
+            + monitoring.summary(watched)
+            + loop.summary(looped)
+            + shift.summary(shifted)
+            + f"• On SIGTERM the server wrote its prediction log: {served.segments} Parquet "
             f"segments, {served.records} records, registered in Relay.\n"
-            f"• The drift check flagged {', '.join(drifted) or 'nothing'} in the shifted window "
-            "and nothing in the unchanged one.\n"
             "• Every step, the refusal included, is in a hash-chained audit trail that verifies.",
             title=f"What just happened ({elapsed:.1f} s)",
             title_align="left",
@@ -151,8 +181,12 @@ def run(*, quick: bool = False, server: str | None = None, token: str | None = N
         f"relay --project {governance.PROJECT} deployments compare {serving.DEPLOYMENT}",
         f"relay --project {governance.PROJECT} deployments segments {serving.DEPLOYMENT}",
         f"relay --project {governance.PROJECT} deployments feedback-ls {serving.DEPLOYMENT}",
-        f"relay --project {governance.PROJECT} deployments set-target {serving.DEPLOYMENT} "
-        f"{registry.MODEL}@production    # follow the alias again",
+        f"relay --project {governance.PROJECT} monitors history {watched.first}",
+        f"relay --project {governance.PROJECT} monitors report {watched.first} --html monitor.html",
+        f"relay --project {governance.PROJECT} alerts ls --all",
+        "relay inbox",
+        f"relay --project {governance.PROJECT} loops show {looped.run}",
+        f"relay --project {governance.PROJECT} requests show {looped.request}",
         f"relay --project {governance.PROJECT} serve {serving.DEPLOYMENT} --port 8600    "
         "# then: curl -s 127.0.0.1:8600/metrics",
         f"relay audit log --project {governance.PROJECT} --limit 20",

@@ -76,43 +76,88 @@ def patients(frame: Any, x: Any, y: Any) -> list[Patient]:
     ]
 
 
+def remeasured(who: list[Patient]) -> list[Patient]:
+    """The same patients as the recalibrated scanner measures them (`data.recalibrated`)."""
+    from relayml.demo.data import recalibrated
+
+    return [
+        Patient(p.id, {k: v * recalibrated(k) for k, v in p.features.items()}, p.diagnosis)
+        for p in who
+    ]
+
+
+def _ask(client: httpx.Client, patient: Patient, body: bytes) -> Answer:
+    """One single-row request with its patient's id header; the answer it got."""
+    headers = {"content-type": "application/json", STICKY_HEADER: str(patient.id)}
+    t0 = time.perf_counter()
+    r = client.post("/predict", content=body, headers=headers)
+    ms = (time.perf_counter() - t0) * 1000
+    if r.status_code != 200:
+        raise RelayError(
+            f"the model server answered {r.status_code} to a demo request: {r.text[:500]}"
+        )
+    doc = r.json()
+    version = r.headers.get("relay-model-version")
+    return Answer(
+        patient,
+        doc["prediction_ids"][0],
+        doc["predictions"][0],
+        int(version) if version is not None else None,
+        int(doc["version"]),
+        r.headers.get("relay-arm", "?"),
+        ms,
+    )
+
+
+_BAR = (TextColumn("  {task.description}"), BarColumn(), MofNCompleteColumn())
+
+
 def send(console: Console, url: str, who: list[Patient], n: int, what: str) -> Traffic:
     """`n` single-row requests, cycling through `who`, each with its patient's id header."""
     bodies = [orjson.dumps(p.features) for p in who]
     answers: list[Answer] = []
-    bar = (TextColumn("  {task.description}"), BarColumn(), MofNCompleteColumn())
     with (
         httpx.Client(base_url=url, timeout=30.0) as client,
-        Progress(*bar, console=console, transient=True) as progress,
+        Progress(*_BAR, console=console, transient=True) as progress,
     ):
         task = progress.add_task(what, total=n)
         started = time.perf_counter()
         for i in range(n):
-            patient, body = who[i % len(who)], bodies[i % len(who)]
-            headers = {"content-type": "application/json", STICKY_HEADER: str(patient.id)}
-            t0 = time.perf_counter()
-            r = client.post("/predict", content=body, headers=headers)
-            ms = (time.perf_counter() - t0) * 1000
-            if r.status_code != 200:
-                raise RelayError(
-                    f"the model server answered {r.status_code} to a demo request: {r.text[:500]}"
-                )
-            doc = r.json()
-            version = r.headers.get("relay-model-version")
-            answers.append(
-                Answer(
-                    patient,
-                    doc["prediction_ids"][0],
-                    doc["predictions"][0],
-                    int(version) if version is not None else None,
-                    int(doc["version"]),
-                    r.headers.get("relay-arm", "?"),
-                    ms,
-                )
-            )
+            answers.append(_ask(client, who[i % len(who)], bodies[i % len(who)]))
             progress.advance(task)
         seconds = time.perf_counter() - started
     return Traffic(answers, seconds)
+
+
+class Stream:
+    """Traffic in batches under one progress bar that stays on screen, with lines printed above
+    it between batches: `with Stream(console, url, total, "what") as s: s.send(who, n)`."""
+
+    def __init__(self, console: Console, url: str, total: int, what: str) -> None:
+        self.progress = Progress(*_BAR, console=console)
+        self.task = self.progress.add_task(what, total=total)
+        self.client = httpx.Client(base_url=url, timeout=30.0)
+
+    def __enter__(self) -> Stream:
+        self.progress.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.progress.stop()
+        self.client.close()
+
+    def print(self, text: str) -> None:
+        self.progress.console.print(text)
+
+    def send(self, who: list[Patient], n: int, start: int = 0) -> Traffic:
+        """`n` requests, cycling through `who` from its `start`-th patient."""
+        answers: list[Answer] = []
+        started = time.perf_counter()
+        for i in range(start, start + n):
+            patient = who[i % len(who)]
+            answers.append(_ask(self.client, patient, orjson.dumps(patient.features)))
+            self.progress.advance(self.task)
+        return Traffic(answers, time.perf_counter() - started)
 
 
 def show(console: Console, traffic: Traffic, model: str) -> None:
