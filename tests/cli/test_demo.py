@@ -112,7 +112,7 @@ def check_monitoring(relay: Relay, out: str, *, production: int, candidate: int,
     assert "✓ gina approves: request approved, held by loop:" in flat
     assert f"{model}@production is still {model}@{production}" in flat
     assert f"✓ promoted: {model}@production is {model}@{candidate}, moved in gina's name" in flat
-    assert "significantly better" in flat
+    assert "significantly better" in between(flat, "What just happened", "Next steps")
     after = re.search(r"more patients from the recalibrated scanners: (\d+)% right, against (\d+)%",
                       flat)  # fmt: skip
     assert after is not None and int(after[1]) > int(after[2]) + 10

@@ -144,6 +144,10 @@ def _evidence(c: Console, run: LoopRun) -> None:
     for step in run.steps:
         if step.kind.value == "evaluated":
             c.print(f"  against the holder: {step.text}")
+    c.print(
+        "  [dim]A scale change keeps the holder's ranking (its auc), not its threshold: its "
+        "accuracy is what fell, and accuracy is what the canary is decided on.[/]"
+    )
 
 
 def _canary(story: ServingStory, done: Looped) -> None:
@@ -169,8 +173,8 @@ def _canary(story: ServingStory, done: Looped) -> None:
                 break
     done.accuracy_before = _accuracy(holder_answers)
     final = relay.loops.get_run(done.run)
-    decided = [st for st in final.steps if st.kind.value in ("promoted", "rolled_back")]
-    done.verdict = decided[-1].text if decided else final.steps[-1].text
+    compared = [st for st in final.steps if st.kind.value == "compared"]
+    done.verdict = compared[-1].text if compared else final.steps[-1].text
 
 
 def _accuracy(answers: list[traffic.Answer]) -> float:
