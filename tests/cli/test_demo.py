@@ -102,7 +102,8 @@ def check_monitoring(relay: Relay, out: str, *, production: int, candidate: int,
     # realised accuracy falls on the shifted windows while the label-free estimate does not
     for seq in ("5", "6", "7", "8"):
         row = cells(windows[seq])
-        assert row[2] == "100" and int(row[6].rstrip("%")) < 90 <= int(row[5].rstrip("%"))
+        realised, estimated = int(row[6].rstrip("%")), int(row[5].rstrip("%"))
+        assert row[2] == "100" and realised + 5 <= estimated and realised < 92
     assert "CRITICAL realised performance down on accuracy" in flat
     report = relay.home / "reports" / ("monitor-tumour-api.html" if run == 1 else "x")
     if run == 1:
