@@ -43,10 +43,20 @@ class Served:
     t0: datetime
     ids: dict[int, list[str]] = field(default_factory=dict)
 
-    def log(self, hours: dict[int, float], n: int = 200, per_segment: int | None = None) -> None:
+    def log(
+        self,
+        hours: dict[int, float],
+        n: int = 200,
+        per_segment: int | None = None,
+        *,
+        model: Any = None,
+        version: int = 1,
+        seed: int = 100,
+    ) -> None:
         """Answer `n` requests in each hour (after t0) with inputs shifted by `hours[hour]`,
         through the server's log writer; one segment per `per_segment` rows (default: an
-        hour's)."""
+        hour's). The answers are `model`'s (default: scorecard@1's), logged as `version`'s."""
+        model = model if model is not None else self.model
 
         server = f"srv-{uuid.uuid4().hex[:8]}"  # a server process of its own, as each restart is
 
@@ -63,17 +73,17 @@ class Served:
         )  # fmt: skip
         schema = Schema(self.signature)
         for hour, shift in hours.items():
-            frame = applicants(n, shift, seed=100 + hour)
+            frame = applicants(n, shift, seed=seed + hour)
             x = frame[FEATURES].to_numpy()
-            proba = self.model.predict_proba(frame[FEATURES])
-            preds = self.model.predict(frame[FEATURES]).tolist()
+            proba = model.predict_proba(frame[FEATURES])
+            preds = model.predict(frame[FEATURES]).tolist()
             start = (self.t0 + timedelta(hours=hour)).timestamp()
-            ids = [f"h{hour}-{i}" for i in range(n)]
+            ids = [f"h{hour}-{i}" if version == 1 else f"h{hour}-v{version}-{i}" for i in range(n)]
             self.ids[hour] = ids
             for i in range(0, n, 50):  # requests of 50 rows
                 log.offer(
                     Entry(
-                        deployment="scorecard-api", project=P, model="scorecard", version=1,
+                        deployment="scorecard-api", project=P, model="scorecard", version=version,
                         digest="ab" * 32, arm="primary", request_id=f"r-{hour}-{i}",
                         ts=start + 60 + i * 10, latency_ms=1.0, ids=ids[i : i + 50],
                         schema=schema, inputs=Parsed(None, None, x[i : i + 50]),

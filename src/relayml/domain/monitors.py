@@ -226,6 +226,7 @@ class Window:
     parts: tuple[WindowPart, ...]
     closed_at: datetime | None
     updated_at: datetime
+    model_version: int | None = None  # whose reference it is compared with (its rows' version)
 
     @property
     def decided(self) -> bool:
@@ -244,6 +245,24 @@ class Rollup:
     rows: int
     labelled: int
     assessment: dict[str, Any] | None
+    model_version: int | None = None  # windows of one reference merge; a switch day has two
+
+
+@dataclass(frozen=True)
+class ReferenceVersion:
+    """A monitor's reference for one model version: what that version's windows are compared
+    with (the dataset version, and the stored reference built from it and the version)."""
+
+    model_version: int
+    dataset: str  # "loans@2"
+    digest: str
+    built_at: datetime
+
+
+def window_version(window: Window, monitor: Monitor) -> int | None:
+    """The model version whose reference `window` uses (a window stored before references
+    followed the deployment used the monitor's first)."""
+    return window.model_version if window.model_version is not None else monitor.model_version
 
 
 @dataclass(frozen=True)

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import uuid
 from collections import OrderedDict
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -41,24 +40,29 @@ from relayml.domain.identity import Principal
 from relayml.domain.monitors import (
     EPOCH,
     MAX_WINDOWS_LISTED,
-    AlertKind,
     Monitor,
     MonitorStatus,
     ProcessResult,
+    ReferenceVersion,
     Rollup,
-    Severity,
     Window,
     WindowKind,
     WindowPart,
     check_monitor_name,
     parse_period,
     period_bounds,
+    window_version,
 )
 from relayml.domain.roles import Action
 from relayml.errors import InvalidInput
 from relayml.services.base import utcnow
-from relayml.services.monitor_base import MONITOR_ACTOR, MonitorBase
-from relayml.services.monitor_reference import ReferenceCache
+from relayml.services.monitor_decisions import DecisionsMixin
+from relayml.services.monitor_reference import (
+    PassReferences,
+    ReferenceCache,
+    ReferenceInput,
+    reference_input_for,
+)
 from relayml.services.notifications import Pending
 from relayml.store.base import Transaction
 
@@ -74,19 +78,16 @@ MAX_PASS_ROWS = 5_000_000  # per pass (at least one segment)
 KEPT_SEGMENTS = 8  # segments' rows kept in memory at once during a pass
 FEEDBACK_BATCH = 10_000
 FEEDBACK_OVERLAP = timedelta(seconds=60)  # re-read: feedback committed after a later label
-LOG_COLUMNS = ("prediction_id", "ts", "arm", "request_id", "inputs", "prediction", "probabilities")
-SEVERITY = {
-    AlertKind.DATA_DRIFT: Severity.WARNING,
-    AlertKind.PREDICTION_DRIFT: Severity.WARNING,
-    AlertKind.ESTIMATED_PERFORMANCE: Severity.WARNING,
-    AlertKind.REALISED_PERFORMANCE: Severity.CRITICAL,
-}
-_WORDS = {
-    AlertKind.DATA_DRIFT: "input drift",
-    AlertKind.PREDICTION_DRIFT: "prediction drift",
-    AlertKind.ESTIMATED_PERFORMANCE: "estimated performance down",
-    AlertKind.REALISED_PERFORMANCE: "realised performance down",
-}
+LOG_COLUMNS = (
+    "prediction_id",
+    "ts",
+    "arm",
+    "version",
+    "request_id",
+    "inputs",
+    "prediction",
+    "probabilities",
+)
 
 
 @dataclass
@@ -99,6 +100,8 @@ class _Rows:
     inputs: pa.Table
     predictions: np.ndarray[Any, Any]
     probabilities: np.ndarray[Any, Any] | None
+    version: int | None  # the model version that answered them (one per segment)
+    ref: MonitorReference  # that version's reference
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -121,6 +124,13 @@ class _Work:
     flags: dict[str, list[str]] = field(default_factory=dict)
     labelled: int = 0
     performance_doc: dict[str, Any] | None = None
+    version: int | None = None  # whose reference it is compared with
+    ref: MonitorReference | None = None
+
+    @property
+    def reference(self) -> MonitorReference:
+        assert self.ref is not None
+        return self.ref
 
 
 def _us(moment: datetime) -> int:
@@ -164,15 +174,26 @@ def _flags(assessment: dict[str, Any]) -> dict[str, list[str]]:
     return out
 
 
-class ProcessingMixin(MonitorBase):
+class ProcessingMixin(DecisionsMixin):
     _references = ReferenceCache()
 
     # the reference and the log ------------------------------------------------------------
-    def _reference(self, mon: Monitor) -> MonitorReference:
-        assert mon.reference_digest is not None
-        return self._references.get(self.artifacts, mon.reference_digest)
+    def _pass_references(self, mon: Monitor) -> PassReferences:
+        """The references of `mon` by model version, building a new version's when its rows
+        first arrive (see `services.monitor_reference`)."""
+        with self.read() as tx:
+            known = tx.monitors.references(mon.id)
 
-    def _read_rows(self, seg: LogSegment, mon: Monitor, ref: MonitorReference) -> _Rows:
+        def source(version: int) -> ReferenceInput:
+            with self.read() as tx:
+                found = tx.models.find_version(mon.project, mon.model, version, None)
+                if found is None:
+                    raise InvalidInput(f"{mon.model}@{version} is not in the registry")
+                return reference_input_for(tx, mon.project, found[1], mon.config.reference)
+
+        return PassReferences(self.artifacts, self._references, mon, known, source)
+
+    def _read_rows(self, seg: LogSegment, mon: Monitor, refs: PassReferences) -> _Rows:
         import numpy as np
         import pyarrow as pa
         import pyarrow.compute as pc
@@ -194,6 +215,16 @@ class ProcessingMixin(MonitorBase):
         if "request_id" in present:  # a golden-set replay (a model-shift check) is no traffic
             golden = pc.fill_null(pc.starts_with(table["request_id"], GOLDEN_REQUEST_PREFIX), False)
             keep = pc.and_(keep, pc.invert(golden))
+        version = None
+        if "version" in present:  # whose rows: compared with that version's reference
+            versions = pc.unique(table["version"].filter(keep)).drop_null().to_pylist()
+            if len(versions) > 1:
+                raise InvalidInput(
+                    f"log segment {seg.uri} holds primary rows of versions {versions}; a "
+                    "segment holds one version's rows (docs/serving.md)"
+                )
+            version = int(versions[0]) if versions else None
+        ref = refs.get(version)
         scored = ref.classes is not None and "probabilities" in present
         if scored:
             keep = pc.and_(keep, pc.is_valid(table["probabilities"]))
@@ -226,13 +257,15 @@ class ProcessingMixin(MonitorBase):
             inputs=frame,
             predictions=table["prediction"].to_numpy(zero_copy_only=False),
             probabilities=proba,
+            version=refs.version(version),
+            ref=ref,
         )
 
-    def _summarise(self, ref: MonitorReference, rows: _Rows, i: int, j: int) -> WindowSummary:
+    def _summarise(self, rows: _Rows, i: int, j: int) -> WindowSummary:
         from relayml.stats.monitoring import summarise
 
         proba = rows.probabilities[i:j] if rows.probabilities is not None else None
-        return summarise(ref, rows.inputs.slice(i, j - i), rows.predictions[i:j], proba)
+        return summarise(rows.ref, rows.inputs.slice(i, j - i), rows.predictions[i:j], proba)
 
     # processing ---------------------------------------------------------------------------
     def process(self, who: Principal, project: str, name: str) -> ProcessResult:
@@ -258,7 +291,7 @@ class ProcessingMixin(MonitorBase):
             raise
 
     def _process(self, who: Principal, mon: Monitor, token: str) -> ProcessResult:
-        ref = self._reference(mon)
+        refs = self._pass_references(mon)
         now = utcnow()
         with self.read() as tx:
             _, dep = self._deployment(tx, mon.project, mon.deployment)
@@ -280,7 +313,7 @@ class ProcessingMixin(MonitorBase):
             if segment_id in cache:
                 cache.move_to_end(segment_id)
                 return cache[segment_id]
-            found = cache[segment_id] = self._read_rows(by_id[segment_id], mon, ref)
+            found = cache[segment_id] = self._read_rows(by_id[segment_id], mon, refs)
             while len(cache) > KEPT_SEGMENTS:
                 cache.popitem(last=False)
             return found
@@ -288,9 +321,9 @@ class ProcessingMixin(MonitorBase):
         new = [s for s in segments if s.id not in consumed]
         skipped: list[tuple[LogSegment, str]] = []  # unreadable: read once, counted nowhere
         if mon.config.window.kind is WindowKind.TIME:
-            work, read = self._time_windows(mon, ref, new, now, rows_of, skipped)
+            work, read = self._time_windows(mon, refs, new, now, rows_of, skipped)
         else:
-            work, read = self._rows_windows(mon, ref, new, open_windows, rows_of, skipped)
+            work, read = self._rows_windows(mon, refs, new, open_windows, rows_of, skipped)
         read_ids = {s.id for s in read}
         rows_read = sum(p.rows for w in work for p in w.parts if p.segment_id in read_ids)
         # performance of every window that closed or changed, from the feedback there is
@@ -298,7 +331,7 @@ class ProcessingMixin(MonitorBase):
         horizon = timedelta(seconds=mon.config.label_horizon)
         with self.read() as tx:
             for w in changing:
-                self._measure(tx, dep, mon, ref, w, rows_of, now - horizon)
+                self._measure(tx, dep, mon, w, rows_of, now - horizon)
             # late labels: the closed windows (within the horizon) holding their predictions
             fresh_ids = {f.prediction_id for f in fresh}
             late: list[_Work] = []
@@ -312,8 +345,8 @@ class ProcessingMixin(MonitorBase):
                     }
                     if ids.isdisjoint(fresh_ids):
                         continue
-                    w = self._rework(old, ref)
-                    self._measure(tx, dep, mon, ref, w, rows_of, now - horizon)
+                    w = self._rework(old, refs)
+                    self._measure(tx, dep, mon, w, rows_of, now - horizon)
                     if w.performance_doc != old.performance:
                         late.append(w)
         # the next pass reads feedback from this one's start (less the overlap): each label is
@@ -321,14 +354,16 @@ class ProcessingMixin(MonitorBase):
         # its last label
         new_cursor = fresh[-1].at if len(fresh) == FEEDBACK_BATCH else now
         for w in [*changing, *late]:
-            self._assess(mon, ref, w)
-        return self._commit(who, mon, token, dep, work + late, read, rows_read, new_cursor, skipped)
+            self._assess(mon, w)
+        return self._commit(
+            who, mon, token, dep, work + late, read, rows_read, new_cursor, skipped, refs.built
+        )
 
     # windows ------------------------------------------------------------------------------
     def _time_windows(
         self,
         mon: Monitor,
-        ref: MonitorReference,
+        refs: PassReferences,
         new: list[LogSegment],
         now: datetime,
         rows_of: Any,
@@ -342,30 +377,35 @@ class ProcessingMixin(MonitorBase):
         width = int(spec.seconds or 0) * 1_000_000
         complete = spec.bounds(now - timedelta(seconds=mon.config.grace))[0]
         ready = _bounded([s for s in new if s.last_at < complete])
-        found: dict[int, _Work] = {}
+        # a window is one period of one model version's rows: in the hour a new version takes
+        # over, each version's rows make a window of their own, against their own reference
+        found: dict[tuple[int, int | None], _Work] = {}
         for seg in ready:
             try:
                 rows = rows_of(seg.id)
                 starts = rows.ts // width * width
                 cut = np.flatnonzero(np.diff(starts)) + 1 if len(rows) else np.array([], int)
                 bounds = zip([0, *cut.tolist()], [*cut.tolist(), len(rows)], strict=True)
-                pieces = [(int(starts[i]), i, j, self._summarise(ref, rows, i, j))
+                pieces = [(int(starts[i]), i, j, self._summarise(rows, i, j))
                           for i, j in bounds if j > i]  # fmt: skip
             except InvalidInput as exc:
                 skipped.append((seg, exc.message))
                 continue
-            for key, i, j, summary in pieces:
+            for start, i, j, summary in pieces:
+                key = (start, rows.version)
                 w = found.get(key)
                 if w is None:
-                    begin = _at(key)
+                    begin = _at(start)
                     w = _Work(
                         None,
                         begin,
                         begin + timedelta(microseconds=width),
-                        WindowSummary.empty(ref),
+                        WindowSummary.empty(rows.ref),
                         [],
                         0,
                         True,
+                        version=rows.version,
+                        ref=rows.ref,
                     )
                     found[key] = w
                 w.summary = w.summary.merge(summary)
@@ -375,18 +415,21 @@ class ProcessingMixin(MonitorBase):
             with self.read() as tx:
                 olds = tx.monitors.windows_at(mon.id, mon.name, [w.start for w in found.values()])
             for old in olds:
-                w = found[_us(old.start)]
-                base = self._rework(old, ref)
+                match = found.get((_us(old.start), refs.version(old.model_version)))
+                if match is None:
+                    continue  # another version's window of the same period
+                w = match
+                base = self._rework(old, refs)
                 w.seq, w.old = old.seq, old
                 w.summary = base.summary.merge(w.summary)
                 w.parts = [*old.parts, *w.parts]
                 w.rows += old.rows
-        return sorted(found.values(), key=lambda w: w.start), ready
+        return sorted(found.values(), key=lambda w: (w.start, w.version or 0)), ready
 
     def _rows_windows(
         self,
         mon: Monitor,
-        ref: MonitorReference,
+        refs: PassReferences,
         new: list[LogSegment],
         open_windows: list[Window],
         rows_of: Any,
@@ -399,27 +442,35 @@ class ProcessingMixin(MonitorBase):
         out: list[_Work] = []
         current: _Work | None = None
         if open_windows:
-            current = self._rework(open_windows[-1], ref)
+            current = self._rework(open_windows[-1], refs)
         for seg in ready:
             try:
                 rows = rows_of(seg.id)
-                pieces = [
-                    (pos, stop, self._summarise(ref, rows, pos, stop))
-                    for pos, stop in _cuts(len(rows), size - (current.rows if current else 0), size)
-                ]
             except InvalidInput as exc:
                 skipped.append((seg, exc.message))
                 continue
+            if current is not None and len(rows) and current.version != rows.version:
+                # another version took over: its rows start a window of their own, against
+                # its reference; the open window closes short (deciding if it has min_rows)
+                current.closed = True
+                out.append(current)
+                current = None
+            pieces = [
+                (pos, stop, self._summarise(rows, pos, stop))
+                for pos, stop in _cuts(len(rows), size - (current.rows if current else 0), size)
+            ]
             for pos, stop, summary in pieces:
                 if current is None:
                     current = _Work(
                         None,
                         _at(int(rows.ts[pos])),
                         _at(int(rows.ts[pos])),
-                        WindowSummary.empty(ref),
+                        WindowSummary.empty(rows.ref),
                         [],
                         0,
                         False,
+                        version=rows.version,
+                        ref=rows.ref,
                     )
                 current.summary = current.summary.merge(summary)
                 current.parts.append(WindowPart(seg.id, pos, stop))
@@ -434,10 +485,12 @@ class ProcessingMixin(MonitorBase):
             out.append(current)
         return out, ready
 
-    def _rework(self, old: Window, ref: MonitorReference) -> _Work:
-        """A stored window, to change."""
+    def _rework(self, old: Window, refs: PassReferences) -> _Work:
+        """A stored window, to change (against the reference it was made with)."""
         from relayml.stats.monitoring import WindowSummary
 
+        version = refs.version(old.model_version)
+        ref = refs.get(version)
         return _Work(
             old.seq,
             old.start,
@@ -451,6 +504,8 @@ class ProcessingMixin(MonitorBase):
             flags=old.flags,
             labelled=old.labelled,
             performance_doc=old.performance,
+            version=version,
+            ref=ref,
         )
 
     # performance and assessment -----------------------------------------------------------
@@ -459,7 +514,6 @@ class ProcessingMixin(MonitorBase):
         tx: Transaction,
         dep: Deployment,
         mon: Monitor,
-        ref: MonitorReference,
         w: _Work,
         rows_of: Any,
         horizon_start: datetime,
@@ -503,124 +557,19 @@ class ProcessingMixin(MonitorBase):
         labels = [truth[i] for i in ids if i in truth]
         predictions = np.concatenate(preds)[at]
         proba = np.concatenate(probas)[at] if probas else None
-        perf = measure(ref, predictions, proba, labels)
+        perf = measure(w.reference, predictions, proba, labels)
         w.performance = perf
         w.performance_doc = perf.to_dict()
 
-    def _assess(self, mon: Monitor, ref: MonitorReference, w: _Work) -> None:
+    def _assess(self, mon: Monitor, w: _Work) -> None:
         from relayml.stats.monitoring import PerformanceSummary, assess
 
         perf = w.performance
         if perf is None and w.performance_doc is not None:
             perf = PerformanceSummary.from_dict(w.performance_doc)
-        a = assess(ref, w.summary, perf, min_rows=mon.config.min_rows)
+        a = assess(w.reference, w.summary, perf, min_rows=mon.config.min_rows)
         w.assessment = a.to_dict()
         w.flags = _flags(w.assessment)
-
-    # deciding -----------------------------------------------------------------------------
-    def _decide(
-        self,
-        tx: Transaction,
-        who: Principal,
-        roles: frozenset[str],
-        mon: Monitor,
-        changed: Sequence[Window],
-        closed: set[int],
-    ) -> tuple[list[str], list[str], list[str], list[Pending]]:
-        """Open, grow or resolve the monitor's alerts after `changed` windows were written
-        (`closed`: the seqs of those that closed in this pass, which make an alert grow)."""
-        from relayml.stats.assessment import Finding
-        from relayml.stats.monitoring import decide
-
-        k, n = mon.config.alert_after.k, mon.config.alert_after.n
-        history = tx.monitors.windows(mon.id, mon.name, closed=True, last=max(n * 5, 50))
-        findings = [
-            [Finding.from_dict(f) for f in (w.assessment or {}).get("findings", [])]
-            for w in history
-        ]
-        decisions = {
-            (AlertKind(d.kind.value), d.subject): d for d in decide(findings, k=k, n=n) if d.firing
-        }
-        live = tx.monitors.live_alerts(mon.id)
-        fresh = {w.seq for w in changed}
-        opened: list[str] = []
-        grown: list[str] = []
-        resolved: list[str] = []
-        pending: list[Pending] = []
-        for (kind, subject), d in decisions.items():
-            seen = [w for w in history if subject in w.flags.get(kind.value, [])]
-            newest = seen[-1] if seen else history[-1]
-            # how much: the newest window that showed it (the newest decided one may not)
-            latest = next(
-                (f for f in findings[history.index(newest)]
-                 if f.kind.value == kind.value and f.subject == subject and f.flagged),
-                d.latest,
-            )  # fmt: skip
-            title = (
-                f"{_WORDS[kind]} on {subject}: {latest.measure} {latest.magnitude:.3g} "
-                f"(threshold {latest.threshold:g}), in {d.flagged} of the last {d.counted} "
-                "decided windows"
-            )
-            details = d.to_dict()
-            details["window"] = newest.seq
-            details["shown"] = latest.to_dict()  # the finding of that window: effect and why
-            alert = live.get((kind, subject))
-            flagged = [subject in w.flags.get(kind.value, []) for w in history]
-            if alert is None:
-                # since when: back from the oldest window the rule counted, over the windows
-                # that showed it without a break (one pass may close many)
-                start = d.since if d.since is not None else len(history) - 1
-                while start > 0 and flagged[start - 1]:
-                    start -= 1
-                first = history[start]
-                made, more = self._open_alert(
-                    tx,
-                    who,
-                    roles,
-                    mon,
-                    kind=kind,
-                    subject=subject,
-                    severity=SEVERITY[kind],
-                    title=title,
-                    details=details,
-                    since=first.start,
-                    window=newest.seq,
-                    first_window=first.seq,
-                    windows=sum(flagged[start:]),
-                )
-                opened.append(made.id)
-                pending.extend(more)
-            else:
-                more_windows = sum(
-                    1 for w in changed if w.seq in closed and subject in w.flags.get(kind.value, [])
-                )
-                if more_windows or newest.seq != alert.last_window:
-                    self._grow_alert(
-                        tx,
-                        alert,
-                        title=title,
-                        details=details,
-                        window=newest.seq,
-                        more=more_windows,
-                    )
-                    grown.append(alert.id)
-        for (kind, subject), alert in live.items():
-            if kind is AlertKind.MODEL_SHIFT or (kind, subject) in decisions:
-                continue
-            if not fresh:
-                continue
-            done, more = self._resolve_alert(
-                tx,
-                who,
-                roles,
-                alert,
-                by=MONITOR_ACTOR,
-                text=f"cleared: fewer than {k} of the last {n} decided windows show it",
-            )
-            if done is not None:
-                resolved.append(done.id)
-                pending.extend(more)
-        return opened, grown, resolved, pending
 
     # committing ---------------------------------------------------------------------------
     def _commit(
@@ -634,6 +583,7 @@ class ProcessingMixin(MonitorBase):
         rows: int,
         cursor: datetime | None,
         skipped: list[tuple[LogSegment, str]],
+        built: list[ReferenceVersion],
     ) -> ProcessResult:
         now = utcnow()
         pending: list[Pending] = []
@@ -647,6 +597,10 @@ class ProcessingMixin(MonitorBase):
             if current.status is not MonitorStatus.ACTIVE:
                 tx.monitors.release(mon.id, token, changed=False)
                 return ProcessResult(mon.name, False, note=f"monitor is {current.status.value}")
+            have = tx.monitors.references(mon.id)
+            for made in built:  # a new version's reference, built in this pass
+                if made.model_version not in have:
+                    tx.monitors.add_reference(mon.id, made)
             seq = tx.monitors.next_window_seq(mon.id)
             closed: list[int] = []
             updated: list[int] = []
@@ -672,6 +626,7 @@ class ProcessingMixin(MonitorBase):
                     closed_at=(w.old.closed_at if w.old is not None and w.old.closed else None)
                     or (now if w.closed else None),
                     updated_at=now,
+                    model_version=w.version,
                 )
                 tx.monitors.put_window(mon.id, win, new)
                 if w.closed:
@@ -688,9 +643,10 @@ class ProcessingMixin(MonitorBase):
                 opened, grown, resolved, pending = self._decide(
                     tx, who, roles, mon, stored, set(closed)
                 )
-            changed = bool(work or read)
+            changed = bool(work or read or built)
             if changed:
                 payload = {
+                    "references": {f"{mon.model}@{r.model_version}": r.dataset for r in built},
                     "skipped": {seg.uri: why for seg, why in skipped},
                     "segments": len(read),
                     "rows": rows,
@@ -738,7 +694,9 @@ class ProcessingMixin(MonitorBase):
         until: datetime | None = None,
     ) -> list[Rollup]:
         """The closed windows merged into days or ISO weeks (UTC) and assessed anew, oldest
-        first: the summaries merge exactly, so a day is what one window of a day would be."""
+        first: the summaries merge exactly, so a day is what one window of a day would be.
+        Windows of different references (model versions) never merge: the day a new version
+        took over has a rollup per version."""
         from relayml.stats.monitoring import PerformanceSummary, WindowSummary, assess
 
         chosen = parse_period(period)
@@ -753,16 +711,19 @@ class ProcessingMixin(MonitorBase):
             )
             mon = self._get(tx, project, name)
             windows = tx.monitors.windows(mon.id, mon.name, since=since, until=until, closed=True)
+            known = tx.monitors.references(mon.id)
         if len(windows) > 100 * MAX_WINDOWS_LISTED:
             raise InvalidInput(f"{len(windows)} windows in that period; give a shorter one")
         if not windows:
             return []
-        ref = self._reference(mon)
-        groups: dict[datetime, list[Window]] = {}
+        refs = PassReferences(self.artifacts, self._references, mon, known, _no_building)
+        groups: dict[tuple[datetime, int], list[Window]] = {}
         for w in windows:
-            groups.setdefault(period_bounds(chosen, w.start)[0], []).append(w)
+            version = window_version(w, mon) or 0
+            groups.setdefault((period_bounds(chosen, w.start)[0], version), []).append(w)
         out = []
-        for start, members in sorted(groups.items()):
+        for (start, version), members in sorted(groups.items()):
+            ref = refs.get(version or None)
             summary = WindowSummary.empty(ref)
             perf: PerformanceSummary | None = None
             for w in members:
@@ -781,6 +742,11 @@ class ProcessingMixin(MonitorBase):
                     sum(w.rows for w in members),
                     sum(w.labelled for w in members),
                     a.to_dict(),
+                    model_version=version or None,
                 )
             )
         return out
+
+
+def _no_building(version: int) -> ReferenceInput:
+    raise InvalidInput(f"no reference was built for version {version}")

@@ -1,20 +1,26 @@
-"""A monitor's reference, built once when it is created: the reference dataset version's stored
-drift summary (its input columns), and the served model version's outputs on that dataset
-(probabilities for classifiers, values for regressors), calibrated on its label column when
-one is named. Stored as JSON in the artifact store; read back (and kept per process) by
-processing."""
+"""A monitor's reference: the reference dataset version's stored drift summary (its input
+columns), and a model version's outputs on that dataset (probabilities for classifiers, values
+for regressors), calibrated on its label column when one is named. Built when the monitor is
+created (for the version served then) and, when the deployment serves another version, when
+that version's rows first arrive (`reference_input_for`: its run's training dataset, else the
+monitor's reference dataset): one per (monitor, version), stored as JSON in the artifact store
+and read back (and kept per process) by processing."""
 
 from __future__ import annotations
 
 import json
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from relayml.domain.models import ModelVersion
-from relayml.errors import InvalidInput, Unprocessable
+from relayml.domain.monitors import Monitor, ReferenceVersion
+from relayml.domain.refs import parse_ref
+from relayml.errors import InvalidInput, RelayError, Unprocessable
 from relayml.store.artifacts import ArtifactStore
+from relayml.store.base import Transaction
 
 if TYPE_CHECKING:
     from relayml.stats.monitoring import MonitorReference
@@ -51,8 +57,33 @@ def _load_model(artifacts: ArtifactStore, version: ModelVersion) -> Any:
     )
 
 
-def build_reference(artifacts: ArtifactStore, source: ReferenceInput, target: str | None) -> bytes:
-    """The reference's JSON: what every window of the monitor is compared with."""
+def reference_input_for(
+    tx: Transaction, project: str, version: ModelVersion, fallback: str
+) -> ReferenceInput:
+    """What a later version's windows are compared with: the dataset version its run used (when
+    it used exactly one: the data it was trained on), else `fallback` (the monitor's reference
+    dataset), and the version's outputs on it."""
+    used = tx.datasets.datasets_used_by(version.run_id) if version.run_id else []
+    ref = parse_ref(used[0] if len(used) == 1 else fallback)
+    found = tx.datasets.find_version(project, ref.name, ref.version, False)
+    ds = found[1] if found is not None else None
+    if ds is None or ds.sketch_blob is None:
+        raise Unprocessable(
+            f"no usable version {ref} with a stored drift summary to compare "
+            f"{version.ref}'s windows with"
+        )
+    return ReferenceInput(ds.ref, ds.blob, ds.sketch_blob, version, version.version)
+
+
+def build_reference(
+    artifacts: ArtifactStore,
+    source: ReferenceInput,
+    target: str | None,
+    *,
+    require_target: bool = True,
+) -> bytes:
+    """The reference's JSON: what every window of the monitor is compared with. Without
+    `require_target`, a dataset without the `target` column gives a reference without labels."""
     import numpy as np
     import pyarrow as pa
     import pyarrow.parquet as pq
@@ -86,6 +117,8 @@ def build_reference(artifacts: ArtifactStore, source: ReferenceInput, target: st
         [c for c in sketch.id_like if c in keep],
     )
     table = pq.read_table(pa.BufferReader(b"".join(artifacts.iter_verified(source.dataset_blob))))
+    if target is not None and target not in table.column_names and not require_target:
+        target = None
     if target is not None and target not in table.column_names:
         raise InvalidInput(
             f"reference {source.dataset_ref} has no column {target!r} to take labels from; it "
@@ -142,3 +175,59 @@ class ReferenceCache:
             while len(self._found) > _CACHE_SIZE:
                 self._found.popitem(last=False)
         return ref
+
+
+class PassReferences:
+    """The references one processing pass compares with, by model version: those the monitor
+    has, and those built in this pass for a version whose rows arrive for the first time (each
+    once; `built` lists them for the pass's commit). A version whose reference cannot be built
+    is refused as InvalidInput saying why, once per pass, so its segments are passed over."""
+
+    def __init__(
+        self,
+        artifacts: ArtifactStore,
+        cache: ReferenceCache,
+        monitor: Monitor,
+        known: dict[int, ReferenceVersion],
+        source: Callable[[int], ReferenceInput],
+    ) -> None:
+        self.artifacts, self.cache, self.monitor = artifacts, cache, monitor
+        self.known = dict(known)
+        self.source = source
+        self.built: list[ReferenceVersion] = []
+        self.failed: dict[int, str] = {}
+
+    def version(self, version: int | None) -> int | None:
+        """The version a row or window without one stands for: the monitor's first."""
+        return version if version is not None else self.monitor.model_version
+
+    def get(self, version: int | None) -> MonitorReference:
+        v = self.version(version)
+        mon = self.monitor
+        if v is None or (v == mon.model_version and v not in self.known):
+            assert mon.reference_digest is not None
+            return self.cache.get(self.artifacts, mon.reference_digest)
+        found = self.known.get(v)
+        if found is None:
+            found = self._build(v)
+        return self.cache.get(self.artifacts, found.digest)
+
+    def _build(self, version: int) -> ReferenceVersion:
+        from datetime import UTC, datetime
+
+        mon = self.monitor
+        if version in self.failed:
+            raise InvalidInput(self.failed[version])
+        try:
+            source = self.source(version)
+            data = build_reference(self.artifacts, source, mon.config.target, require_target=False)
+        except RelayError as exc:
+            self.failed[version] = (
+                f"no reference for {mon.model}@{version}, whose rows these are: {exc.message}"
+            )
+            raise InvalidInput(self.failed[version]) from None
+        digest, _ = self.artifacts.put_chunks([data])
+        made = ReferenceVersion(version, source.dataset_ref, digest, datetime.now(UTC))
+        self.known[version] = made
+        self.built.append(made)
+        return made

@@ -30,6 +30,7 @@ from relayml.domain.monitors import (
     MonitorConfig,
     MonitorReport,
     MonitorStatus,
+    ReferenceVersion,
     Window,
     WindowKind,
     check_endpoint,
@@ -165,6 +166,9 @@ class MonitorsService(ProcessingMixin, AlertsMixin):
                 updated_at=now,
             )
             tx.monitors.insert(mon, dep.id)
+            tx.monitors.add_reference(
+                mon.id, ReferenceVersion(source.model_version, source.dataset_ref, digest, now)
+            )
             payload = {
                 "deployment": dep.name,
                 "window": spec.text,

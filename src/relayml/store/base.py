@@ -27,7 +27,16 @@ from relayml.domain.models import (
     Review,
     VersionStatus,
 )
-from relayml.domain.monitors import Alert, AlertKind, AlertNote, AlertState, Check, Monitor, Window
+from relayml.domain.monitors import (
+    Alert,
+    AlertKind,
+    AlertNote,
+    AlertState,
+    Check,
+    Monitor,
+    ReferenceVersion,
+    Window,
+)
 from relayml.domain.notifications import Delivery, DeliveryStatus, Event, Webhook
 from relayml.domain.pipelines import DueTrigger, PipelineInfo, PipelineRun, StepOutput, StepRun
 from relayml.domain.roles import RolesDocument
@@ -357,6 +366,8 @@ class MonitorRepo(Protocol):
     def insert(self, mon: Monitor, deployment_id: str) -> None: ...
     def set_status(self, mon: Monitor, read_revision: int) -> bool: ...
     def set_endpoint(self, mon: Monitor, read_revision: int) -> bool: ...
+    def references(self, monitor_id: str) -> dict[int, ReferenceVersion]: ...
+    def add_reference(self, monitor_id: str, ref: ReferenceVersion) -> None: ...
     def claim(self, monitor_id: str, owner: str, now: datetime, until: datetime) -> bool: ...
     def holds(self, monitor_id: str, owner: str, now: datetime) -> bool: ...
     def release(

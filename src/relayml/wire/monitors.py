@@ -163,6 +163,7 @@ class WindowOut(WireModel):
     performance: dict[str, Any] | None
     closed_at: datetime | None
     updated_at: datetime
+    model_version: int | None = None  # whose reference it was compared with
 
     @classmethod
     def from_domain(cls, obj: Window) -> WindowOut:
@@ -180,6 +181,7 @@ class WindowOut(WireModel):
             performance=_doc(obj.performance),
             closed_at=obj.closed_at,
             updated_at=obj.updated_at,
+            model_version=obj.model_version,
         )
 
     def to_domain(self) -> Window:
@@ -198,6 +200,7 @@ class WindowOut(WireModel):
             parts=(),
             closed_at=self.closed_at,
             updated_at=self.updated_at,
+            model_version=self.model_version,
         )
 
 
@@ -210,6 +213,7 @@ class RollupOut(WireModel):
     rows: int
     labelled: int
     assessment: dict[str, Any] | None
+    model_version: int | None = None  # the reference its windows share
 
     @classmethod
     def from_domain(cls, obj: Rollup) -> RollupOut:
@@ -222,6 +226,7 @@ class RollupOut(WireModel):
             rows=obj.rows,
             labelled=obj.labelled,
             assessment=_doc(obj.assessment),
+            model_version=obj.model_version,
         )
 
     def to_domain(self) -> Rollup:
@@ -234,6 +239,7 @@ class RollupOut(WireModel):
             rows=self.rows,
             labelled=self.labelled,
             assessment=self.assessment,
+            model_version=self.model_version,
         )
 
 

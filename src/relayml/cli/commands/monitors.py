@@ -239,7 +239,16 @@ def show(name: MonitorArg, project: ProjectOpt = None, as_json: JsonOpt = False)
 
 def _windows(windows: list[Any]) -> None:
     t = output.table(
-        "window", "start", "end", "rows", "labelled", "decided", "flagged", "estimated", "realised"
+        "window",
+        "start",
+        "end",
+        "model",
+        "rows",
+        "labelled",
+        "decided",
+        "flagged",
+        "estimated",
+        "realised",
     )
     for w in windows:
         flagged = "; ".join(f"{k}: {', '.join(v)}" for k, v in w.flags.items()) or "-"
@@ -248,6 +257,7 @@ def _windows(windows: list[Any]) -> None:
             str(w.seq),
             output.when(w.start),
             output.when(w.end),
+            f"@{w.model_version}" if w.model_version is not None else "-",
             str(w.rows),
             str(w.labelled),
             decided,

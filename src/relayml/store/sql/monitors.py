@@ -21,6 +21,7 @@ from relayml.domain.monitors import (
     MonitorConfig,
     MonitorStatus,
     Persistence,
+    ReferenceVersion,
     Severity,
     Window,
     WindowKind,
@@ -112,6 +113,7 @@ def _window(row: Row[Any], monitor: str) -> Window:
         parts=tuple(WindowPart(p[0], int(p[1]), int(p[2])) for p in row.parts or ()),
         closed_at=utc_or_none(row.closed_at),
         updated_at=utc(row.updated_at),
+        model_version=row.model_version,
     )
 
 
@@ -343,6 +345,7 @@ class SqlMonitors:
             "parts": [[p.segment_id, p.start, p.stop] for p in win.parts],
             "closed_at": win.closed_at,
             "updated_at": win.updated_at,
+            "model_version": win.model_version,
         }
         if new:
             self.conn.execute(
@@ -355,6 +358,28 @@ class SqlMonitors:
                 .where(w.monitor_id == monitor_id, w.seq == win.seq)
                 .values(**values)
             )
+
+    # references per model version --------------------------------------------------------
+    def references(self, monitor_id: str) -> dict[int, ReferenceVersion]:
+        r = s.monitor_references.c
+        q = select(s.monitor_references).where(r.monitor_id == monitor_id)
+        return {
+            int(row.model_version): ReferenceVersion(
+                int(row.model_version), row.dataset, row.digest, utc(row.built_at)
+            )
+            for row in self.conn.execute(q)
+        }
+
+    def add_reference(self, monitor_id: str, ref: ReferenceVersion) -> None:
+        self.conn.execute(
+            insert(s.monitor_references).values(
+                monitor_id=monitor_id,
+                model_version=ref.model_version,
+                dataset=ref.dataset,
+                digest=ref.digest,
+                built_at=ref.built_at,
+            )
+        )
 
     # model-shift checks -------------------------------------------------------------------
     def add_check(self, monitor_id: str, check: Check) -> Check:

@@ -456,6 +456,7 @@ model_cards = _later.model_cards
 model_versions = _later.model_versions
 models = _later.models
 monitor_checks = _later.monitor_checks
+monitor_references = _later.monitor_references
 monitor_segments = _later.monitor_segments
 monitor_windows = _later.monitor_windows
 monitors = _later.monitors

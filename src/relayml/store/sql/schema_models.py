@@ -385,7 +385,20 @@ monitor_windows = Table(
     Column("parts", JSON, nullable=False),
     Column("closed_at", TS, nullable=True),
     Column("updated_at", TS, nullable=False),
+    Column("model_version", Integer, nullable=True),  # whose reference; NULL: the monitor's first
     Index("ix_monitor_windows_monitor_start", "monitor_id", "start_at"),
+)
+
+# A monitor's reference per model version (the first built at creation, the others when a
+# version's rows first arrive): the dataset version compared with and the stored reference.
+monitor_references = Table(
+    "monitor_references",
+    metadata,
+    Column("monitor_id", String(32), ForeignKey("monitors.id"), primary_key=True),
+    Column("model_version", Integer, primary_key=True),
+    Column("dataset", String(256), nullable=False),
+    Column("digest", String(64), nullable=False),
+    Column("built_at", TS, nullable=False),
 )
 
 # The log segments a monitor has read (each exactly once).

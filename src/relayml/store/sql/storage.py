@@ -19,6 +19,7 @@ _REFERENCES: tuple[Column[str], ...] = (
     s.model_versions.c.golden,
     s.log_segments.c.digest,
     s.monitors.c.reference_digest,
+    s.monitor_references.c.digest,
 )
 _BATCH = 500
 
