@@ -525,6 +525,7 @@ class MonitorsApi(Protocol):
         since: datetime | None = None,
         endpoint: str | None = None,
         check_every: str | float = "5m",
+        no_traffic_after: int | None = None,
     ) -> Monitor: ...
     def set_endpoint(
         self,

@@ -294,6 +294,11 @@ def check_spec(spec: LoopSpec) -> LoopSpec:
     check_name("deployment", spec.deployment)
     check_name("step", spec.candidate_step)
     on = alert_families(spec.on)
+    if AlertFamily.TRAFFIC in on:
+        raise InvalidInput(
+            "a loop retrains, and traffic that stopped is not something a retraining answers; "
+            "the traffic alert waits in the inbox for whoever is on call"
+        )
     if not isinstance(spec.params, dict) or not all(isinstance(k, str) for k in spec.params):
         raise InvalidInput("params map the pipeline's parameter names to JSON values")
     try:

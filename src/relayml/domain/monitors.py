@@ -43,6 +43,7 @@ DEFAULT_CHECK_EVERY = "5m"
 MIN_CHECK_SECONDS = 10.0
 MAX_CHECK_SECONDS = 7 * 86_400.0
 MAX_ENDPOINT = 2048
+MAX_NO_TRAFFIC_WINDOWS = 1000
 MAX_NOTE = 5000
 MAX_WINDOWS_LISTED = 10_000
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -70,6 +71,7 @@ class AlertFamily(StrEnum):
     PREDICTION_DRIFT = "prediction_drift"
     PERFORMANCE = "performance"  # estimated (no labels) or realised (feedback)
     MODEL_SHIFT = "model_shift"
+    TRAFFIC = "traffic"  # the deployment's traffic stopped (no loop reacts: retraining is no fix)
 
 
 class AlertKind(StrEnum):
@@ -81,6 +83,7 @@ class AlertKind(StrEnum):
     ESTIMATED_PERFORMANCE = "estimated_performance"  # label-free estimate fell (the metric)
     REALISED_PERFORMANCE = "realised_performance"  # performance on feedback fell (the metric)
     MODEL_SHIFT = "model_shift"  # a model-shift check failed (subject: digest or replay)
+    NO_TRAFFIC = "no_traffic"  # no rows for N time windows in a row (subject: traffic)
 
     @property
     def family(self) -> AlertFamily:
@@ -88,6 +91,8 @@ class AlertKind(StrEnum):
         every other kind is its own family."""
         if self in (AlertKind.ESTIMATED_PERFORMANCE, AlertKind.REALISED_PERFORMANCE):
             return AlertFamily.PERFORMANCE
+        if self is AlertKind.NO_TRAFFIC:
+            return AlertFamily.TRAFFIC
         return AlertFamily(self.value)
 
 
@@ -167,6 +172,7 @@ class MonitorConfig:
     since: datetime  # the log is read from this moment on
     endpoint: str | None = None  # the live model server the runner checks for model shift
     check_every: float = 300.0  # seconds between two of the runner's model-shift checks
+    no_traffic_after: int | None = None  # alert after this many time windows without rows
 
 
 @dataclass(frozen=True)
@@ -397,6 +403,25 @@ def parse_persistence(value: object) -> Persistence:
     if not 1 <= k <= n <= MAX_PERSISTENCE:
         raise InvalidInput(f"persistence {k}/{n} is out of range: 1 <= K <= N <= {MAX_PERSISTENCE}")
     return Persistence(k, n)
+
+
+def check_no_traffic_after(value: object, window: WindowSpec) -> int | None:
+    """How many complete time windows in a row without rows make a `no_traffic` alert (None:
+    never); only a time monitor has windows that pass without rows."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise InvalidInput(f"no-traffic-after is a number of windows, not {value!r:.40}")
+    if not 1 <= value <= MAX_NO_TRAFFIC_WINDOWS:
+        raise InvalidInput(
+            f"no-traffic-after {value} is out of range: 1 to {MAX_NO_TRAFFIC_WINDOWS} windows"
+        )
+    if window.kind is not WindowKind.TIME:
+        raise InvalidInput(
+            "no-traffic-after needs time windows (--window 1h): a window of rows never passes "
+            "without rows"
+        )
+    return value
 
 
 def check_min_rows(value: object) -> int:

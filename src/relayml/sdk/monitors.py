@@ -50,6 +50,7 @@ def create(
     since: datetime | None = None,
     endpoint: str | None = None,
     check_every: str | float = "5m",
+    no_traffic_after: int | None = None,
     project: str | None = None,
 ) -> Monitor:
     """Watch `deployment` in windows of time (``"1h"``) or rows (``50000``). The reference is
@@ -57,7 +58,8 @@ def create(
     (``reference="loans@3"``); `target` names its label column (calibrates the label-free
     estimate and gives the reference's performance). With `endpoint` (the live model server,
     ``"http://127.0.0.1:8600"``), `relay monitors run` checks it for model shift every
-    `check_every`. See docs/monitoring.md."""
+    `check_every`. With `no_traffic_after=3` (time windows), three complete windows in a row
+    without rows open a critical `no_traffic` alert. See docs/monitoring.md."""
     backend, proj = _backend(project)
     return backend.monitors.create(
         proj,
@@ -74,6 +76,7 @@ def create(
         since=since,
         endpoint=endpoint,
         check_every=check_every,
+        no_traffic_after=no_traffic_after,
     )
 
 

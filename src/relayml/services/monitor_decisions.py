@@ -5,6 +5,7 @@ resolves (`_decide`, called by processing inside the transaction that writes the
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime, timedelta
 
 from relayml.domain.identity import Principal
 from relayml.domain.monitors import AlertKind, Monitor, Severity, Window, window_version
@@ -26,7 +27,59 @@ _WORDS = {
 }
 
 
+_NOT_WINDOWED = (AlertKind.MODEL_SHIFT, AlertKind.NO_TRAFFIC)  # not decided from findings
+TRAFFIC = "traffic"  # the subject of a no_traffic alert
+
+
 class DecisionsMixin(MonitorBase):
+    # traffic that stopped -----------------------------------------------------------------
+    def _silence(
+        self,
+        tx: Transaction,
+        who: Principal,
+        roles: frozenset[str],
+        mon: Monitor,
+        now: datetime,
+    ) -> tuple[list[str], list[str], list[Pending]]:
+        """A time monitor with `no_traffic_after` N: when the N newest complete windows had no
+        rows (none since the newest window with rows, or since the monitor's start), open a
+        critical `no_traffic` alert (growing while it lasts); once a window has rows, resolve
+        it. Called after the pass wrote its windows, only when it read every segment ready."""
+        spec, quiet = mon.config.window, mon.config.no_traffic_after
+        assert quiet is not None and spec.seconds is not None
+        newest = tx.monitors.windows(mon.id, mon.name, last=1)
+        heard = newest[-1].end if newest else spec.bounds(mon.config.since)[0]
+        complete = spec.bounds(now - timedelta(seconds=mon.config.grace))[0]
+        silent = max(0, int((complete - heard).total_seconds() // spec.seconds))
+        live = tx.monitors.live_alerts(mon.id).get((AlertKind.NO_TRAFFIC, TRAFFIC))
+        if silent < quiet:
+            if live is None or not newest or newest[-1].start < live.since:
+                return [], [], []
+            back = newest[-1]
+            text = f"traffic is back: window {back.seq} ({back.start:%Y-%m-%d %H:%M} UTC) has "
+            done, pending = self._resolve_alert(
+                tx, who, roles, live, by=MONITOR_ACTOR, text=f"{text}{back.rows} rows"
+            )
+            return [], [done.id] if done is not None else [], pending
+        title = (
+            f"no traffic: {mon.deployment}'s primary answered no rows in the last {silent} "
+            f"windows of {spec} (since {heard:%Y-%m-%d %H:%M} UTC); is its model server up, "
+            "and do requests reach it?"
+        )
+        details = {"windows": silent, "since": heard.isoformat(), "after": quiet,
+                   "window": spec.text}  # fmt: skip
+        if live is not None:
+            if live.windows != silent:
+                self._grow_alert(tx, live, title=title, details=details, window=None,
+                                 more=silent - live.windows)  # fmt: skip
+            return [], [], []
+        made, pending = self._open_alert(
+            tx, who, roles, mon, kind=AlertKind.NO_TRAFFIC, subject=TRAFFIC,
+            severity=Severity.CRITICAL, title=title, details=details, since=heard, window=None,
+            first_window=None, windows=silent,
+        )  # fmt: skip
+        return [made.id], [], pending
+
     # deciding -----------------------------------------------------------------------------
     def _decide(
         self,
@@ -125,7 +178,7 @@ class DecisionsMixin(MonitorBase):
                     )
                     grown.append(alert.id)
         for (kind, subject), alert in live.items():
-            if kind is AlertKind.MODEL_SHIFT or (kind, subject) in decisions:
+            if kind in _NOT_WINDOWED or (kind, subject) in decisions:
                 continue
             if not fresh:
                 continue

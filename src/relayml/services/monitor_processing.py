@@ -320,8 +320,11 @@ class ProcessingMixin(DecisionsMixin):
 
         new = [s for s in segments if s.id not in consumed]
         skipped: list[tuple[LogSegment, str]] = []  # unreadable: read once, counted nowhere
+        caught_up = True
         if mon.config.window.kind is WindowKind.TIME:
             work, read = self._time_windows(mon, refs, new, now, rows_of, skipped)
+            complete = mon.config.window.bounds(now - timedelta(seconds=mon.config.grace))[0]
+            caught_up = len(read) >= sum(1 for s in new if s.last_at < complete)
         else:
             work, read = self._rows_windows(mon, refs, new, open_windows, rows_of, skipped)
         read_ids = {s.id for s in read}
@@ -356,8 +359,9 @@ class ProcessingMixin(DecisionsMixin):
         for w in [*changing, *late]:
             self._assess(mon, w)
         return self._commit(
-            who, mon, token, dep, work + late, read, rows_read, new_cursor, skipped, refs.built
-        )
+            who, mon, token, dep, work + late, read, rows_read, new_cursor, skipped, refs.built,
+            caught_up,
+        )  # fmt: skip
 
     # windows ------------------------------------------------------------------------------
     def _time_windows(
@@ -584,6 +588,7 @@ class ProcessingMixin(DecisionsMixin):
         cursor: datetime | None,
         skipped: list[tuple[LogSegment, str]],
         built: list[ReferenceVersion],
+        caught_up: bool = True,
     ) -> ProcessResult:
         now = utcnow()
         pending: list[Pending] = []
@@ -643,6 +648,9 @@ class ProcessingMixin(DecisionsMixin):
                 opened, grown, resolved, pending = self._decide(
                     tx, who, roles, mon, stored, set(closed)
                 )
+            if mon.config.no_traffic_after is not None and caught_up:
+                quiet, back, more = self._silence(tx, who, roles, mon, now)
+                opened, resolved, pending = opened + quiet, resolved + back, pending + more
             changed = bool(work or read or built)
             if changed:
                 payload = {

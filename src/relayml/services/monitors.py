@@ -36,6 +36,7 @@ from relayml.domain.monitors import (
     check_endpoint,
     check_min_rows,
     check_monitor_name,
+    check_no_traffic_after,
     check_note,
     check_seconds,
     parse_persistence,
@@ -81,6 +82,7 @@ class MonitorsService(ProcessingMixin, AlertsMixin):
         since: datetime | None = None,
         endpoint: str | None = None,
         check_every: str | float = "5m",
+        no_traffic_after: int | None = None,
     ) -> Monitor:
         """Watch `deployment`'s prediction log in windows (`1h`, or `50000` rows). The monitor
         is named after the deployment unless `name` is given. Alerts need `min_rows` rows in a
@@ -89,11 +91,13 @@ class MonitorsService(ProcessingMixin, AlertsMixin):
         a time window closes `grace` after its end (for segments still being flushed). The
         log is read from `since` on (default: now). Alerts go to the inbox of `owner`. With
         `endpoint` (the live model server's URL), the monitors' runner checks it for model
-        shift every `check_every`."""
+        shift every `check_every`. With `no_traffic_after` (time windows only), N complete
+        windows in a row without rows open a `no_traffic` alert."""
         check_monitor_name(deployment)
         mon_name = check_monitor_name(name if name is not None else deployment)
         spec = parse_window(window)
         persistence = parse_persistence(alert_after)
+        quiet = check_no_traffic_after(no_traffic_after, spec)
         rows = check_min_rows(min_rows)
         horizon = check_seconds("label horizon", label_horizon, 60.0, MAX_HORIZON_SECONDS)
         wait = check_seconds("grace", grace, 0.001, MAX_GRACE_SECONDS)
@@ -142,6 +146,7 @@ class MonitorsService(ProcessingMixin, AlertsMixin):
             since=start,
             endpoint=url,
             check_every=every,
+            no_traffic_after=quiet,
         )
         with self.write() as tx:
             roles = self.require_in_project(
@@ -183,6 +188,7 @@ class MonitorsService(ProcessingMixin, AlertsMixin):
                 "since": start.isoformat(),
                 "endpoint": url,
                 "check_every": every,
+                "no_traffic_after": quiet,
             }
             self.record(
                 tx, who, roles, Event.MONITOR_CREATE, project, EntityKind.MONITOR, mon_name, payload

@@ -201,6 +201,8 @@ class LoopContract:
             w.mle.loops.attach(p, "retrain", spec)
         from dataclasses import replace
 
+        from relayml.domain.monitors import AlertFamily
+
         with pytest.raises(InvalidInput, match="unknown alert family 'sunspots'"):
             w.mle.loops.attach(p, "other", replace(spec, on=("sunspots",)))  # type: ignore[arg-type]
         # one vocabulary: a loop reacts to families; an alert kind is refused naming its family
@@ -212,6 +214,8 @@ class LoopContract:
             )
         with pytest.raises(InvalidInput, match="family 'performance'"):
             w.runner.loops.on_alert(p, "churn-api", "realised_performance", "a-0", "auc down")
+        with pytest.raises(InvalidInput, match="not something a retraining answers"):
+            w.mle.loops.attach(p, "other", replace(spec, on=(AlertFamily.TRAFFIC,)))
         sam = contract.as_role(p, "stakeholder")
         assert [x.name for x in sam.loops.list_loops(p)] == ["retrain"]  # everyone reads
         started = w.runner.loops.on_alert(p, "churn-api", "data_drift", "a-1", "tenure drifted")

@@ -201,6 +201,10 @@ class MonitorContract:
             ml.monitors.create(p, "churn-api", name="bad", alert_after="5/3")
         with pytest.raises(InvalidInput, match="label horizon"):
             ml.monitors.create(p, "churn-api", name="bad", label_horizon="soon")
+        with pytest.raises(InvalidInput, match="needs time windows"):
+            ml.monitors.create(p, "churn-api", name="bad", window=500, no_traffic_after=3)
+        with pytest.raises(InvalidInput, match="out of range"):
+            ml.monitors.create(p, "churn-api", name="bad", no_traffic_after=0)
         with pytest.raises(NotFound, match="no deployment 'nope'"):
             ml.monitors.create(p, "nope")
         with pytest.raises(NotFound, match="no monitor 'nope'"):
@@ -338,10 +342,12 @@ class MonitorContract:
     def test_a_monitor_keeps_the_live_server_it_checks(
         self, contract: ContractEnv, tmp_path: Path
     ) -> None:
-        w = watched(contract, tmp_path, name="watched", endpoint="http://127.0.0.1:8600/")
+        w = watched(contract, tmp_path, name="watched", endpoint="http://127.0.0.1:8600/",
+                    no_traffic_after=6)  # fmt: skip
         p, ml = w.project, w.ml
         mon = ml.monitors.get(p, "watched")
         assert (mon.config.endpoint, mon.config.check_every) == ("http://127.0.0.1:8600", 300.0)
+        assert mon.config.no_traffic_after == 6
         bad = [
             ("ftp://127.0.0.1/", "not http or https"),
             ("http://ops:s3cret@127.0.0.1:8600", "credentials"),

@@ -69,6 +69,7 @@ class MonitorOut(WireModel):
     since: datetime
     endpoint: str | None = None  # the live model server the runner checks for model shift
     check_every: float = 300.0  # seconds between two of those checks
+    no_traffic_after: int | None = None  # time windows without rows before a no_traffic alert
     status: MonitorStatus
     status_reason: str
     revision: int
@@ -100,6 +101,7 @@ class MonitorOut(WireModel):
             since=c.since,
             endpoint=c.endpoint,
             check_every=c.check_every,
+            no_traffic_after=c.no_traffic_after,
             status=obj.status,
             status_reason=obj.status_reason,
             revision=obj.revision,
@@ -124,6 +126,7 @@ class MonitorOut(WireModel):
             since=self.since,
             endpoint=self.endpoint,
             check_every=self.check_every,
+            no_traffic_after=self.no_traffic_after,
         )
         return Monitor(
             id=self.id,

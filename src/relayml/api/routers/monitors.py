@@ -67,6 +67,9 @@ class MonitorCreate(Body):
         examples=["http://127.0.0.1:8600"],
     )
     check_every: Seconds = Field(default="5m", description="How often the runner checks it")
+    no_traffic_after: StrictInt | None = Field(
+        default=None, description="Alert after this many time windows in a row without rows"
+    )
 
 
 class EndpointBody(Body):
@@ -129,6 +132,7 @@ def create(project: str, body: MonitorCreate, services: ServicesDep, who: Princi
         since=body.since,
         endpoint=body.endpoint,
         check_every=body.check_every,
+        no_traffic_after=body.no_traffic_after,
     )
     return json(MonitorOut.from_domain(mon), status_code=201)
 

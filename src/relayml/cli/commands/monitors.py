@@ -131,6 +131,13 @@ def create(
     since: SinceOpt = None,
     endpoint: EndpointOpt = None,
     check_every: CheckEveryOpt = "5m",
+    no_traffic_after: Annotated[
+        int | None,
+        typer.Option(
+            "--no-traffic-after",
+            help="Alert (critical) after this many time windows in a row without rows.",
+        ),
+    ] = None,
     project: ProjectOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
@@ -152,11 +159,16 @@ def create(
             since=_utc(since),
             endpoint=endpoint,
             check_every=check_every,
+            no_traffic_after=no_traffic_after,
         )
     if as_json:
         _emit(mon)
         return
     output.print_(f"monitoring {_line(mon)}")
+    if mon.config.no_traffic_after is not None:
+        output.print_(
+            f"  no traffic: alerts after {mon.config.no_traffic_after} windows without rows"
+        )
     if mon.config.endpoint is not None:
         every = format_seconds(mon.config.check_every)
         output.print_(f"  model shift: checks {mon.config.endpoint} every {every}")

@@ -22,6 +22,7 @@ from relayml.domain.monitors import (
     check_alert_id,
     check_endpoint,
     check_min_rows,
+    check_no_traffic_after,
     check_note,
     parse_persistence,
     parse_window,
@@ -103,8 +104,10 @@ class HttpMonitors:
         since: datetime | None = None,
         endpoint: str | None = None,
         check_every: str | float = "5m",
+        no_traffic_after: int | None = None,
     ) -> Monitor:
-        parse_window(window)  # the service's own checks: the same refusal on every backend
+        spec = parse_window(window)  # the service's own checks: the same refusal everywhere
+        check_no_traffic_after(no_traffic_after, spec)
         parse_persistence(alert_after)
         check_min_rows(min_rows)
         if endpoint is not None:
@@ -123,6 +126,7 @@ class HttpMonitors:
             "since": _time("since", since),
             "endpoint": endpoint,
             "check_every": _seconds("check every", check_every),
+            "no_traffic_after": no_traffic_after,
         }
         _walk(body)
         return _mon(self.t.call("POST", _url(project), json=body))

@@ -76,6 +76,7 @@ def _monitor(row: Row[Any]) -> Monitor:
         since=utc(row.since),
         endpoint=row.endpoint,
         check_every=float(row.check_every),
+        no_traffic_after=row.no_traffic_after,
     )
     return Monitor(
         id=row.id,
@@ -174,6 +175,7 @@ class SqlMonitors:
                 since=c.since,
                 endpoint=c.endpoint,
                 check_every=c.check_every,
+                no_traffic_after=c.no_traffic_after,
                 status=mon.status.value,
                 status_reason=mon.status_reason,
                 revision=mon.revision,

@@ -363,6 +363,7 @@ monitors = Table(
     Column("feedback_cursor", TS, nullable=True),
     Column("endpoint", String(2048), nullable=True),  # the live server checked for model shift
     Column("check_every", Float, nullable=False, server_default="300"),
+    Column("no_traffic_after", Integer, nullable=True),  # windows without rows before alerting
     Column("lease_owner", String(64), nullable=True),
     Column("lease_until", TS, nullable=True),
     UniqueConstraint("project", "name"),
