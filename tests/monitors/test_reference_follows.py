@@ -7,6 +7,7 @@ alert raised against the old reference resolves when the new model takes over, s
 from __future__ import annotations
 
 from sklearn.linear_model import LogisticRegression
+from tests.cli.conftest import Relay
 from tests.monitors.conftest import FEATURES, P, Served, applicants
 from tests.monitors.test_processing import _create
 
@@ -83,16 +84,17 @@ def test_a_version_whose_reference_cannot_be_built_is_passed_over_saying_why(
 
 
 def test_a_reference_is_built_once_per_version(served: Served) -> None:
-    import sqlite3
-
     s = served
     _create(s)
     v2 = _retrain_on_shifted_data(s)
+    first = s.backend.monitors.get(P, "scorecard-api").references
     for hour in (0, 1):
         s.log({hour: SHIFT}, n=100, model=v2, version=2, seed=300)
         done = s.backend.monitors.process(P, "scorecard-api")
         assert done.closed and done.note == ""
     assert [w.model_version for w in s.backend.monitors.history(P, "scorecard-api")] == [2, 2]
-    with sqlite3.connect(s.home / "relay.db") as db:
-        rows = db.execute("SELECT model_version, dataset FROM monitor_references").fetchall()
-    assert sorted(rows) == [(1, "loans@1"), (2, "loans@2")]
+    refs = s.backend.monitors.get(P, "scorecard-api").references
+    assert [(r.model_version, r.dataset) for r in refs] == [(1, "loans@1"), (2, "loans@2")]
+    assert refs[0] == first[0] and len(first) == 1
+    shown = Relay(s.home)("monitors", "show", "scorecard-api", "-p", P)
+    assert "scorecard@1 on loans@1, scorecard@2 on loans@2" in shown.out, shown.out

@@ -193,6 +193,7 @@ class Monitor:
     updated_at: datetime
     processed_at: datetime | None = None
     status_reason: str = ""  # why it was paused or archived
+    references: tuple[ReferenceVersion, ...] = ()  # one per model version seen, oldest first
 
     @property
     def active(self) -> bool:

@@ -24,6 +24,7 @@ from relayml.domain.notifications import alert_event
 from relayml.errors import NotFound
 from relayml.services.base import ServiceBase, utcnow
 from relayml.services.denials import DenialLimiter
+from relayml.services.monitor_reference import ReferenceCache
 from relayml.services.notifications import NotificationService, Pending
 from relayml.store.artifacts import ArtifactStore
 from relayml.store.base import MetadataStore, Transaction
@@ -34,6 +35,8 @@ MONITOR_ACTOR = "@monitor"
 
 
 class MonitorBase(ServiceBase):
+    _references = ReferenceCache()  # references by digest, parsed once per process
+
     def __init__(
         self,
         store: MetadataStore,

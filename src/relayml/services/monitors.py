@@ -50,6 +50,7 @@ from relayml.services.alerts import AlertsMixin
 from relayml.services.base import utcnow
 from relayml.services.monitor_processing import ProcessingMixin
 from relayml.services.monitor_reference import ReferenceInput, build_reference
+from relayml.services.monitor_rollups import RollupsMixin
 from relayml.services.notifications import Pending
 from relayml.store.base import Transaction
 
@@ -62,7 +63,7 @@ def _check_bool(what: str, value: object) -> bool:
     return value
 
 
-class MonitorsService(ProcessingMixin, AlertsMixin):
+class MonitorsService(ProcessingMixin, RollupsMixin, AlertsMixin):
     # creating -----------------------------------------------------------------------------
     def create(
         self,

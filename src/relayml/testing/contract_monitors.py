@@ -163,6 +163,7 @@ class MonitorContract:
         assert (str(c.alert_after), c.min_rows, c.owner) == ("2/3", 50, "ml_engineer")
         assert c.since == w.t0
         assert c.label_horizon == 30 * 86_400 and mon.reference_digest
+        assert [(r.model_version, r.dataset) for r in mon.references] == [(1, "loans@1")]
         assert [m.name for m in ml.monitors.list_monitors(p)] == ["churn-api"]
         rows = ml.monitors.create(p, "churn-api", name="by-rows", window=500, since=w.t0)
         assert rows.config.window.kind is WindowKind.ROWS and rows.config.window.rows == 500

@@ -22,6 +22,7 @@ from relayml.domain.monitors import (
     MonitorStatus,
     Persistence,
     ProcessResult,
+    ReferenceVersion,
     Rollup,
     Severity,
     Window,
@@ -50,6 +51,27 @@ class WindowSpecOut(WireModel):
         return WindowSpec(self.kind, seconds=self.seconds, rows=self.rows)
 
 
+class ReferenceVersionOut(WireModel):
+    """What one model version's windows are compared with."""
+
+    model_version: int
+    dataset: str
+    digest: str
+    built_at: datetime
+
+    @classmethod
+    def from_domain(cls, obj: ReferenceVersion) -> ReferenceVersionOut:
+        return cls(
+            model_version=obj.model_version,
+            dataset=obj.dataset,
+            digest=obj.digest,
+            built_at=obj.built_at,
+        )
+
+    def to_domain(self) -> ReferenceVersion:
+        return ReferenceVersion(self.model_version, self.dataset, self.digest, self.built_at)
+
+
 class MonitorOut(WireModel):
     id: str
     project: str
@@ -70,6 +92,7 @@ class MonitorOut(WireModel):
     endpoint: str | None = None  # the live model server the runner checks for model shift
     check_every: float = 300.0  # seconds between two of those checks
     no_traffic_after: int | None = None  # time windows without rows before a no_traffic alert
+    references: list[ReferenceVersionOut] = []  # one per model version seen serving
     status: MonitorStatus
     status_reason: str
     revision: int
@@ -102,6 +125,7 @@ class MonitorOut(WireModel):
             endpoint=c.endpoint,
             check_every=c.check_every,
             no_traffic_after=c.no_traffic_after,
+            references=[ReferenceVersionOut.from_domain(r) for r in obj.references],
             status=obj.status,
             status_reason=obj.status_reason,
             revision=obj.revision,
@@ -145,6 +169,7 @@ class MonitorOut(WireModel):
             updated_at=self.updated_at,
             processed_at=self.processed_at,
             status_reason=self.status_reason,
+            references=tuple(r.to_domain() for r in self.references),
         )
 
 

@@ -241,6 +241,11 @@ def show(name: MonitorArg, project: ProjectOpt = None, as_json: JsonOpt = False)
         f"  created {output.when(mon.created_at)} by {mon.created_by}; processed "
         f"{output.when(mon.processed_at)}"
     )
+    if len(mon.references) > 1:
+        output.print_(
+            "  references (each version's windows are compared with its own): "
+            + ", ".join(f"{mon.model}@{r.model_version} on {r.dataset}" for r in mon.references)
+        )
     if c.endpoint is not None:
         output.print_(f"  model shift: checks {c.endpoint} every {format_seconds(c.check_every)}")
     if mon.status_reason:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -131,7 +132,20 @@ class SqlMonitors:
             .where(m.project == project, m.name == name)
         )
         row = self.conn.execute(q).first()
-        return _monitor(row) if row is not None else None
+        return self._with_references([_monitor(row)])[0] if row is not None else None
+
+    def _with_references(self, found: list[Monitor]) -> list[Monitor]:
+        """`found` with each monitor's references (one statement for all)."""
+        if not found:
+            return found
+        r = s.monitor_references.c
+        q = select(s.monitor_references).where(r.monitor_id.in_([m.id for m in found]))
+        by: dict[str, list[ReferenceVersion]] = {}
+        for row in self.conn.execute(q.order_by(r.model_version)):
+            by.setdefault(row.monitor_id, []).append(
+                ReferenceVersion(int(row.model_version), row.dataset, row.digest, utc(row.built_at))
+            )
+        return [replace(m, references=tuple(by.get(m.id, ()))) for m in found]
 
     def list_monitors(
         self, project: str, include_archived: bool, deployment_id: str | None = None
@@ -142,7 +156,7 @@ class SqlMonitors:
             q = q.where(m.status != MonitorStatus.ARCHIVED.value)
         if deployment_id is not None:
             q = q.where(m.deployment_id == deployment_id)
-        return [_monitor(r) for r in self.conn.execute(q.order_by(m.name))]
+        return self._with_references([_monitor(r) for r in self.conn.execute(q.order_by(m.name))])
 
     def all_active(self) -> list[Monitor]:
         """Every active monitor of every project (what a runner processes)."""
