@@ -22,7 +22,6 @@ from __future__ import annotations
 import contextlib
 import json
 import statistics
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -167,24 +166,36 @@ def painted(page: Any) -> dict[str, Any]:
     return result
 
 
+def painted_or_timeout(page: Any) -> dict[str, Any]:
+    """`painted`, or `{"timed_out": True}` when no such table was painted in TIMEOUT_MS."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    try:
+        return painted(page)
+    except PlaywrightTimeout:
+        return {"timed_out": True, "timeout_ms": TIMEOUT_MS}
+
+
 def weight(page: Any) -> dict[str, dict[str, int]]:
     found: dict[str, dict[str, int]] = page.evaluate(WEIGHT)
     return found
 
 
 def summary(samples: list[dict[str, Any]]) -> dict[str, Any]:
-    ms = [s["ms"] for s in samples]
+    """Medians over the samples that painted; how many timed out."""
+    done = [s for s in samples if not s.get("timed_out")]
+    ms = [s["ms"] for s in done]
     return {
-        "median_ms": statistics.median(ms),
+        "median_ms": statistics.median(ms) if ms else None,
         "all_ms": ms,
-        "how": sorted({s["how"] for s in samples}),
-        "median_in_document_ms": statistics.median(s["in_document_ms"] for s in samples),
+        "timed_out": len(samples) - len(done),
+        "timeout_ms": TIMEOUT_MS,
+        "how": sorted({s["how"] for s in done}),
+        "median_in_document_ms": (
+            statistics.median(s["in_document_ms"] for s in done) if done else None
+        ),
         "samples": samples,
     }
-
-
-def repeat(reps: int, once: Callable[[int], dict[str, Any]]) -> dict[str, Any]:
-    return summary([once(i) for i in range(reps)])
 
 
 def settle(page: Any, most_ms: int = 5000) -> None:

@@ -51,12 +51,22 @@ def rows(n: int, seed: int = 20261201) -> Iterator[Row]:
         yield i, params, metrics, tags
 
 
-def expected_first(n: int, descending: bool) -> str:
-    """The name of the first run of the benchmark's filter sorted by acc (either way)."""
-    hits = [(m["acc"], i) for i, p, m, _ in rows(n) if m["acc"] > 0.5 and p["model"] == "lr"]
-    _, i = max(hits) if descending else min(hits)
+def newest(n: int, filtered: bool = False) -> str:
+    """The run a view sorted newest first starts with (of the filter's runs, if `filtered`)."""
+    if not filtered:
+        return f"run-{n - 1}"
+    return f"run-{max(i for i, p, m, _ in rows(n) if _matches(p, m))}"
+
+
+def best(n: int, filtered: bool = False) -> str:
+    """The run a view sorted by acc, highest first, starts with."""
+    _, i = max((m["acc"], i) for i, p, m, _ in rows(n) if not filtered or _matches(p, m))
     return f"run-{i}"
 
 
+def _matches(params: dict[str, str], metrics: dict[str, float]) -> bool:
+    return metrics["acc"] > 0.5 and params["model"] == "lr"
+
+
 def matches(n: int) -> int:
-    return sum(1 for _, p, m, _ in rows(n) if m["acc"] > 0.5 and p["model"] == "lr")
+    return sum(1 for _, p, m, _ in rows(n) if _matches(p, m))
