@@ -10,24 +10,26 @@ from typing import Any
 
 from tests.ui.browser import needs_chromium as pytestmark  # noqa: F401 (the module's marks)
 from tests.ui.conftest import HOSTILE, PROJECT, UiWorld
+from tests.ui.feedback_world import feedback_deployment
 
 
 def test_a_stakeholder_gives_feedback_and_sees_it_listed(
-    visit: Any, data_world: Any, tmp_path: Path
+    visit: Any, ui_world: UiWorld, data_world: Any, tmp_path: Path
 ) -> None:
+    dep = feedback_deployment(ui_world, data_world)
     v = visit("stakeholder", width=820)  # a tablet's width
     page = v.page
     section = page.get_by_role("region", name="Feedback on predictions")
     assert section.is_visible()
     v.check("home-feedback")
-    section.get_by_label("Deployment", exact=True).select_option("churn-api")
+    section.get_by_label("Deployment", exact=True).select_option(dep)
     section.get_by_label("Prediction id").fill("fb-browser-1")
     section.get_by_label("Right label").fill("churned")
     section.get_by_label("Comment").fill(f"left in March {HOSTILE}")
     section.get_by_role("button", name="Send feedback").click()
-    page.wait_for_url(re.compile(r".*/feedback\?deployment=churn-api&recorded=1#given"))
+    page.wait_for_url(re.compile(rf".*/feedback\?deployment={dep}&recorded=1#given"))
     assert page.get_by_role("status").inner_text().startswith("Your feedback is recorded")
-    given = page.get_by_role("table", name=re.compile("^Feedback on churn-api"))
+    given = page.get_by_role("table", name=re.compile(f"^Feedback on {dep}"))
     row = given.get_by_role("row", name=re.compile("fb-browser-1"))
     assert "churned" in row.inner_text() and HOSTILE in row.inner_text()  # shown as text
     assert page.evaluate("window.__pwned") is None
