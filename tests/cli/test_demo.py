@@ -117,6 +117,16 @@ def check_monitoring(relay: Relay, out: str, *, production: int, candidate: int,
     after = re.search(r"more patients from the recalibrated scanners: (\d+)% right, against (\d+)%",
                       flat)  # fmt: skip
     assert after is not None and int(after[1]) > int(after[2]) + 10
+    # the monitor follows the deployment: the new version is compared with its own training
+    # data (the re-measured tumours), and the alerts raised against the old one resolve
+    refs = table_rows(between(out, "relay monitors show", "alerts resolved"))
+    trained = re.search(
+        r"ran the retraining pipeline in the same monitor pass, on (tumours@\d+)", flat
+    )
+    assert trained is not None and cells(refs[f"{model}@{candidate}"])[1] == trained[1]
+    followed = between(flat, "The monitor follows the deployment", "11. Is what serves")
+    assert re.search(r"✓ \d+ alerts resolved themselves, 0 still live", followed)
+    assert f"{model}@{candidate} serves now, in place of {model}@{production}" in followed
     runs = relay("loops", "runs", "-p", "demo", "--json").json()
     assert runs[0]["state"] == "promoted" and runs[0]["trigger"] == "alert"
     assert runs[0]["candidate"] == f"{model}@{candidate}"
@@ -185,7 +195,7 @@ def test_demo_quick_runs_twice_in_the_same_home(relay: Relay) -> None:
     assert "tumour-api exists from an earlier demo; mia points it at" in second.out
     check_serving(relay, second.out, primary=6, canary=7, run=2)
     check_monitoring(relay, second.out, production=6, candidate=8, run=2)
-    assert "The monitor 'tumour-api-2' of an earlier demo is archived" in second.out
+    assert "The monitor 'tumour-api' of an earlier demo is archived" in second.out
     assert "audit_verify(): intact" in second.out
 
     # what the demo recorded is there for the CLI: two batches of four runs, artifacts included

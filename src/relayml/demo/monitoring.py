@@ -236,10 +236,14 @@ def _pass(story: ServingStory, done: Watched) -> tuple[runner.Outcome | None, li
 
 
 def _pass_line(
-    batch: int | None, passed: tuple[runner.Outcome | None, list[str]], labels: int, done: Watched
+    batch: int | None,
+    passed: tuple[runner.Outcome | None, list[str]],
+    labels: int,
+    done: Watched,
+    head: str | None = None,
 ) -> str:
     o, turns = passed
-    head = f"batch {batch}" if batch is not None else "late labels"
+    head = head or (f"batch {batch}" if batch is not None else "late labels")
     r = o.result if o is not None else None
     if o is None or r is None:
         return f"  {head}: [red]the pass failed: {o.error if o else 'no monitor'}[/]"
@@ -366,32 +370,46 @@ def _inbox(c: Console, story: ServingStory, done: Watched) -> None:
     )
 
 
-def rebase(story: ServingStory, done: Watched) -> None:
-    """After a promotion the monitor still compares traffic with the data the old model was
-    trained on: the ML engineer archives it and watches the new model against its own."""
+def follow(story: ServingStory, done: Watched) -> None:
+    """After the promotion the monitor follows the deployment: the rows the new version
+    answered are compared with its own training data, and the alerts raised against the old
+    model's reference resolve, saying why."""
     c = story.console
+    story.wait_for_log()
+    passed = _pass(story, done)
     story.act_as(ML_ENGINEER)
+    mon = relay.monitors.get(done.monitor)
     c.print(
-        f"\nThe monitor {done.monitor!r} still compares the inputs with {done.reference}, the "
-        f"data the old model learnt from, so its alerts would never clear. {ML_ENGINEER} watches "
-        "the new model against its own training data:"
+        f"\nThe monitor follows the deployment, with nobody touching it: {MLOPS}'s next pass "
+        "(relay monitors run --once) reads the patients the new model answered."
     )
-    old = done.monitor
-    name = _free_monitor_name(c, "production was retrained on the recalibrated scanners", "")
-    mon = relay.monitors.create(
-        DEPLOYMENT,
-        name=name,
-        window=WINDOW,
-        target="diagnosis",
-        min_rows=MIN_ROWS,
-        alert_after=ALERT_AFTER,
-    )
-    done.monitor, done.reference = mon.name, mon.config.reference
+    c.print(_pass_line(None, passed, 0, done, head="next pass"))
     c.print(
-        f"[green]✓[/] monitor [bold]{mon.name}[/] on {MODEL}@{mon.model_version}, reference "
-        f"{mon.config.reference} (through its run, again); {old!r} and its windows stay for the "
-        "record."
+        "  [dim]The rows the old model answered until the promotion (the primary during "
+        "the canary) are still compared with its own training data, and drift; the new "
+        "model's rows get windows of their own, compared with the data it learnt from.[/]"
     )
+    table = Table(
+        title=f"relay monitors show {done.monitor}: a reference per model version it has seen",
+        title_justify="left",
+    )
+    for col in ("model version", "compared with", "built"):
+        table.add_column(col)
+    for ref in mon.references:
+        table.add_row(f"{MODEL}@{ref.model_version}", ref.dataset, f"{ref.built_at:%H:%M:%S}")
+    c.print(table)
+    every = relay.monitors.list_alerts(monitor=done.monitor, include_resolved=True, limit=500)
+    resolved = [a for a in every if a.state.value == "resolved"]
+    live = [a for a in every if a.state.value != "resolved"]
+    why = next((n.text for a in resolved for n in reversed(a.notes) if n.what == "resolved"), "")
+    mark = "[green]✓[/]" if resolved and not live else "[red]✗[/]"
+    c.print(
+        f"  {mark} {len(resolved)} alerts resolved themselves, {len(live)} still live; "
+        f"the monitor's note on each: {why or '-'}",
+        soft_wrap=True,
+    )
+    if mon.references:
+        done.reference = mon.references[-1].dataset
 
 
 def _accuracy(w: Window, part: str) -> float | None:

@@ -113,7 +113,7 @@ def run(*, quick: bool = False, server: str | None = None, token: str | None = N
                 console, 10, "The loop: retrain, approve, canary, promote", "MLOps → governance"
             )
             looped = loop.run_loop(story, watched)
-            monitoring.rebase(story, watched)
+            monitoring.follow(story, watched)
 
             _chapter(console, 11, "Is what serves what was approved?", "ML engineer → DevOps")
             shifted = shift.check(story, watched.monitor, looped.holder)
