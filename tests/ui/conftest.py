@@ -82,7 +82,8 @@ protected:
 
 
 def _promotion(url: str, tokens: dict[str, str], run_id: str, tmp: Path) -> str:
-    """churn@1 from the first run, and an open request to make it production."""
+    """churn@1 from the first run, its alias candidate (set directly), and an open request to make
+    it production."""
     import numpy as np
     import pandas as pd
     from sklearn.linear_model import LogisticRegression
@@ -109,6 +110,7 @@ def _promotion(url: str, tokens: dict[str, str], run_id: str, tmp: Path) -> str:
             run_id=run_id,
             description=f"says who will leave {HOSTILE}",
         )
+        ds.models.set_alias(PROJECT, "churn@1", "candidate", reason=f"first try {HOSTILE}")
         gov.models.apply_policy(PROJECT, POLICY)
         return ds.models.promote(PROJECT, "churn@1", "production", note=HOSTILE).id
     finally:

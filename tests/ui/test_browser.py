@@ -121,3 +121,15 @@ def test_the_keyboard_reaches_the_content_first(visit: Any) -> None:
     assert page.evaluate("document.activeElement.textContent") == "Skip to content"
     page.keyboard.press("Enter")
     assert page.evaluate("document.activeElement.id") == "main"
+
+
+def test_a_stakeholder_opens_a_model_and_reads_its_alias_history(visit: Any) -> None:
+    v = visit("stakeholder")
+    page = v.page
+    page.get_by_role("navigation", name="Areas").get_by_role("link", name="Registry").click()
+    page.get_by_role("link", name="churn", exact=True).click()
+    page.wait_for_url("**/models/churn")
+    assert page.get_by_role("heading", name="Alias history").is_visible()
+    assert page.get_by_role("table", name=re.compile("move of churn")).is_visible()
+    assert page.get_by_role("cell", name=re.compile("^first try")).is_visible()
+    v.check("model")

@@ -175,3 +175,21 @@ def test_only_the_policy_approvers_see_and_use_approve(ui_world: UiWorld) -> Non
         home = c.get(f"/p/{PROJECT}/").text
         assert f"request={request_id}" in home  # in governance's inbox
         assert ">Approve<" in c.get(url).text
+
+
+def test_the_model_page_shows_versions_aliases_and_their_history(ui_world: UiWorld) -> None:
+    with sign_in(ui_world.url, ui_world.tokens["stakeholder"]) as c:
+        registry = c.get(f"/p/{PROJECT}/registry").text
+        assert f'href="/p/{PROJECT}/models/churn"' in registry
+        page = c.get(f"/p/{PROJECT}/models/churn")
+        assert page.status_code == 200, page.text[-500:]
+        body = page.text
+        assert "Model churn" in body and "sklearn" in body and "x1, x2" in body
+        assert "<code>candidate</code> → version 1" in body  # the alias now
+        history = body.split("Alias history")[1]
+        assert "<code>candidate</code>" in history and ">direct<" in history
+        escaped = html.escape("<script>window.__pwned=1</script>", quote=False)
+        assert "first try " + escaped in history
+        assert "<script>window.__pwned" not in body and "<img src=x" not in body
+        assert c.get(f"/p/{PROJECT}/models/nosuch").status_code == 404
+        assert c.get(f"/p/{OTHER}/models/churn").status_code == 403

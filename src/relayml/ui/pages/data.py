@@ -215,7 +215,14 @@ def lineage_graph(ctx: Context, ref: str) -> Graph:
             graph.link(node, run)
             found = _quietly(partial(s.tracking.lineage, who, use.run_id))
             for model in found.models if found is not None else []:
-                graph.link(run, graph.add(Node(f"m:{model}", "model", model, ctx.url("registry"))))
+                graph.link(
+                    run,
+                    graph.add(
+                        Node(
+                            f"m:{model}", "model", model, ctx.url("models/" + quote(model, safe=""))
+                        )
+                    ),
+                )
 
     def upstream(n: LineageNode, node: Node) -> None:
         parents = [dataset_node(x) for x in n.parents]

@@ -34,6 +34,20 @@ def registry(ctx: Context) -> Response:
     )
 
 
+@area.get("/p/{project}/models/{name}")
+def model(ctx: Context) -> Response:
+    """One model: its versions (flavor, digest, signature, golden set, status, run), its aliases
+    now, and every move of them (who, from which version to which, when, through which request)."""
+    s, who, p = ctx.services, ctx.who, ctx.project
+    name = ctx.request.path_params["name"]
+    versions = s.models.versions(who, p, name)
+    history = s.models.history(who, p, name)
+    aliases = sorted((a, v.version) for v in versions for a in v.aliases)
+    return ctx.render(
+        "registry/model.html", name=name, versions=versions, history=history, aliases=aliases
+    )
+
+
 @area.post("/p/{project}/requests/{request_id}/approve")
 def approve(ctx: Context) -> Response:
     request_id = ctx.request.path_params["request_id"]
