@@ -526,6 +526,7 @@ class MonitorsApi(Protocol):
         endpoint: str | None = None,
         check_every: str | float = "5m",
         no_traffic_after: int | None = None,
+        evaluation: str | None = None,
     ) -> Monitor: ...
     def set_endpoint(
         self,

@@ -173,6 +173,7 @@ class MonitorConfig:
     endpoint: str | None = None  # the live model server the runner checks for model shift
     check_every: float = 300.0  # seconds between two of the runner's model-shift checks
     no_traffic_after: int | None = None  # alert after this many time windows without rows
+    evaluation: str | None = None  # the dataset version for model outputs (None: default)
 
 
 @dataclass(frozen=True)
@@ -264,6 +265,11 @@ class ReferenceVersion:
     dataset: str  # "loans@2"
     digest: str
     built_at: datetime
+    # the dataset version the model's outputs (prediction baseline, calibration) came from,
+    # and why: "named" (--evaluation), "promotion" (its applied promotion's evaluation) or
+    # "reference" (none recorded: the reference dataset itself)
+    evaluation: str | None = None
+    evaluation_from: str = "reference"
 
 
 def window_version(window: Window, monitor: Monitor) -> int | None:

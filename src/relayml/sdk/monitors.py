@@ -51,6 +51,7 @@ def create(
     endpoint: str | None = None,
     check_every: str | float = "5m",
     no_traffic_after: int | None = None,
+    evaluation: str | None = None,
     project: str | None = None,
 ) -> Monitor:
     """Watch `deployment` in windows of time (``"1h"``) or rows (``50000``). The reference is
@@ -59,7 +60,10 @@ def create(
     estimate and gives the reference's performance). With `endpoint` (the live model server,
     ``"http://127.0.0.1:8600"``), `relay monitors run` checks it for model shift every
     `check_every`. With `no_traffic_after=3` (time windows), three complete windows in a row
-    without rows open a critical `no_traffic` alert. See docs/monitoring.md."""
+    without rows open a critical `no_traffic` alert. The model's outputs (prediction-drift
+    baseline, calibration) come from `evaluation` (``"holdout@2"``, with its `target` column),
+    by default the dataset its promotion evaluated it on, else the reference. See
+    docs/monitoring.md."""
     backend, proj = _backend(project)
     return backend.monitors.create(
         proj,
@@ -77,6 +81,7 @@ def create(
         endpoint=endpoint,
         check_every=check_every,
         no_traffic_after=no_traffic_after,
+        evaluation=evaluation,
     )
 
 

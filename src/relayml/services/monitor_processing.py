@@ -180,7 +180,9 @@ class ProcessingMixin(DecisionsMixin):
                 found = tx.models.find_version(mon.project, mon.model, version, None)
                 if found is None:
                     raise InvalidInput(f"{mon.model}@{version} is not in the registry")
-                return reference_input_for(tx, mon.project, found[1], mon.config.reference)
+                return reference_input_for(
+                    tx, mon.project, found[1], mon.config.reference, mon.config.evaluation
+                )
 
         return PassReferences(self.artifacts, self._references, mon, known, source)
 

@@ -1,10 +1,13 @@
 """A monitor's reference: the reference dataset version's stored drift summary (its input
-columns), and a model version's outputs on that dataset (probabilities for classifiers, values
-for regressors), calibrated on its label column when one is named. Built when the monitor is
-created (for the version served then) and, when the deployment serves another version, when
-that version's rows first arrive (`reference_input_for`: its run's training dataset, else the
-monitor's reference dataset): one per (monitor, version), stored as JSON in the artifact store
-and read back (and kept per process) by processing."""
+columns), and a model version's outputs on its evaluation dataset (probabilities for
+classifiers, values for regressors), calibrated on that dataset's label column: the one named
+(--evaluation), else the one the version was evaluated on in its applied promotion request,
+else the reference dataset itself (then calibrated only when a label column is named). Built
+when the monitor is created (for the version served then) and, when the deployment serves
+another version, when that version's rows first arrive (`reference_input_for`: its run's
+training dataset, else the monitor's reference dataset, and its own evaluation dataset): one
+per (monitor, version), stored as JSON in the artifact store and read back (and kept per
+process) by processing."""
 
 from __future__ import annotations
 
@@ -18,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from relayml.domain.models import ModelVersion
 from relayml.domain.monitors import Monitor, ReferenceVersion
 from relayml.domain.refs import parse_ref
-from relayml.errors import InvalidInput, RelayError, Unprocessable
+from relayml.errors import InvalidInput, NotFound, RelayError, Unprocessable
 from relayml.store.artifacts import ArtifactStore
 from relayml.store.base import Transaction
 
@@ -31,11 +34,88 @@ _CACHE_SIZE = 32
 
 @dataclass(frozen=True)
 class ReferenceInput:
+    """The reference dataset (its stored profile: the input-drift side) and the evaluation
+    dataset whose rows and labels give the model's outputs (prediction baseline, calibration),
+    with why it was chosen (`named`, `promotion` or `reference`: the reference dataset itself);
+    `evaluation_target` is the label column the evaluation recorded, used when the monitor
+    names none."""
+
     dataset_ref: str
     dataset_blob: str
     sketch_blob: str
     model: ModelVersion
     model_version: int
+    evaluation_ref: str = ""
+    evaluation_blob: str = ""
+    evaluation_from: str = "reference"
+    evaluation_target: str | None = None
+
+    @property
+    def outputs_ref(self) -> str:
+        return self.evaluation_ref or self.dataset_ref
+
+    @property
+    def outputs_blob(self) -> str:
+        return self.evaluation_blob or self.dataset_blob
+
+
+def promoted_evaluation(
+    tx: Transaction, project: str, version: ModelVersion
+) -> tuple[str, str | None] | None:
+    """The dataset version (and label column) `version` was evaluated on in its newest applied
+    promotion request whose evaluation succeeded, if the registry recorded one."""
+    from relayml.domain.models import Evidence, RequestState
+
+    found = tx.models.list_requests(
+        [project], [RequestState.APPLIED], model=version.name, limit=1000
+    )
+    for req in sorted(found, key=lambda r: r.created_at, reverse=True):
+        if req.version != version.version:
+            continue
+        for item in req.evidence:
+            if item.name is Evidence.EVALUATION and item.ok:
+                cand = item.details.get("candidate") or {}
+                dataset = cand.get("dataset")
+                if isinstance(dataset, str) and dataset:
+                    target = cand.get("target")
+                    return dataset, target if isinstance(target, str) else None
+    return None
+
+
+def with_evaluation(
+    tx: Transaction, project: str, source: ReferenceInput, named: str | None
+) -> ReferenceInput:
+    """`source` with its evaluation dataset: `named` if given, else the one the version was
+    evaluated on when it was promoted (if recorded), else the reference dataset."""
+    from dataclasses import replace
+
+    target: str | None = None
+    if named is not None:
+        ref, why = parse_ref(named), "named"
+    else:
+        promoted = promoted_evaluation(tx, project, source.model)
+        if promoted is None:
+            return replace(source, evaluation_from="reference")
+        ref, why, target = parse_ref(promoted[0]), "promotion", promoted[1]
+    found = tx.datasets.find_version(project, ref.name, ref.version, False)
+    if found is None:
+        where = (
+            "named with --evaluation"
+            if why == "named"
+            else (f"that {source.model.ref} was evaluated on when promoted")
+        )
+        raise NotFound(
+            f"no usable version {ref} of a dataset in project {project!r} ({where}) to take "
+            f"the model's outputs from; see them with: relay datasets versions {ref.name}"
+        )
+    ds = found[1]
+    return replace(
+        source,
+        evaluation_ref=ds.ref,
+        evaluation_blob=ds.blob,
+        evaluation_from=why,
+        evaluation_target=target,
+    )
 
 
 def _load_model(artifacts: ArtifactStore, version: ModelVersion) -> Any:
@@ -58,11 +138,15 @@ def _load_model(artifacts: ArtifactStore, version: ModelVersion) -> Any:
 
 
 def reference_input_for(
-    tx: Transaction, project: str, version: ModelVersion, fallback: str
+    tx: Transaction,
+    project: str,
+    version: ModelVersion,
+    fallback: str,
+    evaluation: str | None = None,
 ) -> ReferenceInput:
     """What a later version's windows are compared with: the dataset version its run used (when
     it used exactly one: the data it was trained on), else `fallback` (the monitor's reference
-    dataset), and the version's outputs on it."""
+    dataset), and the version's outputs on its evaluation dataset (`with_evaluation`)."""
     used = tx.datasets.datasets_used_by(version.run_id) if version.run_id else []
     ref = parse_ref(used[0] if len(used) == 1 else fallback)
     found = tx.datasets.find_version(project, ref.name, ref.version, False)
@@ -72,7 +156,12 @@ def reference_input_for(
             f"no usable version {ref} with a stored drift summary to compare "
             f"{version.ref}'s windows with"
         )
-    return ReferenceInput(ds.ref, ds.blob, ds.sketch_blob, version, version.version)
+    return with_evaluation(
+        tx,
+        project,
+        ReferenceInput(ds.ref, ds.blob, ds.sketch_blob, version, version.version),
+        evaluation,
+    )
 
 
 def build_reference(
@@ -116,7 +205,27 @@ def build_reference(
         {c: why for c, why in sketch.skipped.items() if c in features},
         [c for c in sketch.id_like if c in keep],
     )
-    table = pq.read_table(pa.BufferReader(b"".join(artifacts.iter_verified(source.dataset_blob))))
+    table = pq.read_table(pa.BufferReader(b"".join(artifacts.iter_verified(source.outputs_blob))))
+    if source.evaluation_from != "reference":
+        # a separate evaluation dataset exists for its rows and labels: both are required
+        what = f"evaluation dataset {source.evaluation_ref} ({source.evaluation_from})"
+        target = target if target is not None else source.evaluation_target
+        if target is None:
+            raise InvalidInput(
+                f"the {what} gives the model's outputs and their calibration, which need its "
+                "label column: name it with --target COLUMN"
+            )
+        absent = [c for c in features if c not in table.column_names]
+        if absent:
+            raise InvalidInput(
+                f"{what} has no column {absent[0]!r} that {source.model.ref} takes; name a "
+                "dataset with the model's inputs (--evaluation)"
+            )
+        if target not in table.column_names:
+            raise InvalidInput(
+                f"{what} has no column {target!r} to take labels from; it has "
+                f"{', '.join(table.column_names[:12])}"
+            )
     if target is not None and target not in table.column_names and not require_target:
         target = None
     if target is not None and target not in table.column_names:
@@ -227,7 +336,14 @@ class PassReferences:
             )
             raise InvalidInput(self.failed[version]) from None
         digest, _ = self.artifacts.put_chunks([data])
-        made = ReferenceVersion(version, source.dataset_ref, digest, datetime.now(UTC))
+        made = ReferenceVersion(
+            version,
+            source.dataset_ref,
+            digest,
+            datetime.now(UTC),
+            source.evaluation_ref or None,
+            source.evaluation_from,
+        )
         self.known[version] = made
         self.built.append(made)
         return made

@@ -49,7 +49,7 @@ from relayml.errors import Conflict, InvalidInput, NotFound, Unprocessable
 from relayml.services.alerts import AlertsMixin
 from relayml.services.base import utcnow
 from relayml.services.monitor_processing import ProcessingMixin
-from relayml.services.monitor_reference import ReferenceInput, build_reference
+from relayml.services.monitor_reference import ReferenceInput, build_reference, with_evaluation
 from relayml.services.monitor_rollups import RollupsMixin
 from relayml.services.notifications import Pending
 from relayml.store.base import Transaction
@@ -84,6 +84,7 @@ class MonitorsService(ProcessingMixin, RollupsMixin, AlertsMixin):
         endpoint: str | None = None,
         check_every: str | float = "5m",
         no_traffic_after: int | None = None,
+        evaluation: str | None = None,
     ) -> Monitor:
         """Watch `deployment`'s prediction log in windows (`1h`, or `50000` rows). The monitor
         is named after the deployment unless `name` is given. Alerts need `min_rows` rows in a
@@ -93,7 +94,11 @@ class MonitorsService(ProcessingMixin, RollupsMixin, AlertsMixin):
         log is read from `since` on (default: now). Alerts go to the inbox of `owner`. With
         `endpoint` (the live model server's URL), the monitors' runner checks it for model
         shift every `check_every`. With `no_traffic_after` (time windows only), N complete
-        windows in a row without rows open a `no_traffic` alert."""
+        windows in a row without rows open a `no_traffic` alert. Input drift is measured
+        against `reference`'s stored profile; the model's outputs (the prediction-drift
+        baseline and the calibration of the label-free estimate) come from `evaluation`'s rows
+        and labels (`holdout@2`), by default the dataset version the served version was
+        evaluated on in its applied promotion request, else the reference dataset."""
         check_monitor_name(deployment)
         mon_name = check_monitor_name(name if name is not None else deployment)
         spec = parse_window(window)
@@ -110,6 +115,7 @@ class MonitorsService(ProcessingMixin, RollupsMixin, AlertsMixin):
             if not target:
                 raise InvalidInput("target must name the reference's label column")
         ref = parse_ref(reference) if reference is not None else None
+        evaluation = str(parse_ref(evaluation)) if evaluation is not None else None
         start = check_time("since", since) if since is not None else None
         with self.read() as tx:
             self.require_in_project(
@@ -130,6 +136,9 @@ class MonitorsService(ProcessingMixin, RollupsMixin, AlertsMixin):
                     + ", ".join(table.holders(Action.ALERT_ACK))
                 )
             source = self._reference_input(tx, project, dep.target, ref, who)
+            if evaluation is not None:
+                self.require(tx, who, Action.DATASET_READ, project, EntityKind.DATASET, evaluation)
+            source = with_evaluation(tx, project, source, evaluation)
         built = build_reference(self.artifacts, source, target)
         digest, _ = self.artifacts.put_chunks([built])
         now = utcnow()
@@ -148,6 +157,7 @@ class MonitorsService(ProcessingMixin, RollupsMixin, AlertsMixin):
             endpoint=url,
             check_every=every,
             no_traffic_after=quiet,
+            evaluation=evaluation,
         )
         with self.write() as tx:
             roles = self.require_in_project(
@@ -172,13 +182,22 @@ class MonitorsService(ProcessingMixin, RollupsMixin, AlertsMixin):
                 updated_at=now,
             )
             tx.monitors.insert(mon, dep.id)
-            tx.monitors.add_reference(
-                mon.id, ReferenceVersion(source.model_version, source.dataset_ref, digest, now)
+            first = ReferenceVersion(
+                source.model_version,
+                source.dataset_ref,
+                digest,
+                now,
+                source.evaluation_ref or None,
+                source.evaluation_from,
             )
+            tx.monitors.add_reference(mon.id, first)
+            mon = replace(mon, references=(first,))
             payload = {
                 "deployment": dep.name,
                 "window": spec.text,
                 "reference": source.dataset_ref,
+                "evaluation": source.outputs_ref,
+                "evaluation_from": source.evaluation_from,
                 "model": f"{dep.model}@{source.model_version}",
                 "reference_digest": digest,
                 "target": target,

@@ -381,3 +381,63 @@ class MonitorContract:
         events = contract.admin.audit.log(project=p, entity_kind=EntityKind.MONITOR, limit=50)
         changes = [e for e in events if e.action == "monitor.endpoint" and e.outcome == "ok"]
         assert len(changes) == 2 and {e.actor for e in changes} == {ml.user}
+
+    def test_model_outputs_come_from_the_evaluation_dataset(
+        self, contract: ContractEnv, tmp_path: Path
+    ) -> None:
+        """Input drift stays against the reference (training) data; the prediction baseline
+        and calibration come from the evaluation dataset: the one named, else the one the
+        served version's applied promotion evaluated it on, else the reference itself."""
+        import pyarrow as pa
+
+        from relayml.tables.parquet import write_normalized
+
+        w = watched(contract, tmp_path)
+        p, ml = w.project, w.ml
+        de = contract.as_role(p, "data_engineer")
+        for name, frame in (
+            ("holdout", _data(800, seed=7)),
+            ("unlabelled", _data(300, seed=8).drop(columns=["y"])),
+        ):
+            path = tmp_path / f"{name}.parquet"
+            write_normalized(pa.Table.from_pandas(frame, preserve_index=False), path, None)
+            de.datasets.publish(p, name, path)
+        (first,) = ml.monitors.get(p, "churn-api").references
+        assert (first.dataset, first.evaluation, first.evaluation_from) == (
+            "loans@1",
+            None,
+            "reference",
+        )
+        named = ml.monitors.create(p, "churn-api", name="named", target="y", since=w.t0,
+                                   evaluation="holdout@1")  # fmt: skip
+        assert named.config.evaluation == "holdout@1"
+        assert named.config.reference == "loans@1"
+        (ref,) = ml.monitors.get(p, "named").references
+        assert (ref.dataset, ref.evaluation, ref.evaluation_from) == (
+            "loans@1",
+            "holdout@1",
+            "named",
+        )
+        assert named.reference_digest != ml.monitors.get(p, "churn-api").reference_digest
+        with pytest.raises(InvalidInput, match="no column 'y'"):
+            ml.monitors.create(p, "churn-api", name="bad", target="y", evaluation="unlabelled@1")
+        with pytest.raises(InvalidInput, match="--target"):
+            ml.monitors.create(p, "churn-api", name="bad", evaluation="holdout@1")
+        with pytest.raises(NotFound, match="--evaluation"):
+            ml.monitors.create(p, "churn-api", name="bad", target="y", evaluation="holdout@9")
+        # the served version's applied promotion names the dataset it was evaluated on
+        gov = contract.as_role(p, "model_governance")
+        req = ml.models.promote(p, "churn@1", "production", dataset="holdout@1", target="y")
+        gov.models.approve(req.id)
+        ml.deployments.create(p, "prod-api", "churn@production")
+        promoted = ml.monitors.create(p, "prod-api", since=w.t0)
+        assert promoted.config.evaluation is None and promoted.config.target is None
+        (ref,) = promoted.references
+        assert (ref.dataset, ref.evaluation, ref.evaluation_from) == (
+            "loans@1",
+            "holdout@1",
+            "promotion",
+        )
+        events = contract.admin.audit.log(project=p, entity_kind=EntityKind.MONITOR, limit=50)
+        made = [e for e in events if e.action == "monitor.create" and e.outcome == "ok"]
+        assert len(made) == 3, made

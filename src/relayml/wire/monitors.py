@@ -58,6 +58,8 @@ class ReferenceVersionOut(WireModel):
     dataset: str
     digest: str
     built_at: datetime
+    evaluation: str | None = None  # the dataset version the model's outputs came from
+    evaluation_from: str = "reference"  # named, promotion or reference (the dataset itself)
 
     @classmethod
     def from_domain(cls, obj: ReferenceVersion) -> ReferenceVersionOut:
@@ -66,10 +68,19 @@ class ReferenceVersionOut(WireModel):
             dataset=obj.dataset,
             digest=obj.digest,
             built_at=obj.built_at,
+            evaluation=obj.evaluation,
+            evaluation_from=obj.evaluation_from,
         )
 
     def to_domain(self) -> ReferenceVersion:
-        return ReferenceVersion(self.model_version, self.dataset, self.digest, self.built_at)
+        return ReferenceVersion(
+            self.model_version,
+            self.dataset,
+            self.digest,
+            self.built_at,
+            self.evaluation,
+            self.evaluation_from,
+        )
 
 
 class MonitorOut(WireModel):
@@ -92,6 +103,7 @@ class MonitorOut(WireModel):
     endpoint: str | None = None  # the live model server the runner checks for model shift
     check_every: float = 300.0  # seconds between two of those checks
     no_traffic_after: int | None = None  # time windows without rows before a no_traffic alert
+    evaluation: str | None = None  # the dataset version named for the model's outputs
     references: list[ReferenceVersionOut] = []  # one per model version seen serving
     status: MonitorStatus
     status_reason: str
@@ -125,6 +137,7 @@ class MonitorOut(WireModel):
             endpoint=c.endpoint,
             check_every=c.check_every,
             no_traffic_after=c.no_traffic_after,
+            evaluation=c.evaluation,
             references=[ReferenceVersionOut.from_domain(r) for r in obj.references],
             status=obj.status,
             status_reason=obj.status_reason,
@@ -151,6 +164,7 @@ class MonitorOut(WireModel):
             endpoint=self.endpoint,
             check_every=self.check_every,
             no_traffic_after=self.no_traffic_after,
+            evaluation=self.evaluation,
         )
         return Monitor(
             id=self.id,

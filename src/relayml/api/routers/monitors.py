@@ -70,6 +70,13 @@ class MonitorCreate(Body):
     no_traffic_after: StrictInt | None = Field(
         default=None, description="Alert after this many time windows in a row without rows"
     )
+    evaluation: str | None = Field(
+        default=None,
+        description="Dataset version whose rows and labels give the model's outputs (prediction"
+        " baseline, calibration); default: the one its promotion evaluated it on, else the"
+        " reference",
+        examples=["holdout@2"],
+    )
 
 
 class EndpointBody(Body):
@@ -133,6 +140,7 @@ def create(project: str, body: MonitorCreate, services: ServicesDep, who: Princi
         endpoint=body.endpoint,
         check_every=body.check_every,
         no_traffic_after=body.no_traffic_after,
+        evaluation=body.evaluation,
     )
     return json(MonitorOut.from_domain(mon), status_code=201)
 

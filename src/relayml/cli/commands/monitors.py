@@ -77,6 +77,23 @@ def _line(mon: Any) -> str:
     )
 
 
+_WHY = {
+    "named": "named with --evaluation",
+    "promotion": "the dataset its promotion evaluated it on",
+    "reference": "no evaluation recorded: the reference dataset itself",
+}
+
+
+def _outputs(mon: Any, ref: Any) -> str:
+    """Where one version's prediction baseline and calibration came from, and why."""
+    data = ref.evaluation or ref.dataset
+    why = _WHY.get(ref.evaluation_from, ref.evaluation_from)
+    return (
+        f"{mon.model}@{ref.model_version}: input drift vs {ref.dataset}; prediction baseline "
+        f"and calibration on {data} ({why})"
+    )
+
+
 def _metric(doc: dict[str, Any] | None, part: str) -> str:
     from relayml.domain.numbers import decode_float
 
@@ -138,6 +155,15 @@ def create(
             help="Alert (critical) after this many time windows in a row without rows.",
         ),
     ] = None,
+    evaluation: Annotated[
+        str | None,
+        typer.Option(
+            "--evaluation",
+            help="Dataset version whose rows and labels give the model's outputs (prediction "
+            "baseline, calibration); default: the one its promotion evaluated it on, else the "
+            "reference.",
+        ),
+    ] = None,
     project: ProjectOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
@@ -160,11 +186,14 @@ def create(
             endpoint=endpoint,
             check_every=check_every,
             no_traffic_after=no_traffic_after,
+            evaluation=evaluation,
         )
     if as_json:
         _emit(mon)
         return
     output.print_(f"monitoring {_line(mon)}")
+    for r in mon.references:
+        output.print_(f"  {_outputs(mon, r)}")
     if mon.config.no_traffic_after is not None:
         output.print_(
             f"  no traffic: alerts after {mon.config.no_traffic_after} windows without rows"
@@ -246,6 +275,10 @@ def show(name: MonitorArg, project: ProjectOpt = None, as_json: JsonOpt = False)
             "  references (each version's windows are compared with its own): "
             + ", ".join(f"{mon.model}@{r.model_version} on {r.dataset}" for r in mon.references)
         )
+    if c.evaluation is not None:
+        output.print_(f"  evaluation dataset (named): {c.evaluation}")
+    for r in mon.references:
+        output.print_(f"  {_outputs(mon, r)}")
     if c.endpoint is not None:
         output.print_(f"  model shift: checks {c.endpoint} every {format_seconds(c.check_every)}")
     if mon.status_reason:

@@ -105,6 +105,7 @@ class HttpMonitors:
         endpoint: str | None = None,
         check_every: str | float = "5m",
         no_traffic_after: int | None = None,
+        evaluation: str | None = None,
     ) -> Monitor:
         spec = parse_window(window)  # the service's own checks: the same refusal everywhere
         check_no_traffic_after(no_traffic_after, spec)
@@ -127,6 +128,7 @@ class HttpMonitors:
             "endpoint": endpoint,
             "check_every": _seconds("check every", check_every),
             "no_traffic_after": no_traffic_after,
+            "evaluation": evaluation,
         }
         _walk(body)
         return _mon(self.t.call("POST", _url(project), json=body))

@@ -58,6 +58,17 @@ def _monitor_from() -> Any:
     )
 
 
+def _reference_version(row: Row[Any]) -> ReferenceVersion:
+    return ReferenceVersion(
+        int(row.model_version),
+        row.dataset,
+        row.digest,
+        utc(row.built_at),
+        row.evaluation,
+        row.evaluation_from or "reference",
+    )
+
+
 def _monitor(row: Row[Any]) -> Monitor:
     kind = WindowKind(row.window_kind)
     window = (
@@ -78,6 +89,7 @@ def _monitor(row: Row[Any]) -> Monitor:
         endpoint=row.endpoint,
         check_every=float(row.check_every),
         no_traffic_after=row.no_traffic_after,
+        evaluation=row.evaluation,
     )
     return Monitor(
         id=row.id,
@@ -142,9 +154,7 @@ class SqlMonitors:
         q = select(s.monitor_references).where(r.monitor_id.in_([m.id for m in found]))
         by: dict[str, list[ReferenceVersion]] = {}
         for row in self.conn.execute(q.order_by(r.model_version)):
-            by.setdefault(row.monitor_id, []).append(
-                ReferenceVersion(int(row.model_version), row.dataset, row.digest, utc(row.built_at))
-            )
+            by.setdefault(row.monitor_id, []).append(_reference_version(row))
         return [replace(m, references=tuple(by.get(m.id, ()))) for m in found]
 
     def list_monitors(
@@ -190,6 +200,7 @@ class SqlMonitors:
                 endpoint=c.endpoint,
                 check_every=c.check_every,
                 no_traffic_after=c.no_traffic_after,
+                evaluation=c.evaluation,
                 status=mon.status.value,
                 status_reason=mon.status_reason,
                 revision=mon.revision,
@@ -379,12 +390,7 @@ class SqlMonitors:
     def references(self, monitor_id: str) -> dict[int, ReferenceVersion]:
         r = s.monitor_references.c
         q = select(s.monitor_references).where(r.monitor_id == monitor_id)
-        return {
-            int(row.model_version): ReferenceVersion(
-                int(row.model_version), row.dataset, row.digest, utc(row.built_at)
-            )
-            for row in self.conn.execute(q)
-        }
+        return {int(row.model_version): _reference_version(row) for row in self.conn.execute(q)}
 
     def add_reference(self, monitor_id: str, ref: ReferenceVersion) -> None:
         self.conn.execute(
@@ -394,6 +400,8 @@ class SqlMonitors:
                 dataset=ref.dataset,
                 digest=ref.digest,
                 built_at=ref.built_at,
+                evaluation=ref.evaluation,
+                evaluation_from=ref.evaluation_from,
             )
         )
 

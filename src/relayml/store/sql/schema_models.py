@@ -364,6 +364,7 @@ monitors = Table(
     Column("endpoint", String(2048), nullable=True),  # the live server checked for model shift
     Column("check_every", Float, nullable=False, server_default="300"),
     Column("no_traffic_after", Integer, nullable=True),  # windows without rows before alerting
+    Column("evaluation", String(256), nullable=True),  # dataset for model outputs (NULL: default)
     Column("lease_owner", String(64), nullable=True),
     Column("lease_until", TS, nullable=True),
     UniqueConstraint("project", "name"),
@@ -400,6 +401,8 @@ monitor_references = Table(
     Column("dataset", String(256), nullable=False),
     Column("digest", String(64), nullable=False),
     Column("built_at", TS, nullable=False),
+    Column("evaluation", String(256), nullable=True),  # the model outputs' dataset version
+    Column("evaluation_from", String(16), nullable=True),  # named, promotion or reference
 )
 
 # The log segments a monitor has read (each exactly once).
