@@ -40,7 +40,7 @@ from relayml.domain.tracking import RunStatus, check_run_id, parse_status
 from relayml.errors import Conflict, InvalidInput, NotFound
 from relayml.services.base import utcnow
 from relayml.services.denials import DenialLimiter
-from relayml.services.loops import claim_pipeline
+from relayml.services.loop_driving import claim_pipeline
 from relayml.services.notifications import NotificationService, Pending
 from relayml.services.pipeline_schedules import ScheduleMixin, schedule_key, with_next_run
 from relayml.store.artifacts import ArtifactStore
