@@ -46,3 +46,61 @@ def test_a_stakeholder_reads_monitors_without_controls(
         page.goto(f"{ui_world.url}/p/{PROJECT}/{path}")
         assert page.locator("main form[method=post]").count() == 0, path
         v.check(name)
+
+
+def test_an_ml_engineer_pauses_then_resumes_a_monitor(
+    visit: Any, ui_world: UiWorld, monitor_world: Any
+) -> None:
+    v = visit("ml_engineer")
+    page = v.page
+    page.goto(f"{ui_world.url}/p/{PROJECT}/monitors/churn-watch")
+    v.check("monitor-controls")
+    page.get_by_role("region", name="Pause").get_by_label("Reason").fill("upstream feed down")
+    page.get_by_role("button", name="Pause").click()
+    page.wait_for_url("**/monitors/churn-watch#status")
+    assert page.get_by_text("Paused: upstream feed down.").is_visible()
+    assert page.get_by_role("button", name="Pause").count() == 0
+    v.check("monitor-paused")
+    page.get_by_role("region", name="Resume").get_by_label("Reason").fill("feed is back")
+    page.get_by_role("button", name="Resume").click()
+    page.wait_for_url("**/monitors/churn-watch#status")
+    assert page.get_by_role("button", name="Pause").is_visible()
+    assert page.get_by_text("Paused:").count() == 0
+    v.check("monitor-resumed")
+
+
+def test_an_ml_engineer_archives_a_monitor_after_confirming(
+    visit: Any, ui_world: UiWorld, monitor_world: Any
+) -> None:
+    from relayml.client.http import HttpBackend
+
+    mle = HttpBackend(ui_world.url, ui_world.tokens["ml_engineer"])
+    try:
+        mle.monitors.create(
+            PROJECT, "churn-api", name="churn-old", window="1h", reference="churn-train@1"
+        )
+    finally:
+        mle.close()
+    v = visit("ml_engineer")
+    page = v.page
+    page.goto(f"{ui_world.url}/p/{PROJECT}/monitors/churn-old")
+    archive = page.get_by_role("region", name="Archive")
+    archive.get_by_label("Reason").fill("replaced by churn-watch")
+    asked: list[str] = []
+
+    def answer(dialog: Any) -> None:
+        asked.append(dialog.message)
+        if len(asked) == 1:
+            dialog.dismiss()  # the first time: changed their mind
+        else:
+            dialog.accept()
+
+    page.on("dialog", answer)
+    archive.get_by_role("button", name="Archive").click()
+    assert asked and asked[0].startswith("Archive monitor churn-old?")
+    assert page.get_by_role("button", name="Archive").is_visible()  # nothing was sent
+    archive.get_by_role("button", name="Archive").click()
+    page.wait_for_url("**/monitors/churn-old#status")
+    assert page.get_by_text("Archived: replaced by churn-watch.").is_visible()
+    assert page.locator("main form[method=post]").count() == 0
+    v.check("monitor-archived")

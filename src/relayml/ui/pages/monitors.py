@@ -1,8 +1,14 @@
 """Monitors and alerts: the project's monitors with their live alerts; a monitor's page (its
 timeline per window: drift per input column, prediction drift, realised against estimated
 performance, model-shift checks and alerts), with the content of `relay monitors report
---html` (`reports.monitor_html.body`); the alerts, and an alert's page with Acknowledge,
-Comment and Resolve for the roles that may (`alert.ack`)."""
+--html` (`reports.monitor_html.body`) and Pause, Resume and Archive for the roles that may
+(`monitor.manage`); the alerts, and an alert's page with Acknowledge, Comment and Resolve for
+the roles that may (`alert.ack`).
+
+No "process now" button: a pass (`MonitorsService.process`) reads up to 500 log segments or
+5,000,000 rows and may first build a new model version's reference (loading the model and
+scoring its evaluation dataset), which is seconds to minutes of a server thread; `relay
+monitors run` (or `relay monitors process`) does that work outside a page request."""
 
 from __future__ import annotations
 
@@ -12,6 +18,7 @@ from urllib.parse import quote
 from markupsafe import Markup
 from starlette.responses import Response
 
+from relayml.domain.monitors import MonitorStatus, check_note
 from relayml.domain.roles import Action
 from relayml.reports.monitor_html import body
 from relayml.ui.web import Area, Context, NavItem
@@ -44,7 +51,43 @@ def monitor(ctx: Context) -> Response:
         report=report,
         mon=report.monitor,
         content=Markup(body(report)),  # noqa: S704 (monitor_html escapes every value)
+        may_manage=report.monitor.status is not MonitorStatus.ARCHIVED
+        and ctx.may(Action.MONITOR_MANAGE),
     )
+
+
+def _monitor_changed(ctx: Context) -> tuple[str, str]:
+    """The monitor a status form names and its reason (required here, as every UI form that
+    changes a status asks for one; the service checks the caller and the text)."""
+    return ctx.request.path_params["name"], check_note(
+        "reason", ctx.form.get("reason", ""), required=True
+    )
+
+
+def _to_monitor(ctx: Context) -> Response:
+    name = quote(ctx.request.path_params["name"], safe="")
+    return ctx.redirect(ctx.url(f"monitors/{name}") + "#status")
+
+
+@area.post("/p/{project}/monitors/{name}/pause")
+def pause(ctx: Context) -> Response:
+    name, reason = _monitor_changed(ctx)
+    ctx.services.monitors.pause(ctx.who, ctx.project, name, reason=reason)
+    return _to_monitor(ctx)
+
+
+@area.post("/p/{project}/monitors/{name}/resume")
+def resume(ctx: Context) -> Response:
+    name, reason = _monitor_changed(ctx)
+    ctx.services.monitors.resume(ctx.who, ctx.project, name, reason=reason)
+    return _to_monitor(ctx)
+
+
+@area.post("/p/{project}/monitors/{name}/archive")
+def archive(ctx: Context) -> Response:
+    name, reason = _monitor_changed(ctx)
+    ctx.services.monitors.archive(ctx.who, ctx.project, name, reason=reason)
+    return _to_monitor(ctx)
 
 
 @area.get("/p/{project}/alerts")
