@@ -43,6 +43,7 @@ from relayml.domain.notifications import EventKind
 from relayml.domain.roles import Action
 from relayml.errors import Conflict, InvalidInput, NotFound, Unprocessable
 from relayml.services.base import utcnow
+from relayml.services.deployment_traffic import DeploymentTrafficMixin
 from relayml.services.notifications import Pending
 from relayml.services.prediction_data import PredictionDataMixin
 from relayml.store.base import Transaction
@@ -57,7 +58,7 @@ def _refs(dep_target: str, traffic: TrafficRules) -> list[tuple[ArmRole, str]]:
     return arms
 
 
-class DeploymentsService(PredictionDataMixin):
+class DeploymentsService(PredictionDataMixin, DeploymentTrafficMixin):
     """Deployments and their changes here; the prediction log's segments and feedback in
     `services/prediction_data.py`."""
 

@@ -1,11 +1,16 @@
 """Deployments: the project's deployments, and a deployment's page (target, traffic split with
-the versions each arm resolves to now, its history of changes, recent prediction-log segments
-and feedback counts) with set-traffic, promote-canary and rollback for the roles that may."""
+the versions each arm resolves to now, live traffic from the prediction log — requests per
+minute per arm and each arm's latency — its history of changes, recent prediction-log segments
+and feedback counts) with set-traffic, promote-canary and rollback for the roles that may. The
+live-traffic panel is also served alone (`.../live`), which the page's script fetches again
+every 30 seconds while the page is visible."""
 
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 from urllib.parse import quote
 
 from starlette.responses import Response
@@ -20,6 +25,8 @@ area = Area(NavItem("Deployments", "deployments", Action.DEPLOYMENT_READ, 50))
 RECENT_DAYS = 7
 MAX_SEGMENTS = 20
 FEEDBACK_SAMPLE = 10_000
+LIVE_MINUTES = (15, 60, 180)  # the windows the live-traffic panel offers
+CHART_WIDTH, CHART_HEIGHT = 1000, 160
 
 
 @area.get("/p/{project}/deployments")
@@ -34,6 +41,7 @@ def deployment(ctx: Context) -> Response:
     s, who, p = ctx.services, ctx.who, ctx.project
     name = ctx.request.path_params["name"]
     dep = s.deployments.get(who, p, name)
+    minutes = _minutes(ctx)
     since = utcnow() - timedelta(days=RECENT_DAYS)
     segments = s.deployments.list_segments(who, p, name, since=since)
     feedback: list[Feedback] | None = None
@@ -46,6 +54,7 @@ def deployment(ctx: Context) -> Response:
         "deployments/deployment.html",
         dep=dep,
         resolution=s.deployments.resolve(who, p, name),
+        live=_live(ctx, name, minutes),
         history=s.deployments.history(who, p, name),
         segments=segments[-MAX_SEGMENTS:][::-1],
         segment_count=len(segments),
@@ -55,6 +64,65 @@ def deployment(ctx: Context) -> Response:
         may_change=dep.active and ctx.may(Action.DEPLOYMENT_CREATE),
         may_rollback=dep.active and ctx.may(Action.DEPLOYMENT_ROLLBACK),
     )
+
+
+@area.get("/p/{project}/deployments/{name}/live")
+def live(ctx: Context) -> Response:
+    """The live-traffic panel alone, for the page's refresh."""
+    name = ctx.request.path_params["name"]
+    return ctx.render("deployments/_live.html", live=_live(ctx, name, _minutes(ctx)))
+
+
+def _minutes(ctx: Context) -> int:
+    text = ctx.arg("minutes", "60")
+    if text not in {str(m) for m in LIVE_MINUTES}:
+        choices = ", ".join(str(m) for m in LIVE_MINUTES)
+        raise InvalidInput(f"minutes={text!r:.20}: the live traffic covers {choices} minutes")
+    return int(text)
+
+
+@dataclass(frozen=True)
+class Bar:
+    x: float
+    y: float
+    width: float
+    height: float
+    arm: str
+    count: int
+
+
+def _live(ctx: Context, name: str, minutes: int) -> dict[str, Any]:
+    """The panel's values: the service's traffic, its chart laid out as stacked bars (one per
+    minute and arm), the choices of window and the panel's own address."""
+    t = ctx.services.deployments.traffic(ctx.who, ctx.project, name, minutes=minutes)
+    step = CHART_WIDTH / t.minutes
+    scale = (CHART_HEIGHT - 4) / t.peak if t.peak else 0.0
+    bars = []
+    for i in range(t.minutes):
+        top = float(CHART_HEIGHT)
+        for arm, counts in t.per_minute.items():
+            if counts[i]:
+                height = counts[i] * scale
+                top -= height
+                bars.append(Bar(i * step, top, max(step - 1, 0.5), height, arm, counts[i]))
+    totals = t.totals
+    minutes_rows = [
+        (start, [t.per_minute[a][i] for a in t.per_minute], totals[i])
+        for i, start in enumerate(t.starts)
+        if totals[i]
+    ]
+    path = f"deployments/{quote(name, safe='')}"
+    return {
+        "t": t,
+        "bars": bars,
+        "width": CHART_WIDTH,
+        "height": CHART_HEIGHT,
+        "rows": minutes_rows[::-1],
+        "mean": sum(totals) / t.minutes,
+        "choices": [(m, ctx.url(path, minutes=m)) for m in LIVE_MINUTES],
+        "src": ctx.url(f"{path}/live", minutes=minutes),
+        "name": name,
+    }
 
 
 def _feedback_counts(feedback: list[Feedback] | None) -> dict[str, object] | None:

@@ -28,3 +28,27 @@ document.addEventListener("DOMContentLoaded", () => {
 document.addEventListener("DOMContentLoaded", () => {
   for (const el of document.querySelectorAll("[data-color]")) el.style.color = el.dataset.color;
 });
+// Live panels (data-live="url"): fetched again every 30 s while the page is visible, replaced
+// in place; a failed fetch leaves the last numbers and says so (a signed-out session included).
+document.addEventListener("DOMContentLoaded", () => {
+  for (const panel of document.querySelectorAll("[data-live]")) {
+    const refresh = async () => {
+      if (document.hidden) return;
+      try {
+        const response = await fetch(panel.dataset.live, { credentials: "same-origin", redirect: "error" });
+        if (!response.ok) throw new Error(`HTTP ${response.status}`);
+        panel.innerHTML = await response.text();
+      } catch (error) {
+        let note = panel.querySelector(".live-stale");
+        if (!note) {
+          note = document.createElement("p");
+          note.className = "warning live-stale";
+          panel.prepend(note);
+        }
+        note.textContent = "Could not refresh (" + error.message + "); these are the last numbers read. Reload the page to sign in again if your session ended.";
+      }
+    };
+    window.setInterval(refresh, 30000);
+    document.addEventListener("visibilitychange", () => { if (!document.hidden) refresh(); });
+  }
+});
