@@ -1,5 +1,6 @@
 """Webhooks over REST against a real server: role-checked, the secret shown once, a failed
-pipeline run delivered signed to a receiver on 127.0.0.1 and its delivery recorded."""
+pipeline run delivered signed (by the server's dispatcher) to a receiver on 127.0.0.1 and its
+delivery recorded."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from relayml.domain.notifications import DeliveryStatus
 from relayml.domain.pipelines import StepSpec
 from relayml.testing.server import ServerInfo
 from tests.api.conftest import error_of, user_client
-from tests.notifications.conftest import Receiver, receiver  # noqa: F401
+from tests.notifications.conftest import Receiver, eventually, receiver  # noqa: F401
 
 
 def test_webhooks_over_rest(
@@ -43,6 +44,8 @@ def test_webhooks_over_rest(
     run = backend.pipelines.start_run(project, "nightly", steps=steps)
     backend.pipelines.finish_run(run.id, "failed", "extract: boom")
 
+    # the server's dispatcher sends it in the background, woken by the event
+    eventually(lambda: backend.notifications.deliveries(project)[0].delivered_at is not None)
     (request,) = receiver.requests
     assert receiver.signature_ok(secret)
     assert json.loads(request[1])["payload"]["run_id"] == run.id

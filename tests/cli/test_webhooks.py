@@ -1,4 +1,4 @@
-"""`relay webhooks add|ls|rm|deliveries` and `relay.webhooks` (embedded)."""
+"""`relay webhooks add|ls|rm|deliveries|deliver` and `relay.webhooks` (embedded)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from relayml.sdk import session
-from tests.cli.conftest import Relay
+from tests.cli.conftest import Relay, admin_backend
 from tests.notifications.conftest import Receiver, receiver  # noqa: F401
 
 
@@ -55,3 +55,33 @@ def test_sdk_webhooks_record_deliveries(
     assert d.status.value == "delivered" and d.attempts == 1
     relay.webhooks.remove(added.webhook.id)
     assert relay.webhooks.list() == []
+
+
+def test_relay_webhooks_deliver_makes_the_retries_that_are_due(
+    relay: Relay,
+    monkeypatch: pytest.MonkeyPatch,
+    receiver: Receiver,  # noqa: F811
+) -> None:
+    from relayml.domain.pipelines import StepSpec
+    from relayml.services.notifications import NotificationService
+
+    monkeypatch.setattr(NotificationService, "backoff", 0.01)  # the retry is due at once
+    receiver.fail_first = 1
+    with admin_backend(relay.home) as backend:
+        backend.identity.ensure_project("shop")
+        added = backend.notifications.add_webhook("shop", receiver.url)
+        steps = [StepSpec("extract", ())]
+        backend.pipelines.register("shop", "nightly", module="m:f", steps=steps)
+        run = backend.pipelines.start_run("shop", "nightly", steps=steps)
+        backend.pipelines.finish_run(run.id, "failed", "extract: boom")  # one attempt: 503
+        (first,) = backend.notifications.deliveries("shop")
+    assert first.status.value == "pending" and first.last_status_code == 503
+
+    made = relay("webhooks", "deliver", "--json")  # a process of its own, with no knobs
+    assert made.code == 0, made.err
+    (d,) = made.json()
+    assert d["id"] == first.id and d["status"] == "delivered" and d["attempts"] == 2
+    assert receiver.attempts() == [(first.id, 1), (first.id, 2)]
+    assert receiver.signature_ok(added.secret)
+    again = relay("webhooks", "deliver")
+    assert again.code == 0 and "no delivery attempt was due" in again.out

@@ -6,7 +6,8 @@ import hashlib
 import hmac
 import socket
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -22,7 +23,14 @@ from relayml.services import Services, open_services
 class Receiver:
     url: str
     fail_first: int = 0  # answer 503 to this many requests first
+    hold_first: int = 0  # keep this many requests unanswered until `release` is set
     requests: list[tuple[dict[str, str], bytes]] = field(default_factory=list)
+    release: threading.Event = field(default_factory=threading.Event)
+    arrived: threading.Event = field(default_factory=threading.Event)
+
+    def attempts(self) -> list[tuple[str, int]]:
+        """(Relay-Delivery, Relay-Attempt) of every request received, in order."""
+        return [(h["relay-delivery"], int(h["relay-attempt"])) for h, _ in self.requests]
 
     def signature_ok(self, secret: str, index: int = -1) -> bool:
         """Check a request's Relay-Signature by hand (HMAC-SHA256 of "<t>.<body>")."""
@@ -40,6 +48,10 @@ def receiver() -> Iterator[Receiver]:
         def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers["Content-Length"]))
             state.requests.append(({k.lower(): v for k, v in self.headers.items()}, body))
+            state.arrived.set()
+            if state.hold_first > 0:
+                state.hold_first -= 1
+                state.release.wait(60)
             code = 503 if state.fail_first > 0 else 204
             state.fail_first -= 1
             self.send_response(code)
@@ -55,6 +67,7 @@ def receiver() -> Iterator[Receiver]:
     try:
         yield state
     finally:
+        state.release.set()
         server.shutdown()
         server.server_close()
         thread.join()
@@ -72,6 +85,7 @@ def dead_url() -> str:
 @pytest.fixture
 def services(tmp_path: Path) -> Iterator[Services]:
     svc = open_services(f"sqlite:///{tmp_path / 'relay.db'}", (tmp_path / "artifacts").as_uri())
+    svc.notifications.attempts = 4
     svc.notifications.backoff = 0.01  # keep the retries quick; the count is what is tested
     admin = svc.identity.provision_local("admin")
     svc.identity.ensure_project(admin, "shop")
@@ -79,6 +93,25 @@ def services(tmp_path: Path) -> Iterator[Services]:
     svc.identity.create_user(admin, "sam", ["data_scientist"], "shop")
     yield svc
     svc.close()
+
+
+def eventually(check: Callable[[], bool], within: float = 20.0) -> None:
+    """Wait until `check()` holds (a dispatcher in another thread or process sends)."""
+    deadline = time.monotonic() + within
+    while not check():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"still not so after {within:g} s")
+        time.sleep(0.02)
+
+
+def drain(services: Services, rounds: int = 200) -> None:
+    """Make due attempts until no delivery is pending (the retries' backoff is 10 ms here)."""
+    for _ in range(rounds):
+        services.notifications.deliver_due()
+        if services.notifications.next_due() is None:
+            return
+        time.sleep(0.01)
+    raise AssertionError("deliveries still pending after draining")
 
 
 OLGA = Principal("olga")

@@ -9,13 +9,13 @@ from datetime import UTC, datetime
 import pytest
 
 from relayml.domain.identity import Principal
-from relayml.domain.notifications import DeliveryStatus, Event, EventKind
+from relayml.domain.notifications import Delivery, DeliveryStatus, Event, EventKind
 from relayml.domain.pipelines import StepSpec
 from relayml.errors import InvalidInput, NotFound, PermissionDenied
 from relayml.notifications import verify
 from relayml.services import Services
 
-from .conftest import OLGA, SAM, Receiver
+from .conftest import OLGA, SAM, Receiver, drain
 
 
 def _event(project: str = "shop") -> Event:
@@ -29,10 +29,12 @@ def _event(project: str = "shop") -> Event:
     )
 
 
-def _publish(services: Services, event: Event) -> list[object]:
+def _publish(services: Services, event: Event) -> list[Delivery]:
+    """Record `event` as a service does and dispatch it (here: its first attempt inline)."""
     with services.store.write() as tx:
         pending = services.notifications.enqueue(tx, event)
-    return list(services.notifications.send(pending))
+    services.notifications.dispatch(pending)
+    return services.notifications.deliveries(OLGA, event.project)
 
 
 def test_a_delivery_is_signed_with_the_webhooks_secret(
@@ -55,8 +57,8 @@ def test_a_delivery_is_signed_with_the_webhooks_secret(
     assert doc["kind"] == "pipeline_run.failed" and doc["project"] == "shop"
     assert doc["payload"] == {"run_id": "r1", "error": "boom"}
     assert headers["relay-event"] == "pipeline_run.failed"
-    assert headers["relay-delivery"] == delivery.id  # type: ignore[attr-defined]
-    assert delivery.webhook_id == hook.id  # type: ignore[attr-defined]
+    assert headers["relay-delivery"] == delivery.id and headers["relay-attempt"] == "1"
+    assert delivery.webhook_id == hook.id
 
 
 def test_a_receiver_failing_twice_gets_three_attempts_recorded(
@@ -64,8 +66,12 @@ def test_a_receiver_failing_twice_gets_three_attempts_recorded(
 ) -> None:
     services.notifications.add_webhook(OLGA, "shop", receiver.url)
     receiver.fail_first = 2
-    _publish(services, _event())
+    (first,) = _publish(services, _event())
+    assert first.status is DeliveryStatus.PENDING and first.attempts == 1
+    assert first.last_status_code == 503 and first.next_attempt_at is not None
+    drain(services)  # the retries, as the dispatcher makes them when they are due
     assert len(receiver.requests) == 3
+    assert receiver.attempts() == [(first.id, 1), (first.id, 2), (first.id, 3)]
     (d,) = services.notifications.deliveries(OLGA, "shop")
     assert d.status is DeliveryStatus.DELIVERED
     assert d.attempts == 3 and d.last_status_code == 204 and d.last_error is None
@@ -86,11 +92,13 @@ def test_a_dead_receiver_ends_failed_after_the_last_attempt(
 ) -> None:
     services.notifications.add_webhook(OLGA, "shop", dead_url)
     _publish(services, _event())
+    drain(services)
     (d,) = services.notifications.deliveries(OLGA, "shop")
     assert d.status is DeliveryStatus.FAILED
     assert d.attempts == services.notifications.attempts == 4
     assert d.last_status_code is None and d.delivered_at is None
     assert d.last_error is not None and "ConnectError" in d.last_error
+    assert d.next_attempt_at is None
 
 
 def test_a_failed_pipeline_run_is_an_event_to_the_projects_webhooks(

@@ -36,6 +36,7 @@ from relayml.api.routers import (
 from relayml.config import DEFAULT_MAX_JSON_BYTES
 from relayml.errors import RelayError
 from relayml.services import Services
+from relayml.services.dispatcher import Dispatcher
 from relayml.ui import routes as ui_routes
 from relayml.version import __version__
 from relayml.wire.common import ErrorBody, HealthOut
@@ -44,7 +45,14 @@ from relayml.wire.common import ErrorBody, HealthOut
 def create_app(services: Services, max_json_bytes: int = DEFAULT_MAX_JSON_BYTES) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        yield
+        # Webhook deliveries are sent by background threads for as long as the app serves.
+        dispatcher = Dispatcher(services.notifications).start()
+        try:
+            yield
+        finally:
+            # An attempt under way finishes and records itself; SIGKILL leaves its lease to
+            # run out, and another dispatcher makes the next attempt.
+            await anyio.to_thread.run_sync(dispatcher.stop)
         # uvicorn re-raises SIGTERM once it has shut down, so this is the last word we get.
         await anyio.to_thread.run_sync(services.flush_denials)
 

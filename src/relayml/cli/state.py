@@ -65,3 +65,19 @@ def backend() -> Iterator[Backend]:
         yield session.backend
     finally:
         session.backend.close()
+
+
+@contextmanager
+def delivering(backend: Backend) -> Iterator[None]:
+    """Around a long-running command on the embedded store: send webhook deliveries (retries,
+    and those a killed process left) in background threads meanwhile. A Relay server sends
+    its own, so over http this does nothing."""
+    from relayml.client.local import LocalBackend
+
+    if not isinstance(backend, LocalBackend):
+        yield
+        return
+    from relayml.services.dispatcher import Dispatcher
+
+    with Dispatcher(backend.services.notifications):
+        yield

@@ -95,6 +95,23 @@ class Delivery:
     last_error: str | None
     delivered_at: datetime | None
     updated_at: datetime
+    next_attempt_at: datetime | None = None  # None: no attempt is due (delivered or failed)
+
+
+@dataclass(frozen=True)
+class Claim:
+    """One attempt of a delivery, claimed by one sender until `lease_until`: nobody else makes
+    that attempt; if the sender dies, the lease runs out and the next attempt is claimable."""
+
+    delivery_id: str
+    webhook_id: str
+    url: str
+    stored_secret: str  # as the store keeps it (sealed); the service opens it
+    event: Event
+    number: int  # this attempt's number, from 1
+    owner: str
+    lease_until: datetime
+    expired_lease: bool  # the previous attempt's sender never recorded its result
 
 
 def check_webhook_url(url: str) -> str:

@@ -69,7 +69,7 @@ class LoopBase(ServiceBase):
                     self._save(tx, who, roles, now, new)
         except (Conflict, Unprocessable, NotFound, InvalidInput) as exc:
             return self._fail(who, run, exc.message)
-        self.notifications.send(pending)
+        self.notifications.dispatch(pending)
         return new
 
     def _fail(self, who: Principal, run: LoopRun, why: str) -> LoopRun:
@@ -86,7 +86,7 @@ class LoopBase(ServiceBase):
             step = LoopStep(StepKind.FAILED, utcnow(), who.user, why, self._undone(now))
             new = advance_to(now, LoopState.FAILED, step)
             self._save(tx, who, roles, now, new)
-        self.notifications.send(pending)
+        self.notifications.dispatch(pending)
         return new
 
     # saving and lookups --------------------------------------------------------------------

@@ -236,7 +236,7 @@ class LoopService(DrivingMixin):
             step = LoopStep(StepKind.STOPPED, utcnow(), who.user, why, self._undone(run))
             new = advance_to(run, LoopState.STOPPED, step)
             self._save(tx, who, roles, run, new, Action.LOOP_STOP)
-        self.notifications.send(pending)
+        self.notifications.dispatch(pending)
         return new
 
     # shared --------------------------------------------------------------------------------

@@ -70,7 +70,7 @@ class MonitorBase(ServiceBase):
         return found
 
     def _send(self, pending: list[Pending]) -> None:
-        self.notifications.send(pending)
+        self.notifications.dispatch(pending)
 
     # an alert's life ----------------------------------------------------------------------
     def _open_alert(

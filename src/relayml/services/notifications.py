@@ -4,15 +4,23 @@ Configuring a webhook is role-checked (`webhook.manage`) and audited; its secret
 once, when it is added. Events are recorded by the service that raises them, in the same
 transaction as the change they report, together with one pending delivery per webhook (an
 outbox: an event is never announced for a change that rolled back). After that transaction
-commits, `send` POSTs each delivery (signed, retried with backoff by `relayml.notifications`)
-and records every attempt: attempts, last status code or error, delivered_at.
+commits, `dispatch` wakes this process's dispatcher (`services/dispatcher.py`, run by `relay
+server` and the long-running CLI loops) or, with none running, makes each delivery's first
+attempt at once with a short timeout. Every attempt is claimed with a lease (`attempt`), made
+(`relayml.notifications.post`) and recorded with the time the next one is due, so retries wait
+in the database, not in a caller, and an attempt whose sender died is made again by the next.
 """
 
 from __future__ import annotations
 
+import logging
+import os
+import socket
+import threading
 import uuid
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from functools import partial
+from datetime import timedelta
 
 from relayml.domain.audit import EntityKind
 from relayml.domain.audit import Event as Audited
@@ -28,27 +36,36 @@ from relayml.domain.notifications import (
 )
 from relayml.domain.roles import Action
 from relayml.errors import InvalidInput, NotFound
-from relayml.notifications import Attempt, deliver, new_secret
 from relayml.notifications import delivery as policy
+from relayml.notifications import new_secret, post, retry_delay
 from relayml.services.base import ServiceBase, utcnow
 from relayml.store.base import Transaction
 
 MAX_DELIVERIES = 1000
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
 class Pending:
+    """A delivery recorded in a transaction, to `dispatch` once it has committed."""
+
     delivery_id: str
-    url: str
-    secret: str
-    event: Event
+
+
+def sender_id() -> str:
+    """Who holds a lease: host, process and thread, and a random part (never reused)."""
+    host = socket.gethostname()[:24]
+    return f"{host}:{os.getpid()}:{threading.get_ident() % 10**6}:{uuid.uuid4().hex[:8]}"
 
 
 class NotificationService(ServiceBase):
-    # how deliveries are retried (tests shorten the backoff)
+    # how deliveries are retried (tests shorten them)
     attempts = policy.ATTEMPTS
     backoff = policy.BACKOFF
     timeout = policy.TIMEOUT
+    first_timeout = 2.0  # the inline first attempt when no dispatcher runs (embedded)
+    lease = 60.0  # how long a claimed attempt is its sender's; past it, another sender retries
+    wake: Callable[[], None] | None = None  # set by this process's running dispatcher
 
     # webhooks ----------------------------------------------------------------------------
     def add_webhook(self, who: Principal, project: str, url: str) -> IssuedWebhook:
@@ -113,47 +130,83 @@ class NotificationService(ServiceBase):
     # events ------------------------------------------------------------------------------
     def enqueue(self, tx: Transaction, event: Event) -> list[Pending]:
         """Record `event` and a pending delivery per live webhook of its project, inside the
-        caller's transaction; `send` the result once that transaction has committed."""
+        caller's transaction; `dispatch` the result once that transaction has committed."""
         tx.notifications.add_event(event)
         pending = []
         now = utcnow()
-        for hook, secret in tx.notifications.signing_targets(event.project):
+        for hook in tx.notifications.live_webhooks(event.project):
             delivery_id = uuid.uuid4().hex
             tx.notifications.add_delivery(delivery_id, hook.id, event.id, now)
-            pending.append(Pending(delivery_id, hook.url, secret, event))
+            pending.append(Pending(delivery_id))
         return pending
 
-    def send(self, pending: list[Pending]) -> list[Delivery]:
-        """Deliver each pending delivery, recording every attempt; returns their final state."""
-        done = []
+    def dispatch(self, pending: Sequence[Pending]) -> None:
+        """After the commit: wake this process's dispatcher; with none running (the embedded
+        CLI and SDK), make each delivery's first attempt here, waiting at most `first_timeout`
+        for it, and leave any retry to whoever delivers next (`relay webhooks deliver`, a
+        long-running loop, a server). The caller never waits for a retry."""
+        if not pending:
+            return
+        if self.wake is not None:
+            self.wake()
+            return
+        owner = sender_id()
         for item in pending:
-            deliver(
-                item.url,
-                item.event,
-                secret=item.secret,
-                delivery_id=item.delivery_id,
-                attempts=self.attempts,
-                backoff=self.backoff,
-                timeout=self.timeout,
-                on_attempt=partial(self._record, item.delivery_id),
-            )
-            with self.store.read() as tx:
-                final = tx.notifications.get_delivery(item.delivery_id)
-            if final is not None:
-                done.append(final)
-        return done
+            try:
+                self.attempt(owner, item.delivery_id, timeout=self.first_timeout)
+            except Exception:  # the change is committed; its delivery waits for the next sender
+                log.exception("webhook delivery %s: first attempt failed", item.delivery_id)
 
-    def _record(self, delivery_id: str, attempt: Attempt) -> None:
-        if attempt.delivered:
-            status = DeliveryStatus.DELIVERED
-        else:
-            status = DeliveryStatus.FAILED if attempt.final else DeliveryStatus.PENDING
+    def deliver_due(
+        self,
+        owner: str | None = None,
+        limit: int = 100,
+        stop: Callable[[], bool] | None = None,
+    ) -> list[Delivery]:
+        """Make the attempts due now, one claim at a time, until none is due, `limit` were
+        made or `stop()` says so; the deliveries as each attempt left them."""
+        owner = owner or sender_id()
+        made: list[Delivery] = []
+        while len(made) < limit and not (stop is not None and stop()):
+            done = self.attempt(owner)
+            if done is None:
+                break
+            made.append(done)
+        return made
+
+    def next_due(self) -> float | None:
+        """Seconds until the earliest pending attempt is due (0 if it is), or None."""
+        with self.store.read() as tx:
+            due = tx.notifications.next_due()
+        return None if due is None else max(0.0, (due - utcnow()).total_seconds())
+
+    def attempt(
+        self, owner: str, delivery_id: str | None = None, timeout: float | None = None
+    ) -> Delivery | None:
+        """Claim the next attempt of a due delivery (this one, or the longest due), make it and
+        record it; None when nothing was due (or another sender holds it)."""
+        now = utcnow()
         with self.store.write() as tx:
-            tx.notifications.record_attempt(
-                delivery_id,
-                attempts=attempt.number,
-                status=status,
-                status_code=attempt.status_code,
-                error=attempt.error,
-                now=utcnow(),
+            claim = tx.notifications.claim(
+                owner, now, now + timedelta(seconds=self.lease), delivery_id
             )
+        if claim is None:
+            return None
+        secret = claim.stored_secret
+        result = post(
+            claim.url, claim.event, secret=secret, delivery_id=claim.delivery_id,
+            number=claim.number, attempts=self.attempts, timeout=timeout or self.timeout,
+        )  # fmt: skip
+        if result.delivered:
+            status, next_at = DeliveryStatus.DELIVERED, None
+        elif result.final:
+            status, next_at = DeliveryStatus.FAILED, None
+        else:
+            status = DeliveryStatus.PENDING
+            next_at = utcnow() + timedelta(seconds=retry_delay(claim.number, self.backoff))
+        with self.store.write() as tx:
+            tx.notifications.finish_attempt(
+                claim, status=status, status_code=result.status_code, error=result.error,
+                now=utcnow(), next_attempt_at=next_at,
+            )  # fmt: skip
+            return tx.notifications.get_delivery(claim.delivery_id)

@@ -416,7 +416,7 @@ class PipelineService(ScheduleMixin):
             pending: list[Pending] = []
             if final is RunStatus.FAILED:
                 pending = self.notifications.enqueue(tx, pipeline_run_failed(done))
-        self.notifications.send(pending)  # after the commit: the run's end is on record
+        self.notifications.dispatch(pending)  # after the commit: the run's end is on record
         return done
 
     def list_runs(

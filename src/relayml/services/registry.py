@@ -71,4 +71,4 @@ class RegistryBase(ServiceBase):
         return parse_policy(text, version)
 
     def _send(self, pending: list[Pending]) -> None:
-        self.notifications.send(pending)
+        self.notifications.dispatch(pending)

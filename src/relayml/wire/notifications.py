@@ -55,6 +55,9 @@ class DeliveryOut(WireModel):
     last_error: str | None
     delivered_at: datetime | None
     updated_at: datetime
+    next_attempt_at: datetime | None = Field(
+        default=None, description="When the next attempt is due; null once delivered or failed."
+    )
 
     @classmethod
     def from_domain(cls, obj: Delivery) -> DeliveryOut:

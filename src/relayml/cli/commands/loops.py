@@ -296,7 +296,10 @@ def run(
             return
         output.print_(f"relay loops run: a tick every {interval:g} s; Ctrl-C stops it")
         try:
-            loops.serve(backend, p, interval=interval, executor=executor, env=env, on_turn=report)
+            with state.delivering(backend):
+                loops.serve(
+                    backend, p, interval=interval, executor=executor, env=env, on_turn=report
+                )
         except KeyboardInterrupt:
             output.print_("stopped")
 

@@ -515,10 +515,11 @@ def run(
             return
         output.print_(f"relay monitors run: every {interval:g} s; Ctrl-C stops it")
         try:
-            runner.serve(
-                backend, project=proj, interval=interval, loops=loops, env=env, report=report,
-                on_loops=said,
-            )  # fmt: skip
+            with state.delivering(backend):
+                runner.serve(
+                    backend, project=proj, interval=interval, loops=loops, env=env,
+                    report=report, on_loops=said,
+                )  # fmt: skip
         except KeyboardInterrupt:
             output.print_("stopped")
 

@@ -532,10 +532,11 @@ def scheduler(
             return
         output.print_(f"relay scheduler: checking every {interval:g} s; Ctrl-C stops it")
         try:
-            sched.serve(
-                backend, interval=interval, executor=executor, webhook=webhook, env=env,
-                report=report,
-            )  # fmt: skip
+            with state.delivering(backend):
+                sched.serve(
+                    backend, interval=interval, executor=executor, webhook=webhook, env=env,
+                    report=report,
+                )  # fmt: skip
         except KeyboardInterrupt:
             output.print_("stopped")
 

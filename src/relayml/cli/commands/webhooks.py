@@ -1,13 +1,17 @@
-"""`relay webhooks add|ls|rm|deliveries`: where a project's events are sent, and what was."""
+"""`relay webhooks add|ls|rm|deliveries|deliver`: where a project's events are sent, and what
+was."""
 
 from __future__ import annotations
 
 import sys
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from relayml.cli import output, state
+
+if TYPE_CHECKING:
+    from relayml.domain.notifications import Delivery
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON on stdout.")]
 ProjectOpt = Annotated[
@@ -77,23 +81,57 @@ def deliveries(
     project: ProjectOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Recent deliveries: event, attempts, last status code or error, when delivered."""
+    """Recent deliveries: event, attempts, last status code or error, when delivered or when
+    the next attempt is due."""
     with state.backend() as backend:
         found = backend.notifications.deliveries(state.project(project), webhook_id, limit)
     if as_json:
         output.emit_json(found)
         return
-    t = output.table("delivery", "webhook", "event", "status", "attempts", "last", "delivered")
+    _table(found)
+
+
+def deliver(
+    limit: Annotated[int, typer.Option("--limit", "-n", help="At most this many attempts.")] = 1000,
+    as_json: JsonOpt = False,
+) -> None:
+    """Make the delivery attempts that are due now (retries, and attempts a killed process left
+    unfinished), in every project of the embedded store. A Relay server does this itself."""
+    from relayml.client.local import LocalBackend
+
+    with state.backend() as backend:
+        if not isinstance(backend, LocalBackend):
+            output.print_(
+                "[dim]the Relay server sends its own deliveries (its dispatcher); nothing to "
+                "do here[/]"
+            )
+            return
+        made = backend.services.notifications.deliver_due(limit=limit)
+    if as_json:
+        output.emit_json(made)
+        return
+    _table(made)
+    if not made:
+        output.print_("[dim]no delivery attempt was due[/]")
+
+
+def _table(found: list[Delivery]) -> None:
+    t = output.table(
+        "delivery", "webhook", "event", "status", "attempts", "last", "delivered", "next"
+    )
     for d in found:
         status = f"[{_STATUS[d.status.value]}]{d.status.value}[/]"
         last = str(d.last_status_code) if d.last_status_code else output.escape(d.last_error or "")
         when = output.when(d.delivered_at) if d.delivered_at else "-"
-        t.add_row(d.id[:12], d.webhook_id[:12], d.event_kind, status, str(d.attempts), last, when)
+        after = output.when(d.next_attempt_at) if d.next_attempt_at else "-"
+        t.add_row(
+            d.id[:12], d.webhook_id[:12], d.event_kind, status, str(d.attempts), last, when, after
+        )
     output.print_(t)
 
 
 def register(app: typer.Typer) -> None:
     group = typer.Typer(help="Webhooks: a project's events, signed, to URLs you choose.")
-    for fn in (add, ls, rm, deliveries):
+    for fn in (add, ls, rm, deliveries, deliver):
         group.command(fn.__name__)(fn)
     app.add_typer(group, name="webhooks", no_args_is_help=True)

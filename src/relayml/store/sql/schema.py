@@ -421,7 +421,14 @@ webhook_deliveries = Table(
     Column("last_error", Text, nullable=True),
     Column("delivered_at", TS, nullable=True),
     Column("updated_at", TS, nullable=False),
+    # (migration 0029) when the next attempt is due (NULL once delivered or failed), and the
+    # lease of whoever is making the current one: claimed by a conditional UPDATE, so one
+    # sender makes each attempt; a sender that dies leaves a lease that runs out.
+    Column("next_attempt_at", TS, nullable=True),
+    Column("lease_until", TS, nullable=True),
+    Column("lease_owner", String(64), nullable=True),
     Index("ix_webhook_deliveries_webhook", "webhook_id", "updated_at"),
+    Index("ix_webhook_deliveries_due", "status", "next_attempt_at"),
 )
 
 
