@@ -67,6 +67,14 @@ def test_an_ml_engineer_pauses_then_resumes_a_monitor(
     assert page.get_by_role("button", name="Pause").is_visible()
     assert page.get_by_text("Paused:").count() == 0
     v.check("monitor-resumed")
+    # the deployment's page lists it; its link leads back
+    page.get_by_role("link", name="churn-api").first.click()
+    page.wait_for_url("**/deployments/churn-api")
+    watching = page.get_by_role("region", name="Monitors on this deployment")
+    assert "active" in watching.get_by_role("row", name=re.compile("churn-watch")).inner_text()
+    v.check("deployment-monitors")
+    watching.get_by_role("link", name="churn-watch").click()
+    page.wait_for_url("**/monitors/churn-watch")
 
 
 def test_an_ml_engineer_archives_a_monitor_after_confirming(

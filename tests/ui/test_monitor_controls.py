@@ -103,3 +103,39 @@ def test_a_hostile_monitor_name_in_the_address_is_shown_as_text(
             assert r.status_code in (400, 404), r.text
             assert r.headers["content-type"].startswith("text/html")
             assert "<img src=x" not in r.text and "&lt;img src=x onerror=alert(1)&gt;" in r.text
+
+
+def test_a_deployments_page_lists_the_monitors_watching_it(
+    ui_world: UiWorld, monitor_world: Any
+) -> None:
+    from tests.ui.feedback_world import feedback_deployment
+
+    admin = HttpBackend(ui_world.url, ui_world.admin_token)
+    mle = HttpBackend(ui_world.url, ui_world.tokens["ml_engineer"])
+    try:
+        for name in ("churn-quiet", "churn-gone"):
+            mle.monitors.create(
+                PROJECT, "churn-api", name=name, window="1h", reference="churn-train@1"
+            )
+        mle.monitors.pause(PROJECT, "churn-quiet", reason=f"noisy {HOSTILE}")
+        mle.monitors.archive(PROJECT, "churn-gone", reason="replaced")
+        live = len(admin.monitors.list_alerts(PROJECT, monitor="churn-watch"))
+        bare = feedback_deployment(ui_world, None)  # a deployment no monitor watches
+    finally:
+        admin.close()
+        mle.close()
+    assert live > 0
+    for role in ("ml_engineer", "stakeholder"):
+        with sign_in(ui_world.url, ui_world.tokens[role]) as c:
+            page = c.get(f"/p/{PROJECT}/deployments/churn-api").text
+            section = page.split('<h2 id="monitors">Monitors</h2>', 1)[1].split("<h2>History", 1)
+            rows = section[0]
+            assert f'<a href="{PAGE}">churn-watch</a>' in rows, role
+            watch = rows.split(f'<a href="{PAGE}">churn-watch</a>', 1)[1].split("</tr>", 1)[0]
+            assert "status-active" in watch and f'<td class="num">{live}</td>' in watch
+            quiet = rows.split("churn-quiet</a>", 1)[1].split("</tr>", 1)[0]
+            assert "status-paused" in quiet and '<td class="num">0</td>' in quiet
+            assert "<script>window.__pwned" not in page and "noisy &lt;script&gt;" in quiet
+            assert "churn-gone" not in rows  # archived: on the monitors page's full list only
+            other = c.get(f"/p/{PROJECT}/deployments/{bare}").text
+            assert "No monitor watches it." in other

@@ -19,6 +19,7 @@ from relayml.domain.deployments import Feedback
 from relayml.domain.roles import Action
 from relayml.errors import InvalidInput, PermissionDenied
 from relayml.services.base import utcnow
+from relayml.ui.pages.monitors import watching
 from relayml.ui.web import Area, Context, NavItem
 
 area = Area(NavItem("Deployments", "deployments", Action.DEPLOYMENT_READ, 50))
@@ -63,6 +64,7 @@ def deployment(ctx: Context) -> Response:
         feedback=_feedback_counts(feedback),
         may_change=dep.active and ctx.may(Action.DEPLOYMENT_CREATE),
         may_rollback=dep.active and ctx.may(Action.DEPLOYMENT_ROLLBACK),
+        monitors=watching(ctx, name),
     )
 
 

@@ -18,9 +18,10 @@ from urllib.parse import quote
 from markupsafe import Markup
 from starlette.responses import Response
 
-from relayml.domain.monitors import MonitorStatus, check_note
+from relayml.domain.monitors import Monitor, MonitorStatus, check_note
 from relayml.domain.roles import Action
 from relayml.reports.monitor_html import body
+from relayml.services.alerts import MAX_ALERTS as ALERTS_COUNTED
 from relayml.ui.web import Area, Context, NavItem
 
 area = Area(NavItem("Monitors", "monitors", Action.MONITOR_READ, 60))
@@ -88,6 +89,19 @@ def archive(ctx: Context) -> Response:
     name, reason = _monitor_changed(ctx)
     ctx.services.monitors.archive(ctx.who, ctx.project, name, reason=reason)
     return _to_monitor(ctx)
+
+
+def watching(ctx: Context, deployment: str) -> list[tuple[Monitor, int]] | None:
+    """For a deployment's page: the monitors on it (archived ones left out), each with its
+    number of live alerts (counted up to `ALERTS_COUNTED`); None when the caller's roles do
+    not read monitors."""
+    if not ctx.may(Action.MONITOR_READ):
+        return None
+    s, who, p = ctx.services.monitors, ctx.who, ctx.project
+    mine = [mon for mon in s.list_monitors(who, p) if mon.deployment == deployment]
+    return [
+        (mon, len(s.list_alerts(who, p, monitor=mon.name, limit=ALERTS_COUNTED))) for mon in mine
+    ]
 
 
 @area.get("/p/{project}/alerts")
