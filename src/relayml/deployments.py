@@ -5,6 +5,7 @@
     relay.deployments.set_traffic("churn-api", canary="churn@4", canary_percent=10)
     relay.deployments.rollback("churn-api")
     relay.deployments.submit_feedback("churn-api", prediction_id, label="churned")
+    relay.deployments.traffic("churn-api", minutes=60).arms  # requests, latency per arm
 
 See docs/serving.md.
 """
@@ -27,6 +28,7 @@ from relayml.sdk.deployments import (
     set_traffic,
     submit_feedback,
     submit_feedback_batch,
+    traffic,
 )
 from relayml.sdk.deployments import list_deployments as list
 
@@ -47,4 +49,5 @@ __all__ = [
     "set_traffic",
     "submit_feedback",
     "submit_feedback_batch",
+    "traffic",
 ]

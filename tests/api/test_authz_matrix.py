@@ -535,6 +535,9 @@ ROUTES: dict[tuple[str, str], Route] = {
     ("GET", "/api/v1/projects/{project}/deployments/{name}/segments"): Route(
         (A.DEPLOYMENT_READ,), get(DEP + "/segments")
     ),
+    ("GET", "/api/v1/projects/{project}/deployments/{name}/traffic"): Route(
+        (A.DEPLOYMENT_READ,), get(DEP + "/traffic")
+    ),
     ("GET", "/api/v1/projects/{project}/deployments/{name}/segments/{segment_id}/file"): Route(
         (A.DEPLOYMENT_READ,), get(DEP + "/segments/{segment}/file")
     ),

@@ -119,6 +119,7 @@ EXPECTED_ROUTES = {
     ("PUT", "/api/v1/projects/{project}/deployments/{name}/segments/uploads"),
     ("POST", "/api/v1/projects/{project}/deployments/{name}/segments"),
     ("GET", "/api/v1/projects/{project}/deployments/{name}/segments"),
+    ("GET", "/api/v1/projects/{project}/deployments/{name}/traffic"),
     ("GET", "/api/v1/projects/{project}/deployments/{name}/segments/{segment_id}/file"),
     ("POST", "/api/v1/projects/{project}/deployments/{name}/feedback"),
     ("GET", "/api/v1/projects/{project}/deployments/{name}/feedback"),

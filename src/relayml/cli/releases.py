@@ -139,6 +139,65 @@ def compare(
     _print_comparison(found)
 
 
+def traffic(
+    name: options.DeploymentArg,
+    minutes: Annotated[
+        int, typer.Option(help="The last N minutes, the current one included (1 to 1440).")
+    ] = 60,
+    project: ProjectOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Requests per minute for each arm and each arm's latency (p50/p95/p99), from the newest
+    prediction-log segments of every server; a model server's own /metrics is the live source
+    for one process."""
+    with state.backend() as backend:
+        found = backend.deployments.traffic(state.project(project), name, minutes=minutes)
+    if as_json:
+        from relayml.wire.deployments import TrafficOut
+
+        output.emit_json(TrafficOut.from_domain(found).model_dump(mode="json"))
+        return
+    totals = found.totals
+    output.print_(
+        f"{output.escape(name)}: {found.requests:,} requests ({found.rows:,} rows) in the last "
+        f"{found.minutes} minutes, {found.requests / found.minutes:.2f} a minute, busiest minute "
+        f"{found.peak:,}, as of {output.when(found.as_of)}"
+    )
+    if found.requests:
+        label = "per minute" if found.minutes <= SPARK_WIDTH else f"last {SPARK_WIDTH} min"
+        output.print_(f"  {label:<11} {_spark(totals)}")
+        for arm, counts in found.per_minute.items():
+            output.print_(f"  {arm:<11} {_spark(list(counts), found.peak)}  {sum(counts):,}")
+        t = output.table("arm", "version", "requests", "rows", "p50 ms", "p95 ms", "p99 ms")
+        for a in found.arms:
+            t.add_row(
+                a.arm, str(a.version), f"{a.requests:,}", f"{a.rows:,}",
+                *(output.number(a.latency_ms[k]) for k in ("p50", "p95", "p99")),
+            )  # fmt: skip
+        output.print_(t)
+    if not found.complete:
+        output.print_(
+            f"[yellow]read the newest {found.segments_read} of {found.segments} segments; "
+            f"{found.rows_unread:,} rows in older ones are not counted (relay deployments "
+            f"compare {output.escape(name)} --last {found.minutes}m reads them all)[/]"
+        )
+
+
+SPARKS = "·▁▂▃▄▅▆▇█"  # none, then eighths of the busiest minute
+
+
+def _spark(counts: list[int], peak: int | None = None) -> str:
+    """Counts as a line of block characters (the last `WIDTH` minutes, scaled to `peak`)."""
+    top = peak if peak is not None else max(counts, default=0)
+    shown = counts[-SPARK_WIDTH:]
+    if not top:
+        return SPARKS[0] * len(shown)
+    return "".join(SPARKS[0 if not c else max(1, round(c / top * 8))] for c in shown)
+
+
+SPARK_WIDTH = 60
+
+
 def _print_comparison(c: Any) -> None:
     output.print_(
         f"{c.deployment}: {c.rows:,} answered rows in {c.segments} log segments, "

@@ -18,6 +18,7 @@ from typing import Any, Protocol, get_type_hints
 
 from relayml.domain.audit import AuditAction, AuditEvent, Checkpoint, EntityKind, VerifyResult
 from relayml.domain.datasets import DatasetInfo, DatasetVersion, LineageNode, TrustedCheck
+from relayml.domain.deployment_traffic import Traffic
 from relayml.domain.deployments import (
     Deployment,
     DeploymentChange,
@@ -442,6 +443,9 @@ class DeploymentsApi(Protocol):
     def download_segment(
         self, project: str, name: str, segment_id: str, dest: str | os.PathLike[str]
     ) -> Path: ...
+    def traffic(
+        self, project: str, name: str, *, minutes: int = 60, as_of: datetime | None = None
+    ) -> Traffic: ...
     def submit_feedback(
         self,
         project: str,

@@ -377,6 +377,21 @@ class ServingStory:
             f"answers{replayed}: one Parquet row per prediction (inputs, outputs, version, arm, "
             "latency), registered in Relay for monitoring to read."
         )
+        self._traffic()
+
+    def _traffic(self) -> None:
+        """What the deployment's page in the UI charts: requests a minute and latency per arm."""
+        found = relay.deployments.traffic(DEPLOYMENT, minutes=15)
+        arms = "; ".join(
+            f"{a.arm} v{a.version} {a.requests} requests, p50 {a.latency_ms['p50']:.1f} ms, "
+            f"p95 {a.latency_ms['p95']:.1f} ms"
+            for a in found.arms
+        )
+        self.console.print(
+            f"  relay deployments traffic {DEPLOYMENT} --minutes 15: {found.requests} requests "
+            f"from the log, busiest minute {found.peak}; {arms} (the web UI's deployment page "
+            "charts the same, refreshed every 30 s)"
+        )
 
     # -- helpers ---------------------------------------------------------------------------
 

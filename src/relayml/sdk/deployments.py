@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from relayml.client.base import Backend
+from relayml.domain.deployment_traffic import Traffic
 from relayml.domain.deployments import (
     Deployment,
     DeploymentChange,
@@ -184,6 +185,20 @@ def download_segment(
     """Write one segment's Parquet file to `dest`, verified against its sha256."""
     backend, proj = _backend(project)
     return backend.deployments.download_segment(proj, name, segment_id, dest)
+
+
+def traffic(
+    name: str,
+    *,
+    minutes: int = 60,
+    as_of: datetime | None = None,
+    project: str | None = None,
+) -> Traffic:
+    """Requests per minute for each arm and each arm's latency (p50, p95, p99) over the last
+    `minutes` minutes up to `as_of` (default now), read from the newest prediction-log segments
+    of every server (`Traffic.complete` says whether all of them were read)."""
+    backend, proj = _backend(project)
+    return backend.deployments.traffic(proj, name, minutes=minutes, as_of=as_of)
 
 
 def submit_feedback(

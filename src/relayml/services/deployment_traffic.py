@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from relayml.domain.audit import EntityKind
+from relayml.domain.deployment_traffic import Traffic
 from relayml.domain.deployments import (
     GOLDEN_REQUEST_PREFIX,
     LogSegment,
@@ -26,7 +27,7 @@ from relayml.domain.identity import Principal
 from relayml.domain.roles import Action
 from relayml.services.base import utcnow
 from relayml.services.prediction_data import DeploymentLookup
-from relayml.stats.traffic import Traffic, traffic, window
+from relayml.stats.traffic import traffic, window
 
 if TYPE_CHECKING:
     import pyarrow as pa

@@ -1,5 +1,5 @@
 """A deployment's recent traffic, from its prediction log: requests per minute for each arm and
-the latency percentiles of each arm's requests (what the deployment's page in the UI charts).
+the latency percentiles of each arm's requests (`relay deployments traffic`, the UI's page).
 
 The input is one row per answered request and arm (the log holds a row per predicted row; the
 caller groups them by request first): when it was answered, on which arm and version, how long
@@ -9,71 +9,20 @@ progress.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import numpy as np
 import numpy.typing as npt
 
-from relayml.errors import InvalidInput
+from relayml.domain.deployment_traffic import ArmLatency, Traffic, check_minutes
 
 PERCENTILES = (50, 95, 99)
 ARM_ORDER = {"primary": 0, "canary": 1, "shadow": 2}
-MAX_MINUTES = 24 * 60
-
-
-@dataclass(frozen=True)
-class ArmLatency:
-    """One arm and model version over the window: its requests and their latencies."""
-
-    arm: str
-    version: int
-    requests: int
-    rows: int
-    latency_ms: dict[str, float]  # p50, p95, p99 over requests; NaN when it has none
-
-
-@dataclass(frozen=True)
-class Traffic:
-    """Requests per minute per arm, and latency per arm and version, over `minutes` minutes
-    from `start` (the last minute is the one in progress at `as_of`)."""
-
-    start: datetime
-    minutes: int
-    as_of: datetime
-    per_minute: dict[str, tuple[int, ...]]  # arm -> requests answered in each minute
-    arms: tuple[ArmLatency, ...]
-    requests: int
-    rows: int
-    segments: int = 0  # prediction-log segments holding rows of the window
-    segments_read: int = 0  # the newest of them, read (a page reads a bounded number)
-    rows_unread: int = 0  # rows in the segments left unread
-
-    @property
-    def complete(self) -> bool:
-        return self.segments_read == self.segments
-
-    @property
-    def starts(self) -> list[datetime]:
-        """The start of each minute, oldest first."""
-        return [self.start + timedelta(minutes=i) for i in range(self.minutes)]
-
-    @property
-    def totals(self) -> list[int]:
-        """Requests in each minute over every arm."""
-        return [sum(counts[i] for counts in self.per_minute.values()) for i in range(self.minutes)]
-
-    @property
-    def peak(self) -> int:
-        return max(self.totals, default=0)
 
 
 def window(as_of: datetime, minutes: int) -> datetime:
     """The first minute's start of a `minutes`-minute window ending with `as_of`'s minute."""
-    if not isinstance(minutes, int) or isinstance(minutes, bool) or not 1 <= minutes <= MAX_MINUTES:
-        raise InvalidInput(
-            f"minutes must be a whole number from 1 to {MAX_MINUTES}, not {minutes!r}"
-        )
+    minutes = check_minutes(minutes)
     current = as_of.replace(second=0, microsecond=0)
     return current - timedelta(minutes=minutes - 1)
 

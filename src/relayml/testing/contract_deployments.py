@@ -463,6 +463,62 @@ class DeploymentContract:
         ]
         assert batches == [fan.user, fan.user]
 
+    def test_traffic_counts_requests_per_arm_from_the_log(
+        self, contract: ContractEnv, tmp_path: Path
+    ) -> None:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        crew = _crew(contract, tmp_path)
+        p, ops = crew.project, crew.ops
+        crew.ml.deployments.create(p, "churn-api", "churn@1")
+        t0 = datetime(2025, 1, 31, 12, 0, tzinfo=UTC)
+        # (arm, version, minute, request, rows, latency): a request of 3 rows counts once
+        answers = [("primary", 1, m, f"r{m}", 3, 2.0 + m) for m in range(1, 9)]
+        answers += [("canary", 2, 4, f"c{i}", 1, 20.0) for i in range(4)]
+        answers += [("primary", 1, 5, "relay-golden-1", 50, 99.0)]  # a replay: no traffic
+        for seq, arm in enumerate(("primary", "canary")):
+            mine = [a for a in answers if a[0] == arm]
+            rows = [(a, i) for a in mine for i in range(a[4])]
+            table = pa.table(
+                {
+                    "prediction_id": [f"{a[3]}-{i}" for a, i in rows],
+                    "ts": pa.array([t0 + timedelta(minutes=a[2]) for a, _ in rows],
+                                   pa.timestamp("us", tz="UTC")),
+                    "arm": [a[0] for a, _ in rows],
+                    "version": pa.array([a[1] for a, _ in rows], pa.int64()),
+                    "request_id": [a[3] for a, _ in rows],
+                    "latency_ms": [a[5] for a, _ in rows],
+                }
+            )  # fmt: skip
+            path = tmp_path / f"{arm}.parquet"
+            pq.write_table(table, path)
+            ops.deployments.record_segment(
+                p, "churn-api", path, uri=f"serving/{p}/churn-api/d/s-{seq}.parquet",
+                records=len(rows), first_at=t0, last_at=t0 + timedelta(minutes=9),
+                server_id="s",
+            )  # fmt: skip
+        as_of = t0 + timedelta(minutes=9, seconds=30)
+        found = crew.fan.deployments.traffic(p, "churn-api", minutes=10, as_of=as_of)
+        assert found.start == t0 and found.minutes == 10 and found.as_of == as_of
+        assert found.per_minute == {
+            "primary": (0, 1, 1, 1, 1, 1, 1, 1, 1, 0),
+            "canary": (0, 0, 0, 0, 4, 0, 0, 0, 0, 0),
+        }
+        assert (found.requests, found.rows, found.segments, found.complete) == (12, 28, 2, True)
+        primary, canary = found.arms
+        assert (primary.arm, primary.version, primary.requests, primary.rows) == (
+            "primary", 1, 8, 24,
+        )  # fmt: skip
+        assert primary.latency_ms["p50"] == 6.5 and canary.latency_ms["p99"] == 20.0
+        assert crew.fan.deployments.traffic(p, "churn-api", minutes=3, as_of=as_of).requests == 2
+        with pytest.raises(InvalidInput, match="minutes must be a whole number"):
+            ops.deployments.traffic(p, "churn-api", minutes=0)
+        with pytest.raises(InvalidInput, match="time zone"):
+            ops.deployments.traffic(p, "churn-api", as_of=datetime(2025, 1, 31))
+        with pytest.raises(NotFound):
+            ops.deployments.traffic(p, "no-such-api")
+
     def test_segments_are_registered_listed_and_read_back(
         self, contract: ContractEnv, tmp_path: Path
     ) -> None:

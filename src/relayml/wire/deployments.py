@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from relayml.domain.deployment_traffic import ArmLatency, Traffic
 from relayml.domain.deployments import (
     ArmRole,
     Deployment,
@@ -19,7 +20,8 @@ from relayml.domain.deployments import (
     ServedArm,
     TrafficRules,
 )
-from relayml.wire.common import WireModel
+from relayml.domain.numbers import decode_float, encode_float
+from relayml.wire.common import Number, WireModel
 
 
 class TrafficRulesOut(WireModel):
@@ -329,4 +331,68 @@ class FeedbackOut(WireModel):
             comment=self.comment,
             who=self.who,
             at=self.at,
+        )
+
+
+class ArmLatencyOut(WireModel):
+    arm: str
+    version: int
+    requests: int
+    rows: int
+    latency_ms: dict[str, Number]  # p50, p95, p99; "NaN" when the arm logged no latency
+
+    @classmethod
+    def from_domain(cls, obj: ArmLatency) -> ArmLatencyOut:
+        latency = {k: encode_float(v) for k, v in obj.latency_ms.items()}
+        return cls(
+            arm=obj.arm, version=obj.version, requests=obj.requests, rows=obj.rows,
+            latency_ms=latency,
+        )  # fmt: skip
+
+    def to_domain(self) -> ArmLatency:
+        latency = {k: decode_float(v) for k, v in self.latency_ms.items()}
+        return ArmLatency(self.arm, self.version, self.requests, self.rows, latency)
+
+
+class TrafficOut(WireModel):
+    """Requests per minute per arm (oldest minute first) and latency per arm and version."""
+
+    start: datetime
+    minutes: int
+    as_of: datetime
+    per_minute: dict[str, list[int]]
+    arms: list[ArmLatencyOut]
+    requests: int
+    rows: int
+    segments: int
+    segments_read: int
+    rows_unread: int
+
+    @classmethod
+    def from_domain(cls, obj: Traffic) -> TrafficOut:
+        return cls(
+            start=obj.start,
+            minutes=obj.minutes,
+            as_of=obj.as_of,
+            per_minute={k: list(v) for k, v in obj.per_minute.items()},
+            arms=[ArmLatencyOut.from_domain(a) for a in obj.arms],
+            requests=obj.requests,
+            rows=obj.rows,
+            segments=obj.segments,
+            segments_read=obj.segments_read,
+            rows_unread=obj.rows_unread,
+        )
+
+    def to_domain(self) -> Traffic:
+        return Traffic(
+            start=self.start,
+            minutes=self.minutes,
+            as_of=self.as_of,
+            per_minute={k: tuple(v) for k, v in self.per_minute.items()},
+            arms=tuple(a.to_domain() for a in self.arms),
+            requests=self.requests,
+            rows=self.rows,
+            segments=self.segments,
+            segments_read=self.segments_read,
+            rows_unread=self.rows_unread,
         )

@@ -30,6 +30,7 @@ from relayml.wire.deployments import (
     FeedbackOut,
     LogSegmentOut,
     ResolutionOut,
+    TrafficOut,
 )
 
 router = APIRouter(
@@ -304,6 +305,24 @@ def list_segments(
 ) -> Response:
     found = services.deployments.list_segments(who, project, name, since=since, until=until)
     return json([LogSegmentOut.from_domain(s) for s in found])
+
+
+@router.get(
+    _ONE + "/traffic",
+    response_model=TrafficOut,
+    summary="Requests per minute per arm and each arm's latency over the last minutes, from the "
+    "newest prediction-log segments",
+)
+def traffic(
+    project: str,
+    name: str,
+    services: ServicesDep,
+    who: PrincipalDep,
+    minutes: Annotated[int, Query()] = 60,
+    as_of: Annotated[datetime | None, Query()] = None,
+) -> Response:
+    found = services.deployments.traffic(who, project, name, minutes=minutes, as_of=as_of)
+    return json(TrafficOut.from_domain(found))
 
 
 @router.get(

@@ -535,6 +535,7 @@ def register(app: typer.Typer) -> None:
         ("feedback-import", feedback_import),
         ("segments", segments),
         ("compare", releases.compare),
+        ("traffic", releases.traffic),
         ("smoke", releases.smoke_test),
         ("verify", shift.verify),
         ("export", releases.export),

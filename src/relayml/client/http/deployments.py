@@ -12,6 +12,7 @@ from typing import Any
 
 from relayml.client.http.transport import HttpTransport, seg
 from relayml.client.http.urls import name_seg, project_url
+from relayml.domain.deployment_traffic import Traffic, check_minutes
 from relayml.domain.deployments import (
     Deployment,
     DeploymentChange,
@@ -40,6 +41,7 @@ from relayml.wire.deployments import (
     FeedbackOut,
     LogSegmentOut,
     ResolutionOut,
+    TrafficOut,
 )
 
 
@@ -215,6 +217,13 @@ class HttpDeployments:
         params = {"since": _time("since", since), "until": _time("until", until)}
         rows = self.t.call("GET", f"{_url(project, name)}/segments", params=params)
         return [LogSegmentOut.model_validate(s).to_domain() for s in rows]
+
+    def traffic(
+        self, project: str, name: str, *, minutes: int = 60, as_of: datetime | None = None
+    ) -> Traffic:
+        params = {"minutes": check_minutes(minutes), "as_of": _time("as_of", as_of)}
+        found = self.t.call("GET", f"{_url(project, name)}/traffic", params=params)
+        return TrafficOut.model_validate(found).to_domain()
 
     def download_segment(
         self, project: str, name: str, segment_id: str, dest: str | os.PathLike[str]
