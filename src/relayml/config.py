@@ -64,6 +64,10 @@ class Settings:
     """Seconds without a heartbeat after which a running run reads as `lost`
     (RELAY_RUN_LOST_AFTER; None: the default in domain/tracking.py). Read by whoever opens the
     services: the server, or the SDK and CLI in embedded mode."""
+    secret_key: str | None = field(default=None, repr=False)
+    """The key that seals webhook signing secrets (RELAY_SECRET_KEY; several, comma-separated:
+    the first seals, all open); unset: the key file (docs/webhooks.md)."""
+    secret_key_file: Path | None = None  # default: home / "secret.keys"
 
     @classmethod
     def from_env(cls, home: str | os.PathLike[str] | None = None) -> Settings:
@@ -94,11 +98,19 @@ class Settings:
             )),
             heartbeat_interval=_seconds_or_none("RELAY_HEARTBEAT_INTERVAL", env),
             run_lost_after=_seconds_or_none("RELAY_RUN_LOST_AFTER", env),
+            secret_key=env.get("RELAY_SECRET_KEY") or None,
+            secret_key_file=Path(sf).expanduser()
+            if (sf := env.get("RELAY_SECRET_KEY_FILE"))
+            else None,
         )  # fmt: skip
 
     @property
     def audit_key_path(self) -> Path:
         return self.audit_key_file or self.home / "audit.keys"
+
+    @property
+    def secret_key_path(self) -> Path:
+        return self.secret_key_file or self.home / "secret.keys"
 
     @property
     def audit_checkpoint_target(self) -> str:

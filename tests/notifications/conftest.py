@@ -84,7 +84,11 @@ def dead_url() -> str:
 
 @pytest.fixture
 def services(tmp_path: Path) -> Iterator[Services]:
-    svc = open_services(f"sqlite:///{tmp_path / 'relay.db'}", (tmp_path / "artifacts").as_uri())
+    svc = open_services(
+        f"sqlite:///{tmp_path / 'relay.db'}",
+        (tmp_path / "artifacts").as_uri(),
+        secret_key=SECRET_KEY,
+    )
     svc.notifications.attempts = 4
     svc.notifications.backoff = 0.01  # keep the retries quick; the count is what is tested
     admin = svc.identity.provision_local("admin")
@@ -114,5 +118,6 @@ def drain(services: Services, rounds: int = 200) -> None:
     raise AssertionError("deliveries still pending after draining")
 
 
+SECRET_KEY = "test-key-" + "0" * 32  # seals webhook secrets (RELAY_SECRET_KEY in production)
 OLGA = Principal("olga")
 SAM = Principal("sam")

@@ -25,14 +25,14 @@ from relayml.services import Services, open_services
 from relayml.services.dispatcher import Dispatcher
 from relayml.testing.server import running_server
 
-from .conftest import OLGA, Receiver, eventually
+from .conftest import OLGA, SECRET_KEY, Receiver, eventually
 
 ADMIN = Principal("admin")
 STEPS = [StepSpec("extract", ())]
 
 
 def _open(url: str, tmp_path: Path) -> Services:
-    svc = open_services(url, (tmp_path / "artifacts").as_uri())
+    svc = open_services(url, (tmp_path / "artifacts").as_uri(), secret_key=SECRET_KEY)
     svc.notifications.attempts = 4
     svc.notifications.backoff = 0.01
     return svc
@@ -61,8 +61,8 @@ import sys
 from relayml.domain.identity import Principal
 from relayml.services import open_services
 
-url, artifacts, run_id, lease = sys.argv[1:5]
-svc = open_services(url, artifacts)
+url, artifacts, run_id, lease, key = sys.argv[1:6]
+svc = open_services(url, artifacts, secret_key=key)
 svc.notifications.lease = float(lease)
 svc.notifications.first_timeout = 60.0
 svc.pipelines.finish_run(Principal("admin"), run_id, "failed", "extract: boom")
@@ -77,7 +77,7 @@ def test_a_sender_killed_mid_attempt_leaves_a_delivery_the_next_dispatcher_sends
     run = shared.pipelines.start_run(ADMIN, "shop", "nightly", steps=STEPS)
     receiver.hold_first = 1  # the first request is never answered: its sender dies meanwhile
     lease = 3.0
-    args = [store_url, (tmp_path / "artifacts").as_uri(), run.id, str(lease)]
+    args = [store_url, (tmp_path / "artifacts").as_uri(), run.id, str(lease), SECRET_KEY]
     child = subprocess.Popen([sys.executable, "-c", CHILD, *args], stdout=subprocess.PIPE)
     try:
         assert receiver.arrived.wait(60), "the child never made its attempt"

@@ -37,6 +37,8 @@ def serve(
         audit_checkpoint_every=cfg.audit_checkpoint_every,
         statement_timeout=cfg.statement_timeout,
         run_lost_after=cfg.run_lost_after,
+        secret_key_file=cfg.secret_key_path,
+        secret_key=cfg.secret_key,
     )
     try:
         app = create_app(services, cfg.max_json_bytes)

@@ -29,6 +29,8 @@ def open_backend(
         audit_checkpoint_every=settings.audit_checkpoint_every,
         statement_timeout=settings.statement_timeout,
         run_lost_after=settings.run_lost_after,
+        secret_key_file=settings.secret_key_path,
+        secret_key=settings.secret_key,
     )
     try:
         if token:

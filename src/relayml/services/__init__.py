@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from relayml.domain.tracking import LOST_AFTER_SECONDS
+from relayml.notifications.sealing import SecretBox
 from relayml.services.artifacts import ArtifactService
 from relayml.services.audit import AuditService
 from relayml.services.datasets import DatasetService
@@ -35,6 +36,7 @@ class Services:
         artifacts: ArtifactStore,
         auth_cache_seconds: float = DEFAULT_TTL_SECONDS,
         run_lost_after: float | None = None,
+        secrets: SecretBox | None = None,
     ) -> None:
         self.store = store
         self.artifact_store = artifacts
@@ -46,7 +48,7 @@ class Services:
             store, artifacts, d, lost_after=run_lost_after or LOST_AFTER_SECONDS
         )
         self.artifacts = ArtifactService(store, artifacts, d)
-        self.notifications = NotificationService(store, artifacts, d)
+        self.notifications = NotificationService(store, artifacts, d, box=secrets)
         self.pipelines = PipelineService(store, artifacts, self.notifications, denials=d)
         self.datasets = DatasetService(store, artifacts, d)
         self.models = ModelService(store, artifacts, self.notifications, denials=d)
@@ -96,19 +98,24 @@ def open_services(
     audit_checkpoint_every: int = 1000,
     statement_timeout: float | None = None,
     run_lost_after: float | None = None,
+    secret_key_file: Path | None = None,
+    secret_key: str | None = None,
 ) -> Services:
     """The services over these stores, the audit trail anchored by the key in `audit_key_file`
     (or `audit_key`) with checkpoints to `audit_checkpoints` (docs/governance.md), every
     database statement stopped after `statement_timeout` seconds (None: no limit), a running
     run read as lost after `run_lost_after` seconds without a heartbeat (None: the default,
-    domain.tracking.LOST_AFTER_SECONDS). Every real
-    entry point passes them (from `Settings`); without, events go unMACed and `relay audit
-    verify` says so."""
+    domain.tracking.LOST_AFTER_SECONDS), webhook signing secrets sealed with `secret_key`
+    (RELAY_SECRET_KEY) or the keys in `secret_key_file`. Every real entry point passes them
+    (from `Settings`); without an audit key events go unMACed and `relay audit verify` says
+    so; without a secret key no webhook can be added, and none is sent unsigned."""
+    from relayml.notifications.keys import load_box
     from relayml.store.sql.store import SqlStore
 
+    box = load_box(secret_key_file, secret_key) if secret_key_file or secret_key else None
     anchor = _anchor(audit_key_file, audit_key, audit_checkpoints, audit_checkpoint_every)
     store = SqlStore(database_url, anchor, statement_timeout=statement_timeout)
-    return Services(store, ArtifactStore(artifact_uri), auth_cache_seconds, run_lost_after)
+    return Services(store, ArtifactStore(artifact_uri), auth_cache_seconds, run_lost_after, box)
 
 
 def rotate_audit_key(key_file: Path) -> str:

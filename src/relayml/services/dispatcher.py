@@ -8,7 +8,8 @@ share the work and never make one attempt twice. When nothing is due a worker sl
 earliest pending attempt is due, at most `poll` seconds, or until a service raising an event
 wakes it (`NotificationService.wake`). `stop` lets an attempt under way finish (within the
 attempt's timeout) and record itself; one cut short by a kill keeps its lease until it runs
-out, and then any dispatcher makes the next attempt.
+out, and then any dispatcher makes the next attempt. On start it seals with the current key
+any signing secret kept in clear or under an older key (`NotificationService.reseal`).
 """
 
 from __future__ import annotations
@@ -37,6 +38,15 @@ class Dispatcher:
         self._threads: list[threading.Thread] = []
 
     def start(self) -> Dispatcher:
+        try:  # secrets kept in clear by an older Relay, or under a rotated-out key
+            resealed, unopened = self.notifications.reseal()
+        except Exception:
+            log.exception("webhook dispatcher: could not reseal webhook secrets")
+        else:
+            if resealed:
+                log.info("webhook dispatcher: sealed %d secrets with the current key", resealed)
+            for message in unopened:
+                log.error("webhook dispatcher: %s", message)
         self._stop.clear()
         self.notifications.wake = self.wake
         for n in range(self.workers):

@@ -9,6 +9,9 @@ server` and the long-running CLI loops) or, with none running, makes each delive
 attempt at once with a short timeout. Every attempt is claimed with a lease (`attempt`), made
 (`relayml.notifications.post`) and recorded with the time the next one is due, so retries wait
 in the database, not in a caller, and an attempt whose sender died is made again by the next.
+Signing secrets are stored sealed with the server key (`relayml.notifications.sealing`); a
+delivery whose secret no key at hand opens waits, with the reason recorded, and is never sent
+unsigned.
 """
 
 from __future__ import annotations
@@ -35,11 +38,14 @@ from relayml.domain.notifications import (
     check_webhook_url,
 )
 from relayml.domain.roles import Action
-from relayml.errors import InvalidInput, NotFound
+from relayml.errors import IntegrityError, InvalidInput, NotFound, RelayError
 from relayml.notifications import delivery as policy
 from relayml.notifications import new_secret, post, retry_delay
+from relayml.notifications.sealing import SecretBox, sealed_with
 from relayml.services.base import ServiceBase, utcnow
-from relayml.store.base import Transaction
+from relayml.services.denials import DenialLimiter
+from relayml.store.artifacts import ArtifactStore
+from relayml.store.base import MetadataStore, Transaction
 
 MAX_DELIVERIES = 1000
 log = logging.getLogger(__name__)
@@ -67,6 +73,17 @@ class NotificationService(ServiceBase):
     lease = 60.0  # how long a claimed attempt is its sender's; past it, another sender retries
     wake: Callable[[], None] | None = None  # set by this process's running dispatcher
 
+    def __init__(
+        self,
+        store: MetadataStore,
+        artifacts: ArtifactStore,
+        denials: DenialLimiter | None = None,
+        *,
+        box: SecretBox | None = None,
+    ) -> None:
+        super().__init__(store, artifacts, denials)
+        self.box = box  # seals and opens signing secrets; None: no key was given
+
     # webhooks ----------------------------------------------------------------------------
     def add_webhook(self, who: Principal, project: str, url: str) -> IssuedWebhook:
         """Register `url` to receive the project's events; returns it with its signing secret,
@@ -74,11 +91,12 @@ class NotificationService(ServiceBase):
         check_webhook_url(url)
         hook = Webhook(uuid.uuid4().hex, project, url, utcnow(), who.user)
         secret = new_secret()
+        sealed = self._box().seal(secret, hook.id)
         with self.write() as tx:
             roles = self.require_in_project(
                 tx, who, Action.WEBHOOK_MANAGE, project, EntityKind.WEBHOOK, hook.id
             )
-            tx.notifications.add_webhook(hook, secret)
+            tx.notifications.add_webhook(hook, sealed)
             payload = {"url": url}  # never the secret
             self.record(
                 tx, who, roles, Audited.WEBHOOK_ADD, project, EntityKind.WEBHOOK, hook.id, payload
@@ -192,7 +210,14 @@ class NotificationService(ServiceBase):
             )
         if claim is None:
             return None
-        secret = claim.stored_secret
+        try:
+            secret = self._open(claim.webhook_id, claim.stored_secret)
+        except IntegrityError as exc:  # no key at hand opens it: wait for a process that has it
+            log.error("webhook delivery %s not sent: %s", claim.delivery_id, exc.message)
+            with self.store.write() as tx:
+                later = utcnow() + timedelta(seconds=self.lease)
+                tx.notifications.postpone(claim, exc.message, utcnow(), later)
+                return tx.notifications.get_delivery(claim.delivery_id)
         result = post(
             claim.url, claim.event, secret=secret, delivery_id=claim.delivery_id,
             number=claim.number, attempts=self.attempts, timeout=timeout or self.timeout,
@@ -210,3 +235,56 @@ class NotificationService(ServiceBase):
                 now=utcnow(), next_attempt_at=next_at,
             )  # fmt: skip
             return tx.notifications.get_delivery(claim.delivery_id)
+
+    # signing secrets at rest ----------------------------------------------------------------
+    def _box(self) -> SecretBox:
+        if self.box is None:
+            raise RelayError(
+                "this Relay process has no key to seal webhook secrets with; open the services "
+                "with one (RELAY_SECRET_KEY, or the secret.keys file under RELAY_HOME that "
+                "`relay server` and the CLI create): docs/webhooks.md"
+            )
+        return self.box
+
+    def _open(self, webhook_id: str, stored: str) -> str:
+        """The webhook's secret; one still stored in clear (by a Relay before sealing) is
+        sealed now."""
+        if self.box is None:
+            raise IntegrityError(
+                f"webhook {webhook_id}'s signing secret cannot be opened: this process has no "
+                "secret key; give it the key the others use (RELAY_SECRET_KEY or the "
+                "secret.keys file), as docs/webhooks.md says. Nothing was sent unsigned."
+            )
+        secret = self.box.open(stored, webhook_id)
+        if sealed_with(stored) is None:  # (a rotated key's are resealed by `reseal`)
+            with self.store.write() as tx:
+                tx.notifications.replace_secret(
+                    webhook_id, stored, self.box.seal(secret, webhook_id)
+                )
+        return secret
+
+    def reseal(self) -> tuple[int, list[str]]:
+        """Seal with the current key every secret stored in clear or sealed with an older key
+        (after a Relay before sealing, or a key rotation); how many were resealed, and the
+        errors of those no key at hand opens (left as they are)."""
+        if self.box is None:
+            return 0, []
+        box = self.box
+        with self.store.read() as tx:
+            stale = [
+                (i, v)
+                for i, v in tx.notifications.stored_secrets()
+                if sealed_with(v) != box.current
+            ]
+        done, errors = 0, []
+        for webhook_id, stored in stale:
+            try:
+                secret = box.open(stored, webhook_id)
+            except IntegrityError as exc:
+                errors.append(exc.message)
+                continue
+            with self.store.write() as tx:
+                done += tx.notifications.replace_secret(
+                    webhook_id, stored, box.seal(secret, webhook_id)
+                )
+        return done, errors

@@ -96,7 +96,8 @@ def deliver(
     as_json: JsonOpt = False,
 ) -> None:
     """Make the delivery attempts that are due now (retries, and attempts a killed process left
-    unfinished), in every project of the embedded store. A Relay server does this itself."""
+    unfinished), in every project of the embedded store, after sealing with the current key any
+    signing secret that is not (a key rotation). A Relay server does both itself."""
     from relayml.client.local import LocalBackend
 
     with state.backend() as backend:
@@ -106,7 +107,12 @@ def deliver(
                 "do here[/]"
             )
             return
+        resealed, unopened = backend.services.notifications.reseal()
         made = backend.services.notifications.deliver_due(limit=limit)
+    if resealed:
+        sys.stderr.write(f"sealed {resealed} webhook secrets with the current key\n")
+    for message in unopened:
+        output.warn(message)
     if as_json:
         output.emit_json(made)
         return

@@ -75,9 +75,18 @@ class SqlNotifications:
         q = select(s.webhooks).where(_w.project == project, _w.removed_at.is_(None))
         return [_webhook(r) for r in self.conn.execute(q.order_by(_w.id))]
 
-    def secret(self, webhook_id: str) -> str | None:
-        found = self.conn.execute(select(_w.secret).where(_w.id == webhook_id)).scalar()
-        return str(found) if found is not None else None
+    def stored_secrets(self) -> list[tuple[str, str]]:
+        """Every webhook's id and secret as stored (sealed), removed ones too."""
+        q = select(_w.id, _w.secret).order_by(_w.id)
+        return [(r.id, r.secret) for r in self.conn.execute(q)]
+
+    def replace_secret(self, webhook_id: str, stored: str, new: str) -> bool:
+        """Store `new` in place of `stored` (only if it is still that: two processes resealing
+        at once leave one value)."""
+        done = self.conn.execute(
+            update(s.webhooks).where(_w.id == webhook_id, _w.secret == stored).values(secret=new)
+        )
+        return bool(done.rowcount)
 
     def remove_webhook(self, project: str, webhook_id: str, now: datetime) -> bool:
         done = self.conn.execute(
