@@ -68,6 +68,10 @@ class Settings:
     """The key that seals webhook signing secrets (RELAY_SECRET_KEY; several, comma-separated:
     the first seals, all open); unset: the key file (docs/webhooks.md)."""
     secret_key_file: Path | None = None  # default: home / "secret.keys"
+    ui_idle_minutes: float | None = None
+    """Minutes without a request after which a web UI session ends (RELAY_UI_IDLE_MINUTES,
+    1 to 720, checked by services/sessions.py; None: 30, domain/identity.py). Read by the
+    server."""
 
     @classmethod
     def from_env(cls, home: str | os.PathLike[str] | None = None) -> Settings:
@@ -102,6 +106,7 @@ class Settings:
             secret_key_file=Path(sf).expanduser()
             if (sf := env.get("RELAY_SECRET_KEY_FILE"))
             else None,
+            ui_idle_minutes=_minutes_or_none("RELAY_UI_IDLE_MINUTES", env),
         )  # fmt: skip
 
     @property
@@ -144,6 +149,17 @@ def _seconds_or_none(name: str, env: Mapping[str, str]) -> float | None:
             f"{name}={raw!r} is not a positive number of seconds; unset it or give e.g. 30"
         )
     return value
+
+
+def _minutes_or_none(name: str, env: Mapping[str, str]) -> float | None:
+    """A number of minutes, or None when unset (the services check its range)."""
+    raw = env.get(name)
+    if raw is None or not raw.strip():
+        return None
+    try:
+        return float(raw)
+    except ValueError:
+        raise InvalidInput(f"{name}={raw!r} is not a number of minutes; write e.g. 30") from None
 
 
 def _positive_number(

@@ -133,3 +133,27 @@ def test_a_stakeholder_opens_a_model_and_reads_its_alias_history(visit: Any) -> 
     assert page.get_by_role("table", name=re.compile("move of churn")).is_visible()
     assert page.get_by_role("cell", name=re.compile("^first try")).is_visible()
     v.check("model")
+
+
+def test_an_idle_session_signs_out_and_signing_in_returns_to_the_page(
+    visit: Any, ui_world: UiWorld
+) -> None:
+    from tests.ui.test_sessions import idle_for
+
+    v = visit("data_scientist")
+    page = v.page
+    target = f"{ui_world.url}/p/{PROJECT}/runs?filter=params.depth+%3E+2"
+    page.goto(target)
+    session = next(c for c in page.context.cookies() if c["name"] == "relay_session")
+    assert session["httpOnly"] and session["sameSite"] == "Strict"
+    idle_for(ui_world, session["value"], 45)
+    page.reload()  # the next request after the limit
+    page.wait_for_url("**/login?next=*")
+    note = page.get_by_role("status")
+    assert note.inner_text().startswith("You were signed out after 30 minutes without activity")
+    v.check("signed-out-idle")
+    page.get_by_label("Token").fill(ui_world.tokens["data_scientist"])
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(target)
+    assert page.get_by_label("Filter").input_value() == "params.depth > 2"
+    v.check("back-after-idle")

@@ -3,6 +3,10 @@ sessions that end with sign-out and with their token, and an API that ignores th
 
 from __future__ import annotations
 
+import html
+from datetime import UTC, datetime, timedelta
+from urllib.parse import urlencode
+
 import httpx
 
 from relayml.client.http import HttpBackend
@@ -128,3 +132,54 @@ def test_a_form_must_be_urlencoded_and_small(ui_world: UiWorld) -> None:
         assert r.status_code == 400
         r = c.post("/p/default/requirements", data={"csrf": csrf, "x": "y" * 70_000})
         assert r.status_code == 400 and "larger than" in r.text
+
+
+def idle_for(world: UiWorld, session_id: str, minutes: float) -> None:
+    """Make a session's last activity `minutes` ago, in the server's own database (no waiting)."""
+    from sqlalchemy import create_engine, update
+
+    from relayml.services.sessions import session_hash
+    from relayml.store.sql import schema as s
+
+    engine = create_engine(f"sqlite:///{world.home / 'relay.db'}")
+    try:
+        with engine.begin() as conn:
+            t = s.ui_sessions
+            done = conn.execute(
+                update(t)
+                .where(t.c.id_hash == session_hash(session_id))
+                .values(last_seen_at=datetime.now(UTC) - timedelta(minutes=minutes))
+            )
+            assert done.rowcount == 1
+    finally:
+        engine.dispose()
+
+
+def test_a_session_idle_past_the_limit_sends_the_browser_to_sign_in_and_back(
+    ui_world: UiWorld,
+) -> None:
+    token = ui_world.tokens["data_scientist"]
+    target = "/p/default/runs?filter=params.depth+%3E+2"
+    with sign_in(ui_world.url, token) as c:
+        assert c.get(target).status_code == 200
+        idle_for(ui_world, c.cookies["relay_session"], 29)  # within the limit: still in
+        csrf = csrf_of(c.get("/p/default/").text)
+        assert c.get(target).status_code == 200
+        idle_for(ui_world, c.cookies["relay_session"], 32)
+        r = c.get(target)
+        assert r.status_code == 303
+        assert r.headers["location"] == "/login?" + urlencode({"next": target})
+        login = c.get(r.headers["location"])
+        assert login.status_code == 200
+        assert "You were signed out after 30 minutes without activity" in login.text
+        assert f'name="next" value="{html.escape(target)}"' in login.text
+        # a form sent from a page left open is refused, saying why
+        r = c.post("/p/default/requirements", data={"csrf": csrf, "model": "churn"})
+        assert r.status_code == 401 and "after 30 minutes without activity" in r.text
+        # signing in again goes back where they were, with a fresh strict cookie
+        r = c.post("/login", data={"csrf": csrf_of(login.text), "token": token, "next": target})
+        assert r.status_code == 303 and r.headers["location"] == target
+        cookie = next(h for h in r.headers.get_list("set-cookie") if h.startswith("relay_session="))
+        flags = {p.strip().lower() for p in cookie.split(";")}
+        assert "httponly" in flags and "samesite=strict" in flags
+        assert c.get(target).status_code == 200

@@ -39,6 +39,7 @@ def serve(
         run_lost_after=cfg.run_lost_after,
         secret_key_file=cfg.secret_key_path,
         secret_key=cfg.secret_key,
+        ui_idle_minutes=cfg.ui_idle_minutes,
     )
     try:
         app = create_app(services, cfg.max_json_bytes)

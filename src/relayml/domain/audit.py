@@ -66,7 +66,7 @@ class Event(StrEnum):
     DEPLOYMENT_ARCHIVE = "deployment.archive"
     FEEDBACK_REPLACE = "feedback.replace"
     SESSION_OPEN = "session.open"  # a sign-in to the web UI
-    SESSION_CLOSE = "session.close"  # its sign-out
+    SESSION_CLOSE = "session.close"  # its sign-out, or its end after the idle limit
     LOOP_DETACH = "loop.detach"
     LOOP_STEP = "loop.step"  # one step of a loop run (its kind and text in the payload)
     MONITOR_CREATE = "monitor.create"

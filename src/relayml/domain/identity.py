@@ -170,22 +170,42 @@ def token_lifetime(expires: str | float | timedelta | None) -> timedelta:
 
 SESSION_LIFETIME = timedelta(hours=12)
 """How long a web UI sign-in lasts (never past the token it was opened with)."""
+SESSION_IDLE_AFTER = timedelta(minutes=30)
+"""A web UI sign-in ends after this long without a request (RELAY_UI_IDLE_MINUTES)."""
+SESSION_SEEN_EVERY = timedelta(minutes=1)
+"""A session's last activity is written at most this often, not on every request; so a
+session ends between its idle limit and this much later, never before."""
+SESSION_ENDS = ("signed out", "idle")
+"""Why a session ended before its time (`SessionInfo.end_reason`)."""
 
 
 @dataclass(frozen=True)
 class SessionInfo:
     """A web UI sign-in as stored (never its secret id): whose, opened with which token, when
-    it ends on its own and when it was signed out."""
+    it ends on its own, when it was last seen active (written at most once a
+    `SESSION_SEEN_EVERY`), and when and why it ended early (signed out, or idle)."""
 
     user: str
     token_id: str
     created_at: datetime
     expires_at: datetime
     ended_at: datetime | None = None
+    last_seen_at: datetime | None = None  # None: not since it opened (rows before 0030 too)
+    end_reason: str | None = None  # one of SESSION_ENDS once ended (None: signed out)
 
-    def state(self, now: datetime) -> str:
+    @property
+    def last_active(self) -> datetime:
+        return self.last_seen_at or self.created_at
+
+    def state(self, now: datetime, idle_after: timedelta = SESSION_IDLE_AFTER) -> str:
+        """ "active", "signed out", "idle" (ended, or due to end, after `idle_after` without a
+        request) or "expired"."""
         if self.ended_at is not None:
-            return "signed out"
+            return self.end_reason or "signed out"
         if self.expires_at <= now:
             return "expired"
+        # the last activity written may be up to SESSION_SEEN_EVERY older than the last
+        # request: only past the limit plus that is the session surely idle for `idle_after`
+        if now - self.last_active >= idle_after + SESSION_SEEN_EVERY:
+            return "idle"
         return "active"

@@ -20,7 +20,7 @@ from relayml.services.notifications import NotificationService
 from relayml.services.pipelines import PipelineService
 from relayml.services.roles import RoleService
 from relayml.services.scheduling import SchedulingService
-from relayml.services.sessions import SessionService
+from relayml.services.sessions import SessionService, idle_limit
 from relayml.services.storage import StorageService
 from relayml.services.token_cache import DEFAULT_TTL_SECONDS, TokenCache
 from relayml.services.tracking import TrackingService
@@ -37,6 +37,7 @@ class Services:
         auth_cache_seconds: float = DEFAULT_TTL_SECONDS,
         run_lost_after: float | None = None,
         secrets: SecretBox | None = None,
+        ui_idle_minutes: float | None = None,
     ) -> None:
         self.store = store
         self.artifact_store = artifacts
@@ -61,7 +62,8 @@ class Services:
         self.idempotency = IdempotencyService(store, artifacts, d)
         self.scheduling = SchedulingService(store, artifacts, d)
         self.storage = StorageService(store, artifacts, d)
-        self.sessions = SessionService(store, artifacts, d)  # the web UI's sign-ins
+        # the web UI's sign-ins, ended after `ui_idle_minutes` without a request
+        self.sessions = SessionService(store, artifacts, d, idle_limit(ui_idle_minutes))
 
     def flush_denials(self) -> None:
         """Write the counts of denials still in their window (at shutdown)."""
@@ -100,6 +102,7 @@ def open_services(
     run_lost_after: float | None = None,
     secret_key_file: Path | None = None,
     secret_key: str | None = None,
+    ui_idle_minutes: float | None = None,
 ) -> Services:
     """The services over these stores, the audit trail anchored by the key in `audit_key_file`
     (or `audit_key`) with checkpoints to `audit_checkpoints` (docs/governance.md), every
@@ -108,14 +111,24 @@ def open_services(
     domain.tracking.LOST_AFTER_SECONDS), webhook signing secrets sealed with `secret_key`
     (RELAY_SECRET_KEY) or the keys in `secret_key_file`. Every real entry point passes them
     (from `Settings`); without an audit key events go unMACed and `relay audit verify` says
-    so; without a secret key no webhook can be added, and none is sent unsigned."""
+    so; without a secret key no webhook can be added, and none is sent unsigned. A web UI
+    session ends after `ui_idle_minutes` without a request (None:
+    domain.identity.SESSION_IDLE_AFTER)."""
     from relayml.notifications.keys import load_box
     from relayml.store.sql.store import SqlStore
 
+    idle_limit(ui_idle_minutes)  # a bad setting is refused before a store is opened
     box = load_box(secret_key_file, secret_key) if secret_key_file or secret_key else None
     anchor = _anchor(audit_key_file, audit_key, audit_checkpoints, audit_checkpoint_every)
     store = SqlStore(database_url, anchor, statement_timeout=statement_timeout)
-    return Services(store, ArtifactStore(artifact_uri), auth_cache_seconds, run_lost_after, box)
+    return Services(
+        store,
+        ArtifactStore(artifact_uri),
+        auth_cache_seconds,
+        run_lost_after,
+        box,
+        ui_idle_minutes=ui_idle_minutes,
+    )
 
 
 def rotate_audit_key(key_file: Path) -> str:

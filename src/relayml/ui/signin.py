@@ -6,7 +6,9 @@ form; POST /login refuses a form whose value differs. A good token opens a sessi
 (`SessionService.sign_in`) whose random id goes into the `relay_session` cookie: HttpOnly (no
 script reads it), SameSite=Strict (no other site's page or link sends it; a link from an e-mail
 lands on this page first and comes back after signing in), Secure when served over https, and
-gone when the session ends. The /api/v1 gate never reads it: the API takes bearer tokens only.
+gone when the session ends. A browser sent here with a session that ended (idle, expired,
+revoked) is told why above the form. The /api/v1 gate never reads it: the API takes bearer
+tokens only.
 """
 
 from __future__ import annotations
@@ -31,7 +33,9 @@ from relayml.version import __version__
 LOGIN_COOKIE = "relay_login"
 
 
-def _login_page(request: Request, next_url: str, message: str = "", status: int = 200) -> Response:
+def _login_page(
+    request: Request, next_url: str, message: str = "", status: int = 200, note: str = ""
+) -> Response:
     nonce = secrets.token_urlsafe(24)
     values: dict[str, Any] = {
         "ctx": None,
@@ -44,6 +48,7 @@ def _login_page(request: Request, next_url: str, message: str = "", status: int 
         "path": "/login",
         "next": next_url,
         "message": message,
+        "note": note[:1].upper() + note[1:],
     }
     response = HTMLResponse(render("login.html", values), status_code=status)
     response.set_cookie(
@@ -63,13 +68,16 @@ def routes(services_of: Any) -> list[Route]:
         services: Services = services_of(request)
         next_url = safe_next(request.query_params.get("next"))
         session_id = request.cookies.get(SESSION_COOKIE)
+        note = ""
         if session_id:
             try:
                 await run_in_threadpool(services.sessions.principal, session_id)
                 return secure(RedirectResponse(next_url, 303))
+            except Unauthenticated as exc:
+                note = exc.message  # why it ended (idle, expired, revoked ...): sign in again
             except RelayError:
-                pass  # ended or expired: sign in again
-        return _login_page(request, next_url)
+                pass
+        return _login_page(request, next_url, note=note)
 
     async def login(request: Request) -> Response:
         services: Services = services_of(request)

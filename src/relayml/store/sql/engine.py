@@ -16,7 +16,7 @@ from relayml.errors import InvalidInput, SchemaVersionError, ServerUnavailable, 
 
 # The newest migration this code knows. tests/store/test_migrations.py checks it equals Alembic's
 # head, so first use needs no Alembic import when the database is current.
-SCHEMA_HEAD = "0029"
+SCHEMA_HEAD = "0030"
 _MIGRATIONS = Path(__file__).parent / "migrations"
 _lock = threading.Lock()
 

@@ -267,7 +267,8 @@ role_documents = Table(
 # --- web UI sessions (migration 0022) ---------------------------------------------------------
 # One row per sign-in: the sha256 of the random session id (the cookie holds the id, never
 # stored), the token it was opened with (a revoked or expired token ends the session), when it
-# ends on its own, and when its user signed out.
+# ends on its own, and when its user signed out; since 0030 when it was last seen active
+# (written at most once a minute) and why it ended early ('signed out', 'idle').
 ui_sessions = Table(
     "ui_sessions",
     metadata,
@@ -277,6 +278,8 @@ ui_sessions = Table(
     Column("created_at", TS, nullable=False),
     Column("expires_at", TS, nullable=False),
     Column("ended_at", TS, nullable=True),
+    Column("last_seen_at", TS, nullable=True),
+    Column("end_reason", String(16), nullable=True),
 )
 
 

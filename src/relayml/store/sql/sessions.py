@@ -21,6 +21,8 @@ _FIND = (
         _S.created_at,
         _S.expires_at,
         _S.ended_at,
+        _S.last_seen_at,
+        _S.end_reason,
         _T.created_at.label("token_created_at"),
         _T.expires_at.label("token_expires_at"),
         _T.revoked_at.label("token_revoked_at"),
@@ -47,6 +49,7 @@ class SqlSessions:
                 created_at=now,
                 expires_at=expires_at,
                 ended_at=None,
+                last_seen_at=now,
             )
         )
 
@@ -57,12 +60,27 @@ class SqlSessions:
             return None
         return _session(row), _token(row), bool(row.active)
 
-    def end(self, id_hash: str, now: datetime) -> bool:
-        """Sign a session out; False when it was already (or is unknown)."""
+    def end(self, id_hash: str, now: datetime, reason: str = "signed out") -> bool:
+        """End a session (`reason`: 'signed out' or 'idle'); False when it was already ended
+        (or is unknown), so of two racing requests one ends it."""
         res = self.conn.execute(
             update(s.ui_sessions)
             .where(_S.id_hash == id_hash, _S.ended_at.is_(None))
-            .values(ended_at=now)
+            .values(ended_at=now, end_reason=reason)
+        )
+        return bool(res.rowcount)
+
+    def seen(self, id_hash: str, now: datetime, unless_since: datetime) -> bool:
+        """Record activity at `now`, unless the session was seen at or after `unless_since`
+        (so a burst of requests writes once) or has ended; whether it wrote."""
+        res = self.conn.execute(
+            update(s.ui_sessions)
+            .where(
+                _S.id_hash == id_hash,
+                _S.ended_at.is_(None),
+                or_(_S.last_seen_at.is_(None), _S.last_seen_at < unless_since),
+            )
+            .values(last_seen_at=now)
         )
         return bool(res.rowcount)
 
@@ -81,6 +99,8 @@ def _session(row: Any) -> SessionInfo:
         created_at=utc(row.created_at),
         expires_at=utc(row.expires_at),
         ended_at=utc_or_none(row.ended_at),
+        last_seen_at=utc_or_none(row.last_seen_at),
+        end_reason=row.end_reason,
     )
 
 
