@@ -56,14 +56,19 @@ def _metric(doc: dict[str, Any] | None, part: str, name: str) -> float:
     return _num(found.get("value")) if isinstance(found, dict) else float("nan")
 
 
-def _main_metric(windows: tuple[Window, ...]) -> str | None:
+def _shown_metrics(windows: tuple[Window, ...]) -> list[str]:
+    """A classifier's headline metric (AUC, else accuracy); a regressor's MAE and RMSE (both
+    estimated without labels, when its reference could fit the loss model)."""
     for w in windows:
         for part in ("estimated", "realised", "baseline"):
             names = list((w.assessment or {}).get(part) or {})
-            for preferred in ("auc", "accuracy", "rmse", "mae"):
+            for preferred in ("auc", "accuracy"):
                 if preferred in names:
-                    return preferred
-    return None
+                    return [preferred]
+            regression = [m for m in ("mae", "rmse") if m in names]
+            if regression:
+                return regression
+    return []
 
 
 def _findings(w: Window, kind: str) -> dict[str, dict[str, Any]]:
@@ -166,23 +171,34 @@ def body(report: MonitorReport) -> str:
         out += [head, *(_alert_row(a) for a in live), "</table>"]
     else:
         out.append('<p class="ok">none</p>')
-    metric = _main_metric(windows)
+    metrics = _shown_metrics(windows)
     out.append("<h2>Performance per window</h2>")
-    out.append(_chart(windows, metric) if metric else '<p class="muted">no performance yet</p>')
+    if not metrics:
+        out.append('<p class="muted">no performance yet</p>')
+    out += [_chart(windows, m) for m in metrics]
     out.append("<h2>Timeline</h2>")
     out.append(
         "<table><tr><th>window</th><th>start</th><th>end</th><th>rows</th><th>labelled</th>"
         "<th>decided</th><th>inputs drifted</th><th>prediction drift</th>"
-        f"<th>estimated {_e(metric or '')}</th><th>realised {_e(metric or '')}</th>"
-        "<th>estimate's error</th></tr>"
+        + "".join(
+            f"<th>estimated {_e(m)}</th><th>realised {_e(m)}</th><th>estimate's error</th>"
+            for m in metrics or [""]
+        )
+        + "</tr>"
     )
     for w in windows:
         a = w.assessment
         drifted = ", ".join(w.flags.get("data_drift", [])) or "-"
         pred = ", ".join(w.flags.get("prediction_drift", [])) or "-"
-        est = _metric(a, "estimated", metric) if metric else float("nan")
-        real = _metric(a, "realised", metric) if metric else float("nan")
-        err = _num(((a or {}).get("estimation_error") or {}).get(metric or "", "NaN"))
+        cells = []
+        for m in metrics or [""]:
+            est = _metric(a, "estimated", m) if m else float("nan")
+            real = _metric(a, "realised", m) if m else float("nan")
+            err = _num(((a or {}).get("estimation_error") or {}).get(m, "NaN"))
+            cells.append(
+                f"<td class='num'>{_fmt(est)}</td><td class='num'>{_fmt(real)}</td>"
+                f"<td class='num'>{_fmt(err)}</td>"
+            )
         state = "open" if not w.closed else ("yes" if w.decided else "too few rows")
         cls = "flag" if w.flags else ("skip" if not w.decided else "ok")
         out.append(
@@ -190,8 +206,7 @@ def body(report: MonitorReport) -> str:
             f"<td>{_e(w.start.isoformat(timespec='minutes'))}</td>"
             f"<td>{_e(w.end.isoformat(timespec='minutes'))}</td><td class='num'>{w.rows}</td>"
             f"<td class='num'>{w.labelled}</td><td>{_e(state)}</td><td>{_e(drifted)}</td>"
-            f"<td>{_e(pred)}</td><td class='num'>{_fmt(est)}</td>"
-            f"<td class='num'>{_fmt(real)}</td><td class='num'>{_fmt(err)}</td></tr>"
+            f"<td>{_e(pred)}</td>{''.join(cells)}</tr>"
         )
     out.append("</table>")
     columns = sorted({s for w in windows for s in _findings(w, "data_drift")})

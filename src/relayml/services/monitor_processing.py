@@ -518,6 +518,7 @@ class ProcessingMixin(DecisionsMixin):
         """The window's realised performance from the feedback on its predictions (frozen
         once the window ended more than the label horizon ago)."""
         import numpy as np
+        import pyarrow as pa
 
         from relayml.stats.monitoring import measure
 
@@ -532,12 +533,16 @@ class ProcessingMixin(DecisionsMixin):
         ids: list[str] = []
         preds: list[Any] = []
         probas: list[Any] = []
+        inputs: list[pa.Table] = []  # a regressor's: the label-free estimate on these rows
+        estimates = w.reference.loss is not None
         for p in w.parts:
             rows = rows_of(p.segment_id)
             ids.extend(rows.ids[p.start : p.stop])
             preds.append(rows.predictions[p.start : p.stop])
             if rows.probabilities is not None:
                 probas.append(rows.probabilities[p.start : p.stop])
+            if estimates:
+                inputs.append(rows.inputs.slice(p.start, p.stop - p.start))
         truth: dict[str, Any] = {}
         for i in range(0, len(ids), FEEDBACK_BATCH):
             for f in tx.deployments.list_feedback(
@@ -554,7 +559,10 @@ class ProcessingMixin(DecisionsMixin):
         labels = [truth[i] for i in ids if i in truth]
         predictions = np.concatenate(preds)[at]
         proba = np.concatenate(probas)[at] if probas else None
-        perf = measure(w.reference, predictions, proba, labels)
+        table = None
+        if inputs:
+            table = pa.concat_tables(inputs, promote_options="permissive").filter(pa.array(at))
+        perf = measure(w.reference, predictions, proba, labels, table)
         w.performance = perf
         w.performance_doc = perf.to_dict()
 

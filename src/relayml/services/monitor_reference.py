@@ -257,7 +257,11 @@ def build_reference(
                 "classifier's probabilities (predict_proba) or a regressor's numbers"
             )
         reference = MonitorReference.build(
-            inputs, task="regression", predictions=values.astype(np.float64), labels=labels
+            inputs,
+            task="regression",
+            predictions=values.astype(np.float64),
+            labels=labels,
+            features=table.select(features),  # with labels: the label-free estimate's fit
         )
     return json.dumps(reference.to_dict(), separators=(",", ":")).encode()
 

@@ -268,26 +268,35 @@ def assess(
 
     baseline = reference.baseline()
     estimated = summary.scores.metrics() if summary.scores is not None else {}
+    if summary.losses is not None and reference.loss is not None:
+        estimated = summary.losses.metrics(reference.loss)
     labelled = performance.rows if performance is not None else 0
     realised = performance.metrics() if performance is not None and labelled else {}
-    on_labelled = performance.estimated_metrics() if performance is not None and labelled else {}
+    on_labelled = (
+        performance.estimated_metrics(reference.loss)
+        if performance is not None and labelled
+        else {}
+    )
     labels_enough = labelled >= min_rows
     if performance is not None and 0 < labelled < min_rows:
         notes.append(f"too few labelled rows ({labelled:,} < {min_rows:,}): realised not decided")
     if reference.task is not Task.REGRESSION and not reference.calibrated:
         notes.append("the reference had no labels: estimates trust the model's own probabilities")
+    if reference.task is Task.REGRESSION and reference.loss is None:
+        notes.append(f"no label-free estimate: {reference.estimate_note or 'no loss model'}")
 
     candidates: list[tuple[FindingKind, bool, Signal]] = []
+    estimate_base = reference.estimate_baseline()
     for name in ("auc", "accuracy", "rmse", "mae"):
         if name not in baseline:
             continue
         threshold = float(getattr(limits, name))
-        for kind, source, values, ok in (
-            (FindingKind.ESTIMATED_PERFORMANCE, "estimated", estimated, tested),
-            (FindingKind.REALISED_PERFORMANCE, "realised", realised, labels_enough),
+        for kind, source, values, ok, base_of in (
+            (FindingKind.ESTIMATED_PERFORMANCE, "estimated", estimated, tested, estimate_base),
+            (FindingKind.REALISED_PERFORMANCE, "realised", realised, labels_enough, baseline),
         ):
-            if name in values:
-                signal = _performance_signal(source, name, baseline[name], values[name], threshold)
+            if name in values and name in base_of:
+                signal = _performance_signal(source, name, base_of[name], values[name], threshold)
                 if signal is not None:
                     candidates.append((kind, ok, signal))
     signals = [s for _, _, s in candidates]

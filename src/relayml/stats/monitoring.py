@@ -12,7 +12,8 @@ The API (names stable; everything JSON-able through ``to_dict``/``from_dict``, n
 numbers as domain/numbers.py writes them):
 
 - ``MonitorReference.build(inputs, *, task, classes=None, predictions=None,
-  probabilities=None, labels=None, bins=512, score_bins=1000)``: ``inputs`` is the reference
+  probabilities=None, labels=None, features=None, bins=512, score_bins=1000)``: ``inputs`` is
+  the reference
   dataset version's stored drift summary (a ``TableSketch`` or its dict: what publish stores and
   ``DatasetService.sketch`` returns), coarsened exactly to ``bins`` of its own edges, id-like
   columns skipped as the drift engine skips them. The model's outputs on its evaluation set
@@ -37,8 +38,9 @@ numbers as domain/numbers.py writes them):
   An assessment holds ``findings`` (``Finding``: kind, subject, flagged, tested, measure,
   magnitude, threshold, reason; ``key`` = "kind:subject" is what alerts de-duplicate on), the
   ``data`` and ``prediction`` drift reports, and the ``baseline``, ``estimated``, ``realised``
-  and ``estimated_on_labelled`` metrics. Regressors get realised performance only (no
-  label-free estimate).
+  and ``estimated_on_labelled`` metrics. Regressors' label-free MAE and RMSE come from a loss
+  model fitted on the labelled evaluation rows (``stats/loss_estimate.py``: direct loss
+  estimation), when ``features`` (those rows' input columns) and ``labels`` are given.
 
 Memory per window: about ``bins`` x 2 integers per numeric input column, the category counts of
 each categorical one, and ``score_bins`` x 2 to 4 integers per scored column.
@@ -61,12 +63,16 @@ from relayml.errors import InvalidInput
 from relayml.stats.assessment import Finding, PerformanceThresholds, WindowAssessment, assess
 from relayml.stats.calibration import CalibrationMap, calibrate, fit_maps
 from relayml.stats.evaluation import Task, _label_indices
+from relayml.stats.loss_estimate import MIN_ROWS as LOSS_MIN_ROWS
+from relayml.stats.loss_estimate import LossModel, fit_loss_model
 from relayml.stats.monitor_inputs import (
     FORMAT,
     PREDICTION,
+    as_table,
     check_numbers,
     check_probabilities,
     class_keys,
+    input_columns,
     output_sketch,
     predicted_indices,
     sketch_table,
@@ -126,6 +132,8 @@ class MonitorReference:
     score_edges: list[Floats] = field(default_factory=list)
     scores: ScoreHistogram | None = None  # the estimate's state on the reference rows
     performance: PerformanceSummary | None = None  # realised on the reference rows (labels)
+    loss: LossModel | None = None  # regressors: the label-free estimate of MAE and RMSE
+    estimate_note: str = ""  # why a regressor has no label-free estimate
 
     @classmethod
     def build(
@@ -137,11 +145,14 @@ class MonitorReference:
         predictions: Any = None,
         probabilities: Any = None,
         labels: Any = None,
+        features: Any = None,
         bins: int = DEFAULT_BINS,
         score_bins: int = DEFAULT_SCORE_BINS,
     ) -> MonitorReference:
         """The reference of a monitor: the reference dataset's stored summary (``inputs``) and
-        the model's outputs on its evaluation set, with the true labels when known."""
+        the model's outputs on its evaluation set, with the true labels when known; for a
+        regressor, ``features`` (the evaluation rows' input columns, a pyarrow Table) with
+        ``labels`` fit the label-free estimate of its errors."""
         kind = parse_enum(Task, "task", task)
         for name, value in (("bins", bins), ("score_bins", score_bins)):
             if not isinstance(value, int) or isinstance(value, bool) or not 2 <= value <= 10_000:
@@ -155,11 +166,16 @@ class MonitorReference:
                 raise InvalidInput("the reference needs the model's predictions on at least 1 row")
             outputs = sketch_table({PREDICTION: numeric_sketch(values, 0, bins=bins)}, values.size)
             performance = None
+            loss, note = None, "the evaluation rows had no labels"
             if labels is not None:
                 outcome = check_numbers("labels", labels, values.size)
                 sums = RegressionSums.of(outcome, values)
                 performance = PerformanceSummary("", kind, None, sums, None)
-            return cls(kind, None, sketch, outputs, performance=performance)
+                loss, note = _loss_model(sketch, features, values, outcome)
+            return cls(
+                kind, None, sketch, outputs, performance=performance, loss=loss,
+                estimate_note=note,
+            )  # fmt: skip
         if classes is None:
             raise InvalidInput("a classifier's reference needs its classes, in probability order")
         class_list = np.asarray(classes).tolist()
@@ -207,6 +223,8 @@ class MonitorReference:
             "score_edges": [e.tolist() for e in self.score_edges],
             "calibration": [m.to_dict() for m in self.calibration],
         }
+        if self.loss is not None:  # absent before the estimate existed: old digests hold
+            shape["loss"] = self.loss.digest
         text = json.dumps(shape, sort_keys=True, default=str)
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 
@@ -224,6 +242,13 @@ class MonitorReference:
             return self.scores.metrics()
         return {}
 
+    def estimate_baseline(self) -> dict[str, Metric]:
+        """What the label-free estimate is compared with: a regressor's loss model on its
+        held-out reference rows (its own bias cancels), else ``baseline``."""
+        if self.loss is not None:
+            return self.loss.holdout_sums.metrics(self.loss)
+        return self.baseline()
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "format": FORMAT,
@@ -236,6 +261,8 @@ class MonitorReference:
             "score_edges": [e.tolist() for e in self.score_edges],
             "scores": None if self.scores is None else self.scores.to_dict(),
             "performance": None if self.performance is None else self.performance.to_dict(),
+            "loss": None if self.loss is None else self.loss.to_dict(),
+            "estimate_note": self.estimate_note,
             "digest": self.digest,
         }
 
@@ -256,12 +283,40 @@ class MonitorReference:
                 [np.asarray(e, dtype=np.float64) for e in d.get("score_edges", [])],
                 None if d.get("scores") is None else ScoreHistogram.from_dict(d["scores"]),
                 None if perf is None else PerformanceSummary.from_dict(perf),
+                None if d.get("loss") is None else LossModel.from_dict(d["loss"]),
+                str(d.get("estimate_note", "")),
             )
         except (KeyError, ValueError, TypeError) as exc:
             raise InvalidInput(f"not a monitor reference: {exc}") from exc
         if "digest" in d and d["digest"] != ref.digest:
             raise InvalidInput("the monitor reference's digest does not match its content")
         return ref
+
+
+def _loss_model(
+    inputs: TableSketch, features: Any, predictions: Any, labels: Any
+) -> tuple[LossModel | None, str]:
+    """The label-free estimate of a regressor's errors, or None and why not."""
+    if features is None:
+        return None, "the evaluation rows' inputs were not given"
+    table = input_columns(inputs, as_table(features))
+    if table.num_rows != len(predictions):
+        raise InvalidInput(
+            f"features has {table.num_rows} rows but predictions has {len(predictions)}"
+        )
+    if table.num_rows < LOSS_MIN_ROWS:
+        return None, (
+            f"{table.num_rows} labelled evaluation rows; the estimate needs {LOSS_MIN_ROWS}"
+        )
+    try:
+        return fit_loss_model(table, predictions, labels), ""
+    except ImportError:
+        return None, (
+            "scikit-learn was not installed where the reference was built "
+            "(pip install 'relayml[ml]')"
+        )
+    except ValueError as exc:
+        return None, f"the loss model could not be fitted: {exc}"
 
 
 def _monitored_inputs(inputs: TableSketch | Mapping[str, Any], bins: int) -> TableSketch:

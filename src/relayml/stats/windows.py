@@ -13,6 +13,7 @@ import numpy as np
 from relayml.errors import InvalidInput
 from relayml.stats.calibration import calibrate
 from relayml.stats.evaluation import Task, _label_indices
+from relayml.stats.loss_estimate import LossModel, LossSums
 from relayml.stats.monitor_inputs import (
     FORMAT,
     PREDICTION,
@@ -54,6 +55,7 @@ class WindowSummary:
     inputs: TableSketch
     outputs: TableSketch
     scores: ScoreHistogram | None  # classifiers: the label-free estimate's state
+    losses: LossSums | None = None  # regressors: the label-free estimate's state
 
     @classmethod
     def empty(cls, reference: MonitorReference) -> WindowSummary:
@@ -69,6 +71,7 @@ class WindowSummary:
             TableSketch(dict(reference.inputs.kinds), inputs, 0),
             TableSketch(dict(reference.outputs.kinds), outputs, 0),
             scores,
+            LossSums() if reference.loss is not None else None,
         )
 
     def merge(self, other: WindowSummary) -> WindowSummary:
@@ -80,18 +83,22 @@ class WindowSummary:
         scores = None
         if self.scores is not None and other.scores is not None:
             scores = self.scores.merge(other.scores)
+        losses = None
+        if self.losses is not None and other.losses is not None:
+            losses = self.losses.merge(other.losses)
         return WindowSummary(
             self.reference,
             self.rows + other.rows,
             _merge_tables(self.inputs, other.inputs),
             _merge_tables(self.outputs, other.outputs),
             scores,
+            losses,
         )
 
     def to_dict(self) -> dict[str, Any]:
         """Compact: numeric columns without their edges (the reference has them), counts per
         bin instead of cumulative, counts at edges only where not zero."""
-        return {
+        out = {
             "format": FORMAT,
             "reference": self.reference,
             "rows": self.rows,
@@ -99,6 +106,9 @@ class WindowSummary:
             "outputs": _compact(self.outputs),
             "scores": None if self.scores is None else self.scores.to_dict(),
         }
+        if self.losses is not None:
+            out["losses"] = self.losses.to_dict()
+        return out
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any], reference: MonitorReference) -> WindowSummary:
@@ -115,6 +125,7 @@ class WindowSummary:
                 _expand(d["inputs"], reference.inputs),
                 _expand(d["outputs"], reference.outputs),
                 None if d.get("scores") is None else ScoreHistogram.from_dict(d["scores"]),
+                None if d.get("losses") is None else LossSums.from_dict(d["losses"]),
             )
         except (KeyError, ValueError, TypeError) as exc:
             raise InvalidInput(f"not a window summary: {exc}") from exc
@@ -176,7 +187,8 @@ def summarise(
         base = reference.outputs.columns[PREDICTION]
         assert isinstance(base, NumericSketch)
         outputs = sketch_table({PREDICTION: numeric_sketch(values, 0, edges=base.edges)}, rows)
-        return WindowSummary(reference.digest, rows, inputs_sketch, outputs, None)
+        losses = None if reference.loss is None else reference.loss.sums(table, values)
+        return WindowSummary(reference.digest, rows, inputs_sketch, outputs, None, losses)
     classes = reference.classes or []
     raw = check_probabilities(probabilities, rows, len(classes))
     predicted = predicted_indices(predictions, raw, classes)
@@ -199,6 +211,7 @@ class PerformanceSummary:
     classifier: ClassifierCounts | None
     regression: RegressionSums | None
     estimated: ScoreHistogram | None
+    losses: LossSums | None = None  # regressors: the estimated errors of the labelled rows
 
     @property
     def rows(self) -> int:
@@ -213,8 +226,11 @@ class PerformanceSummary:
             return self.classifier.metrics()
         return self.regression.metrics() if self.regression is not None else {}
 
-    def estimated_metrics(self) -> dict[str, Metric]:
-        """What the label-free estimator said about these same rows."""
+    def estimated_metrics(self, loss: LossModel | None = None) -> dict[str, Metric]:
+        """What the label-free estimator said about these same rows (a regressor's through
+        its reference's ``loss`` model)."""
+        if self.losses is not None and loss is not None:
+            return self.losses.metrics(loss)
         return self.estimated.metrics() if self.estimated is not None else {}
 
     def merge(self, other: PerformanceSummary) -> PerformanceSummary:
@@ -230,10 +246,11 @@ class PerformanceSummary:
             both(self.classifier, other.classifier),
             both(self.regression, other.regression),
             both(self.estimated, other.estimated),
+            both(self.losses, other.losses),
         )
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        out = {
             "format": FORMAT,
             "reference": self.reference,
             "task": self.task.value,
@@ -241,6 +258,9 @@ class PerformanceSummary:
             "regression": None if self.regression is None else self.regression.to_dict(),
             "estimated": None if self.estimated is None else self.estimated.to_dict(),
         }
+        if self.losses is not None:
+            out["losses"] = self.losses.to_dict()
+        return out
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> PerformanceSummary:
@@ -253,23 +273,37 @@ class PerformanceSummary:
                 else ClassifierCounts.from_dict(d["classifier"]),
                 None if d.get("regression") is None else RegressionSums.from_dict(d["regression"]),
                 None if d.get("estimated") is None else ScoreHistogram.from_dict(d["estimated"]),
+                None if d.get("losses") is None else LossSums.from_dict(d["losses"]),
             )
         except (KeyError, ValueError, TypeError) as exc:
             raise InvalidInput(f"not a performance summary: {exc}") from exc
 
 
 def measure(
-    reference: MonitorReference, predictions: Any, probabilities: Any, labels: Any
+    reference: MonitorReference,
+    predictions: Any,
+    probabilities: Any,
+    labels: Any,
+    inputs: Any = None,
 ) -> PerformanceSummary:
     """Realised performance of labelled rows: ``labels`` are the outcomes of those rows'
-    predictions (matched by prediction id upstream), one per row."""
+    predictions (matched by prediction id upstream), one per row. A regressor's ``inputs``
+    (those rows' input columns) give the label-free estimate on the same rows beside it."""
     if reference.task is Task.REGRESSION:
         if probabilities is not None:
             raise InvalidInput("a regressor's performance takes no probabilities")
         values = check_numbers("predictions", predictions, None)
         outcome = check_numbers("labels", labels, values.size)
         sums = RegressionSums.of(outcome, values)
-        return PerformanceSummary(reference.digest, reference.task, None, sums, None)
+        losses = None
+        if reference.loss is not None and inputs is not None:
+            table = input_columns(reference.inputs, as_table(inputs))
+            if table.num_rows != values.size:
+                raise InvalidInput(
+                    f"inputs has {table.num_rows} rows but predictions has {values.size}"
+                )
+            losses = reference.loss.sums(table, values)
+        return PerformanceSummary(reference.digest, reference.task, None, sums, None, losses)
     classes = reference.classes or []
     if labels is None:
         raise InvalidInput("labels are required: one true label per labelled prediction")
