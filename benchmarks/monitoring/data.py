@@ -81,3 +81,16 @@ def timeline(windows: int) -> list[float]:
     return [0.0] * half + [
         min(1.0, (i + 1) / max(windows - half, 1)) for i in range(windows - half)
     ]
+
+
+def regression(table: pa.Table, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """A regressor on the same inputs: (its prediction, the true value). The truth bends
+    upward past s_mean = 1, which the model (a straight line in s_mean) does not see, so the
+    planted shift of s_mean moves traffic where it errs more (P(y | x) never changes)."""
+    rng = np.random.default_rng((seed, 97))  # not window()'s stream: noise apart from inputs
+    s_mean = table.column("s_mean").to_numpy()
+    f1, f2 = table.column("u_f1").to_numpy(), table.column("u_f2").to_numpy()
+    is_a = (table.column("s_category").to_numpy(zero_copy_only=False) == "a").astype(float)
+    model = 2.0 * s_mean + 0.8 * f1 - 0.5 * (f2 - 1.0) + 0.7 * is_a
+    truth = model + 1.5 * np.maximum(s_mean - 1.0, 0.0) ** 2 + rng.normal(0.0, 0.5, s_mean.size)
+    return model, truth

@@ -4,6 +4,7 @@ whylogs, Evidently and NannyML, on one generated stream of 40 columns with plant
     python benchmarks/monitoring/run.py             # `make bench`, `make bench-monitoring`
     python benchmarks/monitoring/run.py --quick     # a tenth of the sizes, a smoke test
     python benchmarks/monitoring/run.py --no-peers  # Relay only
+    python benchmarks/monitoring/run.py --only-dle  # a regressor's DLE: Relay and NannyML
 
 Peers run in their own virtual environments under benchmarks/.venvs/ (created on first use,
 latest from PyPI; evidently and nannyml are the drift benchmark's environments). whylogs 1.6.4
@@ -31,6 +32,7 @@ import numpy as np
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
 BEGIN, END = "<!-- monitoring:begin -->", "<!-- monitoring:end -->"
+DLE_BEGIN, DLE_END = "<!-- monitoring-dle:begin -->", "<!-- monitoring-dle:end -->"
 
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent))
@@ -51,6 +53,8 @@ PLAN = [
     ("nannyml", "close"),
     ("relay", "estimate"),
     ("nannyml", "estimate"),
+    ("relay", "dle"),
+    ("nannyml", "dle"),
     ("relay", "memory"),
 ]
 ENV = {
@@ -113,6 +117,19 @@ def realised(quick: bool) -> list[dict[str, float]]:
     ]
 
 
+def realised_regression(quick: bool) -> list[dict[str, float]]:
+    """The realised MAE and RMSE of every DLE window, from the same generated rows."""
+    if quick:
+        os.environ["MONITORING_BENCH_QUICK"] = "1"
+    from measure import dle_stream
+
+    _, preds, truths = dle_stream()
+    return [
+        {"mae": float(np.mean(np.abs(p - y))), "rmse": float(np.sqrt(np.mean((p - y) ** 2)))}
+        for p, y in zip(preds, truths, strict=True)
+    ]
+
+
 def mae(estimates: list[dict[str, float]], truth: list[dict[str, float]], key: str) -> float:
     return float(np.mean([abs(e[key] - t[key]) for e, t in zip(estimates, truth, strict=True)]))
 
@@ -126,7 +143,7 @@ def verdict(ok: bool) -> str:
 
 
 def render(results: dict[tuple[str, str], dict[str, Any]], truth: list[dict[str, float]],
-           command: str) -> str:  # fmt: skip
+           command: str, truth_dle: list[dict[str, float]] | None = None) -> str:  # fmt: skip
     def get(tool: str, task: str) -> dict[str, Any] | None:
         r = results.get((tool, task))
         return r if r and "error" not in r else None
@@ -299,6 +316,7 @@ def render(results: dict[tuple[str, str], dict[str, Any]], truth: list[dict[str,
             f"Estimate: NannyML / Relay time = {speed:.0f}x (CPU; target >= 10x): "
             f"{verdict(speed >= 10)}"
         )
+    lines += ["", *render_dle(results, truth_dle or [])]
     lines += ["", "Targets (printed as measured, pass or fail):", ""]
     lines += [f"- {t}" for t in targets]
     versions = sorted({r["version"] for r in results.values() if "version" in r})
@@ -313,21 +331,105 @@ def render(results: dict[tuple[str, str], dict[str, Any]], truth: list[dict[str,
     return "\n".join(lines)
 
 
+def render_dle(
+    results: dict[tuple[str, str], dict[str, Any]], truth: list[dict[str, float]]
+) -> list[str]:
+    """The regressor's label-free MAE and RMSE (Relay's direct loss estimation against
+    NannyML's DLE) on the same windows, with its targets, between markers of its own (so
+    `--only-dle` rewrites just this part)."""
+    targets: list[str] = []
+    lines = [
+        DLE_BEGIN,
+        f"### A regressor's error without labels: direct loss estimation ({len(truth)} windows "
+        "of 5,000 rows; realised computed exactly from the truths)",
+        "",
+        "| tool | MAE of estimated MAE | (clean half / shifted half) | MAE of estimated RMSE | "
+        "CPU s | wall s |",
+        "| --- | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    half = len(truth) // 2
+    found: dict[str, dict[str, Any]] = {}
+    for tool in ("relay", "nannyml"):
+        r = results.get((tool, "dle"))
+        if r is None or "error" in r:
+            why = f"error: {r['error']}" if r and "error" in r else "not run"
+            lines.append(f"| {tool} | {why} | | | | |")
+            continue
+        found[tool] = r
+        est = r["estimates"]
+        halves = (mae(est[:half], truth[:half], "mae"), mae(est[half:], truth[half:], "mae"))
+        lines.append(
+            f"| {tool} | {mae(est, truth, 'mae'):.6f} | {halves[0]:.4f} / {halves[1]:.4f} | "
+            f"{mae(est, truth, 'rmse'):.6f} | {r['cpu']:.2f} | {r['wall']:.2f} |"
+        )
+    if truth:
+        shown = [f"{t['mae']:.3f}" for t in truth[:: max(len(truth) // 8, 1)]]
+        lines += [
+            "",
+            "Same inputs as above; the model is a straight line in s_mean while the truth bends "
+            "upward past s_mean = 1, so the planted shift moves traffic where it errs more "
+            "(`data.regression`; realised MAE every fifth window: " + ", ".join(shown) + "). "
+            "Relay's time is the estimate alone (fitting its two loss models on 70 % of the "
+            "reference, at most 50,000 rows, checking them on the other 30 %, then each "
+            "window), like for like with DLE's fit and estimate (LightGBM on the whole "
+            "reference, default parameters, no tuning). NannyML 0.13.1's DLE fails on pandas 3 "
+            "with string columns (it reshapes an Arrow-backed string array: NotImplementedError), "
+            "so its run sets pandas' `future.infer_string` off.",
+        ]
+    relay_r = found.get("relay")
+    if relay_r:
+        flags = relay_r["flagged_windows"]
+        lines += [
+            "",
+            f"Through a monitor's reference and windows (building the reference with the loss "
+            f"model, summarising and assessing the {len(truth)} windows with all "
+            f"{INPUT_COLUMNS} input columns): {relay_r['whole_windows_wall']:.2f} s wall; "
+            f"estimated performance flagged in {sum(flags[:half])} of the {half} clean windows "
+            f"and {sum(flags[half:])} of the {len(flags) - half} shifted ones (the first of "
+            "which are barely shifted).",
+        ]
+    if relay_r and "nannyml" in found:
+        nml_r = found["nannyml"]
+        ours, theirs = (
+            mae(relay_r["estimates"], truth, "mae"),
+            mae(nml_r["estimates"], truth, "mae"),
+        )
+        targets.append(
+            f"DLE: MAE of estimated MAE Relay {ours:.6f} vs NannyML DLE {theirs:.6f} (target "
+            f"within 10 % of NannyML's or closer): {verdict(ours <= 1.1 * theirs)}"
+        )
+        speed = nml_r["cpu"] / relay_r["cpu"]
+        targets.append(
+            f"DLE: NannyML / Relay time = {speed:.1f}x (CPU; target >= 1x): {verdict(speed >= 1)}"
+        )
+    if targets:
+        lines += ["", "DLE targets (printed as measured, pass or fail):", ""]
+        lines += [f"- {t}" for t in targets]
+    return [*lines, DLE_END]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="a tenth of the sizes")
     parser.add_argument("--no-peers", action="store_true", help="Relay only")
     parser.add_argument("--no-write", action="store_true", help="print, do not touch RESULTS.md")
+    parser.add_argument(
+        "--only-dle", action="store_true",
+        help="only the regressor's direct loss estimation (Relay and NannyML), rewriting just "
+        "its part of the monitoring section",
+    )  # fmt: skip
     args = parser.parse_args()
+    plan = [p for p in PLAN if p[1] == "dle"] if args.only_dle else PLAN
+    peers = {"nannyml": PEERS["nannyml"]} if args.only_dle else PEERS
     pythons: dict[str, Path] = {"relay": Path(sys.executable)}
     if not args.no_peers:
-        for name, packages in PEERS.items():
+        for name, packages in peers.items():
             try:
                 pythons[name] = harness.peer_python(name, packages, ENV)
             except subprocess.CalledProcessError as exc:
                 print(f"{name}: could not be installed ({exc})", flush=True)
     results: dict[tuple[str, str], dict[str, Any]] = {}
-    for tool, task in PLAN:
+    for tool, task in plan:
         if tool not in pythons:
             if not args.no_peers:
                 results[(tool, task)] = {"error": "its environment could not be installed"}
@@ -338,7 +440,18 @@ def main() -> None:
         shown = r.get("error") or f"{r.get('cpu', 0):.2f} CPU s, {r.get('wall', 0):.2f} s wall"
         print(shown, flush=True)
     command = "python benchmarks/monitoring/run.py" + (" --quick" if args.quick else "")
-    section = render(results, realised(args.quick), command)
+    if args.only_dle:
+        section = "\n".join(render_dle(results, realised_regression(args.quick)))
+        section = section.replace(
+            "\n", f"\n\nCommand: `{command} --only-dle` · machine: {harness.machine_line()} · "
+            f"run {time.strftime('%Y-%m-%d %H:%M')}\n\n", 1,
+        )  # fmt: skip
+        print(section)
+        if not args.no_write:
+            harness.write_section("monitoring-dle", section)
+            print(f"\nwritten to {harness.RESULTS}")
+        return
+    section = render(results, realised(args.quick), command, realised_regression(args.quick))
     print()
     print(section)
     if not args.no_write:

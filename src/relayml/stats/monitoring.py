@@ -13,12 +13,12 @@ numbers as domain/numbers.py writes them):
 
 - ``MonitorReference.build(inputs, *, task, classes=None, predictions=None,
   probabilities=None, labels=None, features=None, bins=512, score_bins=1000)``: ``inputs`` is
-  the reference
-  dataset version's stored drift summary (a ``TableSketch`` or its dict: what publish stores and
-  ``DatasetService.sketch`` returns), coarsened exactly to ``bins`` of its own edges, id-like
-  columns skipped as the drift engine skips them. The model's outputs on its evaluation set
-  give the prediction sketch (edges from them), the score bins and, with ``labels``, the
-  isotonic calibration map (``stats/calibration.py``) and the reference's realised performance.
+  the reference dataset version's stored drift summary (a ``TableSketch`` or its dict: what
+  publish stores and ``DatasetService.sketch`` returns), coarsened exactly to ``bins`` of its
+  own edges, id-like columns skipped as the drift engine skips them. The model's outputs on its
+  evaluation set give the prediction sketch (edges from them), the score bins and, with
+  ``labels``, the isotonic calibration map (``stats/calibration.py``) and the reference's
+  realised performance.
 - ``summarise(reference, inputs, predictions, probabilities=None) -> WindowSummary``:
   ``inputs`` a pyarrow Table or RecordBatch of the input columns, ``predictions`` the predicted
   labels (classifiers; None = argmax of ``probabilities``) or values (regressors),
