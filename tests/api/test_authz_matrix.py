@@ -292,6 +292,7 @@ ROUTES: dict[tuple[str, str], Route] = {
     # audit and storage
     ("GET", "/api/v1/audit"): Route((A.AUDIT_READ,), get("/audit", project=P, limit=5)),
     ("GET", "/api/v1/audit/verify"): Route((A.AUDIT_READ,), get("/audit/verify"), Rule.PLATFORM),
+    ("GET", "/api/v1/metrics"): Route((A.SERVICE_METRICS_READ,), get("/metrics"), Rule.PLATFORM),
     ("POST", "/api/v1/audit/checkpoints"): Route(
         (A.AUDIT_CHECKPOINT,), post("/audit/checkpoints"), Rule.PLATFORM
     ),

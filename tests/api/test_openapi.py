@@ -37,6 +37,7 @@ EXPECTED_ROUTES = {
     # audit
     ("GET", "/api/v1/audit"),
     ("GET", "/api/v1/audit/verify"),
+    ("GET", "/api/v1/metrics"),
     ("POST", "/api/v1/audit/checkpoints"),
     # pipelines
     ("PUT", "/api/v1/projects/{project}/pipelines/{name}"),

@@ -24,6 +24,8 @@ STREAMED = {
     ("GET", "/api/v1/projects/{project}/deployments/{name}/segments/{segment_id}/file"),
 }
 """Downloads: the body is the blob's raw bytes."""
+TEXT = {("GET", "/api/v1/metrics"): "text/plain; version=0.0.4; charset=utf-8"}
+"""Prometheus's text format."""
 
 
 @pytest.fixture(scope="module")
@@ -53,6 +55,9 @@ def test_every_success_body_has_a_json_schema(spec: dict[str, Any]) -> None:
             continue
         if (method, path) in STREAMED:
             assert set(response["content"]) == {"application/octet-stream"}, (method, path)
+            continue
+        if (method, path) in TEXT:
+            assert set(response["content"]) == {TEXT[method, path]}, (method, path)
             continue
         schema = response.get("content", {}).get("application/json", {}).get("schema", {})
         described = "$ref" in schema or schema.get("type") in ("object", "array")

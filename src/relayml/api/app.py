@@ -17,6 +17,7 @@ from starlette.responses import Response
 from relayml.api import errors
 from relayml.api.errors import OrjsonResponse, error_response
 from relayml.api.gate import Gate
+from relayml.api.metrics import MetricsMiddleware, RequestMetrics
 from relayml.api.responses import json
 from relayml.api.routers import (
     artifacts,
@@ -28,6 +29,7 @@ from relayml.api.routers import (
     models,
     monitors,
     notifications,
+    operations,
     pipelines,
     roles,
     storage,
@@ -69,6 +71,9 @@ def create_app(services: Services, max_json_bytes: int = DEFAULT_MAX_JSON_BYTES)
     # unexpected the gate raises too.
     app.add_middleware(Gate, services=services, max_json_bytes=max_json_bytes)
     errors.install(app)
+    # Outermost: every answer is counted, the gate's and the error handlers' included.
+    app.state.request_metrics = RequestMetrics()
+    app.add_middleware(MetricsMiddleware, metrics=app.state.request_metrics)
     for area in (
         identity,
         tracking,
@@ -83,6 +88,7 @@ def create_app(services: Services, max_json_bytes: int = DEFAULT_MAX_JSON_BYTES)
         roles,
         loops,
         monitors,
+        operations,
     ):
         app.include_router(area.router)
 

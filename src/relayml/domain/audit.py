@@ -108,6 +108,7 @@ class EntityKind(StrEnum):
     ROLES = "roles"  # a roles document; entity_id is SCOPE@VERSION ('*' for the installation)
     LOOP = "loop"
     LOOP_RUN = "loop_run"
+    SERVICE = "service"  # the Relay server itself (its metrics)
 
 
 def audit_actions() -> list[str]:

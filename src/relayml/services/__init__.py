@@ -17,6 +17,7 @@ from relayml.services.loops import LoopService
 from relayml.services.models import ModelService
 from relayml.services.monitors import MonitorsService
 from relayml.services.notifications import NotificationService
+from relayml.services.operations import OperationsService
 from relayml.services.pipelines import PipelineService
 from relayml.services.roles import RoleService
 from relayml.services.scheduling import SchedulingService
@@ -64,6 +65,7 @@ class Services:
         self.storage = StorageService(store, artifacts, d)
         # the web UI's sign-ins, ended after `ui_idle_minutes` without a request
         self.sessions = SessionService(store, artifacts, d, idle_limit(ui_idle_minutes))
+        self.operations = OperationsService(store, artifacts, d)  # the server's own gauges
 
     def flush_denials(self) -> None:
         """Write the counts of denials still in their window (at shutdown)."""

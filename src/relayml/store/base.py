@@ -38,6 +38,7 @@ from relayml.domain.monitors import (
     Window,
 )
 from relayml.domain.notifications import Claim, Delivery, DeliveryStatus, Event, Webhook
+from relayml.domain.operations import Gauge
 from relayml.domain.pipelines import DueTrigger, PipelineInfo, PipelineRun, StepOutput, StepRun
 from relayml.domain.roles import RolesDocument
 from relayml.domain.scheduling import Pause, ScheduleKey, ScheduleState
@@ -484,6 +485,12 @@ class LoopsRepo(Protocol):
         ...
 
 
+class OperationsRepo(Protocol):
+    def gauges(self, now: datetime) -> list[Gauge]:
+        """The gauges of `GET /api/v1/metrics`, each counted in one statement."""
+        ...
+
+
 class Transaction(Protocol):
     @property
     def identity(self) -> IdentityRepo: ...
@@ -517,6 +524,8 @@ class Transaction(Protocol):
     def loops(self) -> LoopsRepo: ...
     @property
     def monitors(self) -> MonitorRepo: ...
+    @property
+    def operations(self) -> OperationsRepo: ...
 
 
 class MetadataStore(Protocol):

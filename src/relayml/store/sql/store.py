@@ -22,6 +22,7 @@ from relayml.store.sql.loops import SqlLoops
 from relayml.store.sql.models import SqlModels
 from relayml.store.sql.monitors import SqlMonitors
 from relayml.store.sql.notifications import SqlNotifications
+from relayml.store.sql.operations import SqlOperations
 from relayml.store.sql.pipelines import SqlPipelines
 from relayml.store.sql.roles import SqlRoles
 from relayml.store.sql.scheduling import SqlSchedules
@@ -51,6 +52,7 @@ class SqlTx:
         self.sessions = SqlSessions(conn)
         self.loops = SqlLoops(conn)
         self.monitors = SqlMonitors(conn)
+        self.operations = SqlOperations(conn)
 
 
 class SqlStore:
