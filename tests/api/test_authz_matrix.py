@@ -137,6 +137,23 @@ def remove_webhook(w: World, c: httpx.Client, _: str) -> httpx.Response:
     return r
 
 
+def redeliver(w: World, c: httpx.Client, _: str) -> httpx.Response:
+    """A failed pipeline run's delivery to a fresh webhook (refused on loopback), sent again;
+    the webhook is removed afterwards, so nothing later goes to it."""
+    hook = w.fresh_webhook()
+    try:
+        run = w.fresh_pipeline_run()
+        w.ok(
+            w.admin.post(
+                f"{API}/pipeline-runs/{run}/finish", json={"status": "failed", "error": "matrix"}
+            )
+        )
+        found = w.ok(w.admin.get(f"{API}/projects/{P}/webhook-deliveries?webhook={hook}"))
+        return c.post(f"{API}/projects/{P}/webhook-deliveries/{found[0]['id']}/redeliver")
+    finally:
+        w.ok(w.admin.delete(f"{API}/projects/{P}/webhooks/{hook}"))
+
+
 DAILY = f"{API}/projects/{P}/pipelines/daily"
 
 
@@ -409,6 +426,9 @@ ROUTES: dict[tuple[str, str], Route] = {
     ),
     ("GET", "/api/v1/projects/{project}/webhook-deliveries"): Route(
         (A.WEBHOOK_READ,), get("/projects/{P}/webhook-deliveries")
+    ),
+    ("POST", "/api/v1/projects/{project}/webhook-deliveries/{delivery_id}/redeliver"): Route(
+        (A.WEBHOOK_MANAGE,), redeliver
     ),
     # the model registry
     ("PUT", "/api/v1/projects/{project}/models/uploads"): Route(

@@ -78,6 +78,7 @@ EXPECTED_ROUTES = {
     ("GET", "/api/v1/projects/{project}/webhooks"),
     ("DELETE", "/api/v1/projects/{project}/webhooks/{webhook_id}"),
     ("GET", "/api/v1/projects/{project}/webhook-deliveries"),
+    ("POST", "/api/v1/projects/{project}/webhook-deliveries/{delivery_id}/redeliver"),
     # the model registry
     ("PUT", "/api/v1/projects/{project}/models/uploads"),
     ("POST", "/api/v1/projects/{project}/models/{name}/versions"),

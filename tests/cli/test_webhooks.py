@@ -1,4 +1,4 @@
-"""`relay webhooks add|ls|rm|deliveries|deliver` and `relay.webhooks` (embedded)."""
+"""`relay webhooks add|ls|rm|deliveries|redeliver|deliver` and `relay.webhooks` (embedded)."""
 
 from __future__ import annotations
 
@@ -57,7 +57,7 @@ def test_sdk_webhooks_record_deliveries(
     assert relay.webhooks.list() == []
 
 
-def test_relay_webhooks_deliver_makes_the_retries_that_are_due(
+def test_relay_webhooks_deliver_makes_the_retries_that_are_due_and_redeliver_replays(
     relay: Relay,
     monkeypatch: pytest.MonkeyPatch,
     receiver: Receiver,  # noqa: F811
@@ -85,3 +85,8 @@ def test_relay_webhooks_deliver_makes_the_retries_that_are_due(
     assert receiver.signature_ok(added.secret)
     again = relay("webhooks", "deliver")
     assert again.code == 0 and "no delivery attempt was due" in again.out
+    replay = relay("webhooks", "redeliver", first.id, "--project", "shop", "--json")
+    assert replay.code == 0, replay.err
+    assert replay.json()["status"] == "delivered" and replay.json()["attempts"] == 1
+    assert receiver.attempts()[-1] == (first.id, 1)  # a new series under the same id
+    assert relay("webhooks", "redeliver", "0" * 32, "--project", "shop").code == 5

@@ -138,3 +138,24 @@ def test_webhooks_are_configured_by_the_platform_roles_only_and_audited(
     trail = services.audit.log(Principal("admin"), project="shop", entity_kind="webhook")
     assert sorted(e.action for e in trail if e.outcome == "ok") == ["webhook.add", "webhook.remove"]
     assert any(e.outcome == "denied" and e.actor == "sam" for e in trail)
+
+
+def test_a_failed_delivery_is_sent_again_on_request_under_its_own_id(
+    services: Services, receiver: Receiver
+) -> None:
+    secret = services.notifications.add_webhook(OLGA, "shop", receiver.url).secret
+    receiver.fail_first = 4  # every attempt of the first series fails: the receiver is down
+    _publish(services, _event())
+    drain(services)
+    (failed,) = services.notifications.deliveries(OLGA, "shop")
+    assert failed.status is DeliveryStatus.FAILED and failed.attempts == 4
+    with pytest.raises(PermissionDenied, match=r"webhook\.manage"):
+        services.notifications.redeliver(SAM, "shop", failed.id)
+
+    again = services.notifications.redeliver(OLGA, "shop", failed.id)  # the receiver is back
+    assert again.status is DeliveryStatus.DELIVERED and again.attempts == 1
+    assert receiver.attempts()[-1] == (failed.id, 1)  # a new series, the same delivery id
+    assert receiver.signature_ok(secret)
+    trail = services.audit.log(Principal("admin"), project="shop", entity_kind="webhook")
+    (event,) = [e for e in trail if e.action == "webhook.redeliver" and e.outcome == "ok"]
+    assert event.actor == "olga" and event.entity_id == failed.webhook_id

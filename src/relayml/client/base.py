@@ -293,6 +293,7 @@ class NotificationsApi(Protocol):
     def deliveries(
         self, project: str, webhook_id: str | None = None, limit: int = 100
     ) -> list[Delivery]: ...
+    def redeliver(self, project: str, delivery_id: str) -> Delivery: ...
 
 
 class ModelsApi(Protocol):

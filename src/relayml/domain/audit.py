@@ -54,6 +54,7 @@ class Event(StrEnum):
     SCHEDULE_RESUME = "schedule.resume"
     WEBHOOK_ADD = "webhook.add"
     WEBHOOK_REMOVE = "webhook.remove"
+    WEBHOOK_REDELIVER = "webhook.redeliver"
     ALIAS_MOVE = "alias.move"
     MODEL_TAG = "model.tag"
     MODEL_ARCHIVE = "model.archive"

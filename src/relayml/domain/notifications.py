@@ -133,6 +133,14 @@ def check_webhook_id(value: str) -> str:
     return value
 
 
+def check_delivery_id(value: str) -> str:
+    if not (isinstance(value, str) and len(value) == 32 and value.isalnum()):
+        raise InvalidInput(
+            f"{value!r} is not a delivery id; list them with: relay webhooks deliveries --json"
+        )
+    return value
+
+
 def pipeline_run_failed(run: PipelineRun) -> Event:
     """The event for a pipeline run that ended failed."""
     payload = {

@@ -1,4 +1,5 @@
-"""A project's webhooks as the SDK user sees them: `relay.webhooks.add/list/remove/deliveries`."""
+"""A project's webhooks as the SDK user sees them:
+`relay.webhooks.add/list/remove/deliveries/redeliver`."""
 
 from __future__ import annotations
 
@@ -30,3 +31,9 @@ def deliveries(
     """Deliveries to the project's webhooks (or one of them), most recently updated first."""
     sess = _session.current()
     return sess.backend.notifications.deliveries(project or sess.project, webhook_id, limit)
+
+
+def redeliver(delivery_id: str, *, project: str | None = None) -> Delivery:
+    """Send a delivery again now, with a new series of attempts under the same delivery id."""
+    sess = _session.current()
+    return sess.backend.notifications.redeliver(project or sess.project, delivery_id)

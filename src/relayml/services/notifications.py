@@ -34,11 +34,12 @@ from relayml.domain.notifications import (
     Event,
     IssuedWebhook,
     Webhook,
+    check_delivery_id,
     check_webhook_id,
     check_webhook_url,
 )
 from relayml.domain.roles import Action
-from relayml.errors import IntegrityError, InvalidInput, NotFound, RelayError
+from relayml.errors import Conflict, IntegrityError, InvalidInput, NotFound, RelayError
 from relayml.notifications import delivery as policy
 from relayml.notifications import new_secret, post, retry_delay
 from relayml.notifications.sealing import SecretBox, sealed_with
@@ -144,6 +145,40 @@ class NotificationService(ServiceBase):
                 tx, who, Action.WEBHOOK_READ, project, EntityKind.PROJECT, project
             )
             return tx.notifications.deliveries(project, webhook_id, limit)
+
+    def redeliver(self, who: Principal, project: str, delivery_id: str) -> Delivery:
+        """Send a delivery again, now, with a new series of attempts (the same delivery id, so
+        a receiver that processed it already can tell): after a receiver's outage, or to replay
+        one it lost. Returns it as it is once dispatched."""
+        check_delivery_id(delivery_id)
+        check_name("project", project)
+        with self.write() as tx:
+            roles = self.require_in_project(
+                tx, who, Action.WEBHOOK_MANAGE, project, EntityKind.PROJECT, project
+            )
+            found = tx.notifications.delivery_in(project, delivery_id)
+            if found is None:
+                raise NotFound(
+                    f"no delivery {delivery_id} in project {project!r}; list them with: "
+                    f"relay webhooks deliveries --project {project}"
+                )
+            delivery, removed = found
+            if removed:
+                raise Conflict(
+                    f"delivery {delivery_id} was to webhook {delivery.webhook_id}, which was "
+                    "removed; add the URL again to receive new events"
+                )
+            tx.notifications.requeue(delivery_id, utcnow())
+            payload = {"delivery": delivery_id, "was": delivery.status.value}
+            self.record(
+                tx, who, roles, Audited.WEBHOOK_REDELIVER, project, EntityKind.WEBHOOK,
+                delivery.webhook_id, payload,
+            )  # fmt: skip
+        self.dispatch([Pending(delivery_id)])
+        with self.read() as tx:
+            again = tx.notifications.get_delivery(delivery_id)
+        assert again is not None
+        return again
 
     # events ------------------------------------------------------------------------------
     def enqueue(self, tx: Transaction, event: Event) -> list[Pending]:

@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import pytest
 
-from relayml.errors import InvalidInput, NotFound, PermissionDenied
+from relayml.domain.notifications import DeliveryStatus
+from relayml.domain.pipelines import StepSpec
+from relayml.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from relayml.testing.contract import ContractEnv
 
 URL = "https://hooks.example.com/relay"
+REFUSED = "http://127.0.0.1:9/relay"  # the discard port on loopback: refused at once
 
 
 class NotificationContract:
@@ -45,3 +48,28 @@ class NotificationContract:
             scientist.notifications.list_webhooks(p)
         with pytest.raises(NotFound):
             contract.admin.notifications.list_webhooks(f"{p}-missing")
+
+    def test_a_delivery_is_sent_again_on_request(self, contract: ContractEnv) -> None:
+        p = contract.new_project()
+        mlops = contract.as_role(p, "mlops_engineer")
+        hook = mlops.notifications.add_webhook(p, REFUSED).webhook
+        steps = [StepSpec("extract", ())]
+        contract.admin.pipelines.register(p, "nightly", module="m:f", steps=steps)
+        run = contract.admin.pipelines.start_run(p, "nightly", steps=steps)
+        contract.admin.pipelines.finish_run(run.id, "failed", "extract: boom")
+        (first,) = mlops.notifications.deliveries(p)
+        again = mlops.notifications.redeliver(p, first.id)
+        assert again.id == first.id and again.webhook_id == hook.id
+        assert again.status is DeliveryStatus.PENDING and again.attempts <= 1
+        assert again.delivered_at is None
+        with pytest.raises(PermissionDenied):
+            contract.as_role(p, "ml_engineer").notifications.redeliver(p, first.id)
+        with pytest.raises(NotFound):
+            mlops.notifications.redeliver(p, "0" * 32)
+        with pytest.raises(NotFound):  # another project's delivery is not this one's
+            contract.admin.notifications.redeliver(contract.new_project(), first.id)
+        with pytest.raises(InvalidInput):
+            mlops.notifications.redeliver(p, "../x")
+        mlops.notifications.remove_webhook(p, hook.id)
+        with pytest.raises(Conflict, match="removed"):
+            mlops.notifications.redeliver(p, first.id)

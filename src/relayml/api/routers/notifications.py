@@ -69,3 +69,14 @@ def deliveries(
 ) -> Response:
     found = services.notifications.deliveries(who, project, webhook, limit)
     return json([DeliveryOut.from_domain(d) for d in found])
+
+
+@router.post(
+    "/webhook-deliveries/{delivery_id}/redeliver",
+    response_model=DeliveryOut,
+    summary="Send a delivery again now, with a new series of attempts (same delivery id)",
+)
+def redeliver(project: str, delivery_id: str, services: ServicesDep, who: PrincipalDep) -> Response:
+    return json(
+        DeliveryOut.from_domain(services.notifications.redeliver(who, project, delivery_id))
+    )

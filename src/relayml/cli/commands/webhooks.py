@@ -1,5 +1,5 @@
-"""`relay webhooks add|ls|rm|deliveries|deliver`: where a project's events are sent, and what
-was."""
+"""`relay webhooks add|ls|rm|deliveries|redeliver|deliver`: where a project's events are
+sent, and what was."""
 
 from __future__ import annotations
 
@@ -91,6 +91,23 @@ def deliveries(
     _table(found)
 
 
+def redeliver(
+    delivery_id: Annotated[
+        str, typer.Argument(metavar="DELIVERY", help="The delivery's id (deliveries --json).")
+    ],
+    project: ProjectOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Send a delivery again now, with a new series of attempts under the same delivery id
+    (after a receiver's outage, or to replay one it lost)."""
+    with state.backend() as backend:
+        d = backend.notifications.redeliver(state.project(project), delivery_id)
+    if as_json:
+        output.emit_json(d)
+        return
+    _table([d])
+
+
 def deliver(
     limit: Annotated[int, typer.Option("--limit", "-n", help="At most this many attempts.")] = 1000,
     as_json: JsonOpt = False,
@@ -138,6 +155,6 @@ def _table(found: list[Delivery]) -> None:
 
 def register(app: typer.Typer) -> None:
     group = typer.Typer(help="Webhooks: a project's events, signed, to URLs you choose.")
-    for fn in (add, ls, rm, deliveries, deliver):
+    for fn in (add, ls, rm, deliveries, redeliver, deliver):
         group.command(fn.__name__)(fn)
     app.add_typer(group, name="webhooks", no_args_is_help=True)

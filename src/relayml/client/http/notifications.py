@@ -4,7 +4,13 @@ from __future__ import annotations
 
 from relayml.client.http.transport import HttpTransport, seg
 from relayml.client.http.urls import project_url
-from relayml.domain.notifications import Delivery, IssuedWebhook, Webhook, check_webhook_id
+from relayml.domain.notifications import (
+    Delivery,
+    IssuedWebhook,
+    Webhook,
+    check_delivery_id,
+    check_webhook_id,
+)
 from relayml.wire.notifications import DeliveryOut, WebhookCreatedOut, WebhookOut
 
 
@@ -30,3 +36,8 @@ class HttpNotifications:
         params = {"webhook": webhook_id, "limit": limit}
         rows = self.t.call("GET", f"{project_url(project)}/webhook-deliveries", params=params)
         return [DeliveryOut.model_validate(r).to_domain() for r in rows]
+
+    def redeliver(self, project: str, delivery_id: str) -> Delivery:
+        path = f"{project_url(project)}/webhook-deliveries/{seg(check_delivery_id(delivery_id))}"
+        found = self.t.call("POST", f"{path}/redeliver")
+        return DeliveryOut.model_validate(found).to_domain()

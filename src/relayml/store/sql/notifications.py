@@ -194,6 +194,28 @@ class SqlNotifications:
             )
         )  # fmt: skip
 
+    def requeue(self, delivery_id: str, now: datetime) -> None:
+        """Make the delivery pending and due now, with a new series of attempts (an attempt
+        under way keeps running, but its result is no longer recorded)."""
+        self.conn.execute(
+            update(s.webhook_deliveries)
+            .where(_d.id == delivery_id)
+            .values(
+                status=DeliveryStatus.PENDING.value, attempts=0, delivered_at=None,
+                updated_at=now, next_attempt_at=now, lease_until=None, lease_owner=None,
+            )
+        )  # fmt: skip
+
+    def delivery_in(self, project: str, delivery_id: str) -> tuple[Delivery, bool] | None:
+        """The project's delivery, and whether its webhook was removed; None if it has none
+        by that id."""
+        row = self.conn.execute(
+            _DELIVERIES.add_columns(_w.removed_at)
+            .join(s.webhooks, _w.id == _d.webhook_id)
+            .where(_d.id == delivery_id, _w.project == project)
+        ).first()
+        return (_delivery(row), row.removed_at is not None) if row else None
+
     def next_due(self) -> datetime | None:
         """When the earliest pending attempt is due (leased ones included), or None."""
         found = self.conn.execute(
