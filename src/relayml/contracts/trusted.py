@@ -17,7 +17,7 @@ from relayml.errors import InvalidInput
 
 GROUP = "relayml_checks"
 ENV = "RELAY_TRUSTED_CHECKS"
-_REF = re.compile(r"^[A-Za-z_][\w]*(\.[A-Za-z_][\w]*)*:[A-Za-z_][\w]*(\.[A-Za-z_][\w]*)*$")
+_REF = re.compile(r"^[A-Za-z_][\w]*(\.[A-Za-z_][\w]*)*:[A-Za-z_][\w]*(\.[A-Za-z_][\w]*)*\Z")
 
 
 def check_ref(ref: str) -> str:

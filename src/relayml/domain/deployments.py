@@ -39,10 +39,10 @@ GOLDEN_REQUEST_PREFIX = "relay-golden-"
 log like any request's, and monitors leave them out of their windows (they are not traffic)."""
 INT64_MAX = 2**63 - 1
 
-_STICKY_KEY = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
-_PREDICTION_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$")
-_SERVER_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
-_SEGMENT_URI = re.compile(r"^[A-Za-z0-9._/-]+$")
+_STICKY_KEY = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}\Z")
+_PREDICTION_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}\Z")
+_SERVER_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}\Z")
+_SEGMENT_URI = re.compile(r"^[A-Za-z0-9._/-]+\Z")
 
 
 class ArmRole(StrEnum):

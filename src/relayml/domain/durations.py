@@ -23,7 +23,7 @@ UNITS: dict[str, float] = {
 MAX_SECONDS = 100 * 365 * 86_400.0
 """The longest duration accepted (100 years): longer is a typo, and would overflow a timedelta."""
 
-_TEXT = re.compile(r"^\s*([+-]?\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)?\s*$")
+_TEXT = re.compile(r"^\s*([+-]?\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)?\s*\Z")
 _HINT = "write e.g. 90s, 15m, 1.5h, 7d, 2w or a number of seconds"
 
 

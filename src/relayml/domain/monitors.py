@@ -48,8 +48,8 @@ MAX_NOTE = 5000
 MAX_WINDOWS_LISTED = 10_000
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
-_PERSISTENCE = re.compile(r"^\s*(\d{1,4})\s*/\s*(\d{1,4})\s*$")
-_ALERT_ID = re.compile(r"^[0-9a-f]{32}$")
+_PERSISTENCE = re.compile(r"^\s*(\d{1,4})\s*/\s*(\d{1,4})\s*\Z")
+_ALERT_ID = re.compile(r"^[0-9a-f]{32}\Z")
 
 
 class MonitorStatus(StrEnum):

@@ -14,7 +14,7 @@ from relayml.domain.scheduling import Pause
 from relayml.domain.tracking import DEPRECATED_SUCCEEDED, RunStatus
 from relayml.errors import InvalidInput, UserCodeError
 
-_STEP = re.compile(r"^[A-Za-z_][A-Za-z0-9_.\-]{0,127}$")
+_STEP = re.compile(r"^[A-Za-z_][A-Za-z0-9_.\-]{0,127}\Z")
 OUTPUT_KINDS = ("value", "table", "file", "dataset")
 
 

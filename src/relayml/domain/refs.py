@@ -15,7 +15,7 @@ from relayml.errors import InvalidInput
 
 LATEST = "latest"
 MAX_VERSION = 2**31 - 1
-_ALIAS = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,63}$")
+_ALIAS = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,63}\Z")
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ services are given another bound (RELAY_RUN_LOST_AFTER)."""
 MAX_KEY = 250
 MAX_PARAM_VALUE = 6000
 MAX_TAG_VALUE = 8000
-_KEY = re.compile(r"^[A-Za-z0-9_.\-/ ]+$")
+_KEY = re.compile(r"^[A-Za-z0-9_.\-/ ]+\Z")
 
 
 class RunStatus(StrEnum):

@@ -33,9 +33,9 @@ from relayml.version import __version__
 DEFAULT_PORT = 8600  # the model server's (relay serve --port)
 FILES = ("Dockerfile", "kubernetes.yaml", "README.md")
 _K8S_MAX = 63
-_QUANTITY = re.compile(r"^[0-9]+(\.[0-9]+)?(m|k|M|G|T|Ki|Mi|Gi|Ti)?$")
-_IMAGE = re.compile(r"^[a-z0-9][a-z0-9._/:@-]{0,254}$")
-_URL = re.compile(r"^https?://[^\s\"'\\]{1,2000}$")
+_QUANTITY = re.compile(r"^[0-9]+(\.[0-9]+)?(m|k|M|G|T|Ki|Mi|Gi|Ti)?\Z")
+_IMAGE = re.compile(r"^[a-z0-9][a-z0-9._/:@-]{0,254}\Z")
+_URL = re.compile(r"^https?://[^\s\"'\\]{1,2000}\Z")
 
 
 @dataclass(frozen=True)

@@ -17,8 +17,8 @@ from relayml.packaging import ExportOptions
 from relayml.version import __version__
 
 DEFAULT_PYTHON = "3.11"
-_DIST = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
-_VERSION = re.compile(r"^[0-9][A-Za-z0-9.+!_-]{0,63}$")
+_DIST = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}\Z")
+_VERSION = re.compile(r"^[0-9][A-Za-z0-9.+!_-]{0,63}\Z")
 _PYTHON = re.compile(r"^(3\.[0-9]{1,2})(\.|$)")
 UID = 10001
 ALL_INTERFACES = "0.0.0.0"  # noqa: S104 - inside a container, the port is what is exposed

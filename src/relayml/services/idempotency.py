@@ -24,7 +24,7 @@ REPLAYED_HEADER = "Idempotency-Replayed"
 KEEP = timedelta(days=1)
 ABANDONED = timedelta(minutes=5)
 MAX_BODY = 1 << 20  # answers larger than this are not kept (the request is not retryable)
-_KEY = re.compile(r"^[A-Za-z0-9_.:-]{8,128}$")
+_KEY = re.compile(r"^[A-Za-z0-9_.:-]{8,128}\Z")
 
 
 @dataclass(frozen=True)
