@@ -1,6 +1,7 @@
 """Webhook dispatch: deliveries claimed with a lease and retried from the database, on SQLite and
 PostgreSQL, against a real receiver on 127.0.0.1; a sender killed with SIGKILL mid-attempt; two
-dispatchers sharing one database; a server whose API call does not wait for a dead receiver."""
+dispatchers sharing one database; a server whose API call does not wait for a dead receiver,
+and which finishes the attempt under way when it is stopped with SIGTERM."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -159,11 +161,12 @@ def test_an_embedded_caller_waits_one_short_attempt_and_leaves_the_retries(
     assert d.status is DeliveryStatus.DELIVERED and d.attempts == 2
 
 
-def test_a_server_answers_at_once_while_its_dispatcher_waits_for_a_hanging_receiver(
+def test_a_server_answers_at_once_and_on_sigterm_finishes_the_attempt_under_way(
     tmp_path: Path, receiver: Receiver
 ) -> None:
     receiver.hold_first = 100  # accepts the connection, reads the request, never answers
-    with running_server(tmp_path / "server") as info:
+    home = tmp_path / "server"
+    with running_server(home) as info:
         backend = HttpBackend(info.url, info.admin_token)
         try:
             backend.identity.ensure_project("shop")
@@ -179,7 +182,15 @@ def test_a_server_answers_at_once_while_its_dispatcher_waits_for_a_hanging_recei
             assert receiver.arrived.wait(30)  # the dispatcher made the attempt meanwhile
             (d,) = backend.notifications.deliveries("shop")
             assert d.status is DeliveryStatus.PENDING and d.delivered_at is None
-            receiver.release.set()  # the receiver answers at last: the attempt is recorded
-            eventually(lambda: backend.notifications.deliveries("shop")[0].delivered_at is not None)
         finally:
             backend.close()
+        # Leaving the block sends SIGTERM while the attempt waits; the receiver answers a
+        # second later, and the server records the answer before it exits.
+        threading.Timer(1.0, receiver.release.set).start()
+    after = open_services(f"sqlite:///{home / 'relay.db'}", (home / "artifacts").as_uri())
+    try:
+        with after.store.read() as tx:
+            done = tx.notifications.get_delivery(d.id)
+    finally:
+        after.close()
+    assert done is not None and done.status is DeliveryStatus.DELIVERED and done.attempts == 1
