@@ -27,7 +27,6 @@ from relayml.domain.identity import Principal
 from relayml.domain.roles import Action
 from relayml.services.base import utcnow
 from relayml.services.prediction_data import DeploymentLookup
-from relayml.stats.traffic import traffic, window
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -52,6 +51,8 @@ class DeploymentTrafficMixin(DeploymentLookup):
         prediction-log segments of that time."""
         import numpy as np
         import pyarrow as pa
+
+        from relayml.stats.traffic import traffic, window  # NumPy: loaded when used
 
         name = check_deployment_name(name)
         as_of = utcnow() if as_of is None else check_time("as_of", as_of).astimezone(UTC)
