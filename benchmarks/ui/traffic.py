@@ -23,7 +23,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from harness import machine_line, write_section  # noqa: E402
+from harness import machine_line, write_section
 
 TARGET_S = 1.0
 CASES = ((10, 10_000), (50, 20_000))  # (segments, rows per segment)
@@ -101,14 +101,14 @@ def main() -> None:
         "reads, each downloading every segment (sha256 verified), reading 5 of its columns, "
         "grouping rows into requests and counting per minute and arm.",
         "",
-        "| segments × rows | rows | wall (median) | CPU | target | |",
+        "| segments x rows | rows | wall (median) | CPU | target | |",
         "| --- | ---: | ---: | ---: | ---: | --- |",
     ]
     for segments, rows in CASES:
         m = measure(segments, rows)
         verdict = "PASS" if m["median"] < TARGET_S else "FAIL"
         lines.append(
-            f"| {segments} × {rows:,} | {int(m['rows']):,} | {m['median']:.3f} s | "
+            f"| {segments} x {rows:,} | {int(m['rows']):,} | {m['median']:.3f} s | "
             f"{m['cpu']:.3f} s | < {TARGET_S:.0f} s | {verdict} |"
         )
         print(lines[-1], flush=True)
