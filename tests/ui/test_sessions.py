@@ -183,3 +183,17 @@ def test_a_session_idle_past_the_limit_sends_the_browser_to_sign_in_and_back(
         flags = {p.strip().lower() for p in cookie.split(";")}
         assert "httponly" in flags and "samesite=strict" in flags
         assert c.get(target).status_code == 200
+
+
+def test_a_page_that_does_not_exist_is_the_uis_not_found_page(ui_world: UiWorld) -> None:
+    hostile = "/p/default/<script>x</script>/%2F..%2Fetc"
+    with sign_in(ui_world.url, ui_world.tokens["stakeholder"]) as c:
+        page = c.get(hostile, headers={"accept": "text/html"})
+        assert page.status_code == 404
+        assert page.headers["content-type"].startswith("text/html")
+        assert "Not found" in page.text and "<script>x" not in page.text
+        assert page.headers["content-security-policy"].startswith("default-src 'none'")
+        api = c.get("/api/v1/no-such-route", headers={"accept": "text/html"})
+        assert api.status_code in (401, 404) and api.headers["content-type"].startswith(
+            "application/json"
+        )

@@ -17,7 +17,7 @@ from starlette.exceptions import HTTPException
 from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from relayml.errors import RelayError, Unprocessable
+from relayml.errors import NotFound, RelayError, Unprocessable
 
 log = logging.getLogger("relayml.api")
 
@@ -68,6 +68,12 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     """Starlette's own 404 (no such route) and 405 (method not allowed), in our error shape."""
     assert isinstance(exc, HTTPException)
     where = f"{request.method} {request.url.path}"
+    if exc.status_code == 404 and _wants_page(request):
+        from relayml.ui.web import error_page
+
+        return error_page(
+            request, NotFound("there is no page at this address; start again from the home page")
+        )
     if exc.status_code == 404:
         code, message = "not_found", f"no route {where}; see /docs for the API's routes"
     elif exc.status_code == 405:
@@ -82,6 +88,14 @@ async def _http_error(request: Request, exc: Exception) -> Response:
         code, message = "http_error", f"{where}: {exc.detail}"
     body = {"error": {"code": code, "message": message, "details": {}}}
     return OrjsonResponse(body, status_code=exc.status_code, headers=exc.headers)
+
+
+def _wants_page(request: Request) -> bool:
+    """A browser asking for a page outside the API (it gets the UI's error page, not JSON)."""
+    path = request.url.path
+    if path.startswith(("/api/", "/docs", "/redoc", "/openapi")):
+        return False
+    return "text/html" in request.headers.get("accept", "")
 
 
 async def _unexpected(request: Request, exc: Exception) -> Response:
