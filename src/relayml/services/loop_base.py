@@ -9,14 +9,7 @@ from typing import Any
 
 from relayml.domain.audit import AuditAction, EntityKind, Event
 from relayml.domain.identity import Principal
-from relayml.domain.loops import (
-    Loop,
-    LoopRun,
-    LoopState,
-    LoopStep,
-    StepKind,
-    advance_to,
-)
+from relayml.domain.loops import Loop, LoopRun, LoopState, LoopStep, StepKind, advance_to
 from relayml.domain.roles import Action
 from relayml.errors import Conflict, InvalidInput, NotFound, Unprocessable
 from relayml.services.base import ServiceBase, utcnow
