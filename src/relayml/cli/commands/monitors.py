@@ -7,6 +7,11 @@ performance, run the monitors, read their windows and report, and work their ale
     relay monitors report churn-api --html churn-api.html
     relay alerts ls
     relay alerts ack ALERT_ID --note "looking"
+
+Here the monitors themselves (create, ls, show, pause, resume, archive) and what the other
+modules share; this module registers the commands of `cli/monitor_history.py` (history,
+report), `cli/monitor_runner.py` (process, run), `cli/monitor_checks.py` (set-endpoint, check,
+checks) and `cli/monitor_alerts.py` (`relay alerts`).
 """
 
 from __future__ import annotations
@@ -338,59 +343,6 @@ def _alerts(alerts: list[Any]) -> None:
     output.print_(t)
 
 
-def history(
-    name: MonitorArg,
-    by: Annotated[
-        str, typer.Option("--by", help="window (as they are), day or week (merged).")
-    ] = "window",
-    last: Annotated[int | None, typer.Option("--last", help="Only the newest N windows.")] = None,
-    since: SinceOpt = None,
-    until: UntilOpt = None,
-    project: ProjectOpt = None,
-    as_json: JsonOpt = False,
-) -> None:
-    """The monitor's windows, oldest first, or merged into days or weeks."""
-    from relayml.domain.monitors import parse_period
-
-    period = parse_period(by)
-    proj = state.project(project)
-    with state.backend() as backend:
-        if period is None:
-            found: list[Any] = backend.monitors.history(
-                proj, name, since=_utc(since), until=_utc(until), last=last
-            )
-        else:
-            found = backend.monitors.rollups(
-                proj, name, period=period, since=_utc(since), until=_utc(until)
-            )
-    if as_json:
-        _emit(found)
-        return
-    if period is None:
-        _windows(found)
-        return
-    t = output.table(period, "windows", "rows", "labelled", "flagged", "estimated", "realised")
-    for r in found:
-        flagged = (
-            "; ".join(
-                f"{f['kind']}: {f['subject']}"
-                for f in (r.assessment or {}).get("findings", [])
-                if f.get("flagged")
-            )
-            or "-"
-        )
-        t.add_row(
-            output.when(r.start),
-            str(r.windows),
-            str(r.rows),
-            str(r.labelled),
-            output.escape(flagged),
-            _metric(r.assessment, "estimated"),
-            _metric(r.assessment, "realised"),
-        )
-    output.print_(t)
-
-
 def _status(what: str) -> Any:
     def change(
         name: MonitorArg,
@@ -413,246 +365,9 @@ def _status(what: str) -> Any:
     return change
 
 
-def process(name: MonitorArg, project: ProjectOpt = None, as_json: JsonOpt = False) -> None:
-    """Process one monitor now: new log segments into windows, feedback, decisions, alerts."""
-    with state.backend() as backend:
-        result = backend.monitors.process(state.project(project), name)
-    if as_json:
-        _emit(result)
-        return
-    _result(state.project(project), result)
-
-
-def _result(project: str, r: Any) -> None:
-    if not r.claimed:
-        output.print_(f"{project}/{r.monitor}: skipped ({r.note})")
-        return
-    parts = [f"{r.segments} segments, {r.rows} rows"]
-    if r.closed:
-        parts.append(f"closed windows {', '.join(map(str, r.closed))}")
-    if r.updated:
-        parts.append(f"updated {', '.join(map(str, r.updated))}")
-    if r.opened:
-        parts.append(f"[red]{len(r.opened)} alert(s) opened[/]")
-    if r.resolved:
-        parts.append(f"{len(r.resolved)} resolved")
-    output.print_(f"{project}/{r.monitor}: " + "; ".join(parts))
-
-
-def run(
-    once: Annotated[
-        bool, typer.Option("--once", help="One pass over every monitor, then exit.")
-    ] = False,
-    interval: Annotated[float, typer.Option("--interval", help="Seconds between passes.")] = 60.0,
-    project: Annotated[
-        str | None, typer.Option("--project", "-p", help="Only this project's monitors.")
-    ] = None,
-    loops: Annotated[
-        bool,
-        typer.Option(
-            "--loops/--no-loops",
-            help="Hand alerts to the project's loops and drive them (default: yes).",
-        ),
-    ] = True,
-    as_json: JsonOpt = False,
-) -> None:
-    """Process every monitor you manage, every --interval seconds (safe to run twice); then
-    hand the live alerts to the loops that react to them and drive the loops' runs."""
-    from relayml.monitoring import runner
-
-    def report(o: runner.Outcome) -> None:
-        if o.result is not None:
-            _result(o.project, o.result)
-        if o.error is not None:
-            output.print_(f"{o.project}/{o.monitor}: [red]{output.escape(o.error)}[/]")
-        for c in o.checks:
-            said = "passed" if c.passed else "[red]FAILED[/]"
-            what = output.escape(str(c.details.get("message", "")))
-            output.print_(f"{o.project}/{o.monitor}: {c.kind.value} check {said}: {what}")
-        if o.check_error is not None:
-            output.print_(f"{o.project}/{o.monitor}: [red]{output.escape(o.check_error)}[/]")
-        for r in o.loop_runs:
-            output.print_(
-                f"{o.project}/{o.monitor}: loop {r.loop} run {r.id} started by alert {r.alert}"
-            )
-
-    def said(lo: runner.LoopsOutcome) -> None:
-        if as_json:
-            return
-        for t in lo.turns:
-            line = f"{lo.project}: loop {t.run.loop} run {t.run.id}: {t.did}"
-            output.print_(output.escape(line))
-        if lo.error is not None:
-            output.print_(f"{lo.project}: [red]{output.escape(lo.error)}[/]")
-
-    from relayml.pipelines import worker_env
-
-    proj = state.project_if_chosen(project)
-    env = worker_env(state.settings(), state.options.server, state.options.token)
-    with state.backend() as backend:
-        if once:
-            outcomes = runner.tick(backend, proj, loops=loops, env=env, on_loops=said)
-            if as_json:
-                from relayml.wire.monitors import CheckOut, ProcessResultOut
-
-                output.emit_json(
-                    [
-                        {
-                            "project": o.project,
-                            "monitor": o.monitor,
-                            "error": o.error,
-                            "result": ProcessResultOut.from_domain(o.result) if o.result else None,
-                            "loop_runs": [r.id for r in o.loop_runs],
-                            "checks": [CheckOut.from_domain(c) for c in o.checks],
-                            "check_error": o.check_error,
-                        }
-                        for o in outcomes
-                    ]
-                )
-                return
-            for o in outcomes:
-                report(o)
-            return
-        output.print_(f"relay monitors run: every {interval:g} s; Ctrl-C stops it")
-        try:
-            with state.delivering(backend):
-                runner.serve(
-                    backend, project=proj, interval=interval, loops=loops, env=env,
-                    report=report, on_loops=said,
-                )  # fmt: skip
-        except KeyboardInterrupt:
-            output.print_("stopped")
-
-
-def report(
-    name: MonitorArg,
-    html: Annotated[
-        str | None, typer.Option("--html", help="Write the report as one self-contained page.")
-    ] = None,
-    since: SinceOpt = None,
-    until: UntilOpt = None,
-    project: ProjectOpt = None,
-    as_json: JsonOpt = False,
-) -> None:
-    """The monitor's report: a timeline per window, model-shift checks and alerts."""
-    from relayml.sdk.models import check_report_paths
-    from relayml.sdk.monitors import write_html
-
-    check_report_paths(html)
-    with state.backend() as backend:
-        found = backend.monitors.report(
-            state.project(project), name, since=_utc(since), until=_utc(until)
-        )
-    if html is not None:
-        write_html(found, html)
-    if as_json:
-        _emit(found)
-        return
-    _windows(list(found.windows[-10:]))
-    _alerts([a for a in found.alerts if a.state.live])
-    if html is not None:
-        output.print_(f"wrote {html}")
-
-
-def set_endpoint(
-    name: MonitorArg,
-    endpoint: Annotated[
-        str | None,
-        typer.Argument(help="The live model server's URL (http://127.0.0.1:8600)."),
-    ] = None,
-    clear: Annotated[
-        bool, typer.Option("--clear", help="Check no server any more (no URL given).")
-    ] = False,
-    check_every: Annotated[
-        str | None, typer.Option("--check-every", help="How often the runner checks it.")
-    ] = None,
-    project: ProjectOpt = None,
-    as_json: JsonOpt = False,
-) -> None:
-    """Set the live model server `relay monitors run` checks for model shift (or --clear)."""
-    from relayml.errors import InvalidInput
-
-    if (endpoint is None) != clear:
-        raise InvalidInput("give the server's URL, or --clear to check no server (not both)")
-    with state.backend() as backend:
-        mon = backend.monitors.set_endpoint(
-            state.project(project), name, endpoint, check_every=check_every
-        )
-    if as_json:
-        _emit(mon)
-        return
-    c = mon.config
-    if c.endpoint is None:
-        output.print_(f"{mon.name}: no model server checked")
-    else:
-        output.print_(f"{mon.name}: checks {c.endpoint} every {format_seconds(c.check_every)}")
-
-
-def check(
-    name: MonitorArg,
-    endpoint: Annotated[
-        str | None,
-        typer.Option("--endpoint", help="The model server to check (default: the monitor's)."),
-    ] = None,
-    atol: Annotated[
-        float,
-        typer.Option(help="How far a replayed probability (or value) may be from the recorded."),
-    ] = 1e-6,
-    settle: Annotated[
-        float,
-        typer.Option(
-            help="Seconds a server may take to follow the registry before a difference counts."
-        ),
-    ] = 10.0,
-    project: ProjectOpt = None,
-    as_json: JsonOpt = False,
-) -> None:
-    """Check the monitor's live server for model shift now (the served digest, the golden-set
-    replay) and record both on the monitor: a failure alerts at once, a pass resolves. Exit 1
-    when a check fails. (`relay deployments verify` checks without recording.)"""
-    from relayml.cli.shift import print_report
-    from relayml.monitoring.shift import check_monitor
-
-    with state.backend() as backend:
-        report, recorded = check_monitor(
-            backend, state.project(project), name, endpoint, atol=atol, settle=settle
-        )
-    if as_json:
-        doc = report.to_dict()
-        doc["recorded"] = [c.seq for c in recorded]
-        output.emit_json(doc)
-    else:
-        print_report(report)
-        output.print_(f"[dim]recorded as check(s) {', '.join(str(c.seq) for c in recorded)}[/]")
-    if not report.passed:
-        raise typer.Exit(code=output.EXIT_CHECK_FAILED)
-
-
-def checks(
-    name: MonitorArg,
-    limit: Annotated[int, typer.Option("--limit", help="The newest N.")] = 100,
-    project: ProjectOpt = None,
-    as_json: JsonOpt = False,
-) -> None:
-    """The monitor's model-shift checks (served digest, golden-set replay)."""
-    with state.backend() as backend:
-        found = backend.monitors.checks(state.project(project), name, limit=limit)
-    if as_json:
-        _emit(found)
-        return
-    t = output.table("#", "kind", "result", "at", "by")
-    for c in found:
-        t.add_row(
-            str(c.seq),
-            c.kind.value,
-            "passed" if c.passed else "[red]FAILED[/]",
-            output.when(c.at),
-            c.by,
-        )
-    output.print_(t)
-
-
 def register(app: typer.Typer) -> None:
+    from relayml.cli import monitor_checks, monitor_history, monitor_runner
+
     monitors = typer.Typer(
         help="Monitors: data shift, prediction drift and performance of deployments, per window."
     )
@@ -660,16 +375,16 @@ def register(app: typer.Typer) -> None:
         ("create", create),
         ("ls", ls),
         ("show", show),
-        ("history", history),
+        ("history", monitor_history.history),
         ("pause", _status("pause")),
         ("resume", _status("resume")),
         ("archive", _status("archive")),
-        ("process", process),
-        ("run", run),
-        ("report", report),
-        ("set-endpoint", set_endpoint),
-        ("check", check),
-        ("checks", checks),
+        ("process", monitor_runner.process),
+        ("run", monitor_runner.run),
+        ("report", monitor_history.report),
+        ("set-endpoint", monitor_checks.set_endpoint),
+        ("check", monitor_checks.check),
+        ("checks", monitor_checks.checks),
     )
     for name, fn in commands:
         monitors.command(name)(fn)
