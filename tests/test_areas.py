@@ -37,6 +37,7 @@ MODULES = [
     "domain/{area}.py",
     "store/sql/{area}.py",
     "services/{area}.py",
+    "client/{area}.py",
     "client/http/{area}.py",
     "wire/{area}.py",
     "api/routers/{area}.py",

@@ -1,0 +1,53 @@
+"""The `datasets` area's client protocol, `DatasetsApi`: what both backends implement (the
+services bound in-process by `client.local`, REST in `client/http/datasets.py`)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Protocol
+
+from relayml.domain.datasets import DatasetInfo, DatasetVersion, LineageNode, TrustedCheck
+
+
+class DatasetsApi(Protocol):
+    """`services.datasets`: versioned datasets, quarantine and lineage.
+
+    Files cross the boundary: `publish` takes the local Parquet file the caller wrote and
+    uploads it before publishing (the service's `upload`, then `publish` of that blob);
+    `download` writes the version's Parquet file to `dest` and returns its path.
+    """
+
+    def publish(
+        self,
+        project: str,
+        name: str,
+        parquet_file: str | os.PathLike[str],
+        *,
+        contract: str | None = None,
+        description: str = "",
+        source: str = "",
+        parents: list[str] | None = None,
+        producer: dict[str, str] | None = None,
+    ) -> DatasetVersion: ...
+    def get(self, project: str, ref: str, allow_quarantined: bool = False) -> DatasetVersion: ...
+    def download(
+        self,
+        project: str,
+        ref: str,
+        dest: str | os.PathLike[str],
+        allow_quarantined: bool = False,
+    ) -> Path: ...
+    def sketch(self, project: str, ref: str, allow_quarantined: bool = False) -> dict[str, Any]: ...
+    def list_datasets(self, project: str) -> list[DatasetInfo]: ...
+    def versions(self, project: str, name: str) -> list[DatasetVersion]: ...
+    def lineage(self, project: str, ref: str) -> LineageNode: ...
+    def release(self, project: str, ref: str, reason: str) -> DatasetVersion: ...
+    def quarantine(self, project: str, ref: str, reason: str) -> DatasetVersion: ...
+    def deprecate(self, project: str, ref: str, reason: str) -> DatasetVersion: ...
+    def undeprecate(self, project: str, ref: str, reason: str) -> DatasetVersion: ...
+    def installed_checks(self) -> dict[str, str]: ...
+    def list_trusted_checks(self, project: str) -> list[TrustedCheck]: ...
+    def trust_check(self, project: str, ref: str, reason: str) -> TrustedCheck: ...
+    def untrust_check(self, project: str, ref: str, reason: str) -> None: ...
+    def use(self, run_id: str, ref: str, allow_quarantined: bool = False) -> DatasetVersion: ...
