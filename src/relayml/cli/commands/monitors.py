@@ -103,11 +103,15 @@ def _metric(doc: dict[str, Any] | None, part: str) -> str:
     from relayml.domain.numbers import decode_float
 
     found = (doc or {}).get(part) or {}
-    for name in ("auc", "accuracy", "rmse", "mae"):
+
+    def one(name: str) -> str:
+        value = decode_float(found[name].get("value"))
+        return f"{name} {output.number(value)}" if value == value else f"{name} -"
+
+    for name in ("auc", "accuracy"):  # a classifier's headline metric
         if name in found:
-            value = decode_float(found[name].get("value"))
-            return f"{name} {output.number(value)}" if value == value else "-"
-    return "-"
+            return one(name)
+    return ", ".join(one(n) for n in ("mae", "rmse") if n in found) or "-"  # a regressor's
 
 
 # monitors ---------------------------------------------------------------------------------------
