@@ -29,7 +29,10 @@ def layer_map() -> dict[str, set[str]]:
             continue  # the header and its rule
         package = cells[0].strip("`")
         assert package not in table, f"{package} has two rows in the layer map"
-        table[package] = set(re.findall(r"`([\w.]+)`", cells[1]))
+        allowed = re.findall(r"`([\w.]+)`", cells[1])
+        twice = sorted({a for a in allowed if allowed.count(a) > 1})
+        assert not twice, f"{package}'s row lists {twice} twice"
+        table[package] = set(allowed)
     return table
 
 
