@@ -42,7 +42,7 @@ from relayml.domain.roles import Action
 from relayml.errors import Conflict, IntegrityError, InvalidInput, NotFound, RelayError
 from relayml.notifications import delivery as policy
 from relayml.notifications import new_secret, post, retry_delay
-from relayml.notifications.sealing import SecretBox, sealed_with
+from relayml.notifications.sealing import SecretBox, is_current_format
 from relayml.services.base import ServiceBase, utcnow
 from relayml.services.denials import DenialLimiter
 from relayml.store.artifacts import ArtifactStore
@@ -282,8 +282,8 @@ class NotificationService(ServiceBase):
         return self.box
 
     def _open(self, webhook_id: str, stored: str) -> str:
-        """The webhook's secret; one still stored in clear (by a Relay before sealing) is
-        sealed now."""
+        """The webhook's secret; one stored in an older form (in clear by a Relay before
+        sealing, or v1) is sealed as v2 now."""
         if self.box is None:
             raise IntegrityError(
                 f"webhook {webhook_id}'s signing secret cannot be opened: this process has no "
@@ -291,7 +291,9 @@ class NotificationService(ServiceBase):
                 "secret.keys file), as docs/webhooks.md says. Nothing was sent unsigned."
             )
         secret = self.box.open(stored, webhook_id)
-        if sealed_with(stored) is None:  # (a rotated key's are resealed by `reseal`)
+        # (a rotated-out key's v2 values are resealed by `reseal`, at a dispatcher's start,
+        # not here: replicas configured OLD,NEW and NEW,OLD would reseal each other's forever)
+        if not is_current_format(stored):
             with self.store.write() as tx:
                 tx.notifications.replace_secret(
                     webhook_id, stored, self.box.seal(secret, webhook_id)
@@ -299,18 +301,14 @@ class NotificationService(ServiceBase):
         return secret
 
     def reseal(self) -> tuple[int, list[str]]:
-        """Seal with the current key every secret stored in clear or sealed with an older key
-        (after a Relay before sealing, or a key rotation); how many were resealed, and the
-        errors of those no key at hand opens (left as they are)."""
+        """Seal as v2 with the current key every secret stored in clear, sealed as v1 or
+        sealed with an older key (after an older Relay, or a key rotation); how many were
+        resealed, and the errors of those no key at hand opens (left as they are)."""
         if self.box is None:
             return 0, []
         box = self.box
         with self.store.read() as tx:
-            stale = [
-                (i, v)
-                for i, v in tx.notifications.stored_secrets()
-                if sealed_with(v) != box.current
-            ]
+            stale = [(i, v) for i, v in tx.notifications.stored_secrets() if not box.is_current(v)]
         done, errors = 0, []
         for webhook_id, stored in stale:
             try:

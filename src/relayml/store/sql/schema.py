@@ -383,9 +383,10 @@ dataset_triggers = Table(
 # --- notifications (migration 0007) ------------------------------------------------------------
 
 # A project's webhook. `secret` signs deliveries, so it must be recoverable: it is kept sealed
-# with the server key (`relayml.notifications.sealing`: "v1:<key id>:..."; a Relay before
-# sealing kept it in clear, and the service reseals such a value on first use), shown once and
-# never returned by any read; `removed_at` retires it while its deliveries stay on record.
+# with the server key (`relayml.notifications.sealing`: AES-256-GCM, "v2:<key id>:...", 119
+# characters; older Relays wrote "v1:..." or the secret in clear, and the service reseals such a
+# value as v2), shown once and never returned by any read; `removed_at` retires it while its
+# deliveries stay on record.
 webhooks = Table(
     "webhooks",
     metadata,
