@@ -13,6 +13,7 @@ compare`) and hands that to `backend.loops.decide`.
 from __future__ import annotations
 
 import builtins
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -86,8 +87,11 @@ def tick(
     executor: str = "local",
     env: dict[str, str] | None = None,
     on_turn: Callable[[Turn], None] | None = None,
+    cancel: threading.Event | None = None,
 ) -> builtins.list[Turn]:
-    """One turn of the runner over `project`'s loop runs (see the module's docstring)."""
+    """One turn of the runner over `project`'s loop runs (see the module's docstring). Setting
+    `cancel` (from another thread) kills the pipeline under way (its run ends `killed`, and
+    the loop run waits for the next runner to start it again) and starts no other."""
     from relayml.pipelines.runner import run_pipeline
 
     turns: builtins.list[Turn] = []
@@ -98,6 +102,8 @@ def tick(
             on_turn(turns[-1])
 
     for run in backend.loops.advance(project):
+        if cancel is not None and cancel.is_set():
+            break
         try:
             loop = backend.loops.get(project, run.loop)
             if run.state is LoopState.TRIGGERED:
@@ -106,6 +112,7 @@ def tick(
                     prun = run_pipeline(
                         backend, info.module, project=project, params=loop.spec.params,
                         executor=executor, trigger="loop", loop_run=run.id, env=env,
+                        cancel=cancel,
                     )  # fmt: skip
                 except Conflict as exc:  # another runner started it first
                     said(run, f"not started here: {exc.message}")

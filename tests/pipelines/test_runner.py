@@ -3,13 +3,14 @@ failures inside the user-code boundary."""
 
 from __future__ import annotations
 
+import threading
 import time
 from pathlib import Path
 
 import pytest
 
 from relayml.client.base import Backend
-from relayml.domain.pipelines import StepStatus
+from relayml.domain.pipelines import PipelineRun, StepStatus
 from relayml.domain.tracking import RunStatus
 from relayml.errors import UserCodeError
 from relayml.pipelines.runner import run_pipeline
@@ -196,6 +197,53 @@ def test_a_step_over_its_timeout_is_killed(
     step = run.step("slow")
     assert step.status is StepStatus.FAILED and run.status is RunStatus.FAILED
     assert "longer than its timeout of 1 s and was killed" in (step.error or "")
+    assert_process_exits(int(pidfile.read_text()), within=5, what="the step's process")
+
+
+NAPPING = """
+import os
+import pathlib
+import time
+
+import relayml as relay
+
+@relay.step(cache=False)
+def nap(pidfile: str) -> int:
+    pathlib.Path(pidfile).write_text(str(os.getpid()))
+    time.sleep(600)
+    return 1
+
+@relay.pipeline
+def napping(pidfile: str = ""):
+    nap(pidfile)
+"""
+
+
+def test_a_run_cancelled_from_another_thread_kills_its_steps_and_ends_killed(
+    backend: Backend, write_module: WriteModule, tmp_path: Path
+) -> None:
+    pidfile = tmp_path / "pid"
+    cancel = threading.Event()
+    done: list[PipelineRun] = []
+    worker = threading.Thread(
+        target=lambda: done.append(run_pipeline(
+            backend, write_module(NAPPING) + ":napping", project="etl",
+            params={"pidfile": str(pidfile)}, cancel=cancel,
+        ))
+    )  # fmt: skip
+    worker.start()
+    deadline = time.monotonic() + 60
+    while not pidfile.exists() or not pidfile.read_text():  # the step is running
+        assert worker.is_alive() and time.monotonic() < deadline
+        time.sleep(0.05)
+    cancel.set()
+    worker.join(60)
+    assert not worker.is_alive()
+    (run,) = done
+    assert run.status is RunStatus.KILLED and run.ended_at is not None
+    assert "cancelled by its runner" in (run.error or "")
+    assert backend.pipelines.get_run(run.id).status is RunStatus.KILLED
+    assert run.step("nap").status is not StepStatus.FINISHED
     assert_process_exits(int(pidfile.read_text()), within=5, what="the step's process")
 
 

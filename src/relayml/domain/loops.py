@@ -84,7 +84,7 @@ class StepKind(StrEnum):
 
     TRIGGERED = "triggered"  # by an alert, or by a person with a reason
     PIPELINE_STARTED = "pipeline_started"
-    PIPELINE_ABANDONED = "pipeline_abandoned"  # its runner stopped reporting; started again
+    PIPELINE_ABANDONED = "pipeline_abandoned"  # its runner died or stopped it; started again
     PIPELINE_FINISHED = "pipeline_finished"
     CANDIDATE = "candidate"  # the version the pipeline registered
     EVALUATED = "evaluated"  # candidate and holder on the evaluation data

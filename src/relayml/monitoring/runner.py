@@ -20,8 +20,12 @@ Each pass, per project:
    alert that was already open when the loop's newest run started (that run answers it);
 4. **loops**: when the project has loops, one turn of their runner (`relayml.loops.tick`):
    Relay moves each run as far as it can, the pipelines of runs waiting for one run here,
-   canaries are compared. A pipeline runs to its end inside the pass, so a long retraining
-   delays the next pass; `--no-loops` leaves the loops to a `relay loops run` of their own.
+   canaries are compared. With `--once` (`tick`) the turn is taken inside the pass. Run
+   continuously (`serve`), the pass offers the project to a `LoopDriver` instead: one
+   worker thread takes the turns, a project at a time, so a retraining that takes an hour
+   holds up no monitor; a project already queued or under way is not queued twice. Stopping
+   the runner (Ctrl-C, SIGTERM, `stop`) cancels the pipeline under way: its steps are
+   killed, its run ends `killed`, and the loop run starts it again at the next runner.
 
     relay monitors run              # every project, every 60 s, until Ctrl-C
     relay monitors run --once       # one pass (cron, tests)
@@ -31,6 +35,8 @@ from __future__ import annotations
 
 import sys
 import threading
+import traceback
+from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -51,6 +57,7 @@ CHECK_TIMEOUT = 30.0  # seconds a model server has to answer one request of a ch
 CONNECT_TIMEOUT = 5.0
 MAX_ALERTS = 1000  # live alerts handed to loops per project and pass
 RUNS_LOOKED_AT = 100  # a loop's newest runs, to skip alerts it has answered already
+STOP_WAIT = 60.0  # seconds `serve` waits, when stopped, for the loops' worker to end
 
 
 @dataclass(frozen=True)
@@ -184,6 +191,7 @@ def tick(
     executor: str = "local",
     env: dict[str, str] | None = None,
     on_loops: Callable[[LoopsOutcome], None] | None = None,
+    driver: LoopDriver | None = None,
 ) -> list[Outcome]:
     """One pass (see the module's docstring): what it did for each monitor. With `checks`,
     the monitors' endpoints are checked for model shift when due (a difference from the
@@ -191,7 +199,8 @@ def tick(
     it; each request has `timeout` seconds). With `loops`,
     alerts are handed to the projects' loops and the loops driven; what that did is handed
     to `on_loops`, one `LoopsOutcome` per project with loops. `executor` and `env` are the
-    loops' pipelines' (`relayml.loops.tick`)."""
+    loops' pipelines' (`relayml.loops.tick`). With a `driver`, the loops' turns are offered
+    to it, not taken here (an alert the loops were not told of is reported at once)."""
     from relayml.loops import tick as loops_tick
 
     out: list[Outcome] = []
@@ -217,6 +226,11 @@ def tick(
                         out[i] = replace(o, loop_runs=(*o.loop_runs, run))
         except RelayError as exc:  # the windows and alerts are committed; say what failed
             error = f"the loops were not told of the alerts: {exc.message}"
+        if driver is not None:
+            if error is not None and on_loops is not None:
+                on_loops(LoopsOutcome(proj, (), error))
+            driver.offer(proj)
+            continue
         turns: list[Turn] = []
         try:
             turns = loops_tick(backend, proj, executor=executor, env=env)
@@ -225,6 +239,86 @@ def tick(
         if on_loops is not None:
             on_loops(LoopsOutcome(proj, tuple(turns), error))
     return out
+
+
+class LoopDriver:
+    """One worker thread that takes the loops' turns (`relayml.loops.tick`) apart from the
+    passes, a project at a time, each turn's `LoopsOutcome` handed to `on_loops` (from the
+    worker). The backend is the passes' own: a `LocalBackend`'s services are the ones the
+    server shares between its request threads (a pooled connection per transaction), and an
+    `HttpBackend`'s one httpx client is thread-safe."""
+
+    def __init__(
+        self,
+        backend: Backend,
+        *,
+        executor: str = "local",
+        env: dict[str, str] | None = None,
+        on_loops: Callable[[LoopsOutcome], None] | None = None,
+    ) -> None:
+        self.backend, self.executor, self.env, self.on_loops = backend, executor, env, on_loops
+        self.cancel = threading.Event()  # set by `close`: the pipeline under way is killed
+        self._cond = threading.Condition()
+        self._queue: deque[str] = deque()
+        self._pending: set[str] = set()  # queued or being driven
+        self._closing = False
+        self._thread = threading.Thread(target=self._work, name="relay-loops", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def offer(self, project: str) -> bool:
+        """Queue a turn of `project`'s loops; False when one is queued or under way already
+        (it sees what this pass did), or the driver is closing."""
+        with self._cond:
+            if self._closing or project in self._pending:
+                return False
+            self._pending.add(project)
+            self._queue.append(project)
+            self._cond.notify()
+            return True
+
+    def close(self, timeout: float = STOP_WAIT) -> bool:
+        """Cancel the pipeline under way, drop the queued turns, and wait up to `timeout`
+        seconds for the worker; whether it ended."""
+        self.cancel.set()
+        with self._cond:
+            self._closing = True
+            self._queue.clear()
+            self._cond.notify_all()
+        if self._thread.ident is not None:
+            self._thread.join(timeout)
+        return not self._thread.is_alive()
+
+    def _work(self) -> None:
+        while True:
+            with self._cond:
+                while not self._queue and not self._closing:
+                    self._cond.wait()
+                if self._closing:
+                    return
+                project = self._queue.popleft()
+            try:
+                outcome = self._turn(project)
+            finally:
+                with self._cond:
+                    self._pending.discard(project)
+            if self.on_loops is not None:
+                self.on_loops(outcome)
+
+    def _turn(self, project: str) -> LoopsOutcome:
+        from relayml.loops import tick as loops_tick
+
+        try:
+            turns = loops_tick(
+                self.backend, project, executor=self.executor, env=self.env, cancel=self.cancel
+            )
+        except RelayError as exc:
+            return LoopsOutcome(project, error=f"the loops did not run: {exc.message}")
+        except Exception as exc:  # a bug must not end the worker: the next turn tries again
+            traceback.print_exc(file=sys.stderr)
+            return LoopsOutcome(project, error=f"the loops did not run: {exc!r}")
+        return LoopsOutcome(project, tuple(turns))
 
 
 def serve(
@@ -239,17 +333,30 @@ def serve(
     report: Callable[[Outcome], None] | None = None,
     on_loops: Callable[[LoopsOutcome], None] | None = None,
     stop: threading.Event | None = None,
+    stop_wait: float = STOP_WAIT,
 ) -> None:
-    """Tick every `interval` seconds until `stop` is set (or the process is interrupted)."""
+    """Tick every `interval` seconds until `stop` is set (or the process is interrupted), the
+    loops driven by a `LoopDriver` meanwhile; when stopped, its pipeline under way is
+    cancelled and the worker given `stop_wait` seconds to record that and end."""
+    driver = LoopDriver(backend, executor=executor, env=env, on_loops=on_loops) if loops else None
 
     def once() -> None:
         done = tick(backend, project, loops=loops, checks=checks, executor=executor, env=env,
-                    on_loops=on_loops)  # fmt: skip
+                    on_loops=on_loops, driver=driver)  # fmt: skip
         for outcome in done:
             if report is not None:
                 report(outcome)
 
+    if driver is not None:
+        driver.start()
     try:
         scheduling.repeat(once, interval=interval, stop=stop)
     except RelayError as exc:  # pragma: no cover - repeat reports these itself
         sys.stderr.write(f"relay monitors run: {exc.message}\n")
+    finally:
+        if driver is not None and not driver.close(stop_wait):
+            sys.stderr.write(
+                f"relay monitors run: the loops' worker did not end within {stop_wait:g} s; "
+                "its pipeline run may be left running (a loop abandons it after its "
+                "pipeline_timeout)\n"
+            )

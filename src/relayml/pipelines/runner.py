@@ -9,6 +9,7 @@ the same code records into an embedded store or a Relay server.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -88,10 +89,13 @@ def run_pipeline(
     max_workers: int | None = None,
     on_update: Callable[[str, StepStatus], None] | None = None,
     loop_run: str | None = None,
+    cancel: threading.Event | None = None,
 ) -> PipelineRun:
     """Run a pipeline to the end and return its record (failed steps do not raise: see
     `PipelineRun.raise_for_status`). SIGTERM is handled as Ctrl-C is: the steps still running
-    are killed and the run ends failed."""
+    are killed and the run ends failed. Setting `cancel` (from another thread) stops it the
+    same way within `TICK` seconds, but the run ends `killed` and its record is returned: its
+    runner stopped it, nothing in it failed (a loop starts it again, docs/loops.md)."""
     refuse_nested_run()
     pipe, _ref = resolve(target)
     params = trigger_params(pipe, params, scheduled_for, dataset)
@@ -111,7 +115,11 @@ def run_pipeline(
             loop_run=loop_run,
         )
         with sigterm_interrupts():
-            _Orchestrator(backend, run, graph, runner, no_cache, env or {}, on_update).drive()
+            drive = _Orchestrator(
+                backend, run, graph, runner, no_cache, env or {}, on_update, cancel
+            )
+            with contextlib.suppress(Cancelled):  # recorded as killed; the caller reads it
+                drive.drive()
     finally:
         if isinstance(executor, str):
             runner.close()
@@ -174,6 +182,10 @@ def sigterm_interrupts() -> Iterator[None]:
         signal.signal(signal.SIGTERM, previous)
 
 
+class Cancelled(Exception):
+    """Raised inside `_Orchestrator.drive` when its `cancel` event is set."""
+
+
 @dataclass
 class _State:
     node: Node
@@ -199,6 +211,7 @@ class _Orchestrator:
         no_cache: bool,
         env: dict[str, str],
         on_update: Callable[[str, StepStatus], None] | None,
+        cancel: threading.Event | None = None,
     ) -> None:
         self.backend = backend
         self.run = run
@@ -209,6 +222,7 @@ class _Orchestrator:
         self.states = {n.name: _State(n) for n in graph.nodes}
         self.work = make_scratch(f"pipeline-{run.id[:8]}")  # removed when the run ends
         self.blobs: dict[str, str] = {}
+        self.cancel = cancel  # set from another thread: stop, the run ends killed
 
     # recording -----------------------------------------------------------------------------
     def _record(self, st: _State, status: StepStatus, **extra: Any) -> None:
@@ -232,6 +246,8 @@ class _Orchestrator:
     def drive(self) -> None:
         try:
             while True:
+                if self.cancel is not None and self.cancel.is_set():
+                    raise Cancelled
                 self._settle()
                 self._launch()
                 running = [s for s in self.states.values() if s.attempt is not None]
@@ -246,11 +262,11 @@ class _Orchestrator:
                     continue
                 self._wait(running, waiting)
                 self._collect(running)
-        except BaseException:
+        except BaseException as exc:
             for st in self.states.values():
                 if st.attempt is not None:
                     st.attempt.kill()
-            self._finish(interrupted=True)
+            self._finish(interrupted=True, cancelled=isinstance(exc, Cancelled))
             raise
         finally:
             shutil.rmtree(self.work, ignore_errors=True)
@@ -433,16 +449,19 @@ class _Orchestrator:
         digest, _size = self.backend.pipelines.put_blob(self.run.id, log)
         return digest
 
-    def _finish(self, interrupted: bool = False) -> None:
+    def _finish(self, interrupted: bool = False, cancelled: bool = False) -> None:
         failed = [s for s in self.states.values() if s.status is StepStatus.FAILED]
-        if interrupted:
-            error: str | None = "interrupted before the end; steps still running were killed"
+        if cancelled:
+            error: str | None = "cancelled by its runner; steps still running were killed"
+        elif interrupted:
+            error = "interrupted before the end; steps still running were killed"
         elif failed:
             error = "; ".join(f"{s.node.name}: {s.error}" for s in failed)
         else:
             error = None
         try:
-            self.backend.pipelines.finish_run(self.run.id, "failed" if error else "finished", error)
+            status = "killed" if cancelled else "failed" if error else "finished"
+            self.backend.pipelines.finish_run(self.run.id, status, error)
         except Exception:
             if not interrupted:
                 raise

@@ -104,6 +104,13 @@ class DrivingMixin(CanaryMixin):
                 {"pipeline_run": prun.id},
             )  # fmt: skip
             return advance_to(run, LoopState.TRIGGERED, step, pipeline_run=None), []
+        if prun.status is RunStatus.KILLED:  # its runner stopped it (docs/loops.md)
+            step = LoopStep(
+                StepKind.PIPELINE_ABANDONED, at, who.user,
+                f"pipeline run {prun.id} was stopped with its runner; starting it again",
+                {"pipeline_run": prun.id},
+            )  # fmt: skip
+            return advance_to(run, LoopState.TRIGGERED, step, pipeline_run=None), []
         if prun.status is not RunStatus.FINISHED:
             raise Conflict(f"pipeline run {prun.id} {prun.status.value}: {prun.error}")
         finished = LoopStep(
