@@ -10,6 +10,7 @@ from pathlib import Path
 
 import relayml
 from relayml.api.app import create_app
+from relayml.client import http
 from relayml.client.base import AREAS
 from relayml.client.http import HttpBackend
 from relayml.client.local import LocalBackend
@@ -69,5 +70,6 @@ def test_every_area_is_wired_in_services_backends_and_the_app() -> None:
     for area in AREAS:
         assert area in services, f"Services has no .{area}"
         assert area in LocalBackend.__init__.__code__.co_names, f"LocalBackend has no .{area}"
-        assert area in HttpBackend.__init__.__code__.co_names, f"HttpBackend has no .{area}"
+        assert area in http.MODULES, f"client/http/__init__.py's MODULES has no {area!r}"
+        assert area in HttpBackend.__annotations__, f"HttpBackend has no .{area}"
         assert area in tags, f"no route is tagged {area!r}: add api/routers/{area}.py to the app"

@@ -92,7 +92,7 @@ class TestBackendContract(
 
 def test_contract_covers_every_backend_method() -> None:
     from relayml.client.base import AREAS
-    from relayml.client.local import operations
+    from relayml.client.ops import operations
 
     testing = Path(__file__).parent.parent / "src/relayml/testing"
     missing = [

@@ -3,14 +3,12 @@ services bound in-process by `client.local`, REST in `client/http/artifacts.py`)
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-from typing import Protocol
-
-from relayml.domain.tracking import ArtifactInfo
+from relayml.client.files import ArtifactFiles
+from relayml.client.ops import file_op, op
+from relayml.services.artifacts import ArtifactService
 
 
-class ArtifactsApi(Protocol):
+class ArtifactsApi:
     """`services.artifacts`: a run's files.
 
     Files cross the boundary: `log_artifact` takes a local file (the service, a stream of
@@ -18,8 +16,6 @@ class ArtifactsApi(Protocol):
     the bytes); both are verified against the file's sha256.
     """
 
-    def log_artifact(
-        self, run_id: str, path: str, local_file: str | os.PathLike[str]
-    ) -> ArtifactInfo: ...
-    def list_artifacts(self, run_id: str, prefix: str | None = None) -> list[ArtifactInfo]: ...
-    def download_artifact(self, run_id: str, path: str, dest: str | os.PathLike[str]) -> Path: ...
+    log_artifact = file_op(ArtifactFiles.log_artifact)
+    list_artifacts = op(ArtifactService.list_artifacts)
+    download_artifact = file_op(ArtifactFiles.download_artifact)

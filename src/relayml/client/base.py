@@ -1,15 +1,14 @@
-"""What the SDK and CLI talk to: a `Backend` with one narrow protocol per area.
+"""What the SDK and CLI talk to: a `Backend` with one class of operations per area.
 
-Each area protocol carries its service's method names and signatures without the principal
-(`backend.datasets.publish(...)` is `services.datasets.publish(who, ...)`), so a reader follows
-a call from the SDK to the service by name. `client.local` binds the services to these
-protocols generically and checks the signatures when it binds; `client.http` implements them
-over REST, one module per area. Methods where a file crosses the boundary take or return a
-local path instead of a stream of bytes; their docstrings say so. `relayml.testing` runs the
-same contract suite against every backend.
-
-Each area's protocol is its own module, `client/<area>.py` (`<Area>Api`, beside its http twin
-`client/http/<area>.py`), imported here for `Backend`, from which `AREAS` is read.
+An area's operations are declared once, by pointing at the service methods that do the work
+(`client/<area>.py`: `publish = op(DatasetService.publish)`, `client/ops.py`): the service
+method's signature without the principal is the operation's, for the type checker and for
+both backends, so `backend.datasets.release(...)` is `services.datasets.release(who, ...)`
+and a reader follows a call from the SDK to the service by name. `client.local` binds the
+services in-process; `client.http` sends each operation by its route (`client/http/<area>.py`,
+a table). Where a file crosses the boundary the operation is the embedded backend's file
+method (`client/files.py`: a local path in or out instead of a stream of bytes).
+`relayml.testing` runs the same contract suite against every backend.
 """
 
 from __future__ import annotations

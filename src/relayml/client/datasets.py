@@ -3,14 +3,12 @@ services bound in-process by `client.local`, REST in `client/http/datasets.py`).
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-from typing import Any, Protocol
-
-from relayml.domain.datasets import DatasetInfo, DatasetVersion, LineageNode, TrustedCheck
+from relayml.client.files import DatasetFiles
+from relayml.client.ops import file_op, op
+from relayml.services.datasets import DatasetService
 
 
-class DatasetsApi(Protocol):
+class DatasetsApi:
     """`services.datasets`: versioned datasets, quarantine and lineage.
 
     Files cross the boundary: `publish` takes the local Parquet file the caller wrote and
@@ -18,36 +16,19 @@ class DatasetsApi(Protocol):
     `download` writes the version's Parquet file to `dest` and returns its path.
     """
 
-    def publish(
-        self,
-        project: str,
-        name: str,
-        parquet_file: str | os.PathLike[str],
-        *,
-        contract: str | None = None,
-        description: str = "",
-        source: str = "",
-        parents: list[str] | None = None,
-        producer: dict[str, str] | None = None,
-    ) -> DatasetVersion: ...
-    def get(self, project: str, ref: str, allow_quarantined: bool = False) -> DatasetVersion: ...
-    def download(
-        self,
-        project: str,
-        ref: str,
-        dest: str | os.PathLike[str],
-        allow_quarantined: bool = False,
-    ) -> Path: ...
-    def sketch(self, project: str, ref: str, allow_quarantined: bool = False) -> dict[str, Any]: ...
-    def list_datasets(self, project: str) -> list[DatasetInfo]: ...
-    def versions(self, project: str, name: str) -> list[DatasetVersion]: ...
-    def lineage(self, project: str, ref: str) -> LineageNode: ...
-    def release(self, project: str, ref: str, reason: str) -> DatasetVersion: ...
-    def quarantine(self, project: str, ref: str, reason: str) -> DatasetVersion: ...
-    def deprecate(self, project: str, ref: str, reason: str) -> DatasetVersion: ...
-    def undeprecate(self, project: str, ref: str, reason: str) -> DatasetVersion: ...
-    def installed_checks(self) -> dict[str, str]: ...
-    def list_trusted_checks(self, project: str) -> list[TrustedCheck]: ...
-    def trust_check(self, project: str, ref: str, reason: str) -> TrustedCheck: ...
-    def untrust_check(self, project: str, ref: str, reason: str) -> None: ...
-    def use(self, run_id: str, ref: str, allow_quarantined: bool = False) -> DatasetVersion: ...
+    publish = file_op(DatasetFiles.publish)
+    get = op(DatasetService.get)
+    download = file_op(DatasetFiles.download)
+    sketch = op(DatasetService.sketch)
+    list_datasets = op(DatasetService.list_datasets)
+    versions = op(DatasetService.versions)
+    lineage = op(DatasetService.lineage)
+    release = op(DatasetService.release)
+    quarantine = op(DatasetService.quarantine)
+    deprecate = op(DatasetService.deprecate)
+    undeprecate = op(DatasetService.undeprecate)
+    installed_checks = op(DatasetService.installed_checks)
+    list_trusted_checks = op(DatasetService.list_trusted_checks)
+    trust_check = op(DatasetService.trust_check)
+    untrust_check = op(DatasetService.untrust_check)
+    use = op(DatasetService.use)

@@ -3,26 +3,12 @@ services bound in-process by `client.local`, REST in `client/http/deployments.py
 
 from __future__ import annotations
 
-import os
-from datetime import datetime
-from pathlib import Path
-from typing import Protocol
-
-from relayml.domain.deployment_traffic import Traffic
-from relayml.domain.deployments import (
-    Deployment,
-    DeploymentChange,
-    Feedback,
-    FeedbackBatch,
-    FeedbackItem,
-    FeedbackLabel,
-    LogSegment,
-    Resolution,
-    TrafficRules,
-)
+from relayml.client.files import DeploymentFiles
+from relayml.client.ops import file_op, op
+from relayml.services.deployments import DeploymentsService
 
 
-class DeploymentsApi(Protocol):
+class DeploymentsApi:
     """`services.deployments`: deployments (a model's alias followed or a version pinned, with
     traffic rules and history), what each serves now, prediction-log segments and feedback.
 
@@ -31,90 +17,20 @@ class DeploymentsApi(Protocol):
     `download_segment` writes a registered segment to `dest`, verified, and returns its path.
     """
 
-    def create(
-        self,
-        project: str,
-        name: str,
-        target: str,
-        *,
-        traffic: TrafficRules | None = None,
-        unsafe_pickle: bool = False,
-        reason: str = "",
-    ) -> Deployment: ...
-    def get(self, project: str, name: str) -> Deployment: ...
-    def list_deployments(
-        self, project: str, include_archived: bool = False
-    ) -> list[Deployment]: ...
-    def history(self, project: str, name: str) -> list[DeploymentChange]: ...
-    def set_target(
-        self, project: str, name: str, target: str, *, reason: str = ""
-    ) -> Deployment: ...
-    def set_traffic(
-        self,
-        project: str,
-        name: str,
-        *,
-        canary: str | None = None,
-        canary_percent: float = 0.0,
-        shadow: str | None = None,
-        sticky_key: str | None = None,
-        reason: str = "",
-    ) -> Deployment: ...
-    def promote_canary(self, project: str, name: str, *, reason: str = "") -> Deployment: ...
-    def rollback(self, project: str, name: str, *, reason: str = "") -> Deployment: ...
-    def archive(self, project: str, name: str, *, reason: str = "") -> Deployment: ...
-    def resolve(self, project: str, name: str) -> Resolution: ...
-    def record_segment(
-        self,
-        project: str,
-        name: str,
-        segment_file: str | os.PathLike[str],
-        *,
-        uri: str,
-        records: int,
-        first_at: datetime,
-        last_at: datetime,
-        server_id: str,
-    ) -> LogSegment: ...
-    def list_segments(
-        self,
-        project: str,
-        name: str,
-        *,
-        since: datetime | None = None,
-        until: datetime | None = None,
-    ) -> list[LogSegment]: ...
-    def download_segment(
-        self, project: str, name: str, segment_id: str, dest: str | os.PathLike[str]
-    ) -> Path: ...
-    def traffic(
-        self, project: str, name: str, *, minutes: int = 60, as_of: datetime | None = None
-    ) -> Traffic: ...
-    def submit_feedback(
-        self,
-        project: str,
-        name: str,
-        prediction_id: str,
-        *,
-        label: FeedbackLabel = None,
-        outcome: float | None = None,
-        comment: str | None = None,
-        replace: bool = False,
-    ) -> Feedback: ...
-    def submit_feedback_batch(
-        self,
-        project: str,
-        name: str,
-        items: list[FeedbackItem],
-        *,
-        replace: bool = False,
-    ) -> FeedbackBatch: ...
-    def list_feedback(
-        self,
-        project: str,
-        name: str,
-        *,
-        prediction_ids: list[str] | None = None,
-        since: datetime | None = None,
-        limit: int = 1000,
-    ) -> list[Feedback]: ...
+    create = op(DeploymentsService.create)
+    get = op(DeploymentsService.get)
+    list_deployments = op(DeploymentsService.list_deployments)
+    history = op(DeploymentsService.history)
+    set_target = op(DeploymentsService.set_target)
+    set_traffic = op(DeploymentsService.set_traffic)
+    promote_canary = op(DeploymentsService.promote_canary)
+    rollback = op(DeploymentsService.rollback)
+    archive = op(DeploymentsService.archive)
+    resolve = op(DeploymentsService.resolve)
+    record_segment = file_op(DeploymentFiles.record_segment)
+    list_segments = op(DeploymentsService.list_segments)
+    download_segment = file_op(DeploymentFiles.download_segment)
+    traffic = op(DeploymentsService.traffic)
+    submit_feedback = op(DeploymentsService.submit_feedback)
+    submit_feedback_batch = op(DeploymentsService.submit_feedback_batch)
+    list_feedback = op(DeploymentsService.list_feedback)

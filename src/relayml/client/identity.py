@@ -3,32 +3,22 @@ services bound in-process by `client.local`, REST in `client/http/identity.py`).
 
 from __future__ import annotations
 
-from datetime import timedelta
-from typing import Any, Protocol
-
-from relayml.domain.identity import DEFAULT_PROJECT, IssuedToken, Project, TokenInfo, User
+from relayml.client.ops import op
+from relayml.services.identity import IdentityService
 
 
-class IdentityApi(Protocol):
+class IdentityApi:
     """`services.identity`: projects, users, tokens and role grants."""
 
-    def whoami(self) -> dict[str, Any]: ...
-    def create_project(self, name: str, description: str = "") -> Project: ...
-    def ensure_project(self, name: str) -> Project: ...
-    def list_projects(self) -> list[Project]: ...
-    def create_user(
-        self,
-        name: str,
-        roles: list[str],
-        project: str = DEFAULT_PROJECT,
-        expires: str | float | timedelta | None = None,
-    ) -> IssuedToken: ...
-    def issue_token(
-        self, user: str, expires: str | float | timedelta | None = None
-    ) -> IssuedToken: ...
-    def list_tokens(self, user: str | None = None) -> list[TokenInfo]: ...
-    def revoke_token(self, token_id: str) -> TokenInfo: ...
-    def set_user_active(self, user: str, active: bool) -> User: ...
-    def list_users(self, project: str | None = None) -> list[User]: ...
-    def grant(self, user: str, role: str, project: str) -> None: ...
-    def revoke(self, user: str, role: str, project: str) -> None: ...
+    whoami = op(IdentityService.whoami)
+    create_project = op(IdentityService.create_project)
+    ensure_project = op(IdentityService.ensure_project)
+    list_projects = op(IdentityService.list_projects)
+    create_user = op(IdentityService.create_user)
+    issue_token = op(IdentityService.issue_token)
+    list_tokens = op(IdentityService.list_tokens)
+    revoke_token = op(IdentityService.revoke_token)
+    set_user_active = op(IdentityService.set_user_active)
+    list_users = op(IdentityService.list_users)
+    grant = op(IdentityService.grant)
+    revoke = op(IdentityService.revoke)

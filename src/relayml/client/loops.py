@@ -3,28 +3,23 @@ services bound in-process by `client.local`, REST in `client/http/loops.py`)."""
 
 from __future__ import annotations
 
-from typing import Protocol
+from relayml.client.ops import op
+from relayml.services.loops import LoopService
 
-from relayml.domain.loops import CanaryEvidence, Loop, LoopRun, LoopSpec
 
-
-class LoopsApi(Protocol):
+class LoopsApi:
     """`services.loops`: loops (alert -> retrain -> evaluation -> approval -> canary ->
     promotion) and their runs. `advance` and `decide` are what a runner calls each tick
     (`relayml.loops.tick`, which also runs the pipelines)."""
 
-    def attach(self, project: str, name: str, spec: LoopSpec) -> Loop: ...
-    def detach(self, project: str, name: str, reason: str) -> Loop: ...
-    def get(self, project: str, name: str) -> Loop: ...
-    def list_loops(self, project: str) -> list[Loop]: ...
-    def start(self, project: str, name: str, reason: str) -> LoopRun: ...
-    def on_alert(
-        self, project: str, deployment: str, kind: str, alert: str, summary: str
-    ) -> list[LoopRun]: ...
-    def get_run(self, run_id: str) -> LoopRun: ...
-    def list_runs(
-        self, project: str, loop: str | None = None, limit: int = 100
-    ) -> list[LoopRun]: ...
-    def stop(self, run_id: str, reason: str) -> LoopRun: ...
-    def advance(self, project: str) -> list[LoopRun]: ...
-    def decide(self, run_id: str, evidence: CanaryEvidence | None) -> LoopRun: ...
+    attach = op(LoopService.attach)
+    detach = op(LoopService.detach)
+    get = op(LoopService.get)
+    list_loops = op(LoopService.list_loops)
+    start = op(LoopService.start)
+    on_alert = op(LoopService.on_alert)
+    get_run = op(LoopService.get_run)
+    list_runs = op(LoopService.list_runs)
+    stop = op(LoopService.stop)
+    advance = op(LoopService.advance)
+    decide = op(LoopService.decide)

@@ -3,18 +3,15 @@ services bound in-process by `client.local`, REST in `client/http/notifications.
 
 from __future__ import annotations
 
-from typing import Protocol
+from relayml.client.ops import op
+from relayml.services.notifications import NotificationService
 
-from relayml.domain.notifications import Delivery, IssuedWebhook, Webhook
 
-
-class NotificationsApi(Protocol):
+class NotificationsApi:
     """`services.notifications`: a project's webhooks and what was delivered to them."""
 
-    def add_webhook(self, project: str, url: str) -> IssuedWebhook: ...
-    def list_webhooks(self, project: str) -> list[Webhook]: ...
-    def remove_webhook(self, project: str, webhook_id: str) -> None: ...
-    def deliveries(
-        self, project: str, webhook_id: str | None = None, limit: int = 100
-    ) -> list[Delivery]: ...
-    def redeliver(self, project: str, delivery_id: str) -> Delivery: ...
+    add_webhook = op(NotificationService.add_webhook)
+    list_webhooks = op(NotificationService.list_webhooks)
+    remove_webhook = op(NotificationService.remove_webhook)
+    deliveries = op(NotificationService.deliveries)
+    redeliver = op(NotificationService.redeliver)

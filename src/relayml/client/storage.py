@@ -3,12 +3,11 @@ services bound in-process by `client.local`, REST in `client/http/storage.py`)."
 
 from __future__ import annotations
 
-from typing import Protocol
+from relayml.client.ops import op
+from relayml.services.storage import StorageService
 
-from relayml.domain.storage import DEFAULT_GRACE, GcReport
 
-
-class StorageApi(Protocol):
+class StorageApi:
     """`services.storage`: the artifact store's housekeeping (admins only)."""
 
-    def gc(self, *, apply: bool = False, grace: str | float = DEFAULT_GRACE) -> GcReport: ...
+    gc = op(StorageService.gc)

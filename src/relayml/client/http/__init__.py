@@ -1,15 +1,20 @@
-"""The http backend: the same area protocols as the local one, over Relay's REST API.
+"""The http backend: the same areas as the local one, over Relay's REST API.
 
-One module per area, all on one `HttpTransport` (one keep-alive httpx client). Replies are
-decoded with the area's wire models (`relayml.wire.<area>`), the same models the server
-declares as `response_model`. Errors come back as the same `RelayError` subclasses the
-services raise; an unreachable server is `ServerUnavailable`. Files stream both ways and are
-checked against their sha256 at each end.
+One module per area, each a table of routes (`client/http/<area>.py`, `ROUTES`) that
+`binding.bind` turns into the area's operations, all on one `HttpTransport` (one keep-alive
+httpx client). Replies are decoded with the area's wire models (`relayml.wire.<area>`), the same
+models the server declares as `response_model`. Errors come back as the same `RelayError`
+subclasses the services raise; an unreachable server is `ServerUnavailable`. Files stream both
+ways and are checked against their sha256 at each end.
 """
 
 from __future__ import annotations
 
+from types import ModuleType
+from typing import Any
+
 from relayml.client.base import (
+    AREAS,
     ArtifactsApi,
     AuditApi,
     DatasetsApi,
@@ -24,40 +29,71 @@ from relayml.client.base import (
     StorageApi,
     TrackingApi,
 )
-from relayml.client.http.artifacts import HttpArtifacts
-from relayml.client.http.audit import HttpAudit
-from relayml.client.http.datasets import HttpDatasets
-from relayml.client.http.deployments import HttpDeployments
-from relayml.client.http.identity import HttpIdentity
-from relayml.client.http.loops import HttpLoops
-from relayml.client.http.models import HttpModels
-from relayml.client.http.monitors import HttpMonitors
-from relayml.client.http.notifications import HttpNotifications
-from relayml.client.http.pipelines import HttpPipelines
-from relayml.client.http.roles import HttpRoles
-from relayml.client.http.storage import HttpStorage
-from relayml.client.http.tracking import HttpTracking
+from relayml.client.http import (
+    artifacts,
+    audit,
+    datasets,
+    deployments,
+    identity,
+    loops,
+    models,
+    monitors,
+    notifications,
+    pipelines,
+    roles,
+    storage,
+    tracking,
+)
+from relayml.client.http.binding import bind
 from relayml.client.http.transport import HttpTransport
+
+MODULES: dict[str, ModuleType] = {
+    "identity": identity,
+    "tracking": tracking,
+    "artifacts": artifacts,
+    "audit": audit,
+    "storage": storage,
+    "datasets": datasets,
+    "pipelines": pipelines,
+    "notifications": notifications,
+    "models": models,
+    "deployments": deployments,
+    "roles": roles,
+    "loops": loops,
+    "monitors": monitors,
+}
+
+
+def _area(name: str, transport: HttpTransport) -> Any:
+    module = MODULES[name]
+    if hasattr(module, "ROUTES"):
+        return bind(AREAS[name], module.ROUTES, transport)
+    legacy = next(
+        v for k, v in vars(module).items() if k.startswith("Http") and k != "HttpTransport"
+    )
+    return legacy(transport)
 
 
 class HttpBackend:
     kind = "http"
+    identity: IdentityApi
+    tracking: TrackingApi
+    artifacts: ArtifactsApi
+    audit: AuditApi
+    storage: StorageApi
+    datasets: DatasetsApi
+    pipelines: PipelinesApi
+    notifications: NotificationsApi
+    models: ModelsApi
+    deployments: DeploymentsApi
+    roles: RolesApi
+    loops: LoopsApi
+    monitors: MonitorsApi
 
     def __init__(self, url: str, token: str | None) -> None:
         self.transport = t = HttpTransport(url, token)
-        self.identity: IdentityApi = HttpIdentity(t)
-        self.tracking: TrackingApi = HttpTracking(t)
-        self.artifacts: ArtifactsApi = HttpArtifacts(t)
-        self.audit: AuditApi = HttpAudit(t)
-        self.storage: StorageApi = HttpStorage(t)
-        self.datasets: DatasetsApi = HttpDatasets(t)
-        self.pipelines: PipelinesApi = HttpPipelines(t)
-        self.notifications: NotificationsApi = HttpNotifications(t)
-        self.models: ModelsApi = HttpModels(t)
-        self.deployments: DeploymentsApi = HttpDeployments(t)
-        self.roles: RolesApi = HttpRoles(t)
-        self.loops: LoopsApi = HttpLoops(t)
-        self.monitors: MonitorsApi = HttpMonitors(t)
+        for name in AREAS:
+            setattr(self, name, _area(name, t))
         try:
             # Fail fast on a wrong URL or a missing/bad token, at relay.init(server=...).
             self.user: str = self.identity.whoami()["user"]
