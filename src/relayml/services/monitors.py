@@ -2,9 +2,9 @@
 resume, archive, and read their windows and report.
 
 The service is split by concept: here the monitors themselves; `services/monitor_processing.py`
-reads the prediction log into windows and decides (`process`, `rollups`);
-`services/alerts.py` holds alerts as hand-offs and model-shift checks (`record_check`); both
-on `services/monitor_base.py`.
+reads the prediction log into windows (`services/monitor_windows.py`) and decides (`process`);
+`services/monitor_rollups.py` merges windows (`rollups`); `services/alerts.py` holds alerts as
+hand-offs and model-shift checks (`record_check`); all on `services/monitor_base.py`.
 
 A monitor's reference is the training dataset version recorded on the deployed model's run
 (the run's used datasets), or the one named (`reference="loans@3"`): its stored drift summary
