@@ -14,6 +14,7 @@ from relayml.testing.contract_artifacts import ArtifactContract
 from relayml.testing.contract_audit import AuditContract
 from relayml.testing.contract_datasets import DatasetContract
 from relayml.testing.contract_deployments import DeploymentContract
+from relayml.testing.contract_deployments_data import DeploymentDataContract
 from relayml.testing.contract_identity import IdentityContract
 from relayml.testing.contract_loops import LoopContract
 from relayml.testing.contract_models import ModelContract
@@ -74,6 +75,7 @@ class TestBackendContract(
     NotificationContract,
     ModelContract,
     DeploymentContract,
+    DeploymentDataContract,
     RoleContract,
     LoopContract,
     MonitorContract,
@@ -95,10 +97,16 @@ def test_contract_covers_every_backend_method() -> None:
     from relayml.client.ops import operations
 
     testing = Path(__file__).parent.parent / "src/relayml/testing"
+
+    def contract_text(area: str) -> str:
+        """An area's contract: contract_<area>.py and any contract_<area>_*.py beside it."""
+        files = [testing / f"contract_{area}.py", *testing.glob(f"contract_{area}_*.py")]
+        return "".join(f.read_text() for f in files)
+
     missing = [
         f"{area}.{op}"
         for area, api in AREAS.items()
         for op in operations(api)
-        if f".{area}.{op}(" not in (testing / f"contract_{area}.py").read_text()
+        if f".{area}.{op}(" not in contract_text(area)
     ]
-    assert missing == [], f"no contract_<area>.py calls {missing}"
+    assert missing == [], f"no contract_<area>.py or contract_<area>_*.py calls {missing}"

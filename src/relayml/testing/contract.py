@@ -1,8 +1,9 @@
 """The backend contract: behaviour every Backend (local+SQLite, local+PostgreSQL, http) must show.
 
 One file per area (`contract_<area>.py`, a class calling every operation of that area as
-`backend.<area>.<op>(...)`); tests/test_contract.py joins the classes and provides a `contract`
-fixture yielding a `ContractEnv` for each backend, as Dagster does for its storages.
+`backend.<area>.<op>(...)`; a large one continues in `contract_<area>_<concept>.py`, a class of
+its own); tests/test_contract.py joins the classes and provides a `contract` fixture yielding a
+`ContractEnv` for each backend, as Dagster does for its storages.
 """
 
 from __future__ import annotations
