@@ -41,7 +41,7 @@ def test_a_silent_running_run_reads_lost_until_it_writes_or_ends(
     silent, quiet, done = (b.tracking.create_run(project="p", experiment="e") for _ in range(3))
     b.tracking.end_run(done.id, "finished")
     _silence(b, silent.id, 61)  # past the bound
-    _silence(b, quiet.id, 59)  # not yet
+    _silence(b, quiet.id, 30)  # not yet (half the bound: a loaded machine may take seconds here)
     _silence(b, done.id, 3600)  # ended runs are never lost
 
     def status_of(filter_: str | None = None, order: list[str] | None = None) -> list[str]:
