@@ -50,18 +50,22 @@ DEFAULT_CHECKS: dict[str, Callable[[str], str]] = {
 class Route:
     """Where an operation goes: `method` and `path` under /api/v1, whose `{arg}` placeholders
     are the operation's arguments (`{name:monitor}`: checked as a monitor's name; `{project}` and
-    `{run_id}` are always checked; `checks` gives a check for any other). The remaining
-    arguments go as the query for GET and DELETE and as the JSON body otherwise, unless `query`
-    names those sent as the query, `body` builds the body from the arguments (None: no body),
-    `out` decodes the answer, or `send` makes the whole call."""
+    `{run_id}` are always checked; `checks` gives a check for any other; `segments` writes one
+    into the path itself, checked and escaped, where it is not one plain segment: a ref as
+    `name/versions/3`, a key that may hold '/'). The remaining arguments go as the query for GET
+    and DELETE and as the JSON body otherwise, unless `query` names those sent as the query (or
+    builds the query from the arguments: then the rest go in no body unless `body` says so),
+    `body` builds the body from the arguments (None: no body), `out` decodes the answer, or
+    `send` makes the whole call. A list in the query goes as the parameter repeated."""
 
     method: str
     path: str
-    query: tuple[str, ...] | None = None
+    query: tuple[str, ...] | Callable[[Args], Mapping[str, Any]] | None = None
     body: Callable[[Args], Any] | None = None
     out: Callable[[Any], Any] | None = None
     send: Callable[[HttpTransport, Args], Any] | None = None
     checks: Mapping[str, Callable[[str], Any]] = dataclasses.field(default_factory=dict)
+    segments: Mapping[str, Callable[[Any], str]] = dataclasses.field(default_factory=dict)
 
 
 def get(path: str, **kw: Any) -> Route:
@@ -123,20 +127,24 @@ def _method(op: Op, route: Route, transport: HttpTransport) -> Callable[..., Any
             return route.send(transport, a)
         path = API + _PLACEHOLDER.sub(lambda m: _segment(route, a, m[1], m[2]), route.path)
         rest = {k: v for k, v in a.items() if k not in in_path}
-        as_query = (
-            route.query
-            if route.query is not None
-            else tuple(rest)
-            if route.method in ("GET", "DELETE")
-            else ()
-        )
-        params = {k: _query(k, rest[k]) for k in as_query}
+        if callable(route.query):
+            query = route.query(a)
+        else:
+            as_query = (
+                route.query
+                if route.query is not None
+                else tuple(rest)
+                if route.method in ("GET", "DELETE")
+                else ()
+            )
+            query = {k: rest[k] for k in as_query}
+        params = {k: _query(k, v) for k, v in query.items()}
         if route.body is not None:
             body = encode(route.body(a))
-        elif route.method in ("GET", "DELETE"):
+        elif route.method in ("GET", "DELETE") or callable(route.query):
             body = None
         else:
-            body = {k: encode(v) for k, v in rest.items() if k not in as_query}
+            body = {k: encode(v) for k, v in rest.items() if k not in query}
         found = transport.call(route.method, path, json=body, params=params or None)
         return route.out(found) if route.out is not None else decode(op.hints["return"], found)
 
@@ -146,6 +154,8 @@ def _method(op: Op, route: Route, transport: HttpTransport) -> Callable[..., Any
 
 def _segment(route: Route, a: Args, name: str, kind: str | None) -> str:
     value = a[name]
+    if name in route.segments:
+        return route.segments[name](value)
     check = route.checks.get(name) or (
         (lambda v: check_name(kind, v)) if kind else DEFAULT_CHECKS.get(name)
     )
@@ -158,6 +168,8 @@ def _segment(route: Route, a: Args, name: str, kind: str | None) -> str:
 
 def _query(name: str, value: Any) -> Any:
     value = encode(value)
+    if isinstance(value, list) and not any(isinstance(v, dict | list) for v in value):
+        return value  # the parameter repeated, once per item
     if isinstance(value, dict | list):
         raise TypeError(f"{name}: a query parameter cannot carry {type(value).__name__}")
     return value
