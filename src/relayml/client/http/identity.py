@@ -2,89 +2,44 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any
 
-from relayml.client.http.transport import HttpTransport, seg
-from relayml.client.http.urls import API, duration_text, name_seg
-from relayml.domain.identity import (
-    DEFAULT_PROJECT,
-    IssuedToken,
-    Project,
-    TokenInfo,
-    User,
-    check_role_name,
-    check_token_id,
-)
-from relayml.wire.identity import IssuedTokenOut, ProjectOut, TokenInfoOut, UserOut, WhoamiOut
+from relayml.client.http.binding import Args, Route, delete, get, no_body, post, put
+from relayml.client.http.urls import duration_text
+from relayml.domain.identity import check_role_name, check_token_id
+from relayml.wire.identity import WhoamiOut
 
 
-class HttpIdentity:
-    def __init__(self, transport: HttpTransport) -> None:
-        self.t = transport
+def _whoami(found: Any) -> dict[str, Any]:
+    return WhoamiOut.model_validate(found).model_dump()
 
-    def whoami(self) -> dict[str, Any]:
-        return WhoamiOut.model_validate(self.t.call("GET", f"{API}/whoami")).model_dump()
 
-    def create_project(self, name: str, description: str = "") -> Project:
-        body = {"name": name, "description": description}
-        return ProjectOut.model_validate(
-            self.t.call("POST", f"{API}/projects", json=body)
-        ).to_domain()
+def _new_user(a: Args) -> object:
+    return {**a, "roles": list(a["roles"]), "expires": duration_text(a["expires"])}
 
-    def ensure_project(self, name: str) -> Project:
-        found = self.t.call("PUT", f"{API}/projects/{name_seg('project', name)}")
-        return ProjectOut.model_validate(found).to_domain()
 
-    def list_projects(self) -> list[Project]:
-        return [
-            ProjectOut.model_validate(p).to_domain() for p in self.t.call("GET", f"{API}/projects")
-        ]
+def _expires(a: Args) -> object:
+    return {"expires": duration_text(a["expires"])}
 
-    def create_user(
-        self,
-        name: str,
-        roles: list[str],
-        project: str = DEFAULT_PROJECT,
-        expires: str | float | timedelta | None = None,
-    ) -> IssuedToken:
-        body = {
-            "name": name,
-            "roles": list(roles),
-            "project": project,
-            "expires": duration_text(expires),
-        }
-        return IssuedTokenOut.model_validate(
-            self.t.call("POST", f"{API}/users", json=body)
-        ).to_domain()
 
-    def issue_token(self, user: str, expires: str | float | timedelta | None = None) -> IssuedToken:
-        path = f"{API}/users/{name_seg('user', user)}/tokens"
-        found = self.t.call("POST", path, json={"expires": duration_text(expires)})
-        return IssuedTokenOut.model_validate(found).to_domain()
+def _verb(active: bool) -> str:
+    # one operation, two endpoints: .../activate or .../deactivate
+    return "activate" if active else "deactivate"
 
-    def list_tokens(self, user: str | None = None) -> list[TokenInfo]:
-        rows = self.t.call("GET", f"{API}/tokens", params={"user": user})
-        return [TokenInfoOut.model_validate(t).to_domain() for t in rows]
 
-    def revoke_token(self, token_id: str) -> TokenInfo:
-        # the same rule as the service, checked before the id becomes part of a URL
-        found = self.t.call("DELETE", f"{API}/tokens/{seg(check_token_id(token_id))}")
-        return TokenInfoOut.model_validate(found).to_domain()
-
-    def set_user_active(self, user: str, active: bool) -> User:
-        verb = "activate" if active else "deactivate"
-        found = self.t.call("POST", f"{API}/users/{name_seg('user', user)}/{verb}")
-        return UserOut.model_validate(found).to_domain()
-
-    def list_users(self, project: str | None = None) -> list[User]:
-        rows = self.t.call("GET", f"{API}/users", params={"project": project})
-        return [UserOut.model_validate(u).to_domain() for u in rows]
-
-    def grant(self, user: str, role: str, project: str) -> None:
-        body = {"role": role, "project": project}
-        self.t.call("POST", f"{API}/users/{name_seg('user', user)}/grants", json=body)
-
-    def revoke(self, user: str, role: str, project: str) -> None:
-        path = f"{API}/users/{name_seg('user', user)}/grants/{seg(check_role_name(role))}"
-        self.t.call("DELETE", path, params={"project": project})
+ROUTES: dict[str, Route] = {
+    "whoami": get("/whoami", out=_whoami),
+    "create_project": post("/projects"),
+    "ensure_project": put("/projects/{name:project}", body=no_body),
+    "list_projects": get("/projects"),
+    "create_user": post("/users", body=_new_user),
+    "issue_token": post("/users/{user:user}/tokens", body=_expires),
+    "list_tokens": get("/tokens"),
+    "revoke_token": delete("/tokens/{token_id}", checks={"token_id": check_token_id}),
+    "set_user_active": post(
+        "/users/{user:user}/{active}", segments={"active": _verb}, body=no_body
+    ),
+    "list_users": get("/users"),
+    "grant": post("/users/{user:user}/grants"),
+    "revoke": delete("/users/{user:user}/grants/{role}", checks={"role": check_role_name}),
+}

@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-from relayml.client.http.transport import HttpTransport
-from relayml.client.http.urls import API
-from relayml.domain.storage import DEFAULT_GRACE, GcReport
-from relayml.wire.storage import GcReportOut
+from relayml.client.http.binding import Args, Route, post
+from relayml.client.http.urls import duration_text
 
 
-class HttpStorage:
-    def __init__(self, transport: HttpTransport) -> None:
-        self.t = transport
+def _gc(a: Args) -> object:
+    return {"apply": a["apply"], "grace": duration_text(a["grace"])}
 
-    def gc(self, *, apply: bool = False, grace: str | float = DEFAULT_GRACE) -> GcReport:
-        body = {"apply": apply, "grace": grace if isinstance(grace, str) else repr(grace)}
-        return GcReportOut.model_validate(
-            self.t.call("POST", f"{API}/storage/gc", json=body)
-        ).to_domain()
+
+ROUTES: dict[str, Route] = {
+    "gc": post("/storage/gc", body=_gc),
+}
