@@ -31,6 +31,7 @@ from relayml.client.http.urls import API
 from relayml.client.ops import Op, operations
 from relayml.domain.identity import check_name
 from relayml.domain.numbers import encode_float
+from relayml.domain.text import check_text
 from relayml.domain.tracking import check_run_id
 from relayml.errors import InvalidInput
 
@@ -50,13 +51,15 @@ DEFAULT_CHECKS: dict[str, Callable[[str], str]] = {
 class Route:
     """Where an operation goes: `method` and `path` under /api/v1, whose `{arg}` placeholders
     are the operation's arguments (`{name:monitor}`: checked as a monitor's name; `{project}` and
-    `{run_id}` are always checked; `checks` gives a check for any other; `segments` writes one
-    into the path itself, checked and escaped, where it is not one plain segment: a ref as
-    `name/versions/3`, a key that may hold '/'). The remaining arguments go as the query for GET
-    and DELETE and as the JSON body otherwise, unless `query` names those sent as the query (or
-    builds the query from the arguments: then the rest go in no body unless `body` says so),
-    `body` builds the body from the arguments (None: no body), `out` decodes the answer, or
-    `send` makes the whole call. A list in the query goes as the parameter repeated."""
+    `{run_id}` are always checked; `checks` gives a check for any argument: a path segment's
+    before it is escaped, any other's first, before anything is sent, even by `send`;
+    `segments` writes one into the path itself, checked and escaped, where it is not one plain
+    segment: a ref as `name/versions/3`, a key that may hold '/'). The remaining arguments go
+    as the query for GET and DELETE and as the JSON body otherwise, unless `query` names those
+    sent as the query (or builds the query from the arguments: then the rest go in no body
+    unless `body` says so), `body` builds the body from the arguments (None: no body), `out`
+    decodes the answer, or `send` makes the whole call. A list in the query goes as the
+    parameter repeated."""
 
     method: str
     path: str
@@ -92,6 +95,18 @@ def no_body(args: Args) -> None:
     return None
 
 
+def checked_as(
+    check: Callable[[str, Any], object], *names: str, optional: bool = False
+) -> dict[str, Callable[[Any], object]]:
+    """`checks=` for arguments each checked as `check(name, value)` (a service check that
+    names what it refuses, e.g. `check_time`); `optional`: None (not given) passes."""
+
+    def one(name: str) -> Callable[[Any], object]:
+        return lambda v: None if optional and v is None else check(name, v)
+
+    return {n: one(n) for n in names}
+
+
 class HttpArea:
     """An area's operations bound to one transport (see `bind`)."""
 
@@ -115,14 +130,18 @@ def bind(api: type[Any], routes: Mapping[str, Route], transport: HttpTransport) 
 
 def _method(op: Op, route: Route, transport: HttpTransport) -> Callable[..., Any]:
     placeholders = _PLACEHOLDER.findall(route.path)
-    unknown = [p for p, _ in placeholders if p not in op.signature.parameters]
+    named = [p for p, _ in placeholders] + list(route.checks)
+    unknown = [p for p in named if p not in op.signature.parameters]
     if unknown:
         raise TypeError(f"{route.path}: {op.name} has no parameter {unknown}")
     in_path = {p for p, _ in placeholders}
+    checked = {k: c for k, c in route.checks.items() if k not in in_path}
 
     @functools.wraps(op.fn)
     def call(*args: Any, **kwargs: Any) -> Any:
         a = op.arguments(args, kwargs)
+        for name, check in checked.items():
+            check(a[name])
         if route.send is not None:
             return route.send(transport, a)
         path = API + _PLACEHOLDER.sub(lambda m: _segment(route, a, m[1], m[2]), route.path)
@@ -237,3 +256,24 @@ def wire_models() -> dict[type, Any]:
             if isinstance(returns, type):
                 found.setdefault(returns, []).append(model)
     return {t: models[0] for t, models in found.items() if len(models) == 1}
+
+
+def text_checked(body: Any) -> Any:
+    """`body` encoded, every string in it (keys too) checked as the services check text: a
+    lone surrogate (which JSON cannot carry) or a NUL is refused here, with the service's own
+    message, before anything is sent."""
+    found = encode(body)
+    _check_text(found)
+    return found
+
+
+def _check_text(value: Any) -> None:
+    if isinstance(value, str):
+        check_text("text", value, len(value))
+    elif isinstance(value, dict):
+        for k, v in value.items():
+            _check_text(k)
+            _check_text(v)
+    elif isinstance(value, list):
+        for v in value:
+            _check_text(v)

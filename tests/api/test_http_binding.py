@@ -1,0 +1,69 @@
+"""The http binding's argument checks run before anything is sent (`client/http/binding.py`):
+what a route refuses never reaches the transport, and a route cannot check what its operation
+does not take."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from typing import Any, cast
+
+import pytest
+
+from relayml.client.deployments import DeploymentsApi
+from relayml.client.http import deployments
+from relayml.client.http.binding import Route, bind, get
+from relayml.client.http.transport import HttpTransport
+from relayml.errors import InvalidInput
+
+
+class _Recording:
+    """A transport that records what would be sent and answers nothing."""
+
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, str, Any, Any]] = []
+
+    def call(
+        self, method: str, path: str, *, json: Any = None, params: dict[str, Any] | None = None
+    ) -> Any:
+        self.sent.append((method, path, json, params))
+        return []
+
+    def put_file(self, path: str, local_file: Any) -> Any:
+        self.sent.append(("PUT", path, None, None))
+        return {"blob": "0" * 64}
+
+
+def _bound(api: type[Any], routes: dict[str, Route]) -> tuple[Any, _Recording]:
+    t = _Recording()
+    return bind(api, routes, cast(HttpTransport, t)), t
+
+
+def test_a_refused_argument_is_never_sent(tmp_path: Path) -> None:
+    deps, t = _bound(DeploymentsApi, deployments.ROUTES)
+    segment = tmp_path / "s.parquet"
+    segment.write_bytes(b"x")
+    naive = datetime(2026, 1, 1)
+    refused = [
+        lambda: deps.list_deployments("p", include_archived="yes"),
+        lambda: deps.set_target("p", "d", "m@1", reason="bad \ud800"),
+        lambda: deps.list_segments("p", "d", since=naive),
+        lambda: deps.record_segment(
+            "p", "d", segment, uri="u", records=1, first_at=naive, last_at=naive, server_id="s"
+        ),
+    ]
+    for call in refused:
+        with pytest.raises(InvalidInput):
+            call()
+    assert t.sent == []
+    assert deps.list_deployments("p", include_archived=True) == []
+    assert t.sent == [("GET", "/api/v1/projects/p/deployments", None, {"include_archived": True})]
+
+
+def test_a_check_must_name_an_argument() -> None:
+    routes = {
+        **deployments.ROUTES,
+        "get": get("/projects/{project}/deployments/{name}", checks={"nme": str}),
+    }
+    with pytest.raises(TypeError, match="nme"):
+        _bound(DeploymentsApi, routes)
