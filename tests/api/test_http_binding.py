@@ -11,9 +11,10 @@ from typing import Any, cast
 import pytest
 
 from relayml.client.deployments import DeploymentsApi
-from relayml.client.http import deployments
+from relayml.client.http import deployments, monitors
 from relayml.client.http.binding import Route, bind, get
 from relayml.client.http.transport import HttpTransport
+from relayml.client.monitors import MonitorsApi
 from relayml.errors import InvalidInput
 
 
@@ -41,6 +42,7 @@ def _bound(api: type[Any], routes: dict[str, Route]) -> tuple[Any, _Recording]:
 
 def test_a_refused_argument_is_never_sent(tmp_path: Path) -> None:
     deps, t = _bound(DeploymentsApi, deployments.ROUTES)
+    mons, _ = _bound(MonitorsApi, monitors.ROUTES)
     segment = tmp_path / "s.parquet"
     segment.write_bytes(b"x")
     naive = datetime(2026, 1, 1)
@@ -51,6 +53,10 @@ def test_a_refused_argument_is_never_sent(tmp_path: Path) -> None:
         lambda: deps.record_segment(
             "p", "d", segment, uri="u", records=1, first_at=naive, last_at=naive, server_id="s"
         ),
+        lambda: mons.list_alerts("p", include_resolved=1),
+        lambda: mons.record_check("p", "m", "digest", False, {"why": "nul\x00"}),
+        lambda: mons.record_check("p", "m", "digest", False, {1: "x"}),
+        lambda: mons.rollups("p", "m", period="x" * 17),
     ]
     for call in refused:
         with pytest.raises(InvalidInput):
