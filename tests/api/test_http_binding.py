@@ -73,3 +73,20 @@ def test_a_check_must_name_an_argument() -> None:
     }
     with pytest.raises(TypeError, match="nme"):
         _bound(DeploymentsApi, routes)
+
+
+def test_values_go_by_the_one_rule_and_what_json_cannot_carry_is_refused() -> None:
+    from relayml.client.http.binding import encode
+    from relayml.domain.audit import EntityKind
+
+    assert encode({"kind": EntityKind.RUN, "at": [float("nan"), float("inf"), 1.5]}) == {
+        "kind": "run",
+        "at": ["NaN", "Infinity", 1.5],
+    }
+    assert type(encode(EntityKind.RUN)) is str  # the value, not the enum member
+    with pytest.raises(InvalidInput, match="cannot be sent to the server"):
+        encode({"x": object()})
+    deps, t = _bound(DeploymentsApi, deployments.ROUTES)
+    with pytest.raises(InvalidInput, match="complex"):
+        deps.set_target("p", "d", "m@1", reason=1j)
+    assert t.sent == []

@@ -11,7 +11,6 @@ ways and are checked against their sha256 at each end.
 from __future__ import annotations
 
 from types import ModuleType
-from typing import Any
 
 from relayml.client.base import (
     AREAS,
@@ -64,16 +63,6 @@ MODULES: dict[str, ModuleType] = {
 }
 
 
-def _area(name: str, transport: HttpTransport) -> Any:
-    module = MODULES[name]
-    if hasattr(module, "ROUTES"):
-        return bind(AREAS[name], module.ROUTES, transport)
-    legacy = next(
-        v for k, v in vars(module).items() if k.startswith("Http") and k != "HttpTransport"
-    )
-    return legacy(transport)
-
-
 class HttpBackend:
     kind = "http"
     identity: IdentityApi
@@ -93,7 +82,7 @@ class HttpBackend:
     def __init__(self, url: str, token: str | None) -> None:
         self.transport = t = HttpTransport(url, token)
         for name in AREAS:
-            setattr(self, name, _area(name, t))
+            setattr(self, name, bind(AREAS[name], MODULES[name].ROUTES, t))
         try:
             # Fail fast on a wrong URL or a missing/bad token, at relay.init(server=...).
             self.user: str = self.identity.whoami()["user"]

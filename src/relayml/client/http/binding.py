@@ -196,12 +196,12 @@ def _query(name: str, value: Any) -> Any:
 
 def encode(value: Any) -> Any:
     """A value as JSON carries it, by the one rule (see the module's docstring)."""
+    if isinstance(value, enum.Enum):  # before str and int: a StrEnum goes as its value
+        return value.value
     if value is None or isinstance(value, bool | int | str):
         return value
     if isinstance(value, float):
         return encode_float(value)
-    if isinstance(value, enum.Enum):
-        return value.value
     if isinstance(value, datetime):
         return value.isoformat()
     if isinstance(value, timedelta):
@@ -217,7 +217,10 @@ def encode(value: Any) -> Any:
         if model is not None:
             return model.from_domain(value).model_dump(mode="json")
         return encode(dataclasses.asdict(value))
-    raise TypeError(f"cannot send a {type(value).__name__} to the server")
+    raise InvalidInput(
+        f"a {type(value).__module__}.{type(value).__qualname__} cannot be sent to the server: "
+        "pass text, a number, a time, a list or a mapping of those"
+    )
 
 
 def decode(annotation: Any, found: Any) -> Any:
