@@ -1,4 +1,4 @@
-"""A project full of real entities and 23 identities around it, on a live `relay server`: what
+"""A project full of real entities and 25 identities around it, on a live `relay server`: what
 the REST authorization matrix (test_authz_matrix.py) calls every route with.
 
 Roles: the built-in ones, with the installation's document adding a custom role

@@ -12,12 +12,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from relayml.client.base import Backend
 from relayml.domain.loops import Loop, LoopRun, LoopSpec
 from relayml.domain.monitors import alert_families
 from relayml.sdk import session as _session
 
 
-def _backend_project(project: str | None) -> tuple[Any, str]:
+def _backend_project(project: str | None) -> tuple[Backend, str]:
     s = _session.current()
     return s.backend, project or s.project
 
