@@ -90,3 +90,27 @@ def test_values_go_by_the_one_rule_and_what_json_cannot_carry_is_refused() -> No
     with pytest.raises(InvalidInput, match="complex"):
         deps.set_target("p", "d", "m@1", reason=1j)
     assert t.sent == []
+
+
+def test_every_route_the_client_sends_is_one_the_server_serves() -> None:
+    """Each operation's route (method and path, placeholders aside) is in the app's OpenAPI, so a
+    typo in a table fails here, not on a user's first remote call. Routes that write their own
+    path (`send=`, `segments=`) are covered by the contract suite's http leg."""
+    import re
+
+    from relayml.api.app import create_app
+    from relayml.client.http import MODULES
+
+    def shape(path: str) -> str:
+        return re.sub(r"\{[^}]+\}", "{}", path)
+
+    paths = create_app(None).openapi()["paths"]  # type: ignore[arg-type]
+    served = {(m.upper(), shape(p)) for p, ops in paths.items() for m in ops}
+    sent = [
+        (area, name, route.method, "/api/v1" + shape(route.path))
+        for area, module in MODULES.items()
+        for name, route in module.ROUTES.items()
+        if route.send is None and not route.segments
+    ]
+    assert len(sent) > 100
+    assert [s for s in sent if s[2:] not in served] == []
