@@ -1,5 +1,6 @@
-"""The `artifacts` area's client protocol, `ArtifactsApi`: what both backends implement (the
-services bound in-process by `client.local`, REST in `client/http/artifacts.py`)."""
+"""The `artifacts` area's operations, `ArtifactsApi`: each one its service
+method (`op`, `client/ops.py`), bound in-process by `client.local` and sent by its route
+in `client/http/artifacts.py`."""
 
 from __future__ import annotations
 

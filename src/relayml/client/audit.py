@@ -1,5 +1,6 @@
-"""The `audit` area's client protocol, `AuditApi`: what both backends implement (the
-services bound in-process by `client.local`, REST in `client/http/audit.py`)."""
+"""The `audit` area's operations, `AuditApi`: each one its service
+method (`op`, `client/ops.py`), bound in-process by `client.local` and sent by its route
+in `client/http/audit.py`."""
 
 from __future__ import annotations
 

@@ -52,7 +52,7 @@ class Backend(Protocol):
     def close(self) -> None: ...
 
 
-# area name (the same in every layer) -> its client protocol, as declared on `Backend`
+# area name (the same in every layer) -> its class of operations, as declared on `Backend`
 AREAS: dict[str, type[Any]] = {
     name: hint for name, hint in get_type_hints(Backend).items() if name not in ("user", "kind")
 }

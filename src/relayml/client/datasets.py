@@ -1,5 +1,6 @@
-"""The `datasets` area's client protocol, `DatasetsApi`: what both backends implement (the
-services bound in-process by `client.local`, REST in `client/http/datasets.py`)."""
+"""The `datasets` area's operations, `DatasetsApi`: each one its service
+method (`op`, `client/ops.py`), bound in-process by `client.local` and sent by its route
+in `client/http/datasets.py`."""
 
 from __future__ import annotations
 

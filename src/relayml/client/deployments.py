@@ -1,5 +1,6 @@
-"""The `deployments` area's client protocol, `DeploymentsApi`: what both backends implement (the
-services bound in-process by `client.local`, REST in `client/http/deployments.py`)."""
+"""The `deployments` area's operations, `DeploymentsApi`: each one its service
+method (`op`, `client/ops.py`), bound in-process by `client.local` and sent by its route
+in `client/http/deployments.py`."""
 
 from __future__ import annotations
 

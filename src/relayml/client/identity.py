@@ -1,5 +1,6 @@
-"""The `identity` area's client protocol, `IdentityApi`: what both backends implement (the
-services bound in-process by `client.local`, REST in `client/http/identity.py`)."""
+"""The `identity` area's operations, `IdentityApi`: each one its service
+method (`op`, `client/ops.py`), bound in-process by `client.local` and sent by its route
+in `client/http/identity.py`."""
 
 from __future__ import annotations
 

@@ -1,5 +1,6 @@
-"""The `loops` area's client protocol, `LoopsApi`: what both backends implement (the
-services bound in-process by `client.local`, REST in `client/http/loops.py`)."""
+"""The `loops` area's operations, `LoopsApi`: each one its service
+method (`op`, `client/ops.py`), bound in-process by `client.local` and sent by its route
+in `client/http/loops.py`."""
 
 from __future__ import annotations
 

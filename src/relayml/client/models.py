@@ -1,5 +1,6 @@
-"""The `models` area's client protocol, `ModelsApi`: what both backends implement (the
-services bound in-process by `client.local`, REST in `client/http/models.py`)."""
+"""The `models` area's operations, `ModelsApi`: each one its service
+method (`op`, `client/ops.py`), bound in-process by `client.local` and sent by its route
+in `client/http/models.py`."""
 
 from __future__ import annotations
 

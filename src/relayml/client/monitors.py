@@ -1,5 +1,6 @@
-"""The `monitors` area's client protocol, `MonitorsApi`: what both backends implement (the
-services bound in-process by `client.local`, REST in `client/http/monitors.py`)."""
+"""The `monitors` area's operations, `MonitorsApi`: each one its service
+method (`op`, `client/ops.py`), bound in-process by `client.local` and sent by its route
+in `client/http/monitors.py`."""
 
 from __future__ import annotations
 

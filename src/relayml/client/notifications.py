@@ -1,5 +1,6 @@
-"""The `notifications` area's client protocol, `NotificationsApi`: what both backends implement (the
-services bound in-process by `client.local`, REST in `client/http/notifications.py`)."""
+"""The `notifications` area's operations, `NotificationsApi`: each one its service
+method (`op`, `client/ops.py`), bound in-process by `client.local` and sent by its route
+in `client/http/notifications.py`."""
 
 from __future__ import annotations
 

@@ -1,5 +1,6 @@
-"""The `pipelines` area's client protocol, `PipelinesApi`: what both backends implement (the
-services bound in-process by `client.local`, REST in `client/http/pipelines.py`)."""
+"""The `pipelines` area's operations, `PipelinesApi`: each one its service
+method (`op`, `client/ops.py`), bound in-process by `client.local` and sent by its route
+in `client/http/pipelines.py`."""
 
 from __future__ import annotations
 

@@ -1,5 +1,6 @@
-"""The `roles` area's client protocol, `RolesApi`: what both backends implement (the
-services bound in-process by `client.local`, REST in `client/http/roles.py`)."""
+"""The `roles` area's operations, `RolesApi`: each one its service
+method (`op`, `client/ops.py`), bound in-process by `client.local` and sent by its route
+in `client/http/roles.py`."""
 
 from __future__ import annotations
 

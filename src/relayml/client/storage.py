@@ -1,5 +1,6 @@
-"""The `storage` area's client protocol, `StorageApi`: what both backends implement (the
-services bound in-process by `client.local`, REST in `client/http/storage.py`)."""
+"""The `storage` area's operations, `StorageApi`: each one its service
+method (`op`, `client/ops.py`), bound in-process by `client.local` and sent by its route
+in `client/http/storage.py`."""
 
 from __future__ import annotations
 

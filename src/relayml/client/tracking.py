@@ -1,5 +1,6 @@
-"""The `tracking` area's client protocol, `TrackingApi`: what both backends implement (the
-services bound in-process by `client.local`, REST in `client/http/tracking.py`)."""
+"""The `tracking` area's operations, `TrackingApi`: each one its service
+method (`op`, `client/ops.py`), bound in-process by `client.local` and sent by its route
+in `client/http/tracking.py`."""
 
 from __future__ import annotations
 
