@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import builtins
 import threading
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -133,6 +132,11 @@ def tick(
     return turns
 
 
+STOP_WAIT = 30.0
+"""How long an interrupted runner waits for its pipeline under way to record that it was
+cancelled (its steps killed, its run `killed`)."""
+
+
 def serve(
     backend: Backend,
     project: str,
@@ -142,11 +146,50 @@ def serve(
     env: dict[str, str] | None = None,
     on_turn: Callable[[Turn], None] | None = None,
     stop_after: int | None = None,
+    stop_wait: float = STOP_WAIT,
 ) -> None:
-    """`tick` every `interval` seconds until interrupted (or `stop_after` ticks)."""
-    done = 0
-    while stop_after is None or done < stop_after:
-        tick(backend, project, executor=executor, env=env, on_turn=on_turn)
-        done += 1
-        if stop_after is None or done < stop_after:
-            time.sleep(interval)
+    """`tick` every `interval` seconds until interrupted (or `stop_after` ticks). The ticks run
+    in a worker thread: when this one is interrupted (Ctrl-C; SIGTERM where it raises
+    SystemExit, as in the `relay` command), the pipeline under way is cancelled as `tick`'s
+    `cancel` does (its steps killed, its run recorded `killed`, the loop run left waiting for
+    the next runner) within `stop_wait` seconds, and the interruption goes on."""
+
+    def ticks(cancel: threading.Event) -> None:
+        done = 0
+        while stop_after is None or done < stop_after:
+            tick(backend, project, executor=executor, env=env, on_turn=on_turn, cancel=cancel)
+            done += 1
+            if cancel.is_set() or (
+                (stop_after is None or done < stop_after) and cancel.wait(interval)
+            ):
+                return
+
+    _cancellable(ticks, stop_wait)
+
+
+def _cancellable(work: Callable[[threading.Event], None], stop_wait: float) -> None:
+    """`work(cancel)` in a worker thread, this one waiting; interrupted, it sets `cancel`,
+    gives the worker `stop_wait` seconds to end, and re-raises. The wait is on an event, not
+    `Thread.join`: a join interrupted by a signal's exception marks the thread ended while it
+    still runs (CPython 3.11), so a second join would not wait."""
+    cancel, ended = threading.Event(), threading.Event()
+    failed: builtins.list[BaseException] = []
+
+    def run() -> None:
+        try:
+            work(cancel)
+        except BaseException as exc:  # handed to the waiting thread, which raises it
+            failed.append(exc)
+        finally:
+            ended.set()
+
+    threading.Thread(target=run, name="relay-loops-runner", daemon=True).start()
+    try:
+        while not ended.wait(0.2):  # short waits: a signal is handled between them
+            pass
+    except BaseException:
+        cancel.set()
+        ended.wait(stop_wait)
+        raise
+    if failed:
+        raise failed[0]

@@ -16,6 +16,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
+
 from relayml import loops
 from relayml.domain.loops import LoopRun, LoopState, StepKind
 from relayml.domain.tracking import RunStatus
@@ -128,6 +130,36 @@ def test_sigterm_to_the_runner_cancels_the_pipeline_under_way(closed: Loop, tmp_
                 lambda: out.read_text().count(f"{P}/scorecard-api: ") >= lines + 3,
                 alive,
             )
+            proc.send_signal(signal.SIGTERM)  # to the runner only, as a supervisor does
+            code = proc.wait(60)
+        finally:
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+    assert code == 128 + signal.SIGTERM, out.read_text()
+    _left_for_the_next_runner(closed, run, hold)
+
+
+@pytest.mark.parametrize("once", [False, True], ids=["run", "run --once"])
+def test_sigterm_to_relay_loops_run_cancels_the_pipeline_under_way(
+    closed: Loop, tmp_path: Path, once: bool
+) -> None:
+    """`relay loops run` (and `--once`) drives the loops in a worker thread: SIGTERM to it
+    cancels the pipeline under way as the monitors' runner does (killed, the loop run waiting
+    for the next runner), instead of the pipeline run recorded failed and the loop run with it."""
+    b = closed.served.backend
+    hold = _held_pipeline(closed, tmp_path)
+    run = b.loops.start(P, "retrain", "scorecard drifted")
+    env = {**os.environ, **closed.env, "LOOP_TEST_HOLD": str(hold)}
+    out = tmp_path / "runner.log"
+    args = ["loops", "run", "-p", P, *(["--once"] if once else ["--interval", "0.2"])]
+    with out.open("w") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-c", "from relayml.cli.app import main; main()", *args],
+            env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        )  # fmt: skip
+        try:
+            _until("a step running", Path(f"{hold}.pid").exists, lambda: proc.poll() is None)
             proc.send_signal(signal.SIGTERM)  # to the runner only, as a supervisor does
             code = proc.wait(60)
         finally:

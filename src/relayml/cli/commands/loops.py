@@ -291,8 +291,8 @@ def run(
 
     with state.backend() as backend:
         p = state.project(project)
-        if once:
-            loops.tick(backend, p, executor=executor, env=env, on_turn=report)
+        if once:  # in a worker thread too, so Ctrl-C or SIGTERM cancels its pipeline
+            loops.serve(backend, p, executor=executor, env=env, on_turn=report, stop_after=1)
             return
         output.print_(f"relay loops run: a tick every {interval:g} s; Ctrl-C stops it")
         try:
