@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 
 from relayml.domain.loops import CanaryEvidence, Loop, LoopRun, LoopState
 from relayml.errors import Conflict, RelayError
+from relayml.scheduling import run_cancellable
 from relayml.sdk.loops import attach_loop as attach
 from relayml.sdk.loops import detach_loop as detach
 from relayml.sdk.loops import get_loop as get
@@ -164,32 +165,4 @@ def serve(
             ):
                 return
 
-    _cancellable(ticks, stop_wait)
-
-
-def _cancellable(work: Callable[[threading.Event], None], stop_wait: float) -> None:
-    """`work(cancel)` in a worker thread, this one waiting; interrupted, it sets `cancel`,
-    gives the worker `stop_wait` seconds to end, and re-raises. The wait is on an event, not
-    `Thread.join`: a join interrupted by a signal's exception marks the thread ended while it
-    still runs (CPython 3.11), so a second join would not wait."""
-    cancel, ended = threading.Event(), threading.Event()
-    failed: builtins.list[BaseException] = []
-
-    def run() -> None:
-        try:
-            work(cancel)
-        except BaseException as exc:  # handed to the waiting thread, which raises it
-            failed.append(exc)
-        finally:
-            ended.set()
-
-    threading.Thread(target=run, name="relay-loops-runner", daemon=True).start()
-    try:
-        while not ended.wait(0.2):  # short waits: a signal is handled between them
-            pass
-    except BaseException:
-        cancel.set()
-        ended.wait(stop_wait)
-        raise
-    if failed:
-        raise failed[0]
+    run_cancellable(ticks, stop_wait)

@@ -140,11 +140,20 @@ def test_sigterm_to_the_runner_cancels_the_pipeline_under_way(closed: Loop, tmp_
     _left_for_the_next_runner(closed, run, hold)
 
 
-@pytest.mark.parametrize("once", [False, True], ids=["run", "run --once"])
-def test_sigterm_to_relay_loops_run_cancels_the_pipeline_under_way(
-    closed: Loop, tmp_path: Path, once: bool
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["loops", "run", "--interval", "0.2"],
+        ["loops", "run", "--once"],
+        ["monitors", "run", "--once"],
+    ],
+    ids=["loops run", "loops run --once", "monitors run --once"],
+)
+def test_sigterm_to_a_runner_of_one_pass_or_loops_cancels_the_pipeline_under_way(
+    closed: Loop, tmp_path: Path, args: list[str]
 ) -> None:
-    """`relay loops run` (and `--once`) drives the loops in a worker thread: SIGTERM to it
+    """`relay loops run` (and `--once`, and `relay monitors run --once`) drive the loops in a
+    worker thread: SIGTERM to it
     cancels the pipeline under way as the monitors' runner does (killed, the loop run waiting
     for the next runner), instead of the pipeline run recorded failed and the loop run with it."""
     b = closed.served.backend
@@ -152,10 +161,9 @@ def test_sigterm_to_relay_loops_run_cancels_the_pipeline_under_way(
     run = b.loops.start(P, "retrain", "scorecard drifted")
     env = {**os.environ, **closed.env, "LOOP_TEST_HOLD": str(hold)}
     out = tmp_path / "runner.log"
-    args = ["loops", "run", "-p", P, *(["--once"] if once else ["--interval", "0.2"])]
     with out.open("w") as log:
         proc = subprocess.Popen(
-            [sys.executable, "-c", "from relayml.cli.app import main; main()", *args],
+            [sys.executable, "-c", "from relayml.cli.app import main; main()", *args, "-p", P],
             env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
         )  # fmt: skip
         try:

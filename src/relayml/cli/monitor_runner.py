@@ -93,7 +93,7 @@ def run(
     env = worker_env(state.settings(), state.options.server, state.options.token)
     with state.backend() as backend:
         if once:
-            outcomes = runner.tick(backend, proj, loops=loops, env=env, on_loops=said)
+            outcomes = runner.once(backend, proj, loops=loops, env=env, on_loops=said)
             if as_json:
                 from relayml.wire.monitors import CheckOut, ProcessResultOut
 

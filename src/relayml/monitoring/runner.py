@@ -192,6 +192,7 @@ def tick(
     env: dict[str, str] | None = None,
     on_loops: Callable[[LoopsOutcome], None] | None = None,
     driver: LoopDriver | None = None,
+    cancel: threading.Event | None = None,
 ) -> list[Outcome]:
     """One pass (see the module's docstring): what it did for each monitor. With `checks`,
     the monitors' endpoints are checked for model shift when due (a difference from the
@@ -200,7 +201,8 @@ def tick(
     alerts are handed to the projects' loops and the loops driven; what that did is handed
     to `on_loops`, one `LoopsOutcome` per project with loops. `executor` and `env` are the
     loops' pipelines' (`relayml.loops.tick`). With a `driver`, the loops' turns are offered
-    to it, not taken here (an alert the loops were not told of is reported at once)."""
+    to it, not taken here (an alert the loops were not told of is reported at once); without,
+    setting `cancel` from another thread cancels the pipeline they run (`relayml.loops.tick`)."""
     from relayml.loops import tick as loops_tick
 
     out: list[Outcome] = []
@@ -233,12 +235,33 @@ def tick(
             continue
         turns: list[Turn] = []
         try:
-            turns = loops_tick(backend, proj, executor=executor, env=env)
+            turns = loops_tick(backend, proj, executor=executor, env=env, cancel=cancel)
         except RelayError as exc:
             error = "; ".join(filter(None, [error, f"the loops did not run: {exc.message}"]))
         if on_loops is not None:
             on_loops(LoopsOutcome(proj, tuple(turns), error))
     return out
+
+
+def once(
+    backend: Backend,
+    project: str | None = None,
+    *,
+    loops: bool = True,
+    env: dict[str, str] | None = None,
+    on_loops: Callable[[LoopsOutcome], None] | None = None,
+    stop_wait: float = STOP_WAIT,
+) -> list[Outcome]:
+    """One `tick` (`relay monitors run --once`) in a worker thread, so that Ctrl-C or SIGTERM
+    cancels a loop's pipeline under way (killed, its loop run back to `triggered`) instead of
+    cutting it short (recorded failed)."""
+    done: list[Outcome] = []
+
+    def one_pass(cancel: threading.Event) -> None:
+        done.extend(tick(backend, project, loops=loops, env=env, on_loops=on_loops, cancel=cancel))
+
+    scheduling.run_cancellable(one_pass, stop_wait)
+    return done
 
 
 class LoopDriver:

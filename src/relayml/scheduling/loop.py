@@ -80,3 +80,33 @@ def repeat(
         except RelayError as exc:
             sys.stderr.write(f"relay scheduler: {exc.message}\n")
         stop.wait(interval)
+
+
+def run_cancellable(work: Callable[[threading.Event], None], stop_wait: float) -> None:
+    """`work(cancel)` in a worker thread, this one waiting: how a runner stops work that must
+    record its own end (a pipeline under way kills its steps and records itself `killed` when
+    `cancel` is set). Interrupted (Ctrl-C; SIGTERM where it raises SystemExit), it sets `cancel`,
+    gives the worker `stop_wait` seconds to end, and re-raises. The wait is on an event, not
+    `Thread.join`: a join interrupted by a signal's exception marks the thread ended while it
+    still runs (CPython 3.11), so a second join would not wait."""
+    cancel, ended = threading.Event(), threading.Event()
+    failed: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            work(cancel)
+        except BaseException as exc:  # handed to the waiting thread, which raises it
+            failed.append(exc)
+        finally:
+            ended.set()
+
+    threading.Thread(target=run, name="relay-cancellable", daemon=True).start()
+    try:
+        while not ended.wait(0.2):  # short waits: a signal is handled between them
+            pass
+    except BaseException:
+        cancel.set()
+        ended.wait(stop_wait)
+        raise
+    if failed:
+        raise failed[0]
