@@ -109,7 +109,11 @@ def test_passes_go_on_while_the_loop_trains_and_a_stop_cancels_the_pipeline(
     assert after.attempts == 2 and after.candidate == "scorecard@2"
 
 
-def test_sigterm_to_the_runner_cancels_the_pipeline_under_way(closed: Loop, tmp_path: Path) -> None:
+def _sigterm_mid_pipeline(
+    closed: Loop, tmp_path: Path, args: list[str], ready: Callable[[Path], bool] | None = None
+) -> None:
+    """Start `relay ARGS -p P` on a loop run whose pipeline holds its step, SIGTERM it once the
+    step runs (and `ready(log)`), and check it exits 143 leaving the run for the next runner."""
     b = closed.served.backend
     hold = _held_pipeline(closed, tmp_path)
     run = b.loops.start(P, "retrain", "scorecard drifted")
@@ -117,19 +121,14 @@ def test_sigterm_to_the_runner_cancels_the_pipeline_under_way(closed: Loop, tmp_
     out = tmp_path / "runner.log"
     with out.open("w") as log:
         proc = subprocess.Popen(
-            [sys.executable, "-c", "from relayml.cli.app import main; main()",
-             "monitors", "run", "--interval", "0.2", "-p", P],
+            [sys.executable, "-c", "from relayml.cli.app import main; main()", *args, "-p", P],
             env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
         )  # fmt: skip
         try:
             alive = lambda: proc.poll() is None  # noqa: E731
             _until("a step running", Path(f"{hold}.pid").exists, alive)
-            lines = out.read_text().count(f"{P}/scorecard-api: ")
-            _until(
-                "three more passes",
-                lambda: out.read_text().count(f"{P}/scorecard-api: ") >= lines + 3,
-                alive,
-            )
+            if ready is not None:
+                _until("the runner ready", lambda: ready(out), alive)
             proc.send_signal(signal.SIGTERM)  # to the runner only, as a supervisor does
             code = proc.wait(60)
         finally:
@@ -138,6 +137,19 @@ def test_sigterm_to_the_runner_cancels_the_pipeline_under_way(closed: Loop, tmp_
                 proc.wait()
     assert code == 128 + signal.SIGTERM, out.read_text()
     _left_for_the_next_runner(closed, run, hold)
+
+
+def test_sigterm_to_the_runner_cancels_the_pipeline_under_way(closed: Loop, tmp_path: Path) -> None:
+    passes: list[int] = []
+
+    def three_more_passes(log: Path) -> bool:
+        # passes go on while the step is held: three more after it started
+        passes.append(log.read_text().count(f"{P}/scorecard-api: "))
+        return passes[-1] >= passes[0] + 3
+
+    _sigterm_mid_pipeline(
+        closed, tmp_path, ["monitors", "run", "--interval", "0.2"], three_more_passes
+    )
 
 
 @pytest.mark.parametrize(
@@ -153,26 +165,7 @@ def test_sigterm_to_a_runner_of_one_pass_or_loops_cancels_the_pipeline_under_way
     closed: Loop, tmp_path: Path, args: list[str]
 ) -> None:
     """`relay loops run` (and `--once`, and `relay monitors run --once`) drive the loops in a
-    worker thread: SIGTERM to it
-    cancels the pipeline under way as the monitors' runner does (killed, the loop run waiting
-    for the next runner), instead of the pipeline run recorded failed and the loop run with it."""
-    b = closed.served.backend
-    hold = _held_pipeline(closed, tmp_path)
-    run = b.loops.start(P, "retrain", "scorecard drifted")
-    env = {**os.environ, **closed.env, "LOOP_TEST_HOLD": str(hold)}
-    out = tmp_path / "runner.log"
-    with out.open("w") as log:
-        proc = subprocess.Popen(
-            [sys.executable, "-c", "from relayml.cli.app import main; main()", *args, "-p", P],
-            env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-        )  # fmt: skip
-        try:
-            _until("a step running", Path(f"{hold}.pid").exists, lambda: proc.poll() is None)
-            proc.send_signal(signal.SIGTERM)  # to the runner only, as a supervisor does
-            code = proc.wait(60)
-        finally:
-            if proc.poll() is None:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait()
-    assert code == 128 + signal.SIGTERM, out.read_text()
-    _left_for_the_next_runner(closed, run, hold)
+    worker thread: SIGTERM to it cancels the pipeline under way as the monitors' runner does
+    (killed, the loop run waiting for the next runner), instead of the pipeline run recorded
+    failed and the loop run with it."""
+    _sigterm_mid_pipeline(closed, tmp_path, args)
