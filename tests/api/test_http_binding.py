@@ -11,9 +11,10 @@ from typing import Any, cast
 import pytest
 
 from relayml.client.deployments import DeploymentsApi
-from relayml.client.http import deployments, monitors
+from relayml.client.http import deployments, loops, monitors
 from relayml.client.http.binding import Route, bind, get
 from relayml.client.http.transport import HttpTransport
+from relayml.client.loops import LoopsApi
 from relayml.client.monitors import MonitorsApi
 from relayml.errors import InvalidInput
 
@@ -88,8 +89,13 @@ def test_values_go_by_the_one_rule_and_what_json_cannot_carry_is_refused() -> No
         encode({"x": object()})
     deps, t = _bound(DeploymentsApi, deployments.ROUTES)
     with pytest.raises(InvalidInput, match="complex"):
-        deps.set_target("p", "d", "m@1", reason=1j)
+        deps.set_target("p", "d", "m@1", reason=1j)  # refused by the route's own check
     assert t.sent == []
+    # a route with the default body: refused by the encoding rule itself, nothing sent
+    loop_ops, sent = _bound(LoopsApi, loops.ROUTES)
+    with pytest.raises(InvalidInput, match=r"builtins\.complex cannot be sent to the server"):
+        loop_ops.on_alert("p", "d", "data_drift", "a-1", 1j)
+    assert sent.sent == []
 
 
 def test_every_route_the_client_sends_is_one_the_server_serves() -> None:

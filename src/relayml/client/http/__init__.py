@@ -10,6 +10,7 @@ ways and are checked against their sha256 at each end.
 
 from __future__ import annotations
 
+import importlib
 from types import ModuleType
 
 from relayml.client.base import (
@@ -28,39 +29,13 @@ from relayml.client.base import (
     StorageApi,
     TrackingApi,
 )
-from relayml.client.http import (
-    artifacts,
-    audit,
-    datasets,
-    deployments,
-    identity,
-    loops,
-    models,
-    monitors,
-    notifications,
-    pipelines,
-    roles,
-    storage,
-    tracking,
-)
 from relayml.client.http.binding import bind
 from relayml.client.http.transport import HttpTransport
 
 MODULES: dict[str, ModuleType] = {
-    "identity": identity,
-    "tracking": tracking,
-    "artifacts": artifacts,
-    "audit": audit,
-    "storage": storage,
-    "datasets": datasets,
-    "pipelines": pipelines,
-    "notifications": notifications,
-    "models": models,
-    "deployments": deployments,
-    "roles": roles,
-    "loops": loops,
-    "monitors": monitors,
+    area: importlib.import_module(f"relayml.client.http.{area}") for area in AREAS
 }
+"""area -> its module of routes, `client/http/<area>.py` (named as the area, like every layer)."""
 
 
 class HttpBackend:
