@@ -29,6 +29,7 @@ from typing import Any
 from relayml.client.http.transport import HttpTransport, seg
 from relayml.client.http.urls import API
 from relayml.client.ops import Op, operations
+from relayml.domain.deployments import check_time
 from relayml.domain.identity import check_name
 from relayml.domain.numbers import encode_float
 from relayml.domain.text import check_text
@@ -105,6 +106,12 @@ def checked_as(
         return lambda v: None if optional and v is None else check(name, v)
 
     return {n: one(n) for n in names}
+
+
+def optional_times(*names: str) -> dict[str, Callable[[Any], object]]:
+    """`checks=` for optional times (`since`, `until`): aware datetimes or None, refused as the
+    service refuses them (`check_time`)."""
+    return checked_as(check_time, *names, optional=True)
 
 
 class HttpArea:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +14,7 @@ from relayml.client.http.binding import (
     Route,
     checked_as,
     get,
+    optional_times,
     post,
     put,
     text_checked,
@@ -33,7 +33,6 @@ from relayml.domain.deployments import (
     check_prediction_id,
     check_prediction_ids,
     check_reason,
-    check_time,
 )
 from relayml.errors import InvalidInput
 from relayml.wire.datasets import UploadOut
@@ -120,10 +119,6 @@ def _list_feedback(t: HttpTransport, a: Args) -> list[Feedback]:
     return [FeedbackOut.model_validate(f).to_domain() for f in rows]
 
 
-def _times(*names: str) -> dict[str, Callable[[Any], object]]:
-    return checked_as(check_time, *names, optional=True)
-
-
 _ONE = "/projects/{project}/deployments/{name:deployment}"
 
 ROUTES: dict[str, Route] = {
@@ -140,12 +135,12 @@ ROUTES: dict[str, Route] = {
     "archive": post(f"{_ONE}/archive", body=_with_reason),
     "resolve": get(f"{_ONE}/resolution"),
     "record_segment": post(
-        f"{_ONE}/segments", send=_record_segment, checks=_times("first_at", "last_at")
+        f"{_ONE}/segments", send=_record_segment, checks=optional_times("first_at", "last_at")
     ),
-    "list_segments": get(f"{_ONE}/segments", checks=_times("since", "until")),
+    "list_segments": get(f"{_ONE}/segments", checks=optional_times("since", "until")),
     "download_segment": get(_ONE + "/segments/{segment_id}/file", send=_download_segment),
-    "traffic": get(f"{_ONE}/traffic", checks={"minutes": check_minutes, **_times("as_of")}),
+    "traffic": get(f"{_ONE}/traffic", checks={"minutes": check_minutes, **optional_times("as_of")}),
     "submit_feedback": post(f"{_ONE}/feedback", body=_feedback),
     "submit_feedback_batch": post(f"{_ONE}/feedback/batch", body=_feedback_batch),
-    "list_feedback": get(f"{_ONE}/feedback", send=_list_feedback, checks=_times("since")),
+    "list_feedback": get(f"{_ONE}/feedback", send=_list_feedback, checks=optional_times("since")),
 }

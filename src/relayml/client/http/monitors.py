@@ -6,10 +6,17 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from typing import Any
 
-from relayml.client.http.binding import Args, Route, checked_as, get, post, text_checked
-from relayml.domain.deployments import check_bool, check_time
+from relayml.client.http.binding import (
+    Args,
+    Route,
+    checked_as,
+    get,
+    optional_times,
+    post,
+    text_checked,
+)
+from relayml.domain.deployments import check_bool
 from relayml.domain.monitors import (
     check_alert_id,
     check_endpoint,
@@ -73,16 +80,12 @@ def _include_resolved(value: object) -> None:
         raise InvalidInput("include_resolved must be true or false")
 
 
-def _times(*names: str) -> dict[str, Callable[[Any], object]]:
-    return checked_as(check_time, *names, optional=True)
-
-
 _ONE = "/projects/{project}/monitors/{name:monitor}"
 _ALERT = "/projects/{project}/alerts/{alert_id}"
 _ALERT_ID = {"alert_id": check_alert_id}
 
 ROUTES: dict[str, Route] = {
-    "create": post("/projects/{project}/monitors", body=_create, checks=_times("since")),
+    "create": post("/projects/{project}/monitors", body=_create, checks=optional_times("since")),
     "set_endpoint": post(f"{_ONE}/endpoint", body=_set_endpoint),
     "get": get(_ONE),
     "list_monitors": get(
@@ -91,12 +94,15 @@ ROUTES: dict[str, Route] = {
     "pause": post(f"{_ONE}/pause", body=_note("reason", "reason")),
     "resume": post(f"{_ONE}/resume", body=_note("reason", "reason")),
     "archive": post(f"{_ONE}/archive", body=_note("reason", "reason")),
-    "history": get(f"{_ONE}/windows", checks=_times("since", "until")),
+    "history": get(f"{_ONE}/windows", checks=optional_times("since", "until")),
     "rollups": get(
         f"{_ONE}/rollups",
-        checks={"period": lambda v: check_text("period", v, 16), **_times("since", "until")},
+        checks={
+            "period": lambda v: check_text("period", v, 16),
+            **optional_times("since", "until"),
+        },
     ),
-    "report": get(f"{_ONE}/report", checks=_times("since", "until")),
+    "report": get(f"{_ONE}/report", checks=optional_times("since", "until")),
     "process": post(f"{_ONE}/process"),
     "record_check": post(
         "/projects/{project}/monitors/{monitor:monitor}/checks", body=_record_check
